@@ -1,0 +1,621 @@
+//! The HTTP core: building a [`Client`], sending a request through the limiter, auth and retry
+//! policy, and decoding SalesLoft's envelopes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tracing::{Instrument, field::Empty};
+
+use crate::auth::{Auth, Credential};
+use crate::error::{Error, Result, TransportKind, decode_error};
+use crate::limiter::{CostBudget, CostLimiter, Observation, page_cost};
+use crate::list::{Metadata, Page};
+use crate::retry::{Idempotency, RetryPolicy};
+
+/// Where SalesLoft's API lives unless [`ClientBuilder::base_url`] says otherwise.
+pub const DEFAULT_BASE_URL: &str = "https://api.salesloft.com";
+
+/// A SalesLoft API v2 client. Cheap to clone: clones share one connection pool, one
+/// credential (and its refreshes) and one [`CostLimiter`].
+///
+/// ```no_run
+/// # async fn demo() -> salesloft_client::Result<()> {
+/// use salesloft_client::{Auth, Client};
+/// let client = Client::builder(Auth::api_key("ak_...")).build()?;
+/// let me = client.me().await?;
+/// println!("signed in as {:?}", me.email);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base_url: String,
+    credential: Credential,
+    limiter: Arc<dyn CostLimiter>,
+    retry: RetryPolicy,
+    /// Last `x-ratelimit-endpoint-cost` seen per endpoint, for requests within page 100.
+    endpoint_costs: Mutex<HashMap<&'static str, u32>>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base_url)
+            .field("limiter", &self.inner.limiter)
+            .field("retry", &self.inner.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Client`]; start with [`Client::builder`].
+pub struct ClientBuilder {
+    auth: Auth,
+    base_url: String,
+    timeout: Duration,
+    connect_timeout: Duration,
+    limiter: Option<Arc<dyn CostLimiter>>,
+    retry: RetryPolicy,
+    user_agent: String,
+    refresh_margin: Duration,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("auth", &self.auth)
+            .field("base_url", &self.base_url)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// Send requests to another server than `https://api.salesloft.com`: the sandbox, or a
+    /// wiremock server in tests. Paths (`/v2/...`) are appended to it.
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = base_url.into();
+        self
+    }
+
+    /// Give up on one send after this long (default 30 s); the retry policy decides what next.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Give up connecting after this long (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Spend the team's budget through `limiter` (default: a fresh [`CostBudget`]). Share one
+    /// limiter between every client of the same team.
+    pub fn limiter(mut self, limiter: Arc<dyn CostLimiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// Retry failed requests by `policy` (default: [`RetryPolicy::default`]).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Send this `User-Agent` (default `salesloft-client/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Refresh OAuth access tokens when they have less than this left (default 10 minutes of
+    /// SalesLoft's two hours).
+    pub fn refresh_margin(mut self, margin: Duration) -> Self {
+        self.refresh_margin = margin;
+        self
+    }
+
+    /// Build the client.
+    pub fn build(self) -> Result<Client> {
+        let base = url::Url::parse(&self.base_url)
+            .map_err(|e| Error::Config(format!("base URL {:?}: {e}", self.base_url)))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(Error::Config(format!(
+                "base URL {:?} must be http or https",
+                self.base_url
+            )));
+        }
+        let user_agent = HeaderValue::from_str(&self.user_agent)
+            .map_err(|_| Error::Config(format!("user agent {:?}", self.user_agent)))?;
+        let mut headers = HeaderMap::new();
+        headers.insert(reqwest::header::USER_AGENT, user_agent);
+        headers.insert(
+            reqwest::header::ACCEPT,
+            HeaderValue::from_static("application/json"),
+        );
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .timeout(self.timeout)
+            .connect_timeout(self.connect_timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
+        let credential = Credential::new(self.auth, http.clone(), self.refresh_margin);
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                base_url: self.base_url.trim_end_matches('/').to_owned(),
+                credential,
+                limiter: self
+                    .limiter
+                    .unwrap_or_else(|| Arc::new(CostBudget::default())),
+                retry: self.retry,
+                endpoint_costs: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+}
+
+/// One request as the resource modules describe it.
+#[derive(Debug, Clone)]
+pub(crate) struct Request {
+    pub(crate) method: Method,
+    /// Path under the base URL, such as `/v2/people/42`.
+    pub(crate) path: String,
+    /// A stable label for the endpoint, such as `people.list`, for costs and logs.
+    pub(crate) endpoint: &'static str,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) body: Option<Vec<u8>>,
+    pub(crate) idempotency: Idempotency,
+    /// The list page requested, which sets the cost.
+    pub(crate) page: Option<u32>,
+}
+
+impl Request {
+    pub(crate) fn new(method: Method, path: impl Into<String>, endpoint: &'static str) -> Self {
+        let idempotency = if method == Method::POST {
+            Idempotency::NotIdempotent
+        } else {
+            Idempotency::Idempotent
+        };
+        Self {
+            method,
+            path: path.into(),
+            endpoint,
+            query: Vec::new(),
+            body: None,
+            idempotency,
+            page: None,
+        }
+    }
+
+    pub(crate) fn json<B: Serialize + ?Sized>(mut self, body: &B) -> Result<Self> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| Error::InvalidArgument(format!("request body: {e}")))?;
+        self.body = Some(bytes);
+        Ok(self)
+    }
+
+    pub(crate) fn idempotent(mut self) -> Self {
+        self.idempotency = Idempotency::Idempotent;
+        self
+    }
+
+    pub(crate) fn query(mut self, pairs: Vec<(String, String)>) -> Self {
+        self.query = pairs;
+        self
+    }
+}
+
+impl Client {
+    /// Start configuring a client that authenticates with `auth`.
+    pub fn builder(auth: Auth) -> ClientBuilder {
+        ClientBuilder {
+            auth,
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            limiter: None,
+            retry: RetryPolicy::default(),
+            user_agent: concat!("salesloft-client/", env!("CARGO_PKG_VERSION")).to_owned(),
+            refresh_margin: Duration::from_secs(600),
+        }
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// The limiter this client spends through.
+    pub fn limiter(&self) -> &Arc<dyn CostLimiter> {
+        &self.inner.limiter
+    }
+
+    fn estimate_cost(&self, req: &Request) -> u32 {
+        match req.page {
+            Some(p) if p > 100 => page_cost(p),
+            _ => self
+                .inner
+                .endpoint_costs
+                .lock()
+                .ok()
+                .and_then(|m| m.get(req.endpoint).copied())
+                .unwrap_or(1),
+        }
+    }
+
+    fn remember_cost(&self, req: &Request, actual: Option<u32>) {
+        if let (Some(cost), true) = (actual, req.page.is_none_or(|p| p <= 100))
+            && let Ok(mut m) = self.inner.endpoint_costs.lock()
+        {
+            m.insert(req.endpoint, cost);
+        }
+    }
+
+    /// Send `req` through the limiter, credential and retry policy; the body of a 2xx answer.
+    pub(crate) async fn execute(&self, req: &Request) -> Result<Vec<u8>> {
+        let span = tracing::info_span!(
+            "salesloft.request",
+            method = %req.method,
+            path = %req.path,
+            endpoint = req.endpoint,
+            status = Empty,
+            cost = Empty,
+            remaining = Empty,
+            attempts = Empty,
+        );
+        self.execute_inner(req).instrument(span).await
+    }
+
+    async fn execute_inner(&self, req: &Request) -> Result<Vec<u8>> {
+        let url = self.url_for(req)?;
+        let policy = self.inner.retry;
+        let started = Instant::now();
+        let span = tracing::Span::current();
+        let mut attempt: u32 = 0;
+        let mut refreshed_after_401 = false;
+        loop {
+            attempt += 1;
+            span.record("attempts", attempt);
+            let estimated = self.estimate_cost(req);
+            self.inner
+                .limiter
+                .acquire(estimated)
+                .await
+                .map_err(Error::Limiter)?;
+            let token = self.inner.credential.bearer().await?;
+            let sent = self.send_once(req, url.clone(), &token).await;
+            let response = match sent {
+                Ok(r) => r,
+                Err(e) => {
+                    let kind = transport_kind(&e);
+                    let safe = kind == TransportKind::Connect
+                        || req.idempotency == Idempotency::Idempotent;
+                    let wait = policy.backoff(attempt);
+                    if safe && may_retry(&policy, attempt, started, wait) {
+                        tracing::warn!(attempt, error = %e, wait_ms = wait.as_millis() as u64, "SalesLoft request failed; retrying");
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    return Err(Error::Transport {
+                        method: req.method.clone(),
+                        path: req.path.clone(),
+                        kind,
+                        attempts: attempt,
+                        source: e,
+                    });
+                }
+            };
+            let status = response.status();
+            let observation = observe_headers(estimated, response.headers());
+            span.record("status", status.as_u16());
+            if let Some(c) = observation.actual_cost {
+                span.record("cost", c);
+            }
+            if let Some(r) = observation.remaining {
+                span.record("remaining", r);
+            }
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                self.inner
+                    .limiter
+                    .on_rate_limited(&observation)
+                    .await
+                    .map_err(Error::Limiter)?;
+            } else {
+                self.inner
+                    .limiter
+                    .observe(&observation)
+                    .await
+                    .map_err(Error::Limiter)?;
+            }
+            self.remember_cost(req, observation.actual_cost);
+            let body = match response.bytes().await {
+                Ok(b) => b,
+                Err(e) => {
+                    let wait = policy.backoff(attempt);
+                    if req.idempotency == Idempotency::Idempotent
+                        && may_retry(&policy, attempt, started, wait)
+                    {
+                        tracing::warn!(attempt, error = %e, "reading SalesLoft response failed; retrying");
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    return Err(Error::Transport {
+                        method: req.method.clone(),
+                        path: req.path.clone(),
+                        kind: transport_kind(&e),
+                        attempts: attempt,
+                        source: e,
+                    });
+                }
+            };
+            if status.is_success() {
+                tracing::debug!(status = status.as_u16(), "SalesLoft request done");
+                return Ok(body.to_vec());
+            }
+            if status == StatusCode::UNAUTHORIZED && !refreshed_after_401 {
+                if let Some(refreshed) = self.inner.credential.refresh_after_401(&token).await {
+                    refreshed?;
+                    refreshed_after_401 = true;
+                    attempt -= 1;
+                    tracing::info!("SalesLoft answered 401; refreshed the OAuth token");
+                    continue;
+                }
+            }
+            let retryable = status == StatusCode::TOO_MANY_REQUESTS
+                || (req.idempotency == Idempotency::Idempotent
+                    && matches!(status.as_u16(), 500 | 502 | 503 | 504));
+            if retryable {
+                let wait = observation
+                    .retry_after
+                    .unwrap_or_else(|| policy.backoff(attempt));
+                if may_retry(&policy, attempt, started, wait) {
+                    tracing::warn!(
+                        attempt,
+                        status = status.as_u16(),
+                        wait_ms = wait.as_millis() as u64,
+                        "SalesLoft request refused; retrying"
+                    );
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+            }
+            return Err(api_error(req, status, &body, observation.retry_after, attempt));
+        }
+    }
+
+    fn url_for(&self, req: &Request) -> Result<url::Url> {
+        let mut url = url::Url::parse(&format!("{}{}", self.inner.base_url, req.path))
+            .map_err(|e| Error::InvalidArgument(format!("path {:?}: {e}", req.path)))?;
+        if !req.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(&req.query);
+        }
+        Ok(url)
+    }
+
+    async fn send_once(
+        &self,
+        req: &Request,
+        url: url::Url,
+        token: &SecretString,
+    ) -> std::result::Result<reqwest::Response, reqwest::Error> {
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
+            .unwrap_or_else(|_| HeaderValue::from_static("Bearer invalid-token"));
+        auth.set_sensitive(true);
+        let mut builder = self
+            .inner
+            .http
+            .request(req.method.clone(), url)
+            .header(reqwest::header::AUTHORIZATION, auth);
+        if let Some(body) = &req.body {
+            builder = builder
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        builder.send().await
+    }
+
+    /// `GET` one record wrapped in `{"data": ...}`.
+    pub(crate) async fn get_one<T: DeserializeOwned>(
+        &self,
+        path: String,
+        endpoint: &'static str,
+    ) -> Result<T> {
+        let req = Request::new(Method::GET, path, endpoint);
+        let body = self.execute(&req).await?;
+        decode_single(&req.path, &body)
+    }
+
+    /// Send `req` and decode one record from the answer.
+    pub(crate) async fn send_one<T: DeserializeOwned>(&self, req: Request) -> Result<T> {
+        let body = self.execute(&req).await?;
+        decode_single(&req.path, &body)
+    }
+
+    /// Send a `DELETE` (idempotent; 204 expected).
+    pub(crate) async fn delete(&self, path: String, endpoint: &'static str) -> Result<()> {
+        let req = Request::new(Method::DELETE, path, endpoint);
+        self.execute(&req).await.map(|_| ())
+    }
+
+    /// Send a list request and decode its page.
+    pub(crate) async fn get_page<T: DeserializeOwned>(&self, req: &Request) -> Result<Page<T>> {
+        let body = self.execute(req).await?;
+        decode_page(&req.path, &body)
+    }
+}
+
+fn may_retry(policy: &RetryPolicy, attempt: u32, started: Instant, wait: Duration) -> bool {
+    attempt < policy.max_attempts && started.elapsed() + wait <= policy.max_elapsed
+}
+
+fn transport_kind(e: &reqwest::Error) -> TransportKind {
+    if e.is_connect() {
+        TransportKind::Connect
+    } else if e.is_timeout() {
+        TransportKind::Timeout
+    } else {
+        TransportKind::Other
+    }
+}
+
+fn header_u32(headers: &HeaderMap, name: &str) -> Option<u32> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// Read the rate-limit headers, `Retry-After` (seconds or an HTTP date) and `Date`.
+pub(crate) fn observe_headers(estimated: u32, headers: &HeaderMap) -> Observation {
+    let server_date = headers
+        .get(reqwest::header::DATE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| httpdate::parse_http_date(s).ok());
+    let retry_after = headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| {
+            let s = s.trim();
+            if let Ok(secs) = s.parse::<u64>() {
+                return Some(Duration::from_secs(secs));
+            }
+            let at = httpdate::parse_http_date(s).ok()?;
+            let now = server_date.unwrap_or_else(SystemTime::now);
+            Some(at.duration_since(now).unwrap_or_default())
+        });
+    Observation {
+        estimated_cost: estimated,
+        actual_cost: header_u32(headers, "x-ratelimit-endpoint-cost"),
+        remaining: header_u32(headers, "x-ratelimit-remaining-minute"),
+        retry_after,
+        server_date,
+    }
+}
+
+/// Build [`Error::Api`] from a non-success answer, reading `{"error": ...}` and the 422
+/// `{"errors": {field: [...]}}` shapes (and tolerating a string or a list where a list or an
+/// object is expected).
+fn api_error(
+    req: &Request,
+    status: StatusCode,
+    body: &[u8],
+    retry_after: Option<Duration>,
+    attempts: u32,
+) -> Error {
+    let mut message = None;
+    let mut field_errors = BTreeMap::new();
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(obj)) => {
+            if let Some(e) = obj.get("error") {
+                message = Some(match e {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                });
+            }
+            if let Some(d) = obj.get("error_description").and_then(|d| d.as_str()) {
+                message = Some(match message {
+                    Some(m) => format!("{m}: {d}"),
+                    None => d.to_owned(),
+                });
+            }
+            match obj.get("errors") {
+                Some(serde_json::Value::Object(fields)) => {
+                    for (field, msgs) in fields {
+                        field_errors.insert(field.clone(), messages(msgs));
+                    }
+                }
+                Some(other @ (serde_json::Value::Array(_) | serde_json::Value::String(_))) => {
+                    field_errors.insert("base".to_owned(), messages(other));
+                }
+                _ => {}
+            }
+        }
+        _ => {
+            let text = String::from_utf8_lossy(&body[..body.len().min(200)])
+                .trim()
+                .to_owned();
+            if !text.is_empty() {
+                message = Some(text);
+            }
+        }
+    }
+    Error::Api {
+        method: req.method.clone(),
+        path: req.path.clone(),
+        status,
+        message,
+        field_errors,
+        retry_after,
+        attempts,
+    }
+}
+
+fn messages(v: &serde_json::Value) -> Vec<String> {
+    match v {
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(|i| match i {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect(),
+        serde_json::Value::String(s) => vec![s.clone()],
+        other => vec![other.to_string()],
+    }
+}
+
+/// Decode `{"data": T}`; a bare `T` is accepted too (the webhook-subscription create response
+/// may come without the envelope).
+pub(crate) fn decode_single<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T> {
+    #[derive(serde::Deserialize)]
+    struct Envelope<T> {
+        data: T,
+    }
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    match serde_path_to_error::deserialize::<_, Envelope<T>>(de) {
+        Ok(e) => Ok(e.data),
+        Err(e)
+            if e.path().iter().next().is_none()
+                && e.inner().to_string().contains("missing field `data`") =>
+        {
+            decode_single_bare(path, body)
+        }
+        Err(e) => Err(decode_error(path, body, e)),
+    }
+}
+
+/// Decode a bare `T` (no envelope).
+pub(crate) fn decode_single_bare<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| decode_error(path, body, e))
+}
+
+/// Decode a list answer `{"data": [...], "metadata": {...}}`; a bare array is accepted too.
+pub(crate) fn decode_page<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<Page<T>> {
+    #[derive(serde::Deserialize)]
+    struct Envelope<T> {
+        data: Vec<T>,
+        #[serde(default)]
+        metadata: Option<Metadata>,
+    }
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        let items: Vec<T> =
+            serde_path_to_error::deserialize(de).map_err(|e| decode_error(path, body, e))?;
+        return Ok(Page::new(items, None));
+    }
+    let env: Envelope<T> =
+        serde_path_to_error::deserialize(de).map_err(|e| decode_error(path, body, e))?;
+    Ok(Page::new(env.data, env.metadata))
+}
