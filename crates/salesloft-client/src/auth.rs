@@ -337,7 +337,7 @@ impl TokenStore for InMemoryTokenStore {
 /// The credential a built client uses: hands out bearer tokens, refreshing OAuth ones.
 pub(crate) enum Credential {
     ApiKey(SecretString),
-    OAuth(OAuthSource),
+    OAuth(Box<OAuthSource>),
 }
 
 pub(crate) struct OAuthSource {
@@ -364,7 +364,7 @@ impl Credential {
     pub(crate) fn new(auth: Auth, http: reqwest::Client, margin: Duration) -> Self {
         match auth.0 {
             AuthKind::ApiKey(key) => Credential::ApiKey(key),
-            AuthKind::OAuth { app, tokens, store } => Credential::OAuth(OAuthSource {
+            AuthKind::OAuth { app, tokens, store } => Credential::OAuth(Box::new(OAuthSource {
                 app,
                 grant: Grant::RefreshToken,
                 store: Some(store),
@@ -374,18 +374,20 @@ impl Credential {
                     tokens: Some(tokens),
                     unsaved: false,
                 }),
-            }),
-            AuthKind::ClientCredentials { app, scope } => Credential::OAuth(OAuthSource {
-                app,
-                grant: Grant::ClientCredentials { scope },
-                store: None,
-                margin,
-                http,
-                slot: Mutex::new(Slot {
-                    tokens: None,
-                    unsaved: false,
-                }),
-            }),
+            })),
+            AuthKind::ClientCredentials { app, scope } => {
+                Credential::OAuth(Box::new(OAuthSource {
+                    app,
+                    grant: Grant::ClientCredentials { scope },
+                    store: None,
+                    margin,
+                    http,
+                    slot: Mutex::new(Slot {
+                        tokens: None,
+                        unsaved: false,
+                    }),
+                }))
+            }
         }
     }
 
@@ -493,7 +495,11 @@ mod tests {
     fn debug_output_never_shows_secrets() {
         let app = OAuthApp::new("client-1", "shh-client-secret");
         let tokens = OAuthTokens::new("shh-access", Some("shh-refresh".into()), None);
-        let auth = Auth::oauth(app.clone(), tokens.clone(), Arc::new(InMemoryTokenStore::new()));
+        let auth = Auth::oauth(
+            app.clone(),
+            tokens.clone(),
+            Arc::new(InMemoryTokenStore::new()),
+        );
         let all = format!(
             "{:?} {:?} {:?} {:?}",
             app,

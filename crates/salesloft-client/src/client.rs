@@ -366,14 +366,15 @@ impl Client {
                 tracing::debug!(status = status.as_u16(), "SalesLoft request done");
                 return Ok(body.to_vec());
             }
-            if status == StatusCode::UNAUTHORIZED && !refreshed_after_401 {
-                if let Some(refreshed) = self.inner.credential.refresh_after_401(&token).await {
-                    refreshed?;
-                    refreshed_after_401 = true;
-                    attempt -= 1;
-                    tracing::info!("SalesLoft answered 401; refreshed the OAuth token");
-                    continue;
-                }
+            if status == StatusCode::UNAUTHORIZED
+                && !refreshed_after_401
+                && let Some(refreshed) = self.inner.credential.refresh_after_401(&token).await
+            {
+                refreshed?;
+                refreshed_after_401 = true;
+                attempt -= 1;
+                tracing::info!("SalesLoft answered 401; refreshed the OAuth token");
+                continue;
             }
             let retryable = status == StatusCode::TOO_MANY_REQUESTS
                 || (req.idempotency == Idempotency::Idempotent
@@ -393,7 +394,13 @@ impl Client {
                     continue;
                 }
             }
-            return Err(api_error(req, status, &body, observation.retry_after, attempt));
+            return Err(api_error(
+                req,
+                status,
+                &body,
+                observation.retry_after,
+                attempt,
+            ));
         }
     }
 

@@ -54,7 +54,9 @@ pub enum Error {
         source: reqwest::Error,
     },
     /// SalesLoft answered with a body this crate could not decode.
-    #[error("{path}: cannot decode response at `{field}`: {message}; body near the error: {excerpt}")]
+    #[error(
+        "{path}: cannot decode response at `{field}`: {message}; body near the error: {excerpt}"
+    )]
     Decode {
         /// The request path, without query string.
         path: String,
@@ -247,7 +249,10 @@ mod tests {
     #[test]
     fn api_error_display_names_path_status_and_fields() {
         let mut fields = BTreeMap::new();
-        fields.insert("email_address".to_owned(), vec!["is already taken".to_owned()]);
+        fields.insert(
+            "email_address".to_owned(),
+            vec!["is already taken".to_owned()],
+        );
         let e = Error::Api {
             method: Method::POST,
             path: "/v2/people.json".into(),

@@ -66,11 +66,12 @@ mod list;
 pub mod models;
 pub mod retry;
 mod walk;
+pub mod wire;
 
 pub use api::{
-    AccountSort, AccountUpsertKey, Accounts, CadenceMemberships, CadenceSort, Cadences,
-    CallSort, Calls, EmailSort, Emails, MembershipSort, NoteSort, Notes, People, PersonSort,
-    PersonUpsertKey, StepSort, Steps, UserSort, Users, WebhookSubscriptions,
+    AccountSort, AccountUpsertKey, Accounts, CadenceMemberships, CadenceSort, Cadences, CallSort,
+    Calls, EmailSort, Emails, MembershipSort, NoteSort, Notes, People, PersonSort, PersonUpsertKey,
+    StepSort, Steps, UserSort, Users, WebhookSubscriptions,
 };
 pub use auth::{
     Auth, DEFAULT_AUTHORIZE_URL, DEFAULT_TOKEN_URL, InMemoryTokenStore, OAuthApp, OAuthTokens,

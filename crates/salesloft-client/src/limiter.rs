@@ -150,7 +150,11 @@ impl CostBudget {
         let now = now_ms();
         self.with_bucket(|b| {
             b.refill(now);
-            if b.blocked_until_ms > now { 0.0 } else { b.tokens }
+            if b.blocked_until_ms > now {
+                0.0
+            } else {
+                b.tokens
+            }
         })
     }
 
@@ -174,7 +178,11 @@ impl CostLimiter for CostBudget {
             match self.try_acquire(cost) {
                 Ok(()) => return Ok(()),
                 Err(wait) => {
-                    tracing::debug!(cost, wait_ms = wait.as_millis() as u64, "waiting for SalesLoft budget");
+                    tracing::debug!(
+                        cost,
+                        wait_ms = wait.as_millis() as u64,
+                        "waiting for SalesLoft budget"
+                    );
                     tokio::time::sleep(wait).await;
                 }
             }
@@ -231,7 +239,9 @@ impl Bucket {
     pub(crate) fn try_take(&mut self, cost: u32, now_ms: i64) -> Result<(), Duration> {
         self.refill(now_ms);
         if self.blocked_until_ms > now_ms {
-            return Err(Duration::from_millis((self.blocked_until_ms - now_ms) as u64));
+            return Err(Duration::from_millis(
+                (self.blocked_until_ms - now_ms) as u64,
+            ));
         }
         // A request dearer than the whole burst (a deep page costs 30) waits for a full
         // bucket and then runs into debt, instead of waiting forever.
@@ -240,7 +250,9 @@ impl Bucket {
             self.tokens -= f64::from(cost);
             Ok(())
         } else {
-            let ms = ((needed - self.tokens) / self.refill_per_ms).ceil().max(1.0);
+            let ms = ((needed - self.tokens) / self.refill_per_ms)
+                .ceil()
+                .max(1.0);
             Err(Duration::from_millis(ms as u64))
         }
     }
@@ -427,6 +439,9 @@ mod tests {
         assert!(b.try_take(30, T0).is_ok());
         assert!(b.try_take(30, T0).is_ok());
         assert!(b.try_take(30, T0).is_err());
-        assert!(b.try_take(100, T0 + 3_600_000).is_ok(), "full bucket lets it through");
+        assert!(
+            b.try_take(100, T0 + 3_600_000).is_ok(),
+            "full bucket lets it through"
+        );
     }
 }

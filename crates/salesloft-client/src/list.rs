@@ -138,7 +138,7 @@ pub trait SortField: Copy {
 /// A listable SalesLoft resource: its path, item type and sort fields.
 pub trait ListResource: 'static {
     /// The record type.
-    type Item: DeserializeOwned + Send + 'static;
+    type Item: DeserializeOwned + serde::Serialize + Send + 'static;
     /// The record's id type.
     type Id: Into<i64>;
     /// The fields the list can be sorted by.
@@ -360,9 +360,7 @@ impl<R: ListResource> ListRequest<R> {
                 let p: Page<R::Item> = this.client.get_page(&req).await?;
                 // Never loop: stop when there is no next page, it does not move forward,
                 // or the page came back empty.
-                let next = p
-                    .next_page()
-                    .filter(|n| *n > page && !p.items.is_empty());
+                let next = p.next_page().filter(|n| *n > page && !p.items.is_empty());
                 Ok(Some((p, next)))
             }
         })

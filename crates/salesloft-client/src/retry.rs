@@ -81,7 +81,10 @@ mod tests {
         for attempt in 1..=12 {
             let d = p.backoff(attempt);
             let base = (p.initial_backoff * 2u32.pow(attempt - 1)).min(p.max_backoff);
-            assert!(d >= base.mul_f64(0.5) && d < base.mul_f64(1.5), "{attempt}: {d:?}");
+            assert!(
+                d >= base.mul_f64(0.5) && d < base.mul_f64(1.5),
+                "{attempt}: {d:?}"
+            );
         }
     }
 }

@@ -200,7 +200,11 @@ where
         let items: Vec<R::Item> = page
             .items
             .into_iter()
-            .filter(|r| !self.cursor.has_seen(r.updated_at().timestamp_micros(), r.record_id()))
+            .filter(|r| {
+                !self
+                    .cursor
+                    .has_seen(r.updated_at().timestamp_micros(), r.record_id())
+            })
             .collect();
         let is_last = fetched < self.per_page as usize;
         self.cursor = next;
@@ -280,14 +284,20 @@ mod tests {
         let c = WalkCursor::since(R(0, 5).updated_at());
         let page: Vec<R> = (0..100).map(|i| R(i, 5)).collect();
         let n = c.advance(&page, 100);
-        assert_eq!((n.updated_at_us, n.page, n.seen_ids.len()), (Some(5), 2, 100));
+        assert_eq!(
+            (n.updated_at_us, n.page, n.seen_ids.len()),
+            (Some(5), 2, 100)
+        );
         let page2: Vec<R> = (100..200).map(|i| R(i, 5)).collect();
         let n2 = n.advance(&page2, 100);
         assert_eq!((n2.page, n2.seen_ids.len()), (3, 200));
         // Leaving the group resets to page 1.
         let page3: Vec<R> = (200..210).map(|i| R(i, 5)).chain([R(999, 6)]).collect();
         let n3 = n2.advance(&page3, 100);
-        assert_eq!((n3.updated_at_us, n3.page, n3.seen_ids.clone()), (Some(6), 1, vec![999]));
+        assert_eq!(
+            (n3.updated_at_us, n3.page, n3.seen_ids.clone()),
+            (Some(6), 1, vec![999])
+        );
     }
 
     #[test]

@@ -36,7 +36,9 @@ impl Notes {
 
     /// One note.
     pub async fn get(&self, id: NoteId) -> Result<Note> {
-        self.client.get_one(format!("/v2/notes/{id}"), "notes.get").await
+        self.client
+            .get_one(format!("/v2/notes/{id}"), "notes.get")
+            .await
     }
 
     /// Create a note. Not retried once the server may have acted.

@@ -94,7 +94,13 @@ impl People {
 
     /// Change a person's fields.
     pub async fn update(&self, id: PersonId, input: &PersonInput) -> Result<Person> {
-        put_json(&self.client, format!("/v2/people/{id}"), "people.update", input).await
+        put_json(
+            &self.client,
+            format!("/v2/people/{id}"),
+            "people.update",
+            input,
+        )
+        .await
     }
 
     /// Delete a person (irreversible). Deleting an already deleted person succeeds.

@@ -23,7 +23,11 @@ impl WebhookSubscriptions {
         if let Some(e) = enabled {
             req = req.query(vec![("enabled".into(), e.to_string())]);
         }
-        Ok(self.client.get_page::<WebhookSubscription>(&req).await?.items)
+        Ok(self
+            .client
+            .get_page::<WebhookSubscription>(&req)
+            .await?
+            .items)
     }
 
     /// One subscription.

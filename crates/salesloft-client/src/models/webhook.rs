@@ -1,5 +1,5 @@
-use serde::{Deserialize, Serialize};
 use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
 
 use super::Extra;
 use crate::ids::WebhookSubscriptionId;
@@ -52,7 +52,10 @@ impl std::fmt::Debug for WebhookSubscription {
         f.debug_struct("WebhookSubscription")
             .field("id", &self.id)
             .field("callback_url", &self.callback_url)
-            .field("callback_token", &self.callback_token.as_ref().map(|_| "[redacted]"))
+            .field(
+                "callback_token",
+                &self.callback_token.as_ref().map(|_| "[redacted]"),
+            )
             .field("event_type", &self.event_type)
             .field("enabled", &self.enabled)
             .field("tenant_id", &self.tenant_id)
