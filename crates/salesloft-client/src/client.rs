@@ -582,30 +582,44 @@ fn messages(v: &serde_json::Value) -> Vec<String> {
     }
 }
 
-/// Decode `{"data": T}`; a bare `T` is accepted too (the webhook-subscription create response
-/// may come without the envelope).
-pub(crate) fn decode_single<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T> {
-    #[derive(serde::Deserialize)]
-    struct Envelope<T> {
-        data: T,
+/// Decode `body` as `T` with plain serde_json (fast); only when that fails, decode again with
+/// path tracking to name the failing field in the error.
+fn decode_as<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T> {
+    match serde_json::from_slice(body) {
+        Ok(v) => Ok(v),
+        Err(_) => {
+            let de = &mut serde_json::Deserializer::from_slice(body);
+            match serde_path_to_error::deserialize::<_, T>(de) {
+                Ok(v) => Ok(v),
+                Err(e) => Err(decode_error(path, body, e)),
+            }
+        }
     }
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    match serde_path_to_error::deserialize::<_, Envelope<T>>(de) {
+}
+
+/// `{"data": T}`
+#[derive(serde::Deserialize)]
+struct DataEnvelope<T> {
+    data: T,
+}
+
+/// Decode `{"data": T}`; a bare `T` is accepted too (the webhook-subscription create response
+/// may come without the envelope, and webhook bodies never have one).
+pub(crate) fn decode_single<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T> {
+    match decode_as::<DataEnvelope<T>>(path, body) {
         Ok(e) => Ok(e.data),
-        Err(e)
-            if e.path().iter().next().is_none()
-                && e.inner().to_string().contains("missing field `data`") =>
+        Err(Error::Decode { field, message, .. })
+            if field == "." && message.starts_with("missing field `data`") =>
         {
             decode_single_bare(path, body)
         }
-        Err(e) => Err(decode_error(path, body, e)),
+        Err(e) => Err(e),
     }
 }
 
 /// Decode a bare `T` (no envelope).
 pub(crate) fn decode_single_bare<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T> {
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| decode_error(path, body, e))
+    decode_as(path, body)
 }
 
 /// Decode a list answer `{"data": [...], "metadata": {...}}`; a bare array is accepted too.
@@ -616,13 +630,9 @@ pub(crate) fn decode_page<T: DeserializeOwned>(path: &str, body: &[u8]) -> Resul
         #[serde(default)]
         metadata: Option<Metadata>,
     }
-    let de = &mut serde_json::Deserializer::from_slice(body);
     if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-        let items: Vec<T> =
-            serde_path_to_error::deserialize(de).map_err(|e| decode_error(path, body, e))?;
-        return Ok(Page::new(items, None));
+        return Ok(Page::new(decode_as::<Vec<T>>(path, body)?, None));
     }
-    let env: Envelope<T> =
-        serde_path_to_error::deserialize(de).map_err(|e| decode_error(path, body, e))?;
+    let env: Envelope<T> = decode_as(path, body)?;
     Ok(Page::new(env.data, env.metadata))
 }

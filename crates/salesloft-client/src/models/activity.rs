@@ -1,161 +1,117 @@
 use serde::{Deserialize, Serialize};
 
-use super::{Extra, Ref, Timestamp, impl_record, null_as_default};
+use super::{Extra, Ref, Timestamp, impl_record, wire_record};
 use crate::ids::{CadenceId, CallId, EmailId, NoteId, PersonId, StepId, UserId};
 
-/// An e-mail activity (`/v2/activities/emails`). Read-only.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Email {
-    /// SalesLoft id.
-    pub id: EmailId,
-    /// When the e-mail was created.
-    pub created_at: Timestamp,
-    /// When the e-mail last changed (opens, clicks and replies change it).
-    pub updated_at: Timestamp,
-    /// Recipient address.
-    #[serde(default)]
-    pub recipient_email_address: Option<String>,
-    /// Status (`sent`, `sent_from_gmail`, `pending`, `scheduled`, `failed`, `cancelled`, ...).
-    #[serde(default)]
-    pub status: Option<String>,
-    /// Whether the e-mail bounced.
-    #[serde(default)]
-    pub bounced: Option<bool>,
-    /// Earliest send time (null once sent).
-    #[serde(default)]
-    pub send_after: Option<Timestamp>,
-    /// When it was sent (null if unsent).
-    #[serde(default)]
-    pub sent_at: Option<Timestamp>,
-    /// Whether click tracking is on.
-    #[serde(default)]
-    pub click_tracking: Option<bool>,
-    /// Whether view tracking is on.
-    #[serde(default)]
-    pub view_tracking: Option<bool>,
-    /// Personalisation score, as a string such as `"13.4"`.
-    #[serde(default)]
-    pub personalization: Option<String>,
-    /// Subject (needs an extra scope; null otherwise).
-    #[serde(default)]
-    pub subject: Option<String>,
-    /// Error message (needs an extra scope; null otherwise).
-    #[serde(default)]
-    pub error_message: Option<String>,
-    /// Selected headers (`cc`, `bcc`, ...).
-    #[serde(default)]
-    pub headers: Option<serde_json::Value>,
-    /// Engagement counters.
-    #[serde(default)]
-    pub counts: Option<EmailCounts>,
-    /// The sending user.
-    #[serde(default)]
-    pub user: Option<Ref<UserId>>,
-    /// The recipient person.
-    #[serde(default)]
-    pub recipient: Option<Ref<PersonId>>,
-    /// The mailing.
-    #[serde(default)]
-    pub mailing: Option<Ref<i64>>,
-    /// The action that sent it.
-    #[serde(default)]
-    pub action: Option<Ref<i64>>,
-    /// The CRM activity it was logged as.
-    #[serde(default)]
-    pub crm_activity: Option<Ref<i64>>,
-    /// The cadence it belongs to.
-    #[serde(default)]
-    pub cadence: Option<Ref<CadenceId>>,
-    /// The step it belongs to.
-    #[serde(default)]
-    pub step: Option<Ref<StepId>>,
-    /// The template used.
-    #[serde(default)]
-    pub email_template: Option<Ref<i64>>,
-    /// The task it completed.
-    #[serde(default)]
-    pub task: Option<Ref<i64>>,
-    /// Fields this crate has no typed field for.
-    #[serde(flatten)]
-    pub extra: Extra,
+wire_record! {
+    /// An e-mail activity (`/v2/activities/emails`). Read-only.
+    pub struct Email {
+        /// SalesLoft id.
+        pub id: EmailId,
+        /// When the e-mail was created.
+        pub created_at: Timestamp,
+        /// When the e-mail last changed (opens, clicks and replies change it).
+        pub updated_at: Timestamp,
+        /// Recipient address.
+        pub recipient_email_address: Option<String>,
+        /// Status (`sent`, `sent_from_gmail`, `pending`, `scheduled`, `failed`, `cancelled`, ...).
+        pub status: Option<String>,
+        /// Whether the e-mail bounced.
+        pub bounced: Option<bool>,
+        /// Earliest send time (null once sent).
+        pub send_after: Option<Timestamp>,
+        /// When it was sent (null if unsent).
+        pub sent_at: Option<Timestamp>,
+        /// Whether click tracking is on.
+        pub click_tracking: Option<bool>,
+        /// Whether view tracking is on.
+        pub view_tracking: Option<bool>,
+        /// Personalisation score, as a string such as `"13.4"`.
+        pub personalization: Option<String>,
+        /// Subject (needs an extra scope; null otherwise).
+        pub subject: Option<String>,
+        /// Error message (needs an extra scope; null otherwise).
+        pub error_message: Option<String>,
+        /// Selected headers (`cc`, `bcc`, ...).
+        pub headers: Option<serde_json::Value>,
+        /// Engagement counters.
+        pub counts: Option<EmailCounts>,
+        /// The sending user.
+        pub user: Option<Ref<UserId>>,
+        /// The recipient person.
+        pub recipient: Option<Ref<PersonId>>,
+        /// The mailing.
+        pub mailing: Option<Ref<i64>>,
+        /// The action that sent it.
+        pub action: Option<Ref<i64>>,
+        /// The CRM activity it was logged as.
+        pub crm_activity: Option<Ref<i64>>,
+        /// The cadence it belongs to.
+        pub cadence: Option<Ref<CadenceId>>,
+        /// The step it belongs to.
+        pub step: Option<Ref<StepId>>,
+        /// The template used.
+        pub email_template: Option<Ref<i64>>,
+        /// The task it completed.
+        pub task: Option<Ref<i64>>,
+    }
 }
 
 impl_record!(Email);
 
-/// Engagement counters of an e-mail.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct EmailCounts {
-    /// Link clicks.
-    #[serde(default)]
-    pub clicks: Option<i64>,
-    /// Opens.
-    #[serde(default)]
-    pub views: Option<i64>,
-    /// Replies.
-    #[serde(default)]
-    pub replies: Option<i64>,
-    /// Distinct devices that opened it.
-    #[serde(default)]
-    pub unique_devices: Option<i64>,
-    /// Distinct locations that opened it.
-    #[serde(default)]
-    pub unique_locations: Option<i64>,
-    /// Attachments.
-    #[serde(default)]
-    pub attachments: Option<i64>,
-    /// Counters this crate has no typed field for.
-    #[serde(flatten)]
-    pub extra: Extra,
+wire_record! {
+    /// Engagement counters of an e-mail.
+    #[derive(Default)]
+    pub struct EmailCounts {
+        /// Link clicks.
+        pub clicks: Option<i64>,
+        /// Opens.
+        pub views: Option<i64>,
+        /// Replies.
+        pub replies: Option<i64>,
+        /// Distinct devices that opened it.
+        pub unique_devices: Option<i64>,
+        /// Distinct locations that opened it.
+        pub unique_locations: Option<i64>,
+        /// Attachments.
+        pub attachments: Option<i64>,
+    }
 }
 
-/// A call activity (`/v2/activities/calls`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Call {
-    /// SalesLoft id.
-    pub id: CallId,
-    /// When the call was logged.
-    pub created_at: Timestamp,
-    /// When the call record last changed.
-    pub updated_at: Timestamp,
-    /// Number called.
-    #[serde(default)]
-    pub to: Option<String>,
-    /// Length in seconds.
-    #[serde(default)]
-    pub duration: Option<i64>,
-    /// Disposition, such as `Connected`.
-    #[serde(default)]
-    pub disposition: Option<String>,
-    /// Sentiment, such as `Demo Scheduled`.
-    #[serde(default)]
-    pub sentiment: Option<String>,
-    /// Recordings (`url`, `status`, `recording_status`).
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub recordings: Vec<serde_json::Value>,
-    /// The calling user.
-    #[serde(default)]
-    pub user: Option<Ref<UserId>>,
-    /// The phone action.
-    #[serde(default)]
-    pub action: Option<Ref<i64>>,
-    /// The person called.
-    #[serde(default)]
-    pub called_person: Option<Ref<PersonId>>,
-    /// The CRM activity it was logged as.
-    #[serde(default)]
-    pub crm_activity: Option<Ref<i64>>,
-    /// The note taken.
-    #[serde(default)]
-    pub note: Option<Ref<NoteId>>,
-    /// The cadence it belongs to.
-    #[serde(default)]
-    pub cadence: Option<Ref<CadenceId>>,
-    /// The step it belongs to.
-    #[serde(default)]
-    pub step: Option<Ref<StepId>>,
-    /// Fields this crate has no typed field for.
-    #[serde(flatten)]
-    pub extra: Extra,
+wire_record! {
+    /// A call activity (`/v2/activities/calls`).
+    pub struct Call {
+        /// SalesLoft id.
+        pub id: CallId,
+        /// When the call was logged.
+        pub created_at: Timestamp,
+        /// When the call record last changed.
+        pub updated_at: Timestamp,
+        /// Number called.
+        pub to: Option<String>,
+        /// Length in seconds.
+        pub duration: Option<i64>,
+        /// Disposition, such as `Connected`.
+        pub disposition: Option<String>,
+        /// Sentiment, such as `Demo Scheduled`.
+        pub sentiment: Option<String>,
+        /// Recordings (`url`, `status`, `recording_status`).
+        pub recordings: Vec<serde_json::Value>,
+        /// The calling user.
+        pub user: Option<Ref<UserId>>,
+        /// The phone action.
+        pub action: Option<Ref<i64>>,
+        /// The person called.
+        pub called_person: Option<Ref<PersonId>>,
+        /// The CRM activity it was logged as.
+        pub crm_activity: Option<Ref<i64>>,
+        /// The note taken.
+        pub note: Option<Ref<NoteId>>,
+        /// The cadence it belongs to.
+        pub cadence: Option<Ref<CadenceId>>,
+        /// The step it belongs to.
+        pub step: Option<Ref<StepId>>,
+    }
 }
 
 impl_record!(Call);

@@ -1,35 +1,28 @@
 use serde::{Deserialize, Serialize};
 
-use super::{Extra, Ref, Timestamp, impl_record};
+use super::{Extra, Ref, Timestamp, impl_record, wire_record};
 use crate::ids::{CallId, NoteId, UserId};
 
-/// A note on a person or an account.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Note {
-    /// SalesLoft id.
-    pub id: NoteId,
-    /// When the note was created.
-    pub created_at: Timestamp,
-    /// When the note was last changed.
-    pub updated_at: Timestamp,
-    /// The note's text.
-    #[serde(default)]
-    pub content: Option<String>,
-    /// `person` or `account`.
-    #[serde(default)]
-    pub associated_type: Option<String>,
-    /// The person or account the note is on.
-    #[serde(default)]
-    pub associated_with: Option<Ref<i64>>,
-    /// The author.
-    #[serde(default)]
-    pub user: Option<Ref<UserId>>,
-    /// The call the note belongs to.
-    #[serde(default)]
-    pub call: Option<Ref<CallId>>,
-    /// Fields this crate has no typed field for.
-    #[serde(flatten)]
-    pub extra: Extra,
+wire_record! {
+    /// A note on a person or an account.
+    pub struct Note {
+        /// SalesLoft id.
+        pub id: NoteId,
+        /// When the note was created.
+        pub created_at: Timestamp,
+        /// When the note was last changed.
+        pub updated_at: Timestamp,
+        /// The note's text.
+        pub content: Option<String>,
+        /// `person` or `account`.
+        pub associated_type: Option<String>,
+        /// The person or account the note is on.
+        pub associated_with: Option<Ref<i64>>,
+        /// The author.
+        pub user: Option<Ref<UserId>>,
+        /// The call the note belongs to.
+        pub call: Option<Ref<CallId>>,
+    }
 }
 
 impl_record!(Note);
