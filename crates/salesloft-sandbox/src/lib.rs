@@ -1,0 +1,320 @@
+//! An offline SalesLoft REST API v2 that behaves like the real one.
+//!
+//! Start it in-process on a random port and point any SalesLoft client at its URL:
+//!
+//! - **the REST surface** of people, accounts, users, cadences (and `cadence_imports`), steps,
+//!   cadence memberships, e-mail and call activities, notes and webhook subscriptions, with and
+//!   without `.json`; SalesLoft's list envelope, paging (`per_page` 1-100, default 25;
+//!   users paged only when `page` is given), sorting with its defaults, `ids[]=` and `ids=1,2`,
+//!   `updated_at`/`created_at` ranges compared as instants, per-resource filters, and the real
+//!   rules (unique e-mail per team, one membership per person and cadence, do-not-contact
+//!   blocks enrollment, idempotent 204 deletes) with errors in SalesLoft's shapes;
+//! - **authentication**: bearer API keys, and an OAuth token endpoint (authorization code,
+//!   refresh with rotation, client credentials) whose access tokens expire;
+//! - **the cost budget**: 1/3/8/10/30 per request by page depth, 600 per team per calendar
+//!   minute by default, `x-ratelimit-endpoint-cost` and `x-ratelimit-remaining-minute` on
+//!   every answer, 429 when spent;
+//! - **signed webhooks** for every change, retried three more times 15 s apart;
+//! - **a live simulator** and **fault injection** (429s, 5xx, slow answers, dropped
+//!   connections, truncated bodies), driven at start or through the control API under
+//!   `/__sandbox/`, which also seeds, resets, mutates, exports the full state and shows the
+//!   request log.
+//!
+//! Data comes from a deterministic generator: the same seed and [`TeamSize`] always produce
+//! the same team, with realistic nulls, microsecond timestamps in the team's UTC offset, and
+//! tie groups of records sharing one `updated_at`, some larger than a page.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use salesloft_sandbox::{Sandbox, SandboxConfig, TeamSize};
+//! let sandbox = Sandbox::start(SandboxConfig {
+//!     team: TeamSize::scaled(5_000),
+//!     ..SandboxConfig::default()
+//! })
+//! .await?;
+//! let client = salesloft_client::Client::builder(salesloft_client::Auth::api_key(sandbox.api_key()))
+//!     .base_url(sandbox.url())
+//!     .build()?;
+//! let me = client.me().await?;
+//! # Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod auth;
+mod error;
+mod faults;
+mod generate;
+mod query;
+mod server;
+mod simulator;
+mod store;
+mod webhooks;
+mod world;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+
+pub use auth::OAuthClient;
+pub use error::{ApiError, SandboxError};
+pub use faults::{Fault, FaultConfig};
+pub use generate::{TEAM_ID, TeamSize};
+pub use query::page_cost;
+pub use server::{Counters, LoggedRequest, naive_cost};
+pub use simulator::{Action, SimulatorConfig};
+pub use store::Kind;
+pub use webhooks::{ATTEMPTS as WEBHOOK_ATTEMPTS, DeliveryAttempt, sign as sign_webhook};
+
+/// The API key every sandbox accepts unless configured otherwise.
+pub const DEFAULT_API_KEY: &str =
+    "ak_5a4db0c5a4db0c5a4db0c5a4db0c5a4db0c5a4db0c5a4db0c5a4db0c5a4db0c";
+/// The OAuth client id every sandbox accepts unless configured otherwise.
+pub const DEFAULT_CLIENT_ID: &str = "sandbox-client";
+/// That client's secret.
+pub const DEFAULT_CLIENT_SECRET: &str = "sandbox-secret";
+
+/// How to run a sandbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SandboxConfig {
+    /// Address to listen on; port 0 picks a free one.
+    pub bind: SocketAddr,
+    /// Seed of the data generator.
+    pub seed: u64,
+    /// How much data to generate.
+    pub team: TeamSize,
+    /// The team's offset from UTC in minutes (timestamps are written in it). Default -300.
+    pub utc_offset_minutes: i32,
+    /// The team's cost budget per minute; `None` turns rate limiting off. Default 600.
+    pub rate_limit_per_minute: Option<u32>,
+    /// Send `Retry-After` with 429s. SalesLoft documents none, so the default is off.
+    pub send_retry_after: bool,
+    /// Accepted API keys.
+    pub api_keys: Vec<String>,
+    /// Accepted OAuth applications.
+    pub oauth_clients: Vec<OAuthClient>,
+    /// Access-token lifetime in seconds. Default 7200, as SalesLoft's.
+    pub token_ttl_secs: u64,
+    /// Pause between webhook delivery attempts, in milliseconds. Default 15,000.
+    pub webhook_retry_interval_ms: u64,
+    /// How long a webhook receiver may take, in milliseconds. Default 10,000.
+    pub webhook_timeout_ms: u64,
+    /// Faults to inject from the start.
+    pub faults: FaultConfig,
+    /// Run the live simulator from the start.
+    pub simulator: Option<SimulatorConfig>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            seed: 1,
+            team: TeamSize::default(),
+            utc_offset_minutes: -300,
+            rate_limit_per_minute: Some(600),
+            send_retry_after: false,
+            api_keys: vec![DEFAULT_API_KEY.to_owned()],
+            oauth_clients: vec![OAuthClient {
+                client_id: DEFAULT_CLIENT_ID.to_owned(),
+                client_secret: DEFAULT_CLIENT_SECRET.to_owned(),
+            }],
+            token_ttl_secs: 7_200,
+            webhook_retry_interval_ms: 15_000,
+            webhook_timeout_ms: 10_000,
+            faults: FaultConfig::default(),
+            simulator: None,
+        }
+    }
+}
+
+impl SandboxConfig {
+    fn offset(&self) -> Result<chrono::FixedOffset, SandboxError> {
+        chrono::FixedOffset::east_opt(self.utc_offset_minutes * 60).ok_or_else(|| {
+            SandboxError::Config(format!(
+                "utc_offset_minutes {} is out of range",
+                self.utc_offset_minutes
+            ))
+        })
+    }
+}
+
+/// Starts sandboxes.
+#[derive(Debug)]
+pub struct Sandbox;
+
+impl Sandbox {
+    /// Generate the team, bind, and serve in the background until the handle is dropped or
+    /// [`SandboxHandle::shutdown`] is called. Must run inside a tokio runtime.
+    pub async fn start(config: SandboxConfig) -> Result<SandboxHandle, SandboxError> {
+        let api_key = config
+            .api_keys
+            .first()
+            .cloned()
+            .unwrap_or_else(|| DEFAULT_API_KEY.to_owned());
+        let bind = config.bind;
+        let simulator = config.simulator;
+        let shared = server::Shared::new(config)?;
+        let listener = tokio::net::TcpListener::bind(bind).await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = oneshot::channel();
+        let task = tokio::spawn(server::serve(Arc::clone(&shared), listener, rx));
+        if let Some(sim) = simulator {
+            shared.start_simulator(sim);
+        }
+        Ok(SandboxHandle {
+            shared,
+            addr,
+            api_key,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+}
+
+/// A running sandbox. Dropping it stops the server.
+pub struct SandboxHandle {
+    shared: Arc<server::Shared>,
+    addr: SocketAddr,
+    api_key: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), SandboxError>>>,
+}
+
+impl std::fmt::Debug for SandboxHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxHandle")
+            .field("url", &self.url())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SandboxHandle {
+    /// The base URL, such as `http://127.0.0.1:41234`; API paths (`/v2/...`) go under it.
+    pub fn url(&self) -> String {
+        server::local_url(self.addr)
+    }
+
+    /// The address listened on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// An API key the sandbox accepts.
+    pub fn api_key(&self) -> &str {
+        &self.api_key
+    }
+
+    /// The OAuth token endpoint.
+    pub fn token_url(&self) -> String {
+        format!("{}/oauth/token", self.url())
+    }
+
+    /// Counters of requests, cost, 429s, faults and pages.
+    pub fn counters(&self) -> Counters {
+        self.shared.counters()
+    }
+
+    /// The full state as JSON (see the control API's `/__sandbox/state`).
+    pub fn snapshot(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.shared.snapshot()).unwrap_or_default()
+    }
+
+    /// The full state as raw JSON bytes.
+    pub fn snapshot_bytes(&self) -> Vec<u8> {
+        self.shared.snapshot()
+    }
+
+    /// Records per kind.
+    pub fn counts(&self) -> std::collections::BTreeMap<&'static str, usize> {
+        server::read(&self.shared.world).counts()
+    }
+
+    /// The latest requests served (up to 10,000).
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.shared.requests()
+    }
+
+    /// Every webhook delivery attempt so far.
+    pub fn deliveries(&self) -> Vec<DeliveryAttempt> {
+        self.shared.deliveries()
+    }
+
+    /// Replace the random fault rates.
+    pub fn set_faults(&self, config: FaultConfig) {
+        server::lock(&self.shared.faults).set_config(config);
+    }
+
+    /// Queue faults for the next API requests, one each.
+    pub fn schedule_faults(&self, faults: impl IntoIterator<Item = Fault>) {
+        server::lock(&self.shared.faults).schedule(faults);
+    }
+
+    /// Change the per-minute budget (`None` turns rate limiting off).
+    pub fn set_rate_limit(&self, per_minute: Option<u32>) {
+        self.shared.set_rate_limit(per_minute);
+    }
+
+    /// Apply `count` simulated changes now (a realistic mix when `action` is `None`); returns
+    /// how many webhook events they caused.
+    pub fn mutate(&self, action: Option<Action>, count: usize) -> Result<usize, ApiError> {
+        self.shared.mutate(action, count)
+    }
+
+    /// Regenerate the team from `seed` and `team`, forgetting counters and logs.
+    pub fn reseed(&self, seed: u64, team: TeamSize) -> Result<(), SandboxError> {
+        self.shared.reseed(seed, team)
+    }
+
+    /// Start the live simulator.
+    pub fn start_simulator(&self, config: SimulatorConfig) {
+        self.shared.start_simulator(config);
+    }
+
+    /// Stop the live simulator.
+    pub fn stop_simulator(&self) {
+        self.shared.stop_simulator();
+    }
+
+    /// Make every OAuth access token expire now.
+    pub fn expire_access_tokens(&self) {
+        self.shared.expire_tokens();
+    }
+
+    /// Issue an authorization code for `client_id`, as the authorize page would.
+    pub fn authorization_code(&self, client_id: &str) -> Option<String> {
+        self.shared.issue_code(client_id)
+    }
+
+    /// How many refresh-token grants the token endpoint served.
+    pub fn oauth_refreshes(&self) -> u64 {
+        self.shared.oauth_refreshes()
+    }
+
+    /// Stop serving and wait for the server to finish.
+    pub async fn shutdown(mut self) -> Result<(), SandboxError> {
+        self.shared.stop_simulator();
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            return task
+                .await
+                .map_err(|e| SandboxError::Config(format!("server task failed: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for SandboxHandle {
+    fn drop(&mut self) {
+        self.shared.stop_simulator();
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! The live simulator: a team at work. People are edited, e-mails sent, opened, clicked,
+//! replied to and bounced, calls logged, memberships advance, a few people are deleted, and
+//! every change emits its webhooks, as in a real team.
+
+use salesloft_client::models::EmailCounts;
+use salesloft_client::{CadenceMembership, Email, EmailId, Person, PersonId, Ref};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, json};
+
+use crate::error::ApiError;
+use crate::generate::r;
+use crate::store::Kind;
+use crate::world::{Event, World};
+
+/// What the simulator can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Change a person's title.
+    EditPerson,
+    /// Send an e-mail to a person.
+    SendEmail,
+    /// Someone opens an e-mail.
+    OpenEmail,
+    /// Someone clicks a link in an e-mail.
+    ClickEmail,
+    /// Someone replies to an e-mail.
+    ReplyEmail,
+    /// An e-mail bounces.
+    BounceEmail,
+    /// A call is logged.
+    LogCall,
+    /// A membership moves to its next state.
+    AdvanceMembership,
+    /// A person is deleted.
+    DeletePerson,
+}
+
+/// Relative frequency of each action in a simulated team.
+const WEIGHTS: &[(Action, u32)] = &[
+    (Action::EditPerson, 25),
+    (Action::SendEmail, 20),
+    (Action::OpenEmail, 20),
+    (Action::ClickEmail, 8),
+    (Action::ReplyEmail, 5),
+    (Action::BounceEmail, 2),
+    (Action::LogCall, 10),
+    (Action::AdvanceMembership, 9),
+    (Action::DeletePerson, 1),
+];
+
+/// Settings of the live simulator.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SimulatorConfig {
+    /// Changes per second.
+    pub events_per_second: f64,
+    /// Seed of its dice.
+    pub seed: u64,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        Self {
+            events_per_second: 5.0,
+            seed: 42,
+        }
+    }
+}
+
+/// A random action, by the weights of a real team.
+pub fn pick(rng: &mut fastrand::Rng) -> Action {
+    let total: u32 = WEIGHTS.iter().map(|(_, w)| w).sum();
+    let mut roll = rng.u32(0..total);
+    for (a, w) in WEIGHTS {
+        if roll < *w {
+            return *a;
+        }
+        roll -= w;
+    }
+    Action::EditPerson
+}
+
+const TITLES: &[&str] = &[
+    "VP of Sales",
+    "CRO",
+    "Head of Growth",
+    "Account Director",
+    "CTO",
+];
+
+/// Apply `action` once; the events it caused. An action with nothing to act on (no people
+/// yet) does nothing.
+pub fn apply(
+    world: &mut World,
+    action: Action,
+    rng: &mut fastrand::Rng,
+) -> Result<Vec<Event>, ApiError> {
+    let person = world.collection(Kind::People).random_id(rng);
+    let email = world.collection(Kind::Emails).random_id(rng);
+    match action {
+        Action::EditPerson => {
+            let Some(id) = person else {
+                return Ok(Vec::new());
+            };
+            let title = TITLES[rng.usize(..TITLES.len())].to_owned();
+            Ok(world.touch_person(id, |p| p.title = Some(title))?.1)
+        }
+        Action::SendEmail => {
+            let Some(id) = person else {
+                return Ok(Vec::new());
+            };
+            let p: Person = world.record(Kind::People, id)?;
+            if p.do_not_contact == Some(true) {
+                return Ok(Vec::new());
+            }
+            let now = world.now();
+            let eid = world.allocate(Kind::Emails);
+            let e = Email {
+                id: EmailId(eid),
+                created_at: now,
+                updated_at: now,
+                recipient_email_address: p.email_address.clone(),
+                status: Some("sent".into()),
+                bounced: Some(false),
+                send_after: None,
+                sent_at: Some(now),
+                click_tracking: Some(true),
+                view_tracking: Some(true),
+                personalization: Some("10.0".into()),
+                subject: None,
+                error_message: None,
+                headers: Some(json!({"cc": null, "bcc": null})),
+                counts: Some(EmailCounts {
+                    clicks: Some(0),
+                    views: Some(0),
+                    replies: Some(0),
+                    unique_devices: Some(0),
+                    unique_locations: Some(0),
+                    attachments: Some(0),
+                    extra: Map::new(),
+                }),
+                user: p.owner.clone(),
+                recipient: Some(r("people", PersonId(id))),
+                mailing: Some(Ref {
+                    id: eid,
+                    href: None,
+                }),
+                action: None,
+                crm_activity: None,
+                cadence: p.cadences.first().cloned(),
+                step: None,
+                email_template: None,
+                task: None,
+                extra: Map::new(),
+            };
+            let body = world.save_email(&e)?;
+            let mut events = vec![Event {
+                event_type: "email_updated".into(),
+                body,
+            }];
+            events.extend(
+                world
+                    .touch_person(id, |p| {
+                        if let Some(c) = p.counts.as_mut() {
+                            c.emails_sent = Some(c.emails_sent.unwrap_or(0) + 1);
+                        }
+                        p.last_contacted_at = Some(now);
+                        p.last_contacted_type = Some("email".into());
+                        p.untouched = Some(false);
+                    })?
+                    .1,
+            );
+            Ok(events)
+        }
+        Action::OpenEmail | Action::ClickEmail | Action::ReplyEmail | Action::BounceEmail => {
+            let Some(id) = email else {
+                return Ok(Vec::new());
+            };
+            let mut e: Email = world.record(Kind::Emails, id)?;
+            let counts = e.counts.get_or_insert_with(Default::default);
+            let bump = |v: &mut Option<i64>| *v = Some(v.unwrap_or(0) + 1);
+            match action {
+                Action::OpenEmail => bump(&mut counts.views),
+                Action::ClickEmail => {
+                    bump(&mut counts.views);
+                    bump(&mut counts.clicks);
+                }
+                Action::ReplyEmail => bump(&mut counts.replies),
+                _ => e.bounced = Some(true),
+            }
+            e.updated_at = world.now();
+            let body = world.save_email(&e)?;
+            Ok(vec![Event {
+                event_type: "email_updated".into(),
+                body,
+            }])
+        }
+        Action::LogCall => {
+            let Some(id) = person else {
+                return Ok(Vec::new());
+            };
+            let mut input = Map::new();
+            input.insert("person_id".into(), json!(id));
+            input.insert("duration".into(), json!(rng.i64(0..900)));
+            input.insert("disposition".into(), json!("Connected"));
+            Ok(world.create_call(&input)?.1)
+        }
+        Action::AdvanceMembership => {
+            let Some(id) = world.collection(Kind::CadenceMemberships).random_id(rng) else {
+                return Ok(Vec::new());
+            };
+            let mut m: CadenceMembership = world.record(Kind::CadenceMemberships, id)?;
+            if m.currently_on_cadence != Some(true) {
+                return Ok(Vec::new());
+            }
+            let next = match m.current_state.as_deref() {
+                Some("staged") => "active",
+                Some("active") => "scheduled",
+                _ => "completed",
+            };
+            m.current_state = Some(next.into());
+            m.updated_at = world.now();
+            let mut events = Vec::new();
+            if next == "completed" {
+                m.currently_on_cadence = Some(false);
+                if let (Some(p), Some(c)) = (m.person.clone(), m.cadence.clone())
+                    && world.collection(Kind::People).contains(p.id.0)
+                {
+                    events.extend(
+                        world
+                            .touch_person(p.id.0, |p| p.cadences.retain(|x| x.id != c.id))?
+                            .1,
+                    );
+                }
+            }
+            let body = world.save_membership(&m)?;
+            events.insert(
+                0,
+                Event {
+                    event_type: "cadence_membership_updated".into(),
+                    body,
+                },
+            );
+            Ok(events)
+        }
+        Action::DeletePerson => {
+            let Some(id) = person else {
+                return Ok(Vec::new());
+            };
+            world.delete_person(id)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::TeamSize;
+
+    #[test]
+    fn every_action_changes_the_world_and_emits_events() {
+        let offset = chrono::FixedOffset::west_opt(5 * 3600).unwrap();
+        let mut w = World::generate(5, TeamSize::default(), offset).unwrap();
+        let mut rng = fastrand::Rng::with_seed(1);
+        for (action, _) in WEIGHTS {
+            let mut emitted = 0;
+            for _ in 0..20 {
+                emitted += apply(&mut w, *action, &mut rng).unwrap().len();
+            }
+            assert!(emitted > 0, "{action:?} emitted nothing");
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! The cost budget, 429s and injected faults.
+
+use reqwest::Method;
+use salesloft_client::{BudgetConfig, CostBudget, PersonInput};
+use salesloft_sandbox::{Fault, FaultConfig, SandboxConfig};
+use serde_json::json;
+
+use crate::helpers::{client, get, sandbox, sandbox_with, send};
+
+#[tokio::test]
+async fn the_budget_runs_out_with_a_429_in_salesloft_shape() {
+    let sb = sandbox_with(SandboxConfig {
+        rate_limit_per_minute: Some(5),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let mut remaining = Vec::new();
+    for _ in 0..5 {
+        let (status, headers, _) = get(&sb, "/v2/people?per_page=1").await;
+        if status == 429 {
+            // The minute rolled over between two requests; start counting again.
+            return;
+        }
+        remaining.push(
+            headers["x-ratelimit-remaining-minute"]
+                .to_str()
+                .unwrap()
+                .parse::<u32>()
+                .unwrap(),
+        );
+    }
+    let (status, headers, body) = get(&sb, "/v2/people?per_page=1").await;
+    if remaining.first() == Some(&4) && remaining.last() == Some(&0) {
+        assert_eq!(status, 429);
+        assert_eq!(body, json!({"error": "Rate limit exceeded"}));
+        assert_eq!(headers["x-ratelimit-remaining-minute"], "0");
+        assert!(
+            headers.get("retry-after").is_none(),
+            "SalesLoft documents no Retry-After"
+        );
+        assert_eq!(sb.counters().rate_limited, 1);
+    }
+}
+
+#[tokio::test]
+async fn the_client_limiter_keeps_below_the_sandbox_budget() {
+    let sb = sandbox_with(SandboxConfig {
+        rate_limit_per_minute: Some(40),
+        ..SandboxConfig::default()
+    })
+    .await;
+    // A client budget of 30 per minute (burst 10) never meets a 429 from a 40 budget, even
+    // though the sandbox also counts every request.
+    let client = salesloft_client::Client::builder(salesloft_client::Auth::api_key(sb.api_key()))
+        .base_url(sb.url())
+        .limiter(std::sync::Arc::new(CostBudget::new(BudgetConfig {
+            per_minute: 30,
+            burst: 10,
+            reserve: 5,
+        })))
+        .build()
+        .unwrap();
+    for _ in 0..10 {
+        client.people().list().per_page(1).send().await.unwrap();
+    }
+    assert_eq!(sb.counters().rate_limited, 0);
+    assert_eq!(sb.counters().requests, 10);
+}
+
+#[tokio::test]
+async fn injected_5xx_and_truncated_bodies_are_retried_by_the_client() {
+    let sb = sandbox().await;
+    sb.schedule_faults([
+        Fault::Status { status: 503 },
+        Fault::Truncate,
+        Fault::RateLimited,
+        Fault::Status { status: 502 },
+    ]);
+    let client = client(&sb);
+    let page = client.people().list().per_page(10).send().await.unwrap();
+    assert_eq!(page.items.len(), 10);
+    let c = sb.counters();
+    assert_eq!(c.faults_injected, 4);
+    assert_eq!(c.requests, 5);
+    let log = sb.requests();
+    assert_eq!(log.iter().filter(|r| r.fault.is_some()).count(), 4);
+}
+
+#[tokio::test]
+async fn a_dropped_create_was_still_done_so_the_client_does_not_repeat_it() {
+    let sb = sandbox().await;
+    sb.schedule_faults([Fault::Drop]);
+    let client = client(&sb);
+    let err = client
+        .people()
+        .create(&PersonInput {
+            email_address: Some("dropped@example.com".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, salesloft_client::Error::Transport { .. }),
+        "{err}"
+    );
+    // The server acted: the person exists, once.
+    let found = client
+        .people()
+        .list()
+        .email_addresses(["dropped@example.com"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(found.items.len(), 1);
+}
+
+#[tokio::test]
+async fn random_fault_rates_apply_to_a_fraction_of_requests() {
+    let sb = sandbox().await;
+    sb.set_faults(FaultConfig {
+        error_500: 0.3,
+        seed: 4,
+        ..FaultConfig::default()
+    });
+    let mut errors = 0;
+    for _ in 0..100 {
+        let (status, _, _) = get(&sb, "/v2/users").await;
+        if status == 500 {
+            errors += 1;
+        }
+    }
+    assert!((15..=45).contains(&errors), "{errors}");
+    // The control API changes them too.
+    let (status, _) = send(
+        &sb,
+        Method::PUT,
+        "/__sandbox/faults",
+        json!({"error_500": 0.0}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _, _) = get(&sb, "/v2/users").await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn slow_answers_trip_client_timeouts() {
+    let sb = sandbox().await;
+    sb.schedule_faults([Fault::Slow { ms: 800 }]);
+    let client = salesloft_client::Client::builder(salesloft_client::Auth::api_key(sb.api_key()))
+        .base_url(sb.url())
+        .limiter(std::sync::Arc::new(salesloft_client::Unlimited))
+        .timeout(std::time::Duration::from_millis(200))
+        .retry(salesloft_client::RetryPolicy {
+            initial_backoff: std::time::Duration::from_millis(10),
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    client
+        .me()
+        .await
+        .expect("retried after the slow answer timed out");
+    assert_eq!(sb.counters().faults_injected, 1);
+}
+
+#[tokio::test]
+async fn the_control_api_seeds_mutates_and_reports() {
+    let sb = sandbox().await;
+    let (status, body) = send(&sb, Method::POST, "/__sandbox/seed", json!({"seed": 9, "team": {"people": 50, "accounts": 5, "users": 3, "cadences": 2, "memberships": 10, "emails": 20, "calls": 5, "notes": 2}})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["counts"]["people"], 50);
+    let (status, body) = send(
+        &sb,
+        Method::POST,
+        "/__sandbox/mutate",
+        json!({"action": "send_email", "count": 5}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(body["events"].as_i64().unwrap() >= 5);
+    let (_, _, counters) = get(&sb, "/__sandbox/counters").await;
+    assert!(counters["requests"].is_u64());
+    let (_, _, naive) = get(&sb, "/__sandbox/naive_cost?kind=people&per_page=10").await;
+    assert_eq!(naive["pages"], 5);
+    assert_eq!(naive["cost"], 5);
+    let (_, _, log) = get(&sb, "/__sandbox/requests").await;
+    assert!(
+        log.as_array().unwrap().is_empty(),
+        "control calls are not API requests"
+    );
+}
