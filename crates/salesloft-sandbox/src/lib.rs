@@ -234,6 +234,11 @@ impl SandboxHandle {
         server::read(&self.shared.world).counts()
     }
 
+    /// Bytes of record JSON the sandbox holds (the served form of every record).
+    pub fn json_bytes(&self) -> usize {
+        server::read(&self.shared.world).json_bytes()
+    }
+
     /// The latest requests served (up to 10,000).
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.shared.requests()

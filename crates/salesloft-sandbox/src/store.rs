@@ -141,6 +141,11 @@ impl Collection {
         self.docs.len()
     }
 
+    /// Bytes of JSON held.
+    pub fn json_bytes(&self) -> usize {
+        self.docs.values().map(|d| d.json.len()).sum()
+    }
+
     /// The record with `id`.
     pub fn get(&self, id: i64) -> Option<&Doc> {
         self.docs.get(&id)
@@ -173,7 +178,10 @@ impl Collection {
 
     /// Store a typed record.
     pub fn put<T: Stored>(&mut self, record: &T) -> Result<Bytes, SandboxError> {
-        let json = Bytes::from(serde_json::to_vec(record)?);
+        let mut vec = serde_json::to_vec(record)?;
+        // to_vec grows by doubling; keep only what the record needs (a million people add up).
+        vec.shrink_to_fit();
+        let json = Bytes::from(vec);
         self.put_raw(
             record.record_id(),
             json.clone(),

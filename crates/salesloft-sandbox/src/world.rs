@@ -179,41 +179,52 @@ impl World {
         for (kind, first) in firsts {
             w.collections.insert(kind, Collection::new(first));
         }
-        for u in &generated.users {
-            w.col(Kind::Users).put(u)?;
+        for u in generated.users {
+            w.col(Kind::Users).put(&u)?;
         }
-        for a in &generated.accounts {
+        for a in generated.accounts {
             if let Some(d) = &a.domain {
                 w.accounts_by_domain.insert(d.to_lowercase(), a.id.0);
             }
-            w.col(Kind::Accounts).put(a)?;
+            w.col(Kind::Accounts).put(&a)?;
         }
-        for p in &generated.people {
+        // Drain the largest lists from the back, shrinking as they go, so the generator's
+        // buffers are returned while the stored JSON grows (a million people would otherwise
+        // need both at once).
+        let mut people = generated.people;
+        while let Some(p) = people.pop() {
+            if people.len() % 65_536 == 0 {
+                people.shrink_to_fit();
+            }
             if let Some(e) = &p.email_address {
                 w.people_by_email.insert(e.to_lowercase(), p.id.0);
             }
-            w.col(Kind::People).put(p)?;
+            w.col(Kind::People).put(&p)?;
         }
-        for c in &generated.cadences {
-            w.col(Kind::Cadences).put(c)?;
+        for c in generated.cadences {
+            w.col(Kind::Cadences).put(&c)?;
         }
-        for s in &generated.steps {
-            w.col(Kind::Steps).put(s)?;
+        for s in generated.steps {
+            w.col(Kind::Steps).put(&s)?;
         }
-        for m in &generated.memberships {
+        for m in generated.memberships {
             if let (Some(p), Some(c)) = (&m.person, &m.cadence) {
                 w.membership_by_pair.insert((p.id.0, c.id.0), m.id.0);
             }
-            w.col(Kind::CadenceMemberships).put(m)?;
+            w.col(Kind::CadenceMemberships).put(&m)?;
         }
-        for e in &generated.emails {
-            w.col(Kind::Emails).put(e)?;
+        let mut emails = generated.emails;
+        while let Some(e) = emails.pop() {
+            if emails.len() % 65_536 == 0 {
+                emails.shrink_to_fit();
+            }
+            w.col(Kind::Emails).put(&e)?;
         }
-        for c in &generated.calls {
-            w.col(Kind::Calls).put(c)?;
+        for c in generated.calls {
+            w.col(Kind::Calls).put(&c)?;
         }
-        for n in &generated.notes {
-            w.col(Kind::Notes).put(n)?;
+        for n in generated.notes {
+            w.col(Kind::Notes).put(&n)?;
         }
         Ok(w)
     }
@@ -1131,6 +1142,14 @@ impl World {
         );
         out.push(b'}');
         out
+    }
+
+    /// Bytes of record JSON held, over every kind.
+    pub fn json_bytes(&self) -> usize {
+        Kind::ALL
+            .into_iter()
+            .map(|k| self.collection(k).json_bytes())
+            .sum()
     }
 
     /// Record counts per kind.
