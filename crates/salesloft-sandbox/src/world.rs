@@ -193,7 +193,7 @@ impl World {
         // need both at once).
         let mut people = generated.people;
         while let Some(p) = people.pop() {
-            if people.len() % 65_536 == 0 {
+            if people.len().is_multiple_of(65_536) {
                 people.shrink_to_fit();
             }
             if let Some(e) = &p.email_address {
@@ -215,7 +215,7 @@ impl World {
         }
         let mut emails = generated.emails;
         while let Some(e) = emails.pop() {
-            if emails.len() % 65_536 == 0 {
+            if emails.len().is_multiple_of(65_536) {
                 emails.shrink_to_fit();
             }
             w.col(Kind::Emails).put(&e)?;
