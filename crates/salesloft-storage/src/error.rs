@@ -1,0 +1,61 @@
+//! The crate's one error type.
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong storing SalesLoft data.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The database URL is not one this crate serves.
+    #[error("unsupported database URL {0:?}: use postgres://..., sqlite://path or sqlite::memory:")]
+    UnsupportedUrl(String),
+    /// The database refused a statement or could not be reached.
+    #[error("database error during {context}")]
+    Database {
+        /// What the store was doing.
+        context: &'static str,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// Applying migrations failed.
+    #[error("migration failed")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+    /// A record could not be turned into a row (or a stored row back into JSON).
+    #[error("cannot encode {what}: {source}")]
+    Encode {
+        /// What was being encoded.
+        what: &'static str,
+        /// The serialisation error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Another writer changed the sync state first (optimistic version check failed).
+    #[error("sync state of stream {stream:?} was changed by another writer")]
+    Conflict {
+        /// The stream.
+        stream: String,
+    },
+    /// The row asked for does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// This worker's lease on a job was lost (reaped or claimed by another); nothing was
+    /// written.
+    #[error("lease on job {job_id} lost")]
+    LeaseLost {
+        /// The job.
+        job_id: i64,
+    },
+}
+
+/// Attach `context` to an sqlx error.
+pub(crate) trait Context<T> {
+    fn context(self, context: &'static str) -> Result<T>;
+}
+
+impl<T> Context<T> for std::result::Result<T, sqlx::Error> {
+    fn context(self, context: &'static str) -> Result<T> {
+        self.map_err(|source| Error::Database { context, source })
+    }
+}

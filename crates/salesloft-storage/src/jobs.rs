@@ -1,0 +1,474 @@
+//! The durable job queue's primitives. Every write after a claim is fenced by the claim's lock
+//! token, so a worker whose lease was reaped cannot overwrite a newer attempt.
+
+use std::time::Duration;
+
+use crate::error::{Context, Error, Result};
+use crate::store::{Store, now_ms, on_reader, on_writer};
+
+/// A job to enqueue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    /// Queue name (workers claim per queue).
+    pub queue: String,
+    /// What to do, such as `sync:people`.
+    pub kind: String,
+    /// Arguments, as JSON.
+    pub payload: serde_json::Value,
+    /// Lower runs first.
+    pub priority: i16,
+    /// Attempts before the job is dead.
+    pub max_attempts: i32,
+    /// Not before this instant (ms since the epoch); `None` is now.
+    pub run_at_ms: Option<i64>,
+    /// At most one job with this key is pending or running; a second enqueue is a no-op.
+    pub unique_key: Option<String>,
+    /// Whether the key stays taken while the job runs (`false`: a request arriving during a
+    /// run queues a fresh job, for debounced work).
+    pub unique_while_running: bool,
+}
+
+impl NewJob {
+    /// A job of `kind` on the `default` queue, due now.
+    pub fn new(kind: impl Into<String>, payload: serde_json::Value) -> Self {
+        Self {
+            queue: "default".into(),
+            kind: kind.into(),
+            payload,
+            priority: 100,
+            max_attempts: 20,
+            run_at_ms: None,
+            unique_key: None,
+            unique_while_running: true,
+        }
+    }
+
+    /// Make it unique by `key`.
+    pub fn unique(mut self, key: impl Into<String>) -> Self {
+        self.unique_key = Some(key.into());
+        self
+    }
+
+    /// Put it on `queue`.
+    pub fn on_queue(mut self, queue: impl Into<String>) -> Self {
+        self.queue = queue.into();
+        self
+    }
+}
+
+/// What an enqueue did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enqueued {
+    /// A new job.
+    Created(i64),
+    /// A job with the same unique key is pending or running already; nothing was added.
+    Existing(i64),
+}
+
+/// A claimed job.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Job {
+    /// Id.
+    pub id: i64,
+    /// Queue.
+    pub queue: String,
+    /// Kind.
+    pub kind: String,
+    /// Arguments (JSON text).
+    pub payload: String,
+    /// This attempt's number (1 for the first).
+    pub attempt: i32,
+    /// Attempts allowed.
+    pub max_attempts: i32,
+    /// The fencing token of this claim: pass it to every later call.
+    pub lock_token: String,
+}
+
+/// A job's row, for inspection.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct JobRecord {
+    /// Id.
+    pub id: i64,
+    /// Kind.
+    pub kind: String,
+    /// `available`, `running`, `completed`, `dead` or `cancelled`.
+    pub state: String,
+    /// Attempts made.
+    pub attempt: i32,
+    /// When it may run next.
+    pub run_at_ms: i64,
+    /// The last error.
+    pub last_error: Option<String>,
+}
+
+/// What failing a job did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failed {
+    /// It will run again at this instant.
+    Retrying {
+        /// Ms since the epoch.
+        run_at_ms: i64,
+    },
+    /// It has no attempts left (or the error was permanent).
+    Dead,
+}
+
+const CLAIM_SET: &str = "state = 'running', attempt = attempt + 1, lock_token = $4, locked_by = $5, \
+    locked_until_ms = $2 + $6, heartbeat_at_ms = $2, updated_at_ms = $2, \
+    unique_key = CASE WHEN unique_running = 1 THEN unique_key ELSE NULL END";
+
+const RETURNING: &str = "id, queue, kind, payload, attempt, max_attempts, lock_token";
+
+/// A value bound after a fenced statement's id and token.
+enum Bind<'a> {
+    Int(i64),
+    Text(&'a str),
+}
+
+/// Backoff before attempt `attempt + 1`: `min(1 h, 2^attempt s)` times a factor in [0.5, 1.5).
+pub fn backoff(attempt: i32) -> Duration {
+    let secs = 2f64.powi(attempt.clamp(0, 12)).min(3_600.0);
+    Duration::from_secs_f64(secs * (0.5 + fastrand::f64()))
+}
+
+impl Store {
+    /// Add a job (or find the pending one with its unique key; an earlier `run_at` wins).
+    pub async fn enqueue(&self, job: &NewJob) -> Result<Enqueued> {
+        let now = now_ms();
+        let run_at = job.run_at_ms.unwrap_or(now);
+        let payload = job.payload.to_string();
+        on_writer!(self, |pool| {
+            let inserted: Option<(i64,)> = sqlx::query_as(
+                "INSERT INTO jobs (queue, kind, payload, priority, max_attempts, run_at_ms, unique_key, \
+                 unique_running, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+                 ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running') \
+                 DO NOTHING RETURNING id",
+            )
+            .bind(&job.queue)
+            .bind(&job.kind)
+            .bind(&payload)
+            .bind(job.priority)
+            .bind(job.max_attempts)
+            .bind(run_at)
+            .bind(&job.unique_key)
+            .bind(i16::from(job.unique_while_running))
+            .bind(now)
+            .fetch_optional(pool)
+            .await
+            .context("enqueueing a job")?;
+            if let Some((id,)) = inserted {
+                return Ok(Enqueued::Created(id));
+            }
+            // The key is taken: pull a pending job earlier if asked, and report it.
+            sqlx::query(
+                "UPDATE jobs SET run_at_ms = $1, updated_at_ms = $2 WHERE unique_key = $3 \
+                 AND state = 'available' AND run_at_ms > $1",
+            )
+            .bind(run_at)
+            .bind(now)
+            .bind(&job.unique_key)
+            .execute(pool)
+            .await
+            .context("rescheduling a unique job")?;
+            let existing: Option<(i64,)> = sqlx::query_as(
+                "SELECT id FROM jobs WHERE unique_key = $1 AND state IN ('available', 'running')",
+            )
+            .bind(&job.unique_key)
+            .fetch_optional(pool)
+            .await
+            .context("finding a unique job")?;
+            // If it finished in between, the key is free again: try once more.
+            match existing {
+                Some((id,)) => Ok(Enqueued::Existing(id)),
+                None => Err(Error::Conflict {
+                    stream: format!("job {:?}", job.unique_key),
+                }),
+            }
+        })
+    }
+
+    /// Add many jobs without unique keys in one statement per 500; returns how many.
+    pub async fn enqueue_batch(&self, jobs: &[NewJob]) -> Result<u64> {
+        let now = now_ms();
+        let mut total = 0;
+        for chunk in jobs.chunks(500) {
+            let mut sql = String::from(
+                "INSERT INTO jobs (queue, kind, payload, priority, max_attempts, run_at_ms, unique_key, \
+                 unique_running, created_at_ms, updated_at_ms) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let b = i * 7;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, NULL, 1, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 7
+                ));
+            }
+            total += on_writer!(self, |pool| {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for j in chunk {
+                    q = q
+                        .bind(j.queue.clone())
+                        .bind(j.kind.clone())
+                        .bind(j.payload.to_string())
+                        .bind(j.priority)
+                        .bind(j.max_attempts)
+                        .bind(j.run_at_ms.unwrap_or(now))
+                        .bind(now);
+                }
+                q.execute(pool)
+                    .await
+                    .context("enqueueing jobs")?
+                    .rows_affected()
+            });
+        }
+        Ok(total)
+    }
+
+    /// Claim up to `n` due jobs of `queue` for `worker`, leased for `lease`.
+    pub async fn claim(
+        &self,
+        queue: &str,
+        n: u32,
+        worker: &str,
+        lease: Duration,
+    ) -> Result<Vec<Job>> {
+        let now = now_ms();
+        let token = uuid::Uuid::new_v4().to_string();
+        let lease_ms = lease.as_millis() as i64;
+        let mut jobs: Vec<Job> = match self {
+            Store::Postgres(pool) => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "WITH picked AS MATERIALIZED (SELECT id FROM jobs WHERE state = 'available' AND queue = $1 \
+                 AND run_at_ms <= $2 ORDER BY priority, run_at_ms, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+                 UPDATE jobs SET {CLAIM_SET} FROM picked WHERE jobs.id = picked.id RETURNING {}",
+                RETURNING
+                    .split(", ")
+                    .map(|c| format!("jobs.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
+            .bind(queue)
+            .bind(now)
+            .bind(i64::from(n))
+            .bind(&token)
+            .bind(worker)
+            .bind(lease_ms)
+            .fetch_all(pool)
+            .await
+            .context("claiming jobs")?,
+            Store::Sqlite { writer, .. } => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "UPDATE jobs SET {CLAIM_SET} WHERE id IN (SELECT id FROM jobs WHERE state = 'available' \
+                 AND queue = $1 AND run_at_ms <= $2 ORDER BY priority, run_at_ms, id LIMIT $3) RETURNING {RETURNING}"
+            )))
+            .bind(queue)
+            .bind(now)
+            .bind(i64::from(n))
+            .bind(&token)
+            .bind(worker)
+            .bind(lease_ms)
+            .fetch_all(writer)
+            .await
+            .context("claiming jobs")?,
+        };
+        jobs.sort_by_key(|j| j.id);
+        Ok(jobs)
+    }
+
+    /// Run a statement fenced by the job's id and lock token (`$1`, `$2`), binding `$3..` from
+    /// `binds`; [`Error::LeaseLost`] when it touched no row.
+    async fn fenced(&self, sql: &'static str, job: &Job, binds: &[Bind<'_>]) -> Result<()> {
+        let affected = on_writer!(self, |pool| {
+            let mut q = sqlx::query(sql).bind(job.id).bind(&job.lock_token);
+            for b in binds {
+                q = match b {
+                    Bind::Int(i) => q.bind(*i),
+                    Bind::Text(t) => q.bind(*t),
+                };
+            }
+            q.execute(pool)
+                .await
+                .context("updating a claimed job")?
+                .rows_affected()
+        });
+        if affected == 1 {
+            Ok(())
+        } else {
+            Err(Error::LeaseLost { job_id: job.id })
+        }
+    }
+
+    /// Extend the lease; [`Error::LeaseLost`] if the job is no longer this claim's.
+    pub async fn heartbeat(&self, job: &Job, lease: Duration) -> Result<()> {
+        let now = now_ms();
+        self.fenced(
+            "UPDATE jobs SET locked_until_ms = $3, heartbeat_at_ms = $4 \
+             WHERE id = $1 AND lock_token = $2 AND state = 'running'",
+            job,
+            &[Bind::Int(now + lease.as_millis() as i64), Bind::Int(now)],
+        )
+        .await
+    }
+
+    /// Mark the job done.
+    pub async fn complete(&self, job: &Job) -> Result<()> {
+        self.fenced(
+            "UPDATE jobs SET state = 'completed', lock_token = NULL, locked_until_ms = NULL, \
+             finalized_at_ms = $3, updated_at_ms = $3 \
+             WHERE id = $1 AND lock_token = $2 AND state = 'running'",
+            job,
+            &[Bind::Int(now_ms())],
+        )
+        .await
+    }
+
+    /// Mark many claimed jobs done in one statement per claim; returns how many were still this
+    /// worker's (the others' leases were lost and are left alone).
+    pub async fn complete_all(&self, jobs: &[Job]) -> Result<u64> {
+        let now = now_ms();
+        let mut by_token: std::collections::BTreeMap<&str, Vec<i64>> =
+            std::collections::BTreeMap::new();
+        for j in jobs {
+            by_token
+                .entry(j.lock_token.as_str())
+                .or_default()
+                .push(j.id);
+        }
+        let mut done = 0;
+        for (token, ids) in by_token {
+            // The ids are integers formatted here; the token is bound.
+            let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            let sql = format!(
+                "UPDATE jobs SET state = 'completed', lock_token = NULL, locked_until_ms = NULL, \
+                 finalized_at_ms = $1, updated_at_ms = $1 WHERE lock_token = $2 AND state = 'running' AND id IN ({list})"
+            );
+            done += on_writer!(self, |pool| {
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(now)
+                    .bind(token)
+                    .execute(pool)
+                    .await
+                    .context("completing jobs")?
+                    .rows_affected()
+            });
+        }
+        Ok(done)
+    }
+
+    /// Record a failure: retry after a backoff, or give up when attempts are spent or
+    /// `permanent` is set.
+    pub async fn fail(&self, job: &Job, error: &str, permanent: bool) -> Result<Failed> {
+        let dead = permanent || job.attempt >= job.max_attempts;
+        let now = now_ms();
+        let run_at = now + backoff(job.attempt).as_millis() as i64;
+        let sql = if dead {
+            "UPDATE jobs SET state = 'dead', last_error = $4, lock_token = NULL, locked_until_ms = NULL, \
+             finalized_at_ms = $5, updated_at_ms = $5, run_at_ms = $3 \
+             WHERE id = $1 AND lock_token = $2 AND state = 'running'"
+        } else {
+            "UPDATE jobs SET state = 'available', last_error = $4, lock_token = NULL, locked_until_ms = NULL, \
+             updated_at_ms = $5, run_at_ms = $3 \
+             WHERE id = $1 AND lock_token = $2 AND state = 'running'"
+        };
+        self.fenced(
+            sql,
+            job,
+            &[Bind::Int(run_at), Bind::Text(error), Bind::Int(now)],
+        )
+        .await?;
+        Ok(if dead {
+            Failed::Dead
+        } else {
+            Failed::Retrying { run_at_ms: run_at }
+        })
+    }
+
+    /// Put the job back without spending an attempt (rate-limited, shutting down), due after
+    /// `delay`.
+    pub async fn snooze(&self, job: &Job, delay: Duration) -> Result<()> {
+        let now = now_ms();
+        self.fenced(
+            "UPDATE jobs SET state = 'available', attempt = attempt - 1, run_at_ms = $3, lock_token = NULL, \
+             locked_until_ms = NULL, updated_at_ms = $4 \
+             WHERE id = $1 AND lock_token = $2 AND state = 'running'",
+            job,
+            &[Bind::Int(now + delay.as_millis() as i64), Bind::Int(now)],
+        )
+        .await
+    }
+
+    /// Return jobs whose lease expired to the queue (or to `dead` when out of attempts).
+    /// Concurrent reapers are harmless.
+    pub async fn reap_expired(&self) -> Result<u64> {
+        let now = now_ms();
+        on_writer!(self, |pool| {
+            Ok(sqlx::query(
+                "UPDATE jobs SET state = CASE WHEN attempt >= max_attempts THEN 'dead' ELSE 'available' END, \
+                 lock_token = NULL, locked_until_ms = NULL, run_at_ms = $1, last_error = 'lease expired', \
+                 updated_at_ms = $1, finalized_at_ms = CASE WHEN attempt >= max_attempts THEN $1 ELSE NULL END \
+                 WHERE state = 'running' AND locked_until_ms < $1",
+            )
+            .bind(now)
+            .execute(pool)
+            .await
+            .context("reaping expired leases")?
+            .rows_affected())
+        })
+    }
+
+    /// Delete completed and cancelled jobs finished before `completed_before_ms`, and dead ones
+    /// finished before `dead_before_ms`, in batches.
+    pub async fn prune_jobs(&self, completed_before_ms: i64, dead_before_ms: i64) -> Result<u64> {
+        let mut total = 0;
+        loop {
+            let n = on_writer!(self, |pool| {
+                sqlx::query(
+                    "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE \
+                     (state IN ('completed', 'cancelled') AND finalized_at_ms < $1) OR \
+                     (state = 'dead' AND finalized_at_ms < $2) LIMIT 1000)",
+                )
+                .bind(completed_before_ms)
+                .bind(dead_before_ms)
+                .execute(pool)
+                .await
+                .context("pruning jobs")?
+                .rows_affected()
+            });
+            total += n;
+            if n < 1000 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// One job's row.
+    pub async fn job(&self, id: i64) -> Result<Option<JobRecord>> {
+        on_reader!(self, |pool| {
+            sqlx::query_as(
+                "SELECT id, kind, state, attempt, run_at_ms, last_error FROM jobs WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+            .context("reading a job")
+        })
+    }
+
+    /// Jobs per state.
+    pub async fn job_counts(&self) -> Result<Vec<(String, i64)>> {
+        on_reader!(self, |pool| {
+            sqlx::query_as("SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state")
+                .fetch_all(pool)
+                .await
+                .context("counting jobs")
+        })
+    }
+}

@@ -1,0 +1,183 @@
+//! Connecting to PostgreSQL or SQLite, chosen by URL, and running migrations.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::error::{Context, Error, Result};
+
+/// The PostgreSQL migrations (`migrations/postgres`).
+pub static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+/// The SQLite migrations (`migrations/sqlite`).
+pub static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Pool settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// PostgreSQL connections (SQLite always has one writer and this many readers).
+    pub max_connections: u32,
+    /// How long to wait for a connection or, on SQLite, for the write lock.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+/// Which engine a [`Store`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// PostgreSQL: many processes share it.
+    Postgres,
+    /// SQLite: one process, embedded.
+    Sqlite,
+}
+
+/// The pools of one database. Clone it freely: clones share the pools.
+#[derive(Debug, Clone)]
+pub enum Store {
+    /// PostgreSQL.
+    Postgres(PgPool),
+    /// SQLite: a single-connection writer pool (SQLite has one writer) and a reader pool.
+    Sqlite {
+        /// The only connection that writes.
+        writer: SqlitePool,
+        /// Connections that only read.
+        reader: SqlitePool,
+    },
+}
+
+/// Run `$body` with `$pool` bound to the pool that writes, whichever the backend. The body is
+/// compiled once per backend, so one SQL text with `$1..$n` placeholders serves both.
+macro_rules! on_writer {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match $store {
+            $crate::store::Store::Postgres(p) => {
+                let $pool = p;
+                $body
+            }
+            $crate::store::Store::Sqlite { writer, .. } => {
+                let $pool = writer;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_writer;
+
+/// Like [`on_writer`], with the pool that reads.
+macro_rules! on_reader {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match $store {
+            $crate::store::Store::Postgres(p) => {
+                let $pool = p;
+                $body
+            }
+            $crate::store::Store::Sqlite { reader, .. } => {
+                let $pool = reader;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_reader;
+
+impl Store {
+    /// Connect to `url`: `postgres://...` (or `postgresql://`), `sqlite://path` (created if
+    /// missing) or `sqlite::memory:`. Does not migrate: call [`Store::migrate`].
+    pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, StoreOptions::default()).await
+    }
+
+    /// [`Store::connect`] with pool settings.
+    pub async fn connect_with(url: &str, options: StoreOptions) -> Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(options.max_connections)
+                .acquire_timeout(options.acquire_timeout)
+                .connect(url)
+                .await
+                .context("connecting to PostgreSQL")?;
+            return Ok(Store::Postgres(pool));
+        }
+        if url.starts_with("sqlite:") {
+            let memory = url.contains(":memory:") || url.contains("mode=memory");
+            let base = SqliteConnectOptions::from_str(url)
+                .context("parsing the SQLite URL")?
+                .create_if_missing(true)
+                .busy_timeout(options.acquire_timeout)
+                .foreign_keys(false);
+            let base = if memory {
+                // One shared in-memory database for both pools.
+                base.shared_cache(true)
+            } else {
+                base.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+            };
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .acquire_timeout(options.acquire_timeout)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(base.clone())
+                .await
+                .context("opening the SQLite database")?;
+            let reader = if memory {
+                writer.clone()
+            } else {
+                SqlitePoolOptions::new()
+                    .max_connections(options.max_connections.clamp(1, 8))
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_with(base.read_only(true))
+                    .await
+                    .context("opening SQLite readers")?
+            };
+            return Ok(Store::Sqlite { writer, reader });
+        }
+        Err(Error::UnsupportedUrl(url.to_owned()))
+    }
+
+    /// Which engine this is.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Store::Postgres(_) => Backend::Postgres,
+            Store::Sqlite { .. } => Backend::Sqlite,
+        }
+    }
+
+    /// Apply pending migrations. Explicit, never a side effect of connecting.
+    pub async fn migrate(&self) -> Result<()> {
+        match self {
+            Store::Postgres(p) => POSTGRES_MIGRATOR.run(p).await.map_err(Error::Migrate),
+            Store::Sqlite { writer, .. } => {
+                SQLITE_MIGRATOR.run(writer).await.map_err(Error::Migrate)
+            }
+        }
+    }
+
+    /// Close every pool.
+    pub async fn close(&self) {
+        match self {
+            Store::Postgres(p) => p.close().await,
+            Store::Sqlite { writer, reader } => {
+                reader.close().await;
+                writer.close().await;
+            }
+        }
+    }
+}
+
+/// Milliseconds since the epoch, the bookkeeping clock of every table.
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

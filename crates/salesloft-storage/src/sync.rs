@@ -1,0 +1,223 @@
+//! Sync cursors, and the page checkpoint that writes a page of rows together with the stream's
+//! new cursor in one transaction: after a crash there is either both or neither.
+
+use salesloft_client::WalkCursor;
+
+use crate::entities::{Row, Table, UpsertStats, UpsertTx};
+use crate::error::{Context, Error, Result};
+use crate::store::{Store, now_ms, on_reader, on_writer};
+
+/// Where one stream's sync stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncState {
+    /// The stream, such as `people`.
+    pub stream: String,
+    /// The walk cursor after the last committed page.
+    pub cursor: WalkCursor,
+    /// Whether a run has reached the end once (the backfill is over).
+    pub backfill_done: bool,
+    /// Records written by this stream, over all runs.
+    pub records_total: i64,
+    /// When the last run started (ms since the epoch).
+    pub last_started_at_ms: Option<i64>,
+    /// When a run last finished without error.
+    pub last_success_at_ms: Option<i64>,
+    /// The last run's error, if it failed.
+    pub last_error: Option<String>,
+    /// Optimistic-concurrency version: every checkpoint increments it.
+    pub version: i64,
+    /// When the state last changed.
+    pub updated_at_ms: i64,
+}
+
+type StateRow = (
+    String,
+    Option<i64>,
+    String,
+    i32,
+    i16,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    i64,
+    i64,
+);
+
+const SELECT_STATE: &str = "SELECT stream, cursor_us, boundary_ids, tie_page, backfill_done, records_total, \
+     last_started_at_ms, last_success_at_ms, last_error, version, updated_at_ms FROM sync_state";
+
+fn decode(r: StateRow) -> Result<SyncState> {
+    let seen_ids: Vec<i64> = serde_json::from_str(&r.2).map_err(|source| Error::Encode {
+        what: "boundary ids",
+        source,
+    })?;
+    Ok(SyncState {
+        stream: r.0,
+        cursor: WalkCursor {
+            updated_at_us: r.1,
+            seen_ids,
+            page: u32::try_from(r.3).unwrap_or(1).max(1),
+        },
+        backfill_done: r.4 != 0,
+        records_total: r.5,
+        last_started_at_ms: r.6,
+        last_success_at_ms: r.7,
+        last_error: r.8,
+        version: r.9,
+        updated_at_ms: r.10,
+    })
+}
+
+/// What a checkpoint did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// What happened to the page's rows.
+    pub stats: UpsertStats,
+    /// The stream's state after the checkpoint.
+    pub state: SyncState,
+}
+
+impl Store {
+    /// The state of `stream` (created at the start if it has none).
+    pub async fn sync_state(&self, stream: &str) -> Result<SyncState> {
+        let now = now_ms();
+        on_writer!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO sync_state (stream, updated_at_ms) VALUES ($1, $2) ON CONFLICT (stream) DO NOTHING",
+            )
+            .bind(stream)
+            .bind(now)
+            .execute(pool)
+            .await
+            .context("creating sync state")?;
+        });
+        on_reader!(self, |pool| {
+            let row: StateRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{SELECT_STATE} WHERE stream = $1"
+            )))
+            .bind(stream)
+            .fetch_one(pool)
+            .await
+            .context("reading sync state")?;
+            decode(row)
+        })
+    }
+
+    /// Every stream's state, by name.
+    pub async fn sync_states(&self) -> Result<Vec<SyncState>> {
+        on_reader!(self, |pool| {
+            let rows: Vec<StateRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{SELECT_STATE} ORDER BY stream"
+            )))
+            .fetch_all(pool)
+            .await
+            .context("reading sync states")?;
+            rows.into_iter().map(decode).collect()
+        })
+    }
+
+    /// Write one page: `rows` of `table`, and the stream's new `cursor`, in one transaction,
+    /// provided the state is still at `expected.version` (else [`Error::Conflict`] and nothing
+    /// is written). `caught_up` marks the end of a run's walk.
+    pub async fn checkpoint(
+        &self,
+        expected: &SyncState,
+        table: &Table,
+        rows: Vec<Row>,
+        cursor: &WalkCursor,
+        caught_up: bool,
+    ) -> Result<Checkpoint> {
+        let now = now_ms();
+        let boundary = serde_json::to_string(&cursor.seen_ids).map_err(|source| Error::Encode {
+            what: "boundary ids",
+            source,
+        })?;
+        on_writer!(self, |pool| {
+            let mut tx = pool.begin().await.context("starting a checkpoint")?;
+            let stats = tx.upsert_rows_in(table, rows).await?;
+            let written = (stats.inserted + stats.updated) as i64;
+            let updated = sqlx::query(
+                "UPDATE sync_state SET cursor_us = $1, boundary_ids = $2, tie_page = $3, \
+                 records_total = records_total + $4, \
+                 backfill_done = CASE WHEN $5 = 1 THEN 1 ELSE backfill_done END, \
+                 version = version + 1, updated_at_ms = $6 \
+                 WHERE stream = $7 AND version = $8",
+            )
+            .bind(cursor.updated_at_us)
+            .bind(boundary)
+            .bind(i32::try_from(cursor.page).unwrap_or(i32::MAX))
+            .bind(written)
+            .bind(i64::from(caught_up))
+            .bind(now)
+            .bind(&expected.stream)
+            .bind(expected.version)
+            .execute(&mut *tx)
+            .await
+            .context("advancing the sync cursor")?;
+            if updated.rows_affected() != 1 {
+                // Dropping the transaction rolls the rows back too.
+                return Err(Error::Conflict {
+                    stream: expected.stream.clone(),
+                });
+            }
+            tx.commit().await.context("committing a checkpoint")?;
+            let state = SyncState {
+                cursor: cursor.clone(),
+                backfill_done: expected.backfill_done || caught_up,
+                records_total: expected.records_total + written,
+                version: expected.version + 1,
+                updated_at_ms: now,
+                ..expected.clone()
+            };
+            Ok(Checkpoint { stats, state })
+        })
+    }
+
+    /// Record that a run of `stream` started.
+    pub async fn sync_started(&self, stream: &str) -> Result<()> {
+        self.sync_mark(stream, "last_started_at_ms = $1", None)
+            .await
+    }
+
+    /// Record that a run of `stream` finished without error.
+    pub async fn sync_succeeded(&self, stream: &str) -> Result<()> {
+        self.sync_mark(stream, "last_success_at_ms = $1, last_error = NULL", None)
+            .await
+    }
+
+    /// Record that a run of `stream` failed with `error`.
+    pub async fn sync_failed(&self, stream: &str, error: &str) -> Result<()> {
+        self.sync_mark(stream, "last_error = $3", Some(error)).await
+    }
+
+    async fn sync_mark(&self, stream: &str, set: &str, error: Option<&str>) -> Result<()> {
+        let now = now_ms();
+        let sql = format!("UPDATE sync_state SET {set}, updated_at_ms = $1 WHERE stream = $2");
+        on_writer!(self, |pool| {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now).bind(stream);
+            if let Some(e) = error {
+                q = q.bind(e.to_owned());
+            }
+            q.execute(pool).await.context("marking sync state")?;
+        });
+        Ok(())
+    }
+
+    /// Forget a stream's cursor (the next run backfills again); rows stay.
+    pub async fn reset_sync(&self, stream: &str) -> Result<()> {
+        let now = now_ms();
+        on_writer!(self, |pool| {
+            sqlx::query(
+                "UPDATE sync_state SET cursor_us = NULL, boundary_ids = '[]', tie_page = 1, \
+                 backfill_done = 0, version = version + 1, updated_at_ms = $1 WHERE stream = $2",
+            )
+            .bind(now)
+            .bind(stream)
+            .execute(pool)
+            .await
+            .context("resetting sync state")?;
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,75 @@
+//! OAuth tokens kept in the database: a `TokenStore` for salesloft-client, so a rotated
+//! refresh token survives restarts and is shared by every process.
+
+use salesloft_client::{BoxError, OAuthTokens, TokenStore};
+use secrecy::ExposeSecret;
+
+use crate::error::{Context, Result};
+use crate::store::{Store, now_ms, on_reader, on_writer};
+
+/// access token, refresh token, expiry (ms), scope.
+type TokenRow = (String, Option<String>, Option<i64>, Option<String>);
+
+/// The `oauth_tokens` row named `key`.
+#[derive(Debug, Clone)]
+pub struct DbTokenStore {
+    store: Store,
+    key: String,
+}
+
+impl DbTokenStore {
+    /// Tokens stored under `key` (one per SalesLoft team or integration).
+    pub fn new(store: Store, key: impl Into<String>) -> Self {
+        Self {
+            store,
+            key: key.into(),
+        }
+    }
+
+    /// The stored tokens, if any.
+    pub async fn load(&self) -> Result<Option<OAuthTokens>> {
+        let row: Option<TokenRow> = on_reader!(&self.store, |pool| {
+            sqlx::query_as(
+                "SELECT access_token, refresh_token, expires_at_ms, scope FROM oauth_tokens WHERE token_key = $1",
+            )
+            .bind(&self.key)
+            .fetch_optional(pool)
+            .await
+            .context("reading OAuth tokens")?
+        });
+        Ok(row.map(|(access, refresh, expires, scope)| {
+            let mut t = OAuthTokens::new(
+                access,
+                refresh,
+                expires.and_then(chrono::DateTime::from_timestamp_millis),
+            );
+            t.scope = scope;
+            t
+        }))
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenStore for DbTokenStore {
+    async fn save(&self, tokens: &OAuthTokens) -> Result<(), BoxError> {
+        let now = now_ms();
+        on_writer!(&self.store, |pool| {
+            sqlx::query(
+                "INSERT INTO oauth_tokens (token_key, access_token, refresh_token, expires_at_ms, scope, updated_at_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (token_key) DO UPDATE SET \
+                 access_token = excluded.access_token, refresh_token = excluded.refresh_token, \
+                 expires_at_ms = excluded.expires_at_ms, scope = excluded.scope, updated_at_ms = excluded.updated_at_ms",
+            )
+            .bind(&self.key)
+            .bind(tokens.access_token.expose_secret())
+            .bind(tokens.refresh_token.as_ref().map(|t| t.expose_secret().to_owned()))
+            .bind(tokens.expires_at.map(|t| t.timestamp_millis()))
+            .bind(&tokens.scope)
+            .bind(now)
+            .execute(pool)
+            .await
+            .context("saving OAuth tokens")?;
+        });
+        Ok(())
+    }
+}

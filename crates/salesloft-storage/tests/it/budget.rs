@@ -1,0 +1,92 @@
+//! The budget shared through the database.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use salesloft_client::{BudgetConfig, CostLimiter, Observation};
+use salesloft_storage::SharedBudget;
+
+use crate::helpers::{TestDb, another_pool, on_both};
+
+async fn several_pools_never_exceed_the_shared_budget(db: &TestDb) {
+    // 5 at once, 10 per second after that: in any one-second window at most 5 + 10 may pass.
+    let config = BudgetConfig {
+        per_minute: 605,
+        burst: 5,
+        reserve: 0,
+    };
+    let started = Instant::now();
+    let stamps = Arc::new(Mutex::new(Vec::new()));
+    let mut tasks = Vec::new();
+    for _ in 0..3 {
+        let budget = SharedBudget::new(another_pool(db).await, "salesloft:team:16", config)
+            .await
+            .unwrap();
+        for _ in 0..2 {
+            let (budget, stamps) = (budget.clone(), stamps.clone());
+            tasks.push(tokio::spawn(async move {
+                while started.elapsed() < Duration::from_millis(2_500) {
+                    budget.acquire(1).await.unwrap();
+                    stamps.lock().unwrap().push(started.elapsed());
+                }
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let mut stamps = stamps.lock().unwrap().clone();
+    stamps.sort();
+    assert!(
+        stamps.len() >= 20,
+        "the budget let work through: {}",
+        stamps.len()
+    );
+    for (i, start) in stamps.iter().enumerate() {
+        let in_window = stamps[i..]
+            .iter()
+            .take_while(|t| **t < *start + Duration::from_secs(1))
+            .count();
+        // +1 for a refill that lands exactly on a window edge.
+        assert!(
+            in_window <= 5 + 10 + 1,
+            "{in_window} in the second after {start:?}"
+        );
+    }
+}
+on_both!(shared_budget, several_pools_never_exceed_the_shared_budget);
+
+async fn the_server_remaining_budget_and_429s_hold_everyone(db: &TestDb) {
+    let config = BudgetConfig::default();
+    let a = SharedBudget::new(db.store.clone(), "team", config)
+        .await
+        .unwrap();
+    let b = SharedBudget::new(another_pool(db).await, "team", config)
+        .await
+        .unwrap();
+    assert!(a.available().await.unwrap() > 50.0);
+    a.observe(&Observation {
+        estimated_cost: 1,
+        actual_cost: Some(1),
+        remaining: Some(63),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    assert!(
+        b.available().await.unwrap() < 3.5,
+        "the other process sees it"
+    );
+    b.on_rate_limited(&Observation {
+        retry_after: Some(Duration::from_secs(30)),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let wait = a.try_acquire(1).await.unwrap().expect("blocked");
+    assert!(wait > Duration::from_secs(28), "{wait:?}");
+}
+on_both!(
+    shared_signals,
+    the_server_remaining_budget_and_429s_hold_everyone
+);

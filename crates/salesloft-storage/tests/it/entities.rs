@@ -1,0 +1,232 @@
+//! Batched upserts with the monotonic guard, soft deletes, activities, the inbox and tokens.
+
+use chrono::FixedOffset;
+use salesloft_client::{Call, Email, OAuthTokens, Person, TokenStore};
+use salesloft_storage::{DbTokenStore, Entity};
+use serde_json::json;
+
+use crate::helpers::{TestDb, on_both};
+
+fn offset() -> FixedOffset {
+    FixedOffset::west_opt(5 * 3600).unwrap()
+}
+
+pub fn person(id: i64, updated_us: i64, title: &str) -> Person {
+    let t = |us: i64| {
+        chrono::DateTime::from_timestamp_micros(us)
+            .unwrap()
+            .with_timezone(&offset())
+            .to_rfc3339()
+    };
+    serde_json::from_value(json!({
+        "id": id, "created_at": t(updated_us - 1_000_000), "updated_at": t(updated_us),
+        "email_address": format!("p{id}@example.com"), "title": title,
+        "owner": {"id": 7}, "account": {"id": 9}, "do_not_contact": false,
+        "future_field": {"kept": true}
+    }))
+    .unwrap()
+}
+
+async fn raw_title(db: &TestDb, id: i64) -> Option<String> {
+    let (raw, _) = db.store.raw_record(&Person::TABLE, id).await.unwrap()?;
+    let v: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(
+        v["future_field"],
+        json!({"kept": true}),
+        "unknown fields survive storage"
+    );
+    v["title"].as_str().map(str::to_owned)
+}
+
+async fn batched_upserts_keep_the_newest_version(db: &TestDb) {
+    let t0 = 1_709_797_560_302_715;
+    let people: Vec<Person> = (0..1_200).map(|i| person(i + 1, t0 + i, "v1")).collect();
+    let s = db.store.upsert(&people, offset()).await.unwrap();
+    assert_eq!((s.inserted, s.updated, s.unchanged), (1_200, 0, 0));
+    let again = db.store.upsert(&people, offset()).await.unwrap();
+    assert_eq!(
+        (again.inserted, again.updated, again.unchanged),
+        (0, 0, 1_200)
+    );
+    // An older version never overwrites a newer row; a newer one does.
+    let older = vec![person(5, t0 - 10, "stale")];
+    assert_eq!(
+        db.store.upsert(&older, offset()).await.unwrap().unchanged,
+        1
+    );
+    assert_eq!(raw_title(db, 5).await.as_deref(), Some("v1"));
+    let newer = vec![person(5, t0 + 10_000, "v2"), person(6, t0 + 10_000, "v2")];
+    assert_eq!(db.store.upsert(&newer, offset()).await.unwrap().updated, 2);
+    assert_eq!(raw_title(db, 5).await.as_deref(), Some("v2"));
+    // One batch naming a record twice keeps its newest version.
+    let twice = vec![
+        person(7, t0 + 20_000, "late"),
+        person(7, t0 + 15_000, "early"),
+    ];
+    db.store.upsert(&twice, offset()).await.unwrap();
+    assert_eq!(raw_title(db, 7).await.as_deref(), Some("late"));
+    assert_eq!(db.store.count_live(&Person::TABLE).await.unwrap(), 1_200);
+}
+on_both!(batched_upserts, batched_upserts_keep_the_newest_version);
+
+async fn soft_deletes_are_cleared_by_a_later_version(db: &TestDb) {
+    let t0 = 1_709_797_560_302_715;
+    db.store
+        .upsert(&[person(1, t0, "a")], offset())
+        .await
+        .unwrap();
+    assert!(db.store.soft_delete(&Person::TABLE, 1, None).await.unwrap());
+    assert!(
+        !db.store.soft_delete(&Person::TABLE, 1, None).await.unwrap(),
+        "idempotent"
+    );
+    assert_eq!(db.store.count_live(&Person::TABLE).await.unwrap(), 0);
+    assert!(
+        db.store
+            .raw_record(&Person::TABLE, 1)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A stale copy does not resurrect it; a version at least as new does.
+    db.store
+        .upsert(&[person(1, t0 - 5, "stale")], offset())
+        .await
+        .unwrap();
+    assert_eq!(db.store.count_live(&Person::TABLE).await.unwrap(), 0);
+    let s = db
+        .store
+        .upsert(&[person(1, t0, "a")], offset())
+        .await
+        .unwrap();
+    assert_eq!(s.updated, 1);
+    assert_eq!(db.store.count_live(&Person::TABLE).await.unwrap(), 1);
+}
+on_both!(soft_deletes, soft_deletes_are_cleared_by_a_later_version);
+
+async fn emails_and_calls_share_the_activities_table(db: &TestDb) {
+    let email: Email = serde_json::from_value(json!({
+        "id": 10, "created_at": "2024-05-16T23:30:01.000000-04:00", "updated_at": "2024-05-17T09:14:52.302715-04:00",
+        "sent_at": "2024-05-16T23:30:03.000000-04:00", "status": "sent", "bounced": false,
+        "counts": {"views": 2, "clicks": 0, "replies": 1}, "user": {"id": 1}, "recipient": {"id": 5}
+    }))
+    .unwrap();
+    let call: Call = serde_json::from_value(json!({
+        "id": 10, "created_at": "2024-05-17T14:02:11.000000-04:00", "updated_at": "2024-05-17T14:05:40.118822-04:00",
+        "duration": 184, "disposition": "Connected", "user": {"id": 1}, "called_person": {"id": 5}
+    }))
+    .unwrap();
+    let s1 = db.store.upsert(&[email], offset()).await.unwrap();
+    let s2 = db.store.upsert(&[call], offset()).await.unwrap();
+    assert_eq!(
+        (s1.inserted, s2.inserted),
+        (1, 1),
+        "same id, different kinds"
+    );
+    // The e-mail was sent at 23:30 in -04:00, which is the 16th in a -05:00 team.
+    let row = email_day(db).await;
+    assert_eq!(row, "2024-05-16");
+}
+on_both!(activities, emails_and_calls_share_the_activities_table);
+
+async fn email_day(db: &TestDb) -> String {
+    match &db.store {
+        salesloft_storage::Store::Postgres(p) => {
+            sqlx::query_as::<_, (String,)>("SELECT day FROM activities WHERE kind = 'email'")
+                .fetch_one(p)
+                .await
+                .unwrap()
+                .0
+        }
+        salesloft_storage::Store::Sqlite { reader, .. } => {
+            sqlx::query_as::<_, (String,)>("SELECT day FROM activities WHERE kind = 'email'")
+                .fetch_one(reader)
+                .await
+                .unwrap()
+                .0
+        }
+    }
+}
+
+async fn the_inbox_makes_duplicate_deliveries_harmless(db: &TestDb) {
+    let body = br#"{"id": 1, "updated_at": "2024-03-07T02:46:00.302715-05:00"}"#;
+    let first = db
+        .store
+        .record_webhook("person_updated", body, Some(1), Some(5))
+        .await
+        .unwrap();
+    assert!(first.is_some());
+    assert!(
+        db.store
+            .record_webhook("person_updated", body, Some(1), Some(5))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        db.store
+            .record_webhook("person_created", body, Some(1), Some(5))
+            .await
+            .unwrap()
+            .is_some(),
+        "another type is another event"
+    );
+    let pending = db.store.pending_webhooks(10).await.unwrap();
+    assert_eq!(pending.len(), 2);
+    assert_eq!(pending[0].body, body.to_vec());
+    db.store
+        .finish_webhook(pending[0].id, "processed", None)
+        .await
+        .unwrap();
+    assert_eq!(db.store.pending_webhooks(10).await.unwrap().len(), 1);
+}
+on_both!(inbox, the_inbox_makes_duplicate_deliveries_harmless);
+
+async fn oauth_tokens_survive_in_the_database(db: &TestDb) {
+    let store = DbTokenStore::new(db.store.clone(), "team:16");
+    assert!(store.load().await.unwrap().is_none());
+    let expires = chrono::DateTime::from_timestamp_millis(1_900_000_000_000).unwrap();
+    store
+        .save(&OAuthTokens::new("a1", Some("r1".into()), Some(expires)))
+        .await
+        .unwrap();
+    store
+        .save(&OAuthTokens::new("a2", Some("r2".into()), Some(expires)))
+        .await
+        .unwrap();
+    let loaded = store.load().await.unwrap().unwrap();
+    use secrecy::ExposeSecret;
+    assert_eq!(loaded.access_token.expose_secret(), "a2");
+    assert_eq!(loaded.refresh_token.unwrap().expose_secret(), "r2");
+    assert_eq!(loaded.expires_at, Some(expires));
+}
+on_both!(tokens, oauth_tokens_survive_in_the_database);
+
+#[tokio::test]
+async fn migrations_are_explicit_and_idempotent() {
+    let path = std::env::temp_dir().join(format!("salesloft-test-{}.db", uuid::Uuid::new_v4()));
+    let store = salesloft_storage::Store::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    assert!(
+        store.sync_states().await.is_err(),
+        "connecting does not migrate"
+    );
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    assert!(store.sync_states().await.unwrap().is_empty());
+    store.close().await;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    assert!(
+        salesloft_storage::Store::connect("mysql://x")
+            .await
+            .is_err()
+    );
+    let mem = salesloft_storage::Store::connect("sqlite::memory:")
+        .await
+        .unwrap();
+    mem.migrate().await.unwrap();
+    assert!(mem.sync_state("people").await.is_ok());
+}

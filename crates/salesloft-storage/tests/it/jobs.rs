@@ -1,0 +1,215 @@
+//! The job queue: uniqueness, claims, leases, fencing, retries, reaping, pruning.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use salesloft_storage::{Enqueued, Error, Failed, NewJob};
+use serde_json::json;
+
+use crate::helpers::{TestDb, another_pool, on_both};
+
+const LEASE: Duration = Duration::from_secs(60);
+
+async fn unique_jobs_are_enqueued_once_while_pending_or_running(db: &TestDb) {
+    let job = NewJob::new("sync:people", json!({})).unique("sync:people");
+    let Enqueued::Created(id) = db.store.enqueue(&job).await.unwrap() else {
+        panic!("first enqueue creates")
+    };
+    assert_eq!(
+        db.store.enqueue(&job).await.unwrap(),
+        Enqueued::Existing(id)
+    );
+    let claimed = db.store.claim("default", 10, "w1", LEASE).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(
+        db.store.enqueue(&job).await.unwrap(),
+        Enqueued::Existing(id),
+        "still taken while running"
+    );
+    db.store.complete(&claimed[0]).await.unwrap();
+    assert!(
+        matches!(db.store.enqueue(&job).await.unwrap(), Enqueued::Created(n) if n != id),
+        "free once done"
+    );
+}
+on_both!(
+    unique,
+    unique_jobs_are_enqueued_once_while_pending_or_running
+);
+
+async fn claims_are_fenced_by_their_token(db: &TestDb) {
+    let mut urgent = NewJob::new("urgent", json!({"n": 1}));
+    urgent.priority = 1;
+    db.store
+        .enqueue(&NewJob::new("later", json!({})))
+        .await
+        .unwrap();
+    db.store.enqueue(&urgent).await.unwrap();
+    let mut future = NewJob::new("future", json!({}));
+    future.run_at_ms = Some(chrono::Utc::now().timestamp_millis() + 3_600_000);
+    db.store.enqueue(&future).await.unwrap();
+    let jobs = db
+        .store
+        .claim("default", 10, "w1", Duration::from_millis(1))
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 2, "the future job is not due");
+    let urgent = jobs.iter().find(|j| j.kind == "urgent").unwrap().clone();
+    assert_eq!(urgent.attempt, 1);
+    assert_eq!(urgent.payload, r#"{"n":1}"#);
+    // The lease lapses; the reaper hands the job back; the old worker can no longer write.
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert_eq!(db.store.reap_expired().await.unwrap(), 2);
+    assert!(matches!(
+        db.store.complete(&urgent).await,
+        Err(Error::LeaseLost { .. })
+    ));
+    assert!(matches!(
+        db.store.heartbeat(&urgent, LEASE).await,
+        Err(Error::LeaseLost { .. })
+    ));
+    let again = db.store.claim("default", 1, "w2", LEASE).await.unwrap();
+    assert_eq!(
+        (again[0].id, again[0].attempt),
+        (urgent.id, 2),
+        "priority first, second attempt"
+    );
+    db.store.heartbeat(&again[0], LEASE).await.unwrap();
+    db.store.complete(&again[0]).await.unwrap();
+    assert_eq!(
+        db.store.job(urgent.id).await.unwrap().unwrap().state,
+        "completed"
+    );
+}
+on_both!(fencing, claims_are_fenced_by_their_token);
+
+async fn failures_back_off_then_die_and_snoozes_spend_nothing(db: &TestDb) {
+    let mut job = NewJob::new("flaky", json!({}));
+    job.max_attempts = 2;
+    let Enqueued::Created(id) = db.store.enqueue(&job).await.unwrap() else {
+        panic!()
+    };
+    let j = db
+        .store
+        .claim("default", 1, "w", LEASE)
+        .await
+        .unwrap()
+        .remove(0);
+    db.store.snooze(&j, Duration::ZERO).await.unwrap();
+    let j = db
+        .store
+        .claim("default", 1, "w", LEASE)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(j.attempt, 1, "the snooze did not spend an attempt");
+    let Failed::Retrying { run_at_ms } = db.store.fail(&j, "HTTP 503", false).await.unwrap() else {
+        panic!("retries")
+    };
+    assert!(run_at_ms > chrono::Utc::now().timestamp_millis());
+    assert!(
+        db.store
+            .claim("default", 1, "w", LEASE)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not due yet"
+    );
+    let rec = db.store.job(id).await.unwrap().unwrap();
+    assert_eq!(
+        (rec.state.as_str(), rec.last_error.as_deref()),
+        ("available", Some("HTTP 503"))
+    );
+    // Make it due and fail it again: out of attempts, dead.
+    db.store.snooze_due_for_test(id).await;
+    let j = db
+        .store
+        .claim("default", 1, "w", LEASE)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        db.store.fail(&j, "still 503", false).await.unwrap(),
+        Failed::Dead
+    );
+    assert_eq!(db.store.job(id).await.unwrap().unwrap().state, "dead");
+    assert_eq!(db.store.prune_jobs(i64::MAX, i64::MAX).await.unwrap(), 1);
+    assert!(db.store.job(id).await.unwrap().is_none());
+}
+on_both!(
+    retries,
+    failures_back_off_then_die_and_snoozes_spend_nothing
+);
+
+/// Test-only helper: make a job due now.
+trait DueNow {
+    async fn snooze_due_for_test(&self, id: i64);
+}
+
+impl DueNow for salesloft_storage::Store {
+    async fn snooze_due_for_test(&self, id: i64) {
+        match self {
+            salesloft_storage::Store::Postgres(p) => {
+                sqlx::query("UPDATE jobs SET run_at_ms = 0 WHERE id = $1")
+                    .bind(id)
+                    .execute(p)
+                    .await
+                    .unwrap();
+            }
+            salesloft_storage::Store::Sqlite { writer, .. } => {
+                sqlx::query("UPDATE jobs SET run_at_ms = 0 WHERE id = $1")
+                    .bind(id)
+                    .execute(writer)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+async fn concurrent_claimers_take_every_job_exactly_once(db: &TestDb) {
+    let total = 10_000usize;
+    let jobs: Vec<NewJob> = (0..total)
+        .map(|i| NewJob::new("work", json!({ "i": i })))
+        .collect();
+    assert_eq!(db.store.enqueue_batch(&jobs).await.unwrap(), total as u64);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        // Each claimer has its own pool, like a separate worker process.
+        let store = another_pool(db).await;
+        let seen = seen.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let batch = store
+                    .claim("default", 50, &format!("worker-{w}"), LEASE)
+                    .await
+                    .unwrap();
+                if batch.is_empty() {
+                    break;
+                }
+                for j in batch {
+                    store.complete(&j).await.unwrap();
+                    seen.lock().unwrap().push(j.id);
+                }
+            }
+            store.close().await;
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let seen = seen.lock().unwrap().clone();
+    let unique: HashSet<_> = seen.iter().collect();
+    assert_eq!(seen.len(), total, "claims");
+    assert_eq!(unique.len(), total, "each job once");
+    assert_eq!(
+        db.store.job_counts().await.unwrap(),
+        vec![("completed".to_owned(), total as i64)]
+    );
+}
+on_both!(
+    concurrent_claims,
+    concurrent_claimers_take_every_job_exactly_once
+);

@@ -1,0 +1,87 @@
+//! Page checkpoints: rows and cursor together or not at all.
+
+use chrono::FixedOffset;
+use salesloft_client::{Person, WalkCursor};
+use salesloft_storage::{Entity, Error};
+
+use crate::entities::person;
+use crate::helpers::{TestDb, on_both};
+
+async fn a_checkpoint_writes_rows_and_cursor_together(db: &TestDb) {
+    let offset = FixedOffset::west_opt(5 * 3600).unwrap();
+    let t0 = 1_709_797_560_302_715;
+    let state = db.store.sync_state("people").await.unwrap();
+    assert_eq!(state.cursor, WalkCursor::start());
+    assert_eq!(state.version, 0);
+    let page: Vec<_> = (0..100)
+        .map(|i| person(i + 1, t0 + i, "x").to_row(offset).unwrap())
+        .collect();
+    let cursor = WalkCursor {
+        updated_at_us: Some(t0 + 99),
+        seen_ids: vec![100],
+        page: 1,
+    };
+    let done = db
+        .store
+        .checkpoint(&state, &Person::TABLE, page, &cursor, false)
+        .await
+        .unwrap();
+    assert_eq!(done.stats.inserted, 100);
+    assert_eq!(done.state.version, 1);
+    let reread = db.store.sync_state("people").await.unwrap();
+    assert_eq!(reread.cursor, cursor);
+    assert_eq!(reread.records_total, 100);
+    assert!(!reread.backfill_done);
+
+    // A failure between the statements (here: another writer moved the state on, so the cursor
+    // update fails after the rows were written in the transaction) leaves no half page.
+    let page2: Vec<_> = (100..200)
+        .map(|i| person(i + 1, t0 + i, "x").to_row(offset).unwrap())
+        .collect();
+    let cursor2 = WalkCursor {
+        updated_at_us: Some(t0 + 199),
+        seen_ids: vec![200],
+        page: 1,
+    };
+    let err = db
+        .store
+        .checkpoint(&state, &Person::TABLE, page2.clone(), &cursor2, true)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Conflict { .. }), "{err}");
+    assert_eq!(
+        db.store.count_live(&Person::TABLE).await.unwrap(),
+        100,
+        "the rows were rolled back"
+    );
+    assert_eq!(db.store.sync_state("people").await.unwrap().cursor, cursor);
+
+    let ok = db
+        .store
+        .checkpoint(&done.state, &Person::TABLE, page2, &cursor2, true)
+        .await
+        .unwrap();
+    assert_eq!(ok.state.version, 2);
+    assert!(db.store.sync_state("people").await.unwrap().backfill_done);
+    assert_eq!(db.store.count_live(&Person::TABLE).await.unwrap(), 200);
+}
+on_both!(checkpoint, a_checkpoint_writes_rows_and_cursor_together);
+
+async fn runs_are_recorded(db: &TestDb) {
+    db.store.sync_state("accounts").await.unwrap();
+    db.store.sync_started("accounts").await.unwrap();
+    db.store.sync_failed("accounts", "HTTP 503").await.unwrap();
+    let s = db.store.sync_state("accounts").await.unwrap();
+    assert!(s.last_started_at_ms.is_some());
+    assert_eq!(s.last_error.as_deref(), Some("HTTP 503"));
+    db.store.sync_succeeded("accounts").await.unwrap();
+    let s = db.store.sync_state("accounts").await.unwrap();
+    assert!(s.last_success_at_ms.is_some() && s.last_error.is_none());
+    db.store.reset_sync("accounts").await.unwrap();
+    assert_eq!(
+        db.store.sync_state("accounts").await.unwrap().cursor,
+        WalkCursor::start()
+    );
+    assert_eq!(db.store.sync_states().await.unwrap().len(), 1);
+}
+on_both!(run_marks, runs_are_recorded);
