@@ -684,6 +684,31 @@ impl Store {
         })
     }
 
+    /// Every live record of `table` (of `kind`, for activities) as (id, raw JSON), by id.
+    pub async fn raw_records(
+        &self,
+        table: &Table,
+        kind: Option<&str>,
+    ) -> Result<Vec<(i64, String)>> {
+        let sql = match kind {
+            Some(_) => format!(
+                "SELECT id, raw FROM {} WHERE deleted_at_ms IS NULL AND kind = $1 ORDER BY id",
+                table.name
+            ),
+            None => format!(
+                "SELECT id, raw FROM {} WHERE deleted_at_ms IS NULL ORDER BY id",
+                table.name
+            ),
+        };
+        on_reader!(self, |pool| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            if let Some(k) = kind {
+                q = q.bind(k.to_owned());
+            }
+            q.fetch_all(pool).await.context("reading records")
+        })
+    }
+
     /// The stored raw JSON and `updated_at` (µs) of one record, if present and not deleted.
     pub async fn raw_record(&self, table: &Table, id: i64) -> Result<Option<(String, i64)>> {
         let sql = format!(

@@ -1,0 +1,29 @@
+//! The crate's one error type.
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What can stop a sync.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// SalesLoft (or the way to it) failed.
+    #[error("SalesLoft API")]
+    Api(#[from] salesloft_client::Error),
+    /// The database failed.
+    #[error("storage")]
+    Storage(#[from] salesloft_storage::Error),
+    /// A stream name that does not exist.
+    #[error(
+        "unknown stream {0:?}: use users, accounts, people, cadences, steps, cadence_memberships, emails or calls"
+    )]
+    UnknownStream(String),
+    /// A stored record is not valid JSON.
+    #[error("stored record {id} of {stream} is not valid JSON")]
+    Corrupt {
+        /// The stream.
+        stream: String,
+        /// The record.
+        id: i64,
+    },
+}
