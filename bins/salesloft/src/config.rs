@@ -21,6 +21,7 @@ const ALIASES: &[(&str, &str)] = &[
     ("SALESLOFT_OAUTH_CLIENT_SECRET", "oauth.client_secret"),
     ("SALESLOFT_OAUTH_REFRESH_TOKEN", "oauth.refresh_token"),
     ("SALESLOFT_TOKEN_URL", "oauth.token_url"),
+    ("SALESLOFT_DATABASE_URL", "database.url"),
 ];
 
 /// Why the configuration could not be loaded.
@@ -64,6 +65,8 @@ pub struct Settings {
     /// OAuth app settings (instead of an API key).
     #[serde(default)]
     pub oauth: OAuthSettings,
+    /// The local database.
+    pub database: DatabaseSettings,
     /// The cost budget.
     pub budget: BudgetSettings,
     /// Logging.
@@ -133,6 +136,39 @@ impl std::fmt::Debug for OAuthSettings {
             .field("token_url", &self.token_url)
             .field("token_file", &self.token_file)
             .finish()
+    }
+}
+
+/// `[database]`
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://path`, `sqlite::memory:` or `postgres://...`.
+    pub url: String,
+}
+
+impl std::fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A PostgreSQL URL may carry a password.
+        let shown = match url_password_free(&self.url) {
+            Some(u) => u,
+            None => "[redacted]".to_owned(),
+        };
+        f.debug_struct("DatabaseSettings")
+            .field("url", &shown)
+            .finish()
+    }
+}
+
+/// The URL without its password, if it parses.
+fn url_password_free(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    match rest.split_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            Some(format!("{scheme}://{user}@{host}"))
+        }
+        None => Some(url.to_owned()),
     }
 }
 
@@ -421,6 +457,13 @@ mod tests {
         assert_eq!(s.api.base_url, "http://127.0.0.1:9");
         assert!(s.auth().is_ok());
         assert!(!format!("{s:?}").contains("ak_123"));
+        let s = Settings::load(
+            None,
+            vars(&[("SALESLOFT_DATABASE_URL", "postgres://u:pw@db/x")]),
+        )
+        .unwrap();
+        assert_eq!(s.database.url, "postgres://u:pw@db/x");
+        assert!(!format!("{s:?}").contains("pw"));
     }
 
     #[test]

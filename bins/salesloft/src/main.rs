@@ -6,6 +6,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod config;
+mod ops;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,6 +35,31 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Create or upgrade the local database's tables.
+    Migrate,
+    /// Bring the local copy up to date: the first run backfills, later runs fetch only what
+    /// changed, a killed run resumes where it stopped.
+    Sync {
+        /// Only these streams (repeatable): users, accounts, people, cadences, steps,
+        /// cadence_memberships, emails, calls. Default: all.
+        #[arg(long = "stream")]
+        streams: Vec<salesloft_services::Stream>,
+        /// Forget the cursors and read everything again.
+        #[arg(long)]
+        full: bool,
+    },
+    /// Per stream: cursor, last success, lag, records and last error.
+    Status,
+    /// Start an offline SalesLoft with a realistic team, sync it into SQLite, check the copy
+    /// record by record, and print what it cost. Needs no API key.
+    Demo {
+        /// People in the demo team (accounts, memberships and activities scale with it).
+        #[arg(long, default_value_t = 20_000)]
+        people: usize,
+        /// The SQLite file to sync into (replaced).
+        #[arg(long, default_value = "salesloft-demo.db")]
+        db: String,
+    },
     /// Show the authenticated user and their team: checks the credentials.
     Me,
     /// Print one page of a list as JSON lines (or every page with --all).
@@ -120,6 +146,12 @@ enum CliError {
     Usage(String),
     #[error("writing output: {0}")]
     Output(#[from] serde_json::Error),
+    #[error(transparent)]
+    Storage(#[from] salesloft_storage::Error),
+    #[error(transparent)]
+    Services(#[from] salesloft_services::Error),
+    #[error(transparent)]
+    Sandbox(#[from] salesloft_sandbox::SandboxError),
 }
 
 #[tokio::main]
@@ -152,11 +184,23 @@ fn init_logging(default_filter: &str) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
 }
 
 async fn run(command: Command, settings: &Settings) -> Result<(), CliError> {
+    match command {
+        Command::Migrate => {
+            let store = ops::open_store(&settings.database.url).await?;
+            store.close().await;
+            println!("database migrated");
+            return Ok(());
+        }
+        Command::Status => return ops::status(&settings.database.url).await,
+        Command::Demo { people, db } => return ops::demo(people, &db).await,
+        _ => {}
+    }
     let meter = Arc::new(Metered {
         inner: CostBudget::new(settings.budget()),
         spent: AtomicU64::new(0),
@@ -172,6 +216,10 @@ async fn run(command: Command, settings: &Settings) -> Result<(), CliError> {
         })
         .build()?;
     match command {
+        Command::Migrate | Command::Status | Command::Demo { .. } => {}
+        Command::Sync { streams, full } => {
+            ops::sync(client, &settings.database.url, streams, full).await?;
+        }
         Command::Me => {
             let me = client.me().await?;
             let team = client.team().await?;

@@ -29,4 +29,4 @@ mod sync;
 pub mod verify;
 
 pub use error::{Error, Result};
-pub use sync::{Stream, StreamReport, SyncEngine, SyncOptions, SyncReport, lag};
+pub use sync::{Progress, Stream, StreamReport, SyncEngine, SyncOptions, SyncReport, lag};

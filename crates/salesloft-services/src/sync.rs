@@ -137,17 +137,46 @@ pub struct SyncOptions {
     pub max_pages: Option<u64>,
 }
 
+/// Called after every committed page with the stream's running report.
+pub type Progress = std::sync::Arc<dyn Fn(&StreamReport) + Send + Sync>;
+
 /// Syncs SalesLoft into a [`Store`] through a [`Client`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SyncEngine {
     client: Client,
     store: Store,
+    progress: Option<Progress>,
+}
+
+impl fmt::Debug for SyncEngine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SyncEngine")
+            .field("client", &self.client)
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SyncEngine {
     /// An engine reading with `client` (whose limiter all streams share) into `store`.
     pub fn new(client: Client, store: Store) -> Self {
-        Self { client, store }
+        Self {
+            client,
+            store,
+            progress: None,
+        }
+    }
+
+    /// Report progress to `progress` after every committed page.
+    pub fn with_progress(mut self, progress: Progress) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    fn report_progress(&self, report: &StreamReport) {
+        if let Some(p) = &self.progress {
+            p(report);
+        }
     }
 
     /// Run `streams` concurrently under the client's one cost limiter. A stream's failure is
@@ -271,6 +300,7 @@ impl SyncEngine {
             // Records re-read at the cursor instant were skipped by the walk; count them here.
             report.unchanged += done.stats.unchanged + (page.fetched - page.items.len()) as u64;
             state = done.state;
+            self.report_progress(report);
             if page.is_last {
                 break;
             }
@@ -326,6 +356,7 @@ impl SyncEngine {
             report.updated += done.stats.updated;
             report.unchanged += done.stats.unchanged;
             state = done.state;
+            self.report_progress(report);
             if last {
                 break;
             }
