@@ -80,7 +80,9 @@ pub use auth::{
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL};
 pub use error::{BoxError, Error, Result, TransportKind};
 pub use ids::*;
-pub use limiter::{BudgetConfig, CostBudget, CostLimiter, Observation, Unlimited, page_cost};
+pub use limiter::{
+    BudgetConfig, CostBudget, CostLimiter, Observation, Unlimited, next_minute_ms, page_cost,
+};
 pub use list::{
     Cmp, FilterCreatedAt, ListRequest, ListResource, Page, Paging, SortDirection, SortField,
     Sorting, Walkable, format_filter_time,

@@ -287,9 +287,11 @@ impl Bucket {
     }
 }
 
-/// Local time of the next calendar-minute boundary, read on the server's clock when its `Date`
-/// is known (its minute is the one that counts), converted back to local time.
-fn next_minute_ms(now_ms: i64, server_date: Option<SystemTime>) -> i64 {
+/// Local time (ms since the epoch) of the next calendar-minute boundary, read on the server's
+/// clock when its `Date` is known (its minute is the one that counts), converted back to local
+/// time. For [`CostLimiter`] implementations that hold requests until SalesLoft's window
+/// reopens.
+pub fn next_minute_ms(now_ms: i64, server_date: Option<SystemTime>) -> i64 {
     let server_now = server_date
         .and_then(|d| d.duration_since(UNIX_EPOCH).ok())
         .map(|d| d.as_millis() as i64)

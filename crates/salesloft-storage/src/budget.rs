@@ -6,9 +6,9 @@
 //! blocked to the next minute boundary on exhaustion or a 429), done in one conditional
 //! `UPDATE` per request so that the row lock serialises every process.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use salesloft_client::{BoxError, BudgetConfig, CostLimiter, Observation};
+use salesloft_client::{BoxError, BudgetConfig, CostLimiter, Observation, next_minute_ms};
 
 use crate::error::{Context, Result};
 use crate::store::{Store, now_ms, on_writer};
@@ -130,16 +130,6 @@ impl SharedBudget {
         });
         Ok(())
     }
-}
-
-/// Local time of the next calendar-minute boundary, on the server's clock when known.
-fn next_minute_ms(now_ms: i64, server_date: Option<SystemTime>) -> i64 {
-    let server_now = server_date
-        .and_then(|d| d.duration_since(UNIX_EPOCH).ok())
-        .map(|d| d.as_millis() as i64)
-        .filter(|s| (s - now_ms).abs() < 300_000)
-        .unwrap_or(now_ms);
-    now_ms + (60_000 - server_now.rem_euclid(60_000))
 }
 
 #[async_trait::async_trait]

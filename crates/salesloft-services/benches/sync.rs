@@ -1,0 +1,216 @@
+//! Sync benchmarks against the sandbox, each beside a reference from the same run.
+//!
+//! `BENCH_MODE=budget` (default): a backfill of BENCH_PEOPLE (default 100,000) people under
+//! SalesLoft's real 600-per-minute budget (sandbox enforcing it, client CostBudget at its
+//! default 540/min): cost spent and wall time, beside the cost page-number paging of the same
+//! data would spend (the sandbox's page table).
+//!
+//! `BENCH_MODE=throughput`: rate limiting off, BENCH_PEOPLE (default 1,000,000) people synced
+//! into SQLite and (when SALESLOFT_TEST_DATABASE_URL is set) PostgreSQL: people per second and
+//! peak resident memory, beside the reference of walking the same pages without storing them.
+//!
+//! Run: `cargo bench -p salesloft-services --bench sync`
+
+#![allow(clippy::print_stdout, clippy::unwrap_used, missing_docs)]
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use salesloft_client::{Auth, Client, CostBudget, CostLimiter, Unlimited, WalkCursor};
+use salesloft_sandbox::{Sandbox, SandboxConfig, SandboxHandle, TeamSize};
+use salesloft_services::{Stream, SyncEngine, SyncOptions};
+use salesloft_storage::Store;
+
+fn rss_peak_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn client(sb: &SandboxHandle, limiter: Arc<dyn CostLimiter>) -> Client {
+    Client::builder(Auth::api_key(sb.api_key()))
+        .base_url(sb.url())
+        .limiter(limiter)
+        .build()
+        .unwrap()
+}
+
+async fn budget(people: usize) {
+    let sb = Sandbox::start(SandboxConfig {
+        team: TeamSize {
+            people,
+            users: 10,
+            ..TeamSize::empty()
+        },
+        rate_limit_per_minute: Some(600),
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let path =
+        std::env::temp_dir().join(format!("salesloft-bench-budget-{}.db", std::process::id()));
+    let store = Store::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let started = Instant::now();
+    let report = SyncEngine::new(client(&sb, Arc::new(CostBudget::default())), store.clone())
+        .sync(&[Stream::People], SyncOptions::default())
+        .await;
+    let elapsed = started.elapsed();
+    assert!(report.is_ok(), "{report:?}");
+    let c = sb.counters();
+    println!("backfill of {people} people under a 600/minute budget (client budget 540/minute):");
+    println!(
+        "  cost spent:                 {:>8}   ({} requests, {} 429s)",
+        c.cost_spent, c.requests, c.rate_limited
+    );
+    println!(
+        "  wall time:                  {:>8.1} s",
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "  reference, page-number paging of the same people: cost {}",
+        salesloft_sandbox::naive_cost(people as u64, 100)
+    );
+    println!(
+        "  ratio naive / ours:         {:>8.1}",
+        salesloft_sandbox::naive_cost(people as u64, 100) as f64 / c.cost_spent as f64
+    );
+    store.close().await;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
+async fn throughput(people: usize) {
+    let before = rss_mib();
+    let sb = Sandbox::start(SandboxConfig {
+        team: TeamSize {
+            people,
+            users: 10,
+            ..TeamSize::empty()
+        },
+        rate_limit_per_minute: None,
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let sandbox_mib = rss_mib() - before;
+    println!(
+        "sandbox with {people} people: {sandbox_mib:.0} MiB resident (the sandbox's own share of this process)"
+    );
+
+    // Reference: walking the same pages, decoding them, storing nothing.
+    let started = Instant::now();
+    let mut walk = client(&sb, Arc::new(Unlimited))
+        .people()
+        .list()
+        .walk(WalkCursor::start());
+    let mut n = 0usize;
+    while let Some(p) = walk.next_page().await.unwrap() {
+        n += p.items.len();
+    }
+    let walk_rate = n as f64 / started.elapsed().as_secs_f64();
+    println!("reference, walk and decode only:     {walk_rate:>10.0} people/s");
+
+    let mut targets = vec![(
+        "sqlite",
+        format!(
+            "sqlite://{}",
+            std::env::temp_dir()
+                .join(format!("salesloft-bench-tp-{}.db", std::process::id()))
+                .display()
+        ),
+    )];
+    let mut pg_db = None;
+    if let Ok(admin_url) = std::env::var("SALESLOFT_TEST_DATABASE_URL") {
+        let name = format!("salesloft_bench_sync_{}", std::process::id());
+        let Store::Postgres(admin) = Store::connect(&admin_url).await.unwrap() else {
+            return;
+        };
+        sqlx_create(&admin, &name).await;
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(b, _)| b)
+            .to_owned();
+        targets.push(("postgres", format!("{base}/{name}")));
+        pg_db = Some((admin, name));
+    }
+    for (name, url) in &targets {
+        let store = Store::connect(url).await.unwrap();
+        store.migrate().await.unwrap();
+        let rss_before = rss_mib();
+        let started = Instant::now();
+        let report = SyncEngine::new(client(&sb, Arc::new(Unlimited)), store.clone())
+            .sync(&[Stream::People], SyncOptions::default())
+            .await;
+        let secs = started.elapsed().as_secs_f64();
+        assert!(report.is_ok(), "{report:?}");
+        println!(
+            "sync into {name:<8}                {:>10.0} people/s  ({:.1} s; ratio to walk-only {:.2}; RSS grew {:.0} MiB)",
+            people as f64 / secs,
+            secs,
+            (people as f64 / secs) / walk_rate,
+            rss_mib() - rss_before
+        );
+        store.close().await;
+    }
+    println!(
+        "peak resident memory of the whole process (sandbox + client + store): {:.0} MiB",
+        rss_peak_mib()
+    );
+    if let Some(path) = targets[0].1.strip_prefix("sqlite://") {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{path}{suffix}"));
+        }
+    }
+    if let Some((admin, name)) = pg_db {
+        let _ = sqlx_drop(&admin, &name).await;
+    }
+}
+
+async fn sqlx_create(admin: &sqlx::PgPool, name: &str) {
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(admin)
+        .await
+        .unwrap();
+}
+
+async fn sqlx_drop(admin: &sqlx::PgPool, name: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {name} WITH (FORCE)"
+    )))
+    .execute(admin)
+    .await
+    .map(|_| ())
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let mode = std::env::var("BENCH_MODE").unwrap_or_else(|_| "budget".into());
+    let people = |d: usize| {
+        std::env::var("BENCH_PEOPLE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    match mode.as_str() {
+        "throughput" => throughput(people(1_000_000)).await,
+        _ => budget(people(100_000)).await,
+    }
+}
