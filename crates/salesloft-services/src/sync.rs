@@ -277,35 +277,57 @@ impl SyncEngine {
     {
         let mut state = self.store.sync_state(stream.name()).await?;
         let mut walk = list.walk(state.cursor.clone());
+        let max_pages = options.max_pages.unwrap_or(u64::MAX);
+        if max_pages == 0 {
+            return Ok(());
+        }
         let mut pages = 0u64;
-        loop {
-            if options.max_pages.is_some_and(|m| pages >= m) {
-                break;
-            }
-            let page_number = walk.cursor().page;
-            let Some(page) = walk.next_page().await? else {
-                break;
-            };
+        let mut pending = self.fetch(&mut walk, report).await?;
+        // While one page is written, the next is fetched: the database and the network work
+        // at once. A page is only ever stored after every page before it.
+        while let Some(page) = pending.take() {
             pages += 1;
-            report.requests += 1;
-            report.cost += u64::from(page_cost(page_number));
-            report.fetched += page.fetched as u64;
             let rows = to_rows(&page.items)?;
-            let done = self
-                .store
-                .checkpoint(&state, &R::Item::TABLE, rows, &page.cursor, page.is_last)
-                .await?;
+            let skipped = (page.fetched - page.items.len()) as u64;
+            let checkpoint =
+                self.store
+                    .checkpoint(&state, &R::Item::TABLE, rows, &page.cursor, page.is_last);
+            let done = if page.is_last || pages >= max_pages {
+                checkpoint.await?
+            } else {
+                let (done, next) =
+                    futures_util::future::join(checkpoint, self.fetch(&mut walk, report)).await;
+                let done = done?;
+                pending = next?;
+                done
+            };
             report.inserted += done.stats.inserted;
             report.updated += done.stats.updated;
             // Records re-read at the cursor instant were skipped by the walk; count them here.
-            report.unchanged += done.stats.unchanged + (page.fetched - page.items.len()) as u64;
+            report.unchanged += done.stats.unchanged + skipped;
             state = done.state;
             self.report_progress(report);
-            if page.is_last {
-                break;
-            }
         }
         Ok(())
+    }
+
+    async fn fetch<R>(
+        &self,
+        walk: &mut salesloft_client::IncrementalWalk<R>,
+        report: &mut StreamReport,
+    ) -> Result<Option<salesloft_client::WalkPage<R::Item>>>
+    where
+        R: Walkable,
+        R::Item: Record,
+    {
+        let page_number = walk.cursor().page;
+        let page = walk.next_page().await?;
+        if let Some(p) = &page {
+            report.requests += 1;
+            report.cost += u64::from(page_cost(page_number));
+            report.fetched += p.fetched as u64;
+        }
+        Ok(page)
     }
 
     /// Lists SalesLoft cannot filter by `updated_at`: read in full every run (they are small)

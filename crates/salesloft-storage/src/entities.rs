@@ -485,9 +485,19 @@ fn versions_sql(table: &Table, chunk: &[Row]) -> String {
 pub(crate) trait UpsertTx {
     /// Write `rows` of `table` with the monotonic guard; what changed.
     async fn upsert_rows_in(&mut self, table: &Table, rows: Vec<Row>) -> Result<UpsertStats>;
+
+    /// Let this transaction commit without waiting for its WAL flush. Only for writes that
+    /// are safe to lose *whole* in a crash — a page checkpoint is: its rows and its cursor
+    /// vanish together, and the next run fetches the page again.
+    async fn commit_without_flush_wait(&mut self) -> Result<()>;
 }
 
 impl UpsertTx for sqlx::Transaction<'_, sqlx::Sqlite> {
+    async fn commit_without_flush_wait(&mut self) -> Result<()> {
+        // SQLite runs with synchronous=NORMAL in WAL mode: commits already skip the fsync.
+        Ok(())
+    }
+
     async fn upsert_rows_in(&mut self, table: &Table, rows: Vec<Row>) -> Result<UpsertStats> {
         let rows = newest_per_key(rows);
         let mut stats = UpsertStats::default();
@@ -527,6 +537,14 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Sqlite> {
 }
 
 impl UpsertTx for sqlx::Transaction<'_, sqlx::Postgres> {
+    async fn commit_without_flush_wait(&mut self) -> Result<()> {
+        sqlx::query("SET LOCAL synchronous_commit TO off")
+            .execute(&mut **self)
+            .await
+            .context("relaxing commit durability")?;
+        Ok(())
+    }
+
     async fn upsert_rows_in(&mut self, table: &Table, rows: Vec<Row>) -> Result<UpsertStats> {
         let rows = newest_per_key(rows);
         let mut stats = UpsertStats::default();

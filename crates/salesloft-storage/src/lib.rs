@@ -35,6 +35,7 @@ mod inbox;
 mod jobs;
 mod store;
 mod sync;
+pub mod testing;
 mod tokens;
 
 pub use budget::SharedBudget;

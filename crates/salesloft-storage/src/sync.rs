@@ -135,6 +135,8 @@ impl Store {
         })?;
         on_writer!(self, |pool| {
             let mut tx = pool.begin().await.context("starting a checkpoint")?;
+            // Atomic, so losing a whole checkpoint in a crash only means fetching it again.
+            tx.commit_without_flush_wait().await?;
             let stats = tx.upsert_rows_in(table, rows).await?;
             let written = (stats.inserted + stats.updated) as i64;
             let updated = sqlx::query(

@@ -10,24 +10,16 @@ use salesloft_sandbox::{Action, FaultConfig, Sandbox, SandboxConfig, SandboxHand
 use salesloft_services::verify::compare;
 use salesloft_services::{Stream, SyncEngine, SyncOptions};
 use salesloft_storage::Store;
+use salesloft_storage::testing::TestDb;
 
 struct Setup {
     sandbox: SandboxHandle,
     engine: SyncEngine,
     store: Store,
-    _dir: TempFile,
+    _db: TestDb,
 }
 
-struct TempFile(std::path::PathBuf);
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
-        }
-    }
-}
-
-async fn setup(config: SandboxConfig) -> Setup {
+async fn setup(config: SandboxConfig, db: TestDb) -> Setup {
     let sandbox = Sandbox::start(config).await.unwrap();
     let client = Client::builder(Auth::api_key(sandbox.api_key()))
         .base_url(sandbox.url())
@@ -40,32 +32,36 @@ async fn setup(config: SandboxConfig) -> Setup {
         })
         .build()
         .unwrap();
-    let path = std::env::temp_dir().join(format!(
-        "salesloft-sync-{}.db",
-        std::process::id() as u128 * 1_000_000 + u128::from(fastrand_u32())
-    ));
-    let store = Store::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
+    let store = db.store.clone();
     Setup {
         engine: SyncEngine::new(client, store.clone()),
         sandbox,
         store,
-        _dir: TempFile(path),
+        _db: db,
     }
 }
 
-fn fastrand_u32() -> u32 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64,
-    );
-    h.finish() as u32
+/// Run a test body (taking a fresh database) against SQLite, and against PostgreSQL when
+/// SALESLOFT_TEST_DATABASE_URL is set.
+macro_rules! on_both {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$body(salesloft_storage::testing::TestDb::sqlite().await.unwrap()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                match salesloft_storage::testing::TestDb::postgres().await {
+                    Some(db) => super::$body(db.expect("PostgreSQL is reachable")).await,
+                    None => {
+                        eprintln!("SALESLOFT_TEST_DATABASE_URL not set: PostgreSQL case skipped")
+                    }
+                }
+            }
+        }
+    };
 }
 
 fn quiet() -> SandboxConfig {
@@ -85,9 +81,8 @@ async fn assert_equal(s: &Setup) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_backfill_equals_the_source_exactly() {
-    let s = setup(quiet()).await;
+async fn a_backfill_equals_the_source_exactly(db: TestDb) {
+    let s = setup(quiet(), db).await;
     let report = s.engine.sync(&Stream::ALL, SyncOptions::default()).await;
     assert!(report.is_ok(), "{report:?}");
     assert_equal(&s).await;
@@ -115,9 +110,8 @@ async fn a_backfill_equals_the_source_exactly() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_incremental_run_picks_up_exactly_the_changes() {
-    let s = setup(quiet()).await;
+async fn an_incremental_run_picks_up_exactly_the_changes(db: TestDb) {
+    let s = setup(quiet(), db).await;
     assert!(
         s.engine
             .sync(&Stream::ALL, SyncOptions::default())
@@ -147,9 +141,8 @@ async fn an_incremental_run_picks_up_exactly_the_changes() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_run_killed_after_any_page_resumes_to_an_exact_copy() {
-    let s = setup(quiet()).await;
+async fn a_run_killed_after_any_page_resumes_to_an_exact_copy(db: TestDb) {
+    let s = setup(quiet(), db).await;
     // Kill every stream after each page, rerun until caught up.
     let mut runs = 0;
     loop {
@@ -177,20 +170,22 @@ async fn a_run_killed_after_any_page_resumes_to_an_exact_copy() {
     assert_equal(&s).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn server_errors_and_429_bursts_still_end_exactly_equal() {
-    let s = setup(SandboxConfig {
-        rate_limit_per_minute: None,
-        faults: FaultConfig {
-            error_500: 0.05,
-            error_503: 0.05,
-            rate_limited: 0.05,
-            truncate: 0.02,
-            seed: 3,
-            ..FaultConfig::default()
+async fn server_errors_and_429_bursts_still_end_exactly_equal(db: TestDb) {
+    let s = setup(
+        SandboxConfig {
+            rate_limit_per_minute: None,
+            faults: FaultConfig {
+                error_500: 0.05,
+                error_503: 0.05,
+                rate_limited: 0.05,
+                truncate: 0.02,
+                seed: 3,
+                ..FaultConfig::default()
+            },
+            ..SandboxConfig::default()
         },
-        ..SandboxConfig::default()
-    })
+        db,
+    )
     .await;
     let mut report = s.engine.sync(&Stream::ALL, SyncOptions::default()).await;
     // A stream that ran out of retries resumes on the next run from its last checkpoint.
@@ -209,18 +204,20 @@ async fn server_errors_and_429_bursts_still_end_exactly_equal() {
     assert_equal(&s).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_backfill_of_n_people_costs_about_n_over_100() {
+async fn a_backfill_of_n_people_costs_about_n_over_100(db: TestDb) {
     let n = 5_000;
-    let s = setup(SandboxConfig {
-        rate_limit_per_minute: None,
-        team: TeamSize {
-            people: n,
-            users: 5,
-            ..TeamSize::empty()
+    let s = setup(
+        SandboxConfig {
+            rate_limit_per_minute: None,
+            team: TeamSize {
+                people: n,
+                users: 5,
+                ..TeamSize::empty()
+            },
+            ..SandboxConfig::default()
         },
-        ..SandboxConfig::default()
-    })
+        db,
+    )
     .await;
     let report = s
         .engine
@@ -238,3 +235,11 @@ async fn a_backfill_of_n_people_costs_about_n_over_100() {
         "the engine's cost matches the sandbox's count"
     );
 }
+on_both!(backfill, a_backfill_equals_the_source_exactly);
+on_both!(incremental, an_incremental_run_picks_up_exactly_the_changes);
+on_both!(
+    killed_and_resumed,
+    a_run_killed_after_any_page_resumes_to_an_exact_copy
+);
+on_both!(faults, server_errors_and_429_bursts_still_end_exactly_equal);
+on_both!(backfill_cost, a_backfill_of_n_people_costs_about_n_over_100);
