@@ -115,7 +115,9 @@ impl Store {
                 .context("parsing the SQLite URL")?
                 .create_if_missing(true)
                 .busy_timeout(options.acquire_timeout)
-                .foreign_keys(false);
+                .foreign_keys(false)
+                // Statement journals (every upsert has one) stay in memory, not temp files.
+                .pragma("temp_store", "memory");
             let base = if memory {
                 // One shared in-memory database for both pools.
                 base.shared_cache(true)
