@@ -480,6 +480,23 @@ fn versions_sql(table: &Table, chunk: &[Row]) -> String {
     )
 }
 
+/// Read the stored versions of `chunk` in transaction `$tx`, add the chunk's counts to
+/// `$stats`, and evaluate to the rows that must be written. A macro so each backend's
+/// transaction type compiles it with its own executor.
+macro_rules! split_new {
+    ($tx:expr, $table:expr, $chunk:expr, $stats:expr) => {{
+        let stored: Vec<(i64, i64, bool)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(versions_sql($table, $chunk)))
+                .fetch_all(&mut **$tx)
+                .await
+                .context("reading stored versions")?;
+        let stored = stored.into_iter().map(|(id, u, d)| (id, (u, d))).collect();
+        let (s, write) = classify($chunk, &stored);
+        $stats.add(s);
+        write
+    }};
+}
+
 /// Writing rows inside an open transaction, per backend; shared by plain upserts and page
 /// checkpoints.
 pub(crate) trait UpsertTx {
@@ -503,14 +520,7 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Sqlite> {
         let mut stats = UpsertStats::default();
         let synced = now_ms();
         for chunk in rows.chunks(BATCH_ROWS) {
-            let stored: Vec<(i64, i64, bool)> =
-                sqlx::query_as(sqlx::AssertSqlSafe(versions_sql(table, chunk)))
-                    .fetch_all(&mut **self)
-                    .await
-                    .context("reading stored versions")?;
-            let stored = stored.into_iter().map(|(id, u, d)| (id, (u, d))).collect();
-            let (s, write) = classify(chunk, &stored);
-            stats.add(s);
+            let write = split_new!(self, table, chunk, stats);
             if write.is_empty() {
                 continue;
             }
@@ -550,14 +560,7 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Postgres> {
         let mut stats = UpsertStats::default();
         let synced = now_ms();
         for chunk in rows.chunks(BATCH_ROWS) {
-            let stored: Vec<(i64, i64, bool)> =
-                sqlx::query_as(sqlx::AssertSqlSafe(versions_sql(table, chunk)))
-                    .fetch_all(&mut **self)
-                    .await
-                    .context("reading stored versions")?;
-            let stored = stored.into_iter().map(|(id, u, d)| (id, (u, d))).collect();
-            let (s, write) = classify(chunk, &stored);
-            stats.add(s);
+            let write = split_new!(self, table, chunk, stats);
             if write.is_empty() {
                 continue;
             }
