@@ -145,6 +145,30 @@ async fn people(name: &str, store: &Store, n: usize) {
     );
 }
 
+/// The sync path: pages of 100 rows, each committed with the stream's cursor.
+async fn checkpoints(name: &str, store: &Store, n: usize) {
+    let offset = FixedOffset::west_opt(5 * 3600).unwrap();
+    let prepared: Vec<Row> = rows(n, offset)
+        .into_iter()
+        .map(|mut r| {
+            r.id += 10_000_000;
+            r.key = vec![Val::Int(Some(r.id))];
+            r
+        })
+        .collect();
+    let mut state = store.sync_state("bench").await.unwrap();
+    let started = Instant::now();
+    for page in prepared.chunks(100) {
+        let cursor = salesloft_client::WalkCursor {
+            updated_at_us: Some(page.last().unwrap().updated_us),
+            seen_ids: vec![page.last().unwrap().id],
+            page: 1,
+        };
+        state = store.checkpoint(&state, &Person::TABLE, page.to_vec(), &cursor, false).await.unwrap().state;
+    }
+    println!("{name}: page checkpoints (100 rows + cursor) {:>10.0} rows/s", n as f64 / started.elapsed().as_secs_f64());
+}
+
 async fn jobs(name: &str, store: &Store, n: usize) {
     let batch: Vec<NewJob> = (0..n)
         .map(|i| NewJob::new("bench", json!({ "i": i })))
@@ -201,6 +225,7 @@ async fn main() {
         .unwrap();
     sqlite.migrate().await.unwrap();
     people("sqlite  ", &sqlite, n).await;
+    checkpoints("sqlite  ", &sqlite, n).await;
     jobs("sqlite  ", &sqlite, n_jobs).await;
     sqlite.close().await;
     for suffix in ["", "-wal", "-shm"] {
@@ -224,6 +249,7 @@ async fn main() {
         let pg = Store::connect(&url).await.unwrap();
         pg.migrate().await.unwrap();
         people("postgres", &pg, n).await;
+        checkpoints("postgres", &pg, n).await;
         jobs("postgres", &pg, n_jobs).await;
         pg.close().await;
         sqlx::query(sqlx::AssertSqlSafe(format!(
