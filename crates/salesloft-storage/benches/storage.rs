@@ -164,9 +164,16 @@ async fn checkpoints(name: &str, store: &Store, n: usize) {
             seen_ids: vec![page.last().unwrap().id],
             page: 1,
         };
-        state = store.checkpoint(&state, &Person::TABLE, page.to_vec(), &cursor, false).await.unwrap().state;
+        state = store
+            .checkpoint(&state, &Person::TABLE, page.to_vec(), &cursor, false)
+            .await
+            .unwrap()
+            .state;
     }
-    println!("{name}: page checkpoints (100 rows + cursor) {:>10.0} rows/s", n as f64 / started.elapsed().as_secs_f64());
+    println!(
+        "{name}: page checkpoints (100 rows + cursor) {:>10.0} rows/s",
+        n as f64 / started.elapsed().as_secs_f64()
+    );
 }
 
 async fn jobs(name: &str, store: &Store, n: usize) {
