@@ -480,16 +480,11 @@ fn versions_sql(table: &Table, chunk: &[Row]) -> String {
     )
 }
 
-/// Read the stored versions of `chunk` in transaction `$tx`, add the chunk's counts to
-/// `$stats`, and evaluate to the rows that must be written. A macro so each backend's
-/// transaction type compiles it with its own executor.
+/// Add the counts of `chunk` against its `stored` versions to `$stats` and evaluate to the rows
+/// that must be written.
 macro_rules! split_new {
-    ($tx:expr, $table:expr, $chunk:expr, $stats:expr) => {{
-        let stored: Vec<(i64, i64, bool)> =
-            sqlx::query_as(sqlx::AssertSqlSafe(versions_sql($table, $chunk)))
-                .fetch_all(&mut **$tx)
-                .await
-                .context("reading stored versions")?;
+    ($stored:expr, $chunk:expr, $stats:expr) => {{
+        let stored: Vec<(i64, i64, bool)> = $stored;
         let stored = stored.into_iter().map(|(id, u, d)| (id, (u, d))).collect();
         let (s, write) = classify($chunk, &stored);
         $stats.add(s);
@@ -520,7 +515,11 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Sqlite> {
         let mut stats = UpsertStats::default();
         let synced = now_ms();
         for chunk in rows.chunks(BATCH_ROWS) {
-            let write = split_new!(self, table, chunk, stats);
+            let stored = sqlx::query_as(sqlx::AssertSqlSafe(versions_sql(table, chunk)))
+                .fetch_all(&mut **self)
+                .await
+                .context("reading stored versions")?;
+            let write = split_new!(stored, chunk, stats);
             if write.is_empty() {
                 continue;
             }
@@ -560,7 +559,24 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Postgres> {
         let mut stats = UpsertStats::default();
         let synced = now_ms();
         for chunk in rows.chunks(BATCH_ROWS) {
-            let write = split_new!(self, table, chunk, stats);
+            // One statement text for every chunk (ids bound as an array), so PostgreSQL
+            // prepares it once.
+            let kind = match chunk.first().and_then(|r| r.key.first()) {
+                Some(Val::Text(Some(kind))) if table.key.len() == 2 => Some(kind.clone()),
+                _ => None,
+            };
+            let sql = format!(
+                "SELECT id, sl_updated_at_us, deleted_at_ms IS NOT NULL FROM {} WHERE id = ANY($1){}",
+                table.name,
+                if kind.is_some() { " AND kind = $2" } else { "" }
+            );
+            let ids: Vec<i64> = chunk.iter().map(|r| r.id).collect();
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ids);
+            if let Some(k) = kind {
+                q = q.bind(k);
+            }
+            let stored = q.fetch_all(&mut **self).await.context("reading stored versions")?;
+            let write = split_new!(stored, chunk, stats);
             if write.is_empty() {
                 continue;
             }
