@@ -575,7 +575,10 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Postgres> {
             if let Some(k) = kind {
                 q = q.bind(k);
             }
-            let stored = q.fetch_all(&mut **self).await.context("reading stored versions")?;
+            let stored = q
+                .fetch_all(&mut **self)
+                .await
+                .context("reading stored versions")?;
             let write = split_new!(stored, chunk, stats);
             if write.is_empty() {
                 continue;
