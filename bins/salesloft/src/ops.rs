@@ -133,7 +133,7 @@ pub async fn status(db_url: &str) -> Result<(), CliError> {
     };
     println!(
         "{:<20} {:<30} {:<24} {:>12} {:>10}  last error",
-        "stream", "cursor (updated_at)", "last success", "lag", "records"
+        "stream", "cursor (updated_at)", "last success", "lag", "rows"
     );
     for st in states {
         let cursor = st
@@ -143,13 +143,20 @@ pub async fn status(db_url: &str) -> Result<(), CliError> {
                 t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
             });
         let lag = lag(&st).map_or("-".to_owned(), humanize);
+        let rows = match st.stream.parse::<Stream>() {
+            Ok(stream) => {
+                let (table, kind, _) = salesloft_services::verify::table_of(stream);
+                store.count_live_of(&table, kind).await?.to_string()
+            }
+            Err(_) => "-".to_owned(),
+        };
         println!(
             "{:<20} {:<30} {:<24} {:>12} {:>10}  {}",
             st.stream,
             cursor,
             fmt_ms(st.last_success_at_ms),
             lag,
-            st.records_total,
+            rows,
             st.last_error.unwrap_or_default()
         );
     }

@@ -41,7 +41,8 @@ impl StreamDiff {
     }
 }
 
-fn table_of(stream: Stream) -> (Table, Option<&'static str>, &'static str) {
+/// The table (and activity kind) a stream is stored in, and its key in a source export.
+pub fn table_of(stream: Stream) -> (Table, Option<&'static str>, &'static str) {
     match stream {
         Stream::Users => (User::TABLE, None, "users"),
         Stream::Accounts => (Account::TABLE, None, "accounts"),

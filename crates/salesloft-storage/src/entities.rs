@@ -711,15 +711,27 @@ impl Store {
 
     /// Rows in `table` that are not soft-deleted.
     pub async fn count_live(&self, table: &Table) -> Result<i64> {
-        let sql = format!(
-            "SELECT COUNT(*) FROM {} WHERE deleted_at_ms IS NULL",
-            table.name
-        );
+        self.count_live_of(table, None).await
+    }
+
+    /// Rows in `table` (of `kind`, for activities) that are not soft-deleted.
+    pub async fn count_live_of(&self, table: &Table, kind: Option<&str>) -> Result<i64> {
+        let sql = match kind {
+            Some(_) => format!(
+                "SELECT COUNT(*) FROM {} WHERE deleted_at_ms IS NULL AND kind = $1",
+                table.name
+            ),
+            None => format!(
+                "SELECT COUNT(*) FROM {} WHERE deleted_at_ms IS NULL",
+                table.name
+            ),
+        };
         on_reader!(self, |pool| {
-            let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .fetch_one(pool)
-                .await
-                .context("counting rows")?;
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            if let Some(k) = kind {
+                q = q.bind(k.to_owned());
+            }
+            let (n,): (i64,) = q.fetch_one(pool).await.context("counting rows")?;
             Ok(n)
         })
     }
