@@ -658,6 +658,15 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Postgres> {
     }
 }
 
+/// `FROM <table> WHERE` not soft-deleted (and `kind = $1` when a kind is given).
+fn live_rows(table: &Table, kind: Option<&str>) -> String {
+    let kind_filter = if kind.is_some() { " AND kind = $1" } else { "" };
+    format!(
+        "FROM {} WHERE deleted_at_ms IS NULL{kind_filter}",
+        table.name
+    )
+}
+
 impl Store {
     /// Write `records` in batches, newest version wins; returns what changed.
     pub async fn upsert<T: Entity>(
@@ -716,16 +725,7 @@ impl Store {
 
     /// Rows in `table` (of `kind`, for activities) that are not soft-deleted.
     pub async fn count_live_of(&self, table: &Table, kind: Option<&str>) -> Result<i64> {
-        let sql = match kind {
-            Some(_) => format!(
-                "SELECT COUNT(*) FROM {} WHERE deleted_at_ms IS NULL AND kind = $1",
-                table.name
-            ),
-            None => format!(
-                "SELECT COUNT(*) FROM {} WHERE deleted_at_ms IS NULL",
-                table.name
-            ),
-        };
+        let sql = format!("SELECT COUNT(*) {}", live_rows(table, kind));
         on_reader!(self, |pool| {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
             if let Some(k) = kind {
@@ -742,16 +742,7 @@ impl Store {
         table: &Table,
         kind: Option<&str>,
     ) -> Result<Vec<(i64, String)>> {
-        let sql = match kind {
-            Some(_) => format!(
-                "SELECT id, raw FROM {} WHERE deleted_at_ms IS NULL AND kind = $1 ORDER BY id",
-                table.name
-            ),
-            None => format!(
-                "SELECT id, raw FROM {} WHERE deleted_at_ms IS NULL ORDER BY id",
-                table.name
-            ),
-        };
+        let sql = format!("SELECT id, raw {} ORDER BY id", live_rows(table, kind));
         on_reader!(self, |pool| {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
             if let Some(k) = kind {
