@@ -25,7 +25,7 @@
 //! # Ok(()) }
 //! ```
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 
 mod budget;
@@ -33,6 +33,7 @@ mod entities;
 mod error;
 mod inbox;
 mod jobs;
+mod nodelay;
 mod store;
 mod sync;
 pub mod testing;

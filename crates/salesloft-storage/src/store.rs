@@ -3,7 +3,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -101,10 +101,25 @@ impl Store {
     /// [`Store::connect`] with pool settings.
     pub async fn connect_with(url: &str, options: StoreOptions) -> Result<Self> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let connect_options =
+                PgConnectOptions::from_str(url).context("parsing the PostgreSQL URL")?;
+            // Over TCP (no Unix socket path), turn Nagle off: see `nodelay`.
+            let tcp_port = connect_options
+                .get_socket()
+                .is_none()
+                .then(|| connect_options.get_port());
             let pool = PgPoolOptions::new()
                 .max_connections(options.max_connections)
                 .acquire_timeout(options.acquire_timeout)
-                .connect(url)
+                .after_connect(move |_connection, _metadata| {
+                    Box::pin(async move {
+                        if let Some(port) = tcp_port {
+                            crate::nodelay::apply(port);
+                        }
+                        Ok(())
+                    })
+                })
+                .connect_with(connect_options)
                 .await
                 .context("connecting to PostgreSQL")?;
             return Ok(Store::Postgres(pool));
