@@ -6,7 +6,8 @@
 //!
 //! Run: `cargo bench -p salesloft-storage --bench storage`; PostgreSQL runs when
 //! SALESLOFT_TEST_DATABASE_URL names a server (a database is created and dropped).
-//! BENCH_PEOPLE (default 100000) and BENCH_JOBS (default 20000) set the sizes.
+//! BENCH_PEOPLE (default 100000) and BENCH_JOBS (default 20000) set the sizes; BENCH_BACKENDS
+//! (default `sqlite,postgres`) picks the engines.
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, missing_docs)]
 
@@ -222,10 +223,7 @@ async fn jobs(name: &str, store: &Store, n: usize) {
     );
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
-    let n = env("BENCH_PEOPLE", 100_000);
-    let n_jobs = env("BENCH_JOBS", 20_000);
+async fn sqlite_bench(n: usize, n_jobs: usize) {
     let path = std::env::temp_dir().join(format!("salesloft-bench-{}.db", std::process::id()));
     let sqlite = Store::connect(&format!("sqlite://{}", path.display()))
         .await
@@ -238,34 +236,49 @@ async fn main() {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
-    if let Ok(admin_url) = std::env::var("SALESLOFT_TEST_DATABASE_URL") {
-        let name = format!("salesloft_bench_{}", std::process::id());
-        let Store::Postgres(admin) = Store::connect(&admin_url).await.unwrap() else {
-            return;
-        };
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&admin)
-            .await
-            .unwrap();
-        let url = format!(
-            "{}/{name}",
-            admin_url
-                .rsplit_once('/')
-                .map_or(admin_url.as_str(), |(base, _)| base)
-        );
-        let pg = Store::connect(&url).await.unwrap();
-        pg.migrate().await.unwrap();
-        people("postgres", &pg, n).await;
-        checkpoints("postgres", &pg, n).await;
-        jobs("postgres", &pg, n_jobs).await;
-        pg.close().await;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE {name} WITH (FORCE)"
-        )))
+}
+
+async fn postgres_bench(admin_url: &str, n: usize, n_jobs: usize) {
+    let name = format!("salesloft_bench_{}", std::process::id());
+    let Store::Postgres(admin) = Store::connect(admin_url).await.unwrap() else {
+        panic!("SALESLOFT_TEST_DATABASE_URL must be a postgres:// URL");
+    };
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&admin)
         .await
         .unwrap();
-    } else {
-        println!("SALESLOFT_TEST_DATABASE_URL not set: PostgreSQL not measured");
+    let url = format!(
+        "{}/{name}",
+        admin_url
+            .rsplit_once('/')
+            .map_or(admin_url, |(base, _)| base)
+    );
+    let pg = Store::connect(&url).await.unwrap();
+    pg.migrate().await.unwrap();
+    people("postgres", &pg, n).await;
+    checkpoints("postgres", &pg, n).await;
+    jobs("postgres", &pg, n_jobs).await;
+    pg.close().await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {name} WITH (FORCE)"
+    )))
+    .execute(&admin)
+    .await
+    .unwrap();
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let n = env("BENCH_PEOPLE", 100_000);
+    let n_jobs = env("BENCH_JOBS", 20_000);
+    let backends = std::env::var("BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    if backends.contains("sqlite") {
+        sqlite_bench(n, n_jobs).await;
+    }
+    if backends.contains("postgres") {
+        match std::env::var("SALESLOFT_TEST_DATABASE_URL") {
+            Ok(admin_url) => postgres_bench(&admin_url, n, n_jobs).await,
+            Err(_) => println!("SALESLOFT_TEST_DATABASE_URL not set: PostgreSQL not measured"),
+        }
     }
 }

@@ -559,36 +559,12 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Postgres> {
         let mut stats = UpsertStats::default();
         let synced = now_ms();
         for chunk in rows.chunks(BATCH_ROWS) {
-            // One statement text for every chunk (ids bound as an array), so PostgreSQL
-            // prepares it once.
-            let kind = match chunk.first().and_then(|r| r.key.first()) {
-                Some(Val::Text(Some(kind))) if table.key.len() == 2 => Some(kind.clone()),
-                _ => None,
-            };
-            let sql = format!(
-                "SELECT id, sl_updated_at_us, deleted_at_ms IS NOT NULL FROM {} WHERE id = ANY($1){}",
-                table.name,
-                if kind.is_some() { " AND kind = $2" } else { "" }
-            );
-            let ids: Vec<i64> = chunk.iter().map(|r| r.id).collect();
-            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ids);
-            if let Some(k) = kind {
-                q = q.bind(k);
-            }
-            let stored = q
-                .fetch_all(&mut **self)
-                .await
-                .context("reading stored versions")?;
-            let write = split_new!(stored, chunk, stats);
-            if write.is_empty() {
-                continue;
-            }
             // One array per column, expanded by UNNEST: a handful of parameters whatever the
             // number of rows, which PostgreSQL plans and binds far faster than thousands.
             let width = table.key.len() + table.columns.len();
             let mut ints: Vec<Option<Vec<Option<i64>>>> = vec![None; width];
             let mut texts: Vec<Option<Vec<Option<String>>>> = vec![None; width];
-            for r in &write {
+            for r in chunk {
                 for (c, v) in r.key.iter().chain(r.values.iter()).enumerate() {
                     match v {
                         Val::Int(i) => ints[c].get_or_insert_with(Vec::new).push(*i),
@@ -631,7 +607,10 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Postgres> {
             let sql = format!(
                 "INSERT INTO {t} ({cols}, sl_created_at_us, sl_updated_at_us, raw, synced_at_ms, deleted_at_ms) \
                  SELECT u.*, ${synced_param}::int8, NULL::int8 FROM UNNEST({casts}) AS u \
-                 ON CONFLICT ({key}) DO UPDATE SET {updates} WHERE excluded.sl_updated_at_us >= {t}.sl_updated_at_us",
+                 ON CONFLICT ({key}) DO UPDATE SET {updates} \
+                 WHERE excluded.sl_updated_at_us > {t}.sl_updated_at_us \
+                    OR ({t}.deleted_at_ms IS NOT NULL AND excluded.sl_updated_at_us >= {t}.sl_updated_at_us) \
+                 RETURNING (xmax = 0)",
                 t = table.name,
                 cols = cols.join(", "),
                 synced_param = width + 4,
@@ -641,18 +620,34 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Postgres> {
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for c in 0..width {
-                q = match (&texts[c], &ints[c]) {
-                    (Some(t), _) => q.bind(t.clone()),
-                    (None, Some(i)) => q.bind(i.clone()),
+                q = match (texts[c].take(), ints[c].take()) {
+                    (Some(t), _) => q.bind(t),
+                    (None, Some(i)) => q.bind(i),
                     (None, None) => q.bind(Vec::<Option<i64>>::new()),
                 };
             }
             q = q
-                .bind(write.iter().map(|r| r.created_us).collect::<Vec<_>>())
-                .bind(write.iter().map(|r| r.updated_us).collect::<Vec<_>>())
-                .bind(write.iter().map(|r| r.raw.clone()).collect::<Vec<_>>())
+                .bind(chunk.iter().map(|r| r.created_us).collect::<Vec<_>>())
+                .bind(chunk.iter().map(|r| r.updated_us).collect::<Vec<_>>())
+                .bind(chunk.iter().map(|r| r.raw.clone()).collect::<Vec<_>>())
                 .bind(synced);
-            q.execute(&mut **self).await.context("upserting rows")?;
+            // The guard above is `classify` in SQL, so no read of stored versions comes first:
+            // a returned row was written, `xmax = 0` marks a fresh insert, and every row not
+            // returned was already current.
+            let written: Vec<bool> = q
+                .fetch_all(&mut **self)
+                .await
+                .context("upserting rows")?
+                .iter()
+                .map(|row| sqlx::Row::try_get(row, 0))
+                .collect::<std::result::Result<_, _>>()
+                .context("reading upsert results")?;
+            let inserted = written.iter().filter(|fresh| **fresh).count() as u64;
+            stats.add(UpsertStats {
+                inserted,
+                updated: written.len() as u64 - inserted,
+                unchanged: (chunk.len() - written.len()) as u64,
+            });
         }
         Ok(stats)
     }

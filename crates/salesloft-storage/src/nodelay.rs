@@ -20,9 +20,16 @@ pub(crate) fn apply(port: u16) -> usize {
     let mut changed = 0;
     for entry in entries.flatten() {
         // `socket:[inode]` marks a socket; everything else (files, pipes) is skipped unopened.
-        let is_socket = std::fs::read_link(entry.path())
-            .is_ok_and(|target| target.as_os_str().as_encoded_bytes().starts_with(b"socket:"));
-        let fd = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok());
+        let is_socket = std::fs::read_link(entry.path()).is_ok_and(|target| {
+            target
+                .as_os_str()
+                .as_encoded_bytes()
+                .starts_with(b"socket:")
+        });
+        let fd = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok());
         if let (true, Some(fd)) = (is_socket, fd)
             && set_if_peer_port(fd, port)
         {
@@ -69,8 +76,7 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let to_port = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        let to_other =
-            std::net::TcpStream::connect(other.local_addr().unwrap()).unwrap();
+        let to_other = std::net::TcpStream::connect(other.local_addr().unwrap()).unwrap();
         assert!(!to_port.nodelay().unwrap());
 
         assert!(apply(port) >= 1);
