@@ -21,24 +21,21 @@ use salesloft_sandbox::{Sandbox, SandboxConfig, SandboxHandle, TeamSize};
 use salesloft_services::{Stream, SyncEngine, SyncOptions};
 use salesloft_storage::Store;
 
-fn rss_peak_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+fn status_mib(status: &str, field: &str) -> f64 {
     status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))
+        .find(|l| l.starts_with(field))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|kb| kb.parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
+/// This process's peak resident size since start or the last [`reset_rss_peak`].
+fn rss_peak_mib() -> f64 {
+    status_mib(
+        &std::fs::read_to_string("/proc/self/status").unwrap_or_default(),
+        "VmHWM:",
+    )
 }
 
 fn client(sb: &SandboxHandle, limiter: Arc<dyn CostLimiter>) -> Client {
@@ -97,8 +94,62 @@ async fn budget(people: usize) {
     }
 }
 
-async fn throughput(people: usize) {
-    let before = rss_mib();
+/// The sandbox of the throughput run, in a child process (this same executable, started with
+/// BENCH_SANDBOX_CHILD set), so the sync's memory and CPU are measured apart from the sandbox's.
+struct SandboxProcess {
+    child: std::process::Child,
+    url: String,
+    api_key: String,
+}
+
+impl SandboxProcess {
+    fn spawn(people: usize) -> Self {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .env("BENCH_SANDBOX_CHILD", people.to_string())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let (url, api_key) = line.trim().split_once(' ').unwrap();
+        Self {
+            url: url.to_owned(),
+            api_key: api_key.to_owned(),
+            child,
+        }
+    }
+
+    fn client(&self) -> Client {
+        Client::builder(Auth::api_key(self.api_key.clone()))
+            .base_url(self.url.as_str())
+            .limiter(Arc::new(Unlimited))
+            .build()
+            .unwrap()
+    }
+
+    fn resident_mib(&self) -> f64 {
+        status_mib(
+            &std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+                .unwrap_or_default(),
+            "VmRSS:",
+        )
+    }
+}
+
+impl Drop for SandboxProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The child's side: serve a sandbox of `people` until the parent closes our stdin.
+async fn sandbox_child(people: usize) {
+    use std::io::Write;
     let sb = Sandbox::start(SandboxConfig {
         team: TeamSize {
             people,
@@ -110,23 +161,43 @@ async fn throughput(people: usize) {
     })
     .await
     .unwrap();
-    let sandbox_mib = rss_mib() - before;
+    let mut out = std::io::stdout();
+    writeln!(out, "{} {}", sb.url(), sb.api_key()).unwrap();
+    out.flush().unwrap();
+    let _ = tokio::task::spawn_blocking(|| {
+        let mut sink = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
+    })
+    .await;
+}
+
+/// Reset this process's peak resident size (VmHWM), so each target's peak is its own.
+fn reset_rss_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+async fn throughput(people: usize) {
+    let started = Instant::now();
+    let sb = SandboxProcess::spawn(people);
     println!(
-        "sandbox with {people} people: {sandbox_mib:.0} MiB resident (the sandbox's own share of this process)"
+        "sandbox with {people} people in a child process: {:.0} MiB resident, ready in {:.1} s",
+        sb.resident_mib(),
+        started.elapsed().as_secs_f64()
     );
 
     // Reference: walking the same pages, decoding them, storing nothing.
+    reset_rss_peak();
     let started = Instant::now();
-    let mut walk = client(&sb, Arc::new(Unlimited))
-        .people()
-        .list()
-        .walk(WalkCursor::start());
+    let mut walk = sb.client().people().list().walk(WalkCursor::start());
     let mut n = 0usize;
     while let Some(p) = walk.next_page().await.unwrap() {
         n += p.items.len();
     }
     let walk_rate = n as f64 / started.elapsed().as_secs_f64();
-    println!("reference, walk and decode only:     {walk_rate:>10.0} people/s");
+    println!(
+        "reference, walk and decode only:     {walk_rate:>10.0} people/s  (peak RSS {:.0} MiB)",
+        rss_peak_mib()
+    );
 
     let mut targets = vec![(
         "sqlite",
@@ -154,26 +225,29 @@ async fn throughput(people: usize) {
     for (name, url) in &targets {
         let store = Store::connect(url).await.unwrap();
         store.migrate().await.unwrap();
-        let rss_before = rss_mib();
+        reset_rss_peak();
         let started = Instant::now();
-        let report = SyncEngine::new(client(&sb, Arc::new(Unlimited)), store.clone())
+        let report = SyncEngine::new(sb.client(), store.clone())
             .sync(&[Stream::People], SyncOptions::default())
             .await;
         let secs = started.elapsed().as_secs_f64();
         assert!(report.is_ok(), "{report:?}");
+        assert_eq!(
+            store
+                .count_live(&<salesloft_client::Person as salesloft_storage::Entity>::TABLE)
+                .await
+                .unwrap(),
+            people as i64
+        );
         println!(
-            "sync into {name:<8}                {:>10.0} people/s  ({:.1} s; ratio to walk-only {:.2}; RSS grew {:.0} MiB)",
+            "sync into {name:<8}                {:>10.0} people/s  ({:.1} s; ratio to walk-only {:.2}; peak RSS of the syncing process {:.0} MiB)",
             people as f64 / secs,
             secs,
             (people as f64 / secs) / walk_rate,
-            rss_mib() - rss_before
+            rss_peak_mib()
         );
         store.close().await;
     }
-    println!(
-        "peak resident memory of the whole process (sandbox + client + store): {:.0} MiB",
-        rss_peak_mib()
-    );
     if let Some(path) = targets[0].1.strip_prefix("sqlite://") {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{path}{suffix}"));
@@ -209,6 +283,12 @@ async fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(d)
     };
+    if let Some(n) = std::env::var("BENCH_SANDBOX_CHILD")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        return sandbox_child(n).await;
+    }
     match mode.as_str() {
         "throughput" => throughput(people(1_000_000)).await,
         _ => budget(people(100_000)).await,
