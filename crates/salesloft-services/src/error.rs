@@ -18,6 +18,14 @@ pub enum Error {
         "unknown stream {0:?}: use users, accounts, people, cadences, steps, cadence_memberships, emails or calls"
     )]
     UnknownStream(String),
+    /// The task fetching a stream's pages stopped without finishing (it panicked).
+    #[error("the fetcher of {stream} stopped: {reason}")]
+    FetcherStopped {
+        /// The stream.
+        stream: String,
+        /// What the runtime reported.
+        reason: String,
+    },
     /// A stored record is not valid JSON.
     #[error("stored record {id} of {stream} is not valid JSON")]
     Corrupt {

@@ -262,8 +262,14 @@ impl SyncEngine {
         }
     }
 
-    /// The incremental walk: one request per page at cost 1, each page checkpointed with its
-    /// rows.
+    /// The incremental walk: one request per page at cost 1, each page committed with the
+    /// cursor after it.
+    ///
+    /// Pages are fetched ahead of the writer (at most [`FETCH_AHEAD`] waiting), so the network
+    /// and the database work at once. When the database falls behind, the pages waiting are
+    /// committed together in one transaction with the cursor after the last of them (group
+    /// commit): still both or neither, so a crash costs at most those pages' refetch. A page is
+    /// only ever stored with or after every page before it.
     async fn walk<R>(
         &self,
         stream: Stream,
@@ -278,56 +284,78 @@ impl SyncEngine {
         let mut state = self.store.sync_state(stream.name()).await?;
         let mut walk = list.walk(state.cursor.clone());
         let max_pages = options.max_pages.unwrap_or(u64::MAX);
-        if max_pages == 0 {
-            return Ok(());
-        }
-        let mut pages = 0u64;
-        let mut pending = self.fetch(&mut walk, report).await?;
-        // While one page is written, the next is fetched: the database and the network work
-        // at once. A page is only ever stored after every page before it.
-        while let Some(page) = pending.take() {
-            pages += 1;
-            let rows = to_rows(&page.items)?;
-            let skipped = (page.fetched - page.items.len()) as u64;
-            let checkpoint =
-                self.store
-                    .checkpoint(&state, &R::Item::TABLE, rows, &page.cursor, page.is_last);
-            let done = if page.is_last || pages >= max_pages {
-                checkpoint.await?
-            } else {
-                let (done, next) =
-                    futures_util::future::join(checkpoint, self.fetch(&mut walk, report)).await;
-                let done = done?;
-                pending = next?;
-                done
-            };
-            report.inserted += done.stats.inserted;
-            report.updated += done.stats.updated;
-            // Records re-read at the cursor instant were skipped by the walk; count them here.
-            report.unchanged += done.stats.unchanged + skipped;
-            state = done.state;
-            self.report_progress(report);
-        }
-        Ok(())
-    }
-
-    async fn fetch<R>(
-        &self,
-        walk: &mut salesloft_client::IncrementalWalk<R>,
-        report: &mut StreamReport,
-    ) -> Result<Option<salesloft_client::WalkPage<R::Item>>>
-    where
-        R: Walkable,
-        R::Item: Record,
-    {
-        let page_number = walk.cursor().page;
-        let page = walk.next_page().await?;
-        if let Some(p) = &page {
-            report.requests += 1;
-            report.cost += u64::from(page_cost(page_number));
-            report.fetched += p.fetched as u64;
-        }
-        Ok(page)
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Result<Fetched>>(FETCH_AHEAD);
+        let fetcher = async move {
+            for _ in 0..max_pages {
+                let page_number = walk.cursor().page;
+                let fetched = match walk.next_page().await {
+                    Ok(None) => return,
+                    Ok(Some(page)) => to_rows(&page.items).map(|rows| Fetched {
+                        rows,
+                        fetched: page.fetched as u64,
+                        skipped: (page.fetched - page.items.len()) as u64,
+                        cost: u64::from(page_cost(page_number)),
+                        cursor: page.cursor,
+                        is_last: page.is_last,
+                    }),
+                    Err(e) => Err(e.into()),
+                };
+                let stop = fetched.as_ref().map_or(true, |f| f.is_last);
+                // A send fails only when the writer has stopped: nothing more to do.
+                if sender.send(fetched).await.is_err() || stop {
+                    return;
+                }
+            }
+        };
+        let writer = async move {
+            while let Some(first) = receiver.recv().await {
+                let mut group = vec![first];
+                while group.len() < FETCH_AHEAD {
+                    match receiver.try_recv() {
+                        Ok(next) => group.push(next),
+                        Err(_) => break,
+                    }
+                }
+                // Commit the pages before a failed fetch, then report the failure.
+                let failure = group.iter().position(Result::is_err);
+                let failed = failure.map(|at| group.split_off(at));
+                let pages: Vec<Fetched> = group.into_iter().filter_map(Result::ok).collect();
+                if let Some(last) = pages.last() {
+                    let (cursor, is_last) = (last.cursor.clone(), last.is_last);
+                    let mut rows = Vec::with_capacity(pages.iter().map(|p| p.rows.len()).sum());
+                    for page in pages {
+                        report.requests += 1;
+                        report.cost += page.cost;
+                        report.fetched += page.fetched;
+                        // Records re-read at the cursor instant were skipped by the walk.
+                        report.unchanged += page.skipped;
+                        rows.extend(page.rows);
+                    }
+                    let done = self
+                        .store
+                        .checkpoint(&state, &R::Item::TABLE, rows, &cursor, is_last)
+                        .await?;
+                    report.inserted += done.stats.inserted;
+                    report.updated += done.stats.updated;
+                    report.unchanged += done.stats.unchanged;
+                    state = done.state;
+                    self.report_progress(report);
+                }
+                if let Some(Err(e)) = failed.and_then(|f| f.into_iter().next()) {
+                    return Err(e);
+                }
+            }
+            Ok(())
+        };
+        // The fetcher decodes on another worker thread while this task writes; it stops at its
+        // next page when the writer has stopped, and at once if this future is dropped.
+        let mut fetcher = AbortOnDrop(tokio::spawn(fetcher));
+        writer.await?;
+        // The channel closed: the fetcher finished, unless it panicked.
+        (&mut fetcher.0).await.map_err(|e| Error::FetcherStopped {
+            stream: stream.name().to_owned(),
+            reason: e.to_string(),
+        })
     }
 
     /// Lists SalesLoft cannot filter by `updated_at`: read in full every run (they are small)
@@ -391,6 +419,28 @@ impl SyncEngine {
     pub async fn status(&self) -> Result<Vec<SyncState>> {
         Ok(self.store.sync_states().await?)
     }
+}
+
+/// Pages fetched ahead of the writer at most, and so the most pages one commit can hold.
+const FETCH_AHEAD: usize = 8;
+
+/// Aborts a spawned task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// One fetched page, ready to store.
+struct Fetched {
+    rows: Vec<Row>,
+    fetched: u64,
+    skipped: u64,
+    cost: u64,
+    cursor: salesloft_client::WalkCursor,
+    is_last: bool,
 }
 
 /// Rows of records, each in its own UTC offset (the team's: SalesLoft writes every timestamp in

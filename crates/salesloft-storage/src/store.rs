@@ -141,7 +141,10 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
             };
             // The writer's page cache: 32 MiB keeps the indexes of a million-row table warm.
-            let writer_options = base.clone().pragma("cache_size", "-32768");
+            let writer_options = base
+                .clone()
+                .pragma("cache_size", "-32768")
+                .pragma("wal_autocheckpoint", "16384");
             let writer = SqlitePoolOptions::new()
                 .max_connections(1)
                 .min_connections(1)
