@@ -422,7 +422,7 @@ impl SyncEngine {
 }
 
 /// Pages fetched ahead of the writer at most, and so the most pages one commit can hold.
-const FETCH_AHEAD: usize = 8;
+const FETCH_AHEAD: usize = 32;
 
 /// Aborts a spawned task when dropped.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);

@@ -29,6 +29,7 @@
 #![deny(missing_docs)]
 
 mod budget;
+mod checkpointer;
 mod entities;
 mod error;
 mod inbox;

@@ -8,6 +8,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use crate::checkpointer::Checkpointer;
 use crate::error::{Context, Error, Result};
 
 /// The PostgreSQL migrations (`migrations/postgres`).
@@ -53,6 +54,8 @@ pub enum Store {
         writer: SqlitePool,
         /// Connections that only read.
         reader: SqlitePool,
+        /// Copies the write-ahead log into the database off the writer's path (files only).
+        checkpointer: Option<Checkpointer>,
     },
 }
 
@@ -141,10 +144,15 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
             };
             // The writer's page cache: 32 MiB keeps the indexes of a million-row table warm.
-            let writer_options = base
-                .clone()
-                .pragma("cache_size", "-32768")
-                .pragma("wal_autocheckpoint", "16384");
+            // Its own WAL checkpoints bound the log; the checkpointer does most of the copying.
+            let writer_options = base.clone().pragma("cache_size", "-32768").pragma(
+                "wal_autocheckpoint",
+                if memory {
+                    "1000"
+                } else {
+                    crate::checkpointer::WRITER_CHECKPOINT_FRAMES
+                },
+            );
             let writer = SqlitePoolOptions::new()
                 .max_connections(1)
                 .min_connections(1)
@@ -154,6 +162,15 @@ impl Store {
                 .connect_with(writer_options)
                 .await
                 .context("opening the SQLite database")?;
+            let checkpointer = if memory {
+                None
+            } else {
+                Some(
+                    Checkpointer::start(base.clone())
+                        .await
+                        .context("opening the SQLite checkpointer")?,
+                )
+            };
             let reader = if memory {
                 writer.clone()
             } else {
@@ -164,7 +181,11 @@ impl Store {
                     .await
                     .context("opening SQLite readers")?
             };
-            return Ok(Store::Sqlite { writer, reader });
+            return Ok(Store::Sqlite {
+                writer,
+                reader,
+                checkpointer,
+            });
         }
         Err(Error::UnsupportedUrl(url.to_owned()))
     }
@@ -191,7 +212,14 @@ impl Store {
     pub async fn close(&self) {
         match self {
             Store::Postgres(p) => p.close().await,
-            Store::Sqlite { writer, reader } => {
+            Store::Sqlite {
+                writer,
+                reader,
+                checkpointer,
+            } => {
+                if let Some(c) = checkpointer {
+                    c.close().await;
+                }
                 reader.close().await;
                 writer.close().await;
             }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // tests panic on purpose when an expectation fails
 
 mod budget;
+mod checkpointer;
 mod entities;
 mod helpers;
 mod jobs;

@@ -1,0 +1,39 @@
+//! SQLite's write-ahead log is copied into the database in the background.
+
+use std::time::Duration;
+
+use salesloft_storage::testing::TestDb;
+
+use crate::entities::person;
+
+#[tokio::test]
+async fn the_log_reaches_the_database_file_without_a_writer_checkpoint() {
+    let db = TestDb::sqlite().await.unwrap();
+    let path = db.url().strip_prefix("sqlite://").unwrap().to_owned();
+    let size = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let t0 = 1_709_797_560_302_715;
+    let people: Vec<_> = (0..2_000).map(|i| person(i + 1, t0 + i, "vp")).collect();
+    let offset = chrono::FixedOffset::west_opt(5 * 3600).unwrap();
+    let before = size();
+    db.store.upsert(&people, offset).await.unwrap();
+    // Far below the writer's own checkpoint threshold: the rows sit in the log until the
+    // background checkpointer copies them (it looks every 200 ms).
+    assert_eq!(size(), before, "the writer does not checkpoint a small log");
+    let mut waited = Duration::ZERO;
+    while size() == before && waited < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waited += Duration::from_millis(50);
+    }
+    assert!(
+        size() > before + 1_000_000,
+        "2,000 people copied into the database file: {before} -> {} bytes",
+        size()
+    );
+    assert_eq!(
+        db.store
+            .count_live(&<salesloft_client::Person as salesloft_storage::Entity>::TABLE)
+            .await
+            .unwrap(),
+        2_000
+    );
+}
