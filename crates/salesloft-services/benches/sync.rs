@@ -9,7 +9,8 @@
 //! into SQLite and (when SALESLOFT_TEST_DATABASE_URL is set) PostgreSQL: people per second and
 //! peak resident memory, beside the reference of walking the same pages without storing them.
 //!
-//! Run: `cargo bench -p salesloft-services --bench sync`
+//! Run: `cargo bench -p salesloft-services --bench sync`; BENCH_BACKENDS (default
+//! `sqlite,postgres`) picks the engines of the throughput run.
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, missing_docs)]
 
@@ -199,17 +200,16 @@ async fn throughput(people: usize) {
         rss_peak_mib()
     );
 
-    let mut targets = vec![(
-        "sqlite",
-        format!(
-            "sqlite://{}",
-            std::env::temp_dir()
-                .join(format!("salesloft-bench-tp-{}.db", std::process::id()))
-                .display()
-        ),
-    )];
+    let backends = std::env::var("BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    let sqlite_path =
+        std::env::temp_dir().join(format!("salesloft-bench-tp-{}.db", std::process::id()));
+    let mut targets = Vec::new();
+    if backends.contains("sqlite") {
+        targets.push(("sqlite", format!("sqlite://{}", sqlite_path.display())));
+    }
     let mut pg_db = None;
-    if let Ok(admin_url) = std::env::var("SALESLOFT_TEST_DATABASE_URL") {
+    let pg_url = std::env::var("SALESLOFT_TEST_DATABASE_URL").ok();
+    if let Some(admin_url) = pg_url.filter(|_| backends.contains("postgres")) {
         let name = format!("salesloft_bench_sync_{}", std::process::id());
         let Store::Postgres(admin) = Store::connect(&admin_url).await.unwrap() else {
             return;
@@ -248,10 +248,8 @@ async fn throughput(people: usize) {
         );
         store.close().await;
     }
-    if let Some(path) = targets[0].1.strip_prefix("sqlite://") {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{path}{suffix}"));
-        }
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", sqlite_path.display()));
     }
     if let Some((admin, name)) = pg_db {
         let _ = sqlx_drop(&admin, &name).await;
