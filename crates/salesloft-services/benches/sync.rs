@@ -223,6 +223,9 @@ async fn throughput(people: usize) {
         pg_db = Some((admin, name));
     }
     for (name, url) in &targets {
+        // Each target starts on a quiet disk, not behind the previous one's writeback (a
+        // gigabyte or more of dirty pages after a million people).
+        let _ = std::process::Command::new("sync").status();
         let store = Store::connect(url).await.unwrap();
         store.migrate().await.unwrap();
         reset_rss_peak();
@@ -247,6 +250,11 @@ async fn throughput(people: usize) {
             rss_peak_mib()
         );
         store.close().await;
+        if *name == "sqlite" {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", sqlite_path.display()));
+            }
+        }
     }
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", sqlite_path.display()));
