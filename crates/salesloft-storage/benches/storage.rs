@@ -276,6 +276,8 @@ async fn main() {
         sqlite_bench(n, n_jobs).await;
     }
     if backends.contains("postgres") {
+        // Start on a quiet disk, not behind SQLite's writeback.
+        let _ = std::process::Command::new("sync").status();
         match std::env::var("SALESLOFT_TEST_DATABASE_URL") {
             Ok(admin_url) => postgres_bench(&admin_url, n, n_jobs).await,
             Err(_) => println!("SALESLOFT_TEST_DATABASE_URL not set: PostgreSQL not measured"),
