@@ -10,9 +10,20 @@
 //! more records share one instant than fit on a page (a bulk update), the walk steps
 //! `page=2, 3, ...` inside that tie group only, and returns to page 1 once past it.
 //!
-//! Reading `N` records whose timestamps are distinct costs about `N / 99` requests (each page
-//! after the first repeats the one record at its cursor instant), every one at cost 1; a
-//! tie group of `M` records costs `ceil(M / 100)` requests.
+//! Reading `N` records whose timestamps are distinct this way costs about `N / 99` requests
+//! (each page after the first repeats the one record at its cursor instant). So once a page
+//! comes back full (more changes are waiting), the walk opens a **window**: it asks once for
+//! the newest `updated_at` (`sort_direction=DESC&per_page=1`), then reads the fixed query
+//! `updated_at[gte]=<cursor>&updated_at[lte]=<that newest instant>` by page number, 1 to 100
+//! (each still at cost 1), with `include_paging_counts`. The upper bound pins the window's
+//! records: one updated meanwhile moves past it and one deleted leaves it, and either changes
+//! `total_count`. A page is trusted only while the count equals the window's first page's and
+//! it repeats no record already read (which would betray an unstable order of equal
+//! timestamps); otherwise it is dropped and the walk goes back to page 1 of the cursor, so
+//! nothing is lost and only a request is wasted. After page 100 the next window starts at the
+//! cursor. A backfill of `N` records so costs about `N / 100 + 3` requests; a window is never
+//! opened by a run that finds a page or less of changes, or against a server that sends no
+//! counts.
 //!
 //! # Checkpointing
 //!
@@ -22,20 +33,37 @@
 //!
 //! # Limits
 //!
-//! Stepping inside a tie group relies on the server ordering equal timestamps stably; if a
-//! record of a large tie group is updated while the walk is inside the group, a neighbour may
-//! shift onto an already-read page. Records updated later are always seen again.
+//! Stepping inside a tie group larger than a page (outside a window) relies on the server
+//! ordering equal timestamps stably; if a record of such a group is updated while the walk is
+//! inside it, a neighbour may shift onto an already-read page. Records updated later are always
+//! seen again.
 
 use futures_core::Stream;
 use futures_util::stream;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::limiter::page_cost;
 use crate::list::{ListRequest, SortDirection, Walkable, format_filter_time};
 use crate::models::{Record, Timestamp};
 
 /// Records per walk request: the largest page SalesLoft serves.
 pub const WALK_PAGE_SIZE: u32 = 100;
+
+/// The deepest page a window reads: pages past 100 cost more than 1.
+pub const WINDOW_PAGES: u32 = 100;
+
+/// A fixed query read by page number: `updated_at` from `from_us` (inclusive) to `to_us`
+/// (inclusive), trusted while it holds `count` records. See the module docs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalkWindow {
+    /// The `updated_at[gte]` bound in microseconds; `None` from the first record on.
+    pub from_us: Option<i64>,
+    /// The `updated_at[lte]` bound in microseconds: the newest record when the window opened.
+    pub to_us: i64,
+    /// `total_count` on the window's first page; `None` until that page is read.
+    pub count: Option<u64>,
+}
 
 /// Where an incremental walk stands. Persist it with the records it covers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,8 +73,12 @@ pub struct WalkCursor {
     pub updated_at_us: Option<i64>,
     /// Ids already read whose `updated_at` is exactly `updated_at_us`, sorted.
     pub seen_ids: Vec<i64>,
-    /// The page to request next: 1, except inside a tie group larger than a page.
+    /// The page to request next: of the window when there is one, else 1 except inside a tie
+    /// group larger than a page.
     pub page: u32,
+    /// The window being read, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<WalkWindow>,
 }
 
 impl Default for WalkCursor {
@@ -62,6 +94,7 @@ impl WalkCursor {
             updated_at_us: None,
             seen_ids: Vec::new(),
             page: 1,
+            window: None,
         }
     }
 
@@ -71,6 +104,7 @@ impl WalkCursor {
             updated_at_us: Some(t.timestamp_micros()),
             seen_ids: Vec::new(),
             page: 1,
+            window: None,
         }
     }
 
@@ -85,10 +119,15 @@ impl WalkCursor {
         self.updated_at_us == Some(updated_at_us) && self.seen_ids.binary_search(&id).is_ok()
     }
 
-    /// The cursor after reading `items` (the page fetched from `self`, in server order).
+    /// The cursor after reading `items` (the page fetched from `self`, in server order), outside
+    /// any window.
     fn advance<T: Record>(&self, items: &[T], per_page: u32) -> WalkCursor {
         let Some(last) = items.last() else {
-            return self.clone();
+            return WalkCursor {
+                page: tie_page(self.seen_ids.len(), per_page),
+                window: None,
+                ..self.clone()
+            };
         };
         let max = last.updated_at().timestamp_micros();
         let mut seen: Vec<i64> = if Some(max) == self.updated_at_us {
@@ -106,11 +145,12 @@ impl WalkCursor {
         seen.dedup();
         // The records read at `max` are the first ones of its group in server order, so the
         // next unread one sits on this page of `updated_at[gte]=max`.
-        let page = u32::try_from(seen.len()).unwrap_or(u32::MAX) / per_page.max(1) + 1;
+        let page = tie_page(seen.len(), per_page);
         WalkCursor {
             updated_at_us: Some(max),
             seen_ids: seen,
             page,
+            window: None,
         }
     }
 }
@@ -126,6 +166,11 @@ pub struct WalkPage<T> {
     pub cursor: WalkCursor,
     /// Whether the walk has caught up (this page was not full).
     pub is_last: bool,
+    /// Requests this step sent: 1, or more when it probed for a window or dropped a page
+    /// that a change during the window made untrustworthy.
+    pub requests: u32,
+    /// The API cost of those requests, by SalesLoft's page-depth table.
+    pub cost: u64,
 }
 
 /// A resumable walk over every record of a list changed since a cursor.
@@ -137,6 +182,10 @@ pub struct IncrementalWalk<R: Walkable> {
     per_page: u32,
     done: bool,
     requests: u64,
+    /// Open a window before the next request (the last page was full).
+    open_window: bool,
+    /// Cleared when the server sends no `total_count`: windows cannot be checked then.
+    windows: bool,
 }
 
 impl<R: Walkable> ListRequest<R>
@@ -149,10 +198,12 @@ where
         let per_page = self.per_page.unwrap_or(WALK_PAGE_SIZE).clamp(1, 100);
         IncrementalWalk {
             request: self,
+            open_window: false,
             cursor,
             per_page,
             done: false,
             requests: 0,
+            windows: true,
         }
     }
 }
@@ -171,7 +222,7 @@ where
         self.done
     }
 
-    /// Requests sent so far.
+    /// Requests sent so far (pages and window probes).
     pub fn requests(&self) -> u64 {
         self.requests
     }
@@ -182,39 +233,162 @@ where
         if self.done {
             return Ok(None);
         }
+        let (mut requests, mut cost) = (0u32, 0u64);
+        loop {
+            if self.open_window && self.windows && self.cursor.page == 1 {
+                self.open_window = false;
+                self.requests += 1;
+                requests += 1;
+                cost += u64::from(page_cost(1));
+                if let Some(to_us) = self.newest().await?
+                    && self.cursor.updated_at_us.is_none_or(|c| to_us > c)
+                {
+                    self.cursor.window = Some(WalkWindow {
+                        from_us: self.cursor.updated_at_us,
+                        to_us,
+                        count: None,
+                    });
+                }
+            }
+            let mut list = self.request.clone();
+            list.sort_by = Some("updated_at");
+            list.sort_direction = Some(SortDirection::Asc);
+            list.per_page = Some(self.per_page);
+            list.filters.retain(|(k, _)| !k.starts_with("updated_at["));
+            let window = self.cursor.window.clone();
+            let from_us = match &window {
+                Some(w) => w.from_us,
+                None => self.cursor.updated_at_us,
+            };
+            if let Some(t) = from_us.and_then(instant) {
+                list.filters
+                    .push(("updated_at[gte]".into(), format_filter_time(&t)));
+            }
+            if let Some(t) = window.as_ref().and_then(|w| instant(w.to_us)) {
+                list.filters
+                    .push(("updated_at[lte]".into(), format_filter_time(&t)));
+            }
+            // Counts tell a window whether it moved and a first page how much is waiting.
+            list.include_paging_counts = self.windows;
+            let page_number = self.cursor.page;
+            let req = list.to_request(Some(page_number))?;
+            self.requests += 1;
+            requests += 1;
+            cost += u64::from(page_cost(page_number));
+            let page = self.request.client.get_page::<R::Item>(&req).await?;
+            let fetched = page.items.len();
+            let full = fetched >= self.per_page as usize;
+            let count = page.paging.as_ref().and_then(|p| p.total_count);
+            let window_records = u64::from(WINDOW_PAGES * self.per_page);
+            let Some(w) = window else {
+                // Outside a window: page 1 at the cursor (or a step inside a tie group).
+                check_order(&req.path, &page.items, self.cursor.updated_at_us)?;
+                let next = self.cursor.advance(&page.items, self.per_page);
+                let items = self.unseen(page.items);
+                // A window saves a request per 99 pages and costs one to open: worth it only
+                // when more than a window's worth is waiting.
+                let waiting = count.map(|c| c.saturating_sub(fetched as u64));
+                self.open_window = full && next.page == 1 && waiting > Some(window_records);
+                self.windows &= count.is_some();
+                self.cursor = next;
+                self.done = !full;
+                return Ok(Some(self.step(items, fetched, requests, cost)));
+            };
+            let Some(count) = count else {
+                // No counts from this server: a window cannot be checked, so none is used.
+                self.windows = false;
+                self.cursor.window = None;
+                continue;
+            };
+            check_ceiling(&req.path, &page.items, w.to_us)?;
+            // Past its first page, a window page starts where the last one ended: a record
+            // read before means the positions moved.
+            let repeats = page_number > 1
+                && page.items.iter().any(|r| {
+                    let t = r.updated_at().timestamp_micros();
+                    self.cursor.updated_at_us.is_some_and(|c| t < c)
+                        || self.cursor.has_seen(t, r.record_id())
+                });
+            if w.count.is_some_and(|c| c != count) || repeats {
+                // Records left the window (or equal timestamps came back in another order):
+                // this page's positions are not the ones the last page ended at. Drop it and
+                // read on from the cursor.
+                tracing::debug!(path = %req.path, page = page_number, ?count, expected = ?w.count, repeats, "walk window moved; reading on from the cursor");
+                self.cursor.window = None;
+                self.cursor.page = tie_page(self.cursor.seen_ids.len(), self.per_page);
+                self.open_window = self.cursor.page == 1;
+                continue;
+            }
+            check_order(&req.path, &page.items, self.cursor.updated_at_us)?;
+            let mut next = self.cursor.advance(&page.items, self.per_page);
+            // Read to the window's end (by its count, so no request finds it empty)?
+            let exhausted = u64::from(page_number) * u64::from(self.per_page) >= count;
+            if full && !exhausted && page_number < WINDOW_PAGES {
+                next.window = Some(WalkWindow {
+                    count: Some(count),
+                    ..w
+                });
+                next.page = page_number + 1;
+            } else if full && !exhausted && next.page == 1 {
+                // The window's last cheap page: the next window starts at the cursor, under
+                // the same ceiling (every record changed since lies above it).
+                next.window = Some(WalkWindow {
+                    from_us: next.updated_at_us,
+                    to_us: w.to_us,
+                    count: None,
+                });
+            }
+            // A short page ends the window; page 1 at the cursor then reads what changed
+            // after its ceiling, and ends the walk if that is a page or less.
+            let items = self.unseen(page.items);
+            self.cursor = next;
+            return Ok(Some(self.step(items, fetched, requests, cost)));
+        }
+    }
+
+    /// The newest `updated_at` among the list's records (one request).
+    async fn newest(&self) -> Result<Option<i64>> {
         let mut list = self.request.clone();
         list.sort_by = Some("updated_at");
-        list.sort_direction = Some(SortDirection::Asc);
-        list.per_page = Some(self.per_page);
+        list.sort_direction = Some(SortDirection::Desc);
+        list.per_page = Some(1);
+        list.include_paging_counts = false;
         list.filters.retain(|(k, _)| !k.starts_with("updated_at["));
-        if let Some(t) = self.cursor.updated_at() {
-            list.filters
-                .push(("updated_at[gte]".into(), format_filter_time(&t)));
-        }
-        let req = list.to_request(Some(self.cursor.page))?;
-        self.requests += 1;
-        let page = self.request.client.get_page::<R::Item>(&req).await?;
-        check_order(&req.path, &page.items, self.cursor.updated_at_us)?;
-        let fetched = page.items.len();
-        let next = self.cursor.advance(&page.items, self.per_page);
-        let items: Vec<R::Item> = page
-            .items
+        let req = list.to_request(Some(1))?;
+        self.request
+            .client
+            .get_page::<R::Item>(&req)
+            .await
+            .map(|p| p.items.first().map(|r| r.updated_at().timestamp_micros()))
+    }
+
+    /// `items` without the ones the cursor has read.
+    fn unseen(&self, items: Vec<R::Item>) -> Vec<R::Item> {
+        items
             .into_iter()
             .filter(|r| {
                 !self
                     .cursor
                     .has_seen(r.updated_at().timestamp_micros(), r.record_id())
             })
-            .collect();
-        let is_last = fetched < self.per_page as usize;
-        self.cursor = next;
-        self.done = is_last;
-        Ok(Some(WalkPage {
+            .collect()
+    }
+
+    fn step(
+        &self,
+        items: Vec<R::Item>,
+        fetched: usize,
+        requests: u32,
+        cost: u64,
+    ) -> WalkPage<R::Item> {
+        WalkPage {
             items,
             fetched,
             cursor: self.cursor.clone(),
-            is_last,
-        }))
+            is_last: self.done,
+            requests,
+            cost,
+        }
     }
 
     /// The walk as a stream of records. The cursor is not visible this way: use
@@ -227,6 +401,33 @@ where
         .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
         .try_flatten()
         .boxed()
+    }
+}
+
+fn instant(us: i64) -> Option<Timestamp> {
+    chrono::DateTime::from_timestamp_micros(us).map(|t| t.fixed_offset())
+}
+
+/// The page to request at an instant whose first `seen` records have been read.
+fn tie_page(seen: usize, per_page: u32) -> u32 {
+    u32::try_from(seen).unwrap_or(u32::MAX) / per_page.max(1) + 1
+}
+
+/// A window's records must not pass its ceiling.
+fn check_ceiling<T: Record>(path: &str, items: &[T], to_us: i64) -> Result<()> {
+    match items
+        .iter()
+        .find(|r| r.updated_at().timestamp_micros() > to_us)
+    {
+        Some(r) => Err(Error::Protocol {
+            path: path.to_owned(),
+            message: format!(
+                "record {} has updated_at {} after the updated_at[lte] bound; the server did not apply it",
+                r.record_id(),
+                r.updated_at()
+            ),
+        }),
+        None => Ok(()),
     }
 }
 
@@ -314,6 +515,11 @@ mod tests {
             updated_at_us: Some(1_709_797_560_302_715),
             seen_ids: vec![3, 7],
             page: 2,
+            window: Some(WalkWindow {
+                from_us: None,
+                to_us: 1_709_797_560_302_716,
+                count: Some(12),
+            }),
         };
         let s = serde_json::to_string(&c).unwrap();
         assert_eq!(serde_json::from_str::<WalkCursor>(&s).unwrap(), c);

@@ -287,14 +287,14 @@ impl SyncEngine {
         let (sender, mut receiver) = tokio::sync::mpsc::channel::<Result<Fetched>>(FETCH_AHEAD);
         let fetcher = async move {
             for _ in 0..max_pages {
-                let page_number = walk.cursor().page;
                 let fetched = match walk.next_page().await {
                     Ok(None) => return,
                     Ok(Some(page)) => to_rows(&page.items).map(|rows| Fetched {
                         rows,
                         fetched: page.fetched as u64,
                         skipped: (page.fetched - page.items.len()) as u64,
-                        cost: u64::from(page_cost(page_number)),
+                        requests: u64::from(page.requests),
+                        cost: page.cost,
                         cursor: page.cursor,
                         is_last: page.is_last,
                     }),
@@ -324,7 +324,7 @@ impl SyncEngine {
                     let (cursor, is_last) = (last.cursor.clone(), last.is_last);
                     let mut rows = Vec::with_capacity(pages.iter().map(|p| p.rows.len()).sum());
                     for page in pages {
-                        report.requests += 1;
+                        report.requests += page.requests;
                         report.cost += page.cost;
                         report.fetched += page.fetched;
                         // Records re-read at the cursor instant were skipped by the walk.
@@ -438,6 +438,7 @@ struct Fetched {
     rows: Vec<Row>,
     fetched: u64,
     skipped: u64,
+    requests: u64,
     cost: u64,
     cursor: salesloft_client::WalkCursor,
     is_last: bool,

@@ -164,6 +164,7 @@ async fn checkpoints(name: &str, store: &Store, n: usize) {
             updated_at_us: Some(page.last().unwrap().updated_us),
             seen_ids: vec![page.last().unwrap().id],
             page: 1,
+            window: None,
         };
         state = store
             .checkpoint(&state, &Person::TABLE, page.to_vec(), &cursor, false)

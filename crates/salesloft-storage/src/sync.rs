@@ -42,22 +42,32 @@ type StateRow = (
     Option<String>,
     i64,
     i64,
+    Option<String>,
 );
 
 const SELECT_STATE: &str = "SELECT stream, cursor_us, boundary_ids, tie_page, backfill_done, records_total, \
-     last_started_at_ms, last_success_at_ms, last_error, version, updated_at_ms FROM sync_state";
+     last_started_at_ms, last_success_at_ms, last_error, version, updated_at_ms, walk_window FROM sync_state";
 
 fn decode(r: StateRow) -> Result<SyncState> {
     let seen_ids: Vec<i64> = serde_json::from_str(&r.2).map_err(|source| Error::Encode {
         what: "boundary ids",
         source,
     })?;
+    let window =
+        r.11.as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|source| Error::Encode {
+                what: "walk window",
+                source,
+            })?;
     Ok(SyncState {
         stream: r.0,
         cursor: WalkCursor {
             updated_at_us: r.1,
             seen_ids,
             page: u32::try_from(r.3).unwrap_or(1).max(1),
+            window,
         },
         backfill_done: r.4 != 0,
         records_total: r.5,
@@ -133,6 +143,15 @@ impl Store {
             what: "boundary ids",
             source,
         })?;
+        let window = cursor
+            .window
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|source| Error::Encode {
+                what: "walk window",
+                source,
+            })?;
         on_writer!(self, |pool| {
             let mut tx = pool.begin().await.context("starting a checkpoint")?;
             // Atomic, so losing a whole checkpoint in a crash only means fetching it again.
@@ -143,7 +162,7 @@ impl Store {
                 "UPDATE sync_state SET cursor_us = $1, boundary_ids = $2, tie_page = $3, \
                  records_total = records_total + $4, \
                  backfill_done = CASE WHEN $5 = 1 THEN 1 ELSE backfill_done END, \
-                 version = version + 1, updated_at_ms = $6 \
+                 version = version + 1, updated_at_ms = $6, walk_window = $9 \
                  WHERE stream = $7 AND version = $8",
             )
             .bind(cursor.updated_at_us)
@@ -154,6 +173,7 @@ impl Store {
             .bind(now)
             .bind(&expected.stream)
             .bind(expected.version)
+            .bind(window)
             .execute(&mut *tx)
             .await
             .context("advancing the sync cursor")?;
@@ -211,7 +231,7 @@ impl Store {
         let now = now_ms();
         on_writer!(self, |pool| {
             sqlx::query(
-                "UPDATE sync_state SET cursor_us = NULL, boundary_ids = '[]', tie_page = 1, \
+                "UPDATE sync_state SET cursor_us = NULL, boundary_ids = '[]', tie_page = 1, walk_window = NULL, \
                  backfill_done = 0, version = version + 1, updated_at_ms = $1 WHERE stream = $2",
             )
             .bind(now)

@@ -100,6 +100,8 @@ pub struct FakePeople {
     pub records: Mutex<Vec<(i64, i64)>>,
     pub requests: AtomicUsize,
     pub pages_requested: Mutex<Vec<u32>>,
+    /// Whether `include_paging_counts` is honoured (SalesLoft does).
+    pub counts: bool,
 }
 
 impl FakePeople {
@@ -108,6 +110,17 @@ impl FakePeople {
             records: Mutex::new(records),
             requests: AtomicUsize::new(0),
             pages_requested: Mutex::new(Vec::new()),
+            counts: true,
+        })
+    }
+
+    /// A fake that ignores `include_paging_counts`.
+    pub fn without_counts(records: Vec<(i64, i64)>) -> Arc<Self> {
+        Arc::new(Self {
+            records: Mutex::new(records),
+            requests: AtomicUsize::new(0),
+            pages_requested: Mutex::new(Vec::new()),
+            counts: false,
         })
     }
 
@@ -132,8 +145,10 @@ impl Respond for FakePeopleResponder {
         let mut per_page = 25u32;
         let mut rows: Vec<(i64, i64)> = fake.records.lock().expect("lock").clone();
         let mut asc = false;
+        let mut counts = false;
         for (k, v) in request.url.query_pairs() {
             match k.as_ref() {
+                "include_paging_counts" => counts = v == "true" && fake.counts,
                 "page" => page = v.parse().expect("page"),
                 "per_page" => per_page = v.parse().expect("per_page"),
                 "sort_direction" => asc = v.eq_ignore_ascii_case("asc"),
@@ -158,10 +173,16 @@ impl Respond for FakePeopleResponder {
             .map(|r| person(r.0, r.1))
             .collect();
         let next = (start + per_page as usize) < rows.len();
+        let mut body = envelope(data, page, per_page, next.then_some(page + 1));
+        if counts {
+            body["metadata"]["paging"]["total_count"] = json!(rows.len());
+            body["metadata"]["paging"]["total_pages"] =
+                json!(rows.len().div_ceil(per_page as usize));
+        }
         ResponseTemplate::new(200)
             .insert_header("x-ratelimit-endpoint-cost", "1")
             .insert_header("x-ratelimit-remaining-minute", "599")
-            .set_body_json(envelope(data, page, per_page, next.then_some(page + 1)))
+            .set_body_json(body)
     }
 }
 

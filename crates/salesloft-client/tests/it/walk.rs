@@ -217,3 +217,137 @@ async fn a_server_that_ignores_the_filter_is_caught_not_trusted() {
         "cursor unchanged on error"
     );
 }
+
+/// Walk with pages of `per_page` (so a window spans `100 * per_page` records), returning every
+/// (id, updated_at) yielded and the walk's requests, calling `between(page_number)` after each
+/// page.
+async fn walk_versions(
+    client: &Client,
+    per_page: u32,
+    mut between: impl FnMut(usize),
+) -> (Vec<(i64, i64)>, u64) {
+    let mut walk = client
+        .people()
+        .list()
+        .per_page(per_page)
+        .walk(WalkCursor::start());
+    let mut seen = Vec::new();
+    let mut n = 0;
+    let mut requests = 0u64;
+    while let Some(page) = walk.next_page().await.expect("page") {
+        requests += u64::from(page.requests);
+        seen.extend(
+            page.items
+                .iter()
+                .map(|p| (p.id.0, p.updated_at.timestamp_micros())),
+        );
+        n += 1;
+        between(n);
+    }
+    assert_eq!(requests, walk.requests(), "pages report every request");
+    (seen, requests)
+}
+
+#[tokio::test]
+async fn a_backfill_bigger_than_a_window_costs_n_over_the_page_size_plus_three() {
+    let server = server().await;
+    let n = 5_000i64;
+    let fake = FakePeople::new((0..n).map(|i| (i + 1, T + i * 1_000)).collect());
+    mount(&server, &fake).await;
+    let (seen, _) = walk_versions(&client(&server), 10, |_| {}).await;
+    assert_each_once(&seen.iter().map(|v| v.0).collect::<Vec<_>>(), 1..=n);
+    // 500 pages of 10, one probe for the window's ceiling, the first page before it (which
+    // finds how much is waiting) and one at the end for what changed meanwhile.
+    let bound = (n as usize).div_ceil(10) + 3;
+    assert!(fake.requests() <= bound, "{} > {bound}", fake.requests());
+    let pages = fake.pages_requested.lock().unwrap().clone();
+    assert!(pages.iter().any(|p| *p > 1), "windows page by number");
+    assert!(
+        pages.iter().all(|p| *p <= 100),
+        "never past the cost-1 pages"
+    );
+}
+
+#[tokio::test]
+async fn records_updated_or_deleted_inside_a_window_are_never_lost() {
+    let server = server().await;
+    let n = 5_000i64;
+    let fake = FakePeople::new((0..n).map(|i| (i + 1, T + i * 1_000)).collect());
+    mount(&server, &fake).await;
+    let mut clock = T + n * 1_000;
+    let (seen, requests) = walk_versions(&client(&server), 10, |page| {
+        let mut records = fake.records.lock().unwrap();
+        let mut touch = |id: i64, records: &mut Vec<(i64, i64)>| {
+            clock += 1;
+            if let Some(r) = records.iter_mut().find(|r| r.0 == id) {
+                r.1 = clock;
+            }
+        };
+        match page {
+            // Already read: it leaves the window, and everything after it moves up a place.
+            3 => touch(5, &mut records),
+            // Not read yet: it leaves the window too.
+            40 => touch(4_000, &mut records),
+            // Deleted ahead of the walk.
+            120 => records.retain(|r| r.0 != 2_500),
+            // Several at once, behind the walk, inside the second window.
+            150 => {
+                for id in [1_001, 1_002, 1_003, 1_400] {
+                    touch(id, &mut records);
+                }
+            }
+            _ => {}
+        }
+    })
+    .await;
+    let finals = fake.records.lock().unwrap().clone();
+    let lost: Vec<_> = finals.iter().filter(|v| !seen.contains(v)).collect();
+    assert!(lost.is_empty(), "final versions never yielded: {lost:?}");
+    // Each change costs at most a dropped page and a new window's probe.
+    assert!(
+        requests <= (n as u64).div_ceil(10) + 3 + 4 * 3,
+        "{requests} requests"
+    );
+}
+
+#[tokio::test]
+async fn a_server_without_counts_gets_the_plain_walk() {
+    let server = server().await;
+    let n = 3_000i64;
+    let fake = FakePeople::without_counts((0..n).map(|i| (i + 1, T + i * 1_000)).collect());
+    mount(&server, &fake).await;
+    let (seen, _) = walk_versions(&client(&server), 10, |_| {}).await;
+    assert_each_once(&seen.iter().map(|v| v.0).collect::<Vec<_>>(), 1..=n);
+    assert!(fake.pages_requested.lock().unwrap().iter().all(|p| *p == 1));
+}
+
+#[tokio::test]
+async fn a_walk_resumed_inside_a_window_ends_exactly_equal() {
+    let server = server().await;
+    let mut records: Vec<(i64, i64)> = (0..1_500).map(|i| (i + 1, T + i * 1_000)).collect();
+    records.extend((0..35).map(|i| (10_000 + i, T + 700_000))); // a tie group across pages
+    let expected: Vec<i64> = records.iter().map(|r| r.0).collect();
+    let fake = FakePeople::new(records);
+    mount(&server, &fake).await;
+    let client = client(&server);
+    for stop_after in [1, 2, 5, 50, 69, 70, 71, 99, 100, 101, 120] {
+        let mut walk = client
+            .people()
+            .list()
+            .per_page(10)
+            .walk(WalkCursor::start());
+        let mut ids = Vec::new();
+        for _ in 0..stop_after {
+            let page = walk.next_page().await.expect("page").expect("not done");
+            ids.extend(page.items.iter().map(|p| p.id.0));
+        }
+        let saved = serde_json::to_string(walk.cursor()).expect("cursor serialises");
+        drop(walk);
+        let restored: WalkCursor = serde_json::from_str(&saved).expect("cursor restores");
+        let mut walk = client.people().list().per_page(10).walk(restored);
+        while let Some(page) = walk.next_page().await.expect("page") {
+            ids.extend(page.items.iter().map(|p| p.id.0));
+        }
+        assert_each_once(&ids, expected.iter().copied());
+    }
+}

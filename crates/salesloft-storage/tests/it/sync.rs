@@ -16,10 +16,16 @@ async fn a_checkpoint_writes_rows_and_cursor_together(db: &TestDb) {
     let page: Vec<_> = (0..100)
         .map(|i| person(i + 1, t0 + i, "x").to_row(offset).unwrap())
         .collect();
+    // Inside a walk window: its bounds and count survive the round trip.
     let cursor = WalkCursor {
         updated_at_us: Some(t0 + 99),
         seen_ids: vec![100],
-        page: 1,
+        page: 7,
+        window: Some(salesloft_client::WalkWindow {
+            from_us: Some(t0),
+            to_us: t0 + 5_000,
+            count: Some(1_234),
+        }),
     };
     let done = db
         .store
@@ -42,6 +48,7 @@ async fn a_checkpoint_writes_rows_and_cursor_together(db: &TestDb) {
         updated_at_us: Some(t0 + 199),
         seen_ids: vec![200],
         page: 1,
+        window: None,
     };
     let err = db
         .store
