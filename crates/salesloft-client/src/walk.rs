@@ -186,6 +186,8 @@ pub struct IncrementalWalk<R: Walkable> {
     open_window: bool,
     /// Cleared when the server sends no `total_count`: windows cannot be checked then.
     windows: bool,
+    /// Ask the next page outside a window for counts, to decide whether a window pays.
+    count_next: bool,
 }
 
 impl<R: Walkable> ListRequest<R>
@@ -204,6 +206,7 @@ where
             done: false,
             requests: 0,
             windows: true,
+            count_next: true,
         }
     }
 }
@@ -268,8 +271,10 @@ where
                 list.filters
                     .push(("updated_at[lte]".into(), format_filter_time(&t)));
             }
-            // Counts tell a window whether it moved and a first page how much is waiting.
-            list.include_paging_counts = self.windows;
+            // Counts tell a window whether it moved, and a first page how much is waiting. They
+            // cost the server a count of the range, so nothing else asks for them.
+            let counted = self.windows && (window.is_some() || self.count_next);
+            list.include_paging_counts = counted;
             let page_number = self.cursor.page;
             let req = list.to_request(Some(page_number))?;
             self.requests += 1;
@@ -289,7 +294,10 @@ where
                 // when more than a window's worth is waiting.
                 let waiting = count.map(|c| c.saturating_sub(fetched as u64));
                 self.open_window = full && next.page == 1 && waiting > Some(window_records);
-                self.windows &= count.is_some();
+                if counted {
+                    self.windows = count.is_some();
+                    self.count_next = false;
+                }
                 self.cursor = next;
                 self.done = !full;
                 return Ok(Some(self.step(items, fetched, requests, cost)));
@@ -339,7 +347,9 @@ where
                 });
             }
             // A short page ends the window; page 1 at the cursor then reads what changed
-            // after its ceiling, and ends the walk if that is a page or less.
+            // after its ceiling (counting it: a window may pay again), and ends the walk if
+            // that is a page or less.
+            self.count_next = next.window.is_none();
             let items = self.unseen(page.items);
             self.cursor = next;
             return Ok(Some(self.step(items, fetched, requests, cost)));

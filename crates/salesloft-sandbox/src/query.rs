@@ -480,7 +480,16 @@ pub fn list(kind: Kind, collection: &Collection, params: &Params) -> Result<List
         }
     };
     let presorted_filtered = !matches!(sort_by, "updated_at" | "created_at" | "id");
-    let mut matching = candidates.filter(|id| presorted_filtered || keep(*id));
+    // An index range already applies its own bound; with no other filter every id in it
+    // matches, and counting a large range (include_paging_counts) stays cheap.
+    let range_is_filter = ids.is_none()
+        && !needs_doc
+        && match sort_by {
+            "updated_at" => created == Range::ALL,
+            "created_at" => updated == Range::ALL,
+            _ => false,
+        };
+    let mut matching = candidates.filter(|id| presorted_filtered || range_is_filter || keep(*id));
 
     let include_counts = params
         .get("include_paging_counts")
@@ -489,10 +498,15 @@ pub fn list(kind: Kind, collection: &Collection, params: &Params) -> Result<List
     let (selected, has_more, total) = if !paged {
         (matching.collect::<Vec<i64>>(), false, None)
     } else if include_counts {
-        let all: Vec<i64> = matching.collect();
-        let start = skip.min(all.len());
-        let end = (start + per_page).min(all.len());
-        (all[start..end].to_vec(), end < all.len(), Some(all.len()))
+        let mut selected = Vec::with_capacity(per_page);
+        let mut total = 0usize;
+        for id in matching {
+            if total >= skip && selected.len() < per_page {
+                selected.push(id);
+            }
+            total += 1;
+        }
+        (selected, total > skip + per_page, Some(total))
     } else {
         let selected: Vec<i64> = matching.by_ref().skip(skip).take(per_page).collect();
         let more = matching.next().is_some();
