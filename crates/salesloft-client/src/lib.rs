@@ -93,7 +93,10 @@ pub use models::{
     Timestamp, UpsertType, Upserted, User, WebhookSubscription, WebhookSubscriptionInput,
 };
 pub use retry::RetryPolicy;
-pub use walk::{IncrementalWalk, WALK_PAGE_SIZE, WINDOW_PAGES, WalkCursor, WalkPage, WalkWindow};
+pub use walk::{
+    IncrementalWalk, WALK_PAGE_SIZE, WINDOW_MAX_WAITING, WINDOW_PAGES, WalkCursor, WalkPage,
+    WalkWindow,
+};
 
 /// The crate's version, for user agents and diagnostics.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -21,9 +21,9 @@
 //! it repeats no record already read (which would betray an unstable order of equal
 //! timestamps); otherwise it is dropped and the walk goes back to page 1 of the cursor, so
 //! nothing is lost and only a request is wasted. After page 100 the next window starts at the
-//! cursor. A backfill of `N` records so costs about `N / 100 + 3` requests; a window is never
-//! opened by a run that finds a page or less of changes, or against a server that sends no
-//! counts.
+//! cursor. A backfill of `N` records so costs about `N / 100 + 3` requests. A window opens only
+//! when more than a window's worth (100 pages) and at most [`WINDOW_MAX_WAITING`] records are
+//! waiting, and never against a server that sends no counts.
 //!
 //! # Checkpointing
 //!
@@ -52,6 +52,11 @@ pub const WALK_PAGE_SIZE: u32 = 100;
 
 /// The deepest page a window reads: pages past 100 cost more than 1.
 pub const WINDOW_PAGES: u32 = 100;
+
+/// The most records a window's range may hold when it opens. Every window page makes the
+/// server count its range; past this, those counts cost the server more than the 1% of
+/// requests a window saves, and the walk stays on the keyset (about `N / 99`).
+pub const WINDOW_MAX_WAITING: u64 = 200_000;
 
 /// A fixed query read by page number: `updated_at` from `from_us` (inclusive) to `to_us`
 /// (inclusive), trusted while it holds `count` records. See the module docs.
@@ -293,7 +298,9 @@ where
                 // A window saves a request per 99 pages and costs one to open: worth it only
                 // when more than a window's worth is waiting.
                 let waiting = count.map(|c| c.saturating_sub(fetched as u64));
-                self.open_window = full && next.page == 1 && waiting > Some(window_records);
+                self.open_window = full
+                    && next.page == 1
+                    && waiting.is_some_and(|w| w > window_records && w <= WINDOW_MAX_WAITING);
                 if counted {
                     self.windows = count.is_some();
                     self.count_next = false;
