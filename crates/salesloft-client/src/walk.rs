@@ -235,8 +235,9 @@ where
         self.requests
     }
 
-    /// Fetch the next page; `None` once the walk has caught up. On error the cursor stays
-    /// where it was, so calling again retries the same page.
+    /// Fetch the next page; `None` once the walk has caught up. On error the cursor is still a
+    /// point to resume from (a window opened or dropped before the failure stays so), so
+    /// calling again retries.
     pub async fn next_page(&mut self) -> Result<Option<WalkPage<R::Item>>> {
         if self.done {
             return Ok(None);

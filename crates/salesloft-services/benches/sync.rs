@@ -47,18 +47,23 @@ fn client(sb: &SandboxHandle, limiter: Arc<dyn CostLimiter>) -> Client {
         .unwrap()
 }
 
-async fn budget(people: usize) {
-    let sb = Sandbox::start(SandboxConfig {
+/// A team of `people` people and 10 users, with this per-minute budget.
+fn people_team(people: usize, rate_limit_per_minute: Option<u32>) -> SandboxConfig {
+    SandboxConfig {
         team: TeamSize {
             people,
             users: 10,
             ..TeamSize::empty()
         },
-        rate_limit_per_minute: Some(600),
+        rate_limit_per_minute,
         ..SandboxConfig::default()
-    })
-    .await
-    .unwrap();
+    }
+}
+
+async fn budget(people: usize) {
+    let sb = Sandbox::start(people_team(people, Some(600)))
+        .await
+        .unwrap();
     let path =
         std::env::temp_dir().join(format!("salesloft-bench-budget-{}.db", std::process::id()));
     let store = Store::connect(&format!("sqlite://{}", path.display()))
@@ -151,17 +156,7 @@ impl Drop for SandboxProcess {
 /// The child's side: serve a sandbox of `people` until the parent closes our stdin.
 async fn sandbox_child(people: usize) {
     use std::io::Write;
-    let sb = Sandbox::start(SandboxConfig {
-        team: TeamSize {
-            people,
-            users: 10,
-            ..TeamSize::empty()
-        },
-        rate_limit_per_minute: None,
-        ..SandboxConfig::default()
-    })
-    .await
-    .unwrap();
+    let sb = Sandbox::start(people_team(people, None)).await.unwrap();
     let mut out = std::io::stdout();
     writeln!(out, "{} {}", sb.url(), sb.api_key()).unwrap();
     out.flush().unwrap();

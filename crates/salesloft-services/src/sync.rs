@@ -331,15 +331,9 @@ impl SyncEngine {
                         report.unchanged += page.skipped;
                         rows.extend(page.rows);
                     }
-                    let done = self
-                        .store
-                        .checkpoint(&state, &R::Item::TABLE, rows, &cursor, is_last)
+                    state = self
+                        .commit(&state, &R::Item::TABLE, rows, &cursor, is_last, report)
                         .await?;
-                    report.inserted += done.stats.inserted;
-                    report.updated += done.stats.updated;
-                    report.unchanged += done.stats.unchanged;
-                    state = done.state;
-                    self.report_progress(report);
                 }
                 if let Some(Err(e)) = failed.and_then(|f| f.into_iter().next()) {
                     return Err(e);
@@ -398,21 +392,37 @@ impl SyncEngine {
                 cursor.page = 1;
             }
             let rows = to_rows(&page.items)?;
-            let done = self
-                .store
-                .checkpoint(&state, &R::Item::TABLE, rows, &cursor, last)
+            state = self
+                .commit(&state, &R::Item::TABLE, rows, &cursor, last, report)
                 .await?;
-            report.inserted += done.stats.inserted;
-            report.updated += done.stats.updated;
-            report.unchanged += done.stats.unchanged;
-            state = done.state;
-            self.report_progress(report);
             if last {
                 break;
             }
             page_number += 1;
         }
         Ok(())
+    }
+
+    /// Checkpoint `rows` with `cursor`, count what changed in `report` and report progress;
+    /// returns the stream's new state.
+    async fn commit(
+        &self,
+        state: &SyncState,
+        table: &salesloft_storage::Table,
+        rows: Vec<Row>,
+        cursor: &salesloft_client::WalkCursor,
+        caught_up: bool,
+        report: &mut StreamReport,
+    ) -> Result<SyncState> {
+        let done = self
+            .store
+            .checkpoint(state, table, rows, cursor, caught_up)
+            .await?;
+        report.inserted += done.stats.inserted;
+        report.updated += done.stats.updated;
+        report.unchanged += done.stats.unchanged;
+        self.report_progress(report);
+        Ok(done.state)
     }
 
     /// Every stream's state.

@@ -306,19 +306,7 @@ async fn people_changed_and_deleted_during_a_windowed_backfill_are_all_caught(db
 
 async fn a_backfill_of_n_people_costs_about_n_over_100(db: TestDb) {
     let n = 5_000;
-    let s = setup(
-        SandboxConfig {
-            rate_limit_per_minute: None,
-            team: TeamSize {
-                people: n,
-                users: 5,
-                ..TeamSize::empty()
-            },
-            ..SandboxConfig::default()
-        },
-        db,
-    )
-    .await;
+    let s = setup(people_team(n), db).await;
     let report = s
         .engine
         .sync(&[Stream::People], SyncOptions::default())
