@@ -17,7 +17,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
 /// How often the log is looked at.
 const INTERVAL: Duration = Duration::from_millis(200);
-/// The writer's own auto-checkpoint, in pages (64 MiB of 4 KiB pages): it bounds the log.
+/// The writer's own auto-checkpoint, in pages (256 MiB of 4 KiB pages): it bounds the log.
 pub(crate) const WRITER_CHECKPOINT_FRAMES: &str = "65536";
 
 /// The background checkpointer of one SQLite file. Clones share it; it stops when the last

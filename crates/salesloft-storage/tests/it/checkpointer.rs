@@ -16,11 +16,11 @@ async fn the_log_reaches_the_database_file_without_a_writer_checkpoint() {
     let offset = chrono::FixedOffset::west_opt(5 * 3600).unwrap();
     let before = size();
     db.store.upsert(&people, offset).await.unwrap();
-    // Far below the writer's own checkpoint threshold: the rows sit in the log until the
-    // background checkpointer copies them (it looks every 200 ms).
-    assert_eq!(size(), before, "the writer does not checkpoint a small log");
+    // Far below the writer's own checkpoint threshold (256 MiB): without the background
+    // checkpointer (it looks every 200 ms, so on a busy machine it may already have run during
+    // the upsert) the rows would stay in the log and the file would not grow.
     let mut waited = Duration::ZERO;
-    while size() == before && waited < Duration::from_secs(10) {
+    while size() <= before + 1_000_000 && waited < Duration::from_secs(10) {
         tokio::time::sleep(Duration::from_millis(50)).await;
         waited += Duration::from_millis(50);
     }
