@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use salesloft_client::models::Record;
-use salesloft_client::{Client, ListRequest, Walkable, page_cost};
-use salesloft_storage::{Entity, Row, Store, SyncState};
+use salesloft_client::{Client, ListRequest, WalkCursor, Walkable, page_cost};
+use salesloft_storage::{Entity, OpenCheckpoint, Row, Store, SyncState};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -266,10 +266,13 @@ impl SyncEngine {
     /// cursor after it.
     ///
     /// Pages are fetched ahead of the writer (at most [`FETCH_AHEAD`] waiting), so the network
-    /// and the database work at once. When the database falls behind, the pages waiting are
-    /// committed together in one transaction with the cursor after the last of them (group
-    /// commit): still both or neither, so a crash costs at most those pages' refetch. A page is
-    /// only ever stored with or after every page before it.
+    /// and the database work at once. Each page is written as it arrives into an open
+    /// checkpoint, which commits with the cursor after its last page as soon as no page is
+    /// waiting. When the database falls behind, pages keep arriving and the checkpoint stays
+    /// open for up to [`COMMIT_INTERVAL`]: one commit then writes each index page it touched
+    /// once for many pages, which is what lets the database catch up. Still both or neither, so
+    /// a crash costs at most those pages' refetch; a page is only ever stored with or after
+    /// every page before it.
     async fn walk<R>(
         &self,
         stream: Stream,
@@ -308,20 +311,30 @@ impl SyncEngine {
             }
         };
         let writer = async move {
-            while let Some(first) = receiver.recv().await {
+            // The checkpoint being written and when it began: it takes the pages as they come
+            // and commits when the writer has caught up with the fetcher, at the end, before a
+            // failure, or after COMMIT_INTERVAL.
+            let mut open: Option<(OpenCheckpoint, Instant)> = None;
+            let mut last: Option<(WalkCursor, bool)> = None;
+            let mut waiting = None;
+            loop {
+                let first = match waiting.take() {
+                    Some(first) => first,
+                    None => match receiver.recv().await {
+                        Some(first) => first,
+                        None => break,
+                    },
+                };
                 let mut group = vec![first];
-                while group.len() < FETCH_AHEAD {
-                    match receiver.try_recv() {
-                        Ok(next) => group.push(next),
-                        Err(_) => break,
-                    }
+                while let Ok(next) = receiver.try_recv() {
+                    group.push(next);
                 }
-                // Commit the pages before a failed fetch, then report the failure.
+                // Write the pages before a failed fetch, then report the failure.
                 let failure = group.iter().position(Result::is_err);
                 let failed = failure.map(|at| group.split_off(at));
                 let pages: Vec<Fetched> = group.into_iter().filter_map(Result::ok).collect();
-                if let Some(last) = pages.last() {
-                    let (cursor, is_last) = (last.cursor.clone(), last.is_last);
+                if let Some(page) = pages.last() {
+                    last = Some((page.cursor.clone(), page.is_last));
                     let mut rows = Vec::with_capacity(pages.iter().map(|p| p.rows.len()).sum());
                     for page in pages {
                         report.requests += page.requests;
@@ -331,13 +344,37 @@ impl SyncEngine {
                         report.unchanged += page.skipped;
                         rows.extend(page.rows);
                     }
-                    state = self
-                        .commit(&state, &R::Item::TABLE, rows, &cursor, is_last, report)
-                        .await?;
+                    let (checkpoint, _) = match &mut open {
+                        Some(open) => open,
+                        None => open
+                            .insert((self.store.begin_checkpoint(&state).await?, Instant::now())),
+                    };
+                    checkpoint.write(&R::Item::TABLE, rows).await?;
+                }
+                let ending = failed.is_some() || last.as_ref().is_some_and(|(_, l)| *l);
+                let due = open
+                    .as_ref()
+                    .is_some_and(|(_, began)| began.elapsed() >= COMMIT_INTERVAL);
+                let mut commit_now = ending || due;
+                if !commit_now && receiver.is_empty() {
+                    // Caught up with the fetcher: give the next page a moment before committing.
+                    match tokio::time::timeout(CATCH_UP_GRACE, receiver.recv()).await {
+                        Ok(Some(next)) => waiting = Some(next),
+                        Ok(None) | Err(_) => commit_now = true,
+                    }
+                }
+                if commit_now
+                    && let (Some((checkpoint, _)), Some((cursor, is_last))) = (open.take(), &last)
+                {
+                    state = self.commit(checkpoint, cursor, *is_last, report).await?;
                 }
                 if let Some(Err(e)) = failed.and_then(|f| f.into_iter().next()) {
                     return Err(e);
                 }
+            }
+            // The fetcher stopped (its page limit): commit what was written.
+            if let (Some((checkpoint, _)), Some((cursor, is_last))) = (open.take(), &last) {
+                self.commit(checkpoint, cursor, *is_last, report).await?;
             }
             Ok(())
         };
@@ -391,10 +428,11 @@ impl SyncEngine {
                 cursor.seen_ids.clear();
                 cursor.page = 1;
             }
-            let rows = to_rows(&page.items)?;
-            state = self
-                .commit(&state, &R::Item::TABLE, rows, &cursor, last, report)
+            let mut checkpoint = self.store.begin_checkpoint(&state).await?;
+            checkpoint
+                .write(&R::Item::TABLE, to_rows(&page.items)?)
                 .await?;
+            state = self.commit(checkpoint, &cursor, last, report).await?;
             if last {
                 break;
             }
@@ -403,21 +441,16 @@ impl SyncEngine {
         Ok(())
     }
 
-    /// Checkpoint `rows` with `cursor`, count what changed in `report` and report progress;
+    /// Commit `checkpoint` with `cursor`, count what changed in `report` and report progress;
     /// returns the stream's new state.
     async fn commit(
         &self,
-        state: &SyncState,
-        table: &salesloft_storage::Table,
-        rows: Vec<Row>,
-        cursor: &salesloft_client::WalkCursor,
+        checkpoint: OpenCheckpoint,
+        cursor: &WalkCursor,
         caught_up: bool,
         report: &mut StreamReport,
     ) -> Result<SyncState> {
-        let done = self
-            .store
-            .checkpoint(state, table, rows, cursor, caught_up)
-            .await?;
+        let done = checkpoint.commit(cursor, caught_up).await?;
         report.inserted += done.stats.inserted;
         report.updated += done.stats.updated;
         report.unchanged += done.stats.unchanged;
@@ -431,8 +464,17 @@ impl SyncEngine {
     }
 }
 
-/// Pages fetched ahead of the writer at most, and so the most pages one commit can hold.
+/// Pages fetched ahead of the writer at most.
 const FETCH_AHEAD: usize = 32;
+
+/// The longest a checkpoint stays open while pages keep coming faster than the database takes
+/// them: a crash loses at most this much work (it is fetched again), and on SQLite the other
+/// streams wait at most this long for the writer.
+const COMMIT_INTERVAL: Duration = Duration::from_millis(1_000);
+
+/// How long an open checkpoint waits for the next page once none is waiting before it commits:
+/// a page that takes longer is a network-bound sync, where committing each page costs nothing.
+const CATCH_UP_GRACE: Duration = Duration::from_millis(25);
 
 /// Aborts a spawned task when dropped.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);

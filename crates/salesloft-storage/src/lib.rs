@@ -46,5 +46,5 @@ pub use error::{Error, Result};
 pub use inbox::{InboxEvent, dedupe_key};
 pub use jobs::{Enqueued, Failed, Job, JobRecord, NewJob, backoff};
 pub use store::{Backend, POSTGRES_MIGRATOR, SQLITE_MIGRATOR, Store, StoreOptions};
-pub use sync::{Checkpoint, SyncState};
+pub use sync::{Checkpoint, OpenCheckpoint, SyncState};
 pub use tokens::DbTokenStore;

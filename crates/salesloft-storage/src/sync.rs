@@ -138,61 +138,37 @@ impl Store {
         cursor: &WalkCursor,
         caught_up: bool,
     ) -> Result<Checkpoint> {
-        let now = now_ms();
-        let boundary = serde_json::to_string(&cursor.seen_ids).map_err(|source| Error::Encode {
-            what: "boundary ids",
-            source,
-        })?;
-        let window = cursor
-            .window
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(|source| Error::Encode {
-                what: "walk window",
-                source,
-            })?;
-        on_writer!(self, |pool| {
-            let mut tx = pool.begin().await.context("starting a checkpoint")?;
-            // Atomic, so losing a whole checkpoint in a crash only means fetching it again.
-            tx.commit_without_flush_wait().await?;
-            let stats = tx.upsert_rows_in(table, rows).await?;
-            let written = (stats.inserted + stats.updated) as i64;
-            let updated = sqlx::query(
-                "UPDATE sync_state SET cursor_us = $1, boundary_ids = $2, tie_page = $3, \
-                 records_total = records_total + $4, \
-                 backfill_done = CASE WHEN $5 = 1 THEN 1 ELSE backfill_done END, \
-                 version = version + 1, updated_at_ms = $6, walk_window = $9 \
-                 WHERE stream = $7 AND version = $8",
-            )
-            .bind(cursor.updated_at_us)
-            .bind(boundary)
-            .bind(i32::try_from(cursor.page).unwrap_or(i32::MAX))
-            .bind(written)
-            .bind(i64::from(caught_up))
-            .bind(now)
-            .bind(&expected.stream)
-            .bind(expected.version)
-            .bind(window)
-            .execute(&mut *tx)
-            .await
-            .context("advancing the sync cursor")?;
-            if updated.rows_affected() != 1 {
-                // Dropping the transaction rolls the rows back too.
-                return Err(Error::Conflict {
-                    stream: expected.stream.clone(),
-                });
+        let mut open = self.begin_checkpoint(expected).await?;
+        open.write(table, rows).await?;
+        open.commit(cursor, caught_up).await
+    }
+
+    /// Start a checkpoint that takes several pages, each written as it comes
+    /// ([`OpenCheckpoint::write`]), and commits them all with the cursor after the last
+    /// ([`OpenCheckpoint::commit`]); dropped uncommitted, it writes nothing.
+    ///
+    /// Many pages to a transaction is what lets a sync that outruns its database keep up: each
+    /// commit writes every index page it touched once, and the random ones (ids, emails) are
+    /// touched by almost every row. On SQLite the open checkpoint holds the only writer
+    /// connection: keep it short (the sync engine commits at least every second).
+    pub async fn begin_checkpoint(&self, expected: &SyncState) -> Result<OpenCheckpoint> {
+        let tx = match self {
+            Store::Postgres(pool) => {
+                let mut tx = pool.begin().await.context("starting a checkpoint")?;
+                // Atomic, so losing a whole checkpoint in a crash only means fetching it again.
+                tx.commit_without_flush_wait().await?;
+                CheckpointTx::Postgres(tx)
             }
-            tx.commit().await.context("committing a checkpoint")?;
-            let state = SyncState {
-                cursor: cursor.clone(),
-                backfill_done: expected.backfill_done || caught_up,
-                records_total: expected.records_total + written,
-                version: expected.version + 1,
-                updated_at_ms: now,
-                ..expected.clone()
-            };
-            Ok(Checkpoint { stats, state })
+            Store::Sqlite { writer, .. } => {
+                let mut tx = writer.begin().await.context("starting a checkpoint")?;
+                tx.commit_without_flush_wait().await?;
+                CheckpointTx::Sqlite(tx)
+            }
+        };
+        Ok(OpenCheckpoint {
+            tx,
+            expected: expected.clone(),
+            stats: UpsertStats::default(),
         })
     }
 
@@ -241,5 +217,107 @@ impl Store {
             .context("resetting sync state")?;
         });
         Ok(())
+    }
+}
+
+/// A checkpoint being written: an open transaction holding pages of rows that commits them
+/// together with the stream's cursor after the last. See [`Store::begin_checkpoint`].
+#[derive(Debug)]
+pub struct OpenCheckpoint {
+    tx: CheckpointTx,
+    expected: SyncState,
+    stats: UpsertStats,
+}
+
+#[derive(Debug)]
+enum CheckpointTx {
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+}
+
+impl OpenCheckpoint {
+    /// Write `rows` of `table` (the monotonic guard applies); what happened to them.
+    pub async fn write(&mut self, table: &Table, rows: Vec<Row>) -> Result<UpsertStats> {
+        let stats = match &mut self.tx {
+            CheckpointTx::Postgres(tx) => tx.upsert_rows_in(table, rows).await?,
+            CheckpointTx::Sqlite(tx) => tx.upsert_rows_in(table, rows).await?,
+        };
+        self.stats.add(stats);
+        Ok(stats)
+    }
+
+    /// What the rows written so far did.
+    pub fn stats(&self) -> UpsertStats {
+        self.stats
+    }
+
+    /// Commit the rows written with the stream's new `cursor`, provided the state is still at
+    /// the version this checkpoint began from (else [`Error::Conflict`] and nothing is
+    /// written). `caught_up` marks the end of a run's walk.
+    pub async fn commit(self, cursor: &WalkCursor, caught_up: bool) -> Result<Checkpoint> {
+        let Self {
+            tx,
+            expected,
+            stats,
+        } = self;
+        let now = now_ms();
+        let boundary = serde_json::to_string(&cursor.seen_ids).map_err(|source| Error::Encode {
+            what: "boundary ids",
+            source,
+        })?;
+        let window = cursor
+            .window
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|source| Error::Encode {
+                what: "walk window",
+                source,
+            })?;
+        let written = (stats.inserted + stats.updated) as i64;
+        macro_rules! advance {
+            ($tx:expr) => {{
+                let mut tx = $tx;
+                let updated = sqlx::query(
+                    "UPDATE sync_state SET cursor_us = $1, boundary_ids = $2, tie_page = $3, \
+                     records_total = records_total + $4, \
+                     backfill_done = CASE WHEN $5 = 1 THEN 1 ELSE backfill_done END, \
+                     version = version + 1, updated_at_ms = $6, walk_window = $9 \
+                     WHERE stream = $7 AND version = $8",
+                )
+                .bind(cursor.updated_at_us)
+                .bind(boundary)
+                .bind(i32::try_from(cursor.page).unwrap_or(i32::MAX))
+                .bind(written)
+                .bind(i64::from(caught_up))
+                .bind(now)
+                .bind(&expected.stream)
+                .bind(expected.version)
+                .bind(window)
+                .execute(&mut *tx)
+                .await
+                .context("advancing the sync cursor")?;
+                if updated.rows_affected() != 1 {
+                    // Dropping the transaction rolls the rows back too.
+                    return Err(Error::Conflict {
+                        stream: expected.stream.clone(),
+                    });
+                }
+                tx.commit().await.context("committing a checkpoint")?;
+            }};
+        }
+        match tx {
+            CheckpointTx::Postgres(tx) => advance!(tx),
+            CheckpointTx::Sqlite(tx) => advance!(tx),
+        }
+        let state = SyncState {
+            cursor: cursor.clone(),
+            backfill_done: expected.backfill_done || caught_up,
+            records_total: expected.records_total + written,
+            version: expected.version + 1,
+            updated_at_ms: now,
+            ..expected
+        };
+        Ok(Checkpoint { stats, state })
     }
 }

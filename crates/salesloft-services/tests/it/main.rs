@@ -170,6 +170,27 @@ async fn a_run_killed_after_any_page_resumes_to_an_exact_copy(db: TestDb) {
     assert_equal(&s).await;
 }
 
+async fn a_run_cancelled_at_any_moment_resumes_to_an_exact_copy(db: TestDb) {
+    let s = setup(quiet(), db).await;
+    // Each run is dropped where it stands after a few milliseconds more than the last (mid
+    // request, mid write, with a checkpoint of several pages open), until one finishes.
+    let mut cut = 0;
+    for run in 1u64.. {
+        let limit = Duration::from_millis(3 * run);
+        match tokio::time::timeout(limit, s.engine.sync(&Stream::ALL, SyncOptions::default())).await
+        {
+            Err(_) => cut += 1,
+            Ok(report) => {
+                assert!(report.is_ok(), "{report:?}");
+                break;
+            }
+        }
+        assert!(run < 2_000, "no progress");
+    }
+    assert!(cut > 5, "runs were cut short: {cut}");
+    assert_equal(&s).await;
+}
+
 async fn server_errors_and_429_bursts_still_end_exactly_equal(db: TestDb) {
     let s = setup(
         SandboxConfig {
@@ -329,6 +350,10 @@ on_both!(incremental, an_incremental_run_picks_up_exactly_the_changes);
 on_both!(
     killed_and_resumed,
     a_run_killed_after_any_page_resumes_to_an_exact_copy
+);
+on_both!(
+    cancelled,
+    a_run_cancelled_at_any_moment_resumes_to_an_exact_copy
 );
 on_both!(faults, server_errors_and_429_bursts_still_end_exactly_equal);
 on_both!(backfill_cost, a_backfill_of_n_people_costs_about_n_over_100);

@@ -74,6 +74,67 @@ async fn a_checkpoint_writes_rows_and_cursor_together(db: &TestDb) {
 }
 on_both!(checkpoint, a_checkpoint_writes_rows_and_cursor_together);
 
+async fn an_open_checkpoint_takes_pages_and_commits_them_together(db: &TestDb) {
+    let offset = FixedOffset::west_opt(5 * 3600).unwrap();
+    let t0 = 1_709_797_560_302_715;
+    let page = |from: i64| -> Vec<_> {
+        (from..from + 100)
+            .map(|i| person(i + 1, t0 + i, "x").to_row(offset).unwrap())
+            .collect()
+    };
+    let cursor_after = |last: i64| WalkCursor {
+        updated_at_us: Some(t0 + last),
+        seen_ids: vec![last + 1],
+        page: 1,
+        window: None,
+    };
+    let state = db.store.sync_state("people").await.unwrap();
+
+    // Dropped before its commit (a crash, a cancelled run): none of its pages is kept.
+    let mut open = db.store.begin_checkpoint(&state).await.unwrap();
+    open.write(&Person::TABLE, page(0)).await.unwrap();
+    open.write(&Person::TABLE, page(100)).await.unwrap();
+    drop(open);
+    assert_eq!(db.store.count_live(&Person::TABLE).await.unwrap(), 0);
+    assert_eq!(db.store.sync_state("people").await.unwrap(), state);
+
+    // Three pages, the third repeating a record of the first in a newer version: counted once
+    // as inserted, once as updated, all committed with the cursor after the last page.
+    let mut open = db.store.begin_checkpoint(&state).await.unwrap();
+    for from in [0, 100] {
+        let stats = open.write(&Person::TABLE, page(from)).await.unwrap();
+        assert_eq!(stats.inserted, 100);
+    }
+    let newer = vec![person(5, t0 + 500, "y").to_row(offset).unwrap()];
+    assert_eq!(
+        open.write(&Person::TABLE, newer).await.unwrap().updated,
+        1,
+        "a later page sees the earlier pages of its own checkpoint"
+    );
+    assert_eq!(open.stats().inserted, 200);
+    let done = open.commit(&cursor_after(500), false).await.unwrap();
+    assert_eq!((done.stats.inserted, done.stats.updated), (200, 1));
+    assert_eq!(done.state.records_total, 201);
+    let stored = db.store.sync_state("people").await.unwrap();
+    assert_eq!(stored, done.state);
+    assert_eq!(stored.cursor, cursor_after(500));
+    assert_eq!(db.store.count_live(&Person::TABLE).await.unwrap(), 200);
+
+    // Begun from a state another writer has since moved on: the commit fails and every page
+    // of it is rolled back.
+    let mut open = db.store.begin_checkpoint(&state).await.unwrap();
+    open.write(&Person::TABLE, page(200)).await.unwrap();
+    open.write(&Person::TABLE, page(300)).await.unwrap();
+    let err = open.commit(&cursor_after(399), true).await.unwrap_err();
+    assert!(matches!(err, Error::Conflict { .. }), "{err}");
+    assert_eq!(db.store.count_live(&Person::TABLE).await.unwrap(), 200);
+    assert_eq!(db.store.sync_state("people").await.unwrap(), stored);
+}
+on_both!(
+    open_checkpoint,
+    an_open_checkpoint_takes_pages_and_commits_them_together
+);
+
 async fn runs_are_recorded(db: &TestDb) {
     db.store.sync_state("accounts").await.unwrap();
     db.store.sync_started("accounts").await.unwrap();
