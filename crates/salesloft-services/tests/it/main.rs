@@ -172,11 +172,12 @@ async fn a_run_killed_after_any_page_resumes_to_an_exact_copy(db: TestDb) {
 
 async fn a_run_cancelled_at_any_moment_resumes_to_an_exact_copy(db: TestDb) {
     let s = setup(quiet(), db).await;
-    // Each run is dropped where it stands after a few milliseconds more than the last (mid
-    // request, mid write, with a checkpoint of several pages open), until one finishes.
+    // Each run is dropped where it stands (mid request, mid write, with a checkpoint of several
+    // pages open) a little later than the last, until one finishes: 3 ms, then 5% longer each
+    // time, so a slow machine takes a few more runs, not quadratically more time.
     let mut cut = 0;
-    for run in 1u64.. {
-        let limit = Duration::from_millis(3 * run);
+    for run in 1i32.. {
+        let limit = Duration::from_secs_f64(0.003 * 1.05f64.powi(run));
         match tokio::time::timeout(limit, s.engine.sync(&Stream::ALL, SyncOptions::default())).await
         {
             Err(_) => cut += 1,
