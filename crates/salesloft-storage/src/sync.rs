@@ -48,19 +48,18 @@ type StateRow = (
 const SELECT_STATE: &str = "SELECT stream, cursor_us, boundary_ids, tie_page, backfill_done, records_total, \
      last_started_at_ms, last_success_at_ms, last_error, version, updated_at_ms, walk_window FROM sync_state";
 
+/// The error for a cursor part (`what`) that does not convert to or from its JSON column.
+fn json_error(what: &'static str) -> impl FnOnce(serde_json::Error) -> Error {
+    move |source| Error::Encode { what, source }
+}
+
 fn decode(r: StateRow) -> Result<SyncState> {
-    let seen_ids: Vec<i64> = serde_json::from_str(&r.2).map_err(|source| Error::Encode {
-        what: "boundary ids",
-        source,
-    })?;
+    let seen_ids: Vec<i64> = serde_json::from_str(&r.2).map_err(json_error("boundary ids"))?;
     let window =
         r.11.as_deref()
             .map(serde_json::from_str)
             .transpose()
-            .map_err(|source| Error::Encode {
-                what: "walk window",
-                source,
-            })?;
+            .map_err(json_error("walk window"))?;
     Ok(SyncState {
         stream: r.0,
         cursor: WalkCursor {
@@ -261,19 +260,14 @@ impl OpenCheckpoint {
             stats,
         } = self;
         let now = now_ms();
-        let boundary = serde_json::to_string(&cursor.seen_ids).map_err(|source| Error::Encode {
-            what: "boundary ids",
-            source,
-        })?;
+        let boundary =
+            serde_json::to_string(&cursor.seen_ids).map_err(json_error("boundary ids"))?;
         let window = cursor
             .window
             .as_ref()
             .map(serde_json::to_string)
             .transpose()
-            .map_err(|source| Error::Encode {
-                what: "walk window",
-                source,
-            })?;
+            .map_err(json_error("walk window"))?;
         let written = (stats.inserted + stats.updated) as i64;
         macro_rules! advance {
             ($tx:expr) => {{

@@ -34,6 +34,11 @@ async fn walk_all(client: &Client, cursor: WalkCursor) -> (Vec<i64>, Vec<WalkCur
     (ids, cursors)
 }
 
+/// `n` people (ids 1..=n), each updated a millisecond after the one before, from `T`.
+fn spaced(n: i64) -> Vec<(i64, i64)> {
+    (0..n).map(|i| (i + 1, T + i * 1_000)).collect()
+}
+
 fn assert_each_once(ids: &[i64], expected: impl IntoIterator<Item = i64>) {
     let mut counts: BTreeMap<i64, usize> = BTreeMap::new();
     for id in ids {
@@ -116,7 +121,7 @@ async fn a_walk_resumed_from_any_checkpoint_ends_exactly_equal() {
 async fn distinct_timestamps_cost_one_request_per_99_records() {
     let server = server().await;
     let n = 1_000i64;
-    let records: Vec<(i64, i64)> = (0..n).map(|i| (i + 1, T + i * 1_000)).collect();
+    let records: Vec<(i64, i64)> = spaced(n);
     let fake = FakePeople::new(records);
     mount(&server, &fake).await;
     let (ids, _) = walk_all(&client(&server), WalkCursor::start()).await;
@@ -252,7 +257,7 @@ async fn walk_versions(
 async fn a_backfill_bigger_than_a_window_costs_n_over_the_page_size_plus_three() {
     let server = server().await;
     let n = 5_000i64;
-    let fake = FakePeople::new((0..n).map(|i| (i + 1, T + i * 1_000)).collect());
+    let fake = FakePeople::new(spaced(n));
     mount(&server, &fake).await;
     let (seen, _) = walk_versions(&client(&server), 10, |_| {}).await;
     assert_each_once(&seen.iter().map(|v| v.0).collect::<Vec<_>>(), 1..=n);
@@ -272,7 +277,7 @@ async fn a_backfill_bigger_than_a_window_costs_n_over_the_page_size_plus_three()
 async fn records_updated_or_deleted_inside_a_window_are_never_lost() {
     let server = server().await;
     let n = 5_000i64;
-    let fake = FakePeople::new((0..n).map(|i| (i + 1, T + i * 1_000)).collect());
+    let fake = FakePeople::new(spaced(n));
     mount(&server, &fake).await;
     let mut clock = T + n * 1_000;
     let (seen, requests) = walk_versions(&client(&server), 10, |page| {
@@ -314,7 +319,7 @@ async fn records_updated_or_deleted_inside_a_window_are_never_lost() {
 async fn a_server_without_counts_gets_the_plain_walk() {
     let server = server().await;
     let n = 3_000i64;
-    let fake = FakePeople::without_counts((0..n).map(|i| (i + 1, T + i * 1_000)).collect());
+    let fake = FakePeople::without_counts(spaced(n));
     mount(&server, &fake).await;
     let (seen, _) = walk_versions(&client(&server), 10, |_| {}).await;
     assert_each_once(&seen.iter().map(|v| v.0).collect::<Vec<_>>(), 1..=n);

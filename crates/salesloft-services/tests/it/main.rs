@@ -8,7 +8,7 @@ use std::time::Duration;
 use salesloft_client::{Auth, Client, RetryPolicy, Unlimited};
 use salesloft_sandbox::{Action, FaultConfig, Sandbox, SandboxConfig, SandboxHandle, TeamSize};
 use salesloft_services::verify::compare;
-use salesloft_services::{Stream, SyncEngine, SyncOptions};
+use salesloft_services::{Stream, SyncEngine, SyncOptions, SyncReport};
 use salesloft_storage::Store;
 use salesloft_storage::testing::TestDb;
 
@@ -245,8 +245,8 @@ async fn assert_people_equal(s: &Setup) {
     assert!(diffs.iter().all(|d| d.is_equal()), "{diffs:?}");
 }
 
-async fn a_backfill_past_a_window_costs_n_over_100_plus_three(db: TestDb) {
-    let n = 25_000;
+/// A team of `n` people, backfilled in one run that inserts every one of them; its report.
+async fn backfill_people(n: usize, db: TestDb) -> (Setup, SyncReport) {
     let s = setup(people_team(n), db).await;
     let report = s
         .engine
@@ -254,6 +254,12 @@ async fn a_backfill_past_a_window_costs_n_over_100_plus_three(db: TestDb) {
         .await;
     assert!(report.is_ok(), "{report:?}");
     assert_eq!(report.streams[0].inserted, n as u64);
+    (s, report)
+}
+
+async fn a_backfill_past_a_window_costs_n_over_100_plus_three(db: TestDb) {
+    let n = 25_000;
+    let (s, report) = backfill_people(n, db).await;
     assert_people_equal(&s).await;
     // The first page, a probe for the window's ceiling, pages 1..100 of each window, and one
     // request past the ceiling at the end.
@@ -328,13 +334,7 @@ async fn people_changed_and_deleted_during_a_windowed_backfill_are_all_caught(db
 
 async fn a_backfill_of_n_people_costs_about_n_over_100(db: TestDb) {
     let n = 5_000;
-    let s = setup(people_team(n), db).await;
-    let report = s
-        .engine
-        .sync(&[Stream::People], SyncOptions::default())
-        .await;
-    assert!(report.is_ok(), "{report:?}");
-    assert_eq!(report.streams[0].inserted, n as u64);
+    let (s, report) = backfill_people(n, db).await;
     let cost = s.sandbox.counters().cost_spent;
     // Below a window's worth, each page after the first repeats the one record at its cursor
     // instant: N/99 pages, within ceil(N/100) + 3 at this size.
