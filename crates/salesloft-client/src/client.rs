@@ -14,10 +14,10 @@ use serde::de::DeserializeOwned;
 use tracing::{Instrument, field::Empty};
 
 use crate::auth::{Auth, Credential};
-use crate::error::{Error, Result, TransportKind, decode_error};
+use crate::error::{Error, Result, TransportKind};
 use crate::limiter::{CostBudget, CostLimiter, Observation, page_cost};
-use crate::list::{Metadata, Page};
 use crate::retry::{Idempotency, RetryPolicy};
+use crate::wire::{Page, decode_page, decode_single};
 
 /// Where SalesLoft's API lives unless [`ClientBuilder::base_url`] says otherwise.
 pub const DEFAULT_BASE_URL: &str = "https://api.salesloft.com";
@@ -580,59 +580,4 @@ fn messages(v: &serde_json::Value) -> Vec<String> {
         serde_json::Value::String(s) => vec![s.clone()],
         other => vec![other.to_string()],
     }
-}
-
-/// Decode `body` as `T` with plain serde_json (fast); only when that fails, decode again with
-/// path tracking to name the failing field in the error.
-fn decode_as<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T> {
-    match serde_json::from_slice(body) {
-        Ok(v) => Ok(v),
-        Err(_) => {
-            let de = &mut serde_json::Deserializer::from_slice(body);
-            match serde_path_to_error::deserialize::<_, T>(de) {
-                Ok(v) => Ok(v),
-                Err(e) => Err(decode_error(path, body, e)),
-            }
-        }
-    }
-}
-
-/// `{"data": T}`
-#[derive(serde::Deserialize)]
-struct DataEnvelope<T> {
-    data: T,
-}
-
-/// Decode `{"data": T}`; a bare `T` is accepted too (the webhook-subscription create response
-/// may come without the envelope, and webhook bodies never have one).
-pub(crate) fn decode_single<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T> {
-    match decode_as::<DataEnvelope<T>>(path, body) {
-        Ok(e) => Ok(e.data),
-        Err(Error::Decode { field, message, .. })
-            if field == "." && message.starts_with("missing field `data`") =>
-        {
-            decode_single_bare(path, body)
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// Decode a bare `T` (no envelope).
-pub(crate) fn decode_single_bare<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T> {
-    decode_as(path, body)
-}
-
-/// Decode a list answer `{"data": [...], "metadata": {...}}`; a bare array is accepted too.
-pub(crate) fn decode_page<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<Page<T>> {
-    #[derive(serde::Deserialize)]
-    struct Envelope<T> {
-        data: Vec<T>,
-        #[serde(default)]
-        metadata: Option<Metadata>,
-    }
-    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-        return Ok(Page::new(decode_as::<Vec<T>>(path, body)?, None));
-    }
-    let env: Envelope<T> = decode_as(path, body)?;
-    Ok(Page::new(env.data, env.metadata))
 }

@@ -28,7 +28,7 @@ macro_rules! int_id {
             }
         }
 
-        impl $crate::models::WireField for $name {
+        impl $crate::models::record::WireField for $name {
             fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 Self::deserialize(d)
             }

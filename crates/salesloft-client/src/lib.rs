@@ -64,6 +64,7 @@ mod ids;
 mod limiter;
 mod list;
 pub mod models;
+pub mod resource;
 pub mod retry;
 mod walk;
 pub mod wire;
@@ -84,19 +85,20 @@ pub use limiter::{
     BudgetConfig, CostBudget, CostLimiter, Observation, Unlimited, next_minute_ms, page_cost,
 };
 pub use list::{
-    Cmp, FilterCreatedAt, ListRequest, ListResource, Page, Paging, SortDirection, SortField,
-    Sorting, Walkable, format_filter_time,
+    Cmp, FilterCreatedAt, ListRequest, ListResource, SortDirection, SortField, format_filter_time,
 };
 pub use models::{
     Account, AccountInput, Cadence, CadenceImport, CadenceMembership, Call, CallInput, Email,
     Enrollment, Note, NoteInput, NoteTarget, Person, PersonInput, Record, Ref, Step, Team,
     Timestamp, UpsertType, Upserted, User, WebhookSubscription, WebhookSubscriptionInput,
 };
+pub use resource::{RESOURCES, Resource};
 pub use retry::RetryPolicy;
 pub use walk::{
     IncrementalWalk, WALK_PAGE_SIZE, WINDOW_MAX_WAITING, WINDOW_PAGES, WalkCursor, WalkPage,
     WalkWindow,
 };
+pub use wire::{Page, Paging, Sorting};
 
 /// The crate's version, for user agents and diagnostics.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

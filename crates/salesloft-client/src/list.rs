@@ -6,86 +6,13 @@ use chrono::Utc;
 use futures_core::Stream;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use reqwest::Method;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::client::{Client, Request};
 use crate::error::{Error, Result};
-use crate::models::Timestamp;
-
-/// One page of a list, with SalesLoft's paging metadata.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Page<T> {
-    /// The records on this page.
-    pub items: Vec<T>,
-    /// `metadata.paging`; absent when the list was not paged (users without `page`).
-    pub paging: Option<Paging>,
-    /// `metadata.filtering`: the filters as the server understood them.
-    pub filtering: Option<serde_json::Value>,
-    /// `metadata.sorting`: the order as the server applied it.
-    pub sorting: Option<Sorting>,
-}
-
-impl<T> Page<T> {
-    pub(crate) fn new(items: Vec<T>, metadata: Option<Metadata>) -> Self {
-        let m = metadata.unwrap_or_default();
-        Self {
-            items,
-            paging: m.paging,
-            filtering: m.filtering,
-            sorting: m.sorting,
-        }
-    }
-
-    /// The next page number, if the server says there is one.
-    pub fn next_page(&self) -> Option<u32> {
-        self.paging.as_ref().and_then(|p| p.next_page)
-    }
-}
-
-/// `metadata.paging` of a list response.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-pub struct Paging {
-    /// Records per page.
-    #[serde(default)]
-    pub per_page: Option<u32>,
-    /// This page's number (1-based).
-    #[serde(default)]
-    pub current_page: Option<u32>,
-    /// The next page's number; `None` on the last page.
-    #[serde(default)]
-    pub next_page: Option<u32>,
-    /// The previous page's number; `None` on the first page.
-    #[serde(default)]
-    pub prev_page: Option<u32>,
-    /// Number of pages (only with `include_paging_counts`).
-    #[serde(default)]
-    pub total_pages: Option<u64>,
-    /// Number of records (only with `include_paging_counts`).
-    #[serde(default)]
-    pub total_count: Option<u64>,
-}
-
-/// `metadata.sorting` of a list response.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-pub struct Sorting {
-    /// The field sorted by.
-    #[serde(default)]
-    pub sort_by: Option<String>,
-    /// The direction as the server echoes it, such as `DESC NULLS LAST`.
-    #[serde(default)]
-    pub sort_direction: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct Metadata {
-    #[serde(default)]
-    filtering: Option<serde_json::Value>,
-    #[serde(default)]
-    paging: Option<Paging>,
-    #[serde(default)]
-    sorting: Option<Sorting>,
-}
+use crate::models::{Record, Timestamp};
+use crate::resource::Resource;
+use crate::wire::Page;
 
 /// Sort direction. SalesLoft's default is descending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,23 +65,17 @@ pub trait SortField: Copy {
 /// A listable SalesLoft resource: its path, item type and sort fields.
 pub trait ListResource: 'static {
     /// The record type.
-    type Item: DeserializeOwned + serde::Serialize + Send + 'static;
+    type Item: Record + DeserializeOwned + serde::Serialize + Send + 'static;
     /// The record's id type.
     type Id: Into<i64>;
     /// The fields the list can be sorted by.
     type Sort: SortField;
-    /// Path of the list, such as `/v2/people`.
-    const PATH: &'static str;
-    /// Label for logs and per-endpoint costs, such as `people.list`.
-    const ENDPOINT: &'static str;
+    /// What the resource is: its name, path, webhook events and whether it can be walked.
+    const RESOURCE: &'static Resource;
 }
 
 /// Marker: the resource's list accepts `created_at[...]` filters.
 pub trait FilterCreatedAt: ListResource {}
-
-/// Marker: the resource's list filters and sorts by `updated_at`, so it can be walked
-/// incrementally with [`ListRequest::walk`].
-pub trait Walkable: ListResource {}
 
 /// Formats an instant the way list filters take it: UTC with microseconds.
 pub fn format_filter_time(t: &Timestamp) -> String {
@@ -210,7 +131,7 @@ impl<R: ListResource> Clone for ListRequest<R> {
 impl<R: ListResource> std::fmt::Debug for ListRequest<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ListRequest")
-            .field("path", &R::PATH)
+            .field("path", &R::RESOURCE.path)
             .field("filters", &self.filters)
             .field("per_page", &self.per_page)
             .field("page", &self.page)
@@ -333,7 +254,8 @@ impl<R: ListResource> ListRequest<R> {
         if self.include_paging_counts {
             query.push(("include_paging_counts".into(), "true".into()));
         }
-        let mut req = Request::new(Method::GET, R::PATH, R::ENDPOINT).query(query);
+        let mut req =
+            Request::new(Method::GET, R::RESOURCE.path, R::RESOURCE.list_endpoint).query(query);
         req.page = page;
         Ok(req)
     }

@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::limiter::page_cost;
-use crate::list::{ListRequest, SortDirection, Walkable, format_filter_time};
+use crate::list::{ListRequest, ListResource, SortDirection, format_filter_time};
 use crate::models::{Record, Timestamp};
 
 /// Records per walk request: the largest page SalesLoft serves.
@@ -176,12 +176,16 @@ pub struct WalkPage<T> {
     pub requests: u32,
     /// The API cost of those requests, by SalesLoft's page-depth table.
     pub cost: u64,
+    /// How many records were waiting at or after the cursor this page started from, this
+    /// page's included, when the page asked for counts (the first page of a walk does, at no
+    /// extra cost): what a progress display can show as the total.
+    pub waiting: Option<u64>,
 }
 
 /// A resumable walk over every record of a list changed since a cursor.
 /// Start one with [`ListRequest::walk`].
 #[derive(Debug)]
-pub struct IncrementalWalk<R: Walkable> {
+pub struct IncrementalWalk<R: ListResource> {
     request: ListRequest<R>,
     cursor: WalkCursor,
     per_page: u32,
@@ -195,10 +199,7 @@ pub struct IncrementalWalk<R: Walkable> {
     count_next: bool,
 }
 
-impl<R: Walkable> ListRequest<R>
-where
-    R::Item: Record,
-{
+impl<R: ListResource> ListRequest<R> {
     /// Walk every record changed since `cursor`, keeping this request's other filters
     /// (such as `cadence_id`). Sorting, paging and `updated_at` filters are the walk's own.
     pub fn walk(self, cursor: WalkCursor) -> IncrementalWalk<R> {
@@ -216,10 +217,7 @@ where
     }
 }
 
-impl<R: Walkable> IncrementalWalk<R>
-where
-    R::Item: Record,
-{
+impl<R: ListResource> IncrementalWalk<R> {
     /// Where the walk stands: after the last page returned.
     pub fn cursor(&self) -> &WalkCursor {
         &self.cursor
@@ -241,6 +239,12 @@ where
     pub async fn next_page(&mut self) -> Result<Option<WalkPage<R::Item>>> {
         if self.done {
             return Ok(None);
+        }
+        if !R::RESOURCE.walkable {
+            return Err(Error::InvalidArgument(format!(
+                "{} cannot be walked: SalesLoft does not filter it by updated_at; list it in full",
+                R::RESOURCE.name
+            )));
         }
         let (mut requests, mut cost) = (0u32, 0u64);
         loop {
@@ -308,7 +312,8 @@ where
                 }
                 self.cursor = next;
                 self.done = !full;
-                return Ok(Some(self.step(items, fetched, requests, cost)));
+                let waiting = if counted { count } else { None };
+                return Ok(Some(self.step(items, fetched, requests, cost, waiting)));
             };
             let Some(count) = count else {
                 // No counts from this server: a window cannot be checked, so none is used.
@@ -360,7 +365,7 @@ where
             self.count_next = next.window.is_none();
             let items = self.unseen(page.items);
             self.cursor = next;
-            return Ok(Some(self.step(items, fetched, requests, cost)));
+            return Ok(Some(self.step(items, fetched, requests, cost, None)));
         }
     }
 
@@ -398,6 +403,7 @@ where
         fetched: usize,
         requests: u32,
         cost: u64,
+        waiting: Option<u64>,
     ) -> WalkPage<R::Item> {
         WalkPage {
             items,
@@ -406,6 +412,7 @@ where
             is_last: self.done,
             requests,
             cost,
+            waiting,
         }
     }
 

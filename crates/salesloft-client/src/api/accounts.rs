@@ -1,8 +1,9 @@
-use super::{handler, post_json, put_json, upsert};
+use super::send::{handler, post_json, put_json, upsert};
 use crate::error::Result;
 use crate::ids::{AccountId, UserId};
-use crate::list::{FilterCreatedAt, ListRequest, ListResource, Walkable, sort_fields};
+use crate::list::{FilterCreatedAt, ListRequest, ListResource, sort_fields};
 use crate::models::{Account, AccountInput, Upserted};
+use crate::resource::{self, Resource};
 
 handler! {
     /// `/v2/accounts`: list, get, create, update, delete and upsert accounts.
@@ -30,14 +31,12 @@ sort_fields! {
 }
 
 impl ListResource for Accounts {
+    const RESOURCE: &'static Resource = &resource::ACCOUNTS;
     type Item = Account;
     type Id = AccountId;
     type Sort = AccountSort;
-    const PATH: &'static str = "/v2/accounts";
-    const ENDPOINT: &'static str = "accounts.list";
 }
 impl FilterCreatedAt for Accounts {}
-impl Walkable for Accounts {}
 
 /// What an account upsert matches on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

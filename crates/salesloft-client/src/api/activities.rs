@@ -1,8 +1,9 @@
-use super::{handler, post_json};
+use super::send::{handler, post_json};
 use crate::error::Result;
 use crate::ids::{CadenceId, CallId, EmailId, PersonId, StepId, UserId};
-use crate::list::{Cmp, FilterCreatedAt, ListRequest, ListResource, Walkable, sort_fields};
+use crate::list::{Cmp, FilterCreatedAt, ListRequest, ListResource, sort_fields};
 use crate::models::{Call, CallInput, Email, Timestamp};
+use crate::resource::{self, Resource};
 
 handler! {
     /// `/v2/activities/emails`: e-mail activities (read-only).
@@ -35,23 +36,19 @@ sort_fields! {
 }
 
 impl ListResource for Emails {
+    const RESOURCE: &'static Resource = &resource::EMAILS;
     type Item = Email;
     type Id = EmailId;
     type Sort = EmailSort;
-    const PATH: &'static str = "/v2/activities/emails";
-    const ENDPOINT: &'static str = "emails.list";
 }
-impl Walkable for Emails {}
 
 impl ListResource for Calls {
+    const RESOURCE: &'static Resource = &resource::CALLS;
     type Item = Call;
     type Id = CallId;
     type Sort = CallSort;
-    const PATH: &'static str = "/v2/activities/calls";
-    const ENDPOINT: &'static str = "calls.list";
 }
 impl FilterCreatedAt for Calls {}
-impl Walkable for Calls {}
 
 impl Emails {
     /// Start a list request.

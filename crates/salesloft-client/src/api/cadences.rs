@@ -1,10 +1,11 @@
 use serde::Deserialize;
 
-use super::{handler, post_json};
+use super::send::{handler, post_json};
 use crate::error::Result;
 use crate::ids::{CadenceId, StepId};
-use crate::list::{ListRequest, ListResource, Walkable, sort_fields};
+use crate::list::{ListRequest, ListResource, sort_fields};
 use crate::models::{Cadence, CadenceImport, Step};
+use crate::resource::{self, Resource};
 
 handler! {
     /// `/v2/cadences`: list and get cadences; create them through `/v2/cadence_imports`
@@ -40,20 +41,17 @@ sort_fields! {
 }
 
 impl ListResource for Cadences {
+    const RESOURCE: &'static Resource = &resource::CADENCES;
     type Item = Cadence;
     type Id = CadenceId;
     type Sort = CadenceSort;
-    const PATH: &'static str = "/v2/cadences";
-    const ENDPOINT: &'static str = "cadences.list";
 }
-impl Walkable for Cadences {}
 
 impl ListResource for Steps {
+    const RESOURCE: &'static Resource = &resource::STEPS;
     type Item = Step;
     type Id = StepId;
     type Sort = StepSort;
-    const PATH: &'static str = "/v2/steps";
-    const ENDPOINT: &'static str = "steps.list";
 }
 
 impl Cadences {

@@ -1,11 +1,12 @@
 use reqwest::Method;
 
-use super::handler;
+use super::send::handler;
 use crate::client::Request;
 use crate::error::Result;
 use crate::ids::{CadenceId, CadenceMembershipId, PersonId};
-use crate::list::{ListRequest, ListResource, Walkable, sort_fields};
+use crate::list::{ListRequest, ListResource, sort_fields};
 use crate::models::{CadenceMembership, Enrollment};
+use crate::resource::{self, Resource};
 
 handler! {
     /// `/v2/cadence_memberships`: who is on which cadence; enroll people and remove them.
@@ -23,13 +24,11 @@ sort_fields! {
 }
 
 impl ListResource for CadenceMemberships {
+    const RESOURCE: &'static Resource = &resource::CADENCE_MEMBERSHIPS;
     type Item = CadenceMembership;
     type Id = CadenceMembershipId;
     type Sort = MembershipSort;
-    const PATH: &'static str = "/v2/cadence_memberships";
-    const ENDPOINT: &'static str = "cadence_memberships.list";
 }
-impl Walkable for CadenceMemberships {}
 
 impl CadenceMemberships {
     /// Start a list request.

@@ -1,8 +1,9 @@
-use super::{handler, post_json, put_json};
+use super::send::{handler, post_json, put_json};
 use crate::error::Result;
 use crate::ids::NoteId;
-use crate::list::{ListRequest, ListResource, Walkable, sort_fields};
+use crate::list::{ListRequest, ListResource, sort_fields};
 use crate::models::{Note, NoteInput, NoteTarget};
+use crate::resource::{self, Resource};
 
 handler! {
     /// `/v2/notes`: notes on people and accounts.
@@ -20,13 +21,11 @@ sort_fields! {
 }
 
 impl ListResource for Notes {
+    const RESOURCE: &'static Resource = &resource::NOTES;
     type Item = Note;
     type Id = NoteId;
     type Sort = NoteSort;
-    const PATH: &'static str = "/v2/notes";
-    const ENDPOINT: &'static str = "notes.list";
 }
-impl Walkable for Notes {}
 
 impl Notes {
     /// Start a list request.

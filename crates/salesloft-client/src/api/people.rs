@@ -1,8 +1,9 @@
-use super::{handler, post_json, put_json, upsert};
+use super::send::{handler, post_json, put_json, upsert};
 use crate::error::Result;
 use crate::ids::{AccountId, CadenceId, PersonId, UserId};
-use crate::list::{FilterCreatedAt, ListRequest, ListResource, Walkable, sort_fields};
+use crate::list::{FilterCreatedAt, ListRequest, ListResource, sort_fields};
 use crate::models::{Person, PersonInput, Upserted};
+use crate::resource::{self, Resource};
 
 handler! {
     /// `/v2/people`: list, get, create, update, delete and upsert people.
@@ -42,14 +43,12 @@ sort_fields! {
 }
 
 impl ListResource for People {
+    const RESOURCE: &'static Resource = &resource::PEOPLE;
     type Item = Person;
     type Id = PersonId;
     type Sort = PersonSort;
-    const PATH: &'static str = "/v2/people";
-    const ENDPOINT: &'static str = "people.list";
 }
 impl FilterCreatedAt for People {}
-impl Walkable for People {}
 
 /// What a person upsert matches on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

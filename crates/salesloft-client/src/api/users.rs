@@ -1,8 +1,9 @@
-use super::{handler, put_json};
+use super::send::{handler, put_json};
 use crate::error::Result;
 use crate::ids::UserId;
 use crate::list::{ListRequest, ListResource, sort_fields};
 use crate::models::User;
+use crate::resource::{self, Resource};
 
 handler! {
     /// `/v2/users`: the team's users.
@@ -30,11 +31,10 @@ sort_fields! {
 }
 
 impl ListResource for Users {
+    const RESOURCE: &'static Resource = &resource::USERS;
     type Item = User;
     type Id = UserId;
     type Sort = UserSort;
-    const PATH: &'static str = "/v2/users";
-    const ENDPOINT: &'static str = "users.list";
 }
 
 impl Users {

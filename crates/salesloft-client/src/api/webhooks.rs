@@ -1,6 +1,6 @@
 use reqwest::Method;
 
-use super::{handler, post_json, put_json};
+use super::send::{handler, post_json, put_json};
 use crate::client::Request;
 use crate::error::Result;
 use crate::ids::WebhookSubscriptionId;

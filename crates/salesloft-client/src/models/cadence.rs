@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{Ref, Timestamp, impl_record, wire_record};
+use super::record::{Ref, Timestamp, impl_record, wire_record};
 use crate::ids::{CadenceId, CadenceMembershipId, PersonId, StepId, UserId};
 
 wire_record! {

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{Extra, Ref, Timestamp, impl_record, wire_record};
+use super::record::{Extra, Ref, Timestamp, impl_record, wire_record};
 use crate::ids::{CallId, NoteId, UserId};
 
 wire_record! {

@@ -1,4 +1,4 @@
-use super::{Ref, Timestamp, impl_record, wire_record};
+use super::record::{Ref, Timestamp, impl_record, wire_record};
 use crate::ids::{RoleId, TeamId, UserId};
 
 wire_record! {

@@ -1,7 +1,7 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use super::Extra;
+use super::record::Extra;
 use crate::ids::WebhookSubscriptionId;
 
 /// A webhook subscription: SalesLoft POSTs every `event_type` event to `callback_url`, signed

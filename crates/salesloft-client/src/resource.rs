@@ -1,0 +1,239 @@
+//! The one list of SalesLoft resources the toolkit keeps: a [`Resource`] descriptor each, and
+//! [`for_each_resource!`](crate::for_each_resource) for code that needs their types.
+//!
+//! Everything that handles "every resource" iterates this list instead of naming resources
+//! itself: the sync streams, the command line, verification, status, the sandbox's collections
+//! and routes, and the webhook event types. Adding a resource means adding its descriptor here
+//! and its list type to [`for_each_resource!`](crate::for_each_resource); the compiler then
+//! points at each part that must learn the new type (its model, its stored table, its generated
+//! data).
+
+/// What the toolkit knows about one SalesLoft resource, by name.
+#[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Resource {
+    /// The resource's name, such as `cadence_memberships`: the sync stream, the command-line
+    /// argument, the sandbox collection and the key of a full export all use it.
+    pub name: &'static str,
+    /// The path of its list, such as `/v2/activities/emails`; one record is `{path}/{id}`.
+    pub path: &'static str,
+    /// The label of its list requests in logs and in the per-endpoint cost table.
+    pub list_endpoint: &'static str,
+    /// Whether its list filters and sorts by `updated_at`, so it can be read incrementally with
+    /// [`ListRequest::walk`](crate::ListRequest::walk). Users and steps cannot: they are
+    /// listed in full.
+    pub walkable: bool,
+    /// Webhook event types whose body is one of its records in its new state.
+    pub changed_events: &'static [&'static str],
+    /// Webhook event types whose body is one of its records in its last state before deletion.
+    pub deleted_events: &'static [&'static str],
+}
+
+impl Resource {
+    /// The resource named `name` (`-` reads as `_`, so `cadence-memberships` works too).
+    pub fn named(name: &str) -> Option<&'static Resource> {
+        let wanted = name.replace('-', "_");
+        RESOURCES.iter().copied().find(|r| r.name == wanted)
+    }
+
+    /// The resource whose records a webhook of `event_type` carries, and whether the event says
+    /// the record was deleted.
+    pub fn of_event(event_type: &str) -> Option<(&'static Resource, bool)> {
+        RESOURCES.iter().copied().find_map(|r| {
+            if r.changed_events.contains(&event_type) {
+                Some((r, false))
+            } else if r.deleted_events.contains(&event_type) {
+                Some((r, true))
+            } else {
+                None
+            }
+        })
+    }
+
+    /// Every resource's name, comma-separated, for error messages and help texts.
+    pub fn names() -> String {
+        RESOURCES
+            .iter()
+            .map(|r| r.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl std::fmt::Display for Resource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+/// `/v2/users`.
+pub static USERS: Resource = Resource {
+    name: "users",
+    path: "/v2/users",
+    list_endpoint: "users.list",
+    walkable: false,
+    changed_events: &["user_created", "user_updated"],
+    deleted_events: &[],
+};
+
+/// `/v2/accounts`.
+pub static ACCOUNTS: Resource = Resource {
+    name: "accounts",
+    path: "/v2/accounts",
+    list_endpoint: "accounts.list",
+    walkable: true,
+    changed_events: &["account_created", "account_updated"],
+    deleted_events: &["account_deleted"],
+};
+
+/// `/v2/people`.
+pub static PEOPLE: Resource = Resource {
+    name: "people",
+    path: "/v2/people",
+    list_endpoint: "people.list",
+    walkable: true,
+    changed_events: &["person_created", "person_updated"],
+    deleted_events: &["person_deleted"],
+};
+
+/// `/v2/cadences`.
+pub static CADENCES: Resource = Resource {
+    name: "cadences",
+    path: "/v2/cadences",
+    list_endpoint: "cadences.list",
+    walkable: true,
+    changed_events: &["cadence_created", "cadence_updated"],
+    deleted_events: &["cadence_deleted"],
+};
+
+/// `/v2/steps`.
+pub static STEPS: Resource = Resource {
+    name: "steps",
+    path: "/v2/steps",
+    list_endpoint: "steps.list",
+    walkable: false,
+    changed_events: &["step_created", "step_updated"],
+    deleted_events: &["step_deleted"],
+};
+
+/// `/v2/cadence_memberships` (SalesLoft sends no deletion event: a removed membership is
+/// updated with `currently_on_cadence: false`).
+pub static CADENCE_MEMBERSHIPS: Resource = Resource {
+    name: "cadence_memberships",
+    path: "/v2/cadence_memberships",
+    list_endpoint: "cadence_memberships.list",
+    walkable: true,
+    changed_events: &["cadence_membership_created", "cadence_membership_updated"],
+    deleted_events: &[],
+};
+
+/// `/v2/activities/emails` (read-only; SalesLoft announces changes, never creations).
+pub static EMAILS: Resource = Resource {
+    name: "emails",
+    path: "/v2/activities/emails",
+    list_endpoint: "emails.list",
+    walkable: true,
+    changed_events: &["email_updated", "email_with_body_and_subject_updated"],
+    deleted_events: &[],
+};
+
+/// `/v2/activities/calls`.
+pub static CALLS: Resource = Resource {
+    name: "calls",
+    path: "/v2/activities/calls",
+    list_endpoint: "calls.list",
+    walkable: true,
+    changed_events: &["call_created", "call_updated"],
+    deleted_events: &[],
+};
+
+/// `/v2/notes`.
+pub static NOTES: Resource = Resource {
+    name: "notes",
+    path: "/v2/notes",
+    list_endpoint: "notes.list",
+    walkable: true,
+    changed_events: &["note_created", "note_updated"],
+    deleted_events: &["note_deleted"],
+};
+
+/// Calls `$callback! { Users => USERS, Accounts => ACCOUNTS, ... }` with every resource, in
+/// [`RESOURCES`] order: the name of its list type in `salesloft_client` ([`Users`](crate::Users),
+/// [`People`](crate::People), ...) and of its descriptor in this module. For code that needs
+/// each resource's Rust types (its item, its list request), which a runtime list cannot give.
+///
+/// ```
+/// use salesloft_client::ListResource;
+/// macro_rules! paths {
+///     ($($list:ident => $resource:ident),*) => {
+///         [$(<salesloft_client::$list as ListResource>::RESOURCE.path),*]
+///     };
+/// }
+/// let paths = salesloft_client::for_each_resource!(paths);
+/// assert_eq!(paths[2], "/v2/people");
+/// ```
+#[macro_export]
+macro_rules! for_each_resource {
+    ($callback:ident) => {
+        $callback! {
+            Users => USERS,
+            Accounts => ACCOUNTS,
+            People => PEOPLE,
+            Cadences => CADENCES,
+            Steps => STEPS,
+            CadenceMemberships => CADENCE_MEMBERSHIPS,
+            Emails => EMAILS,
+            Calls => CALLS,
+            Notes => NOTES
+        }
+    };
+}
+
+macro_rules! descriptors {
+    ($($list:ident => $resource:ident),*) => { &[$(&$resource),*] };
+}
+
+/// Every resource the toolkit keeps, in the order they are synced and shown.
+pub static RESOURCES: &[&Resource] = for_each_resource!(descriptors);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_paths_and_events_are_unique() {
+        let mut names = std::collections::HashSet::new();
+        let mut paths = std::collections::HashSet::new();
+        let mut events = std::collections::HashSet::new();
+        for r in RESOURCES {
+            assert!(names.insert(r.name), "{} twice", r.name);
+            assert!(paths.insert(r.path), "{} twice", r.path);
+            for e in r.changed_events.iter().chain(r.deleted_events) {
+                assert!(events.insert(*e), "{e} belongs to two resources");
+            }
+        }
+    }
+
+    #[test]
+    fn each_list_type_names_its_own_descriptor() {
+        use crate::ListResource;
+        macro_rules! check {
+            ($($list:ident => $resource:ident),*) => {
+                $(assert!(std::ptr::eq(<crate::$list as ListResource>::RESOURCE, &$resource), stringify!($list));)*
+            };
+        }
+        for_each_resource!(check);
+    }
+
+    #[test]
+    fn resources_are_found_by_name_and_by_event() {
+        assert_eq!(
+            Resource::named("cadence-memberships"),
+            Some(&CADENCE_MEMBERSHIPS)
+        );
+        assert_eq!(Resource::named("nobody"), None);
+        assert_eq!(Resource::of_event("person_deleted"), Some((&PEOPLE, true)));
+        assert_eq!(Resource::of_event("email_updated"), Some((&EMAILS, false)));
+        assert_eq!(Resource::of_event("bulk_job_completed"), None);
+    }
+}
