@@ -66,6 +66,7 @@ mod list;
 pub mod models;
 pub mod resource;
 pub mod retry;
+mod visit;
 mod walk;
 pub mod wire;
 
@@ -94,6 +95,7 @@ pub use models::{
 };
 pub use resource::{RESOURCES, Resource};
 pub use retry::RetryPolicy;
+pub use visit::ResourceVisitor;
 pub use walk::{
     IncrementalWalk, WALK_PAGE_SIZE, WINDOW_MAX_WAITING, WINDOW_PAGES, WalkCursor, WalkPage,
     WalkWindow,

@@ -6,8 +6,9 @@
 //! data would spend (the sandbox's page table).
 //!
 //! `BENCH_MODE=throughput`: rate limiting off, BENCH_PEOPLE (default 1,000,000) people synced
-//! into SQLite and (when SALESLOFT_TEST_DATABASE_URL is set) PostgreSQL: people per second and
-//! peak resident memory, beside the reference of walking the same pages without storing them.
+//! into SQLite and PostgreSQL (the server SALESLOFT_TEST_DATABASE_URL names, else the local
+//! one): people per second and peak resident memory, beside the reference of walking the same
+//! pages without storing them.
 //!
 //! Run: `cargo bench -p salesloft-services --bench sync`; BENCH_BACKENDS (default
 //! `sqlite,postgres`) picks the engines of the throughput run.
@@ -17,10 +18,16 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use salesloft_client::Person;
 use salesloft_client::{Auth, Client, CostBudget, CostLimiter, Unlimited, WalkCursor};
 use salesloft_sandbox::{Sandbox, SandboxConfig, SandboxHandle, TeamSize};
-use salesloft_services::{Stream, SyncEngine, SyncOptions};
+use salesloft_services::{Context, Stream, SyncEngine, SyncOptions};
 use salesloft_storage::Store;
+use salesloft_storage::testing::TestDb;
+
+fn people_stream() -> [Stream; 1] {
+    [Stream::named("people").unwrap()]
+}
 
 fn status_mib(status: &str, field: &str) -> f64 {
     status
@@ -64,15 +71,12 @@ async fn budget(people: usize) {
     let sb = Sandbox::start(people_team(people, Some(600)))
         .await
         .unwrap();
-    let path =
-        std::env::temp_dir().join(format!("salesloft-bench-budget-{}.db", std::process::id()));
-    let store = Store::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
+    let db = TestDb::sqlite().await.unwrap();
+    let store = db.store.clone();
     let started = Instant::now();
-    let report = SyncEngine::new(client(&sb, Arc::new(CostBudget::default())), store.clone())
-        .sync(&[Stream::People], SyncOptions::default())
+    let ctx = Context::new(client(&sb, Arc::new(CostBudget::default())), store.clone());
+    let report = SyncEngine::new(ctx)
+        .sync(&people_stream(), SyncOptions::default())
         .await;
     let elapsed = started.elapsed();
     assert!(report.is_ok(), "{report:?}");
@@ -95,9 +99,6 @@ async fn budget(people: usize) {
         salesloft_sandbox::naive_cost(people as u64, 100) as f64 / c.cost_spent as f64
     );
     store.close().await;
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
 }
 
 /// The sandbox of the throughput run, in a child process (this same executable, started with
@@ -196,47 +197,26 @@ async fn throughput(people: usize) {
     );
 
     let backends = std::env::var("BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
-    let sqlite_path =
-        std::env::temp_dir().join(format!("salesloft-bench-tp-{}.db", std::process::id()));
-    let mut targets = Vec::new();
-    if backends.contains("sqlite") {
-        targets.push(("sqlite", format!("sqlite://{}", sqlite_path.display())));
-    }
-    let mut pg_db = None;
-    let pg_url = std::env::var("SALESLOFT_TEST_DATABASE_URL").ok();
-    if let Some(admin_url) = pg_url.filter(|_| backends.contains("postgres")) {
-        let name = format!("salesloft_bench_sync_{}", std::process::id());
-        let Store::Postgres(admin) = Store::connect(&admin_url).await.unwrap() else {
-            return;
-        };
-        sqlx_create(&admin, &name).await;
-        let base = admin_url
-            .rsplit_once('/')
-            .map_or(admin_url.as_str(), |(b, _)| b)
-            .to_owned();
-        targets.push(("postgres", format!("{base}/{name}")));
-        pg_db = Some((admin, name));
-    }
-    for (name, url) in &targets {
+    for name in ["sqlite", "postgres"] {
+        if !backends.contains(name) {
+            continue;
+        }
         // Each target starts on a quiet disk, not behind the previous one's writeback (a
         // gigabyte or more of dirty pages after a million people).
         let _ = std::process::Command::new("sync").status();
-        let store = Store::connect(url).await.unwrap();
-        store.migrate().await.unwrap();
+        let db = match name {
+            "sqlite" => TestDb::sqlite().await.unwrap(),
+            _ => TestDb::postgres().await.unwrap(),
+        };
+        let store: Store = db.store.clone();
         reset_rss_peak();
         let started = Instant::now();
-        let report = SyncEngine::new(sb.client(), store.clone())
-            .sync(&[Stream::People], SyncOptions::default())
+        let report = SyncEngine::new(Context::new(sb.client(), store.clone()))
+            .sync(&people_stream(), SyncOptions::default())
             .await;
         let secs = started.elapsed().as_secs_f64();
         assert!(report.is_ok(), "{report:?}");
-        assert_eq!(
-            store
-                .count_live(&<salesloft_client::Person as salesloft_storage::Entity>::TABLE)
-                .await
-                .unwrap(),
-            people as i64
-        );
+        assert_eq!(store.count_live::<Person>().await.unwrap(), people as i64);
         println!(
             "sync into {name:<8}                {:>10.0} people/s  ({:.1} s; ratio to walk-only {:.2}; peak RSS of the syncing process {:.0} MiB)",
             people as f64 / secs,
@@ -245,34 +225,7 @@ async fn throughput(people: usize) {
             rss_peak_mib()
         );
         store.close().await;
-        if *name == "sqlite" {
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", sqlite_path.display()));
-            }
-        }
     }
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", sqlite_path.display()));
-    }
-    if let Some((admin, name)) = pg_db {
-        let _ = sqlx_drop(&admin, &name).await;
-    }
-}
-
-async fn sqlx_create(admin: &sqlx::PgPool, name: &str) {
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(admin)
-        .await
-        .unwrap();
-}
-
-async fn sqlx_drop(admin: &sqlx::PgPool, name: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE {name} WITH (FORCE)"
-    )))
-    .execute(admin)
-    .await
-    .map(|_| ())
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

@@ -3,7 +3,7 @@
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// What can stop a sync.
+/// What can stop a behaviour of this crate.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -14,9 +14,7 @@ pub enum Error {
     #[error("storage")]
     Storage(#[from] salesloft_storage::Error),
     /// A stream name that does not exist.
-    #[error(
-        "unknown stream {0:?}: use users, accounts, people, cadences, steps, cadence_memberships, emails or calls"
-    )]
+    #[error("unknown stream {0:?}: use one of {names}", names = salesloft_client::Resource::names())]
     UnknownStream(String),
     /// The task fetching a stream's pages stopped without finishing (it panicked).
     #[error("the fetcher of {stream} stopped: {reason}")]

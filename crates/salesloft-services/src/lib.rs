@@ -1,20 +1,26 @@
-//! Incremental, resumable sync of SalesLoft into PostgreSQL or SQLite at the lowest API cost.
+//! The integration's behaviours on top of salesloft-client and salesloft-storage.
 //!
-//! [`SyncEngine`] reads every stream (users, accounts, people, cadences, steps, cadence
-//! memberships, e-mails, calls) with salesloft-client's incremental walk — `updated_at[gte]`
-//! ascending, always at page 1, so each request costs 1 — and writes each page together with
-//! the stream's cursor in one transaction. The first run backfills; later runs fetch only what
-//! changed; a run killed at any moment resumes with nothing lost or duplicated. Streams run
-//! concurrently under the client's one cost limiter, and one stream's failure does not stop the
-//! others.
+//! Each behaviour is one type over a shared [`Context`] (the client, the store, a clock and the
+//! team's settings):
+//!
+//! - [`SyncEngine`] keeps the local copy up to date: every stream (users, accounts, people,
+//!   cadences, steps, cadence memberships, e-mails, calls, notes) read with salesloft-client's
+//!   incremental walk — `updated_at[gte]` ascending, cost 1 per request — and written with its
+//!   cursor in one transaction. The first run backfills; later runs fetch only what changed; a
+//!   run killed at any moment resumes with nothing lost or duplicated. Streams run concurrently
+//!   under the client's one cost limiter, and one stream's failure does not stop the others.
+//! - [`Verifier`] compares the local copy with a full export of the source, record by record.
+//! - [`StatusReport`] says where each stream stands: records, freshness, cursor, last error.
+//!
+//! The streams come from salesloft-client's one resource registry ([`Stream::all`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use salesloft_services::{Stream, SyncEngine, SyncOptions};
+//! use salesloft_services::{Context, SyncEngine, SyncOptions};
 //! let client = salesloft_client::Client::builder(salesloft_client::Auth::api_key("ak_...")).build()?;
 //! let store = salesloft_storage::Store::connect("sqlite://salesloft.db").await?;
 //! store.migrate().await?;
-//! let report = SyncEngine::new(client, store).sync(&Stream::ALL, SyncOptions::default()).await;
+//! let report = SyncEngine::new(Context::new(client, store)).sync_all(SyncOptions::default()).await;
 //! for s in &report.streams {
 //!     println!("{}: {} fetched, {} new, cost {}", s.stream, s.fetched, s.inserted, s.cost);
 //! }
@@ -24,9 +30,19 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod context;
 mod error;
+mod pipeline;
+mod report;
+mod status;
+mod streams;
 mod sync;
-pub mod verify;
+mod verify;
 
+pub use context::{Clock, Context, SystemClock, TeamSettings};
 pub use error::{Error, Result};
-pub use sync::{Progress, Stream, StreamReport, SyncEngine, SyncOptions, SyncReport, lag};
+pub use report::{Progress, StreamReport, SyncOptions, SyncReport};
+pub use status::{StatusReport, StreamStatus};
+pub use streams::Stream;
+pub use sync::SyncEngine;
+pub use verify::{StreamDiff, Verifier};

@@ -1,15 +1,14 @@
-//! Comparing the local copy with a full export of the source (the sandbox's snapshot, or any
-//! `{"people": [...], ...}` document), record by record.
+//! [`Verifier`]: compares the local copy with a full export of the source (the sandbox's
+//! snapshot, or any `{"people": [...], ...}` document keyed by stream name), record by record.
 
 use std::collections::BTreeMap;
 
-use salesloft_client::{Account, Cadence, CadenceMembership, Call, Email, Person, Step, User};
-use salesloft_storage::{Entity, Store, Table};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::sync::Stream;
+use crate::streams::Stream;
 
 /// How one stream's local copy compares with the source.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -41,30 +40,30 @@ impl StreamDiff {
     }
 }
 
-/// The table (and activity kind) a stream is stored in, and its key in a source export.
-pub fn table_of(stream: Stream) -> (Table, Option<&'static str>, &'static str) {
-    match stream {
-        Stream::Users => (User::TABLE, None, "users"),
-        Stream::Accounts => (Account::TABLE, None, "accounts"),
-        Stream::People => (Person::TABLE, None, "people"),
-        Stream::Cadences => (Cadence::TABLE, None, "cadences"),
-        Stream::Steps => (Step::TABLE, None, "steps"),
-        Stream::CadenceMemberships => (CadenceMembership::TABLE, None, "cadence_memberships"),
-        Stream::Emails => (Email::TABLE, Some("email"), "emails"),
-        Stream::Calls => (Call::TABLE, Some("call"), "calls"),
-    }
+/// Compares the context's local copy with a source export.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    ctx: Context,
 }
 
-/// Compare `streams` of `store` with `snapshot`.
-pub async fn compare(
-    store: &Store,
-    snapshot: &Value,
-    streams: &[Stream],
-) -> Result<Vec<StreamDiff>> {
-    let mut out = Vec::new();
-    for stream in streams {
-        let (table, kind, key) = table_of(*stream);
-        let source: BTreeMap<i64, &Value> = snapshot[key]
+impl Verifier {
+    /// A verifier of `ctx`'s store.
+    pub fn new(ctx: Context) -> Self {
+        Self { ctx }
+    }
+
+    /// Compare `streams` of the local copy with `snapshot`, an object holding each stream's
+    /// records under its name.
+    pub async fn compare(&self, snapshot: &Value, streams: &[Stream]) -> Result<Vec<StreamDiff>> {
+        let mut out = Vec::new();
+        for stream in streams {
+            out.push(self.compare_stream(snapshot, *stream).await?);
+        }
+        Ok(out)
+    }
+
+    async fn compare_stream(&self, snapshot: &Value, stream: Stream) -> Result<StreamDiff> {
+        let source: BTreeMap<i64, &Value> = snapshot[stream.name()]
             .as_array()
             .map(|a| {
                 a.iter()
@@ -73,7 +72,7 @@ pub async fn compare(
             })
             .unwrap_or_default();
         let mut local = BTreeMap::new();
-        for (id, raw) in store.raw_records(&table, kind).await? {
+        for (id, raw) in stream.raw_records(&self.ctx.store).await? {
             let v: Value = serde_json::from_str(&raw).map_err(|_| Error::Corrupt {
                 stream: stream.name().to_owned(),
                 id,
@@ -109,7 +108,6 @@ pub async fn compare(
                 diff.extra.push(*id);
             }
         }
-        out.push(diff);
+        Ok(diff)
     }
-    Ok(out)
 }

@@ -4,8 +4,8 @@
 //!   table (no version check, no conflict handling);
 //! - jobs claimed and completed per second by 4 workers, on each backend.
 //!
-//! Run: `cargo bench -p salesloft-storage --bench storage`; PostgreSQL runs when
-//! SALESLOFT_TEST_DATABASE_URL names a server (a database is created and dropped).
+//! Run: `cargo bench -p salesloft-storage --bench storage`; PostgreSQL runs on the server
+//! SALESLOFT_TEST_DATABASE_URL names, else the local one (a database is created and dropped).
 //! BENCH_PEOPLE (default 100000) and BENCH_JOBS (default 20000) set the sizes; BENCH_BACKENDS
 //! (default `sqlite,postgres`) picks the engines.
 
@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use chrono::FixedOffset;
 use salesloft_client::Person;
-use salesloft_storage::{Entity, NewJob, Row, Store, Val};
+use salesloft_storage::testing::{RawPool, TestDb, raw_pool};
+use salesloft_storage::{NewJob, PreparedRows, Store};
 use serde_json::json;
 
 fn env(name: &str, default: usize) -> usize {
@@ -25,13 +26,14 @@ fn env(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn rows(n: usize, offset: FixedOffset) -> Vec<Row> {
+fn people_records(n: usize, first_id: i64) -> Vec<Person> {
+    let offset = FixedOffset::west_opt(5 * 3600).unwrap();
     let base = 1_709_797_560_302_715i64;
     (0..n)
         .map(|i| {
             let t = |us: i64| chrono::DateTime::from_timestamp_micros(us).unwrap().with_timezone(&offset).to_rfc3339();
-            let p: Person = serde_json::from_value(json!({
-                "id": 164_000_000 + i as i64, "created_at": t(base - 86_400_000_000), "updated_at": t(base + i as i64 * 1_000),
+            serde_json::from_value::<Person>(json!({
+                "id": first_id + i as i64, "created_at": t(base - 86_400_000_000), "updated_at": t(base + i as i64 * 1_000),
                 "first_name": "Ada", "last_name": format!("Lovelace {i}"), "email_address": format!("ada{i}@example.com"),
                 "title": if i % 2 == 0 { Some("VP of Sales") } else { None }, "phone": null, "city": null,
                 "owner": {"_href": "https://api.salesloft.com/v2/users/51550", "id": 51550},
@@ -39,13 +41,45 @@ fn rows(n: usize, offset: FixedOffset) -> Vec<Row> {
                 "do_not_contact": false, "tags": ["q3"], "custom_fields": {"segment": "enterprise"},
                 "counts": {"emails_sent": 3, "emails_viewed": 1, "calls": 0}, "cadences": []
             }))
-            .unwrap();
-            p.to_row(offset).unwrap()
+            .unwrap()
         })
         .collect()
 }
 
-async fn reference_insert(store: &Store, rows: &[Row]) -> Duration {
+/// What the reference INSERT binds for one person: the store's columns, from the record.
+struct PlainRow {
+    id: i64,
+    texts: [Option<String>; 4],
+    ints: [Option<i64>; 3],
+    created_us: i64,
+    updated_us: i64,
+    raw: String,
+}
+
+fn plain_rows(people: &[Person]) -> Vec<PlainRow> {
+    people
+        .iter()
+        .map(|p| PlainRow {
+            id: p.id.0,
+            texts: [
+                p.email_address.clone(),
+                p.first_name.clone(),
+                p.last_name.clone(),
+                p.title.clone(),
+            ],
+            ints: [
+                p.account.as_ref().map(|r| r.id.0),
+                p.owner.as_ref().map(|r| r.id.0),
+                Some(i64::from(p.do_not_contact.unwrap_or(false))),
+            ],
+            created_us: p.created_at.timestamp_micros(),
+            updated_us: p.updated_at.timestamp_micros(),
+            raw: serde_json::to_string(p).unwrap(),
+        })
+        .collect()
+}
+
+async fn reference_insert(store: &Store, rows: &[PlainRow]) -> Duration {
     let create = "CREATE TABLE people_ref (id BIGINT PRIMARY KEY, email TEXT, first_name TEXT, last_name TEXT, \
         title TEXT, account_id BIGINT, owner_user_id BIGINT, do_not_contact SMALLINT, sl_created_at_us BIGINT, \
         sl_updated_at_us BIGINT, raw TEXT, synced_at_ms BIGINT)";
@@ -63,8 +97,8 @@ async fn reference_insert(store: &Store, rows: &[Row]) -> Duration {
                         }
                         let b = i * 12;
                         sql.push('(');
-                        // Anonymous placeholders on SQLite, as the store uses (see insert_shape).
-                        let numbered = matches!(store, Store::Postgres(_));
+                        // Anonymous placeholders on SQLite, as the store uses.
+                        let numbered = matches!(raw_pool(store), RawPool::Postgres(_));
                         sql.push_str(
                             &(1..=12)
                                 .map(|c| {
@@ -81,11 +115,12 @@ async fn reference_insert(store: &Store, rows: &[Row]) -> Duration {
                     }
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for r in chunk {
-                        for v in r.key.iter().chain(r.values.iter()) {
-                            q = match v {
-                                Val::Int(i) => q.bind(*i),
-                                Val::Text(t) => q.bind(t.clone()),
-                            };
+                        q = q.bind(r.id);
+                        for t in &r.texts {
+                            q = q.bind(t.clone());
+                        }
+                        for i in r.ints {
+                            q = q.bind(i);
                         }
                         q = q
                             .bind(r.created_us)
@@ -99,34 +134,38 @@ async fn reference_insert(store: &Store, rows: &[Row]) -> Duration {
             }
         }};
     }
-    match store {
-        Store::Postgres(p) => run!(p),
-        Store::Sqlite { writer, .. } => run!(writer),
+    match raw_pool(store) {
+        RawPool::Postgres(p) => run!(p),
+        RawPool::Sqlite(p) => run!(p),
     }
     started.elapsed()
 }
 
+/// Rows of `people` in transactions of 5,000, prepared before the clock starts.
+fn prepared(people: &[Person]) -> Vec<PreparedRows<Person>> {
+    people
+        .chunks(5_000)
+        .map(|c| PreparedRows::new(c, chrono_tz::UTC).unwrap())
+        .collect()
+}
+
 async fn people(name: &str, store: &Store, n: usize) {
-    let offset = FixedOffset::west_opt(5 * 3600).unwrap();
-    let prepared = rows(n, offset);
+    let records = people_records(n, 164_000_000);
+    let batches = prepared(&records);
     let started = Instant::now();
-    for chunk in prepared.chunks(5_000) {
-        store
-            .upsert_rows(&Person::TABLE, chunk.to_vec())
-            .await
-            .unwrap();
+    for batch in batches {
+        store.upsert_prepared(batch).await.unwrap();
     }
     let ours = started.elapsed();
+    let batches = prepared(&records);
     let started = Instant::now();
-    for chunk in prepared.chunks(5_000) {
-        let s = store
-            .upsert_rows(&Person::TABLE, chunk.to_vec())
-            .await
-            .unwrap();
-        assert_eq!(s.unchanged as usize, chunk.len());
+    for batch in batches {
+        let rows = batch.len();
+        let s = store.upsert_prepared(batch).await.unwrap();
+        assert_eq!(s.unchanged as usize, rows);
     }
     let again = started.elapsed();
-    let reference = reference_insert(store, &prepared).await;
+    let reference = reference_insert(store, &plain_rows(&records)).await;
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
     println!(
         "{name}: people upsert (new rows)         {:>10.0} rows/s",
@@ -148,26 +187,25 @@ async fn people(name: &str, store: &Store, n: usize) {
 
 /// The sync path: pages of 100 rows, each committed with the stream's cursor.
 async fn checkpoints(name: &str, store: &Store, n: usize) {
-    let offset = FixedOffset::west_opt(5 * 3600).unwrap();
-    let prepared: Vec<Row> = rows(n, offset)
-        .into_iter()
-        .map(|mut r| {
-            r.id += 10_000_000;
-            r.key = vec![Val::Int(Some(r.id))];
-            r
+    let records = people_records(n, 174_000_000);
+    let pages: Vec<(PreparedRows<Person>, salesloft_client::WalkCursor)> = records
+        .chunks(100)
+        .map(|page| {
+            let last = page.last().unwrap();
+            let cursor = salesloft_client::WalkCursor {
+                updated_at_us: Some(last.updated_at.timestamp_micros()),
+                seen_ids: vec![last.id.0],
+                page: 1,
+                window: None,
+            };
+            (PreparedRows::new(page, chrono_tz::UTC).unwrap(), cursor)
         })
         .collect();
     let mut state = store.sync_state("bench").await.unwrap();
     let started = Instant::now();
-    for page in prepared.chunks(100) {
-        let cursor = salesloft_client::WalkCursor {
-            updated_at_us: Some(page.last().unwrap().updated_us),
-            seen_ids: vec![page.last().unwrap().id],
-            page: 1,
-            window: None,
-        };
+    for (page, cursor) in pages {
         state = store
-            .checkpoint(&state, &Person::TABLE, page.to_vec(), &cursor, false)
+            .checkpoint(&state, page, &cursor, false)
             .await
             .unwrap()
             .state;
@@ -224,48 +262,11 @@ async fn jobs(name: &str, store: &Store, n: usize) {
     );
 }
 
-async fn sqlite_bench(n: usize, n_jobs: usize) {
-    let path = std::env::temp_dir().join(format!("salesloft-bench-{}.db", std::process::id()));
-    let sqlite = Store::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
-    sqlite.migrate().await.unwrap();
-    people("sqlite  ", &sqlite, n).await;
-    checkpoints("sqlite  ", &sqlite, n).await;
-    jobs("sqlite  ", &sqlite, n_jobs).await;
-    sqlite.close().await;
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
-}
-
-async fn postgres_bench(admin_url: &str, n: usize, n_jobs: usize) {
-    let name = format!("salesloft_bench_{}", std::process::id());
-    let Store::Postgres(admin) = Store::connect(admin_url).await.unwrap() else {
-        panic!("SALESLOFT_TEST_DATABASE_URL must be a postgres:// URL");
-    };
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let url = format!(
-        "{}/{name}",
-        admin_url
-            .rsplit_once('/')
-            .map_or(admin_url, |(base, _)| base)
-    );
-    let pg = Store::connect(&url).await.unwrap();
-    pg.migrate().await.unwrap();
-    people("postgres", &pg, n).await;
-    checkpoints("postgres", &pg, n).await;
-    jobs("postgres", &pg, n_jobs).await;
-    pg.close().await;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE {name} WITH (FORCE)"
-    )))
-    .execute(&admin)
-    .await
-    .unwrap();
+async fn bench(name: &str, db: TestDb, n: usize, n_jobs: usize) {
+    people(name, &db.store, n).await;
+    checkpoints(name, &db.store, n).await;
+    jobs(name, &db.store, n_jobs).await;
+    db.store.close().await;
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -274,14 +275,11 @@ async fn main() {
     let n_jobs = env("BENCH_JOBS", 20_000);
     let backends = std::env::var("BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
     if backends.contains("sqlite") {
-        sqlite_bench(n, n_jobs).await;
+        bench("sqlite  ", TestDb::sqlite().await.unwrap(), n, n_jobs).await;
     }
     if backends.contains("postgres") {
         // Start on a quiet disk, not behind SQLite's writeback.
         let _ = std::process::Command::new("sync").status();
-        match std::env::var("SALESLOFT_TEST_DATABASE_URL") {
-            Ok(admin_url) => postgres_bench(&admin_url, n, n_jobs).await,
-            Err(_) => println!("SALESLOFT_TEST_DATABASE_URL not set: PostgreSQL not measured"),
-        }
+        bench("postgres", TestDb::postgres().await.unwrap(), n, n_jobs).await;
     }
 }

@@ -21,6 +21,28 @@ pub struct InboxEvent {
     pub attempts: i32,
 }
 
+/// How processing a delivery ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InboxOutcome {
+    /// Applied to the local copy.
+    Processed,
+    /// Nothing to apply (an event type the toolkit does not handle).
+    Skipped,
+    /// Processing failed for good; the error is kept with it.
+    Failed,
+}
+
+impl InboxOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            InboxOutcome::Processed => "processed",
+            InboxOutcome::Skipped => "skipped",
+            InboxOutcome::Failed => "failed",
+        }
+    }
+}
+
 /// The dedupe key of a delivery: hex(sha256(event_type ‖ "\n" ‖ body)).
 pub fn dedupe_key(event_type: &str, body: &[u8]) -> String {
     let mut h = Sha256::new();
@@ -75,14 +97,19 @@ impl Store {
     }
 
     /// Record the outcome of processing a delivery.
-    pub async fn finish_webhook(&self, id: i64, status: &str, error: Option<&str>) -> Result<()> {
+    pub async fn finish_webhook(
+        &self,
+        id: i64,
+        outcome: InboxOutcome,
+        error: Option<&str>,
+    ) -> Result<()> {
         let now = now_ms();
         on_writer!(self, |pool| {
             sqlx::query(
                 "UPDATE webhook_events SET status = $1, last_error = $2, attempts = attempts + 1, \
                  processed_at_ms = $3 WHERE id = $4",
             )
-            .bind(status)
+            .bind(outcome.as_str())
             .bind(error)
             .bind(now)
             .bind(id)

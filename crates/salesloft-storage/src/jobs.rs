@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::error::{Context, Error, Result};
-use crate::store::{Store, now_ms, on_reader, on_writer};
+use crate::store::{Pools, Store, now_ms, on_reader, on_writer};
 
 /// A job to enqueue.
 #[derive(Debug, Clone, PartialEq)]
@@ -245,8 +245,8 @@ impl Store {
         let now = now_ms();
         let token = uuid::Uuid::new_v4().to_string();
         let lease_ms = lease.as_millis() as i64;
-        let mut jobs: Vec<Job> = match self {
-            Store::Postgres(pool) => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        let mut jobs: Vec<Job> = match &self.pools {
+            Pools::Postgres(pool) => sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "WITH picked AS MATERIALIZED (SELECT id FROM jobs WHERE state = 'available' AND queue = $1 \
                  AND run_at_ms <= $2 ORDER BY priority, run_at_ms, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
                  UPDATE jobs SET {CLAIM_SET} FROM picked WHERE jobs.id = picked.id RETURNING {}",
@@ -265,7 +265,7 @@ impl Store {
             .fetch_all(pool)
             .await
             .context("claiming jobs")?,
-            Store::Sqlite { writer, .. } => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            Pools::Sqlite { writer, .. } => sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "UPDATE jobs SET {CLAIM_SET} WHERE id IN (SELECT id FROM jobs WHERE state = 'available' \
                  AND queue = $1 AND run_at_ms <= $2 ORDER BY priority, run_at_ms, id LIMIT $3) RETURNING {RETURNING}"
             )))
@@ -343,22 +343,33 @@ impl Store {
                 .push(j.id);
         }
         let mut done = 0;
+        const SET: &str = "UPDATE jobs SET state = 'completed', lock_token = NULL, locked_until_ms = NULL, \
+             finalized_at_ms = $1, updated_at_ms = $1 WHERE lock_token = $2 AND state = 'running'";
         for (token, ids) in by_token {
-            // The ids are integers formatted here; the token is bound.
-            let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-            let sql = format!(
-                "UPDATE jobs SET state = 'completed', lock_token = NULL, locked_until_ms = NULL, \
-                 finalized_at_ms = $1, updated_at_ms = $1 WHERE lock_token = $2 AND state = 'running' AND id IN ({list})"
-            );
-            done += on_writer!(self, |pool| {
-                sqlx::query(sqlx::AssertSqlSafe(sql))
+            done += match &self.pools {
+                Pools::Postgres(pool) => {
+                    sqlx::query(sqlx::AssertSqlSafe(format!("{SET} AND id = ANY($3)")))
+                        .bind(now)
+                        .bind(token)
+                        .bind(ids)
+                        .execute(pool)
+                        .await
+                        .map(|r| r.rows_affected())
+                }
+                Pools::Sqlite { writer, .. } => {
+                    let ids = serde_json::Value::from(ids).to_string();
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "{SET} AND id IN (SELECT value FROM json_each($3))"
+                    )))
                     .bind(now)
                     .bind(token)
-                    .execute(pool)
+                    .bind(ids)
+                    .execute(writer)
                     .await
-                    .context("completing jobs")?
-                    .rows_affected()
-            });
+                    .map(|r| r.rows_affected())
+                }
+            }
+            .context("completing jobs")?;
         }
         Ok(done)
     }

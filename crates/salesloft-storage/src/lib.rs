@@ -4,24 +4,34 @@
 //! `sqlite::memory:`); runtime-checked SQL only, so no build needs a database; migrations run
 //! only when you call [`Store::migrate`].
 //!
+//! The public API is a set of typed operations: records are named by their type
+//! (`store.upsert(&people, zone)`, `store.count_live::<Email>()`,
+//! `store.soft_delete::<Person>(id)`), never by a table, a column or a SQL fragment, and every
+//! value a caller passes is bound as a parameter.
+//!
 //! - **The local copy** ([`Entity`], [`Store::upsert`]): typed columns plus the full raw JSON,
 //!   written in batches with a monotonic guard (an older `updated_at` never overwrites a newer
 //!   row) and soft deletes that a later version clears.
-//! - **Sync cursors** ([`SyncState`], [`Store::checkpoint`]): a page of rows and the stream's new
+//! - **Sync cursors** ([`SyncState`], [`Store::checkpoint`]): pages of rows and the stream's new
 //!   cursor commit in one transaction, guarded by a version, so a crash leaves both or neither.
+//!   The cursor is the caller's type, stored as the JSON it serialises to.
 //! - **The job queue** ([`NewJob`], [`Store::claim`], ...): unique keys, `FOR UPDATE SKIP
 //!   LOCKED` claims on PostgreSQL (one atomic `UPDATE ... RETURNING` on SQLite), leases with
 //!   heartbeats, and a fencing token on every write after a claim.
 //! - **The shared budget** ([`SharedBudget`]): salesloft-client's `CostLimiter` on a database
 //!   row, so many processes never exceed the team's budget together.
 //! - **The webhook inbox** ([`Store::record_webhook`]) and **OAuth tokens** ([`DbTokenStore`]).
+//! - **Test support** (feature `testing`): throwaway databases and raw SQL for tests.
 //!
 //! ```no_run
 //! # async fn demo() -> salesloft_storage::Result<()> {
+//! use salesloft_client::Person;
 //! let store = salesloft_storage::Store::connect("sqlite://salesloft.db").await?;
 //! store.migrate().await?;
-//! let state = store.sync_state("people").await?;
-//! println!("people cursor: {:?}", state.cursor.updated_at_us);
+//! let people: Vec<Person> = Vec::new(); // from salesloft-client
+//! store.upsert(&people, chrono_tz::UTC).await?;
+//! println!("{} people, last synced {:?}", store.count_live::<Person>().await?,
+//!     store.sync_state("people").await?.last_success_at_ms);
 //! # Ok(()) }
 //! ```
 
@@ -30,21 +40,27 @@
 
 mod budget;
 mod checkpointer;
-mod entities;
+mod entity;
 mod error;
 mod inbox;
 mod jobs;
 mod nodelay;
+mod records;
 mod store;
 mod sync;
+#[cfg(feature = "testing")]
 pub mod testing;
 mod tokens;
+mod upsert;
 
 pub use budget::SharedBudget;
-pub use entities::{BATCH_ROWS, Entity, Row, Table, UpsertStats, Val, team_day};
+/// The time zone type the local copy's activity days are computed in (chrono-tz's).
+pub use chrono_tz::Tz;
+pub use entity::{Entity, PreparedRows};
 pub use error::{Error, Result};
-pub use inbox::{InboxEvent, dedupe_key};
+pub use inbox::{InboxEvent, InboxOutcome, dedupe_key};
 pub use jobs::{Enqueued, Failed, Job, JobRecord, NewJob, backoff};
-pub use store::{Backend, POSTGRES_MIGRATOR, SQLITE_MIGRATOR, Store, StoreOptions};
+pub use store::{Backend, Store, StoreOptions};
 pub use sync::{Checkpoint, OpenCheckpoint, SyncState};
 pub use tokens::DbTokenStore;
+pub use upsert::UpsertStats;

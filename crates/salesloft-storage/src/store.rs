@@ -12,9 +12,10 @@ use crate::checkpointer::Checkpointer;
 use crate::error::{Context, Error, Result};
 
 /// The PostgreSQL migrations (`migrations/postgres`).
-pub static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+pub(crate) static POSTGRES_MIGRATOR: sqlx::migrate::Migrator =
+    sqlx::migrate!("./migrations/postgres");
 /// The SQLite migrations (`migrations/sqlite`).
-pub static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+pub(crate) static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// Pool settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,10 +44,17 @@ pub enum Backend {
     Sqlite,
 }
 
-/// The pools of one database. Clone it freely: clones share the pools.
+/// One database, PostgreSQL or SQLite, and every operation the toolkit runs on it. Clone it
+/// freely: clones share the pools.
 #[derive(Debug, Clone)]
-pub enum Store {
-    /// PostgreSQL.
+pub struct Store {
+    pub(crate) pools: Pools,
+}
+
+/// The connections of a [`Store`], per engine.
+#[derive(Debug, Clone)]
+pub(crate) enum Pools {
+    /// PostgreSQL: one pool.
     Postgres(PgPool),
     /// SQLite: a single-connection writer pool (SQLite has one writer) and a reader pool.
     Sqlite {
@@ -63,12 +71,12 @@ pub enum Store {
 /// compiled once per backend, so one SQL text with `$1..$n` placeholders serves both.
 macro_rules! on_writer {
     ($store:expr, |$pool:ident| $body:expr) => {
-        match $store {
-            $crate::store::Store::Postgres(p) => {
+        match &$store.pools {
+            $crate::store::Pools::Postgres(p) => {
                 let $pool = p;
                 $body
             }
-            $crate::store::Store::Sqlite { writer, .. } => {
+            $crate::store::Pools::Sqlite { writer, .. } => {
                 let $pool = writer;
                 $body
             }
@@ -80,12 +88,12 @@ pub(crate) use on_writer;
 /// Like [`on_writer`], with the pool that reads.
 macro_rules! on_reader {
     ($store:expr, |$pool:ident| $body:expr) => {
-        match $store {
-            $crate::store::Store::Postgres(p) => {
+        match &$store.pools {
+            $crate::store::Pools::Postgres(p) => {
                 let $pool = p;
                 $body
             }
-            $crate::store::Store::Sqlite { reader, .. } => {
+            $crate::store::Pools::Sqlite { reader, .. } => {
                 let $pool = reader;
                 $body
             }
@@ -125,7 +133,9 @@ impl Store {
                 .connect_with(connect_options)
                 .await
                 .context("connecting to PostgreSQL")?;
-            return Ok(Store::Postgres(pool));
+            return Ok(Store {
+                pools: Pools::Postgres(pool),
+            });
         }
         if url.starts_with("sqlite:") {
             let memory = url.contains(":memory:") || url.contains("mode=memory");
@@ -181,10 +191,12 @@ impl Store {
                     .await
                     .context("opening SQLite readers")?
             };
-            return Ok(Store::Sqlite {
-                writer,
-                reader,
-                checkpointer,
+            return Ok(Store {
+                pools: Pools::Sqlite {
+                    writer,
+                    reader,
+                    checkpointer,
+                },
             });
         }
         Err(Error::UnsupportedUrl(url.to_owned()))
@@ -192,17 +204,17 @@ impl Store {
 
     /// Which engine this is.
     pub fn backend(&self) -> Backend {
-        match self {
-            Store::Postgres(_) => Backend::Postgres,
-            Store::Sqlite { .. } => Backend::Sqlite,
+        match &self.pools {
+            Pools::Postgres(_) => Backend::Postgres,
+            Pools::Sqlite { .. } => Backend::Sqlite,
         }
     }
 
     /// Apply pending migrations. Explicit, never a side effect of connecting.
     pub async fn migrate(&self) -> Result<()> {
-        match self {
-            Store::Postgres(p) => POSTGRES_MIGRATOR.run(p).await.map_err(Error::Migrate),
-            Store::Sqlite { writer, .. } => {
+        match &self.pools {
+            Pools::Postgres(p) => POSTGRES_MIGRATOR.run(p).await.map_err(Error::Migrate),
+            Pools::Sqlite { writer, .. } => {
                 SQLITE_MIGRATOR.run(writer).await.map_err(Error::Migrate)
             }
         }
@@ -210,9 +222,9 @@ impl Store {
 
     /// Close every pool.
     pub async fn close(&self) {
-        match self {
-            Store::Postgres(p) => p.close().await,
-            Store::Sqlite {
+        match &self.pools {
+            Pools::Postgres(p) => p.close().await,
+            Pools::Sqlite {
                 writer,
                 reader,
                 checkpointer,

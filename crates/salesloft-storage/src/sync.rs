@@ -1,19 +1,24 @@
-//! Sync cursors, and the page checkpoint that writes a page of rows together with the stream's
-//! new cursor in one transaction: after a crash there is either both or neither.
+//! Sync cursors, and the checkpoint that writes pages of rows together with the stream's new
+//! cursor in one transaction: after a crash there is either both or neither. The cursor is the
+//! caller's: stored as the JSON it serialises to, never looked into.
 
-use salesloft_client::WalkCursor;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-use crate::entities::{Row, Table, UpsertStats, UpsertTx};
+use crate::entity::{Entity, PreparedRows};
 use crate::error::{Context, Error, Result};
-use crate::store::{Store, now_ms, on_reader, on_writer};
+use crate::store::{Pools, Store, now_ms, on_reader, on_writer};
+use crate::upsert::{UpsertStats, UpsertTx};
 
 /// Where one stream's sync stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncState {
     /// The stream, such as `people`.
     pub stream: String,
-    /// The walk cursor after the last committed page.
-    pub cursor: WalkCursor,
+    /// The stream's cursor after the last committed checkpoint, as the JSON its owner
+    /// serialised it to; `None` before the first (or after [`Store::reset_sync`]). Read it
+    /// with [`SyncState::cursor`].
+    pub cursor_json: Option<String>,
     /// Whether a run has reached the end once (the backfill is over).
     pub backfill_done: bool,
     /// Records written by this stream, over all runs.
@@ -30,11 +35,23 @@ pub struct SyncState {
     pub updated_at_ms: i64,
 }
 
+impl SyncState {
+    /// The stream's cursor as its owner's type; `None` before the first checkpoint.
+    pub fn cursor<C: DeserializeOwned>(&self) -> Result<Option<C>> {
+        self.cursor_json
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|source| Error::Encode {
+                what: "sync cursor",
+                source,
+            })
+    }
+}
+
 type StateRow = (
     String,
-    Option<i64>,
-    String,
-    i32,
+    Option<String>,
     i16,
     i64,
     Option<i64>,
@@ -42,40 +59,23 @@ type StateRow = (
     Option<String>,
     i64,
     i64,
-    Option<String>,
 );
 
-const SELECT_STATE: &str = "SELECT stream, cursor_us, boundary_ids, tie_page, backfill_done, records_total, \
-     last_started_at_ms, last_success_at_ms, last_error, version, updated_at_ms, walk_window FROM sync_state";
+const SELECT_STATE: &str = "SELECT stream, cursor, backfill_done, records_total, \
+     last_started_at_ms, last_success_at_ms, last_error, version, updated_at_ms FROM sync_state";
 
-/// The error for a cursor part (`what`) that does not convert to or from its JSON column.
-fn json_error(what: &'static str) -> impl FnOnce(serde_json::Error) -> Error {
-    move |source| Error::Encode { what, source }
-}
-
-fn decode(r: StateRow) -> Result<SyncState> {
-    let seen_ids: Vec<i64> = serde_json::from_str(&r.2).map_err(json_error("boundary ids"))?;
-    let window =
-        r.11.as_deref()
-            .map(serde_json::from_str)
-            .transpose()
-            .map_err(json_error("walk window"))?;
-    Ok(SyncState {
+fn decode(r: StateRow) -> SyncState {
+    SyncState {
         stream: r.0,
-        cursor: WalkCursor {
-            updated_at_us: r.1,
-            seen_ids,
-            page: u32::try_from(r.3).unwrap_or(1).max(1),
-            window,
-        },
-        backfill_done: r.4 != 0,
-        records_total: r.5,
-        last_started_at_ms: r.6,
-        last_success_at_ms: r.7,
-        last_error: r.8,
-        version: r.9,
-        updated_at_ms: r.10,
-    })
+        cursor_json: r.1,
+        backfill_done: r.2 != 0,
+        records_total: r.3,
+        last_started_at_ms: r.4,
+        last_success_at_ms: r.5,
+        last_error: r.6,
+        version: r.7,
+        updated_at_ms: r.8,
+    }
 }
 
 /// What a checkpoint did.
@@ -109,7 +109,7 @@ impl Store {
             .fetch_one(pool)
             .await
             .context("reading sync state")?;
-            decode(row)
+            Ok(decode(row))
         })
     }
 
@@ -122,23 +122,22 @@ impl Store {
             .fetch_all(pool)
             .await
             .context("reading sync states")?;
-            rows.into_iter().map(decode).collect()
+            Ok(rows.into_iter().map(decode).collect())
         })
     }
 
-    /// Write one page: `rows` of `table`, and the stream's new `cursor`, in one transaction,
-    /// provided the state is still at `expected.version` (else [`Error::Conflict`] and nothing
-    /// is written). `caught_up` marks the end of a run's walk.
-    pub async fn checkpoint(
+    /// Write one page: `rows` and the stream's new `cursor`, in one transaction, provided the
+    /// state is still at `expected.version` (else [`Error::Conflict`] and nothing is written).
+    /// `caught_up` marks the end of a run's walk.
+    pub async fn checkpoint<T: Entity>(
         &self,
         expected: &SyncState,
-        table: &Table,
-        rows: Vec<Row>,
-        cursor: &WalkCursor,
+        rows: PreparedRows<T>,
+        cursor: &impl Serialize,
         caught_up: bool,
     ) -> Result<Checkpoint> {
         let mut open = self.begin_checkpoint(expected).await?;
-        open.write(table, rows).await?;
+        open.write(rows).await?;
         open.commit(cursor, caught_up).await
     }
 
@@ -151,14 +150,14 @@ impl Store {
     /// touched by almost every row. On SQLite the open checkpoint holds the only writer
     /// connection: keep it short (the sync engine commits at least every second).
     pub async fn begin_checkpoint(&self, expected: &SyncState) -> Result<OpenCheckpoint> {
-        let tx = match self {
-            Store::Postgres(pool) => {
+        let tx = match &self.pools {
+            Pools::Postgres(pool) => {
                 let mut tx = pool.begin().await.context("starting a checkpoint")?;
                 // Atomic, so losing a whole checkpoint in a crash only means fetching it again.
                 tx.commit_without_flush_wait().await?;
                 CheckpointTx::Postgres(tx)
             }
-            Store::Sqlite { writer, .. } => {
+            Pools::Sqlite { writer, .. } => {
                 let mut tx = writer.begin().await.context("starting a checkpoint")?;
                 tx.commit_without_flush_wait().await?;
                 CheckpointTx::Sqlite(tx)
@@ -188,7 +187,7 @@ impl Store {
         self.sync_mark(stream, "last_error = $3", Some(error)).await
     }
 
-    async fn sync_mark(&self, stream: &str, set: &str, error: Option<&str>) -> Result<()> {
+    async fn sync_mark(&self, stream: &str, set: &'static str, error: Option<&str>) -> Result<()> {
         let now = now_ms();
         let sql = format!("UPDATE sync_state SET {set}, updated_at_ms = $1 WHERE stream = $2");
         on_writer!(self, |pool| {
@@ -206,8 +205,8 @@ impl Store {
         let now = now_ms();
         on_writer!(self, |pool| {
             sqlx::query(
-                "UPDATE sync_state SET cursor_us = NULL, boundary_ids = '[]', tie_page = 1, walk_window = NULL, \
-                 backfill_done = 0, version = version + 1, updated_at_ms = $1 WHERE stream = $2",
+                "UPDATE sync_state SET cursor = NULL, backfill_done = 0, version = version + 1, \
+                 updated_at_ms = $1 WHERE stream = $2",
             )
             .bind(now)
             .bind(stream)
@@ -235,11 +234,11 @@ enum CheckpointTx {
 }
 
 impl OpenCheckpoint {
-    /// Write `rows` of `table` (the monotonic guard applies); what happened to them.
-    pub async fn write(&mut self, table: &Table, rows: Vec<Row>) -> Result<UpsertStats> {
+    /// Write `rows` (the monotonic guard applies); what happened to them.
+    pub async fn write<T: Entity>(&mut self, rows: PreparedRows<T>) -> Result<UpsertStats> {
         let stats = match &mut self.tx {
-            CheckpointTx::Postgres(tx) => tx.upsert_rows_in(table, rows).await?,
-            CheckpointTx::Sqlite(tx) => tx.upsert_rows_in(table, rows).await?,
+            CheckpointTx::Postgres(tx) => tx.upsert_rows_in(&T::TABLE, rows.rows).await?,
+            CheckpointTx::Sqlite(tx) => tx.upsert_rows_in(&T::TABLE, rows.rows).await?,
         };
         self.stats.add(stats);
         Ok(stats)
@@ -253,41 +252,33 @@ impl OpenCheckpoint {
     /// Commit the rows written with the stream's new `cursor`, provided the state is still at
     /// the version this checkpoint began from (else [`Error::Conflict`] and nothing is
     /// written). `caught_up` marks the end of a run's walk.
-    pub async fn commit(self, cursor: &WalkCursor, caught_up: bool) -> Result<Checkpoint> {
+    pub async fn commit(self, cursor: &impl Serialize, caught_up: bool) -> Result<Checkpoint> {
         let Self {
             tx,
             expected,
             stats,
         } = self;
         let now = now_ms();
-        let boundary =
-            serde_json::to_string(&cursor.seen_ids).map_err(json_error("boundary ids"))?;
-        let window = cursor
-            .window
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(json_error("walk window"))?;
+        let cursor_json = serde_json::to_string(cursor).map_err(|source| Error::Encode {
+            what: "sync cursor",
+            source,
+        })?;
         let written = (stats.inserted + stats.updated) as i64;
         macro_rules! advance {
             ($tx:expr) => {{
                 let mut tx = $tx;
                 let updated = sqlx::query(
-                    "UPDATE sync_state SET cursor_us = $1, boundary_ids = $2, tie_page = $3, \
-                     records_total = records_total + $4, \
-                     backfill_done = CASE WHEN $5 = 1 THEN 1 ELSE backfill_done END, \
-                     version = version + 1, updated_at_ms = $6, walk_window = $9 \
-                     WHERE stream = $7 AND version = $8",
+                    "UPDATE sync_state SET cursor = $1, records_total = records_total + $2, \
+                     backfill_done = CASE WHEN $3 = 1 THEN 1 ELSE backfill_done END, \
+                     version = version + 1, updated_at_ms = $4 \
+                     WHERE stream = $5 AND version = $6",
                 )
-                .bind(cursor.updated_at_us)
-                .bind(boundary)
-                .bind(i32::try_from(cursor.page).unwrap_or(i32::MAX))
+                .bind(&cursor_json)
                 .bind(written)
                 .bind(i64::from(caught_up))
                 .bind(now)
                 .bind(&expected.stream)
                 .bind(expected.version)
-                .bind(window)
                 .execute(&mut *tx)
                 .await
                 .context("advancing the sync cursor")?;
@@ -305,7 +296,7 @@ impl OpenCheckpoint {
             CheckpointTx::Sqlite(tx) => advance!(tx),
         }
         let state = SyncState {
-            cursor: cursor.clone(),
+            cursor_json: Some(cursor_json),
             backfill_done: expected.backfill_done || caught_up,
             records_total: expected.records_total + written,
             version: expected.version + 1,

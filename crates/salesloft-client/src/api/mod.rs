@@ -21,6 +21,7 @@ pub use webhooks::WebhookSubscriptions;
 
 use crate::client::Client;
 use crate::error::Result;
+use crate::list::{ListRequest, ListResource};
 use crate::models::{Team, User};
 
 impl Client {
@@ -32,6 +33,12 @@ impl Client {
     /// The authenticated user's team (`GET /v2/team`).
     pub async fn team(&self) -> Result<Team> {
         self.get_one("/v2/team".into(), "team.get").await
+    }
+
+    /// A list request for any resource, by its list type: `client.list::<People>()` is
+    /// `client.people().list()`. For code generic over resources.
+    pub fn list<R: ListResource>(&self) -> ListRequest<R> {
+        ListRequest::new(self.clone())
     }
 
     /// People (prospects).

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use salesloft_client::{Auth, Client, RetryPolicy, Unlimited};
 use salesloft_sandbox::{Action, FaultConfig, Sandbox, SandboxConfig, SandboxHandle, TeamSize};
-use salesloft_services::verify::compare;
-use salesloft_services::{Stream, SyncEngine, SyncOptions, SyncReport};
+use salesloft_services::{
+    Context, StatusReport, Stream, SyncEngine, SyncOptions, SyncReport, Verifier,
+};
 use salesloft_storage::Store;
 use salesloft_storage::testing::TestDb;
 
@@ -17,6 +18,14 @@ struct Setup {
     engine: SyncEngine,
     store: Store,
     _db: TestDb,
+}
+
+fn stream(name: &str) -> Stream {
+    Stream::named(name).unwrap()
+}
+
+fn people() -> Stream {
+    stream("people")
 }
 
 async fn setup(config: SandboxConfig, db: TestDb) -> Setup {
@@ -34,15 +43,15 @@ async fn setup(config: SandboxConfig, db: TestDb) -> Setup {
         .unwrap();
     let store = db.store.clone();
     Setup {
-        engine: SyncEngine::new(client, store.clone()),
+        engine: SyncEngine::new(Context::new(client, store.clone())),
         sandbox,
         store,
         _db: db,
     }
 }
 
-/// Run a test body (taking a fresh database) against SQLite, and against PostgreSQL when
-/// SALESLOFT_TEST_DATABASE_URL is set.
+/// Run a test body (taking a fresh database) against SQLite and against PostgreSQL (the server
+/// SALESLOFT_TEST_DATABASE_URL names, else the local one; never skipped silently).
 macro_rules! on_both {
     ($name:ident, $body:ident) => {
         mod $name {
@@ -53,12 +62,10 @@ macro_rules! on_both {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                match salesloft_storage::testing::TestDb::postgres().await {
-                    Some(db) => super::$body(db.expect("PostgreSQL is reachable")).await,
-                    None => {
-                        eprintln!("SALESLOFT_TEST_DATABASE_URL not set: PostgreSQL case skipped")
-                    }
-                }
+                let db = salesloft_storage::testing::TestDb::postgres().await.unwrap_or_else(|e| {
+                    panic!("PostgreSQL is unreachable ({e}): start it, set SALESLOFT_TEST_DATABASE_URL, or leave these cases out with `cargo test -- --skip postgres`")
+                });
+                super::$body(db).await;
             }
         }
     };
@@ -72,7 +79,8 @@ fn quiet() -> SandboxConfig {
 }
 
 async fn assert_equal(s: &Setup) {
-    let diffs = compare(&s.store, &s.sandbox.snapshot(), &Stream::ALL)
+    let diffs = Verifier::new(s.engine.context().clone())
+        .compare(&s.sandbox.snapshot(), Stream::all())
         .await
         .unwrap();
     for d in &diffs {
@@ -83,17 +91,12 @@ async fn assert_equal(s: &Setup) {
 
 async fn a_backfill_equals_the_source_exactly(db: TestDb) {
     let s = setup(quiet(), db).await;
-    let report = s.engine.sync(&Stream::ALL, SyncOptions::default()).await;
+    let report = s.engine.sync(Stream::all(), SyncOptions::default()).await;
     assert!(report.is_ok(), "{report:?}");
     assert_equal(&s).await;
-    let people = report
-        .streams
-        .iter()
-        .find(|r| r.stream == "people")
-        .unwrap();
-    assert_eq!(people.inserted, 1_000);
+    assert_eq!(report.stream("people").unwrap().inserted, 1_000);
     // A second run finds nothing new and costs one request per stream.
-    let again = s.engine.sync(&Stream::ALL, SyncOptions::default()).await;
+    let again = s.engine.sync(Stream::all(), SyncOptions::default()).await;
     assert!(
         again
             .streams
@@ -101,20 +104,45 @@ async fn a_backfill_equals_the_source_exactly(db: TestDb) {
             .all(|r| r.inserted == 0 && r.updated == 0),
         "{again:?}"
     );
-    assert_eq!(again.cost(), Stream::ALL.len() as u64);
-    let states = s.engine.status().await.unwrap();
-    assert!(
-        states
-            .iter()
-            .all(|st| st.backfill_done && st.last_success_at_ms.is_some())
-    );
+    assert_eq!(again.cost(), Stream::all().len() as u64);
+    // Status: every stream backfilled, its records counted, its freshness measured from its
+    // last success (by the context's clock), however old its newest record.
+    let synced_at = s
+        .store
+        .sync_state("people")
+        .await
+        .unwrap()
+        .last_success_at_ms
+        .unwrap();
+    let clock = FixedClock(synced_at + 90_000);
+    let ctx = s.engine.context().clone().with_clock(Arc::new(clock));
+    let statuses = StatusReport::new(ctx).streams().await.unwrap();
+    let counts = s.sandbox.counts();
+    assert_eq!(statuses.len(), Stream::all().len());
+    for st in &statuses {
+        assert!(st.backfill_done && st.last_error.is_none(), "{st:?}");
+        assert_eq!(st.records as usize, counts[st.stream.name()], "{st:?}");
+        let fresh = st.freshness.unwrap().as_secs();
+        assert!((85..=95).contains(&fresh), "{st:?}");
+        assert!(st.cursor_at.is_some(), "{st:?}");
+    }
+}
+
+/// A clock stopped at an instant (ms since the epoch).
+#[derive(Debug)]
+struct FixedClock(i64);
+
+impl salesloft_services::Clock for FixedClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp_millis(self.0).unwrap()
+    }
 }
 
 async fn an_incremental_run_picks_up_exactly_the_changes(db: TestDb) {
     let s = setup(quiet(), db).await;
     assert!(
         s.engine
-            .sync(&Stream::ALL, SyncOptions::default())
+            .sync(Stream::all(), SyncOptions::default())
             .await
             .is_ok()
     );
@@ -128,7 +156,7 @@ async fn an_incremental_run_picks_up_exactly_the_changes(db: TestDb) {
         s.sandbox.mutate(Some(action), 25).unwrap();
     }
     let before = s.sandbox.counters().list_records;
-    let report = s.engine.sync(&Stream::ALL, SyncOptions::default()).await;
+    let report = s.engine.sync(Stream::all(), SyncOptions::default()).await;
     assert!(report.is_ok(), "{report:?}");
     assert_equal(&s).await;
     let changed: u64 = report.streams.iter().map(|r| r.inserted + r.updated).sum();
@@ -150,7 +178,7 @@ async fn a_run_killed_after_any_page_resumes_to_an_exact_copy(db: TestDb) {
         let report = s
             .engine
             .sync(
-                &Stream::ALL,
+                Stream::all(),
                 SyncOptions {
                     max_pages: Some(1),
                     ..Default::default()
@@ -178,7 +206,8 @@ async fn a_run_cancelled_at_any_moment_resumes_to_an_exact_copy(db: TestDb) {
     let mut cut = 0;
     for run in 1i32.. {
         let limit = Duration::from_secs_f64(0.003 * 1.05f64.powi(run));
-        match tokio::time::timeout(limit, s.engine.sync(&Stream::ALL, SyncOptions::default())).await
+        match tokio::time::timeout(limit, s.engine.sync(Stream::all(), SyncOptions::default()))
+            .await
         {
             Err(_) => cut += 1,
             Ok(report) => {
@@ -209,13 +238,13 @@ async fn server_errors_and_429_bursts_still_end_exactly_equal(db: TestDb) {
         db,
     )
     .await;
-    let mut report = s.engine.sync(&Stream::ALL, SyncOptions::default()).await;
+    let mut report = s.engine.sync(Stream::all(), SyncOptions::default()).await;
     // A stream that ran out of retries resumes on the next run from its last checkpoint.
     for _ in 0..5 {
         if report.is_ok() {
             break;
         }
-        report = s.engine.sync(&Stream::ALL, SyncOptions::default()).await;
+        report = s.engine.sync(Stream::all(), SyncOptions::default()).await;
     }
     assert!(report.is_ok(), "{report:?}");
     assert!(
@@ -239,7 +268,8 @@ fn people_team(n: usize) -> SandboxConfig {
 }
 
 async fn assert_people_equal(s: &Setup) {
-    let diffs = compare(&s.store, &s.sandbox.snapshot(), &[Stream::People])
+    let diffs = Verifier::new(s.engine.context().clone())
+        .compare(&s.sandbox.snapshot(), &[people()])
         .await
         .unwrap();
     assert!(diffs.iter().all(|d| d.is_equal()), "{diffs:?}");
@@ -248,10 +278,7 @@ async fn assert_people_equal(s: &Setup) {
 /// A team of `n` people, backfilled in one run that inserts every one of them; its report.
 async fn backfill_people(n: usize, db: TestDb) -> (Setup, SyncReport) {
     let s = setup(people_team(n), db).await;
-    let report = s
-        .engine
-        .sync(&[Stream::People], SyncOptions::default())
-        .await;
+    let report = s.engine.sync(&[people()], SyncOptions::default()).await;
     assert!(report.is_ok(), "{report:?}");
     assert_eq!(report.streams[0].inserted, n as u64);
     (s, report)
@@ -279,7 +306,7 @@ async fn people_changed_and_deleted_during_a_windowed_backfill_are_all_caught(db
         let report = s
             .engine
             .sync(
-                &[Stream::People],
+                &[people()],
                 SyncOptions {
                     max_pages: Some(30),
                     ..Default::default()
@@ -297,10 +324,7 @@ async fn people_changed_and_deleted_during_a_windowed_backfill_are_all_caught(db
     assert!(runs > 5, "{runs} runs");
     // Deletions reach the local copy by webhook, not by the walk: apply them as the webhook
     // processor would, then one more run picks up what changed after the ceiling.
-    let report = s
-        .engine
-        .sync(&[Stream::People], SyncOptions::default())
-        .await;
+    let report = s.engine.sync(&[people()], SyncOptions::default()).await;
     assert!(report.is_ok(), "{report:?}");
     let snapshot = s.sandbox.snapshot();
     let live: std::collections::HashSet<i64> = snapshot["people"]
@@ -309,24 +333,9 @@ async fn people_changed_and_deleted_during_a_windowed_backfill_are_all_caught(db
         .iter()
         .map(|p| p["id"].as_i64().unwrap())
         .collect();
-    for (id, _) in s
-        .store
-        .raw_records(
-            &<salesloft_client::Person as salesloft_storage::Entity>::TABLE,
-            None,
-        )
-        .await
-        .unwrap()
-    {
+    for (id, _) in people().raw_records(&s.store).await.unwrap() {
         if !live.contains(&id) {
-            s.store
-                .soft_delete(
-                    &<salesloft_client::Person as salesloft_storage::Entity>::TABLE,
-                    id,
-                    None,
-                )
-                .await
-                .unwrap();
+            people().soft_delete(&s.store, id).await.unwrap();
         }
     }
     assert_people_equal(&s).await;

@@ -13,9 +13,8 @@ async fn the_log_reaches_the_database_file_without_a_writer_checkpoint() {
     let size = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let t0 = 1_709_797_560_302_715;
     let people: Vec<_> = (0..2_000).map(|i| person(i + 1, t0 + i, "vp")).collect();
-    let offset = chrono::FixedOffset::west_opt(5 * 3600).unwrap();
     let before = size();
-    db.store.upsert(&people, offset).await.unwrap();
+    db.store.upsert(&people, chrono_tz::UTC).await.unwrap();
     // Far below the writer's own checkpoint threshold (256 MiB): without the background
     // checkpointer (it looks every 200 ms, so on a busy machine it may already have run during
     // the upsert) the rows would stay in the log and the file would not grow.
@@ -31,7 +30,7 @@ async fn the_log_reaches_the_database_file_without_a_writer_checkpoint() {
     );
     assert_eq!(
         db.store
-            .count_live(&<salesloft_client::Person as salesloft_storage::Entity>::TABLE)
+            .count_live::<salesloft_client::Person>()
             .await
             .unwrap(),
         2_000

@@ -2,13 +2,19 @@
 
 use chrono::FixedOffset;
 use salesloft_client::{Call, Email, OAuthTokens, Person, TokenStore};
-use salesloft_storage::{DbTokenStore, Entity};
+use salesloft_storage::DbTokenStore;
+use salesloft_storage::testing::fetch_texts;
 use serde_json::json;
 
 use crate::helpers::{TestDb, on_both};
 
 fn offset() -> FixedOffset {
     FixedOffset::west_opt(5 * 3600).unwrap()
+}
+
+/// The team's time zone: five hours behind UTC all year.
+fn zone() -> chrono_tz::Tz {
+    chrono_tz::Etc::GMTPlus5
 }
 
 pub fn person(id: i64, updated_us: i64, title: &str) -> Person {
@@ -28,7 +34,7 @@ pub fn person(id: i64, updated_us: i64, title: &str) -> Person {
 }
 
 async fn raw_title(db: &TestDb, id: i64) -> Option<String> {
-    let (raw, _) = db.store.raw_record(&Person::TABLE, id).await.unwrap()?;
+    let (raw, _) = db.store.raw_record::<Person>(id).await.unwrap()?;
     let v: serde_json::Value = serde_json::from_str(&raw).unwrap();
     assert_eq!(
         v["future_field"],
@@ -41,66 +47,57 @@ async fn raw_title(db: &TestDb, id: i64) -> Option<String> {
 async fn batched_upserts_keep_the_newest_version(db: &TestDb) {
     let t0 = 1_709_797_560_302_715;
     let people: Vec<Person> = (0..1_200).map(|i| person(i + 1, t0 + i, "v1")).collect();
-    let s = db.store.upsert(&people, offset()).await.unwrap();
+    let s = db.store.upsert(&people, zone()).await.unwrap();
     assert_eq!((s.inserted, s.updated, s.unchanged), (1_200, 0, 0));
-    let again = db.store.upsert(&people, offset()).await.unwrap();
+    let again = db.store.upsert(&people, zone()).await.unwrap();
     assert_eq!(
         (again.inserted, again.updated, again.unchanged),
         (0, 0, 1_200)
     );
     // An older version never overwrites a newer row; a newer one does.
     let older = vec![person(5, t0 - 10, "stale")];
-    assert_eq!(
-        db.store.upsert(&older, offset()).await.unwrap().unchanged,
-        1
-    );
+    assert_eq!(db.store.upsert(&older, zone()).await.unwrap().unchanged, 1);
     assert_eq!(raw_title(db, 5).await.as_deref(), Some("v1"));
     let newer = vec![person(5, t0 + 10_000, "v2"), person(6, t0 + 10_000, "v2")];
-    assert_eq!(db.store.upsert(&newer, offset()).await.unwrap().updated, 2);
+    assert_eq!(db.store.upsert(&newer, zone()).await.unwrap().updated, 2);
     assert_eq!(raw_title(db, 5).await.as_deref(), Some("v2"));
     // One batch naming a record twice keeps its newest version.
     let twice = vec![
         person(7, t0 + 20_000, "late"),
         person(7, t0 + 15_000, "early"),
     ];
-    db.store.upsert(&twice, offset()).await.unwrap();
+    db.store.upsert(&twice, zone()).await.unwrap();
     assert_eq!(raw_title(db, 7).await.as_deref(), Some("late"));
-    assert_eq!(db.store.count_live(&Person::TABLE).await.unwrap(), 1_200);
+    assert_eq!(db.store.count_live::<Person>().await.unwrap(), 1_200);
 }
 on_both!(batched_upserts, batched_upserts_keep_the_newest_version);
 
 async fn soft_deletes_are_cleared_by_a_later_version(db: &TestDb) {
     let t0 = 1_709_797_560_302_715;
     db.store
-        .upsert(&[person(1, t0, "a")], offset())
+        .upsert(&[person(1, t0, "a")], zone())
         .await
         .unwrap();
-    assert!(db.store.soft_delete(&Person::TABLE, 1, None).await.unwrap());
+    assert!(db.store.soft_delete::<Person>(1).await.unwrap());
     assert!(
-        !db.store.soft_delete(&Person::TABLE, 1, None).await.unwrap(),
+        !db.store.soft_delete::<Person>(1).await.unwrap(),
         "idempotent"
     );
-    assert_eq!(db.store.count_live(&Person::TABLE).await.unwrap(), 0);
-    assert!(
-        db.store
-            .raw_record(&Person::TABLE, 1)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert_eq!(db.store.count_live::<Person>().await.unwrap(), 0);
+    assert!(db.store.raw_record::<Person>(1).await.unwrap().is_none());
     // A stale copy does not resurrect it; a version at least as new does.
     db.store
-        .upsert(&[person(1, t0 - 5, "stale")], offset())
+        .upsert(&[person(1, t0 - 5, "stale")], zone())
         .await
         .unwrap();
-    assert_eq!(db.store.count_live(&Person::TABLE).await.unwrap(), 0);
+    assert_eq!(db.store.count_live::<Person>().await.unwrap(), 0);
     let s = db
         .store
-        .upsert(&[person(1, t0, "a")], offset())
+        .upsert(&[person(1, t0, "a")], zone())
         .await
         .unwrap();
     assert_eq!(s.updated, 1);
-    assert_eq!(db.store.count_live(&Person::TABLE).await.unwrap(), 1);
+    assert_eq!(db.store.count_live::<Person>().await.unwrap(), 1);
 }
 on_both!(soft_deletes, soft_deletes_are_cleared_by_a_later_version);
 
@@ -116,8 +113,8 @@ async fn emails_and_calls_share_the_activities_table(db: &TestDb) {
         "duration": 184, "disposition": "Connected", "user": {"id": 1}, "called_person": {"id": 5}
     }))
     .unwrap();
-    let s1 = db.store.upsert(&[email], offset()).await.unwrap();
-    let s2 = db.store.upsert(&[call], offset()).await.unwrap();
+    let s1 = db.store.upsert(&[email], zone()).await.unwrap();
+    let s2 = db.store.upsert(&[call], zone()).await.unwrap();
     assert_eq!(
         (s1.inserted, s2.inserted),
         (1, 1),
@@ -130,22 +127,10 @@ async fn emails_and_calls_share_the_activities_table(db: &TestDb) {
 on_both!(activities, emails_and_calls_share_the_activities_table);
 
 async fn email_day(db: &TestDb) -> String {
-    match &db.store {
-        salesloft_storage::Store::Postgres(p) => {
-            sqlx::query_as::<_, (String,)>("SELECT day FROM activities WHERE kind = 'email'")
-                .fetch_one(p)
-                .await
-                .unwrap()
-                .0
-        }
-        salesloft_storage::Store::Sqlite { reader, .. } => {
-            sqlx::query_as::<_, (String,)>("SELECT day FROM activities WHERE kind = 'email'")
-                .fetch_one(reader)
-                .await
-                .unwrap()
-                .0
-        }
-    }
+    let days = fetch_texts(&db.store, "SELECT day FROM activities WHERE kind = 'email'")
+        .await
+        .unwrap();
+    days.into_iter().flatten().next().unwrap()
 }
 
 async fn the_inbox_makes_duplicate_deliveries_harmless(db: &TestDb) {
@@ -175,7 +160,11 @@ async fn the_inbox_makes_duplicate_deliveries_harmless(db: &TestDb) {
     assert_eq!(pending.len(), 2);
     assert_eq!(pending[0].body, body.to_vec());
     db.store
-        .finish_webhook(pending[0].id, "processed", None)
+        .finish_webhook(
+            pending[0].id,
+            salesloft_storage::InboxOutcome::Processed,
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(db.store.pending_webhooks(10).await.unwrap().len(), 1);
@@ -201,32 +190,3 @@ async fn oauth_tokens_survive_in_the_database(db: &TestDb) {
     assert_eq!(loaded.expires_at, Some(expires));
 }
 on_both!(tokens, oauth_tokens_survive_in_the_database);
-
-#[tokio::test]
-async fn migrations_are_explicit_and_idempotent() {
-    let path = std::env::temp_dir().join(format!("salesloft-test-{}.db", uuid::Uuid::new_v4()));
-    let store = salesloft_storage::Store::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
-    assert!(
-        store.sync_states().await.is_err(),
-        "connecting does not migrate"
-    );
-    store.migrate().await.unwrap();
-    store.migrate().await.unwrap();
-    assert!(store.sync_states().await.unwrap().is_empty());
-    store.close().await;
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
-    assert!(
-        salesloft_storage::Store::connect("mysql://x")
-            .await
-            .is_err()
-    );
-    let mem = salesloft_storage::Store::connect("sqlite::memory:")
-        .await
-        .unwrap();
-    mem.migrate().await.unwrap();
-    assert!(mem.sync_state("people").await.is_ok());
-}

@@ -5,11 +5,20 @@ pub async fn sqlite() -> TestDb {
     TestDb::sqlite().await.unwrap()
 }
 
-/// A fresh PostgreSQL database, or `None` when no server is configured.
-pub async fn postgres() -> Option<TestDb> {
-    TestDb::postgres()
-        .await
-        .map(|r| r.expect("PostgreSQL is reachable"))
+/// A fresh PostgreSQL database; fails when no server answers (never a silent skip).
+pub async fn postgres() -> TestDb {
+    TestDb::postgres().await.unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL is unreachable ({e}): start it, set {PG_URL_VAR}, or leave these cases out with `cargo test -- --skip postgres`"
+        )
+    })
+}
+
+/// A fresh PostgreSQL database with no tables yet; fails when no server answers.
+pub async fn postgres_unmigrated() -> TestDb {
+    TestDb::postgres_unmigrated().await.unwrap_or_else(|e| {
+        panic!("PostgreSQL is unreachable ({e}): start it, set {PG_URL_VAR}, or leave these cases out with `cargo test -- --skip postgres`")
+    })
 }
 
 /// A second pool on the same database (another "process").
@@ -17,7 +26,7 @@ pub async fn another_pool(db: &TestDb) -> Store {
     db.another_pool().await.unwrap()
 }
 
-/// Run a test body against SQLite, and against PostgreSQL when configured.
+/// Run a test body against SQLite and against PostgreSQL.
 macro_rules! on_both {
     ($name:ident, $body:ident) => {
         mod $name {
@@ -29,13 +38,8 @@ macro_rules! on_both {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                match crate::helpers::postgres().await {
-                    Some(db) => super::$body(&db).await,
-                    None => eprintln!(
-                        "{} not set: PostgreSQL case skipped",
-                        crate::helpers::PG_URL_VAR
-                    ),
-                }
+                let db = crate::helpers::postgres().await;
+                super::$body(&db).await;
             }
         }
     };

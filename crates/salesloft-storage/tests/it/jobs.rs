@@ -149,22 +149,10 @@ trait DueNow {
 
 impl DueNow for salesloft_storage::Store {
     async fn snooze_due_for_test(&self, id: i64) {
-        match self {
-            salesloft_storage::Store::Postgres(p) => {
-                sqlx::query("UPDATE jobs SET run_at_ms = 0 WHERE id = $1")
-                    .bind(id)
-                    .execute(p)
-                    .await
-                    .unwrap();
-            }
-            salesloft_storage::Store::Sqlite { writer, .. } => {
-                sqlx::query("UPDATE jobs SET run_at_ms = 0 WHERE id = $1")
-                    .bind(id)
-                    .execute(writer)
-                    .await
-                    .unwrap();
-            }
-        }
+        let sql = format!("UPDATE jobs SET run_at_ms = 0 WHERE id = {id}");
+        salesloft_storage::testing::execute(self, &sql)
+            .await
+            .unwrap();
     }
 }
 

@@ -1,5 +1,5 @@
-//! The store against SQLite always, and PostgreSQL when SALESLOFT_TEST_DATABASE_URL is set;
-//! every test in its own database, dropped afterwards.
+//! The store against SQLite and PostgreSQL (the server SALESLOFT_TEST_DATABASE_URL names, else
+//! the local one); every test in its own database, dropped afterwards.
 
 #![allow(clippy::unwrap_used)] // tests panic on purpose when an expectation fails
 
@@ -7,5 +7,7 @@ mod budget;
 mod checkpointer;
 mod entities;
 mod helpers;
+mod hostile;
 mod jobs;
+mod migrations;
 mod sync;

@@ -1,0 +1,102 @@
+//! What every behaviour of this crate shares: the SalesLoft client, the store, a clock and the
+//! team's settings. Each behaviour ([`SyncEngine`](crate::SyncEngine),
+//! [`Verifier`](crate::Verifier), [`StatusReport`](crate::StatusReport), ...) is a type built
+//! over one [`Context`].
+
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use salesloft_client::Client;
+use salesloft_storage::{Store, Tz};
+
+/// Where the current time comes from: the system clock in production, a fixed or stepped one in
+/// tests.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// Now.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// What the toolkit needs to know about the SalesLoft team it serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TeamSettings {
+    /// The team's time zone: the day an activity counts for when its user has none.
+    pub time_zone: Tz,
+}
+
+impl Default for TeamSettings {
+    fn default() -> Self {
+        Self { time_zone: Tz::UTC }
+    }
+}
+
+impl TeamSettings {
+    /// Settings for a team in `time_zone`.
+    pub fn new(time_zone: Tz) -> Self {
+        Self { time_zone }
+    }
+}
+
+/// The client, store, clock and team settings every behaviour works with. Cheap to clone.
+#[derive(Clone)]
+pub struct Context {
+    /// Talks to SalesLoft; its limiter is the team's budget for every behaviour.
+    pub client: Client,
+    /// The local copy and the toolkit's own tables.
+    pub store: Store,
+    /// Now, for freshness, schedules and tests.
+    pub clock: Arc<dyn Clock>,
+    /// The team's settings.
+    pub team: TeamSettings,
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("client", &self.client)
+            .field("store", &self.store)
+            .field("clock", &self.clock)
+            .field("team", &self.team)
+            .finish()
+    }
+}
+
+impl Context {
+    /// A context on the system clock with default team settings (UTC).
+    pub fn new(client: Client, store: Store) -> Self {
+        Self {
+            client,
+            store,
+            clock: Arc::new(SystemClock),
+            team: TeamSettings::default(),
+        }
+    }
+
+    /// The same context with the team's settings.
+    pub fn with_team(mut self, team: TeamSettings) -> Self {
+        self.team = team;
+        self
+    }
+
+    /// The same context on another clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Milliseconds since the epoch by this context's clock.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now().timestamp_millis()
+    }
+}

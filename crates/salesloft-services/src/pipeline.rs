@@ -1,0 +1,295 @@
+//! One stream's copy from SalesLoft into the store, for any resource type: walkable lists are
+//! read with salesloft-client's cost-1 incremental walk, pages fetched ahead of the writer and
+//! written into checkpoints that commit them with the cursor; users and steps (which SalesLoft
+//! cannot filter by `updated_at`) are listed in full. A run killed at any moment resumes with
+//! nothing lost or duplicated.
+
+use std::time::{Duration, Instant};
+
+use salesloft_client::{ListRequest, ListResource, Record, WalkCursor, page_cost};
+use salesloft_storage::{Entity, OpenCheckpoint, PreparedRows, SyncState};
+
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::report::{Progress, StreamReport, SyncOptions};
+
+/// One stream's run: what it works with and where it reports.
+pub(crate) struct Run<'a> {
+    pub(crate) ctx: &'a Context,
+    pub(crate) options: SyncOptions,
+    pub(crate) report: &'a mut StreamReport,
+    pub(crate) progress: Option<&'a Progress>,
+}
+
+impl Run<'_> {
+    fn stream(&self) -> &str {
+        &self.report.stream
+    }
+
+    fn report_progress(&self) {
+        if let Some(p) = self.progress {
+            p(self.report);
+        }
+    }
+
+    /// Commit `checkpoint` with `cursor`, count what changed and report progress; returns the
+    /// stream's new state.
+    async fn commit(
+        &mut self,
+        checkpoint: OpenCheckpoint,
+        cursor: &WalkCursor,
+        caught_up: bool,
+    ) -> Result<SyncState> {
+        let done = checkpoint.commit(cursor, caught_up).await?;
+        self.report.inserted += done.stats.inserted;
+        self.report.updated += done.stats.updated;
+        self.report.unchanged += done.stats.unchanged;
+        self.report_progress();
+        Ok(done.state)
+    }
+}
+
+/// Copy resource `R`: walked when SalesLoft can filter it by `updated_at`, else listed in full.
+pub(crate) async fn copy<R: ListResource>(mut run: Run<'_>) -> Result<()>
+where
+    R::Item: Entity,
+{
+    let ctx = run.ctx;
+    let stream = R::RESOURCE.name;
+    if run.options.full {
+        ctx.store.sync_state(stream).await?;
+        ctx.store.reset_sync(stream).await?;
+    }
+    ctx.store.sync_started(stream).await?;
+    let list = ctx.client.list::<R>();
+    if R::RESOURCE.walkable {
+        walk(list, &mut run).await
+    } else {
+        full_list(list, &mut run).await
+    }
+}
+
+/// The cursor a stream's state holds (the start, before its first checkpoint).
+fn cursor_of(state: &SyncState) -> Result<WalkCursor> {
+    Ok(state.cursor::<WalkCursor>()?.unwrap_or_default())
+}
+
+/// The incremental walk: one request per page at cost 1, each page committed with the cursor
+/// after it.
+///
+/// Pages are fetched ahead of the writer (at most [`FETCH_AHEAD`] waiting), so the network and
+/// the database work at once. Each page is written as it arrives into an open checkpoint,
+/// which commits with the cursor after its last page as soon as no page is waiting. When the
+/// database falls behind, pages keep arriving and the checkpoint stays open for up to
+/// [`COMMIT_INTERVAL`]: one commit then writes each index page it touched once for many pages,
+/// which is what lets the database catch up. Still both or neither, so a crash costs at most
+/// those pages' refetch; a page is only ever stored with or after every page before it.
+async fn walk<R: ListResource>(list: ListRequest<R>, run: &mut Run<'_>) -> Result<()>
+where
+    R::Item: Entity,
+{
+    let ctx = run.ctx;
+    let mut state = ctx.store.sync_state(run.stream()).await?;
+    let mut walk = list.walk(cursor_of(&state)?);
+    let max_pages = run.options.max_pages.unwrap_or(u64::MAX);
+    let zone = ctx.team.time_zone;
+    let (sender, mut receiver) =
+        tokio::sync::mpsc::channel::<Result<Fetched<R::Item>>>(FETCH_AHEAD);
+    let fetcher = async move {
+        for _ in 0..max_pages {
+            let fetched = match walk.next_page().await {
+                Ok(None) => return,
+                Ok(Some(page)) => PreparedRows::new(&page.items, zone)
+                    .map(|rows| Fetched {
+                        skipped: (page.fetched - page.items.len()) as u64,
+                        rows,
+                        fetched: page.fetched as u64,
+                        requests: u64::from(page.requests),
+                        cost: page.cost,
+                        waiting: page.waiting,
+                        cursor: page.cursor,
+                        is_last: page.is_last,
+                    })
+                    .map_err(Error::from),
+                Err(e) => Err(e.into()),
+            };
+            let stop = fetched.as_ref().map_or(true, |f| f.is_last);
+            // A send fails only when the writer has stopped: nothing more to do.
+            if sender.send(fetched).await.is_err() || stop {
+                return;
+            }
+        }
+    };
+    let stream = run.stream().to_owned();
+    let writer = async {
+        // The checkpoint being written and when it began: it takes the pages as they come and
+        // commits when the writer has caught up with the fetcher, at the end, before a
+        // failure, or after COMMIT_INTERVAL.
+        let mut open: Option<(OpenCheckpoint, Instant)> = None;
+        let mut last: Option<(WalkCursor, bool)> = None;
+        let mut waiting = None;
+        loop {
+            let first = match waiting.take() {
+                Some(first) => first,
+                None => match receiver.recv().await {
+                    Some(first) => first,
+                    None => break,
+                },
+            };
+            let mut group = vec![first];
+            while let Ok(next) = receiver.try_recv() {
+                group.push(next);
+            }
+            // Write the pages before a failed fetch, then report the failure.
+            let failure = group.iter().position(Result::is_err);
+            let failed = failure.map(|at| group.split_off(at));
+            let pages: Vec<Fetched<R::Item>> = group.into_iter().filter_map(Result::ok).collect();
+            if let Some(page) = pages.last() {
+                last = Some((page.cursor.clone(), page.is_last));
+            }
+            for page in pages {
+                let report = &mut *run.report;
+                if report.requests == 0 {
+                    // The run's first page counts what waits at the cursor.
+                    report.expected = page.waiting;
+                }
+                report.requests += page.requests;
+                report.cost += page.cost;
+                report.fetched += page.fetched;
+                // Records re-read at the cursor instant were skipped by the walk.
+                report.unchanged += page.skipped;
+                let (checkpoint, _) = match &mut open {
+                    Some(open) => open,
+                    None => {
+                        open.insert((ctx.store.begin_checkpoint(&state).await?, Instant::now()))
+                    }
+                };
+                checkpoint.write(page.rows).await?;
+            }
+            let ending = failed.is_some() || last.as_ref().is_some_and(|(_, l)| *l);
+            let due = open
+                .as_ref()
+                .is_some_and(|(_, began)| began.elapsed() >= COMMIT_INTERVAL);
+            let mut commit_now = ending || due;
+            if !commit_now && receiver.is_empty() {
+                // Caught up with the fetcher: give the next page a moment before committing.
+                match tokio::time::timeout(CATCH_UP_GRACE, receiver.recv()).await {
+                    Ok(Some(next)) => waiting = Some(next),
+                    Ok(None) | Err(_) => commit_now = true,
+                }
+            }
+            if commit_now
+                && let (Some((checkpoint, _)), Some((cursor, is_last))) = (open.take(), &last)
+            {
+                state = run.commit(checkpoint, cursor, *is_last).await?;
+            }
+            if let Some(Err(e)) = failed.and_then(|f| f.into_iter().next()) {
+                return Err(e);
+            }
+        }
+        // The fetcher stopped (its page limit): commit what was written.
+        if let (Some((checkpoint, _)), Some((cursor, is_last))) = (open.take(), &last) {
+            run.commit(checkpoint, cursor, *is_last).await?;
+        }
+        Ok(())
+    };
+    // The fetcher decodes on another worker thread while this task writes; it stops at its
+    // next page when the writer has stopped, and at once if this future is dropped.
+    let mut fetcher = AbortOnDrop(tokio::spawn(fetcher));
+    writer.await?;
+    // The channel closed: the fetcher finished, unless it panicked.
+    (&mut fetcher.0).await.map_err(|e| Error::FetcherStopped {
+        stream,
+        reason: e.to_string(),
+    })
+}
+
+/// Lists SalesLoft cannot filter by `updated_at`: read in full every run (they are small) and
+/// upserted, newest version winning; the cursor records the newest `updated_at` seen.
+async fn full_list<R: ListResource>(list: ListRequest<R>, run: &mut Run<'_>) -> Result<()>
+where
+    R::Item: Entity,
+{
+    let ctx = run.ctx;
+    let mut state = ctx.store.sync_state(run.stream()).await?;
+    let list = list.per_page(100);
+    let mut page_number = 1u32;
+    loop {
+        if run
+            .options
+            .max_pages
+            .is_some_and(|m| u64::from(page_number) > m)
+        {
+            break;
+        }
+        // The first page's count is the run's total, at no extra cost.
+        let page = list
+            .clone()
+            .page(page_number)
+            .include_paging_counts(page_number == 1)
+            .send()
+            .await?;
+        let report = &mut *run.report;
+        if page_number == 1 {
+            report.expected = page.paging.as_ref().and_then(|p| p.total_count);
+        }
+        report.requests += 1;
+        report.cost += u64::from(page_cost(page_number));
+        report.fetched += page.items.len() as u64;
+        let last = page.next_page().is_none() || page.items.is_empty();
+        let mut cursor = cursor_of(&state)?;
+        if let Some(newest) = page
+            .items
+            .iter()
+            .map(|r| r.updated_at().timestamp_micros())
+            .max()
+        {
+            cursor.updated_at_us = Some(cursor.updated_at_us.map_or(newest, |c| c.max(newest)));
+            cursor.seen_ids.clear();
+            cursor.page = 1;
+        }
+        let mut checkpoint = ctx.store.begin_checkpoint(&state).await?;
+        checkpoint
+            .write(PreparedRows::new(&page.items, ctx.team.time_zone)?)
+            .await?;
+        state = run.commit(checkpoint, &cursor, last).await?;
+        if last {
+            break;
+        }
+        page_number += 1;
+    }
+    Ok(())
+}
+
+/// Pages fetched ahead of the writer at most.
+const FETCH_AHEAD: usize = 32;
+
+/// The longest a checkpoint stays open while pages keep coming faster than the database takes
+/// them: a crash loses at most this much work (it is fetched again), and on SQLite the other
+/// streams wait at most this long for the writer.
+const COMMIT_INTERVAL: Duration = Duration::from_millis(1_000);
+
+/// How long an open checkpoint waits for the next page once none is waiting before it commits:
+/// a page that takes longer is a network-bound sync, where committing each page costs nothing.
+const CATCH_UP_GRACE: Duration = Duration::from_millis(25);
+
+/// Aborts a spawned task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// One fetched page, ready to store.
+struct Fetched<T> {
+    rows: PreparedRows<T>,
+    fetched: u64,
+    skipped: u64,
+    requests: u64,
+    cost: u64,
+    waiting: Option<u64>,
+    cursor: WalkCursor,
+    is_last: bool,
+}

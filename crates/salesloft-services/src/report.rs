@@ -1,0 +1,71 @@
+//! What a sync run reports: per stream and in total, as it goes and at the end.
+
+use serde::Serialize;
+
+/// What one stream's run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StreamReport {
+    /// The stream.
+    pub stream: String,
+    /// Records SalesLoft sent (including ones already stored).
+    pub fetched: u64,
+    /// How many records this run is expected to read, when SalesLoft said (the first page of a
+    /// walk carries the count of everything waiting): a progress display's total.
+    pub expected: Option<u64>,
+    /// Records new to the local copy.
+    pub inserted: u64,
+    /// Records that replaced an older local version.
+    pub updated: u64,
+    /// Records the local copy already had at this version.
+    pub unchanged: u64,
+    /// Requests sent.
+    pub requests: u64,
+    /// API cost of those requests, by SalesLoft's page-depth table.
+    pub cost: u64,
+    /// Wall time in milliseconds.
+    pub elapsed_ms: u64,
+    /// Why the stream stopped early, if it did.
+    pub error: Option<String>,
+}
+
+/// What a sync run did, per stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    /// One report per stream, in the order asked.
+    pub streams: Vec<StreamReport>,
+}
+
+impl SyncReport {
+    /// Whether every stream finished.
+    pub fn is_ok(&self) -> bool {
+        self.streams.iter().all(|s| s.error.is_none())
+    }
+
+    /// Total cost over every stream.
+    pub fn cost(&self) -> u64 {
+        self.streams.iter().map(|s| s.cost).sum()
+    }
+
+    /// Total records fetched over every stream.
+    pub fn fetched(&self) -> u64 {
+        self.streams.iter().map(|s| s.fetched).sum()
+    }
+
+    /// The report of the stream named `name`.
+    pub fn stream(&self, name: &str) -> Option<&StreamReport> {
+        self.streams.iter().find(|s| s.stream == name)
+    }
+}
+
+/// Options of one run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncOptions {
+    /// Forget the cursors first: read everything again (rows already current are left alone).
+    pub full: bool,
+    /// Stop each stream after this many pages (a later run resumes where it stopped).
+    pub max_pages: Option<u64>,
+}
+
+/// Called with a stream's running report when it starts, after every committed checkpoint,
+/// and when it ends.
+pub type Progress = std::sync::Arc<dyn Fn(&StreamReport) + Send + Sync>;

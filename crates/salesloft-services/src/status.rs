@@ -1,0 +1,72 @@
+//! [`StatusReport`]: where each stream of the local copy stands, for people and dashboards.
+
+use std::time::Duration;
+
+use salesloft_client::{Timestamp, WalkCursor};
+use serde::Serialize;
+
+use crate::context::Context;
+use crate::error::Result;
+use crate::streams::Stream;
+
+/// One stream's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct StreamStatus {
+    /// The stream.
+    pub stream: Stream,
+    /// Records in the local copy (soft-deleted ones left out).
+    pub records: i64,
+    /// When a run last finished without error (ms since the epoch).
+    pub last_success_at_ms: Option<i64>,
+    /// How long ago that was: how fresh the local copy of this stream is. `None` before the
+    /// first success.
+    pub freshness: Option<Duration>,
+    /// The newest SalesLoft `updated_at` the local copy has read up to (UTC).
+    pub cursor_at: Option<Timestamp>,
+    /// Whether the first full read (the backfill) has finished.
+    pub backfill_done: bool,
+    /// The last run's error, if it failed.
+    pub last_error: Option<String>,
+}
+
+/// Reads every stream's state from the context's store.
+#[derive(Debug, Clone)]
+pub struct StatusReport {
+    ctx: Context,
+}
+
+impl StatusReport {
+    /// A report on `ctx`'s store, timed by its clock.
+    pub fn new(ctx: Context) -> Self {
+        Self { ctx }
+    }
+
+    /// Every stream, in registry order (streams never synced show no success and no cursor).
+    pub async fn streams(&self) -> Result<Vec<StreamStatus>> {
+        let store = &self.ctx.store;
+        let states = store.sync_states().await?;
+        let now_ms = self.ctx.now_ms();
+        let mut out = Vec::new();
+        for stream in Stream::all() {
+            let state = states.iter().find(|s| s.stream == stream.name());
+            let cursor = match state {
+                Some(s) => s.cursor::<WalkCursor>()?,
+                None => None,
+            };
+            let last_success_at_ms = state.and_then(|s| s.last_success_at_ms);
+            out.push(StreamStatus {
+                stream: *stream,
+                records: stream.count_live(store).await?,
+                last_success_at_ms,
+                freshness: last_success_at_ms.map(|at| {
+                    Duration::from_millis(u64::try_from(now_ms.saturating_sub(at)).unwrap_or(0))
+                }),
+                cursor_at: cursor.and_then(|c| c.updated_at()),
+                backfill_done: state.is_some_and(|s| s.backfill_done),
+                last_error: state.and_then(|s| s.last_error.clone()),
+            });
+        }
+        Ok(out)
+    }
+}

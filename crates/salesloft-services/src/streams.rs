@@ -1,0 +1,173 @@
+//! The synced streams: one per resource of salesloft-client's registry, each pairing the
+//! resource's list request with the entity the store keeps it as. Everything that handles
+//! "every stream" (sync, verification, status, the command line) iterates [`Stream::all`];
+//! adding a resource to the client's registry adds its stream here with no change to this file.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::str::FromStr;
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use salesloft_client::{ListResource, Resource};
+use salesloft_storage::{Entity, Store};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::pipeline::{self, Run};
+
+/// A stream of SalesLoft records kept in the local copy: a resource, its list request and its
+/// stored entity. Copy it freely; compare and print it by name.
+#[derive(Clone, Copy)]
+pub struct Stream {
+    resource: &'static Resource,
+    ops: &'static dyn StreamOps,
+}
+
+/// What a stream does with its own types, behind one object-safe interface.
+trait StreamOps: Send + Sync {
+    fn copy<'a>(&self, run: Run<'a>) -> BoxFuture<'a, Result<()>>;
+    fn count_live<'a>(&self, store: &'a Store) -> BoxFuture<'a, Result<i64>>;
+    fn raw_records<'a>(&self, store: &'a Store) -> BoxFuture<'a, Result<Vec<(i64, String)>>>;
+    fn soft_delete<'a>(&self, store: &'a Store, id: i64) -> BoxFuture<'a, Result<bool>>;
+}
+
+/// The operations of the stream of list type `R`.
+struct Typed<R>(PhantomData<fn() -> R>);
+
+impl<R: ListResource> StreamOps for Typed<R>
+where
+    R::Item: Entity,
+{
+    fn copy<'a>(&self, run: Run<'a>) -> BoxFuture<'a, Result<()>> {
+        pipeline::copy::<R>(run).boxed()
+    }
+
+    fn count_live<'a>(&self, store: &'a Store) -> BoxFuture<'a, Result<i64>> {
+        async move { Ok(store.count_live::<R::Item>().await?) }.boxed()
+    }
+
+    fn raw_records<'a>(&self, store: &'a Store) -> BoxFuture<'a, Result<Vec<(i64, String)>>> {
+        async move { Ok(store.raw_records::<R::Item>().await?) }.boxed()
+    }
+
+    fn soft_delete<'a>(&self, store: &'a Store, id: i64) -> BoxFuture<'a, Result<bool>> {
+        async move { Ok(store.soft_delete::<R::Item>(id).await?) }.boxed()
+    }
+}
+
+macro_rules! streams {
+    ($($list:ident => $resource:ident),*) => {
+        &[$(Stream {
+            resource: <salesloft_client::$list as ListResource>::RESOURCE,
+            ops: &Typed::<salesloft_client::$list>(PhantomData),
+        }),*]
+    };
+}
+
+/// Every stream, in the client registry's order.
+static STREAMS: &[Stream] = salesloft_client::for_each_resource!(streams);
+
+impl Stream {
+    /// Every stream, in the order they are synced and shown.
+    pub fn all() -> &'static [Stream] {
+        STREAMS
+    }
+
+    /// The stream named `name` (`-` reads as `_`).
+    pub fn named(name: &str) -> Option<Stream> {
+        let resource = Resource::named(name)?;
+        Self::of(resource)
+    }
+
+    /// The stream of `resource`.
+    pub fn of(resource: &Resource) -> Option<Stream> {
+        STREAMS
+            .iter()
+            .copied()
+            .find(|s| std::ptr::eq(s.resource, resource))
+    }
+
+    /// The stream's name in `sync_state` and on the command line.
+    pub fn name(self) -> &'static str {
+        self.resource.name
+    }
+
+    /// The SalesLoft resource it copies.
+    pub fn resource(self) -> &'static Resource {
+        self.resource
+    }
+
+    pub(crate) async fn copy(self, run: Run<'_>) -> Result<()> {
+        self.ops.copy(run).await
+    }
+
+    /// How many of its records the local copy holds (soft-deleted ones left out).
+    pub async fn count_live(self, store: &Store) -> Result<i64> {
+        self.ops.count_live(store).await
+    }
+
+    /// Every live record of the stream in the local copy, as (id, raw JSON), by id.
+    pub async fn raw_records(self, store: &Store) -> Result<Vec<(i64, String)>> {
+        self.ops.raw_records(store).await
+    }
+
+    /// Mark its record `id` deleted in the local copy (as a `*_deleted` webhook reports);
+    /// whether a row was marked.
+    pub async fn soft_delete(self, store: &Store, id: i64) -> Result<bool> {
+        self.ops.soft_delete(store, id).await
+    }
+}
+
+impl PartialEq for Stream {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.resource, other.resource)
+    }
+}
+
+impl Eq for Stream {}
+
+impl fmt::Debug for Stream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Stream({})", self.name())
+    }
+}
+
+impl fmt::Display for Stream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Stream {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Stream::named(s).ok_or_else(|| Error::UnknownStream(s.to_owned()))
+    }
+}
+
+impl Serialize for Stream {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_resource_has_its_stream_and_names_round_trip() {
+        assert_eq!(Stream::all().len(), salesloft_client::RESOURCES.len());
+        for (s, r) in Stream::all().iter().zip(salesloft_client::RESOURCES) {
+            assert!(std::ptr::eq(s.resource(), *r));
+            assert_eq!(s.name().parse::<Stream>().unwrap(), *s);
+        }
+        assert_eq!(
+            "cadence-memberships".parse::<Stream>().unwrap().name(),
+            "cadence_memberships"
+        );
+        let err = "nobody".parse::<Stream>().unwrap_err().to_string();
+        assert!(err.contains("people") && err.contains("notes"), "{err}");
+    }
+}

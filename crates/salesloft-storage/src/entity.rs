@@ -1,0 +1,449 @@
+//! How each SalesLoft record maps onto its table: typed columns for queries plus the full raw
+//! JSON. The mapping is this crate's own: callers name a record type ([`Entity`]) and never a
+//! table or a column, so no caller-supplied text reaches the SQL this crate writes.
+
+use std::marker::PhantomData;
+
+use chrono_tz::Tz;
+use salesloft_client::models::Record;
+use salesloft_client::{
+    Account, Cadence, CadenceMembership, Call, Email, Note, Person, Step, Timestamp, User,
+};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// A SalesLoft record kept in the local copy, one table per type (e-mails and calls share
+/// `activities`, told apart by their kind). Implemented for every record the toolkit syncs;
+/// it cannot be implemented outside this crate.
+pub trait Entity: Record + Serialize + Send + Sync + 'static + Mapping {}
+
+impl<T: Record + Serialize + Send + Sync + 'static + Mapping> Entity for T {}
+
+/// The table of an entity and how one record becomes a row. Public in a private module: a
+/// bound callers meet but cannot name or implement.
+pub trait Mapping {
+    /// The entity's table.
+    const TABLE: Table;
+    /// The typed column values of this record, in [`Table::columns`] order; `zone` is the team's
+    /// time zone (it sets the day an activity counts for).
+    fn values(&self, zone: Tz) -> Vec<Val>;
+    /// SalesLoft's `created_at`.
+    fn created_at(&self) -> Option<&Timestamp>;
+}
+
+/// One column value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    /// An integer (or null).
+    Int(Option<i64>),
+    /// Text (or null).
+    Text(Option<String>),
+}
+
+impl From<Option<i64>> for Val {
+    fn from(v: Option<i64>) -> Self {
+        Val::Int(v)
+    }
+}
+impl From<i64> for Val {
+    fn from(v: i64) -> Self {
+        Val::Int(Some(v))
+    }
+}
+impl From<Option<bool>> for Val {
+    fn from(v: Option<bool>) -> Self {
+        Val::Int(Some(i64::from(v.unwrap_or(false))))
+    }
+}
+impl From<&Option<String>> for Val {
+    fn from(v: &Option<String>) -> Self {
+        Val::Text(v.clone())
+    }
+}
+impl From<String> for Val {
+    fn from(v: String) -> Self {
+        Val::Text(Some(v))
+    }
+}
+
+/// A table of SalesLoft records. Every name here is a constant of this crate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Table {
+    /// Table name.
+    pub name: &'static str,
+    /// For a table several entities share: the `kind` column's value for this one.
+    pub kind: Option<&'static str>,
+    /// The typed columns after the key, in [`Mapping::values`] order.
+    pub columns: &'static [&'static str],
+}
+
+impl Table {
+    /// The primary-key columns.
+    pub fn key(&self) -> &'static [&'static str] {
+        if self.kind.is_some() {
+            &["kind", "id"]
+        } else {
+            &["id"]
+        }
+    }
+
+    /// `WHERE` conditions selecting this entity's rows (`kind = '...'` on a shared table: the
+    /// kind is one of this crate's constants, never input).
+    pub fn own_rows(&self) -> String {
+        match self.kind {
+            Some(kind) => format!("kind = '{kind}'"),
+            None => "TRUE".to_owned(),
+        }
+    }
+}
+
+/// One record as a row: typed columns, SalesLoft timestamps and the raw JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// The record's id.
+    pub id: i64,
+    /// Values of [`Table::columns`].
+    pub values: Vec<Val>,
+    /// SalesLoft `created_at` in µs.
+    pub created_us: Option<i64>,
+    /// SalesLoft `updated_at` in µs: the monotonic guard compares it.
+    pub updated_us: i64,
+    /// The record's full JSON.
+    pub raw: String,
+}
+
+/// Records of one entity turned into rows, ready to write: built wherever is convenient (the
+/// sync builds them on its fetching task), written by [`Store::upsert_prepared`] or an
+/// [`OpenCheckpoint`](crate::OpenCheckpoint).
+///
+/// [`Store::upsert_prepared`]: crate::Store::upsert_prepared
+#[derive(Debug, Clone)]
+pub struct PreparedRows<T> {
+    pub(crate) rows: Vec<Row>,
+    _entity: PhantomData<fn() -> T>,
+}
+
+impl<T: Entity> PreparedRows<T> {
+    /// Turn `records` into rows; `zone` is the team's time zone, which sets the day an
+    /// activity counts for.
+    pub fn new(records: &[T], zone: Tz) -> Result<Self> {
+        let rows = records
+            .iter()
+            .map(|r| {
+                Ok(Row {
+                    id: r.record_id(),
+                    values: r.values(zone),
+                    created_us: r.created_at().map(Timestamp::timestamp_micros),
+                    updated_us: r.updated_at().timestamp_micros(),
+                    raw: serde_json::to_string(r).map_err(|source| Error::Encode {
+                        what: "record",
+                        source,
+                    })?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            rows,
+            _entity: PhantomData,
+        })
+    }
+
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+fn us(t: &Timestamp) -> i64 {
+    t.timestamp_micros()
+}
+
+fn ref_id<I: Copy + Into<i64>>(r: &Option<salesloft_client::Ref<I>>) -> Option<i64> {
+    r.as_ref().map(|r| r.id.into())
+}
+
+/// The local day of an instant in `zone`, as `YYYY-MM-DD`.
+fn day_in(t: &Timestamp, zone: Tz) -> String {
+    t.with_timezone(&zone).format("%Y-%m-%d").to_string()
+}
+
+impl Mapping for Person {
+    const TABLE: Table = Table {
+        name: "people",
+        kind: None,
+        columns: &[
+            "email",
+            "first_name",
+            "last_name",
+            "title",
+            "account_id",
+            "owner_user_id",
+            "do_not_contact",
+        ],
+    };
+    fn values(&self, _: Tz) -> Vec<Val> {
+        vec![
+            (&self.email_address).into(),
+            (&self.first_name).into(),
+            (&self.last_name).into(),
+            (&self.title).into(),
+            ref_id(&self.account).into(),
+            ref_id(&self.owner).into(),
+            self.do_not_contact.into(),
+        ]
+    }
+    fn created_at(&self) -> Option<&Timestamp> {
+        Some(&self.created_at)
+    }
+}
+
+impl Mapping for Account {
+    const TABLE: Table = Table {
+        name: "accounts",
+        kind: None,
+        columns: &["name", "domain", "owner_user_id", "archived_at_us"],
+    };
+    fn values(&self, _: Tz) -> Vec<Val> {
+        vec![
+            (&self.name).into(),
+            (&self.domain).into(),
+            ref_id(&self.owner).into(),
+            self.archived_at.as_ref().map(us).into(),
+        ]
+    }
+    fn created_at(&self) -> Option<&Timestamp> {
+        Some(&self.created_at)
+    }
+}
+
+impl Mapping for User {
+    const TABLE: Table = Table {
+        name: "users",
+        kind: None,
+        columns: &["guid", "email", "name", "active", "role_id"],
+    };
+    fn values(&self, _: Tz) -> Vec<Val> {
+        vec![
+            (&self.guid).into(),
+            (&self.email).into(),
+            (&self.name).into(),
+            self.active.into(),
+            Val::Text(self.role.as_ref().map(|r| r.id.0.clone())),
+        ]
+    }
+    fn created_at(&self) -> Option<&Timestamp> {
+        Some(&self.created_at)
+    }
+}
+
+impl Mapping for Cadence {
+    const TABLE: Table = Table {
+        name: "cadences",
+        kind: None,
+        columns: &[
+            "name",
+            "owner_user_id",
+            "team_cadence",
+            "shared",
+            "archived_at_us",
+        ],
+    };
+    fn values(&self, _: Tz) -> Vec<Val> {
+        vec![
+            (&self.name).into(),
+            ref_id(&self.owner).into(),
+            self.team_cadence.into(),
+            self.shared.into(),
+            self.archived_at.as_ref().map(us).into(),
+        ]
+    }
+    fn created_at(&self) -> Option<&Timestamp> {
+        Some(&self.created_at)
+    }
+}
+
+impl Mapping for Step {
+    const TABLE: Table = Table {
+        name: "steps",
+        kind: None,
+        columns: &["cadence_id", "step_type", "day", "step_number"],
+    };
+    fn values(&self, _: Tz) -> Vec<Val> {
+        vec![
+            ref_id(&self.cadence).unwrap_or(0).into(),
+            (&self.step_type).into(),
+            self.day.map(i64::from).into(),
+            self.step_number.map(i64::from).into(),
+        ]
+    }
+    fn created_at(&self) -> Option<&Timestamp> {
+        Some(&self.created_at)
+    }
+}
+
+impl Mapping for CadenceMembership {
+    const TABLE: Table = Table {
+        name: "cadence_memberships",
+        kind: None,
+        columns: &[
+            "person_id",
+            "cadence_id",
+            "user_id",
+            "current_state",
+            "currently_on_cadence",
+            "added_at_us",
+        ],
+    };
+    fn values(&self, _: Tz) -> Vec<Val> {
+        vec![
+            ref_id(&self.person).unwrap_or(0).into(),
+            ref_id(&self.cadence).unwrap_or(0).into(),
+            ref_id(&self.user).unwrap_or(0).into(),
+            (&self.current_state).into(),
+            self.currently_on_cadence.into(),
+            self.added_at.as_ref().map(us).into(),
+        ]
+    }
+    fn created_at(&self) -> Option<&Timestamp> {
+        Some(&self.created_at)
+    }
+}
+
+impl Mapping for Note {
+    const TABLE: Table = Table {
+        name: "notes",
+        kind: None,
+        columns: &[
+            "associated_type",
+            "associated_id",
+            "user_id",
+            "call_id",
+            "content",
+        ],
+    };
+    fn values(&self, _: Tz) -> Vec<Val> {
+        vec![
+            (&self.associated_type).into(),
+            self.associated_with.as_ref().map(|r| r.id).into(),
+            ref_id(&self.user).into(),
+            ref_id(&self.call).into(),
+            (&self.content).into(),
+        ]
+    }
+    fn created_at(&self) -> Option<&Timestamp> {
+        Some(&self.created_at)
+    }
+}
+
+const ACTIVITY_COLUMNS: &[&str] = &[
+    "user_id",
+    "person_id",
+    "cadence_id",
+    "step_id",
+    "occurred_at_us",
+    "day",
+    "status",
+    "opened",
+    "clicked",
+    "replied",
+    "bounced",
+    "duration_s",
+];
+
+impl Mapping for Email {
+    const TABLE: Table = Table {
+        name: "activities",
+        kind: Some("email"),
+        columns: ACTIVITY_COLUMNS,
+    };
+    fn values(&self, zone: Tz) -> Vec<Val> {
+        let occurred = self.sent_at.unwrap_or(self.created_at);
+        let counts = self.counts.clone().unwrap_or_default();
+        let positive = |v: Option<i64>| Val::Int(Some(i64::from(v.unwrap_or(0) > 0)));
+        vec![
+            ref_id(&self.user).unwrap_or(0).into(),
+            ref_id(&self.recipient).unwrap_or(0).into(),
+            ref_id(&self.cadence).unwrap_or(0).into(),
+            ref_id(&self.step).unwrap_or(0).into(),
+            us(&occurred).into(),
+            day_in(&occurred, zone).into(),
+            (&self.status).into(),
+            positive(counts.views),
+            positive(counts.clicks),
+            positive(counts.replies),
+            self.bounced.into(),
+            Val::Int(None),
+        ]
+    }
+    fn created_at(&self) -> Option<&Timestamp> {
+        Some(&self.created_at)
+    }
+}
+
+impl Mapping for Call {
+    const TABLE: Table = Table {
+        name: "activities",
+        kind: Some("call"),
+        columns: ACTIVITY_COLUMNS,
+    };
+    fn values(&self, zone: Tz) -> Vec<Val> {
+        vec![
+            ref_id(&self.user).unwrap_or(0).into(),
+            ref_id(&self.called_person).unwrap_or(0).into(),
+            ref_id(&self.cadence).unwrap_or(0).into(),
+            ref_id(&self.step).unwrap_or(0).into(),
+            us(&self.created_at).into(),
+            day_in(&self.created_at, zone).into(),
+            (&self.disposition).into(),
+            Val::Int(Some(0)),
+            Val::Int(Some(0)),
+            Val::Int(Some(0)),
+            Val::Int(Some(0)),
+            self.duration.into(),
+        ]
+    }
+    fn created_at(&self) -> Option<&Timestamp> {
+        Some(&self.created_at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn activity_days_are_local_to_the_team() {
+        let t: Timestamp =
+            chrono::DateTime::parse_from_rfc3339("2024-05-16T23:30:03-04:00").unwrap();
+        assert_eq!(day_in(&t, chrono_tz::UTC), "2024-05-17");
+        assert_eq!(day_in(&t, chrono_tz::America::Chicago), "2024-05-16");
+    }
+
+    #[test]
+    fn every_table_name_and_column_is_a_plain_identifier() {
+        let tables = [
+            Person::TABLE,
+            Account::TABLE,
+            User::TABLE,
+            Cadence::TABLE,
+            Step::TABLE,
+            CadenceMembership::TABLE,
+            Note::TABLE,
+            Email::TABLE,
+            Call::TABLE,
+        ];
+        let plain =
+            |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+        for t in tables {
+            assert!(plain(t.name), "{}", t.name);
+            assert!(t.kind.is_none_or(plain), "{:?}", t.kind);
+            assert!(t.columns.iter().all(|c| plain(c)), "{:?}", t.columns);
+        }
+    }
+}
