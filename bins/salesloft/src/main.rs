@@ -1,28 +1,31 @@
 //! `salesloft`: the operator's command line for the SalesLoft integration toolkit.
 //!
-//! It loads the layered configuration, installs logging, and calls the libraries; it holds no
-//! logic of its own beyond printing.
+//! It loads the shared configuration (salesloft-config), installs logging and the terminal
+//! display, and calls the libraries; it holds no logic of its own beyond printing.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-mod config;
-mod ops;
+mod display;
+mod error;
+mod local;
+mod meter;
+mod remote;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use clap::{Parser, Subcommand, ValueEnum};
-use futures_util::TryStreamExt;
-use salesloft_client::{
-    BoxError, Client, CostBudget, CostLimiter, ListRequest, ListResource, Observation, RetryPolicy,
-    Timestamp, WalkCursor, Walkable,
-};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Parser, Subcommand};
+use salesloft_client::{CostBudget, RESOURCES, Resource, Timestamp, WalkCursor};
+use salesloft_config::Settings;
+use salesloft_services::{Context, Stream};
 
-use crate::config::Settings;
+use crate::display::Display;
+use crate::error::CliError;
+use crate::meter::Metered;
 
-/// Operate a SalesLoft integration: inspect the API, walk its records.
+/// Operate a SalesLoft integration: keep a local copy, inspect the API, walk its records.
 #[derive(Debug, Parser)]
 #[command(name = "salesloft", version, about)]
 struct Cli {
@@ -33,6 +36,18 @@ struct Cli {
     command: Command,
 }
 
+/// A resource of the registry, by name.
+fn resource_arg() -> impl TypedValueParser<Value = &'static Resource> {
+    PossibleValuesParser::new(RESOURCES.iter().map(|r| r.name))
+        .try_map(|name| Resource::named(&name).ok_or_else(|| format!("unknown resource {name:?}")))
+}
+
+/// A stream, by name.
+fn stream_arg() -> impl TypedValueParser<Value = Stream> {
+    PossibleValuesParser::new(Stream::all().iter().map(|s| s.name()))
+        .try_map(|name| name.parse::<Stream>())
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Create or upgrade the local database's tables.
@@ -40,15 +55,15 @@ enum Command {
     /// Bring the local copy up to date: the first run backfills, later runs fetch only what
     /// changed, a killed run resumes where it stopped.
     Sync {
-        /// Only these streams (repeatable): users, accounts, people, cadences, steps,
-        /// cadence_memberships, emails, calls. Default: all.
-        #[arg(long = "stream")]
-        streams: Vec<salesloft_services::Stream>,
+        /// Only these streams (repeatable). Default: all.
+        #[arg(long = "stream", value_parser = stream_arg())]
+        streams: Vec<Stream>,
         /// Forget the cursors and read everything again.
         #[arg(long)]
         full: bool,
     },
-    /// Per stream: cursor, last success, lag, records and last error.
+    /// Per stream: records, freshness (time since the last successful sync), cursor and last
+    /// error.
     Status,
     /// Start an offline SalesLoft with a realistic team, sync it into SQLite, check the copy
     /// record by record, and print what it cost. Needs no API key.
@@ -65,7 +80,8 @@ enum Command {
     /// Print one page of a list as JSON lines (or every page with --all).
     List {
         /// What to list.
-        resource: Resource,
+        #[arg(value_parser = resource_arg())]
+        resource: &'static Resource,
         /// Records per page (1-100).
         #[arg(long, default_value_t = 100)]
         per_page: u32,
@@ -82,8 +98,9 @@ enum Command {
     /// Print every record changed since a cursor as JSON lines, at cost 1 per 100 records;
     /// the final cursor goes to stderr, to resume from with --cursor.
     Walk {
-        /// What to walk.
-        resource: Resource,
+        /// What to walk (users and steps cannot be: list them).
+        #[arg(value_parser = resource_arg())]
+        resource: &'static Resource,
         /// Start at this RFC 3339 instant (default: the beginning).
         #[arg(long, conflicts_with = "cursor")]
         since: Option<Timestamp>,
@@ -96,64 +113,6 @@ enum Command {
     },
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Resource {
-    People,
-    Accounts,
-    Users,
-    Cadences,
-    Steps,
-    CadenceMemberships,
-    Emails,
-    Calls,
-    Notes,
-}
-
-/// Wraps the budget to count what was spent, for the summary line.
-#[derive(Debug)]
-struct Metered {
-    inner: CostBudget,
-    spent: AtomicU64,
-    requests: AtomicU64,
-}
-
-#[async_trait::async_trait]
-impl CostLimiter for Metered {
-    async fn acquire(&self, cost: u32) -> Result<(), BoxError> {
-        self.inner.acquire(cost).await
-    }
-    async fn observe(&self, o: &Observation) -> Result<(), BoxError> {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        self.spent.fetch_add(
-            u64::from(o.actual_cost.unwrap_or(o.estimated_cost)),
-            Ordering::Relaxed,
-        );
-        self.inner.observe(o).await
-    }
-    async fn on_rate_limited(&self, o: &Observation) -> Result<(), BoxError> {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        self.inner.on_rate_limited(o).await
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-enum CliError {
-    #[error(transparent)]
-    Config(#[from] config::ConfigError),
-    #[error(transparent)]
-    Api(#[from] salesloft_client::Error),
-    #[error("{0}")]
-    Usage(String),
-    #[error("writing output: {0}")]
-    Output(#[from] serde_json::Error),
-    #[error(transparent)]
-    Storage(#[from] salesloft_storage::Error),
-    #[error(transparent)]
-    Services(#[from] salesloft_services::Error),
-    #[error(transparent)]
-    Sandbox(#[from] salesloft_sandbox::SandboxError),
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -164,8 +123,9 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(&settings.log.filter);
-    match run(cli.command, &settings).await {
+    let display = Display::new();
+    init_logging(&settings.log.filter, &display);
+    match run(cli.command, &settings, &display).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -179,55 +139,48 @@ async fn main() -> ExitCode {
     }
 }
 
-fn init_logging(default_filter: &str) {
+fn init_logging(default_filter: &str, display: &Display) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
+        .with_ansi(display.is_terminal())
+        .with_writer(display.log_writer())
         .init();
 }
 
-async fn run(command: Command, settings: &Settings) -> Result<(), CliError> {
+async fn run(command: Command, settings: &Settings, display: &Display) -> Result<(), CliError> {
+    use secrecy::ExposeSecret;
+    let db_url = settings.database.url.expose_secret();
     match command {
         Command::Migrate => {
-            let store = ops::open_store(&settings.database.url).await?;
+            let store = local::open_store(db_url).await?;
             store.close().await;
-            println!("database migrated");
+            println!("database migrated: {}", settings.database.display_url());
             return Ok(());
         }
-        Command::Status => return ops::status(&settings.database.url).await,
-        Command::Demo { people, db } => return ops::demo(people, &db).await,
+        Command::Status => return local::status(local::open_store(db_url).await?).await,
+        Command::Demo { people, db } => {
+            return local::demo(people, &db, settings.team(), display).await;
+        }
         _ => {}
     }
-    let meter = Arc::new(Metered {
-        inner: CostBudget::new(settings.budget()),
-        spent: AtomicU64::new(0),
-        requests: AtomicU64::new(0),
-    });
-    let client = Client::builder(settings.auth()?)
-        .base_url(&settings.api.base_url)
-        .timeout(settings.timeout())
-        .limiter(meter.clone())
-        .retry(RetryPolicy {
-            max_attempts: settings.api.max_attempts,
-            ..RetryPolicy::default()
-        })
-        .build()?;
+    let meter = Arc::new(Metered::new(CostBudget::new(settings.budget())));
+    let client = settings.client_builder()?.limiter(meter.clone()).build()?;
     match command {
         Command::Migrate | Command::Status | Command::Demo { .. } => {}
         Command::Sync { streams, full } => {
-            ops::sync(client, &settings.database.url, streams, full).await?;
+            let store = local::open_store(db_url).await?;
+            local::sync(local::SyncRun {
+                ctx: Context::new(client, store).with_team(settings.team()),
+                streams,
+                full,
+                budget_per_minute: settings.budget.per_minute,
+                display,
+            })
+            .await?;
         }
-        Command::Me => {
-            let me = client.me().await?;
-            let team = client.team().await?;
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&serde_json::json!({ "user": me, "team": team }))?
-            );
-        }
+        Command::Me => remote::me(&client).await?,
         Command::List {
             resource,
             per_page,
@@ -235,25 +188,13 @@ async fn run(command: Command, settings: &Settings) -> Result<(), CliError> {
             all,
             updated_since,
         } => {
-            let opts = ListOptions {
+            let options = remote::ListOptions {
                 per_page,
                 page,
                 all,
                 updated_since,
             };
-            match resource {
-                Resource::People => list(client.people().list(), &opts).await?,
-                Resource::Accounts => list(client.accounts().list(), &opts).await?,
-                Resource::Users => list(client.users().list(), &opts).await?,
-                Resource::Cadences => list(client.cadences().list(), &opts).await?,
-                Resource::Steps => list(client.steps().list(), &opts).await?,
-                Resource::CadenceMemberships => {
-                    list(client.cadence_memberships().list(), &opts).await?
-                }
-                Resource::Emails => list(client.emails().list(), &opts).await?,
-                Resource::Calls => list(client.calls().list(), &opts).await?,
-                Resource::Notes => list(client.notes().list(), &opts).await?,
-            }
+            remote::list(&client, resource, options).await?;
         }
         Command::Walk {
             resource,
@@ -267,94 +208,9 @@ async fn run(command: Command, settings: &Settings) -> Result<(), CliError> {
                 (None, Some(t)) => WalkCursor::since(t),
                 (None, None) => WalkCursor::start(),
             };
-            let max = max_pages.unwrap_or(u64::MAX);
-            match resource {
-                Resource::People => walk(client.people().list(), cursor, max).await?,
-                Resource::Accounts => walk(client.accounts().list(), cursor, max).await?,
-                Resource::Cadences => walk(client.cadences().list(), cursor, max).await?,
-                Resource::CadenceMemberships => {
-                    walk(client.cadence_memberships().list(), cursor, max).await?
-                }
-                Resource::Emails => walk(client.emails().list(), cursor, max).await?,
-                Resource::Calls => walk(client.calls().list(), cursor, max).await?,
-                Resource::Notes => walk(client.notes().list(), cursor, max).await?,
-                Resource::Users | Resource::Steps => {
-                    return Err(CliError::Usage(format!(
-                        "{resource:?} cannot be filtered by updated_at; use `list --all`"
-                    )));
-                }
-            }
+            remote::walk(&client, resource, cursor, max_pages.unwrap_or(u64::MAX)).await?;
         }
     }
-    eprintln!(
-        "requests: {}, cost spent: {}",
-        meter.requests.load(Ordering::Relaxed),
-        meter.spent.load(Ordering::Relaxed)
-    );
-    Ok(())
-}
-
-struct ListOptions {
-    per_page: u32,
-    page: u32,
-    all: bool,
-    updated_since: Option<Timestamp>,
-}
-
-async fn list<R: ListResource>(
-    request: ListRequest<R>,
-    opts: &ListOptions,
-) -> Result<(), CliError> {
-    let mut request = request.per_page(opts.per_page).page(opts.page);
-    if let Some(t) = opts.updated_since {
-        request = request.updated_since(t);
-    }
-    if opts.all {
-        let mut items = std::pin::pin!(request.stream());
-        while let Some(item) = items.try_next().await? {
-            println!("{}", serde_json::to_string(&item)?);
-        }
-    } else {
-        let page = request.send().await?;
-        for item in &page.items {
-            println!("{}", serde_json::to_string(item)?);
-        }
-        if let Some(p) = page.paging {
-            eprintln!(
-                "page {} of {}; next page: {:?}",
-                p.current_page.unwrap_or(opts.page),
-                p.total_pages.map_or("?".to_owned(), |t| t.to_string()),
-                p.next_page
-            );
-        }
-    }
-    Ok(())
-}
-
-async fn walk<R: Walkable>(
-    request: ListRequest<R>,
-    cursor: WalkCursor,
-    max_pages: u64,
-) -> Result<(), CliError>
-where
-    R::Item: salesloft_client::Record,
-{
-    let mut walk = request.walk(cursor);
-    let mut pages = 0u64;
-    let mut records = 0usize;
-    while pages < max_pages {
-        let Some(page) = walk.next_page().await? else {
-            break;
-        };
-        pages += 1;
-        records += page.items.len();
-        for item in &page.items {
-            println!("{}", serde_json::to_string(item)?);
-        }
-    }
-    eprintln!(
-        "{records} records in {pages} pages; resume with --cursor '{}'",
-        serde_json::to_string(walk.cursor())?
-    );
+    eprintln!("{}", meter.summary());
     Ok(())
 }

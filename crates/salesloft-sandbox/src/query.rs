@@ -149,94 +149,80 @@ enum Match {
     Search(&'static [&'static str]),
 }
 
-fn filters(kind: Kind) -> &'static [(&'static str, Match)] {
-    use Match::*;
-    match kind {
-        Kind::Users => &[
-            ("guid", StrIn("/guid")),
-            ("group_id", IntIn("/group/id")),
-            ("role_id", StrIn("/role/id")),
-            ("active", Bool("/active")),
-            ("search", Search(&["/name", "/email"])),
-        ],
-        Kind::People => &[
-            ("email_addresses", StrInCi("/email_address")),
-            ("account_id", IntIn("/account/id")),
-            ("owner_id", IntIn("/owner/id")),
-            ("cadence_id", RefsContain("/cadences")),
-            ("person_stage_id", IntIn("/person_stage/id")),
-            ("crm_id", StrIn("/crm_id")),
-            ("do_not_contact", Bool("/do_not_contact")),
-            ("title", StrIn("/title")),
-            ("country", StrIn("/country")),
-            ("state", StrIn("/state")),
-            ("city", StrIn("/city")),
-            ("job_seniority", StrIn("/job_seniority")),
-            ("eu_resident", Bool("/eu_resident")),
-            ("bounced", Bool("/bouncing")),
-        ],
-        Kind::Accounts => &[
-            ("domain", StrInCi("/domain")),
-            ("name", StrIn("/name")),
-            ("owner_id", IntIn("/owner/id")),
-            ("crm_id", StrIn("/crm_id")),
-            ("archived", NotNull("/archived_at")),
-            ("industry", StrIn("/industry")),
-        ],
-        Kind::Cadences => &[
-            ("name", StrIn("/name")),
-            ("team_cadence", Bool("/team_cadence")),
-            ("shared", Bool("/shared")),
-            ("archived", NotNull("/archived_at")),
-        ],
-        Kind::Steps => &[
-            ("cadence_id", IntIn("/cadence/id")),
-            ("type", StrIn("/type")),
-        ],
-        Kind::CadenceMemberships => &[
-            ("person_id", IntIn("/person/id")),
-            ("cadence_id", IntIn("/cadence/id")),
-            ("currently_on_cadence", Bool("/currently_on_cadence")),
-        ],
-        Kind::Emails => &[
-            ("person_id", IntIn("/recipient/id")),
-            ("cadence_id", IntIn("/cadence/id")),
-            ("step_id", IntIn("/step/id")),
-            ("user_id", IntIn("/user/id")),
-            ("status", StrIn("/status")),
-            ("bounced", Bool("/bounced")),
-            ("email_addresses", StrInCi("/recipient_email_address")),
-        ],
-        Kind::Calls => &[
-            ("person_id", IntIn("/called_person/id")),
-            ("user_id", IntIn("/user/id")),
-            ("sentiment", StrIn("/sentiment")),
-            ("disposition", StrIn("/disposition")),
-        ],
-        Kind::Notes => &[
-            ("associated_with_type", StrInCi("/associated_type")),
-            ("associated_with_id", IntIn("/associated_with/id")),
-        ],
-    }
+/// What one list accepts: its filters (query parameter, how it matches), its sort fields
+/// (`sort_by` value, JSON pointer; the pointer is empty for the indexed `updated_at`,
+/// `created_at` and `id`) and its default sort.
+struct ListRules {
+    kind: Kind,
+    filters: &'static [(&'static str, Match)],
+    sorts: &'static [(&'static str, &'static str)],
+    default_sort: &'static str,
 }
 
-/// Sort fields each list accepts (`sort_by` value, JSON pointer; the pointer is empty for the
-/// indexed `updated_at`, `created_at` and `id`), and its default.
-fn sorts(kind: Kind) -> (&'static [(&'static str, &'static str)], &'static str) {
-    const TIMES: &[(&str, &str)] = &[("created_at", ""), ("updated_at", "")];
-    match kind {
-        Kind::Users => (
-            &[
+const TIMES: &[(&str, &str)] = &[("created_at", ""), ("updated_at", "")];
+
+/// The list rules of every collection, as SalesLoft documents them.
+static LIST_RULES: &[ListRules] = {
+    use Match::*;
+    &[
+        ListRules {
+            kind: Kind::USERS,
+            filters: &[
+                ("guid", StrIn("/guid")),
+                ("group_id", IntIn("/group/id")),
+                ("role_id", StrIn("/role/id")),
+                ("active", Bool("/active")),
+                ("search", Search(&["/name", "/email"])),
+            ],
+            sorts: &[
                 ("id", ""),
                 ("email", "/email"),
                 ("name", "/name"),
                 ("group", "/group/id"),
                 ("role", "/role/id"),
             ],
-            "id",
-        ),
-        Kind::People => (
-            &[
+            default_sort: "id",
+        },
+        ListRules {
+            kind: Kind::ACCOUNTS,
+            filters: &[
+                ("domain", StrInCi("/domain")),
+                ("name", StrIn("/name")),
+                ("owner_id", IntIn("/owner/id")),
+                ("crm_id", StrIn("/crm_id")),
+                ("archived", NotNull("/archived_at")),
+                ("industry", StrIn("/industry")),
+            ],
+            sorts: &[
+                ("created_at", ""),
+                ("updated_at", ""),
+                ("last_contacted_at", "/last_contacted_at"),
+                ("name", "/name"),
+                ("account_stage", "/company_stage/id"),
+                ("account_tier", "/account_tier/id"),
+                ("counts_people", "/counts/people"),
+            ],
+            default_sort: "updated_at",
+        },
+        ListRules {
+            kind: Kind::PEOPLE,
+            filters: &[
+                ("email_addresses", StrInCi("/email_address")),
+                ("account_id", IntIn("/account/id")),
+                ("owner_id", IntIn("/owner/id")),
+                ("cadence_id", RefsContain("/cadences")),
+                ("person_stage_id", IntIn("/person_stage/id")),
+                ("crm_id", StrIn("/crm_id")),
+                ("do_not_contact", Bool("/do_not_contact")),
+                ("title", StrIn("/title")),
+                ("country", StrIn("/country")),
+                ("state", StrIn("/state")),
+                ("city", StrIn("/city")),
+                ("job_seniority", StrIn("/job_seniority")),
+                ("eu_resident", Bool("/eu_resident")),
+                ("bounced", Bool("/bouncing")),
+            ],
+            sorts: &[
                 ("created_at", ""),
                 ("updated_at", ""),
                 ("last_contacted_at", "/last_contacted_at"),
@@ -251,34 +237,84 @@ fn sorts(kind: Kind) -> (&'static [(&'static str, &'static str)], &'static str) 
                 ("account", "/account/id"),
                 ("cadence_stage_name", "/most_recent_cadence/id"),
             ],
-            "updated_at",
-        ),
-        Kind::Accounts => (
-            &[
-                ("created_at", ""),
-                ("updated_at", ""),
-                ("last_contacted_at", "/last_contacted_at"),
-                ("name", "/name"),
-                ("account_stage", "/company_stage/id"),
-                ("account_tier", "/account_tier/id"),
-                ("counts_people", "/counts/people"),
+            default_sort: "updated_at",
+        },
+        ListRules {
+            kind: Kind::CADENCES,
+            filters: &[
+                ("name", StrIn("/name")),
+                ("team_cadence", Bool("/team_cadence")),
+                ("shared", Bool("/shared")),
+                ("archived", NotNull("/archived_at")),
             ],
-            "updated_at",
-        ),
-        Kind::Cadences => (
-            &[("created_at", ""), ("updated_at", ""), ("name", "/name")],
-            "updated_at",
-        ),
-        Kind::CadenceMemberships => (
-            &[("added_at", "/added_at"), ("updated_at", "")],
-            "updated_at",
-        ),
-        Kind::Emails => (
-            &[("updated_at", ""), ("send_time", "/sent_at")],
-            "updated_at",
-        ),
-        Kind::Steps | Kind::Calls | Kind::Notes => (TIMES, "updated_at"),
-    }
+            sorts: &[("created_at", ""), ("updated_at", ""), ("name", "/name")],
+            default_sort: "updated_at",
+        },
+        ListRules {
+            kind: Kind::STEPS,
+            filters: &[
+                ("cadence_id", IntIn("/cadence/id")),
+                ("type", StrIn("/type")),
+            ],
+            sorts: TIMES,
+            default_sort: "updated_at",
+        },
+        ListRules {
+            kind: Kind::CADENCE_MEMBERSHIPS,
+            filters: &[
+                ("person_id", IntIn("/person/id")),
+                ("cadence_id", IntIn("/cadence/id")),
+                ("currently_on_cadence", Bool("/currently_on_cadence")),
+            ],
+            sorts: &[("added_at", "/added_at"), ("updated_at", "")],
+            default_sort: "updated_at",
+        },
+        ListRules {
+            kind: Kind::EMAILS,
+            filters: &[
+                ("person_id", IntIn("/recipient/id")),
+                ("cadence_id", IntIn("/cadence/id")),
+                ("step_id", IntIn("/step/id")),
+                ("user_id", IntIn("/user/id")),
+                ("status", StrIn("/status")),
+                ("bounced", Bool("/bounced")),
+                ("email_addresses", StrInCi("/recipient_email_address")),
+            ],
+            sorts: &[("updated_at", ""), ("send_time", "/sent_at")],
+            default_sort: "updated_at",
+        },
+        ListRules {
+            kind: Kind::CALLS,
+            filters: &[
+                ("person_id", IntIn("/called_person/id")),
+                ("user_id", IntIn("/user/id")),
+                ("sentiment", StrIn("/sentiment")),
+                ("disposition", StrIn("/disposition")),
+            ],
+            sorts: TIMES,
+            default_sort: "updated_at",
+        },
+        ListRules {
+            kind: Kind::NOTES,
+            filters: &[
+                ("associated_with_type", StrInCi("/associated_type")),
+                ("associated_with_id", IntIn("/associated_with/id")),
+            ],
+            sorts: TIMES,
+            default_sort: "updated_at",
+        },
+    ]
+};
+
+/// The rules of `kind`'s list (none: only the generic parameters, sorted by `updated_at`).
+fn rules(kind: Kind) -> &'static ListRules {
+    static NONE: ListRules = ListRules {
+        kind: Kind::USERS,
+        filters: &[],
+        sorts: TIMES,
+        default_sort: "updated_at",
+    };
+    LIST_RULES.iter().find(|r| r.kind == kind).unwrap_or(&NONE)
 }
 
 fn matches(doc: &Value, rule: Match, values: &[String]) -> bool {
@@ -346,15 +382,15 @@ pub fn list(kind: Kind, collection: &Collection, params: &Params) -> Result<List
         .unwrap_or(25)
         .clamp(1, 100) as usize;
     // Users are only paged when `page` is given.
-    let paged = kind != Kind::Users || params.get("page").is_some();
+    let paged = kind != Kind::USERS || params.get("page").is_some();
     let page = params
         .get("page")
         .and_then(|v| v.parse::<i64>().ok())
         .unwrap_or(1)
         .max(1) as usize;
-    let (allowed, default_sort) = sorts(kind);
-    let sort_by = params.get("sort_by").unwrap_or(default_sort);
-    let Some((_, sort_pointer)) = allowed.iter().find(|(name, _)| *name == sort_by) else {
+    let rules = rules(kind);
+    let sort_by = params.get("sort_by").unwrap_or(rules.default_sort);
+    let Some((_, sort_pointer)) = rules.sorts.iter().find(|(name, _)| *name == sort_by) else {
         return Err(ApiError::invalid("sort_by", "is not included in the list"));
     };
     let asc = match params
@@ -389,7 +425,7 @@ pub fn list(kind: Kind, collection: &Collection, params: &Params) -> Result<List
     if let Some(e) = echo {
         filtering.insert("created_at".into(), e);
     }
-    let (sent, sent_echo) = if kind == Kind::Emails {
+    let (sent, sent_echo) = if kind == Kind::EMAILS {
         time_range(params, "sent_at")?
     } else {
         (Range::ALL, None)
@@ -398,7 +434,7 @@ pub fn list(kind: Kind, collection: &Collection, params: &Params) -> Result<List
         filtering.insert("sent_at".into(), e);
     }
     let mut doc_rules: Vec<(Match, Vec<String>)> = Vec::new();
-    for (name, rule) in filters(kind) {
+    for (name, rule) in rules.filters {
         if let Some(values) = params.list(name) {
             filtering.insert((*name).into(), json!(values));
             doc_rules.push((*rule, values));
@@ -572,9 +608,32 @@ fn compare_json(a: &Value, b: &Value) -> std::cmp::Ordering {
     }
 }
 
+/// What reading `records` records by page number (`page=1, 2, ...`) costs, by the page table.
+pub fn naive_cost(records: u64, per_page: u64) -> u64 {
+    let pages = records.div_ceil(per_page.max(1));
+    (1..=pages).map(|p| u64::from(page_cost(p))).sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn naive_paging_of_100k_people_costs_the_page_table() {
+        // 1000 pages: 100 at 1, 50 at 3, 100 at 8, 250 at 10, 500 at 30.
+        assert_eq!(naive_cost(100_000, 100), 100 + 150 + 800 + 2_500 + 15_000);
+    }
+
+    #[test]
+    fn every_collection_has_its_list_rules() {
+        for kind in Kind::all() {
+            assert!(
+                LIST_RULES.iter().any(|r| r.kind == kind),
+                "{} has no list rules",
+                kind.name()
+            );
+        }
+    }
 
     #[test]
     fn array_parameters_are_read_in_every_form() {

@@ -96,8 +96,8 @@ pub fn apply(
     action: Action,
     rng: &mut fastrand::Rng,
 ) -> Result<Vec<Event>, ApiError> {
-    let person = world.collection(Kind::People).random_id(rng);
-    let email = world.collection(Kind::Emails).random_id(rng);
+    let person = world.collection(Kind::PEOPLE).random_id(rng);
+    let email = world.collection(Kind::EMAILS).random_id(rng);
     match action {
         Action::EditPerson => {
             let Some(id) = person else {
@@ -110,12 +110,12 @@ pub fn apply(
             let Some(id) = person else {
                 return Ok(Vec::new());
             };
-            let p: Person = world.record(Kind::People, id)?;
+            let p: Person = world.record(Kind::PEOPLE, id)?;
             if p.do_not_contact == Some(true) {
                 return Ok(Vec::new());
             }
             let now = world.now();
-            let eid = world.allocate(Kind::Emails);
+            let eid = world.allocate(Kind::EMAILS);
             let e = Email {
                 id: EmailId(eid),
                 created_at: now,
@@ -177,7 +177,7 @@ pub fn apply(
             let Some(id) = email else {
                 return Ok(Vec::new());
             };
-            let mut e: Email = world.record(Kind::Emails, id)?;
+            let mut e: Email = world.record(Kind::EMAILS, id)?;
             let counts = e.counts.get_or_insert_with(Default::default);
             let bump = |v: &mut Option<i64>| *v = Some(v.unwrap_or(0) + 1);
             match action {
@@ -207,10 +207,10 @@ pub fn apply(
             Ok(world.create_call(&input)?.1)
         }
         Action::AdvanceMembership => {
-            let Some(id) = world.collection(Kind::CadenceMemberships).random_id(rng) else {
+            let Some(id) = world.collection(Kind::CADENCE_MEMBERSHIPS).random_id(rng) else {
                 return Ok(Vec::new());
             };
-            let mut m: CadenceMembership = world.record(Kind::CadenceMemberships, id)?;
+            let mut m: CadenceMembership = world.record(Kind::CADENCE_MEMBERSHIPS, id)?;
             if m.currently_on_cadence != Some(true) {
                 return Ok(Vec::new());
             }
@@ -225,7 +225,7 @@ pub fn apply(
             if next == "completed" {
                 m.currently_on_cadence = Some(false);
                 if let (Some(p), Some(c)) = (m.person.clone(), m.cadence.clone())
-                    && world.collection(Kind::People).contains(p.id.0)
+                    && world.collection(Kind::PEOPLE).contains(p.id.0)
                 {
                     events.extend(
                         world

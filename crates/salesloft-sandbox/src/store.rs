@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
 use salesloft_client::models::Record;
+use salesloft_client::resource::{self, RESOURCES, Resource};
 use salesloft_client::{
     Account, Cadence, CadenceMembership, Call, Email, Note, Person, Step, Timestamp, User,
 };
@@ -14,62 +15,65 @@ use serde::de::DeserializeOwned;
 
 use crate::error::SandboxError;
 
-/// The resources the sandbox serves as collections.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// `/v2/users`
-    Users,
-    /// `/v2/accounts`
-    Accounts,
-    /// `/v2/people`
-    People,
-    /// `/v2/cadences`
-    Cadences,
-    /// `/v2/steps`
-    Steps,
-    /// `/v2/cadence_memberships`
-    CadenceMemberships,
-    /// `/v2/activities/emails`
-    Emails,
-    /// `/v2/activities/calls`
-    Calls,
-    /// `/v2/notes`
-    Notes,
-}
+/// One of the sandbox's collections: a resource of salesloft-client's registry, which is the one
+/// list of what the sandbox serves (`RESOURCES`). Ordered as the registry is (dependencies
+/// first).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Kind(&'static Resource);
 
 impl Kind {
-    /// Every kind, in dependency order.
-    pub const ALL: [Kind; 9] = [
-        Kind::Users,
-        Kind::Accounts,
-        Kind::People,
-        Kind::Cadences,
-        Kind::Steps,
-        Kind::CadenceMemberships,
-        Kind::Emails,
-        Kind::Calls,
-        Kind::Notes,
-    ];
+    pub(crate) const USERS: Kind = Kind(&resource::USERS);
+    pub(crate) const ACCOUNTS: Kind = Kind(&resource::ACCOUNTS);
+    pub(crate) const PEOPLE: Kind = Kind(&resource::PEOPLE);
+    pub(crate) const CADENCES: Kind = Kind(&resource::CADENCES);
+    pub(crate) const STEPS: Kind = Kind(&resource::STEPS);
+    pub(crate) const CADENCE_MEMBERSHIPS: Kind = Kind(&resource::CADENCE_MEMBERSHIPS);
+    pub(crate) const EMAILS: Kind = Kind(&resource::EMAILS);
+    pub(crate) const CALLS: Kind = Kind(&resource::CALLS);
+    pub(crate) const NOTES: Kind = Kind(&resource::NOTES);
 
-    /// The snake-case name used in snapshots and the control API.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Users => "users",
-            Kind::Accounts => "accounts",
-            Kind::People => "people",
-            Kind::Cadences => "cadences",
-            Kind::Steps => "steps",
-            Kind::CadenceMemberships => "cadence_memberships",
-            Kind::Emails => "emails",
-            Kind::Calls => "calls",
-            Kind::Notes => "notes",
-        }
+    /// Every kind, in registry order.
+    pub(crate) fn all() -> impl Iterator<Item = Kind> {
+        RESOURCES.iter().map(|r| Kind(r))
+    }
+
+    /// The resource.
+    pub(crate) fn resource(self) -> &'static Resource {
+        self.0
+    }
+
+    /// The name used in snapshots and the control API.
+    pub(crate) fn name(self) -> &'static str {
+        self.0.name
     }
 
     /// The kind named `name` (as in [`Kind::name`]).
-    pub fn from_name(name: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.name() == name)
+    pub(crate) fn from_name(name: &str) -> Option<Kind> {
+        Resource::named(name).map(Kind)
+    }
+
+    fn index(self) -> usize {
+        RESOURCES
+            .iter()
+            .position(|r| std::ptr::eq(*r, self.0))
+            .unwrap_or(usize::MAX)
+    }
+}
+
+impl PartialEq for Kind {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+}
+impl Eq for Kind {}
+impl PartialOrd for Kind {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Kind {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.index().cmp(&other.index())
     }
 }
 

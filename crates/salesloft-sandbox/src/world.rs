@@ -166,27 +166,27 @@ impl World {
             last_now_us: 0,
         };
         let firsts = [
-            (Kind::Users, generate::FIRST_USER_ID),
-            (Kind::Accounts, generate::FIRST_ACCOUNT_ID),
-            (Kind::People, generate::FIRST_PERSON_ID),
-            (Kind::Cadences, generate::FIRST_CADENCE_ID),
-            (Kind::Steps, generate::FIRST_STEP_ID),
-            (Kind::CadenceMemberships, generate::FIRST_MEMBERSHIP_ID),
-            (Kind::Emails, generate::FIRST_EMAIL_ID),
-            (Kind::Calls, generate::FIRST_CALL_ID),
-            (Kind::Notes, generate::FIRST_NOTE_ID),
+            (Kind::USERS, generate::FIRST_USER_ID),
+            (Kind::ACCOUNTS, generate::FIRST_ACCOUNT_ID),
+            (Kind::PEOPLE, generate::FIRST_PERSON_ID),
+            (Kind::CADENCES, generate::FIRST_CADENCE_ID),
+            (Kind::STEPS, generate::FIRST_STEP_ID),
+            (Kind::CADENCE_MEMBERSHIPS, generate::FIRST_MEMBERSHIP_ID),
+            (Kind::EMAILS, generate::FIRST_EMAIL_ID),
+            (Kind::CALLS, generate::FIRST_CALL_ID),
+            (Kind::NOTES, generate::FIRST_NOTE_ID),
         ];
         for (kind, first) in firsts {
             w.collections.insert(kind, Collection::new(first));
         }
         for u in generated.users {
-            w.col(Kind::Users).put(&u)?;
+            w.col(Kind::USERS).put(&u)?;
         }
         for a in generated.accounts {
             if let Some(d) = &a.domain {
                 w.accounts_by_domain.insert(d.to_lowercase(), a.id.0);
             }
-            w.col(Kind::Accounts).put(&a)?;
+            w.col(Kind::ACCOUNTS).put(&a)?;
         }
         // Drain the largest lists from the back, shrinking as they go, so the generator's
         // buffers are returned while the stored JSON grows (a million people would otherwise
@@ -199,32 +199,32 @@ impl World {
             if let Some(e) = &p.email_address {
                 w.people_by_email.insert(e.to_lowercase(), p.id.0);
             }
-            w.col(Kind::People).put(&p)?;
+            w.col(Kind::PEOPLE).put(&p)?;
         }
         for c in generated.cadences {
-            w.col(Kind::Cadences).put(&c)?;
+            w.col(Kind::CADENCES).put(&c)?;
         }
         for s in generated.steps {
-            w.col(Kind::Steps).put(&s)?;
+            w.col(Kind::STEPS).put(&s)?;
         }
         for m in generated.memberships {
             if let (Some(p), Some(c)) = (&m.person, &m.cadence) {
                 w.membership_by_pair.insert((p.id.0, c.id.0), m.id.0);
             }
-            w.col(Kind::CadenceMemberships).put(&m)?;
+            w.col(Kind::CADENCE_MEMBERSHIPS).put(&m)?;
         }
         let mut emails = generated.emails;
         while let Some(e) = emails.pop() {
             if emails.len().is_multiple_of(65_536) {
                 emails.shrink_to_fit();
             }
-            w.col(Kind::Emails).put(&e)?;
+            w.col(Kind::EMAILS).put(&e)?;
         }
         for c in generated.calls {
-            w.col(Kind::Calls).put(&c)?;
+            w.col(Kind::CALLS).put(&c)?;
         }
         for n in generated.notes {
-            w.col(Kind::Notes).put(&n)?;
+            w.col(Kind::NOTES).put(&n)?;
         }
         Ok(w)
     }
@@ -281,7 +281,7 @@ impl World {
     /// `POST /v2/people`.
     pub fn create_person(&mut self, input: &Map<String, Value>) -> Change {
         let now = self.now();
-        let id = self.col(Kind::People).allocate_id();
+        let id = self.col(Kind::PEOPLE).allocate_id();
         let blank = blank_person(id, now)?;
         let person = self.apply_person(blank, input, true)?;
         self.store_person(None, person, "person_created")
@@ -289,7 +289,7 @@ impl World {
 
     /// `PUT /v2/people/{id}`.
     pub fn update_person(&mut self, id: i64, input: &Map<String, Value>) -> Change {
-        let before: Person = self.get(Kind::People, id)?;
+        let before: Person = self.get(Kind::PEOPLE, id)?;
         let mut after = self.apply_person(before.clone(), input, false)?;
         after.updated_at = self.now();
         self.store_person(Some(before), after, "person_updated")
@@ -310,10 +310,10 @@ impl World {
             "id" => input
                 .get("id")
                 .and_then(as_i64)
-                .filter(|id| self.collection(Kind::People).contains(*id)),
+                .filter(|id| self.collection(Kind::PEOPLE).contains(*id)),
             "crm_id" => {
                 let crm = input.get("crm_id").and_then(Value::as_str);
-                self.collection(Kind::People).iter().find_map(|(id, d)| {
+                self.collection(Kind::PEOPLE).iter().find_map(|(id, d)| {
                     let v: Value = serde_json::from_slice(&d.json).ok()?;
                     (crm.is_some() && v.get("crm_id").and_then(Value::as_str) == crm).then_some(id)
                 })
@@ -344,7 +344,7 @@ impl World {
 
     /// `DELETE /v2/people/{id}`: idempotent.
     pub fn delete_person(&mut self, id: i64) -> Result<Vec<Event>, ApiError> {
-        let Some(doc) = self.col(Kind::People).remove(id) else {
+        let Some(doc) = self.col(Kind::PEOPLE).remove(id) else {
             return Ok(Vec::new());
         };
         let mut events = vec![Event::new("person_deleted", doc.json.clone())];
@@ -360,11 +360,11 @@ impl World {
             .map(|(_, m)| *m)
             .collect();
         for m in memberships {
-            let mut ms: CadenceMembership = self.get(Kind::CadenceMemberships, m)?;
+            let mut ms: CadenceMembership = self.get(Kind::CADENCE_MEMBERSHIPS, m)?;
             ms.person_deleted = Some(true);
             ms.currently_on_cadence = Some(false);
             ms.updated_at = self.now();
-            let body = self.save(Kind::CadenceMemberships, &ms)?;
+            let body = self.save(Kind::CADENCE_MEMBERSHIPS, &ms)?;
             events.push(Event::new("cadence_membership_updated", body));
         }
         Ok(events)
@@ -473,8 +473,8 @@ impl World {
             }
             let id = as_i64(raw).ok_or_else(|| ApiError::invalid(param, "is not a number"))?;
             let exists = match *param {
-                "account_id" => self.collection(Kind::Accounts).contains(id),
-                "owner_id" => self.collection(Kind::Users).contains(id),
+                "account_id" => self.collection(Kind::ACCOUNTS).contains(id),
+                "owner_id" => self.collection(Kind::USERS).contains(id),
                 _ => true,
             };
             if !exists {
@@ -503,16 +503,16 @@ impl World {
         if newly_dnc && !after.cadences.is_empty() {
             for c in std::mem::take(&mut after.cadences) {
                 if let Some(m) = self.membership_by_pair.get(&(after.id.0, c.id.0)).copied() {
-                    let mut ms: CadenceMembership = self.get(Kind::CadenceMemberships, m)?;
+                    let mut ms: CadenceMembership = self.get(Kind::CADENCE_MEMBERSHIPS, m)?;
                     ms.currently_on_cadence = Some(false);
                     ms.current_state = Some("removed".into());
                     ms.updated_at = self.now();
-                    let body = self.save(Kind::CadenceMemberships, &ms)?;
+                    let body = self.save(Kind::CADENCE_MEMBERSHIPS, &ms)?;
                     events.push(Event::new("cadence_membership_updated", body));
                 }
             }
         }
-        let body = self.save(Kind::People, &after)?;
+        let body = self.save(Kind::PEOPLE, &after)?;
         events.insert(0, Event::new(event, body.clone()));
         Ok((body, events))
     }
@@ -522,14 +522,14 @@ impl World {
     /// `POST /v2/accounts`.
     pub fn create_account(&mut self, input: &Map<String, Value>) -> Change {
         let now = self.now();
-        let id = self.col(Kind::Accounts).allocate_id();
+        let id = self.col(Kind::ACCOUNTS).allocate_id();
         let account = self.apply_account(blank_account(id, now), input, true)?;
         self.store_account(None, account, "account_created")
     }
 
     /// `PUT /v2/accounts/{id}`.
     pub fn update_account(&mut self, id: i64, input: &Map<String, Value>) -> Change {
-        let before: Account = self.get(Kind::Accounts, id)?;
+        let before: Account = self.get(Kind::ACCOUNTS, id)?;
         let mut after = self.apply_account(before.clone(), input, false)?;
         after.updated_at = self.now();
         self.store_account(Some(before), after, "account_updated")
@@ -549,7 +549,7 @@ impl World {
             "id" => input
                 .get("id")
                 .and_then(as_i64)
-                .filter(|id| self.collection(Kind::Accounts).contains(*id)),
+                .filter(|id| self.collection(Kind::ACCOUNTS).contains(*id)),
             other => {
                 return Err(ApiError::invalid(
                     "upsert_key",
@@ -570,7 +570,7 @@ impl World {
 
     /// `DELETE /v2/accounts/{id}`: unlinks the account's people. Idempotent.
     pub fn delete_account(&mut self, id: i64) -> Result<Vec<Event>, ApiError> {
-        let Some(doc) = self.col(Kind::Accounts).remove(id) else {
+        let Some(doc) = self.col(Kind::ACCOUNTS).remove(id) else {
             return Ok(Vec::new());
         };
         let mut events = vec![Event::new("account_deleted", doc.json.clone())];
@@ -580,7 +580,7 @@ impl World {
             self.accounts_by_domain.remove(&d.to_lowercase());
         }
         let linked: Vec<i64> = self
-            .collection(Kind::People)
+            .collection(Kind::PEOPLE)
             .iter()
             .filter_map(|(pid, d)| {
                 let p: Person = serde_json::from_slice(&d.json).ok()?;
@@ -588,10 +588,10 @@ impl World {
             })
             .collect();
         for pid in linked {
-            let mut p: Person = self.get(Kind::People, pid)?;
+            let mut p: Person = self.get(Kind::PEOPLE, pid)?;
             p.account = None;
             p.updated_at = self.now();
-            let body = self.save(Kind::People, &p)?;
+            let body = self.save(Kind::PEOPLE, &p)?;
             events.push(Event::new("person_updated", body));
         }
         Ok(events)
@@ -641,7 +641,7 @@ impl World {
         if let Some(d) = &after.domain {
             self.accounts_by_domain.insert(d.to_lowercase(), after.id.0);
         }
-        let body = self.save(Kind::Accounts, &after)?;
+        let body = self.save(Kind::ACCOUNTS, &after)?;
         Ok((body.clone(), vec![Event::new(event, body)]))
     }
 
@@ -649,14 +649,14 @@ impl World {
 
     /// `PUT /v2/users/{id}` with `active`.
     pub fn update_user(&mut self, id: i64, input: &Map<String, Value>) -> Change {
-        let mut user: User = self.get(Kind::Users, id)?;
+        let mut user: User = self.get(Kind::USERS, id)?;
         if let Some(a) = input.get("active") {
             user.active = Some(
                 as_bool(a).ok_or_else(|| ApiError::invalid("active", "must be true or false"))?,
             );
         }
         user.updated_at = self.now();
-        let body = self.save(Kind::Users, &user)?;
+        let body = self.save(Kind::USERS, &user)?;
         Ok((body.clone(), vec![Event::new("user_updated", body)]))
     }
 
@@ -678,8 +678,8 @@ impl World {
         let mut events = Vec::new();
         let cadence_id = match content.get("cadence_id").and_then(as_i64) {
             Some(existing) => {
-                let _: Cadence = self.get(Kind::Cadences, existing)?;
-                let has_steps = self.collection(Kind::Steps).iter().any(|(_, d)| {
+                let _: Cadence = self.get(Kind::CADENCES, existing)?;
+                let has_steps = self.collection(Kind::STEPS).iter().any(|(_, d)| {
                     serde_json::from_slice::<Step>(&d.json)
                         .ok()
                         .and_then(|s| s.cadence)
@@ -700,7 +700,7 @@ impl World {
                     .filter(|n| !n.is_empty())
                     .ok_or_else(|| ApiError::invalid("settings.name", "can't be blank"))?;
                 let sharing = input.get("sharing_settings").and_then(Value::as_object);
-                let id = self.col(Kind::Cadences).allocate_id();
+                let id = self.col(Kind::CADENCES).allocate_id();
                 let me = self.me;
                 let cadence = Cadence {
                     id: CadenceId(id),
@@ -758,7 +758,7 @@ impl World {
                     counts: None,
                     extra: Map::new(),
                 };
-                let body = self.save(Kind::Cadences, &cadence)?;
+                let body = self.save(Kind::CADENCES, &cadence)?;
                 events.push(Event::new("cadence_created", body));
                 id
             }
@@ -781,7 +781,7 @@ impl World {
                     .and_then(Value::as_str)
                     .unwrap_or("Step")
                     .to_owned();
-                let id = self.col(Kind::Steps).allocate_id();
+                let id = self.col(Kind::STEPS).allocate_id();
                 let step = Step {
                     id: StepId(id),
                     created_at: now,
@@ -797,7 +797,7 @@ impl World {
                     details: Some(json!({"id": id})),
                     extra: Map::new(),
                 };
-                let body = self.save(Kind::Steps, &step)?;
+                let body = self.save(Kind::STEPS, &step)?;
                 events.push(Event::new("step_created", body));
             }
         }
@@ -819,10 +819,10 @@ impl World {
             .and_then(as_i64)
             .ok_or_else(|| ApiError::invalid("cadence_id", "can't be blank"))?;
         let mut person: Person = self
-            .get(Kind::People, person_id)
+            .get(Kind::PEOPLE, person_id)
             .map_err(|_| ApiError::invalid("person_id", "is invalid"))?;
         let _: Cadence = self
-            .get(Kind::Cadences, cadence_id)
+            .get(Kind::CADENCES, cadence_id)
             .map_err(|_| ApiError::invalid("cadence_id", "is invalid"))?;
         if person.do_not_contact == Some(true) {
             return Err(ApiError::invalid(
@@ -831,7 +831,7 @@ impl World {
             ));
         }
         let user_id = match input.get("user_id").and_then(as_i64) {
-            Some(u) if self.collection(Kind::Users).contains(u) => u,
+            Some(u) if self.collection(Kind::USERS).contains(u) => u,
             Some(_) => return Err(ApiError::invalid("user_id", "is invalid")),
             None => self.me,
         };
@@ -844,7 +844,7 @@ impl World {
             .copied()
         {
             Some(existing) => {
-                let mut m: CadenceMembership = self.get(Kind::CadenceMemberships, existing)?;
+                let mut m: CadenceMembership = self.get(Kind::CADENCE_MEMBERSHIPS, existing)?;
                 if m.currently_on_cadence == Some(true) {
                     return Err(ApiError::invalid("person", "is already on this cadence"));
                 }
@@ -857,7 +857,7 @@ impl World {
                 m
             }
             None => {
-                let id = self.col(Kind::CadenceMemberships).allocate_id();
+                let id = self.col(Kind::CADENCE_MEMBERSHIPS).allocate_id();
                 self.membership_by_pair.insert((person_id, cadence_id), id);
                 CadenceMembership {
                     id: CadenceMembershipId(id),
@@ -883,7 +883,7 @@ impl World {
             }
         };
         let is_new = membership.created_at == now;
-        let body = self.save(Kind::CadenceMemberships, &membership)?;
+        let body = self.save(Kind::CADENCE_MEMBERSHIPS, &membership)?;
         events.push(Event::new(
             if is_new {
                 "cadence_membership_created"
@@ -897,7 +897,7 @@ impl World {
         }
         person.most_recent_cadence = Some(r("cadences", CadenceId(cadence_id)));
         person.updated_at = now;
-        let pbody = self.save(Kind::People, &person)?;
+        let pbody = self.save(Kind::PEOPLE, &person)?;
         events.push(Event::new("person_updated", pbody));
         Ok((body, events))
     }
@@ -906,7 +906,7 @@ impl World {
     /// stays, marked removed. Idempotent.
     pub fn remove_membership(&mut self, id: i64) -> Result<Vec<Event>, ApiError> {
         let Some(mut m) = self
-            .collection(Kind::CadenceMemberships)
+            .collection(Kind::CADENCE_MEMBERSHIPS)
             .get_typed::<CadenceMembership>(id)
             .map_err(ApiError::from)?
         else {
@@ -919,14 +919,14 @@ impl World {
         m.currently_on_cadence = Some(false);
         m.current_state = Some("removed".into());
         m.updated_at = now;
-        let body = self.save(Kind::CadenceMemberships, &m)?;
+        let body = self.save(Kind::CADENCE_MEMBERSHIPS, &m)?;
         let mut events = vec![Event::new("cadence_membership_updated", body)];
         if let (Some(p), Some(c)) = (&m.person, &m.cadence)
-            && let Ok(mut person) = self.get::<Person>(Kind::People, p.id.0)
+            && let Ok(mut person) = self.get::<Person>(Kind::PEOPLE, p.id.0)
         {
             person.cadences.retain(|x| x.id != c.id);
             person.updated_at = now;
-            let pbody = self.save(Kind::People, &person)?;
+            let pbody = self.save(Kind::PEOPLE, &person)?;
             events.push(Event::new("person_updated", pbody));
         }
         Ok(events)
@@ -941,10 +941,10 @@ impl World {
             .and_then(as_i64)
             .ok_or_else(|| ApiError::invalid("person_id", "can't be blank"))?;
         let mut person: Person = self
-            .get(Kind::People, person_id)
+            .get(Kind::PEOPLE, person_id)
             .map_err(|_| ApiError::invalid("person_id", "is invalid"))?;
         let now = self.now();
-        let id = self.col(Kind::Calls).allocate_id();
+        let id = self.col(Kind::CALLS).allocate_id();
         let me = self.me;
         let call = Call {
             id: CallId(id),
@@ -967,7 +967,7 @@ impl World {
             step: None,
             extra: Map::new(),
         };
-        let body = self.save(Kind::Calls, &call)?;
+        let body = self.save(Kind::CALLS, &call)?;
         let mut events = vec![Event::new("call_created", body.clone())];
         if let Some(c) = person.counts.as_mut() {
             c.calls = Some(c.calls.unwrap_or(0) + 1);
@@ -976,7 +976,7 @@ impl World {
         person.last_contacted_type = Some("call".into());
         person.untouched = Some(false);
         person.updated_at = now;
-        let pbody = self.save(Kind::People, &person)?;
+        let pbody = self.save(Kind::PEOPLE, &person)?;
         events.push(Event::new("person_updated", pbody));
         Ok((body, events))
     }
@@ -998,8 +998,8 @@ impl World {
             .and_then(as_i64)
             .ok_or_else(|| ApiError::invalid("associated_with_id", "can't be blank"))?;
         let (kind, path) = match target.as_str() {
-            "person" => (Kind::People, "people"),
-            "account" => (Kind::Accounts, "accounts"),
+            "person" => (Kind::PEOPLE, "people"),
+            "account" => (Kind::ACCOUNTS, "accounts"),
             _ => {
                 return Err(ApiError::invalid(
                     "associated_with_type",
@@ -1011,7 +1011,7 @@ impl World {
             return Err(ApiError::invalid("associated_with_id", "is invalid"));
         }
         let now = self.now();
-        let id = self.col(Kind::Notes).allocate_id();
+        let id = self.col(Kind::NOTES).allocate_id();
         let me = self.me;
         let note = Note {
             id: NoteId(id),
@@ -1030,24 +1030,24 @@ impl World {
                 .map(|c| r("activities/calls", CallId(c))),
             extra: Map::new(),
         };
-        let body = self.save(Kind::Notes, &note)?;
+        let body = self.save(Kind::NOTES, &note)?;
         Ok((body.clone(), vec![Event::new("note_created", body)]))
     }
 
     /// `PUT /v2/notes/{id}`.
     pub fn update_note(&mut self, id: i64, input: &Map<String, Value>) -> Change {
-        let mut note: Note = self.get(Kind::Notes, id)?;
+        let mut note: Note = self.get(Kind::NOTES, id)?;
         if let Some(c) = input.get("content").and_then(as_string) {
             note.content = Some(c);
         }
         note.updated_at = self.now();
-        let body = self.save(Kind::Notes, &note)?;
+        let body = self.save(Kind::NOTES, &note)?;
         Ok((body.clone(), vec![Event::new("note_updated", body)]))
     }
 
     /// `DELETE /v2/notes/{id}`: idempotent.
     pub fn delete_note(&mut self, id: i64) -> Vec<Event> {
-        self.col(Kind::Notes)
+        self.col(Kind::NOTES)
             .remove(id)
             .map(|d| vec![Event::new("note_deleted", d.json)])
             .unwrap_or_default()
@@ -1079,7 +1079,7 @@ impl World {
             enabled: true,
             tenant_id: generate::TEAM_ID,
             user_guid: self
-                .get::<User>(Kind::Users, self.me)
+                .get::<User>(Kind::USERS, self.me)
                 .ok()
                 .and_then(|u| u.guid)
                 .unwrap_or_default(),
@@ -1091,7 +1091,7 @@ impl World {
 
     /// Every change to the person with `id` takes one instant: for the simulator.
     pub fn touch_person(&mut self, id: i64, change: impl FnOnce(&mut Person)) -> Change {
-        let before: Person = self.get(Kind::People, id)?;
+        let before: Person = self.get(Kind::PEOPLE, id)?;
         let mut after = before.clone();
         change(&mut after);
         after.updated_at = self.now();
@@ -1100,12 +1100,12 @@ impl World {
 
     /// Store an e-mail the simulator made, or a changed one.
     pub fn save_email(&mut self, email: &salesloft_client::Email) -> Result<Bytes, ApiError> {
-        self.save(Kind::Emails, email)
+        self.save(Kind::EMAILS, email)
     }
 
     /// Store a membership the simulator advanced.
     pub fn save_membership(&mut self, m: &CadenceMembership) -> Result<Bytes, ApiError> {
-        self.save(Kind::CadenceMemberships, m)
+        self.save(Kind::CADENCE_MEMBERSHIPS, m)
     }
 
     /// A typed record, for the simulator and the control API.
@@ -1124,7 +1124,7 @@ impl World {
         let mut out = Vec::with_capacity(1024);
         out.extend_from_slice(b"{\"team\":");
         out.extend_from_slice(self.team_json().to_string().as_bytes());
-        for kind in Kind::ALL {
+        for kind in Kind::all() {
             out.extend_from_slice(format!(",\"{}\":[", kind.name()).as_bytes());
             for (i, (_, doc)) in self.collection(kind).iter().enumerate() {
                 if i > 0 {
@@ -1146,16 +1146,12 @@ impl World {
 
     /// Bytes of record JSON held, over every kind.
     pub fn json_bytes(&self) -> usize {
-        Kind::ALL
-            .into_iter()
-            .map(|k| self.collection(k).json_bytes())
-            .sum()
+        Kind::all().map(|k| self.collection(k).json_bytes()).sum()
     }
 
     /// Record counts per kind.
     pub fn counts(&self) -> BTreeMap<&'static str, usize> {
-        Kind::ALL
-            .into_iter()
+        Kind::all()
             .map(|k| (k.name(), self.collection(k).len()))
             .collect()
     }

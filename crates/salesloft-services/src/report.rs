@@ -26,6 +26,8 @@ pub struct StreamReport {
     pub elapsed_ms: u64,
     /// Why the stream stopped early, if it did.
     pub error: Option<String>,
+    /// Whether the run of this stream has ended (its last progress report says so).
+    pub finished: bool,
 }
 
 /// What a sync run did, per stream.

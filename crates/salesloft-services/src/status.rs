@@ -2,10 +2,13 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use salesloft_client::{Timestamp, WalkCursor};
+use salesloft_storage::Store;
 use serde::Serialize;
 
-use crate::context::Context;
+use crate::context::{Clock, Context, SystemClock};
 use crate::error::Result;
 use crate::streams::Stream;
 
@@ -30,23 +33,36 @@ pub struct StreamStatus {
     pub last_error: Option<String>,
 }
 
-/// Reads every stream's state from the context's store.
+/// Reads every stream's state from a store. It needs no SalesLoft credentials: only the store
+/// and a clock.
 #[derive(Debug, Clone)]
 pub struct StatusReport {
-    ctx: Context,
+    store: Store,
+    clock: Arc<dyn Clock>,
 }
 
 impl StatusReport {
     /// A report on `ctx`'s store, timed by its clock.
-    pub fn new(ctx: Context) -> Self {
-        Self { ctx }
+    pub fn new(ctx: &Context) -> Self {
+        Self {
+            store: ctx.store.clone(),
+            clock: ctx.clock.clone(),
+        }
+    }
+
+    /// A report on `store`, timed by the system clock (for tools that hold no client).
+    pub fn of_store(store: Store) -> Self {
+        Self {
+            store,
+            clock: Arc::new(SystemClock),
+        }
     }
 
     /// Every stream, in registry order (streams never synced show no success and no cursor).
     pub async fn streams(&self) -> Result<Vec<StreamStatus>> {
-        let store = &self.ctx.store;
+        let store = &self.store;
         let states = store.sync_states().await?;
-        let now_ms = self.ctx.now_ms();
+        let now_ms = self.clock.now().timestamp_millis();
         let mut out = Vec::new();
         for stream in Stream::all() {
             let state = states.iter().find(|s| s.stream == stream.name());

@@ -103,6 +103,7 @@ impl SyncEngine {
             elapsed_ms = report.elapsed_ms,
             "sync stream done"
         );
+        report.finished = true;
         self.report_progress(&report);
         report
     }

@@ -116,7 +116,7 @@ async fn a_backfill_equals_the_source_exactly(db: TestDb) {
         .unwrap();
     let clock = FixedClock(synced_at + 90_000);
     let ctx = s.engine.context().clone().with_clock(Arc::new(clock));
-    let statuses = StatusReport::new(ctx).streams().await.unwrap();
+    let statuses = StatusReport::new(&ctx).streams().await.unwrap();
     let counts = s.sandbox.counts();
     assert_eq!(statuses.len(), Stream::all().len());
     for st in &statuses {

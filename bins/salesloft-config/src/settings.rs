@@ -1,0 +1,526 @@
+//! The typed settings, their ranges, and what the binaries build from them (credentials, the
+//! client, the budget, the team).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use salesloft_client::{Auth, BudgetConfig, ClientBuilder, OAuthApp, OAuthTokens, RetryPolicy};
+use salesloft_services::TeamSettings;
+use salesloft_storage::Tz;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::de;
+use crate::error::ConfigError;
+use crate::layers;
+use crate::tokens::FileTokenStore;
+
+/// Every setting of every binary (`salesloft`, `salesloft-server`, `salesloft-worker`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Settings {
+    /// `[api]`: the SalesLoft API.
+    pub api: ApiSettings,
+    /// `[oauth]`: an OAuth app instead of an API key.
+    #[serde(default)]
+    pub oauth: OAuthSettings,
+    /// `[database]`: the local copy.
+    pub database: DatabaseSettings,
+    /// `[budget]`: the team's cost budget.
+    pub budget: BudgetSettings,
+    /// `[log]`: logging.
+    pub log: LogSettings,
+    /// `[server]`: the web process.
+    pub server: ServerSettings,
+    /// `[webhooks]`: SalesLoft's webhook deliveries.
+    pub webhooks: WebhookSettings,
+    /// `[jobs]`: background work.
+    pub jobs: JobSettings,
+    /// `[team]`: the SalesLoft team served.
+    pub team: TeamSection,
+}
+
+/// `[api]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ApiSettings {
+    /// Base URL of the API.
+    pub base_url: String,
+    /// The API key.
+    #[serde(default, deserialize_with = "de::secret")]
+    pub key: Option<SecretString>,
+    /// Per-request timeout in seconds (1 to 600).
+    #[serde(deserialize_with = "de::number")]
+    pub timeout_secs: u64,
+    /// Sends per request, retries included (1 to 20).
+    #[serde(deserialize_with = "de::number")]
+    pub max_attempts: u32,
+}
+
+/// `[oauth]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct OAuthSettings {
+    /// OAuth client id.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// OAuth client secret.
+    #[serde(default, deserialize_with = "de::secret")]
+    pub client_secret: Option<SecretString>,
+    /// Refresh token of the authorized user.
+    #[serde(default, deserialize_with = "de::secret")]
+    pub refresh_token: Option<SecretString>,
+    /// Token endpoint.
+    #[serde(default)]
+    pub token_url: Option<String>,
+    /// Where rotated tokens are kept between runs (SalesLoft revokes a refresh token when it
+    /// issues the next, so the one in the configuration works only once).
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+}
+
+/// `[database]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct DatabaseSettings {
+    /// `sqlite://path`, `sqlite::memory:` or `postgres://...` (which may carry a password).
+    #[serde(deserialize_with = "required_secret")]
+    pub url: SecretString,
+}
+
+fn required_secret<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SecretString, D::Error> {
+    Ok(SecretString::from(String::deserialize(d)?))
+}
+
+impl DatabaseSettings {
+    /// The URL without its password, for logs and messages.
+    pub fn display_url(&self) -> String {
+        let url = self.url.expose_secret();
+        let Some((scheme, rest)) = url.split_once("://") else {
+            return url.to_owned();
+        };
+        match rest.split_once('@') {
+            Some((userinfo, host)) => {
+                let user = userinfo.split(':').next().unwrap_or("");
+                format!("{scheme}://{user}@{host}")
+            }
+            None => url.to_owned(),
+        }
+    }
+}
+
+/// `[budget]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct BudgetSettings {
+    /// Most cost spent in any calendar minute (1 to 600).
+    #[serde(deserialize_with = "de::number")]
+    pub per_minute: u32,
+    /// Most cost spent at once (1 to `per_minute`).
+    #[serde(deserialize_with = "de::number")]
+    pub burst: u32,
+    /// Cost left for other integrations (0 to 600).
+    #[serde(deserialize_with = "de::number")]
+    pub reserve: u32,
+}
+
+/// `[log]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct LogSettings {
+    /// tracing filter directives.
+    pub filter: String,
+}
+
+/// `[server]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ServerSettings {
+    /// Where `salesloft-server` listens.
+    #[serde(deserialize_with = "de::parsed")]
+    pub bind: SocketAddr,
+}
+
+/// `[webhooks]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct WebhookSettings {
+    /// Callback tokens deliveries may be signed with (several during a rotation), besides
+    /// those of subscriptions the toolkit created, which the database keeps.
+    #[serde(default, deserialize_with = "de::secret_list")]
+    pub callback_tokens: Vec<SecretString>,
+}
+
+/// `[jobs]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct JobSettings {
+    /// Seconds between two scheduled syncs of each stream (10 to 86,400).
+    #[serde(deserialize_with = "de::number")]
+    pub sync_every_secs: u64,
+    /// Jobs one worker process runs at once (1 to 64).
+    #[serde(deserialize_with = "de::number")]
+    pub concurrency: u32,
+    /// Seconds a stopping worker gives running jobs to reach a safe point (1 to 600).
+    #[serde(deserialize_with = "de::number")]
+    pub shutdown_grace_secs: u64,
+}
+
+/// `[team]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TeamSection {
+    /// The team's IANA time zone, such as `America/Chicago`.
+    #[serde(deserialize_with = "de::parsed")]
+    pub time_zone: Tz,
+}
+
+/// One range rule: the key, the value, the allowed bounds and why.
+fn in_range(
+    key: &'static str,
+    value: u64,
+    low: u64,
+    high: u64,
+    why: &str,
+) -> Result<(), ConfigError> {
+    if (low..=high).contains(&value) {
+        return Ok(());
+    }
+    Err(ConfigError::OutOfRange {
+        key,
+        allowed: format!("{low}..={high}{why}"),
+        got: value.to_string(),
+    })
+}
+
+impl Settings {
+    /// Load the layers: the built-in `config/default.toml`, then `explicit` or
+    /// `config/<SALESLOFT_ENV>.toml`, then the `SALESLOFT_*` variables of `vars` (pass
+    /// `std::env::vars()`), and check every range.
+    pub fn load(
+        explicit: Option<&Path>,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let vars: Vec<(String, String)> = vars.into_iter().collect();
+        let merged = layers::merged(explicit, &vars)?;
+        let settings: Settings = serde_path_to_error::deserialize(toml::Value::Table(merged))
+            .map_err(|e| ConfigError::Invalid {
+                key: e.path().to_string(),
+                message: e.inner().message().to_owned(),
+            })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let b = &self.budget;
+        in_range(
+            "budget.per_minute",
+            b.per_minute.into(),
+            1,
+            600,
+            " (SalesLoft's team budget)",
+        )?;
+        in_range(
+            "budget.burst",
+            b.burst.into(),
+            1,
+            b.per_minute.into(),
+            " (at most budget.per_minute)",
+        )?;
+        in_range("budget.reserve", b.reserve.into(), 0, 600, "")?;
+        in_range("api.timeout_secs", self.api.timeout_secs, 1, 600, "")?;
+        in_range("api.max_attempts", self.api.max_attempts.into(), 1, 20, "")?;
+        in_range(
+            "jobs.sync_every_secs",
+            self.jobs.sync_every_secs,
+            10,
+            86_400,
+            "",
+        )?;
+        in_range("jobs.concurrency", self.jobs.concurrency.into(), 1, 64, "")?;
+        in_range(
+            "jobs.shutdown_grace_secs",
+            self.jobs.shutdown_grace_secs,
+            1,
+            600,
+            "",
+        )?;
+        url::Url::parse(&self.api.base_url).map_err(|e| ConfigError::Invalid {
+            key: "api.base_url".into(),
+            message: format!("{:?} is not a URL: {e}", self.api.base_url),
+        })?;
+        Ok(())
+    }
+
+    /// The credentials: an API key, or an OAuth app with a refresh token (whose rotations are
+    /// kept in `oauth.token_file`).
+    pub fn auth(&self) -> Result<Auth, ConfigError> {
+        if let Some(key) = &self.api.key {
+            return Ok(Auth::api_key(key.expose_secret()));
+        }
+        let o = &self.oauth;
+        match (&o.client_id, &o.client_secret, &o.refresh_token) {
+            (None, None, None) => Err(ConfigError::Missing {
+                key: "api.key",
+                hint: "set SALESLOFT_API_KEY, or oauth.client_id, oauth.client_secret and oauth.refresh_token",
+            }),
+            (Some(id), Some(secret), Some(refresh)) => {
+                let mut app = OAuthApp::new(id.clone(), secret.expose_secret());
+                if let Some(url) = &o.token_url {
+                    app = app.with_token_url(url.clone());
+                }
+                let store = FileTokenStore::new(
+                    o.token_file
+                        .clone()
+                        .unwrap_or_else(|| PathBuf::from(".salesloft/oauth-tokens.json")),
+                );
+                // A token file from an earlier run holds the newest refresh token; the one in
+                // the configuration was revoked when that file was written.
+                let refresh = match store.load_refresh_token()? {
+                    Some(newer) => newer,
+                    None => refresh.expose_secret().to_owned(),
+                };
+                let tokens = OAuthTokens::new("", Some(refresh), Some(chrono::Utc::now()));
+                Ok(Auth::oauth(app, tokens, Arc::new(store)))
+            }
+            (None, _, _) => Err(ConfigError::Missing {
+                key: "oauth.client_id",
+                hint: "set SALESLOFT_OAUTH_CLIENT_ID",
+            }),
+            (_, None, _) => Err(ConfigError::Missing {
+                key: "oauth.client_secret",
+                hint: "set SALESLOFT_OAUTH_CLIENT_SECRET",
+            }),
+            (_, _, None) => Err(ConfigError::Missing {
+                key: "oauth.refresh_token",
+                hint: "set SALESLOFT_OAUTH_REFRESH_TOKEN",
+            }),
+        }
+    }
+
+    /// A client builder with the credentials, base URL, timeout and retry policy set; add a
+    /// limiter and build.
+    pub fn client_builder(&self) -> Result<ClientBuilder, ConfigError> {
+        Ok(salesloft_client::Client::builder(self.auth()?)
+            .base_url(&self.api.base_url)
+            .timeout(Duration::from_secs(self.api.timeout_secs))
+            .retry(RetryPolicy {
+                max_attempts: self.api.max_attempts,
+                ..RetryPolicy::default()
+            }))
+    }
+
+    /// The budget as the client and the shared budget take it.
+    pub fn budget(&self) -> BudgetConfig {
+        BudgetConfig {
+            per_minute: self.budget.per_minute,
+            burst: self.budget.burst,
+            reserve: self.budget.reserve,
+        }
+    }
+
+    /// The team's settings as the services take them.
+    pub fn team(&self) -> TeamSettings {
+        TeamSettings::new(self.team.time_zone)
+    }
+
+    /// The interval between scheduled syncs.
+    pub fn sync_every(&self) -> Duration {
+        Duration::from_secs(self.jobs.sync_every_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        Settings::load(None, vars(pairs))
+    }
+
+    #[test]
+    fn defaults_load_with_no_files_and_no_environment() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.api.base_url, "https://api.salesloft.com");
+        assert_eq!(s.budget.per_minute, 540);
+        assert_eq!(s.server.bind, "127.0.0.1:8080".parse().unwrap());
+        assert!(s.webhooks.callback_tokens.is_empty());
+        assert_eq!(s.jobs.sync_every_secs, 300);
+        assert_eq!(s.team.time_zone, Tz::UTC);
+    }
+
+    #[test]
+    fn environment_overrides_files_with_typed_values() {
+        let s = load(&[
+            ("SALESLOFT_API_KEY", "12345"),
+            ("SALESLOFT_BUDGET__PER_MINUTE", "300"),
+            ("SALESLOFT_BASE_URL", "http://127.0.0.1:9"),
+            ("SALESLOFT_SERVER__BIND", "0.0.0.0:9000"),
+            ("SALESLOFT_JOBS__SYNC_EVERY_SECS", "60"),
+            ("SALESLOFT_TEAM__TIME_ZONE", "America/Chicago"),
+            ("SALESLOFT_WEBHOOKS__CALLBACK_TOKENS", "tok1, tok2,,"),
+            ("UNRELATED", "x"),
+        ])
+        .unwrap();
+        assert_eq!(s.budget.per_minute, 300);
+        assert_eq!(s.api.base_url, "http://127.0.0.1:9");
+        assert_eq!(
+            s.api.key.as_ref().map(|k| k.expose_secret()),
+            Some("12345"),
+            "a numeric-looking key stays text"
+        );
+        assert_eq!(s.server.bind.port(), 9000);
+        assert_eq!(s.sync_every(), Duration::from_secs(60));
+        assert_eq!(s.team().time_zone, Tz::America__Chicago);
+        let tokens: Vec<&str> = s
+            .webhooks
+            .callback_tokens
+            .iter()
+            .map(|t| t.expose_secret())
+            .collect();
+        assert_eq!(tokens, ["tok1", "tok2"]);
+        assert!(s.auth().is_ok());
+    }
+
+    #[test]
+    fn secrets_never_reach_debug_output() {
+        let s = load(&[
+            ("SALESLOFT_API_KEY", "ak_secret_123"),
+            ("SALESLOFT_DATABASE_URL", "postgres://u:pw_secret@db/x"),
+            ("SALESLOFT_OAUTH_CLIENT_SECRET", "cs_secret"),
+            ("SALESLOFT_WEBHOOKS__CALLBACK_TOKENS", "tok_secret"),
+        ])
+        .unwrap();
+        let shown = format!("{s:?}");
+        for secret in ["ak_secret_123", "pw_secret", "cs_secret", "tok_secret"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert_eq!(s.database.display_url(), "postgres://u@db/x");
+    }
+
+    #[test]
+    fn a_missing_credential_names_the_setting() {
+        let err = load(&[]).unwrap().auth().unwrap_err().to_string();
+        assert!(
+            err.contains("api.key") && err.contains("SALESLOFT_API_KEY"),
+            "{err}"
+        );
+        let s = load(&[("SALESLOFT_OAUTH_CLIENT_ID", "c")]).unwrap();
+        let err = s.auth().unwrap_err().to_string();
+        assert!(err.contains("oauth.client_secret"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_the_key_and_the_allowed_range() {
+        let cases: &[(&str, &str, &[&str])] = &[
+            (
+                "SALESLOFT_BUDGET__PER_MINUTE",
+                "900",
+                &["budget.per_minute", "1..=600", "900"],
+            ),
+            (
+                "SALESLOFT_BUDGET__PER_MINUTE",
+                "0",
+                &["budget.per_minute", "1..=600"],
+            ),
+            (
+                "SALESLOFT_BUDGET__BURST",
+                "541",
+                &["budget.burst", "1..=540"],
+            ),
+            (
+                "SALESLOFT_API__MAX_ATTEMPTS",
+                "0",
+                &["api.max_attempts", "1..=20"],
+            ),
+            (
+                "SALESLOFT_API__TIMEOUT_SECS",
+                "9999",
+                &["api.timeout_secs", "1..=600"],
+            ),
+            (
+                "SALESLOFT_JOBS__SYNC_EVERY_SECS",
+                "1",
+                &["jobs.sync_every_secs", "10..=86400"],
+            ),
+            (
+                "SALESLOFT_JOBS__CONCURRENCY",
+                "100",
+                &["jobs.concurrency", "1..=64"],
+            ),
+            (
+                "SALESLOFT_JOBS__SHUTDOWN_GRACE_SECS",
+                "0",
+                &["jobs.shutdown_grace_secs"],
+            ),
+            (
+                "SALESLOFT_BUDGET__PER_MINUTE",
+                "lots",
+                &["budget.per_minute", "not a number"],
+            ),
+            ("SALESLOFT_BUDGET__PER_MINUTE", "-5", &["budget.per_minute"]),
+            (
+                "SALESLOFT_TEAM__TIME_ZONE",
+                "Mars/Olympus",
+                &["team.time_zone", "Mars/Olympus"],
+            ),
+            ("SALESLOFT_SERVER__BIND", "localhost", &["server.bind"]),
+            ("SALESLOFT_BASE_URL", "not a url", &["api.base_url"]),
+            ("SALESLOFT_API__TYPO", "1", &["typo"]),
+        ];
+        for (var, value, wanted) in cases {
+            let err = load(&[(var, value)]).unwrap_err().to_string();
+            for w in *wanted {
+                assert!(err.contains(w), "{var}={value}: {err:?} lacks {w:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_explicit_layer_file_is_read() {
+        let dir = std::env::temp_dir().join(format!("salesloft-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("custom.toml");
+        std::fs::write(
+            &file,
+            "[api]\ntimeout_secs = 7\n[webhooks]\ncallback_tokens = [\"a\", \"b\"]\n",
+        )
+        .unwrap();
+        let s = Settings::load(Some(&file), vars(&[])).unwrap();
+        assert_eq!(s.api.timeout_secs, 7);
+        assert_eq!(s.api.max_attempts, 8, "other keys keep their defaults");
+        assert_eq!(s.webhooks.callback_tokens.len(), 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_shipped_layers_load() {
+        for env in ["production", "test"] {
+            let file = PathBuf::from(format!(
+                "{}/../../config/{env}.toml",
+                env!("CARGO_MANIFEST_DIR")
+            ));
+            assert!(Settings::load(Some(&file), vars(&[])).is_ok(), "{env}");
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! The command line's one error type: what failed, with the libraries' errors as sources.
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The configuration could not be loaded or lacks a setting.
+    #[error(transparent)]
+    Config(#[from] salesloft_config::ConfigError),
+    /// SalesLoft answered with an error or could not be reached.
+    #[error(transparent)]
+    Api(#[from] salesloft_client::Error),
+    /// The command was used wrongly, or its work did not succeed.
+    #[error("{0}")]
+    Usage(String),
+    /// Output could not be written.
+    #[error("writing output: {0}")]
+    Output(#[from] serde_json::Error),
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] salesloft_storage::Error),
+    /// A behaviour of the services failed.
+    #[error(transparent)]
+    Services(#[from] salesloft_services::Error),
+    /// The offline sandbox could not start or stop.
+    #[error(transparent)]
+    Sandbox(#[from] salesloft_sandbox::SandboxError),
+}

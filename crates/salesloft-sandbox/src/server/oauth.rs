@@ -1,0 +1,61 @@
+//! The OAuth endpoints: `POST /oauth/token` (authorization code, refresh with rotation, client
+//! credentials) and `GET /oauth/authorize`, which approves at once.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Response, StatusCode};
+use serde_json::json;
+
+use super::respond::{json_response, request_params};
+use super::state::{Shared, lock, now_ms};
+use crate::query::Params;
+
+pub(crate) fn token(
+    shared: &Arc<Shared>,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: &[u8],
+) -> Response<Body> {
+    let params = match request_params(headers, query, body) {
+        Ok(p) => p,
+        Err(e) => return json_response(e.status, &e.body),
+    };
+    match lock(&shared.auth).token(&params, now_ms()) {
+        Ok(v) => json_response(StatusCode::OK, &v),
+        Err((status, v)) => json_response(status, &v),
+    }
+}
+
+/// `GET /oauth/authorize`: the sandbox approves at once and redirects back with a code.
+pub(crate) fn authorize(shared: &Arc<Shared>, query: Option<&str>) -> Response<Body> {
+    let p = Params::parse(query);
+    let (Some(client_id), Some(redirect)) = (p.get("client_id"), p.get("redirect_uri")) else {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": "invalid_request"}),
+        );
+    };
+    let Ok(mut url) = url::Url::parse(redirect) else {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": "invalid_redirect_uri"}),
+        );
+    };
+    let Some(code) = shared.issue_code(client_id) else {
+        return json_response(
+            StatusCode::UNAUTHORIZED,
+            &json!({"error": "invalid_client"}),
+        );
+    };
+    url.query_pairs_mut()
+        .append_pair("code", &code)
+        .append_pair("context", "sandbox")
+        .append_pair("scope", "people:read people:write cadences:read");
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = StatusCode::FOUND;
+    if let Ok(v) = HeaderValue::from_str(url.as_str()) {
+        r.headers_mut().insert("location", v);
+    }
+    r
+}
