@@ -6,9 +6,10 @@
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use salesloft_client::BudgetConfig;
 use salesloft_services::{Progress, Stream, StreamReport};
 
 /// The terminal display of one command.
@@ -38,6 +39,11 @@ impl Display {
         self.terminal
     }
 
+    /// Take the bars off the screen (the command prints its own summary next).
+    pub fn clear(&self) {
+        let _ = self.multi.clear();
+    }
+
     /// Where log lines go: stderr, above the bars while any are shown.
     pub fn log_writer(&self) -> LogWriter {
         LogWriter {
@@ -46,14 +52,19 @@ impl Display {
     }
 
     /// A progress callback for a sync of `streams`: bars on a terminal, a log line every 100
-    /// requests otherwise. `budget_per_minute` is the cost the sync may spend per minute, if it
-    /// is throttled: the ETA then counts the cost still to spend (a request of cost 1 per 100
-    /// records) against it.
-    pub fn sync_progress(&self, streams: &[Stream], budget_per_minute: Option<u32>) -> Progress {
+    /// requests otherwise. `budget` is what the sync may spend, if it is throttled: the ETA then
+    /// counts the cost still to spend (a request of cost 1 per 100 records) against its
+    /// sustained rate.
+    pub fn sync_progress(&self, streams: &[Stream], budget: Option<BudgetConfig>) -> Progress {
+        // After the first burst the bucket refills `per_minute - burst` a minute.
+        let budget_per_second =
+            budget.map(|b| f64::from(b.per_minute.saturating_sub(b.burst).max(1)) / 60.0);
         if !self.terminal {
-            return Arc::new(|report: &StreamReport| {
-                if report.requests > 0 && report.requests.is_multiple_of(100) {
-                    tracing::info!(stream = %report.stream, fetched = report.fetched, expected = ?report.expected, inserted = report.inserted, updated = report.updated, cost = report.cost, "sync progress");
+            return Arc::new(|r: &StreamReport| {
+                if r.finished {
+                    tracing::info!(stream = %r.stream, fetched = r.fetched, inserted = r.inserted, updated = r.updated, unchanged = r.unchanged, cost = r.cost, elapsed_ms = r.elapsed_ms, error = r.error.as_deref(), "sync stream done");
+                } else if r.requests > 0 && r.requests.is_multiple_of(100) {
+                    tracing::info!(stream = %r.stream, fetched = r.fetched, expected = ?r.expected, inserted = r.inserted, updated = r.updated, cost = r.cost, "sync progress");
                 }
             });
         }
@@ -70,6 +81,8 @@ impl Display {
             })
             .collect();
         let remaining: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
+        let spent: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
+        let started = Instant::now();
         Arc::new(move |report: &StreamReport| {
             let Some(bar) = bars.get(&report.stream) else {
                 return;
@@ -83,11 +96,12 @@ impl Display {
                 bar.finish_with_message(match &report.error {
                     Some(e) => format!("FAILED: {e}"),
                     None => format!(
-                        "{} new, {} updated, cost {}, {:.1}s",
+                        "done: {} new, {} updated, cost {}, {:.1}s, {:.0} rec/s",
                         report.inserted,
                         report.updated,
                         report.cost,
-                        report.elapsed_ms as f64 / 1000.0
+                        report.elapsed_ms as f64 / 1000.0,
+                        report.fetched as f64 * 1000.0 / report.elapsed_ms.max(1) as f64
                     ),
                 });
                 return;
@@ -102,17 +116,27 @@ impl Display {
             let left = report
                 .expected
                 .map_or(0, |t| t.saturating_sub(report.fetched));
-            let cost_left: u64 = {
-                let mut remaining = lock(&remaining);
-                remaining.insert(report.stream.clone(), left.div_ceil(100));
-                remaining.values().sum()
+            let total_spent: u64 = {
+                let mut spent = lock(&spent);
+                spent.insert(report.stream.clone(), report.cost);
+                spent.values().sum()
             };
-            let mut eta = bar.eta();
-            if let Some(per_minute) = budget_per_minute.filter(|p| *p > 0) {
-                // Every stream spends from one budget: this one is done no sooner than the cost
-                // still to spend by all of them allows.
-                eta = eta.max(Duration::from_secs(cost_left * 60 / u64::from(per_minute)));
-            }
+            let eta = match budget_per_second {
+                // Every stream spends from one budget, a request of cost 1 per 100 records:
+                // each finishes when its share of the budget has paid for what it has left.
+                // The budget's sustained rate, or what the sync has really spent per second
+                // when that is less (after a few seconds, once the burst is behind it).
+                Some(budget) => {
+                    let secs = started.elapsed().as_secs_f64();
+                    let observed = (secs > 5.0).then(|| total_spent as f64 / secs);
+                    let rate = observed.map_or(budget, |o| o.min(budget));
+                    let mut remaining = lock(&remaining);
+                    remaining.insert(report.stream.clone(), left.div_ceil(100));
+                    let finish = fair_share_finish(&remaining, rate);
+                    finish.get(&report.stream).copied().unwrap_or_default()
+                }
+                None => bar.eta(),
+            };
             let eta = if report.expected.is_some() {
                 format!("eta {}", humanize(eta))
             } else {
@@ -126,6 +150,23 @@ impl Display {
     }
 }
 
+/// When each stream finishes if they share `per_second` of budget equally and each needs the
+/// cost given: the cheapest finishes first, and the others then share its part.
+fn fair_share_finish(costs: &HashMap<String, u64>, per_second: f64) -> HashMap<String, Duration> {
+    let mut by_cost: Vec<(&String, u64)> = costs.iter().map(|(s, c)| (s, *c)).collect();
+    by_cost.sort_by_key(|(_, c)| *c);
+    let mut out = HashMap::new();
+    let (mut t, mut paid) = (0.0f64, 0u64);
+    let n = by_cost.len();
+    for (k, (stream, cost)) in by_cost.into_iter().enumerate() {
+        // Until this one is paid for, the n - k streams left each get per_second / (n - k).
+        t += (cost - paid) as f64 * (n - k) as f64 / per_second.max(1e-9);
+        paid = cost;
+        out.insert(stream.clone(), Duration::from_secs_f64(t));
+    }
+    out
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -133,12 +174,21 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// A bar's look: with a total, or counting while SalesLoft has not said how many.
 fn style(known_total: bool) -> ProgressStyle {
     let template = if known_total {
-        "{prefix:<20} [{bar:28.cyan/blue}] {human_pos:>9}/{human_len:<9} {per_sec:>12} {msg}"
+        "{prefix:<20} [{bar:28.cyan/blue}] {human_pos:>9}/{human_len:<9} {rate:>12} {msg}"
     } else {
-        "{prefix:<20} [{spinner:^28}] {human_pos:>9}/{len:<9} {per_sec:>12} {msg}"
+        "{prefix:<20} [{spinner:^28}] {human_pos:>9}/{len:<9} {rate:>12} {msg}"
     };
     ProgressStyle::with_template(template)
         .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                // A finished stream's line says its own average instead.
+                if !state.is_finished() {
+                    let _ = write!(w, "{:.0} rec/s", state.per_sec());
+                }
+            },
+        )
         .progress_chars("=> ")
 }
 
@@ -189,6 +239,19 @@ impl Write for LogLine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn streams_sharing_a_budget_finish_in_turn() {
+        let costs: HashMap<String, u64> = [("a", 10), ("b", 30), ("c", 0)]
+            .into_iter()
+            .map(|(s, c)| (s.to_owned(), c))
+            .collect();
+        // 1 cost per second: a and b each get half until a is done at 20 s, then b alone.
+        let finish = fair_share_finish(&costs, 1.0);
+        assert_eq!(finish["c"], Duration::ZERO);
+        assert_eq!(finish["a"], Duration::from_secs(20));
+        assert_eq!(finish["b"], Duration::from_secs(40));
+    }
 
     #[test]
     fn durations_read_as_people_write_them() {

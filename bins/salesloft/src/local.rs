@@ -55,7 +55,7 @@ pub struct SyncRun<'a> {
     /// Forget the cursors first.
     pub full: bool,
     /// The budget the client spends under, for the ETA.
-    pub budget_per_minute: u32,
+    pub budget: salesloft_client::BudgetConfig,
     /// The terminal display.
     pub display: &'a Display,
 }
@@ -68,15 +68,14 @@ pub async fn sync(run: SyncRun<'_>) -> Result<(), CliError> {
         run.streams
     };
     let store = run.ctx.store.clone();
-    let progress = run
-        .display
-        .sync_progress(&streams, Some(run.budget_per_minute));
+    let progress = run.display.sync_progress(&streams, Some(run.budget));
     let engine = SyncEngine::new(run.ctx).with_progress(progress);
     let options = SyncOptions {
         full: run.full,
         ..SyncOptions::default()
     };
     let report = engine.sync(&streams, options).await;
+    run.display.clear();
     print_report(&report);
     store.close().await;
     if report.is_ok() {
@@ -168,17 +167,38 @@ pub async fn demo(
     let sync_started = Instant::now();
     let report = engine.sync_all(SyncOptions::default()).await;
     let sync_time = sync_started.elapsed();
-    print_report(&report);
+    display.clear();
     let diffs = Verifier::new(ctx)
         .compare(&sandbox.snapshot(), Stream::all())
         .await?;
     let equal = diffs.iter().all(|d| d.is_equal());
-    println!();
-    println!("local copy vs sandbox state (every record, field by field):");
-    for d in &diffs {
+    println!(
+        "{:<20} {:>9} {:>9} {:>8} {:>6} {:>7}   {:>9} {:>9}  equal (field by field)",
+        "stream", "fetched", "inserted", "requests", "cost", "time", "source", "local",
+    );
+    for (s, d) in report.streams.iter().zip(&diffs) {
+        let verdict = if d.is_equal() {
+            "yes".to_owned()
+        } else {
+            format!(
+                "NO: {} missing, {} extra, {} different",
+                d.missing_count, d.extra_count, d.different_count
+            )
+        };
         println!(
-            "  {:<20} source {:>8}  local {:>8}  missing {}  extra {}  different {}",
-            d.stream, d.source, d.local, d.missing_count, d.extra_count, d.different_count
+            "{:<20} {:>9} {:>9} {:>8} {:>6} {:>6.1}s   {:>9} {:>9}  {verdict}{}",
+            s.stream,
+            s.fetched,
+            s.inserted,
+            s.requests,
+            s.cost,
+            s.elapsed_ms as f64 / 1000.0,
+            d.source,
+            d.local,
+            s.error
+                .as_ref()
+                .map(|e| format!("  FAILED: {e}"))
+                .unwrap_or_default()
         );
     }
     let cost = sandbox.counters().cost_spent;

@@ -175,7 +175,7 @@ async fn run(command: Command, settings: &Settings, display: &Display) -> Result
                 ctx: Context::new(client, store).with_team(settings.team()),
                 streams,
                 full,
-                budget_per_minute: settings.budget.per_minute,
+                budget: settings.budget(),
                 display,
             })
             .await?;

@@ -93,7 +93,7 @@ impl SyncEngine {
                 report.error = Some(message);
             }
         }
-        tracing::info!(
+        tracing::debug!(
             stream = stream.name(),
             fetched = report.fetched,
             inserted = report.inserted,
