@@ -39,6 +39,8 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     /// `[jobs]`: background work.
     pub jobs: JobSettings,
+    /// `[sync]`: how the local copy is kept exact.
+    pub sync: SyncSection,
     /// `[team]`: the SalesLoft team served.
     pub team: TeamSection,
 }
@@ -177,6 +179,21 @@ pub struct JobSettings {
     pub shutdown_grace_secs: u64,
 }
 
+/// `[sync]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SyncSection {
+    /// Milliseconds an incremental run re-reads behind its cursor, for records committed late
+    /// (0 to 60,000; 0 turns it off).
+    #[serde(deserialize_with = "de::number")]
+    pub lookback_ms: u64,
+    /// The largest share of a stream, in percent, one reconcile pass may delete without
+    /// `--force` (1 to 100).
+    #[serde(deserialize_with = "de::number")]
+    pub reconcile_max_percent: u64,
+}
+
 /// `[team]`
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -256,6 +273,14 @@ impl Settings {
             self.jobs.shutdown_grace_secs,
             1,
             600,
+            "",
+        )?;
+        in_range("sync.lookback_ms", self.sync.lookback_ms, 0, 60_000, "")?;
+        in_range(
+            "sync.reconcile_max_percent",
+            self.sync.reconcile_max_percent,
+            1,
+            100,
             "",
         )?;
         url::Url::parse(&self.api.base_url).map_err(|e| ConfigError::Invalid {
@@ -340,6 +365,23 @@ impl Settings {
     /// The interval between scheduled syncs.
     pub fn sync_every(&self) -> Duration {
         Duration::from_secs(self.jobs.sync_every_secs)
+    }
+
+    /// A sync run's options (`full` forgets the cursors first).
+    pub fn sync_options(&self, full: bool) -> salesloft_services::SyncOptions {
+        salesloft_services::SyncOptions {
+            full,
+            lookback: Duration::from_millis(self.sync.lookback_ms),
+            ..salesloft_services::SyncOptions::default()
+        }
+    }
+
+    /// A reconcile pass's options.
+    pub fn reconcile_options(&self, force: bool) -> salesloft_services::ReconcileOptions {
+        salesloft_services::ReconcileOptions {
+            max_fraction: self.sync.reconcile_max_percent as f64 / 100.0,
+            force,
+        }
     }
 }
 
@@ -472,6 +514,16 @@ mod tests {
                 "SALESLOFT_JOBS__SHUTDOWN_GRACE_SECS",
                 "0",
                 &["jobs.shutdown_grace_secs"],
+            ),
+            (
+                "SALESLOFT_SYNC__LOOKBACK_MS",
+                "90000",
+                &["sync.lookback_ms", "0..=60000"],
+            ),
+            (
+                "SALESLOFT_SYNC__RECONCILE_MAX_PERCENT",
+                "0",
+                &["sync.reconcile_max_percent", "1..=100"],
             ),
             (
                 "SALESLOFT_BUDGET__PER_MINUTE",

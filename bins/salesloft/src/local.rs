@@ -6,7 +6,8 @@ use std::time::Instant;
 use salesloft_client::{Auth, Client, RetryPolicy, Unlimited};
 use salesloft_sandbox::{Sandbox, SandboxConfig, TeamSize};
 use salesloft_services::{
-    Context, StatusReport, Stream, SyncEngine, SyncOptions, SyncReport, TeamSettings, Verifier,
+    Context, ReconcileOptions, Reconciler, StatusReport, Stream, SyncEngine, SyncOptions,
+    SyncReport, TeamSettings, Verifier,
 };
 use salesloft_storage::Store;
 
@@ -52,12 +53,57 @@ pub struct SyncRun<'a> {
     pub ctx: Context,
     /// The streams asked for (empty: all).
     pub streams: Vec<Stream>,
-    /// Forget the cursors first.
-    pub full: bool,
+    /// The run's options (full, lookback).
+    pub options: SyncOptions,
     /// The budget the client spends under, for the ETA.
     pub budget: salesloft_client::BudgetConfig,
     /// The terminal display.
     pub display: &'a Display,
+}
+
+/// `salesloft reconcile`: one pass per stream, a line each.
+pub async fn reconcile(
+    ctx: Context,
+    streams: Vec<Stream>,
+    options: ReconcileOptions,
+) -> Result<(), CliError> {
+    let streams = if streams.is_empty() {
+        Stream::all().to_vec()
+    } else {
+        streams
+    };
+    let store = ctx.store.clone();
+    let reports = Reconciler::new(ctx).reconcile(&streams, options).await;
+    println!(
+        "{:<20} {:>9} {:>8} {:>8} {:>6}  outcome",
+        "stream", "local", "missing", "deleted", "cost"
+    );
+    let mut failed = false;
+    for r in &reports {
+        let outcome = match (&r.error, &r.refused) {
+            (Some(e), _) => {
+                failed = true;
+                format!("failed: {e}")
+            }
+            (None, Some(why)) => {
+                failed = true;
+                format!("refused: {why}")
+            }
+            (None, None) => "ok".to_owned(),
+        };
+        println!(
+            "{:<20} {:>9} {:>8} {:>8} {:>6}  {}",
+            r.stream, r.local, r.missing, r.deleted, r.cost, outcome
+        );
+    }
+    store.close().await;
+    if failed {
+        Err(CliError::Usage(
+            "some streams were not reconciled (see above)".into(),
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 /// `salesloft sync`.
@@ -70,11 +116,7 @@ pub async fn sync(run: SyncRun<'_>) -> Result<(), CliError> {
     let store = run.ctx.store.clone();
     let progress = run.display.sync_progress(&streams, Some(run.budget));
     let engine = SyncEngine::new(run.ctx).with_progress(progress);
-    let options = SyncOptions {
-        full: run.full,
-        ..SyncOptions::default()
-    };
-    let report = engine.sync(&streams, options).await;
+    let report = engine.sync(&streams, run.options).await;
     run.display.clear();
     print_report(&report);
     store.close().await;
@@ -98,22 +140,46 @@ pub async fn status(store: Store) -> Result<(), CliError> {
             })
     };
     println!(
-        "{:<20} {:>10} {:>10}  {:<24} {:<28}  last error",
-        "stream", "records", "freshness", "last success", "cursor (updated_at)"
+        "{:<20} {:>10} {:>10}  {:<24} {:<28} {:>7} {:>11}  last error",
+        "stream",
+        "records",
+        "freshness",
+        "last success",
+        "cursor (updated_at)",
+        "drifted",
+        "quarantined"
     );
+    let mut drift_notes = Vec::new();
     for st in streams {
         let cursor = st.cursor_at.map_or("none (not synced)".to_owned(), |t| {
             t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
         });
         println!(
-            "{:<20} {:>10} {:>10}  {:<24} {:<28}  {}",
+            "{:<20} {:>10} {:>10}  {:<24} {:<28} {:>7} {:>11}  {}",
             st.stream.name(),
             st.records,
             st.freshness.map_or("-".to_owned(), humanize),
             fmt_ms(st.last_success_at_ms),
             cursor,
-            st.last_error.unwrap_or_default()
+            st.drifted,
+            st.quarantined,
+            st.last_error.as_deref().unwrap_or_default()
         );
+        if !st.drifted_fields.is_empty() {
+            let fields: Vec<String> = st
+                .drifted_fields
+                .iter()
+                .map(|(f, n)| format!("{f} ({n})"))
+                .collect();
+            drift_notes.push(format!(
+                "{}: fields with unexpected types: {}",
+                st.stream.name(),
+                fields.join(", ")
+            ));
+        }
+    }
+    for note in drift_notes {
+        println!("{note}");
     }
     store.close().await;
     Ok(())
@@ -169,11 +235,11 @@ pub async fn demo(
     let sync_time = sync_started.elapsed();
     display.clear();
     let diffs = Verifier::new(ctx)
-        .compare(&sandbox.snapshot(), Stream::all())
+        .compare(&sandbox.snapshot_bytes(), Stream::all())
         .await?;
     let equal = diffs.iter().all(|d| d.is_equal());
     println!(
-        "{:<20} {:>9} {:>9} {:>8} {:>6} {:>7}   {:>9} {:>9}  equal (field by field)",
+        "{:<20} {:>9} {:>9} {:>8} {:>6} {:>7}   {:>9} {:>9}  equal (JSON text, record by record)",
         "stream", "fetched", "inserted", "requests", "cost", "time", "source", "local",
     );
     for (s, d) in report.streams.iter().zip(&diffs) {

@@ -62,9 +62,20 @@ enum Command {
         #[arg(long)]
         full: bool,
     },
-    /// Per stream: records, freshness (time since the last successful sync), cursor and last
-    /// error.
+    /// Per stream: records, freshness (time since the last successful sync), cursor, records
+    /// stored with drifted fields, quarantined items and last error.
     Status,
+    /// Find records deleted in SalesLoft that no webhook reported and mark them deleted in the
+    /// local copy (cost 1 per 100 local records). Deletes nothing when more than
+    /// `sync.reconcile_max_percent` of a stream is missing, unless --force.
+    Reconcile {
+        /// Only these streams (repeatable). Default: all.
+        #[arg(long = "stream", value_parser = stream_arg())]
+        streams: Vec<Stream>,
+        /// Delete whatever is missing, however much.
+        #[arg(long)]
+        force: bool,
+    },
     /// Start an offline SalesLoft with a realistic team, sync it into SQLite, check the copy
     /// record by record, and print what it cost. Needs no API key.
     Demo {
@@ -174,10 +185,19 @@ async fn run(command: Command, settings: &Settings, display: &Display) -> Result
             local::sync(local::SyncRun {
                 ctx: Context::new(client, store).with_team(settings.team()),
                 streams,
-                full,
+                options: settings.sync_options(full),
                 budget: settings.budget(),
                 display,
             })
+            .await?;
+        }
+        Command::Reconcile { streams, force } => {
+            let store = local::open_store(db_url).await?;
+            local::reconcile(
+                Context::new(client, store).with_team(settings.team()),
+                streams,
+                settings.reconcile_options(force),
+            )
             .await?;
         }
         Command::Me => remote::me(&client).await?,

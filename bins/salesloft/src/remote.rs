@@ -73,9 +73,13 @@ impl ResourceVisitor for List {
                     println!("{}", serde_json::to_string(&item)?);
                 }
             } else {
-                let page = request.send().await?;
+                let page = request.send_received().await?;
                 for item in &page.items {
-                    println!("{}", serde_json::to_string(item)?);
+                    // Each record exactly as SalesLoft sent it.
+                    println!("{}", item.raw);
+                }
+                for r in &page.rejected {
+                    eprintln!("not a record ({}): {}", r.error, r.raw);
                 }
                 if let Some(p) = page.paging {
                     eprintln!(
@@ -134,7 +138,8 @@ impl ResourceVisitor for Walk {
                 pages += 1;
                 records += page.items.len();
                 for item in &page.items {
-                    println!("{}", serde_json::to_string(item)?);
+                    // Each record exactly as SalesLoft sent it.
+                    println!("{}", item.raw);
                 }
             }
             eprintln!(

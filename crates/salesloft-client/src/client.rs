@@ -17,7 +17,7 @@ use crate::auth::{Auth, Credential};
 use crate::error::{Error, Result, TransportKind};
 use crate::limiter::{CostBudget, CostLimiter, Observation, page_cost};
 use crate::retry::{Idempotency, RetryPolicy};
-use crate::wire::{Page, decode_page, decode_single};
+use crate::wire::{Page, Received, decode_page, decode_single};
 
 /// Where SalesLoft's API lives unless [`ClientBuilder::base_url`] says otherwise.
 pub const DEFAULT_BASE_URL: &str = "https://api.salesloft.com";
@@ -458,8 +458,11 @@ impl Client {
         self.execute(&req).await.map(|_| ())
     }
 
-    /// Send a list request and decode its page.
-    pub(crate) async fn get_page<T: DeserializeOwned>(&self, req: &Request) -> Result<Page<T>> {
+    /// Send a list request and decode its page, record by record.
+    pub(crate) async fn get_page<T: DeserializeOwned>(
+        &self,
+        req: &Request,
+    ) -> Result<Page<Received<T>>> {
         let body = self.execute(req).await?;
         decode_page(&req.path, &body)
     }

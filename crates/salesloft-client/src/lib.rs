@@ -3,12 +3,17 @@
 //! - **Typed and honest about nulls**: every model field real data can leave `null` is an
 //!   `Option`; ids are newtypes ([`PersonId`], [`CadenceId`], ...); timestamps keep the team's
 //!   UTC offset and microseconds and compare as instants; fields this crate does not know are
-//!   kept in each model's `extra` map, so nothing SalesLoft sends is lost.
+//!   kept in each model's `extra` map, so nothing SalesLoft sends is lost. Pages are decoded
+//!   record by record: each comes with its JSON text exactly as sent ([`Received`]); a field
+//!   of an unexpected type is left empty and named, and an item that is not a record at all
+//!   is set aside ([`Rejected`]), never failing the page.
 //! - **Frugal with the team's budget** (600 cost per minute, shared by every integration of the
 //!   team): a [`CostLimiter`] is asked before every request, at the cost the page depth or the
 //!   endpoint's last `x-ratelimit-endpoint-cost` says, and learns from
 //!   `x-ratelimit-remaining-minute`. The [`IncrementalWalk`] reads any number of records at cost
-//!   1 per request and can be checkpointed and resumed without losing or repeating a record.
+//!   1 per request and can be checkpointed and resumed without losing or repeating a record,
+//!   also while records change under it (tie groups larger than a page included) and, with a
+//!   lookback, when they commit late.
 //! - **Resilient**: 429s, 5xx, timeouts and connection errors are retried by an explicit
 //!   [`RetryPolicy`] (see [`retry`] for the rule on non-idempotent creates); OAuth tokens are
 //!   refreshed ahead of expiry and on a 401, and rotated refresh tokens go to your
@@ -27,10 +32,17 @@
 //!     .build()?;
 //!
 //! // Everyone changed since the last checkpoint, 100 per request, each at cost 1.
-//! let mut walk = client.people().list().walk(WalkCursor::start());
+//! let mut walk = client
+//!     .people()
+//!     .list()
+//!     .walk(WalkCursor::start())
+//!     .with_lookback(std::time::Duration::from_secs(2), || {
+//!         chrono::Utc::now().timestamp_micros()
+//!     });
 //! while let Some(page) = walk.next_page().await? {
 //!     for person in &page.items {
-//!         println!("{} {:?}", person.id, person.email_address);
+//!         println!("{} {:?}", person.record.id, person.record.email_address);
+//!         // person.raw: the JSON exactly as SalesLoft sent it.
 //!     }
 //!     // Persist `page.cursor` together with the rows to resume exactly here.
 //! }
@@ -100,7 +112,7 @@ pub use walk::{
     IncrementalWalk, WALK_PAGE_SIZE, WINDOW_MAX_WAITING, WINDOW_PAGES, WalkCursor, WalkPage,
     WalkWindow,
 };
-pub use wire::{Page, Paging, Sorting};
+pub use wire::{Page, Paging, Received, Rejected, Sorting};
 
 /// The crate's version, for user agents and diagnostics.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

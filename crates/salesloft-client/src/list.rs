@@ -12,7 +12,7 @@ use crate::client::{Client, Request};
 use crate::error::{Error, Result};
 use crate::models::{Record, Timestamp};
 use crate::resource::Resource;
-use crate::wire::Page;
+use crate::wire::{Page, Received};
 
 /// Sort direction. SalesLoft's default is descending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -260,8 +260,16 @@ impl<R: ListResource> ListRequest<R> {
         Ok(req)
     }
 
-    /// Fetch the one page this request describes.
+    /// Fetch the one page this request describes. Items that are not records are in
+    /// [`Page::rejected`]; fields with unexpected types are left empty (see
+    /// [`send_received`](Self::send_received) to learn which, with each record's JSON as sent).
     pub async fn send(&self) -> Result<Page<R::Item>> {
+        self.send_received().await.map(Page::into_records)
+    }
+
+    /// Fetch the one page this request describes, each record with its JSON text as received
+    /// and the fields that had unexpected types.
+    pub async fn send_received(&self) -> Result<Page<Received<R::Item>>> {
         let req = self.to_request(self.page)?;
         self.client.get_page(&req).await
     }
@@ -279,10 +287,10 @@ impl<R: ListResource> ListRequest<R> {
                     return Ok(None);
                 };
                 let req = this.to_request(Some(page))?;
-                let p: Page<R::Item> = this.client.get_page(&req).await?;
+                let p = this.client.get_page::<R::Item>(&req).await?.into_records();
                 // Never loop: stop when there is no next page, it does not move forward,
                 // or the page came back empty.
-                let next = p.next_page().filter(|n| *n > page && !p.items.is_empty());
+                let next = p.next_page().filter(|n| *n > page && p.sent() > 0);
                 Ok(Some((p, next)))
             }
         })

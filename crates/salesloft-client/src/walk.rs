@@ -25,6 +25,46 @@
 //! when more than a window's worth (100 pages) and at most [`WINDOW_MAX_WAITING`] records are
 //! waiting, and never against a server that sends no counts.
 //!
+//! # Tie groups larger than a page
+//!
+//! When more records share one `updated_at` instant `T` than fit on a page (a bulk update),
+//! the walk reads that group as a window of its own, `updated_at[gte]=T&updated_at[lte]=T`
+//! with counts, by page number, skipping the ids already read. Its first page is read again
+//! (the group's first records came on a page that did not count the group). A record of the
+//! group updated or deleted while the walk is inside it leaves the group and lowers the count:
+//! then every record not yet read can have moved back at most that many places, so the walk
+//! steps back as many records (to the page holding the first that may have moved) and reads on
+//! with the new count. A higher count (a record committed late into the group) sends it back
+//! to the group's first page. Once the group is read to its end under an unchanged count, the
+//! cursor moves to the next microsecond, `T + 1µs`, and the group is never paged again.
+//!
+//! Extra cost: a group of `G > 100` records costs `ceil(G / 100) + 1` requests instead of
+//! `ceil(G / 100)`; each change seen inside it costs at most `ceil(d / 100) + 1` more, where
+//! `d` is how many records left the group since the previous page (a late commit into the
+//! group: a re-read of the part already read). A walk so reads every record that is in the
+//! group from before the walk reaches it until after it leaves, whatever changes meanwhile;
+//! the one case no count can see is a late commit into the group between two of its pages
+//! that exactly offsets a record leaving it, which the lookback catches when the group is
+//! recent.
+//!
+//! # Lookback
+//!
+//! A transaction that took its `updated_at` before committing can appear behind a cursor that
+//! has already passed it. With [`IncrementalWalk::with_lookback`] (the longest commit delay,
+//! `L`, and a clock), every read notes up to which instant all records have been read at
+//! least `2L` after their `updated_at`, when no late commit can still come
+//! ([`WalkCursor::settled_us`]; the margin covers clock skew up to `L` too). A walk then
+//! starts from just after that instant instead of its cursor, by keyset (page 1 at a cursor,
+//! which no change can shift), re-reading the stored records up to its cursor (a monotonic
+//! upsert leaves them alone) and reading on. Cost: nothing more while the unsettled stretch
+//! holds less than a page, as it does on an idle team; otherwise the records changed in the
+//! last `2L` of the previous walk, 99 per request.
+//!
+//! A late commit can also join a window while the walk reads it; with a record leaving it at
+//! the same time, the count would not change while the positions did. So with a lookback, a
+//! window's ceiling is capped at the instants already past that horizon (`now - 2L`), where
+//! nothing can join; records newer than that are read by keyset.
+//!
 //! # Checkpointing
 //!
 //! [`WalkCursor`] is plain data (serde-serialisable). Persist the cursor that comes with each
@@ -33,19 +73,22 @@
 //!
 //! # Limits
 //!
-//! Stepping inside a tie group larger than a page (outside a window) relies on the server
-//! ordering equal timestamps stably; if a record of such a group is updated while the walk is
-//! inside it, a neighbour may shift onto an already-read page. Records updated later are always
-//! seen again.
+//! The walk relies on the server ordering records that share an `updated_at` the same way on
+//! every request (the sandbox orders them by id). Against a server that sends no
+//! `total_count`, neither windows nor the count checks of tie groups are possible; the walk
+//! then steps through a tie group by page number, which a change inside the group can shift.
 
 use futures_core::Stream;
 use futures_util::stream;
 use serde::{Deserialize, Serialize};
 
+use std::time::Duration;
+
 use crate::error::{Error, Result};
 use crate::limiter::page_cost;
 use crate::list::{ListRequest, ListResource, SortDirection, format_filter_time};
 use crate::models::{Record, Timestamp};
+use crate::wire::{Received, Rejected};
 
 /// Records per walk request: the largest page SalesLoft serves.
 pub const WALK_PAGE_SIZE: u32 = 100;
@@ -59,15 +102,35 @@ pub const WINDOW_PAGES: u32 = 100;
 pub const WINDOW_MAX_WAITING: u64 = 200_000;
 
 /// A fixed query read by page number: `updated_at` from `from_us` (inclusive) to `to_us`
-/// (inclusive), trusted while it holds `count` records. See the module docs.
+/// (inclusive), trusted while it holds `count` records. When `from_us` equals `to_us` it is a
+/// tie group's window. See the module docs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WalkWindow {
     /// The `updated_at[gte]` bound in microseconds; `None` from the first record on.
     pub from_us: Option<i64>,
     /// The `updated_at[lte]` bound in microseconds: the newest record when the window opened.
     pub to_us: i64,
-    /// `total_count` on the window's first page; `None` until that page is read.
+    /// `total_count` on the window's last page read; `None` until its first page is read.
     pub count: Option<u64>,
+    /// In a tie group's window: how many of its first records (in the server's order, under
+    /// `count`) have been read.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub read: u64,
+    /// In a tie group's window: the most records seen leaving it between two of its pages.
+    /// Reads start that far before what is read, so the next such change still joins up.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub moved: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl WalkWindow {
+    /// Whether this window holds one instant: a tie group larger than a page.
+    pub fn is_tie_group(&self) -> bool {
+        self.from_us == Some(self.to_us)
+    }
 }
 
 /// Where an incremental walk stands. Persist it with the records it covers.
@@ -84,6 +147,11 @@ pub struct WalkCursor {
     /// The window being read, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<WalkWindow>,
+    /// Every record with an `updated_at` at or before this instant (µs) was read when it could
+    /// no longer be committed late (at least twice the lookback interval after it): a lookback
+    /// starts after it. Noted only by walks with a lookback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settled_us: Option<i64>,
 }
 
 impl Default for WalkCursor {
@@ -100,6 +168,7 @@ impl WalkCursor {
             seen_ids: Vec::new(),
             page: 1,
             window: None,
+            settled_us: None,
         }
     }
 
@@ -110,6 +179,7 @@ impl WalkCursor {
             seen_ids: Vec::new(),
             page: 1,
             window: None,
+            settled_us: None,
         }
     }
 
@@ -134,6 +204,7 @@ impl WalkCursor {
                 ..self.clone()
             };
         };
+        let settled_us = self.settled_us;
         let max = last.updated_at().timestamp_micros();
         let mut seen: Vec<i64> = if Some(max) == self.updated_at_us {
             self.seen_ids.clone()
@@ -156,16 +227,35 @@ impl WalkCursor {
             seen_ids: seen,
             page,
             window: None,
+            settled_us,
         }
+    }
+
+    /// Add the ids of `items` at the cursor instant to the ones read there.
+    fn remember<T: Record>(&mut self, items: &[T]) {
+        let Some(at) = self.updated_at_us else {
+            return;
+        };
+        self.seen_ids.extend(
+            items
+                .iter()
+                .filter(|r| r.updated_at().timestamp_micros() == at)
+                .map(|r| r.record_id()),
+        );
+        self.seen_ids.sort_unstable();
+        self.seen_ids.dedup();
     }
 }
 
 /// One step of an [`IncrementalWalk`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct WalkPage<T> {
-    /// The records not read before, in `updated_at` order.
-    pub items: Vec<T>,
-    /// How many records the server sent (including ones skipped as already read).
+    /// The records not read before, in `updated_at` order, each with its JSON as received.
+    pub items: Vec<Received<T>>,
+    /// Items of the page that are not records (see [`Rejected`]).
+    pub rejected: Vec<Rejected>,
+    /// How many items the server sent (including ones skipped as already read and rejected
+    /// ones).
     pub fetched: usize,
     /// The cursor after this page: persist it together with `items`.
     pub cursor: WalkCursor,
@@ -180,6 +270,9 @@ pub struct WalkPage<T> {
     /// page's included, when the page asked for counts (the first page of a walk does, at no
     /// extra cost): what a progress display can show as the total.
     pub waiting: Option<u64>,
+    /// Whether this page only re-read stored records behind the cursor the walk started from
+    /// (see [`IncrementalWalk::with_lookback`]) rather than moving the walk on.
+    pub lookback: bool,
 }
 
 /// A resumable walk over every record of a list changed since a cursor.
@@ -197,6 +290,11 @@ pub struct IncrementalWalk<R: ListResource> {
     windows: bool,
     /// Ask the next page outside a window for counts, to decide whether a window pays.
     count_next: bool,
+    /// While the lookback re-reads: the cursor instant the walk started from (pages up to it
+    /// re-read what is stored).
+    lookback: Option<i64>,
+    /// With a lookback: what tracks the settled instant (see [`WalkCursor::settled_us`]).
+    settle: Option<Settle>,
 }
 
 impl<R: ListResource> ListRequest<R> {
@@ -213,6 +311,8 @@ impl<R: ListResource> ListRequest<R> {
             requests: 0,
             windows: true,
             count_next: true,
+            lookback: None,
+            settle: None,
         }
     }
 }
@@ -233,6 +333,83 @@ impl<R: ListResource> IncrementalWalk<R> {
         self.requests
     }
 
+    /// Guard against late commits (see the module docs): records SalesLoft commits up to
+    /// `interval` after their `updated_at`, and a clock (`now_us`, µs since the epoch) off from
+    /// SalesLoft's by at most as much. The walk notes in its cursor up to which instant every
+    /// record has been read at least `2 × interval` after it ([`WalkCursor::settled_us`]),
+    /// starts from just after that instant (re-reading what lies between it and the cursor),
+    /// and caps its windows' ceilings at `now - 2 × interval`. Starting inside a window or a
+    /// tie group, it only notes and caps.
+    pub fn with_lookback(
+        mut self,
+        interval: Duration,
+        now_us: impl Fn() -> i64 + Send + Sync + 'static,
+    ) -> Self {
+        let span = i64::try_from(interval.as_micros()).unwrap_or(i64::MAX);
+        if span <= 0 {
+            return self;
+        }
+        self.settle = Some(Settle {
+            margin_us: span.saturating_mul(2),
+            now_us: std::sync::Arc::new(now_us),
+        });
+        let c = &self.cursor;
+        let Some(at) = c.updated_at_us else {
+            return self;
+        };
+        if c.window.is_some() || c.page != 1 {
+            return self;
+        }
+        // A cursor from before settling was noted: the interval behind it is all there is.
+        let settled = c
+            .settled_us
+            .unwrap_or(at.saturating_sub(span).saturating_sub(1));
+        let from = settled.saturating_add(1);
+        self.cursor.settled_us = Some(settled);
+        // Records at the cursor instant itself come again with its first page anyway.
+        if from >= at {
+            return self;
+        }
+        // Read on from there by keyset (a page at a time from the cursor, which no change can
+        // shift), through the stored records back to where the walk stood and on.
+        self.lookback = Some(at);
+        self.cursor = WalkCursor {
+            updated_at_us: Some(from),
+            seen_ids: Vec::new(),
+            page: 1,
+            window: None,
+            settled_us: Some(settled),
+        };
+        self
+    }
+
+    /// The current time by the lookback's clock, if there is a lookback.
+    fn read_at(&self) -> Option<i64> {
+        self.settle.as_ref().map(|s| (s.now_us)())
+    }
+
+    /// Note that every record from `from` (inclusive; `None`: the beginning) to `to`
+    /// (inclusive) has been read at `read_at`: the settled instant moves up if that reading
+    /// joins it and was late enough.
+    fn covered(&self, cursor: &mut WalkCursor, from: Option<i64>, to: i64, read_at: Option<i64>) {
+        let (Some(settle), Some(read_at)) = (&self.settle, read_at) else {
+            return;
+        };
+        let joins = match (from, cursor.settled_us) {
+            (None, _) => true,
+            (Some(f), Some(s)) => s.saturating_add(1) >= f,
+            (Some(_), None) => false,
+        };
+        if joins {
+            let now_settled = to.min(read_at.saturating_sub(settle.margin_us));
+            cursor.settled_us = Some(
+                cursor
+                    .settled_us
+                    .map_or(now_settled, |s| s.max(now_settled)),
+            );
+        }
+    }
+
     /// Fetch the next page; `None` once the walk has caught up. On error the cursor is still a
     /// point to resume from (a window opened or dropped before the failure stays so), so
     /// calling again retries.
@@ -248,27 +425,45 @@ impl<R: ListResource> IncrementalWalk<R> {
         }
         let (mut requests, mut cost) = (0u32, 0u64);
         loop {
+            self.settle();
             if self.open_window && self.windows && self.cursor.page == 1 {
                 self.open_window = false;
                 self.requests += 1;
                 requests += 1;
                 cost += u64::from(page_cost(1));
-                if let Some(to_us) = self.newest().await?
+                // With a lookback, a window ends where late commits can no longer arrive:
+                // one that joined it between two pages, while a record left it, would leave
+                // the count as it was and shift the positions unseen. Newer records are read
+                // by keyset after it.
+                let horizon = self
+                    .settle
+                    .as_ref()
+                    .map_or(i64::MAX, |s| (s.now_us)().saturating_sub(s.margin_us));
+                if let Some(to_us) = self.newest().await?.map(|t| t.min(horizon))
                     && self.cursor.updated_at_us.is_none_or(|c| to_us > c)
                 {
                     self.cursor.window = Some(WalkWindow {
                         from_us: self.cursor.updated_at_us,
                         to_us,
                         count: None,
+                        read: 0,
+                        moved: 0,
                     });
                 }
             }
+            let window = self.cursor.window.clone();
+            // A tie group's window is read from where its read part ends.
+            let (page_number, per_page) = match &window {
+                Some(w) if w.is_tie_group() => {
+                    tie_page_at(w.read.saturating_sub(w.moved), self.per_page)
+                }
+                _ => (self.cursor.page, self.per_page),
+            };
             let mut list = self.request.clone();
             list.sort_by = Some("updated_at");
             list.sort_direction = Some(SortDirection::Asc);
-            list.per_page = Some(self.per_page);
+            list.per_page = Some(per_page);
             list.filters.retain(|(k, _)| !k.starts_with("updated_at["));
-            let window = self.cursor.window.clone();
             let from_us = match &window {
                 Some(w) => w.from_us,
                 None => self.cursor.updated_at_us,
@@ -285,20 +480,40 @@ impl<R: ListResource> IncrementalWalk<R> {
             // cost the server a count of the range, so nothing else asks for them.
             let counted = self.windows && (window.is_some() || self.count_next);
             list.include_paging_counts = counted;
-            let page_number = self.cursor.page;
             let req = list.to_request(Some(page_number))?;
             self.requests += 1;
             requests += 1;
             cost += u64::from(page_cost(page_number));
+            let read_at = self.read_at();
             let page = self.request.client.get_page::<R::Item>(&req).await?;
-            let fetched = page.items.len();
-            let full = fetched >= self.per_page as usize;
+            let fetched = page.sent();
+            let full = fetched >= per_page as usize;
             let count = page.paging.as_ref().and_then(|p| p.total_count);
+            let rejected = page.rejected;
             let window_records = u64::from(WINDOW_PAGES * self.per_page);
             let Some(w) = window else {
                 // Outside a window: page 1 at the cursor (or a step inside a tie group).
                 check_order(&req.path, &page.items, self.cursor.updated_at_us)?;
-                let next = self.cursor.advance(&page.items, self.per_page);
+                let mut next = self.cursor.advance(&page.items, self.per_page);
+                if full
+                    && next.updated_at_us == self.cursor.updated_at_us
+                    && next.page == self.cursor.page
+                    && next.seen_ids == self.cursor.seen_ids
+                {
+                    return Err(Error::Protocol {
+                        path: req.path.clone(),
+                        message: format!(
+                            "a full page holds no readable record ({} rejected): the walk cannot move past it",
+                            rejected.len()
+                        ),
+                    });
+                }
+                // A full page read everything before its last instant; a short one, everything.
+                let to = match next.updated_at_us {
+                    Some(last) if full => last.saturating_sub(1),
+                    _ => i64::MAX,
+                };
+                self.covered(&mut next, self.cursor.updated_at_us, to, read_at);
                 let items = self.unseen(page.items);
                 // A window saves a request per 99 pages and costs one to open: worth it only
                 // when more than a window's worth is waiting.
@@ -313,15 +528,33 @@ impl<R: ListResource> IncrementalWalk<R> {
                 self.cursor = next;
                 self.done = !full;
                 let waiting = if counted { count } else { None };
-                return Ok(Some(self.step(items, fetched, requests, cost, waiting)));
+                return Ok(Some(
+                    self.step(items, rejected, fetched, requests, cost, waiting),
+                ));
             };
             let Some(count) = count else {
                 // No counts from this server: a window cannot be checked, so none is used.
                 self.windows = false;
                 self.cursor.window = None;
+                self.lookback = None;
                 continue;
             };
             check_ceiling(&req.path, &page.items, w.to_us)?;
+            if w.is_tie_group() {
+                return self.tie_group_step(TieRead {
+                    path: &req.path,
+                    read_at,
+                    window: w,
+                    offset: u64::from(page_number - 1) * u64::from(per_page),
+                    per_page,
+                    count,
+                    items: page.items,
+                    rejected,
+                    fetched,
+                    requests,
+                    cost,
+                });
+            }
             // Past its first page, a window page starts where the last one ended: a record
             // read before means the positions moved.
             let repeats = page_number > 1
@@ -357,15 +590,113 @@ impl<R: ListResource> IncrementalWalk<R> {
                     from_us: next.updated_at_us,
                     to_us: w.to_us,
                     count: None,
+                    read: 0,
+                    moved: 0,
                 });
             }
+            let to = if !full || exhausted {
+                w.to_us
+            } else {
+                next.updated_at_us
+                    .map_or(i64::MIN, |last| last.saturating_sub(1))
+            };
+            self.covered(&mut next, self.cursor.updated_at_us, to, read_at);
+            let items = self.unseen(page.items);
             // A short page ends the window; page 1 at the cursor then reads what changed
             // after its ceiling (counting it: a window may pay again), and ends the walk if
             // that is a page or less.
             self.count_next = next.window.is_none();
-            let items = self.unseen(page.items);
             self.cursor = next;
-            return Ok(Some(self.step(items, fetched, requests, cost, None)));
+            return Ok(Some(
+                self.step(items, rejected, fetched, requests, cost, None),
+            ));
+        }
+    }
+
+    /// A page of a tie group's window (see the module docs). The window knows how many of the
+    /// group's first records are read under its count; a lower count means as many fewer may
+    /// be, a higher one (a late commit into the group) none.
+    fn tie_group_step(&mut self, read: TieRead<'_, R::Item>) -> Result<Option<WalkPage<R::Item>>> {
+        let TieRead {
+            path,
+            read_at,
+            window: w,
+            offset,
+            per_page,
+            count,
+            items,
+            rejected,
+            fetched,
+            requests,
+            cost,
+        } = read;
+        let at = w.to_us;
+        check_order(path, &items, Some(at))?;
+        let items = self.unseen(items);
+        self.cursor.remember(&items);
+        // This page holds the records at [offset, end) under `count`.
+        let end = offset.saturating_add(fetched as u64);
+        let before = match w.count {
+            None => 0,
+            Some(expected) if count < expected => w.read.saturating_sub(expected - count),
+            Some(expected) if count > expected => 0,
+            Some(_) => w.read,
+        };
+        let read_now = if offset <= before {
+            end.max(before)
+        } else {
+            before
+        };
+        if w.count.is_some_and(|expected| expected != count) {
+            tracing::debug!(path, offset, count, expected = ?w.count, read = read_now, "tie group changed while read; reading on from what is certain");
+        }
+        let moved = match w.count {
+            Some(expected) if count < expected => w.moved.max(expected - count),
+            _ => w.moved,
+        };
+        let short = fetched < per_page as usize;
+        if read_now >= count || (short && read_now >= end) {
+            // The whole group is read: the walk goes on after its instant.
+            let mut next = WalkCursor {
+                updated_at_us: Some(at.saturating_add(1)),
+                seen_ids: Vec::new(),
+                page: 1,
+                window: None,
+                settled_us: self.cursor.settled_us,
+            };
+            self.covered(&mut next, Some(at), at, read_at);
+            self.cursor = next;
+            self.count_next = true;
+        } else {
+            self.cursor.window = Some(WalkWindow {
+                count: Some(count),
+                read: read_now,
+                moved,
+                ..w
+            });
+            self.cursor.page = 1;
+        }
+        Ok(Some(
+            self.step(items, rejected, fetched, requests, cost, None),
+        ))
+    }
+
+    /// Outside a window, a step past page 1 is inside a tie group larger than a page: read it
+    /// as a window of its own, from its first page, when the server sends counts.
+    fn settle(&mut self) {
+        if self.windows
+            && self.cursor.window.is_none()
+            && self.cursor.page > 1
+            && let Some(at) = self.cursor.updated_at_us
+        {
+            self.cursor.window = Some(WalkWindow {
+                from_us: Some(at),
+                to_us: at,
+                count: None,
+                read: 0,
+                moved: 0,
+            });
+            self.cursor.page = 1;
         }
     }
 
@@ -386,7 +717,7 @@ impl<R: ListResource> IncrementalWalk<R> {
     }
 
     /// `items` without the ones the cursor has read.
-    fn unseen(&self, items: Vec<R::Item>) -> Vec<R::Item> {
+    fn unseen(&self, items: Vec<Received<R::Item>>) -> Vec<Received<R::Item>> {
         items
             .into_iter()
             .filter(|r| {
@@ -398,15 +729,29 @@ impl<R: ListResource> IncrementalWalk<R> {
     }
 
     fn step(
-        &self,
-        items: Vec<R::Item>,
+        &mut self,
+        items: Vec<Received<R::Item>>,
+        rejected: Vec<Rejected>,
         fetched: usize,
         requests: u32,
         cost: u64,
         waiting: Option<u64>,
     ) -> WalkPage<R::Item> {
+        // The cursor handed out for checkpointing is the one the next call starts from.
+        self.settle();
+        // Pages that end at or before where the walk started re-read stored records.
+        let lookback = match (self.lookback, self.cursor.updated_at_us) {
+            (Some(start), Some(at)) if at <= start && !self.done => true,
+            (Some(_), _) => {
+                self.lookback = None;
+                false
+            }
+            _ => false,
+        };
         WalkPage {
+            lookback,
             items,
+            rejected,
             fetched,
             cursor: self.cursor.clone(),
             is_last: self.done,
@@ -423,10 +768,40 @@ impl<R: ListResource> IncrementalWalk<R> {
         stream::try_unfold(self, |mut walk| async move {
             Ok(walk.next_page().await?.map(|p| (p.items, walk)))
         })
-        .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
+        .map_ok(|items| stream::iter(items.into_iter().map(|r| Ok(r.record))))
         .try_flatten()
         .boxed()
     }
+}
+
+/// What notes the settled instant: the margin a read must be late by, and the clock.
+#[derive(Clone)]
+struct Settle {
+    margin_us: i64,
+    now_us: std::sync::Arc<dyn Fn() -> i64 + Send + Sync>,
+}
+
+impl std::fmt::Debug for Settle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settle")
+            .field("margin_us", &self.margin_us)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a tie group's page brought.
+struct TieRead<'a, T> {
+    path: &'a str,
+    read_at: Option<i64>,
+    window: WalkWindow,
+    offset: u64,
+    per_page: u32,
+    count: u64,
+    items: Vec<Received<T>>,
+    rejected: Vec<Rejected>,
+    fetched: usize,
+    requests: u32,
+    cost: u64,
 }
 
 fn instant(us: i64) -> Option<Timestamp> {
@@ -436,6 +811,25 @@ fn instant(us: i64) -> Option<Timestamp> {
 /// The page to request at an instant whose first `seen` records have been read.
 fn tie_page(seen: usize, per_page: u32) -> u32 {
     u32::try_from(seen).unwrap_or(u32::MAX) / per_page.max(1) + 1
+}
+
+/// The page and page size that read on from the first `read` records of a tie group,
+/// starting as close before that point as a page boundary allows (page sizes from half the
+/// walk's up to it are tried; cost-1 pages preferred).
+fn tie_page_at(read: u64, per_page: u32) -> (u32, u32) {
+    let largest = per_page.max(1);
+    let page_for = |m: u32| read / u64::from(m) + 1;
+    let mut best = (page_for(largest), largest);
+    let mut best_start = (best.0 - 1) * u64::from(largest);
+    for m in (largest.div_ceil(2)..largest).rev() {
+        let page = page_for(m);
+        let start = (page - 1) * u64::from(m);
+        if page <= u64::from(WINDOW_PAGES) && start > best_start {
+            best = (page, m);
+            best_start = start;
+        }
+    }
+    (u32::try_from(best.0).unwrap_or(u32::MAX), best.1)
 }
 
 /// A window's records must not pass its ceiling.
@@ -527,6 +921,17 @@ mod tests {
     }
 
     #[test]
+    fn a_tie_group_reads_on_from_just_before_what_is_read() {
+        assert_eq!(tie_page_at(0, 100), (1, 100));
+        assert_eq!(tie_page_at(100, 100), (2, 100));
+        // 197 read: 99 a page starts a page at 198 > 197; 98 a page at 196.
+        assert_eq!(tie_page_at(197, 100), (3, 98));
+        let (page, m) = tie_page_at(4_321, 100);
+        let start = u64::from(page - 1) * u64::from(m);
+        assert!(start <= 4_321 && 4_321 - start < 10, "{page} x {m}");
+    }
+
+    #[test]
     fn out_of_order_pages_are_refused() {
         let items = vec![R(1, 10), R(2, 9)];
         assert!(check_order("/v2/people", &items, None).is_err());
@@ -544,7 +949,10 @@ mod tests {
                 from_us: None,
                 to_us: 1_709_797_560_302_716,
                 count: Some(12),
+                read: 0,
+                moved: 0,
             }),
+            settled_us: Some(1_709_797_560_000_000),
         };
         let s = serde_json::to_string(&c).unwrap();
         assert_eq!(serde_json::from_str::<WalkCursor>(&s).unwrap(), c);

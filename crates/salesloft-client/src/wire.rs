@@ -2,20 +2,80 @@
 //! "metadata": {...}}` around a list page, decoded with errors that name the failing field.
 //! The client decodes every answer here; code that receives API bodies without the client
 //! (webhook deliveries, recorded fixtures, a sandbox) uses [`parse_record`] and [`parse_page`].
+//!
+//! # One record at a time
+//!
+//! A list page is decoded record by record, so one record SalesLoft sent in a shape the models
+//! did not expect never costs the page: each becomes a [`Received`] (the typed record, its
+//! JSON text exactly as sent, and the fields that could not be read, left empty) or, when it is
+//! not a record at all (not an object, no usable `id`, `created_at` or `updated_at`), a
+//! [`Rejected`] kept with the reason. Only a body that is not a list envelope fails the
+//! request.
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
+use serde_json::value::RawValue;
+use serde_path_to_error::Segment;
 
 use crate::error::{Error, Result, decode_error};
+use crate::models::{Record, Timestamp};
 
 /// Decode one record from `{"data": {...}}` or from a bare object (webhook bodies are bare).
 pub fn parse_record<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
     decode_single("(body)", body)
 }
 
-/// Decode a list page from `{"data": [...], "metadata": {...}}` (or a bare array).
-pub fn parse_page<T: DeserializeOwned>(body: &[u8]) -> Result<Page<T>> {
+/// Decode a list page from `{"data": [...], "metadata": {...}}` (or a bare array), record by
+/// record (see the module docs).
+pub fn parse_page<T: DeserializeOwned>(body: &[u8]) -> Result<Page<Received<T>>> {
     decode_page("(body)", body)
+}
+
+/// A record as SalesLoft sent it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Received<T> {
+    /// The typed record; fields named in `drifted` hold their empty value.
+    pub record: T,
+    /// The record's JSON text exactly as received (number formats, key order, digits of
+    /// timestamps and all).
+    pub raw: String,
+    /// Known fields whose value had a type the model does not read (a number where text was
+    /// expected, `[]` for an object), by path such as `title` or `counts.calls`. Names only:
+    /// never the value.
+    pub drifted: Vec<String>,
+}
+
+impl<T: Record> Record for Received<T> {
+    fn record_id(&self) -> i64 {
+        self.record.record_id()
+    }
+    fn updated_at(&self) -> Timestamp {
+        self.record.updated_at()
+    }
+}
+
+/// A list item that is not a record the toolkit can keep: not an object, or without a usable
+/// `id` or timestamps.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// The item's JSON text as received.
+    pub raw: String,
+    /// Its `id`, when it had an integer one.
+    pub id: Option<i64>,
+    /// Why it was rejected: the field and what was wrong with it, never a value.
+    pub error: String,
+}
+
+impl std::fmt::Debug for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The raw text may hold personal data.
+        f.debug_struct("Rejected")
+            .field("id", &self.id)
+            .field("error", &self.error)
+            .field("raw_bytes", &self.raw.len())
+            .finish()
+    }
 }
 
 /// One page of a list, with SalesLoft's paging metadata.
@@ -23,6 +83,8 @@ pub fn parse_page<T: DeserializeOwned>(body: &[u8]) -> Result<Page<T>> {
 pub struct Page<T> {
     /// The records on this page.
     pub items: Vec<T>,
+    /// Items of this page that are not records (see [`Rejected`]), in page order.
+    pub rejected: Vec<Rejected>,
     /// `metadata.paging`; absent when the list was not paged (users without `page`).
     pub paging: Option<Paging>,
     /// `metadata.filtering`: the filters as the server understood them.
@@ -36,6 +98,7 @@ impl<T> Page<T> {
         let m = metadata.unwrap_or_default();
         Self {
             items,
+            rejected: Vec::new(),
             paging: m.paging,
             filtering: m.filtering,
             sorting: m.sorting,
@@ -45,6 +108,24 @@ impl<T> Page<T> {
     /// The next page number, if the server says there is one.
     pub fn next_page(&self) -> Option<u32> {
         self.paging.as_ref().and_then(|p| p.next_page)
+    }
+
+    /// How many items the server sent: records and rejected items.
+    pub fn sent(&self) -> usize {
+        self.items.len() + self.rejected.len()
+    }
+}
+
+impl<T> Page<Received<T>> {
+    /// The page with only the typed records (raw text and drift dropped).
+    pub fn into_records(self) -> Page<T> {
+        Page {
+            items: self.items.into_iter().map(|r| r.record).collect(),
+            rejected: self.rejected,
+            paging: self.paging,
+            filtering: self.filtering,
+            sorting: self.sorting,
+        }
     }
 }
 
@@ -132,17 +213,128 @@ pub(crate) fn decode_single_bare<T: DeserializeOwned>(path: &str, body: &[u8]) -
     decode_as(path, body)
 }
 
-/// Decode a list answer `{"data": [...], "metadata": {...}}`; a bare array is accepted too.
-pub(crate) fn decode_page<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<Page<T>> {
+/// Decode a list answer `{"data": [...], "metadata": {...}}` (a bare array is accepted too),
+/// each record on its own: see the module docs.
+pub(crate) fn decode_page<T: DeserializeOwned>(
+    path: &str,
+    body: &[u8],
+) -> Result<Page<Received<T>>> {
     #[derive(serde::Deserialize)]
-    struct Envelope<T> {
-        data: Vec<T>,
+    struct Envelope<'a> {
+        #[serde(borrow)]
+        data: Vec<&'a RawValue>,
         #[serde(default)]
         metadata: Option<Metadata>,
     }
-    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-        return Ok(Page::new(decode_as::<Vec<T>>(path, body)?, None));
+    let (raws, metadata) = if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        (decode_borrowed::<Vec<&RawValue>>(path, body)?, None)
+    } else {
+        let env: Envelope<'_> = decode_borrowed(path, body)?;
+        (env.data, env.metadata)
+    };
+    let mut page = Page::new(Vec::with_capacity(raws.len()), metadata);
+    for raw in raws {
+        match decode_item::<T>(raw.get()) {
+            Ok(item) => page.items.push(item),
+            Err(rejected) => page.rejected.push(rejected),
+        }
     }
-    let env: Envelope<T> = decode_as(path, body)?;
-    Ok(Page::new(env.data, env.metadata))
+    Ok(page)
+}
+
+/// Decode `body` as `T`, borrowing from it; on failure, again with path tracking.
+fn decode_borrowed<'a, T: Deserialize<'a>>(path: &str, body: &'a [u8]) -> Result<T> {
+    match serde_json::from_slice(body) {
+        Ok(v) => Ok(v),
+        Err(_) => {
+            let de = &mut serde_json::Deserializer::from_slice(body);
+            serde_path_to_error::deserialize::<_, T>(de).map_err(|e| decode_error(path, body, e))
+        }
+    }
+}
+
+/// The most fields one record may have cleared before it counts as unreadable.
+const MAX_DRIFTED_FIELDS: usize = 64;
+
+/// One list item: the record, or why it is not one. Fast path: the item decodes as is.
+fn decode_item<T: DeserializeOwned>(text: &str) -> std::result::Result<Received<T>, Rejected> {
+    if let Ok(record) = serde_json::from_str::<T>(text) {
+        return Ok(Received {
+            record,
+            raw: text.to_owned(),
+            drifted: Vec::new(),
+        });
+    }
+    let reject = |id, error: String| Rejected {
+        raw: text.to_owned(),
+        id,
+        error,
+    };
+    let mut value: Value = match serde_json::from_str(text) {
+        Ok(v @ Value::Object(_)) => v,
+        Ok(_) | Err(_) => return Err(reject(None, "not a JSON object".into())),
+    };
+    let id = value.get("id").and_then(Value::as_i64);
+    // Clear the field each failure names (its deepest object key; the whole field when that
+    // is not enough) and try again, until the record reads or a required field is at fault.
+    let mut cleared: Vec<Vec<String>> = Vec::new();
+    let mut drifted: Vec<String> = Vec::new();
+    while cleared.len() <= MAX_DRIFTED_FIELDS {
+        let failure = match serde_path_to_error::deserialize::<_, T>(&value) {
+            Ok(record) => {
+                return Ok(Received {
+                    record,
+                    raw: text.to_owned(),
+                    drifted,
+                });
+            }
+            Err(e) => e,
+        };
+        let mut keys: Vec<String> = Vec::new();
+        for segment in failure.path().iter() {
+            match segment {
+                Segment::Map { key } => keys.push(key.clone()),
+                _ => break,
+            }
+        }
+        // Already cleared and still failing: the field is required there; clear its parent.
+        while !keys.is_empty() && cleared.contains(&keys) {
+            keys.pop();
+        }
+        let what = if failure.inner().to_string().starts_with("missing field") {
+            "is missing"
+        } else {
+            "has a type the model does not read"
+        };
+        let field = failure.path().to_string();
+        if keys.is_empty() || !set_null(&mut value, &keys) {
+            return Err(reject(id, format!("field `{field}` {what}")));
+        }
+        cleared.push(keys);
+        if !drifted.contains(&field) {
+            drifted.push(field);
+        }
+    }
+    Err(reject(id, "too many fields have unexpected types".into()))
+}
+
+/// Set the field at `keys` (object keys from the root) to `null`; false if it is not there.
+fn set_null(value: &mut Value, keys: &[String]) -> bool {
+    let Some((last, parents)) = keys.split_last() else {
+        return false;
+    };
+    let mut at = value;
+    for k in parents {
+        match at.get_mut(k.as_str()) {
+            Some(v) => at = v,
+            None => return false,
+        }
+    }
+    match at.as_object_mut() {
+        Some(map) => {
+            map.insert(last.clone(), Value::Null);
+            true
+        }
+        None => false,
+    }
 }

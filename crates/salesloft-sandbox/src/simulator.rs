@@ -34,6 +34,11 @@ pub enum Action {
     AdvanceMembership,
     /// A person is deleted.
     DeletePerson,
+    /// Many people are changed at once, all with one `updated_at` (a bulk update: a tie group
+    /// larger than a page).
+    BulkUpdatePeople,
+    /// A person's change commits late: its `updated_at` is up to 1.5 s in the past.
+    LateCommitPerson,
 }
 
 /// Relative frequency of each action in a simulated team.
@@ -47,7 +52,12 @@ const WEIGHTS: &[(Action, u32)] = &[
     (Action::LogCall, 10),
     (Action::AdvanceMembership, 9),
     (Action::DeletePerson, 1),
+    (Action::LateCommitPerson, 2),
 ];
+
+/// How often a bulk update happens among the other actions, when enabled (see
+/// [`SimulatorConfig::bulk_updates`]): one in this many.
+const BULK_ONE_IN: u32 = 150;
 
 /// Settings of the live simulator.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -57,6 +67,8 @@ pub struct SimulatorConfig {
     pub events_per_second: f64,
     /// Seed of its dice.
     pub seed: u64,
+    /// Whether bulk updates (100 to 400 people sharing one `updated_at`) happen too.
+    pub bulk_updates: bool,
 }
 
 impl Default for SimulatorConfig {
@@ -64,8 +76,17 @@ impl Default for SimulatorConfig {
         Self {
             events_per_second: 5.0,
             seed: 42,
+            bulk_updates: false,
         }
     }
+}
+
+/// A random action, by the weights of a real team, bulk updates included when asked.
+pub fn pick_with(rng: &mut fastrand::Rng, bulk_updates: bool) -> Action {
+    if bulk_updates && rng.u32(0..BULK_ONE_IN) == 0 {
+        return Action::BulkUpdatePeople;
+    }
+    pick(rng)
 }
 
 /// A random action, by the weights of a real team.
@@ -249,6 +270,40 @@ pub fn apply(
                 return Ok(Vec::new());
             };
             world.delete_person(id)
+        }
+        Action::BulkUpdatePeople => {
+            let Some(first) = person else {
+                return Ok(Vec::new());
+            };
+            let size = rng.usize(100..=400);
+            let ids: Vec<i64> = world
+                .collection(Kind::PEOPLE)
+                .iter()
+                .map(|(id, _)| id)
+                .skip_while(|id| *id < first)
+                .take(size)
+                .collect();
+            let at = world.now();
+            world.retime(Kind::PEOPLE, &ids, at)
+        }
+        Action::LateCommitPerson => {
+            let Some(id) = person else {
+                return Ok(Vec::new());
+            };
+            let now = world.now();
+            // Committed late, but still after the version it replaces: a record's own
+            // versions only move forward.
+            let current = world
+                .collection(Kind::PEOPLE)
+                .get(id)
+                .map_or(i64::MIN, |d| d.updated_us);
+            let behind = now - chrono::Duration::microseconds(rng.i64(1_000..1_500_000));
+            let at = if behind.timestamp_micros() > current {
+                behind
+            } else {
+                now
+            };
+            world.retime(Kind::PEOPLE, &[id], at)
         }
     }
 }

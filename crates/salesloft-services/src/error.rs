@@ -24,6 +24,9 @@ pub enum Error {
         /// What the runtime reported.
         reason: String,
     },
+    /// SalesLoft answered in a way that cannot be trusted for the operation.
+    #[error("{0}")]
+    Unreliable(String),
     /// A stored record is not valid JSON.
     #[error("stored record {id} of {stream} is not valid JSON")]
     Corrupt {
@@ -32,4 +35,16 @@ pub enum Error {
         /// The record.
         id: i64,
     },
+}
+
+/// `e` and its sources, joined by `: ` (for reports and logs).
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }

@@ -9,6 +9,11 @@
 //!   cursor in one transaction. The first run backfills; later runs fetch only what changed; a
 //!   run killed at any moment resumes with nothing lost or duplicated. Streams run concurrently
 //!   under the client's one cost limiter, and one stream's failure does not stop the others.
+//!   Each record is kept with its JSON exactly as sent; a record with a field of an unexpected
+//!   type is kept and counted (never stopping its stream), an item that is not a record goes
+//!   to the quarantine.
+//! - [`Reconciler`] finds records deleted in SalesLoft that no webhook reported (cost 1 per
+//!   100 ids) and soft-deletes them, within a guard against short listings.
 //! - [`Verifier`] compares the local copy with a full export of the source, record by record.
 //! - [`StatusReport`] says where each stream stands: records, freshness, cursor, last error.
 //!
@@ -33,6 +38,7 @@
 mod context;
 mod error;
 mod pipeline;
+mod reconcile;
 mod report;
 mod status;
 mod streams;
@@ -41,7 +47,8 @@ mod verify;
 
 pub use context::{Clock, Context, SystemClock, TeamSettings};
 pub use error::{Error, Result};
-pub use report::{Progress, StreamReport, SyncOptions, SyncReport};
+pub use reconcile::{ReconcileOptions, ReconcileReport, Reconciler};
+pub use report::{DEFAULT_LOOKBACK, Progress, StreamReport, SyncOptions, SyncReport};
 pub use status::{StatusReport, StreamStatus};
 pub use streams::Stream;
 pub use sync::SyncEngine;

@@ -6,7 +6,9 @@
 
 use std::time::{Duration, Instant};
 
-use salesloft_client::{ListRequest, ListResource, Record, WalkCursor, page_cost};
+use salesloft_client::{
+    ListRequest, ListResource, Received, Record, Rejected, WalkCursor, page_cost,
+};
 use salesloft_storage::{Entity, OpenCheckpoint, PreparedRows, SyncState};
 
 use crate::context::Context;
@@ -32,6 +34,26 @@ impl Run<'_> {
         }
     }
 
+    /// Count and log what a page brought that the models did not expect: drifted fields are
+    /// named once per run (never a value), quarantined items each.
+    fn note_oddities<T: Record>(&mut self, items: &[Received<T>], rejected: &[Rejected]) {
+        for item in items.iter().filter(|i| !i.drifted.is_empty()) {
+            self.report.drifted += 1;
+            for field in &item.drifted {
+                if !self.report.drifted_fields.contains(field) {
+                    tracing::warn!(stream = %self.report.stream, id = item.record.record_id(), field = %field,
+                        "a field came with a type the model does not read: stored with its raw JSON, the field left empty");
+                    self.report.drifted_fields.push(field.clone());
+                }
+            }
+        }
+        for r in rejected {
+            self.report.quarantined += 1;
+            tracing::warn!(stream = %self.report.stream, id = ?r.id, error = %r.error,
+                "an item is not a record the local copy can keep: quarantined");
+        }
+    }
+
     /// Commit `checkpoint` with `cursor`, count what changed and report progress; returns the
     /// stream's new state.
     async fn commit(
@@ -41,6 +63,7 @@ impl Run<'_> {
         caught_up: bool,
     ) -> Result<SyncState> {
         let done = checkpoint.commit(cursor, caught_up).await?;
+        self.report.caught_up |= caught_up;
         self.report.inserted += done.stats.inserted;
         self.report.updated += done.stats.updated;
         self.report.unchanged += done.stats.unchanged;
@@ -90,29 +113,43 @@ where
 {
     let ctx = run.ctx;
     let mut state = ctx.store.sync_state(run.stream()).await?;
-    let mut walk = list.walk(cursor_of(&state)?);
+    // Late commits: the walk notes what is settled, and re-reads what is not first.
+    let lookback = run.options.lookback;
+    let clock = ctx.clock.clone();
+    let mut walk = list
+        .walk(cursor_of(&state)?)
+        .with_lookback(lookback, move || clock.now().timestamp_micros());
     let max_pages = run.options.max_pages.unwrap_or(u64::MAX);
     let zone = ctx.team.time_zone;
     let (sender, mut receiver) =
         tokio::sync::mpsc::channel::<Result<Fetched<R::Item>>>(FETCH_AHEAD);
     let fetcher = async move {
-        for _ in 0..max_pages {
+        // Pages re-read by the lookback do not count: they do not move the walk on.
+        let mut pages = 0u64;
+        while pages < max_pages {
             let fetched = match walk.next_page().await {
                 Ok(None) => return,
-                Ok(Some(page)) => PreparedRows::new(&page.items, zone)
-                    .map(|rows| Fetched {
-                        skipped: (page.fetched - page.items.len()) as u64,
-                        rows,
-                        fetched: page.fetched as u64,
-                        requests: u64::from(page.requests),
-                        cost: page.cost,
-                        waiting: page.waiting,
-                        cursor: page.cursor,
-                        is_last: page.is_last,
-                    })
-                    .map_err(Error::from),
+                Ok(Some(page)) => Ok(Fetched {
+                    lookback: page.lookback,
+                    skipped: page
+                        .fetched
+                        .saturating_sub(page.items.len() + page.rejected.len())
+                        as u64,
+                    rows: PreparedRows::received(&page.items, zone),
+                    fetched: page.fetched as u64,
+                    requests: u64::from(page.requests),
+                    cost: page.cost,
+                    waiting: page.waiting,
+                    cursor: page.cursor,
+                    is_last: page.is_last,
+                    items: page.items,
+                    rejected: page.rejected,
+                }),
                 Err(e) => Err(e.into()),
             };
+            if !fetched.as_ref().is_ok_and(|f| f.lookback) {
+                pages += 1;
+            }
             let stop = fetched.as_ref().map_or(true, |f| f.is_last);
             // A send fails only when the writer has stopped: nothing more to do.
             if sender.send(fetched).await.is_err() || stop {
@@ -158,6 +195,7 @@ where
                 report.fetched += page.fetched;
                 // Records re-read at the cursor instant were skipped by the walk.
                 report.unchanged += page.skipped;
+                run.note_oddities(&page.items, &page.rejected);
                 let (checkpoint, _) = match &mut open {
                     Some(open) => open,
                     None => {
@@ -165,6 +203,7 @@ where
                     }
                 };
                 checkpoint.write(page.rows).await?;
+                checkpoint.quarantine(&page.rejected).await?;
             }
             let ending = failed.is_some() || last.as_ref().is_some_and(|(_, l)| *l);
             let due = open
@@ -227,7 +266,7 @@ where
             .clone()
             .page(page_number)
             .include_paging_counts(page_number == 1)
-            .send()
+            .send_received()
             .await?;
         let report = &mut *run.report;
         if page_number == 1 {
@@ -235,8 +274,9 @@ where
         }
         report.requests += 1;
         report.cost += u64::from(page_cost(page_number));
-        report.fetched += page.items.len() as u64;
-        let last = page.next_page().is_none() || page.items.is_empty();
+        report.fetched += page.sent() as u64;
+        run.note_oddities(&page.items, &page.rejected);
+        let last = page.next_page().is_none() || page.sent() == 0;
         let mut cursor = cursor_of(&state)?;
         if let Some(newest) = page
             .items
@@ -250,8 +290,9 @@ where
         }
         let mut checkpoint = ctx.store.begin_checkpoint(&state).await?;
         checkpoint
-            .write(PreparedRows::new(&page.items, ctx.team.time_zone)?)
+            .write(PreparedRows::received(&page.items, ctx.team.time_zone))
             .await?;
+        checkpoint.quarantine(&page.rejected).await?;
         state = run.commit(checkpoint, &cursor, last).await?;
         if last {
             break;
@@ -284,7 +325,10 @@ impl Drop for AbortOnDrop {
 
 /// One fetched page, ready to store.
 struct Fetched<T> {
+    lookback: bool,
     rows: PreparedRows<T>,
+    items: Vec<Received<T>>,
+    rejected: Vec<Rejected>,
     fetched: u64,
     skipped: u64,
     requests: u64,

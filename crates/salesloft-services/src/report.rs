@@ -18,6 +18,12 @@ pub struct StreamReport {
     pub updated: u64,
     /// Records the local copy already had at this version.
     pub unchanged: u64,
+    /// Records stored with fields whose type the models do not read (their raw JSON whole).
+    pub drifted: u64,
+    /// The names of those fields (never values), in the order first seen.
+    pub drifted_fields: Vec<String>,
+    /// Items that were not records the local copy can keep, kept in the quarantine.
+    pub quarantined: u64,
     /// Requests sent.
     pub requests: u64,
     /// API cost of those requests, by SalesLoft's page-depth table.
@@ -28,6 +34,9 @@ pub struct StreamReport {
     pub error: Option<String>,
     /// Whether the run of this stream has ended (its last progress report says so).
     pub finished: bool,
+    /// Whether the run read everything there was (rather than stopping at `max_pages` or an
+    /// error).
+    pub caught_up: bool,
 }
 
 /// What a sync run did, per stream.
@@ -60,12 +69,28 @@ impl SyncReport {
 }
 
 /// Options of one run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SyncOptions {
     /// Forget the cursors first: read everything again (rows already current are left alone).
     pub full: bool,
     /// Stop each stream after this many pages (a later run resumes where it stopped).
     pub max_pages: Option<u64>,
+    /// How far behind its cursor an incremental run re-reads first, for records committed
+    /// late ([`DEFAULT_LOOKBACK`]; zero turns it off).
+    pub lookback: std::time::Duration,
+}
+
+/// The default lookback: 2 s behind the cursor.
+pub const DEFAULT_LOOKBACK: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        Self {
+            full: false,
+            max_pages: None,
+            lookback: DEFAULT_LOOKBACK,
+        }
+    }
 }
 
 /// Called with a stream's running report when it starts, after every committed checkpoint,

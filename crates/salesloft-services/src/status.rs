@@ -31,6 +31,12 @@ pub struct StreamStatus {
     pub backfill_done: bool,
     /// The last run's error, if it failed.
     pub last_error: Option<String>,
+    /// Live records stored with fields of a type the models do not read.
+    pub drifted: i64,
+    /// Those fields' names with how many records each, most frequent first.
+    pub drifted_fields: Vec<(String, i64)>,
+    /// Items of the stream kept in the quarantine (not records the local copy can store).
+    pub quarantined: i64,
 }
 
 /// Reads every stream's state from a store. It needs no SalesLoft credentials: only the store
@@ -62,6 +68,7 @@ impl StatusReport {
     pub async fn streams(&self) -> Result<Vec<StreamStatus>> {
         let store = &self.store;
         let states = store.sync_states().await?;
+        let quarantine = store.quarantine_counts().await?;
         let now_ms = self.clock.now().timestamp_millis();
         let mut out = Vec::new();
         for stream in Stream::all() {
@@ -71,6 +78,7 @@ impl StatusReport {
                 None => None,
             };
             let last_success_at_ms = state.and_then(|s| s.last_success_at_ms);
+            let (drifted, drifted_fields) = stream.drift(store).await?;
             out.push(StreamStatus {
                 stream: *stream,
                 records: stream.count_live(store).await?,
@@ -81,6 +89,12 @@ impl StatusReport {
                 cursor_at: cursor.and_then(|c| c.updated_at()),
                 backfill_done: state.is_some_and(|s| s.backfill_done),
                 last_error: state.and_then(|s| s.last_error.clone()),
+                drifted,
+                drifted_fields,
+                quarantined: quarantine
+                    .iter()
+                    .find(|(s, _)| s == stream.name())
+                    .map_or(0, |(_, n)| *n),
             });
         }
         Ok(out)

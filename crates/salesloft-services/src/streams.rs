@@ -13,8 +13,10 @@ use salesloft_client::{ListResource, Resource};
 use salesloft_storage::{Entity, Store};
 use serde::Serialize;
 
+use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::pipeline::{self, Run};
+use crate::reconcile::{self, ReconcileOptions, ReconcileReport};
 
 /// A stream of SalesLoft records kept in the local copy: a resource, its list request and its
 /// stored entity. Copy it freely; compare and print it by name.
@@ -24,12 +26,27 @@ pub struct Stream {
     ops: &'static dyn StreamOps,
 }
 
+/// Records stored with drifted fields, and those fields with how many records each.
+type Drift = (i64, Vec<(String, i64)>);
+
 /// What a stream does with its own types, behind one object-safe interface.
 trait StreamOps: Send + Sync {
     fn copy<'a>(&self, run: Run<'a>) -> BoxFuture<'a, Result<()>>;
     fn count_live<'a>(&self, store: &'a Store) -> BoxFuture<'a, Result<i64>>;
     fn raw_records<'a>(&self, store: &'a Store) -> BoxFuture<'a, Result<Vec<(i64, String)>>>;
-    fn soft_delete<'a>(&self, store: &'a Store, id: i64) -> BoxFuture<'a, Result<bool>>;
+    fn soft_delete<'a>(
+        &self,
+        store: &'a Store,
+        id: i64,
+        version: Option<i64>,
+    ) -> BoxFuture<'a, Result<bool>>;
+    fn drift<'a>(&self, store: &'a Store) -> BoxFuture<'a, Result<Drift>>;
+    fn reconcile<'a>(
+        &self,
+        ctx: &'a Context,
+        options: ReconcileOptions,
+        report: &'a mut ReconcileReport,
+    ) -> BoxFuture<'a, Result<()>>;
 }
 
 /// The operations of the stream of list type `R`.
@@ -51,8 +68,26 @@ where
         async move { Ok(store.raw_records::<R::Item>().await?) }.boxed()
     }
 
-    fn soft_delete<'a>(&self, store: &'a Store, id: i64) -> BoxFuture<'a, Result<bool>> {
-        async move { Ok(store.soft_delete::<R::Item>(id).await?) }.boxed()
+    fn soft_delete<'a>(
+        &self,
+        store: &'a Store,
+        id: i64,
+        version: Option<i64>,
+    ) -> BoxFuture<'a, Result<bool>> {
+        async move { Ok(store.soft_delete::<R::Item>(id, version).await?) }.boxed()
+    }
+
+    fn drift<'a>(&self, store: &'a Store) -> BoxFuture<'a, Result<Drift>> {
+        async move { Ok(store.drift::<R::Item>().await?) }.boxed()
+    }
+
+    fn reconcile<'a>(
+        &self,
+        ctx: &'a Context,
+        options: ReconcileOptions,
+        report: &'a mut ReconcileReport,
+    ) -> BoxFuture<'a, Result<()>> {
+        reconcile::reconcile::<R>(ctx, options, report).boxed()
     }
 }
 
@@ -112,10 +147,30 @@ impl Stream {
         self.ops.raw_records(store).await
     }
 
-    /// Mark its record `id` deleted in the local copy (as a `*_deleted` webhook reports);
-    /// whether a row was marked.
-    pub async fn soft_delete(self, store: &Store, id: i64) -> Result<bool> {
-        self.ops.soft_delete(store, id).await
+    /// Mark its record `id` deleted in the local copy (as a `*_deleted` webhook reports, with
+    /// the deleted version's `updated_at` in µs when known); whether a live row was marked.
+    /// Only a strictly newer version revives it.
+    pub async fn soft_delete(
+        self,
+        store: &Store,
+        id: i64,
+        version_us: Option<i64>,
+    ) -> Result<bool> {
+        self.ops.soft_delete(store, id, version_us).await
+    }
+
+    /// How many of its live records were stored with drifted fields, and which fields.
+    pub async fn drift(self, store: &Store) -> Result<Drift> {
+        self.ops.drift(store).await
+    }
+
+    pub(crate) async fn reconcile(
+        self,
+        ctx: &Context,
+        options: ReconcileOptions,
+        report: &mut ReconcileReport,
+    ) -> Result<()> {
+        self.ops.reconcile(ctx, options, report).await
     }
 }
 

@@ -1,10 +1,14 @@
 //! [`Verifier`]: compares the local copy with a full export of the source (the sandbox's
-//! snapshot, or any `{"people": [...], ...}` document keyed by stream name), record by record.
+//! snapshot, or any `{"people": [...], ...}` document keyed by stream name), record by record,
+//! by the JSON text: the local copy keeps each record exactly as SalesLoft sent it, so a
+//! record that only differs in formatting (a re-serialised timestamp) counts as different too,
+//! and is told apart in [`StreamDiff::reformatted_count`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -23,8 +27,11 @@ pub struct StreamDiff {
     pub missing: Vec<i64>,
     /// Ids in the local copy but not the source (up to 20).
     pub extra: Vec<i64>,
-    /// Ids whose JSON differs (up to 20).
+    /// Ids whose JSON text differs (up to 20).
     pub different: Vec<i64>,
+    /// Of the different ones, how many hold the same JSON value in other text (formatting
+    /// only).
+    pub reformatted_count: usize,
     /// Totals of the three lists before truncation.
     pub missing_count: usize,
     /// See `missing_count`.
@@ -52,33 +59,44 @@ impl Verifier {
         Self { ctx }
     }
 
-    /// Compare `streams` of the local copy with `snapshot`, an object holding each stream's
-    /// records under its name.
-    pub async fn compare(&self, snapshot: &Value, streams: &[Stream]) -> Result<Vec<StreamDiff>> {
+    /// Compare `streams` of the local copy with `snapshot`, the JSON text of an object holding
+    /// each stream's records under its name.
+    pub async fn compare(&self, snapshot: &[u8], streams: &[Stream]) -> Result<Vec<StreamDiff>> {
+        let top: HashMap<String, &RawValue> = serde_json::from_slice(snapshot).map_err(|e| {
+            Error::Unreliable(format!(
+                "the snapshot is not a JSON object of record lists: {e}"
+            ))
+        })?;
         let mut out = Vec::new();
         for stream in streams {
-            out.push(self.compare_stream(snapshot, *stream).await?);
+            let records: Vec<&RawValue> = match top.get(stream.name()) {
+                Some(list) => serde_json::from_str(list.get()).map_err(|e| {
+                    Error::Unreliable(format!(
+                        "the snapshot's {} is not a list of records: {e}",
+                        stream.name()
+                    ))
+                })?,
+                None => Vec::new(),
+            };
+            out.push(self.compare_stream(&records, *stream).await?);
         }
         Ok(out)
     }
 
-    async fn compare_stream(&self, snapshot: &Value, stream: Stream) -> Result<StreamDiff> {
-        let source: BTreeMap<i64, &Value> = snapshot[stream.name()]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|r| Some((r.get("id")?.as_i64()?, r)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut local = BTreeMap::new();
-        for (id, raw) in stream.raw_records(&self.ctx.store).await? {
-            let v: Value = serde_json::from_str(&raw).map_err(|_| Error::Corrupt {
-                stream: stream.name().to_owned(),
-                id,
-            })?;
-            local.insert(id, v);
+    async fn compare_stream(&self, records: &[&RawValue], stream: Stream) -> Result<StreamDiff> {
+        #[derive(Deserialize)]
+        struct Id {
+            id: i64,
         }
+        let source: BTreeMap<i64, &str> = records
+            .iter()
+            .filter_map(|r| Some((serde_json::from_str::<Id>(r.get()).ok()?.id, r.get())))
+            .collect();
+        let local: BTreeMap<i64, String> = stream
+            .raw_records(&self.ctx.store)
+            .await?
+            .into_iter()
+            .collect();
         let mut diff = StreamDiff {
             stream: stream.name().to_owned(),
             source: source.len(),
@@ -93,10 +111,18 @@ impl Verifier {
                         diff.missing.push(*id);
                     }
                 }
-                Some(l) if l != *v => {
+                Some(l) if l != v => {
                     diff.different_count += 1;
                     if diff.different.len() < 20 {
                         diff.different.push(*id);
+                    }
+                    let parsed = |t: &str| serde_json::from_str::<Value>(t).ok();
+                    let stored = parsed(l).ok_or_else(|| Error::Corrupt {
+                        stream: stream.name().to_owned(),
+                        id: *id,
+                    })?;
+                    if parsed(v).is_some_and(|v| v == stored) {
+                        diff.reformatted_count += 1;
                     }
                 }
                 Some(_) => {}

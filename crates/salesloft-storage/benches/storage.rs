@@ -197,6 +197,7 @@ async fn checkpoints(name: &str, store: &Store, n: usize) {
                 seen_ids: vec![last.id.0],
                 page: 1,
                 window: None,
+                settled_us: None,
             };
             (PreparedRows::new(page, chrono_tz::UTC).unwrap(), cursor)
         })

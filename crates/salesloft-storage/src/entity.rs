@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 use chrono_tz::Tz;
 use salesloft_client::models::Record;
 use salesloft_client::{
-    Account, Cadence, CadenceMembership, Call, Email, Note, Person, Step, Timestamp, User,
+    Account, Cadence, CadenceMembership, Call, Email, Note, Person, Received, Step, Timestamp, User,
 };
 use serde::Serialize;
 
@@ -76,6 +76,9 @@ pub struct Table {
     pub kind: Option<&'static str>,
     /// The typed columns after the key, in [`Mapping::values`] order.
     pub columns: &'static [&'static str],
+    /// Values (SQL literals) for the `NOT NULL` columns without a default, for a tombstone:
+    /// the row a delete leaves for an id never stored.
+    pub fillers: &'static [(&'static str, &'static str)],
 }
 
 impl Table {
@@ -111,6 +114,8 @@ pub struct Row {
     pub updated_us: i64,
     /// The record's full JSON.
     pub raw: String,
+    /// Fields sent with a type the model does not read, comma-separated; `None` when none.
+    pub drifted: Option<String>,
 }
 
 /// Records of one entity turned into rows, ready to write: built wherever is convenient (the
@@ -140,6 +145,7 @@ impl<T: Entity> PreparedRows<T> {
                         what: "record",
                         source,
                     })?,
+                    drifted: None,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -147,6 +153,26 @@ impl<T: Entity> PreparedRows<T> {
             rows,
             _entity: PhantomData,
         })
+    }
+
+    /// Turn records as SalesLoft sent them into rows: each keeps its JSON text exactly as
+    /// received, and the fields that drifted are noted on the row.
+    pub fn received(records: &[Received<T>], zone: Tz) -> Self {
+        let rows = records
+            .iter()
+            .map(|r| Row {
+                id: r.record.record_id(),
+                values: r.record.values(zone),
+                created_us: r.record.created_at().map(Timestamp::timestamp_micros),
+                updated_us: r.record.updated_at().timestamp_micros(),
+                raw: r.raw.clone(),
+                drifted: (!r.drifted.is_empty()).then(|| r.drifted.join(",")),
+            })
+            .collect();
+        Self {
+            rows,
+            _entity: PhantomData,
+        }
     }
 
     /// How many rows.
@@ -186,6 +212,7 @@ impl Mapping for Person {
             "owner_user_id",
             "do_not_contact",
         ],
+        fillers: &[],
     };
     fn values(&self, _: Tz) -> Vec<Val> {
         vec![
@@ -208,6 +235,7 @@ impl Mapping for Account {
         name: "accounts",
         kind: None,
         columns: &["name", "domain", "owner_user_id", "archived_at_us"],
+        fillers: &[],
     };
     fn values(&self, _: Tz) -> Vec<Val> {
         vec![
@@ -227,6 +255,7 @@ impl Mapping for User {
         name: "users",
         kind: None,
         columns: &["guid", "email", "name", "active", "role_id"],
+        fillers: &[],
     };
     fn values(&self, _: Tz) -> Vec<Val> {
         vec![
@@ -253,6 +282,7 @@ impl Mapping for Cadence {
             "shared",
             "archived_at_us",
         ],
+        fillers: &[],
     };
     fn values(&self, _: Tz) -> Vec<Val> {
         vec![
@@ -273,6 +303,7 @@ impl Mapping for Step {
         name: "steps",
         kind: None,
         columns: &["cadence_id", "step_type", "day", "step_number"],
+        fillers: &[],
     };
     fn values(&self, _: Tz) -> Vec<Val> {
         vec![
@@ -299,6 +330,7 @@ impl Mapping for CadenceMembership {
             "currently_on_cadence",
             "added_at_us",
         ],
+        fillers: &[],
     };
     fn values(&self, _: Tz) -> Vec<Val> {
         vec![
@@ -326,6 +358,7 @@ impl Mapping for Note {
             "call_id",
             "content",
         ],
+        fillers: &[],
     };
     fn values(&self, _: Tz) -> Vec<Val> {
         vec![
@@ -340,6 +373,9 @@ impl Mapping for Note {
         Some(&self.created_at)
     }
 }
+
+/// The `NOT NULL` activity columns without a default, filled on a tombstone.
+const ACTIVITY_FILLERS: &[(&str, &str)] = &[("occurred_at_us", "0"), ("day", "''")];
 
 const ACTIVITY_COLUMNS: &[&str] = &[
     "user_id",
@@ -361,6 +397,7 @@ impl Mapping for Email {
         name: "activities",
         kind: Some("email"),
         columns: ACTIVITY_COLUMNS,
+        fillers: ACTIVITY_FILLERS,
     };
     fn values(&self, zone: Tz) -> Vec<Val> {
         let occurred = self.sent_at.unwrap_or(self.created_at);
@@ -391,6 +428,7 @@ impl Mapping for Call {
         name: "activities",
         kind: Some("call"),
         columns: ACTIVITY_COLUMNS,
+        fillers: ACTIVITY_FILLERS,
     };
     fn values(&self, zone: Tz) -> Vec<Val> {
         vec![

@@ -6,12 +6,15 @@
 //!
 //! The public API is a set of typed operations: records are named by their type
 //! (`store.upsert(&people, zone)`, `store.count_live::<Email>()`,
-//! `store.soft_delete::<Person>(id)`), never by a table, a column or a SQL fragment, and every
+//! `store.soft_delete::<Person>(id, None)`), never by a table, a column or a SQL fragment, and every
 //! value a caller passes is bound as a parameter.
 //!
-//! - **The local copy** ([`Entity`], [`Store::upsert`]): typed columns plus the full raw JSON,
-//!   written in batches with a monotonic guard (an older `updated_at` never overwrites a newer
-//!   row) and soft deletes that a later version clears.
+//! - **The local copy** ([`Entity`], [`Store::upsert`]): typed columns plus each record's JSON
+//!   exactly as SalesLoft sent it ([`PreparedRows::received`]) and the fields that drifted,
+//!   written in batches with a monotonic guard (only a strictly newer `updated_at` replaces a
+//!   row), and soft deletes that keep the deleted version (tombstones for ids never stored), so
+//!   only a newer version revives an id. Items that are not records go to a quarantine
+//!   ([`Store::quarantine`]).
 //! - **Sync cursors** ([`SyncState`], [`Store::checkpoint`]): pages of rows and the stream's new
 //!   cursor commit in one transaction, guarded by a version, so a crash leaves both or neither.
 //!   The cursor is the caller's type, stored as the JSON it serialises to.
@@ -45,6 +48,7 @@ mod error;
 mod inbox;
 mod jobs;
 mod nodelay;
+mod quarantine;
 mod records;
 mod store;
 mod sync;
@@ -60,6 +64,7 @@ pub use entity::{Entity, PreparedRows};
 pub use error::{Error, Result};
 pub use inbox::{InboxEvent, InboxOutcome, dedupe_key};
 pub use jobs::{Enqueued, Failed, Job, JobRecord, NewJob, backoff};
+pub use quarantine::Quarantined;
 pub use store::{Backend, Store, StoreOptions};
 pub use sync::{Checkpoint, OpenCheckpoint, SyncState};
 pub use tokens::DbTokenStore;

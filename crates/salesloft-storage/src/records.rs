@@ -35,27 +35,111 @@ impl Store {
         })
     }
 
-    /// Mark the record `id` of type `T` deleted (as a `*_deleted` webhook reports), keeping its
-    /// last state. A later write of a version at least as new clears the mark. Returns whether
-    /// a row was marked.
-    pub async fn soft_delete<T: Entity>(&self, id: i64) -> Result<bool> {
+    /// Mark the record `id` of type `T` deleted (as a `*_deleted` webhook or a reconcile
+    /// reports), keeping its last state. `deleted_version_us` is the `updated_at` (µs) of the
+    /// version that was deleted, when known (a webhook's body); without it the moment of the
+    /// call stands in, so no copy read before the delete brings the record back. The row keeps
+    /// the later of its version and that one, and only a strictly newer version revives it. An
+    /// id never stored gets a tombstone row, so a stale page cannot create it later. Returns
+    /// whether a live row was marked.
+    pub async fn soft_delete<T: Entity>(
+        &self,
+        id: i64,
+        deleted_version_us: Option<i64>,
+    ) -> Result<bool> {
         let table = T::TABLE;
-        let sql = format!(
-            "UPDATE {} SET deleted_at_ms = $1 WHERE id = $2 AND deleted_at_ms IS NULL AND {}",
-            table.name,
-            table.own_rows()
-        );
         let now = now_ms();
-        let marked = on_writer!(self, |pool| {
-            sqlx::query(sqlx::AssertSqlSafe(sql))
+        let version = deleted_version_us.unwrap_or_else(|| now.saturating_mul(1_000));
+        let mark = format!(
+            "UPDATE {t} SET deleted_at_ms = $1, \
+             sl_updated_at_us = CASE WHEN $2 > sl_updated_at_us THEN $2 ELSE sl_updated_at_us END \
+             WHERE id = $3 AND deleted_at_ms IS NULL AND {own}",
+            t = table.name,
+            own = table.own_rows()
+        );
+        let (kind_col, kind_val) = match table.kind {
+            Some(kind) => ("kind, ", format!("'{kind}', ")),
+            None => ("", String::new()),
+        };
+        let filler_cols: String = table
+            .fillers
+            .iter()
+            .map(|(c, _)| format!("{c}, "))
+            .collect();
+        let filler_vals: String = table
+            .fillers
+            .iter()
+            .map(|(_, v)| format!("{v}, "))
+            .collect();
+        let tombstone = format!(
+            "INSERT INTO {t} ({kind_col}id, {filler_cols}sl_updated_at_us, raw, synced_at_ms, deleted_at_ms) \
+             VALUES ({kind_val}$1, {filler_vals}$2, '', $3, $3) \
+             ON CONFLICT ({key}) DO UPDATE SET sl_updated_at_us = excluded.sl_updated_at_us \
+             WHERE excluded.sl_updated_at_us > {t}.sl_updated_at_us AND {t}.deleted_at_ms IS NOT NULL",
+            t = table.name,
+            key = table.key().join(", "),
+        );
+        on_writer!(self, |pool| {
+            let mut tx = pool.begin().await.context("starting a transaction")?;
+            let marked = sqlx::query(sqlx::AssertSqlSafe(mark))
                 .bind(now)
+                .bind(version)
                 .bind(id)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await
                 .context("soft-deleting a row")?
-                .rows_affected()
+                .rows_affected();
+            if marked == 0 {
+                // Never stored, or deleted already: leave (or move up) the tombstone.
+                sqlx::query(sqlx::AssertSqlSafe(tombstone))
+                    .bind(id)
+                    .bind(version)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .context("leaving a tombstone")?;
+            }
+            tx.commit().await.context("committing a delete")?;
+            Ok(marked > 0)
+        })
+    }
+
+    /// Ids of every live record of type `T`, ascending.
+    pub async fn live_ids<T: Entity>(&self) -> Result<Vec<i64>> {
+        let sql = format!("SELECT id {} ORDER BY id", live_rows(&T::TABLE));
+        let rows: Vec<(i64,)> = on_reader!(self, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .fetch_all(pool)
+                .await
+                .context("listing ids")?
         });
-        Ok(marked > 0)
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// How many live records of type `T` were stored with fields that drifted (a type the
+    /// models do not read), and those fields' names over all of them, most frequent first.
+    pub async fn drift<T: Entity>(&self) -> Result<(i64, Vec<(String, i64)>)> {
+        let sql = format!(
+            "SELECT drifted, COUNT(*) {} AND drifted IS NOT NULL GROUP BY drifted",
+            live_rows(&T::TABLE)
+        );
+        let rows: Vec<(String, i64)> = on_reader!(self, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .fetch_all(pool)
+                .await
+                .context("counting drifted rows")?
+        });
+        let mut total = 0i64;
+        let mut fields: std::collections::BTreeMap<String, i64> = Default::default();
+        for (list, n) in rows {
+            total += n;
+            for f in list.split(',').filter(|f| !f.is_empty()) {
+                *fields.entry(f.to_owned()).or_default() += n;
+            }
+        }
+        let mut fields: Vec<(String, i64)> = fields.into_iter().collect();
+        fields.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok((total, fields))
     }
 
     /// How many records of type `T` the local copy holds (soft-deleted ones left out).

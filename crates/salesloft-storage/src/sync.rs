@@ -228,12 +228,21 @@ pub struct OpenCheckpoint {
 }
 
 #[derive(Debug)]
-enum CheckpointTx {
+pub(crate) enum CheckpointTx {
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
 }
 
 impl OpenCheckpoint {
+    /// The stream this checkpoint advances.
+    pub fn stream(&self) -> &str {
+        &self.expected.stream
+    }
+
+    pub(crate) fn tx_mut(&mut self) -> &mut CheckpointTx {
+        &mut self.tx
+    }
+
     /// Write `rows` (the monotonic guard applies); what happened to them.
     pub async fn write<T: Entity>(&mut self, rows: PreparedRows<T>) -> Result<UpsertStats> {
         let stats = match &mut self.tx {

@@ -1,6 +1,6 @@
-//! Writing rows with the monotonic guard, one engine each: an older `updated_at` never
-//! overwrites a newer row, and a soft-deleted row comes back only with a version at least as
-//! new. SQLite reads the stored versions and writes only what must change in one multi-row
+//! Writing rows with the monotonic guard, one engine each: only a strictly newer `updated_at`
+//! replaces a stored row, so an older or equal version never overwrites it and a soft-deleted
+//! row (or a tombstone) comes back only with a version newer than the one it was deleted at. SQLite reads the stored versions and writes only what must change in one multi-row
 //! `VALUES`; PostgreSQL does both in one `INSERT ... SELECT FROM UNNEST(...)` per batch.
 
 use std::collections::HashMap;
@@ -34,10 +34,11 @@ impl UpsertStats {
 }
 
 /// The bookkeeping columns every record table has after its typed ones.
-const TRAILING: [&str; 5] = [
+const TRAILING: [&str; 6] = [
     "sl_created_at_us",
     "sl_updated_at_us",
     "raw",
+    "drifted",
     "synced_at_ms",
     "deleted_at_ms",
 ];
@@ -69,7 +70,7 @@ pub(crate) fn upsert_sql(table: &Table, n: usize) -> String {
     let placeholders = format!("({}, NULL)", vec!["?"; cols.len() - 1].join(", "));
     format!(
         "INSERT INTO {t} ({cols}) VALUES {values} ON CONFLICT ({key}) DO UPDATE SET {updates} \
-         WHERE excluded.sl_updated_at_us >= {t}.sl_updated_at_us",
+         WHERE excluded.sl_updated_at_us > {t}.sl_updated_at_us",
         t = table.name,
         cols = cols.join(", "),
         values = vec![placeholders; n].join(", "),
@@ -92,6 +93,7 @@ fn upsert_unnest_sql(table: &Table, text: &[bool]) -> String {
             format!("${}::int8[]", width + 1),
             format!("${}::int8[]", width + 2),
             format!("${}::text[]", width + 3),
+            format!("${}::text[]", width + 4),
         ])
         .collect();
     format!(
@@ -99,12 +101,11 @@ fn upsert_unnest_sql(table: &Table, text: &[bool]) -> String {
          SELECT u.*, ${synced}::int8, NULL::int8 FROM UNNEST({casts}) AS u \
          ON CONFLICT ({key}) DO UPDATE SET {updates} \
          WHERE excluded.sl_updated_at_us > {t}.sl_updated_at_us \
-            OR ({t}.deleted_at_ms IS NOT NULL AND excluded.sl_updated_at_us >= {t}.sl_updated_at_us) \
          RETURNING (xmax = 0)",
         t = table.name,
         cols = cols.join(", "),
         trailing = TRAILING.join(", "),
-        synced = width + 4,
+        synced = width + 5,
         casts = casts.join(", "),
         key = table.key().join(", "),
         updates = updates(table),
@@ -135,10 +136,9 @@ pub(crate) fn classify<'a>(
                 stats.inserted += 1;
                 write.push(r);
             }
-            // A soft-deleted row comes back when a version at least as new arrives.
-            Some((updated, deleted))
-                if r.updated_us > *updated || (*deleted && r.updated_us >= *updated) =>
-            {
+            // Only a newer version replaces a row; a deleted one keeps the version it was
+            // deleted at, so an equal one (a page read before the delete) leaves it deleted.
+            Some((updated, _)) if r.updated_us > *updated => {
                 stats.updated += 1;
                 write.push(r);
             }
@@ -222,6 +222,7 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Sqlite> {
                     .bind(r.created_us)
                     .bind(r.updated_us)
                     .bind(r.raw.clone())
+                    .bind(r.drifted.clone())
                     .bind(synced);
             }
             q.execute(&mut **self).await.context("upserting rows")?;
@@ -277,6 +278,7 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Postgres> {
                 .bind(chunk.iter().map(|r| r.created_us).collect::<Vec<_>>())
                 .bind(chunk.iter().map(|r| r.updated_us).collect::<Vec<_>>())
                 .bind(chunk.iter().map(|r| r.raw.clone()).collect::<Vec<_>>())
+                .bind(chunk.iter().map(|r| r.drifted.clone()).collect::<Vec<_>>())
                 .bind(synced);
             debug_assert_eq!(text.len(), key_width + width);
             // The guard above is `classify` in SQL, so no read of stored versions comes first:
@@ -309,14 +311,15 @@ mod tests {
         name: "people",
         kind: None,
         columns: &["email"],
+        fillers: &[],
     };
 
     #[test]
     fn the_sqlite_upsert_has_the_monotonic_guard() {
         let sql = upsert_sql(&PEOPLE, 2);
-        assert!(sql.starts_with("INSERT INTO people (id, email, sl_created_at_us, sl_updated_at_us, raw, synced_at_ms, deleted_at_ms) VALUES (?, ?, ?, ?, ?, ?, NULL), (?, ?, ?, ?, ?, ?, NULL)"), "{sql}");
+        assert!(sql.starts_with("INSERT INTO people (id, email, sl_created_at_us, sl_updated_at_us, raw, drifted, synced_at_ms, deleted_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, NULL), (?, ?, ?, ?, ?, ?, ?, NULL)"), "{sql}");
         assert!(
-            sql.ends_with("WHERE excluded.sl_updated_at_us >= people.sl_updated_at_us"),
+            sql.ends_with("WHERE excluded.sl_updated_at_us > people.sl_updated_at_us"),
             "{sql}"
         );
         assert!(sql.contains("deleted_at_ms = excluded.deleted_at_ms"));
@@ -324,6 +327,7 @@ mod tests {
             name: "activities",
             kind: Some("email"),
             columns: &["status"],
+            fillers: &[],
         };
         assert!(upsert_sql(&shared, 1).contains("ON CONFLICT (kind, id)"));
         assert!(versions_sql(&shared).ends_with("AND kind = 'email'"));
@@ -337,6 +341,7 @@ mod tests {
             created_us: None,
             updated_us,
             raw: String::new(),
+            drifted: None,
         };
         let out = newest_per_id(vec![mk(1, 5), mk(1, 9), mk(2, 1), mk(1, 7)]);
         assert_eq!(

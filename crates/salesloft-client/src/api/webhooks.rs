@@ -27,6 +27,7 @@ impl WebhookSubscriptions {
             .client
             .get_page::<WebhookSubscription>(&req)
             .await?
+            .into_records()
             .items)
     }
 

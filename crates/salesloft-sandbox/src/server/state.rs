@@ -107,6 +107,9 @@ pub(crate) struct Shared {
     pub(crate) dispatcher: Dispatcher,
     simulator: Mutex<Option<(SimulatorConfig, oneshot::Sender<()>)>>,
     sim_rng: Mutex<fastrand::Rng>,
+    /// Bumped (under the world's lock) when the simulator stops: a step of an older run does
+    /// nothing, so no change lands after `stop_simulator` returns.
+    sim_generation: std::sync::atomic::AtomicU64,
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -136,6 +139,7 @@ impl Shared {
             dispatcher,
             simulator: Mutex::new(None),
             sim_rng: Mutex::new(fastrand::Rng::with_seed(config.seed ^ 0x51)),
+            sim_generation: std::sync::atomic::AtomicU64::new(0),
             config: Mutex::new(config),
         }))
     }
@@ -191,12 +195,30 @@ impl Shared {
 
     /// Apply `count` simulator actions now (a random mix when `action` is `None`).
     pub(crate) fn mutate(&self, action: Option<Action>, count: usize) -> Result<usize, ApiError> {
+        self.apply_actions(action, count, false, None)
+    }
+
+    /// Apply `count` actions (`action`, or a random mix with or without bulk updates); when
+    /// `generation` is given, only if the simulator of that generation is still running.
+    fn apply_actions(
+        &self,
+        action: Option<Action>,
+        count: usize,
+        bulk_updates: bool,
+        generation: Option<u64>,
+    ) -> Result<usize, ApiError> {
         let mut events = Vec::new();
         {
             let mut rng = lock(&self.sim_rng);
             let mut world = write(&self.world);
+            let current = self
+                .sim_generation
+                .load(std::sync::atomic::Ordering::SeqCst);
+            if generation.is_some_and(|g| g != current) {
+                return Ok(0);
+            }
             for _ in 0..count {
-                let a = action.unwrap_or_else(|| simulator::pick(&mut rng));
+                let a = action.unwrap_or_else(|| simulator::pick_with(&mut rng, bulk_updates));
                 events.extend(simulator::apply(&mut world, a, &mut rng)?);
             }
         }
@@ -222,15 +244,27 @@ impl Shared {
         *lock(&self.simulator) = Some((config, tx));
         *lock(&self.sim_rng) = fastrand::Rng::with_seed(config.seed);
         let this = Arc::clone(self);
-        let period = Duration::from_secs_f64(1.0 / config.events_per_second.max(0.001));
+        let rate = config.events_per_second.max(0.001);
+        // Ticks of at least 5 ms, each applying the actions due by then: hundreds of changes
+        // a second without a timer per change.
+        let period = Duration::from_secs_f64((1.0 / rate).max(0.005));
+        let generation = self
+            .sim_generation
+            .load(std::sync::atomic::Ordering::SeqCst);
         tokio::spawn(async move {
+            let started = tokio::time::Instant::now();
+            let mut done = 0u64;
             let mut tick = tokio::time::interval(period);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
                     _ = &mut rx => break,
                     _ = tick.tick() => {
-                        if let Err(e) = this.mutate(None, 1) {
+                        let due = (started.elapsed().as_secs_f64() * rate) as u64;
+                        let n = due.saturating_sub(done).max(1);
+                        done = done.saturating_add(n);
+                        let n = usize::try_from(n).unwrap_or(usize::MAX);
+                        if let Err(e) = this.apply_actions(None, n, config.bulk_updates, Some(generation)) {
                             tracing::warn!(error = ?e, "simulator step failed");
                         }
                     }
@@ -239,7 +273,13 @@ impl Shared {
         });
     }
 
+    /// Stop the simulator; once this returns, it changes nothing more.
     pub(crate) fn stop_simulator(&self) {
+        {
+            let _world = write(&self.world);
+            self.sim_generation
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
         if let Some((_, tx)) = lock(&self.simulator).take() {
             let _ = tx.send(());
         }

@@ -24,7 +24,7 @@ async fn the_client_walks_every_person_once_through_tie_groups() {
     let mut walk = client.people().list().walk(WalkCursor::start());
     let mut seen = Vec::new();
     while let Some(page) = walk.next_page().await.unwrap() {
-        seen.extend(page.items.iter().map(|p| p.id.0));
+        seen.extend(page.items.iter().map(|p| p.record.id.0));
     }
     let unique: BTreeSet<i64> = seen.iter().copied().collect();
     assert_eq!(unique.len(), seen.len(), "no person twice");
@@ -33,8 +33,14 @@ async fn the_client_walks_every_person_once_through_tie_groups() {
         snapshot_ids(&sb.snapshot(), "people"),
         "no person lost"
     );
-    // 1000 people with tie groups of 250, 120 and 40: about one request per 99 people.
-    assert!(walk.requests() <= 12, "{} requests", walk.requests());
+    // 1000 people with tie groups of 250, 120 and 40: about one request per 99 people, and
+    // for each group larger than a page (read as a window of its own, so that a change inside
+    // it cannot shift a record past the walk) at most two more.
+    assert!(
+        walk.requests() <= 11 + 2 * 2,
+        "{} requests",
+        walk.requests()
+    );
     assert_eq!(
         sb.counters().cost_spent,
         walk.requests(),
@@ -65,7 +71,7 @@ async fn a_caught_up_walk_sees_exactly_the_changes() {
     let mut walk = client.people().list().walk(cursor);
     let mut got = BTreeSet::new();
     while let Some(page) = walk.next_page().await.unwrap() {
-        got.extend(page.items.iter().map(|p| p.id.0));
+        got.extend(page.items.iter().map(|p| p.record.id.0));
     }
     assert!(!changed.is_empty());
     assert_eq!(got, changed);

@@ -72,34 +72,90 @@ async fn batched_upserts_keep_the_newest_version(db: &TestDb) {
 }
 on_both!(batched_upserts, batched_upserts_keep_the_newest_version);
 
-async fn soft_deletes_are_cleared_by_a_later_version(db: &TestDb) {
+async fn deletes_stay_deleted_until_a_strictly_newer_version(db: &TestDb) {
     let t0 = 1_709_797_560_302_715;
     db.store
         .upsert(&[person(1, t0, "a")], zone())
         .await
         .unwrap();
-    assert!(db.store.soft_delete::<Person>(1).await.unwrap());
+    assert!(db.store.soft_delete::<Person>(1, Some(t0)).await.unwrap());
     assert!(
-        !db.store.soft_delete::<Person>(1).await.unwrap(),
+        !db.store.soft_delete::<Person>(1, Some(t0)).await.unwrap(),
         "idempotent"
     );
     assert_eq!(db.store.count_live::<Person>().await.unwrap(), 0);
     assert!(db.store.raw_record::<Person>(1).await.unwrap().is_none());
-    // A stale copy does not resurrect it; a version at least as new does.
-    db.store
-        .upsert(&[person(1, t0 - 5, "stale")], zone())
-        .await
-        .unwrap();
-    assert_eq!(db.store.count_live::<Person>().await.unwrap(), 0);
+    // A stale copy, or one of the very version deleted (a page read before the delete and
+    // stored after it), leaves it deleted; only a strictly newer version revives it.
+    for stale in [t0 - 5, t0] {
+        let s = db
+            .store
+            .upsert(&[person(1, stale, "stale")], zone())
+            .await
+            .unwrap();
+        assert_eq!(s.unchanged, 1);
+        assert_eq!(db.store.count_live::<Person>().await.unwrap(), 0);
+    }
     let s = db
         .store
-        .upsert(&[person(1, t0, "a")], zone())
+        .upsert(&[person(1, t0 + 1, "b")], zone())
         .await
         .unwrap();
     assert_eq!(s.updated, 1);
     assert_eq!(db.store.count_live::<Person>().await.unwrap(), 1);
+
+    // A delete of a newer version than the one stored keeps that version.
+    assert!(
+        db.store
+            .soft_delete::<Person>(1, Some(t0 + 50))
+            .await
+            .unwrap()
+    );
+    db.store
+        .upsert(&[person(1, t0 + 50, "fetched before the delete")], zone())
+        .await
+        .unwrap();
+    assert_eq!(db.store.count_live::<Person>().await.unwrap(), 0);
+
+    // A delete for an id never stored leaves a tombstone: a stale page cannot create it.
+    assert!(!db.store.soft_delete::<Person>(2, Some(t0)).await.unwrap());
+    db.store
+        .upsert(&[person(2, t0, "stale")], zone())
+        .await
+        .unwrap();
+    assert_eq!(db.store.count_live::<Person>().await.unwrap(), 0);
+    assert!(db.store.raw_records::<Person>().await.unwrap().is_empty());
+
+    // Without a known version (a reconcile), the moment of the delete stands in.
+    db.store
+        .upsert(&[person(3, t0, "c")], zone())
+        .await
+        .unwrap();
+    assert!(db.store.soft_delete::<Person>(3, None).await.unwrap());
+    db.store
+        .upsert(
+            &[person(3, t0 + 1_000_000, "read before the delete")],
+            zone(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(db.store.count_live::<Person>().await.unwrap(), 0);
 }
-on_both!(soft_deletes, soft_deletes_are_cleared_by_a_later_version);
+on_both!(
+    deletes_stay_deleted,
+    deletes_stay_deleted_until_a_strictly_newer_version
+);
+
+async fn tombstones_fill_the_columns_activities_require(db: &TestDb) {
+    assert!(!db.store.soft_delete::<Email>(77, Some(5)).await.unwrap());
+    assert!(!db.store.soft_delete::<Call>(77, None).await.unwrap());
+    assert_eq!(db.store.count_live::<Email>().await.unwrap(), 0);
+    assert_eq!(db.store.count_live::<Call>().await.unwrap(), 0);
+}
+on_both!(
+    activity_tombstones,
+    tombstones_fill_the_columns_activities_require
+);
 
 async fn emails_and_calls_share_the_activities_table(db: &TestDb) {
     let email: Email = serde_json::from_value(json!({
@@ -190,3 +246,73 @@ async fn oauth_tokens_survive_in_the_database(db: &TestDb) {
     assert_eq!(loaded.expires_at, Some(expires));
 }
 on_both!(tokens, oauth_tokens_survive_in_the_database);
+
+async fn records_keep_their_text_as_received_and_drift_is_counted(db: &TestDb) {
+    let text = r#"{"id":41,"created_at":"2024-01-20T17:00:00.000000-07:00","updated_at":"2024-01-20T17:00:00.773000-07:00","title":42,"email_address":"x@example.com"}"#;
+    let page = salesloft_client::wire::parse_page::<Person>(format!("[{text}]").as_bytes())
+        .expect("a list");
+    assert_eq!(page.items[0].drifted, ["title"]);
+    let rows = salesloft_storage::PreparedRows::received(&page.items, zone());
+    db.store.upsert_prepared(rows).await.unwrap();
+    let (raw, _) = db.store.raw_record::<Person>(41).await.unwrap().unwrap();
+    assert_eq!(raw, text, "the JSON text exactly as sent");
+    let (n, fields) = db.store.drift::<Person>().await.unwrap();
+    assert_eq!((n, fields), (1, vec![("title".to_owned(), 1)]));
+    // A later, well-typed version clears the mark.
+    let fixed = text
+        .replace(r#""title":42"#, r#""title":"CTO""#)
+        .replace(".773000", ".774000");
+    let page = salesloft_client::wire::parse_page::<Person>(format!("[{fixed}]").as_bytes())
+        .expect("a list");
+    db.store
+        .upsert_prepared(salesloft_storage::PreparedRows::received(
+            &page.items,
+            zone(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(db.store.drift::<Person>().await.unwrap().0, 0);
+}
+on_both!(
+    raw_text_and_drift,
+    records_keep_their_text_as_received_and_drift_is_counted
+);
+
+async fn unreadable_items_are_quarantined_once_per_body_and_with_a_checkpoint(db: &TestDb) {
+    let page = salesloft_client::wire::parse_page::<Person>(
+        br#"[{"no_id": true, "email_address": "secret@example.com"}, 7]"#,
+    )
+    .expect("a list");
+    assert_eq!(page.rejected.len(), 2);
+    db.store.quarantine("people", &page.rejected).await.unwrap();
+    db.store
+        .quarantine("people", &page.rejected[..1])
+        .await
+        .unwrap();
+    let kept = db.store.quarantined("people").await.unwrap();
+    assert_eq!(kept.len(), 2);
+    let first = kept.iter().find(|q| q.raw.contains("no_id")).unwrap();
+    assert_eq!(first.times, 2);
+    assert!(
+        !format!("{kept:?}").contains("secret"),
+        "Debug hides the body"
+    );
+    // Inside a checkpoint: kept if and only if the checkpoint commits.
+    let state = db.store.sync_state("people").await.unwrap();
+    let mut open = db.store.begin_checkpoint(&state).await.unwrap();
+    open.quarantine(&page.rejected).await.unwrap();
+    drop(open);
+    assert_eq!(db.store.quarantined("people").await.unwrap()[0].times, 2);
+    let mut open = db.store.begin_checkpoint(&state).await.unwrap();
+    let other = salesloft_client::wire::parse_page::<Person>(br#"["x"]"#).unwrap();
+    open.quarantine(&other.rejected).await.unwrap();
+    open.commit(&serde_json::json!({}), false).await.unwrap();
+    assert_eq!(
+        db.store.quarantine_counts().await.unwrap(),
+        [("people".to_owned(), 3)]
+    );
+}
+on_both!(
+    quarantine,
+    unreadable_items_are_quarantined_once_per_body_and_with_a_checkpoint
+);

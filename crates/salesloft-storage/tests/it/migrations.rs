@@ -57,7 +57,10 @@ async fn old_cursors_move_into_the_opaque_column(db: TestDb) {
                 from_us: None,
                 to_us: 1_709_797_560_302_716,
                 count: Some(12),
+                read: 0,
+                moved: 0,
             }),
+            settled_us: None,
         })
     );
     assert_eq!(people.version, 5);

@@ -31,7 +31,10 @@ async fn a_checkpoint_writes_rows_and_cursor_together(db: &TestDb) {
             from_us: Some(t0),
             to_us: t0 + 5_000,
             count: Some(1_234),
+            read: 0,
+            moved: 0,
         }),
+        settled_us: None,
     };
     let done = db
         .store
@@ -53,6 +56,7 @@ async fn a_checkpoint_writes_rows_and_cursor_together(db: &TestDb) {
         seen_ids: vec![200],
         page: 1,
         window: None,
+        settled_us: None,
     };
     let err = db
         .store
@@ -89,6 +93,7 @@ async fn an_open_checkpoint_takes_pages_and_commits_them_together(db: &TestDb) {
         seen_ids: vec![last + 1],
         page: 1,
         window: None,
+        settled_us: None,
     };
     let state = db.store.sync_state("people").await.unwrap();
 

@@ -1,0 +1,157 @@
+//! [`Reconciler`]: deletes in SalesLoft that no webhook reported. The walk never sees a delete
+//! (a deleted record just stops being listed), so a pass asks SalesLoft which of the local
+//! copy's ids still exist, 100 per request at cost 1 (`ids[]` filters), and soft-deletes the
+//! rest: only after the whole pass succeeded, and never more than a set fraction of the stream
+//! in one pass unless forced (a guard against a listing that came back short).
+
+use std::collections::HashSet;
+
+use salesloft_client::{ListResource, Record, page_cost};
+use salesloft_storage::Entity;
+use serde::Serialize;
+
+use crate::context::Context;
+use crate::error::Result;
+use crate::streams::Stream;
+
+/// Ids asked about per request: the largest page.
+const IDS_PER_REQUEST: usize = 100;
+
+/// How a reconcile pass may act.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReconcileOptions {
+    /// The largest fraction of a stream's live records one pass may delete (default 0.1);
+    /// a pass that finds more missing deletes nothing and says why.
+    pub max_fraction: f64,
+    /// Delete whatever is missing, however much.
+    pub force: bool,
+}
+
+impl Default for ReconcileOptions {
+    fn default() -> Self {
+        Self {
+            max_fraction: 0.1,
+            force: false,
+        }
+    }
+}
+
+/// What one stream's pass found and did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ReconcileReport {
+    /// The stream.
+    pub stream: String,
+    /// Live records in the local copy when the pass began.
+    pub local: u64,
+    /// Of those, how many SalesLoft no longer has.
+    pub missing: u64,
+    /// How many were soft-deleted (all the missing ones, or none when refused).
+    pub deleted: u64,
+    /// Requests sent.
+    pub requests: u64,
+    /// Their API cost.
+    pub cost: u64,
+    /// Why nothing was deleted although records were missing, if so.
+    pub refused: Option<String>,
+    /// Why the pass stopped early (nothing was deleted then), if it did.
+    pub error: Option<String>,
+}
+
+/// Finds and soft-deletes records SalesLoft no longer has.
+#[derive(Debug, Clone)]
+pub struct Reconciler {
+    ctx: Context,
+}
+
+impl Reconciler {
+    /// A reconciler of `ctx`'s local copy against its SalesLoft.
+    pub fn new(ctx: Context) -> Self {
+        Self { ctx }
+    }
+
+    /// One pass over each of `streams`, in order; a stream's failure is in its report and
+    /// does not stop the others.
+    pub async fn reconcile(
+        &self,
+        streams: &[Stream],
+        options: ReconcileOptions,
+    ) -> Vec<ReconcileReport> {
+        let mut out = Vec::new();
+        for stream in streams {
+            let mut report = ReconcileReport {
+                stream: stream.name().to_owned(),
+                ..ReconcileReport::default()
+            };
+            if let Err(e) = stream.reconcile(&self.ctx, options, &mut report).await {
+                tracing::warn!(stream = %stream, error = %crate::error::chain(&e), "reconcile failed; nothing deleted");
+                report.error = Some(crate::error::chain(&e));
+            }
+            out.push(report);
+        }
+        out
+    }
+}
+
+/// One pass over resource `R` (see the module docs).
+pub(crate) async fn reconcile<R: ListResource>(
+    ctx: &Context,
+    options: ReconcileOptions,
+    report: &mut ReconcileReport,
+) -> Result<()>
+where
+    R::Item: Entity,
+{
+    let ids = ctx.store.live_ids::<R::Item>().await?;
+    report.local = ids.len() as u64;
+    let mut missing = Vec::new();
+    for chunk in ids.chunks(IDS_PER_REQUEST) {
+        let page = ctx
+            .client
+            .list::<R>()
+            .filter_array("ids", chunk.iter())
+            .per_page(IDS_PER_REQUEST as u32)
+            .page(1)
+            .send_received()
+            .await?;
+        report.requests += 1;
+        report.cost += u64::from(page_cost(1));
+        let asked: HashSet<i64> = chunk.iter().copied().collect();
+        let present: HashSet<i64> = page
+            .items
+            .iter()
+            .map(|r| r.record.record_id())
+            .chain(page.rejected.iter().filter_map(|r| r.id))
+            .collect();
+        if let Some(stranger) = present.iter().find(|id| !asked.contains(id)) {
+            return Err(crate::error::Error::Unreliable(format!(
+                "{} answered an ids[] filter with record {stranger} it was not asked for: the \
+                 filter was not applied, so its answer cannot show what is missing",
+                R::RESOURCE.path
+            )));
+        }
+        missing.extend(chunk.iter().copied().filter(|id| !present.contains(id)));
+    }
+    report.missing = missing.len() as u64;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let limit = (options.max_fraction.clamp(0.0, 1.0) * ids.len() as f64).floor() as usize;
+    if missing.len() > limit && !options.force {
+        let reason = format!(
+            "{} of {} records are missing, more than the {:.0}% one pass may delete: a listing that \
+             came back short would look like this; check, then run again with --force",
+            missing.len(),
+            ids.len(),
+            options.max_fraction * 100.0
+        );
+        tracing::warn!(stream = %report.stream, missing = missing.len(), local = ids.len(), "reconcile refused to delete");
+        report.refused = Some(reason);
+        return Ok(());
+    }
+    for id in missing {
+        if ctx.store.soft_delete::<R::Item>(id, None).await? {
+            report.deleted += 1;
+        }
+    }
+    Ok(())
+}
