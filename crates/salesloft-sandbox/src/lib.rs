@@ -212,20 +212,9 @@ impl SandboxHandle {
             .collection(Kind::PEOPLE)
             .random_id(&mut rng)
             .unwrap_or(0);
-        let mut ids: Vec<i64> = world
-            .collection(Kind::PEOPLE)
-            .iter()
-            .map(|(id, _)| id)
-            .skip_while(|id| *id < first)
-            .take(count)
-            .collect();
+        let mut ids = world.ids_from(Kind::PEOPLE, first, count);
         if ids.len() < count {
-            ids = world
-                .collection(Kind::PEOPLE)
-                .iter()
-                .map(|(id, _)| id)
-                .take(count)
-                .collect();
+            ids = world.ids_from(Kind::PEOPLE, i64::MIN, count);
         }
         let at = world.now();
         // Retiming existing records cannot fail but on a corrupt record; skip those.

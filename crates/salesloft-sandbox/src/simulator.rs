@@ -276,13 +276,7 @@ pub fn apply(
                 return Ok(Vec::new());
             };
             let size = rng.usize(100..=400);
-            let ids: Vec<i64> = world
-                .collection(Kind::PEOPLE)
-                .iter()
-                .map(|(id, _)| id)
-                .skip_while(|id| *id < first)
-                .take(size)
-                .collect();
+            let ids = world.ids_from(Kind::PEOPLE, first, size);
             let at = world.now();
             world.retime(Kind::PEOPLE, &ids, at)
         }

@@ -1123,6 +1123,17 @@ impl World {
         Ok(events)
     }
 
+    /// Up to `count` ids of `kind` from `first` on, in id order (the records a bulk update
+    /// touches).
+    pub fn ids_from(&self, kind: Kind, first: i64, count: usize) -> Vec<i64> {
+        self.collection(kind)
+            .iter()
+            .map(|(id, _)| id)
+            .skip_while(|id| *id < first)
+            .take(count)
+            .collect()
+    }
+
     /// Store `json` as the record `id` of `kind`, exactly as given (for tests of records in
     /// shapes the models do not expect); its timestamps are read from it where they parse.
     pub fn put_raw(&mut self, kind: Kind, id: i64, json: Bytes) {

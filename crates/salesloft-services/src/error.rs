@@ -38,7 +38,7 @@ pub enum Error {
 }
 
 /// `e` and its sources, joined by `: ` (for reports and logs).
-pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

@@ -87,7 +87,7 @@ impl SyncEngine {
                 }
             }
             Err(e) => {
-                let message = error_chain(&e);
+                let message = crate::error::chain(&e);
                 tracing::warn!(stream = stream.name(), error = %message, "sync stream failed");
                 let _ = store.sync_failed(stream.name(), &message).await;
                 report.error = Some(message);
@@ -113,16 +113,4 @@ impl SyncEngine {
             p(report);
         }
     }
-}
-
-/// An error and its sources, `: `-separated.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
