@@ -147,3 +147,149 @@ fn lists_that_cannot_be_walked_are_refused_before_any_request() {
         "names the resources"
     );
 }
+
+/// An offline SalesLoft of `people` people served from this test process (its own runtime), the
+/// environment that points `salesloft` at it with a SQLite copy in `dir`, and the runtime.
+fn sandbox_team(
+    people: usize,
+) -> (
+    tokio::runtime::Runtime,
+    salesloft_sandbox::SandboxHandle,
+    Vec<(String, String)>,
+) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sandbox = rt
+        .block_on(salesloft_sandbox::Sandbox::start(
+            salesloft_sandbox::SandboxConfig {
+                rate_limit_per_minute: None,
+                team: salesloft_sandbox::TeamSize {
+                    people,
+                    users: 3,
+                    ..salesloft_sandbox::TeamSize::empty()
+                },
+                ..salesloft_sandbox::SandboxConfig::default()
+            },
+        ))
+        .unwrap();
+    let env = vec![
+        ("SALESLOFT_API_KEY".to_owned(), sandbox.api_key().to_owned()),
+        ("SALESLOFT_BASE_URL".to_owned(), sandbox.url().to_string()),
+        (
+            "SALESLOFT_DATABASE_URL".to_owned(),
+            "sqlite://copy.db".to_owned(),
+        ),
+    ];
+    (rt, sandbox, env)
+}
+
+fn env_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// The columns of `stream`'s line in a table `salesloft` printed.
+fn row<'a>(stdout: &'a str, stream: &str) -> Vec<&'a str> {
+    stdout
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(stream))
+        .unwrap_or_else(|| panic!("a line for {stream}: {stdout}"))
+        .split_whitespace()
+        .collect()
+}
+
+#[test]
+fn reconcile_deletes_what_salesloft_lost_and_refuses_a_truncated_looking_loss() {
+    let dir = Scratch::new("reconcile");
+    let (_rt, sandbox, env) = sandbox_team(1_000);
+    let env = env_refs(&env);
+    let run = |args: &[&str]| salesloft(&dir, args, &env, Duration::from_secs(60));
+    let sync = run(&["sync", "--stream", "people"]);
+    assert!(sync.status.success(), "{}", text(&sync.stderr));
+    let ids: Vec<i64> = sandbox.snapshot()["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 1_000);
+
+    // 5% gone with no webhook: found and marked deleted, at cost 1 per 100 local records.
+    assert_eq!(sandbox.delete_silently("people", &ids[..50]), 50);
+    let out = run(&["reconcile", "--stream", "people"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert_eq!(
+        row(&stdout, "people")[1..],
+        ["1000", "50", "50", "10", "ok"]
+    );
+    let status = text(&run(&["status"]).stdout);
+    assert_eq!(row(&status, "people")[1], "950", "{status}");
+
+    // 30% more gone: more than the 10% guard, so nothing is deleted and the exit says so...
+    assert_eq!(sandbox.delete_silently("people", &ids[50..335]), 285);
+    let out = run(&["reconcile", "--stream", "people"]);
+    let stdout = text(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    let cols = row(&stdout, "people");
+    assert_eq!(cols[1..5], ["950", "285", "0", "10"], "{stdout}");
+    assert_eq!(cols[5], "refused:", "{stdout}");
+    assert!(text(&out.stderr).contains("not reconciled"));
+    let status = text(&run(&["status"]).stdout);
+    assert_eq!(row(&status, "people")[1], "950", "{status}");
+    // ...until the operator forces it.
+    let out = run(&["reconcile", "--stream", "people", "--force"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert_eq!(
+        row(&stdout, "people")[1..],
+        ["950", "285", "285", "10", "ok"]
+    );
+    let status = text(&run(&["status"]).stdout);
+    assert_eq!(row(&status, "people")[1], "665", "{status}");
+}
+
+#[test]
+fn status_counts_drifted_and_quarantined_records_and_names_the_fields() {
+    let dir = Scratch::new("drift");
+    let (_rt, sandbox, env) = sandbox_team(200);
+    let env = env_refs(&env);
+    let run = |args: &[&str]| salesloft(&dir, args, &env, Duration::from_secs(60));
+    let stamp = "2024-01-20T17:00:00.000000-07:00";
+    for (id, extra) in [
+        (900_001, r#""title":42"#),
+        (900_002, r#""custom_fields":[]"#),
+    ] {
+        let json = format!(
+            r#"{{"id":{id},"created_at":"{stamp}","updated_at":"{stamp}","email_address":"secret{id}@example.com",{extra}}}"#
+        );
+        assert!(sandbox.put_raw("people", id, &json));
+    }
+    assert!(sandbox.put_raw("people", 900_003, r#"[1, 2]"#));
+
+    let sync = run(&["sync", "--stream", "people"]);
+    let stderr = text(&sync.stderr);
+    assert!(sync.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("title"),
+        "the log names the field: {stderr}"
+    );
+    assert!(!stderr.contains("secret9000"), "never the value: {stderr}");
+    let out = run(&["status"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let people = row(&stdout, "people");
+    // stream, records, freshness, last success (3 words), cursor, drifted, quarantined.
+    assert_eq!(people[1], "202", "{stdout}");
+    assert_eq!(people[7..9], ["2", "1"], "{stdout}");
+    let note = stdout
+        .lines()
+        .find(|l| l.starts_with("people: fields with unexpected types"))
+        .unwrap_or_else(|| panic!("a drift note: {stdout}"));
+    assert!(
+        note.contains("title (1)") && note.contains("custom_fields (1)"),
+        "{note}"
+    );
+}

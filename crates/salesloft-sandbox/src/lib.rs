@@ -206,20 +206,7 @@ impl SandboxHandle {
     /// Give `count` people (from a random one on, in id order) one new `updated_at`, as a bulk
     /// update does: a tie group. Returns their ids and the instant (µs). No webhooks.
     pub fn tie_group(&self, count: usize) -> (Vec<i64>, i64) {
-        let mut world = server::write_world(&self.shared);
-        let mut rng = fastrand::Rng::new();
-        let first = world
-            .collection(Kind::PEOPLE)
-            .random_id(&mut rng)
-            .unwrap_or(0);
-        let mut ids = world.ids_from(Kind::PEOPLE, first, count);
-        if ids.len() < count {
-            ids = world.ids_from(Kind::PEOPLE, i64::MIN, count);
-        }
-        let at = world.now();
-        // Retiming existing records cannot fail but on a corrupt record; skip those.
-        let _ = world.retime(Kind::PEOPLE, &ids, at);
-        (ids, at.timestamp_micros())
+        self.shared.tie_group(count)
     }
 
     /// Give the records `ids` of the resource named `kind` the `updated_at` `behind` before
@@ -227,40 +214,24 @@ impl SandboxHandle {
     /// timestamp is older than changes already visible). No webhooks. Returns the instant
     /// (µs); unknown kinds and ids are left alone.
     pub fn retime(&self, kind: &str, ids: &[i64], behind: std::time::Duration) -> i64 {
-        let mut world = server::write_world(&self.shared);
-        let now = world.now();
-        let at =
-            now - chrono::Duration::from_std(behind).unwrap_or_else(|_| chrono::Duration::zero());
-        if let Some(kind) = Kind::from_name(kind) {
-            let _ = world.retime(kind, ids, at);
-        }
-        at.timestamp_micros()
+        self.shared.retime(Kind::from_name(kind), ids, behind)
     }
 
     /// Delete the records `ids` of the resource named `kind` with no webhook (a delete the
     /// toolkit is never told of); how many existed.
     pub fn delete_silently(&self, kind: &str, ids: &[i64]) -> usize {
-        match Kind::from_name(kind) {
-            Some(kind) => server::write_world(&self.shared).remove_silently(kind, ids),
-            None => 0,
-        }
+        Kind::from_name(kind).map_or(0, |kind| self.shared.delete_silently(kind, ids))
     }
 
     /// Store `json` as the record `id` of the resource named `kind`, byte for byte (a record in
     /// a shape the models do not expect, or one that is not a record at all); its timestamps
     /// are read from it where they parse. False for an unknown kind.
     pub fn put_raw(&self, kind: &str, id: i64, json: &str) -> bool {
-        match Kind::from_name(kind) {
-            Some(kind) => {
-                server::write_world(&self.shared).put_raw(
-                    kind,
-                    id,
-                    bytes::Bytes::from(json.to_owned()),
-                );
-                true
-            }
-            None => false,
-        }
+        Kind::from_name(kind).is_some_and(|kind| {
+            self.shared
+                .put_raw(kind, id, bytes::Bytes::from(json.to_owned()));
+            true
+        })
     }
 
     /// Start the live simulator.

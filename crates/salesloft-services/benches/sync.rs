@@ -5,6 +5,13 @@
 //! default 540/min): cost spent and wall time, beside the cost page-number paging of the same
 //! data would spend (the sandbox's page table).
 //!
+//! `BENCH_MODE=live`: the same backfill of BENCH_PEOPLE (default 100,000) people under the
+//! 600-per-minute budget twice: on a quiet team (the reference), and with the live simulator
+//! making BENCH_EVENTS (default 300) changes a second (bulk updates and late commits among
+//! them) until the backfill is done; then the simulator stops, one more run and a reconcile
+//! make the copy exact (checked record by record). Then the lookback's extra cost on an idle
+//! team: incremental runs on the quiet copy with the default 2 s lookback beside runs with none.
+//!
 //! `BENCH_MODE=throughput`: rate limiting off, BENCH_PEOPLE (default 1,000,000) people synced
 //! into SQLite and PostgreSQL (the server SALESLOFT_TEST_DATABASE_URL names, else the local
 //! one): people per second and peak resident memory, beside the reference of walking the same
@@ -20,8 +27,10 @@ use std::time::Instant;
 
 use salesloft_client::Person;
 use salesloft_client::{Auth, Client, CostBudget, CostLimiter, Unlimited, WalkCursor};
-use salesloft_sandbox::{Sandbox, SandboxConfig, SandboxHandle, TeamSize};
-use salesloft_services::{Context, Stream, SyncEngine, SyncOptions};
+use salesloft_sandbox::{Sandbox, SandboxConfig, SandboxHandle, SimulatorConfig, TeamSize};
+use salesloft_services::{
+    Clock, Context, ReconcileOptions, Reconciler, Stream, SyncEngine, SyncOptions, Verifier,
+};
 use salesloft_storage::Store;
 use salesloft_storage::testing::TestDb;
 
@@ -72,33 +81,163 @@ async fn budget(people: usize) {
         .await
         .unwrap();
     let db = TestDb::sqlite().await.unwrap();
-    let store = db.store.clone();
-    let started = Instant::now();
-    let ctx = Context::new(client(&sb, Arc::new(CostBudget::default())), store.clone());
-    let report = SyncEngine::new(ctx)
-        .sync(&people_stream(), SyncOptions::default())
-        .await;
-    let elapsed = started.elapsed();
-    assert!(report.is_ok(), "{report:?}");
-    let c = sb.counters();
+    let spent = backfill(&sb, &db.store).await;
     println!("backfill of {people} people under a 600/minute budget (client budget 540/minute):");
     println!(
         "  cost spent:                 {:>8}   ({} requests, {} 429s)",
-        c.cost_spent, c.requests, c.rate_limited
+        spent.cost, spent.requests, spent.rate_limited
     );
-    println!(
-        "  wall time:                  {:>8.1} s",
-        elapsed.as_secs_f64()
-    );
+    println!("  wall time:                  {:>8.1} s", spent.secs);
     println!(
         "  reference, page-number paging of the same people: cost {}",
         salesloft_sandbox::naive_cost(people as u64, 100)
     );
     println!(
         "  ratio naive / ours:         {:>8.1}",
-        salesloft_sandbox::naive_cost(people as u64, 100) as f64 / c.cost_spent as f64
+        salesloft_sandbox::naive_cost(people as u64, 100) as f64 / spent.cost as f64
     );
-    store.close().await;
+    db.store.close().await;
+}
+
+/// What one backfill under the budget spent.
+struct Backfill {
+    cost: u64,
+    requests: u64,
+    rate_limited: u64,
+    secs: f64,
+}
+
+/// Sync people from `sb` into `store` under the client's default budget until caught up (one
+/// run; a backfill ends caught up).
+async fn backfill(sb: &SandboxHandle, store: &Store) -> Backfill {
+    let before = sb.counters();
+    let started = Instant::now();
+    let ctx = Context::new(client(sb, Arc::new(CostBudget::default())), store.clone());
+    let report = SyncEngine::new(ctx)
+        .sync(&people_stream(), SyncOptions::default())
+        .await;
+    assert!(report.is_ok(), "{report:?}");
+    let after = sb.counters();
+    Backfill {
+        cost: after.cost_spent - before.cost_spent,
+        requests: after.requests - before.requests,
+        rate_limited: after.rate_limited - before.rate_limited,
+        secs: started.elapsed().as_secs_f64(),
+    }
+}
+
+/// A clock `ahead` of the system's: the runs of an idle team after its cursor settled.
+#[derive(Debug)]
+struct AheadClock(std::time::Duration);
+
+impl Clock for AheadClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + chrono::Duration::from_std(self.0).unwrap()
+    }
+}
+
+/// The cost of `runs` incremental people runs, one after the other.
+async fn idle_runs(engine: &SyncEngine, options: &SyncOptions, runs: u32) -> u64 {
+    let mut cost = 0;
+    for _ in 0..runs {
+        let report = engine.sync(&people_stream(), options.clone()).await;
+        assert!(report.is_ok(), "{report:?}");
+        cost += report.cost();
+    }
+    cost
+}
+
+async fn live(people: usize, events_per_second: f64) {
+    // Reference: the quiet team.
+    let sb = Sandbox::start(people_team(people, Some(600)))
+        .await
+        .unwrap();
+    let quiet_db = TestDb::sqlite().await.unwrap();
+    let quiet = backfill(&sb, &quiet_db.store).await;
+    println!("backfill of {people} people under a 600/minute budget (client budget 540/minute):");
+    println!(
+        "  reference, quiet team:      cost {:>6}  ({} requests, {} 429s, {:.1} s)",
+        quiet.cost, quiet.requests, quiet.rate_limited, quiet.secs
+    );
+
+    // The same team changing under the backfill.
+    let live_sb = Sandbox::start(people_team(people, Some(600)))
+        .await
+        .unwrap();
+    let live_db = TestDb::sqlite().await.unwrap();
+    live_sb.start_simulator(SimulatorConfig {
+        events_per_second,
+        seed: 7,
+        bulk_updates: true,
+    });
+    let before = live_sb.counts();
+    let changing = backfill(&live_sb, &live_db.store).await;
+    live_sb.stop_simulator();
+    let after = live_sb.counts();
+    println!(
+        "  with {events_per_second:.0} changes/s:      cost {:>6}  ({} requests, {} 429s, {:.1} s; ratio to quiet {:.2})",
+        changing.cost,
+        changing.requests,
+        changing.rate_limited,
+        changing.secs,
+        changing.cost as f64 / quiet.cost as f64
+    );
+    println!(
+        "    people {} -> {}, emails {} -> {} while it ran",
+        before["people"], after["people"], before["emails"], after["emails"]
+    );
+    let ctx = Context::new(
+        client(&live_sb, Arc::new(CostBudget::default())),
+        live_db.store.clone(),
+    );
+    let last = backfill(&live_sb, &live_db.store).await;
+    let reconciled = Reconciler::new(ctx.clone())
+        .reconcile(&people_stream(), ReconcileOptions::default())
+        .await;
+    let r = &reconciled[0];
+    assert!(r.error.is_none() && r.refused.is_none(), "{r:?}");
+    let diffs = Verifier::new(ctx)
+        .compare(&live_sb.snapshot_bytes(), &people_stream())
+        .await
+        .unwrap();
+    let exact = diffs.iter().all(|d| d.is_equal());
+    println!(
+        "    then, changes stopped: one more run cost {}, a reconcile cost {} (deleted {}); local copy {}",
+        last.cost,
+        r.cost,
+        r.deleted,
+        if exact { "exact" } else { "NOT EXACT" }
+    );
+    assert!(exact, "{diffs:?}");
+
+    // The lookback on an idle team: the quiet copy, runs with and without it, before the
+    // cursor settles (now) and after (the clock 10 s ahead).
+    let runs = 10;
+    let now = SyncEngine::new(Context::new(
+        client(&sb, Arc::new(CostBudget::default())),
+        quiet_db.store.clone(),
+    ));
+    let ahead = SyncEngine::new(
+        now.context()
+            .clone()
+            .with_clock(Arc::new(AheadClock(std::time::Duration::from_secs(10)))),
+    );
+    let none = SyncOptions {
+        lookback: std::time::Duration::ZERO,
+        ..SyncOptions::default()
+    };
+    let without = idle_runs(&now, &none, runs).await;
+    let with = idle_runs(&now, &SyncOptions::default(), runs).await;
+    let settled = idle_runs(&ahead, &SyncOptions::default(), runs).await;
+    println!("idle team, {runs} incremental runs each:");
+    println!("  reference, no lookback:     cost {without:>6}");
+    println!(
+        "  lookback 2 s:               cost {with:>6}  (extra per run {:.2}); after it settled: cost {settled} (extra per run {:.2})",
+        (with as f64 - without as f64) / f64::from(runs),
+        (settled as f64 - without as f64) / f64::from(runs)
+    );
+    quiet_db.store.close().await;
+    live_db.store.close().await;
 }
 
 /// The sandbox of the throughput run, in a child process (this same executable, started with
@@ -245,6 +384,13 @@ async fn main() {
     }
     match mode.as_str() {
         "throughput" => throughput(people(1_000_000)).await,
+        "live" => {
+            let events = std::env::var("BENCH_EVENTS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(300.0);
+            live(people(100_000), events).await;
+        }
         _ => budget(people(100_000)).await,
     }
 }

@@ -316,19 +316,6 @@ async fn records_updated_or_deleted_inside_a_window_are_never_lost() {
     );
 }
 
-/// A tiny deterministic generator for the tie-group tests.
-struct Dice(u64);
-
-impl Dice {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % n.max(1)
-    }
-}
-
 #[tokio::test]
 async fn tie_groups_larger_than_a_page_lose_nothing_while_members_change_between_pages() {
     for group in [150i64, 250, 1_000] {
@@ -341,7 +328,7 @@ async fn tie_groups_larger_than_a_page_lose_nothing_while_members_change_between
             records.extend((0..150).map(|i| (50_000 + i, at + 10 + i)));
             let fake = FakePeople::new(records);
             mount(&server, &fake).await;
-            let mut dice = Dice(seed * 7_777 + group as u64);
+            let mut dice = fastrand::Rng::with_seed(seed * 7_777 + group as u64);
             let mut clock = at + 1_000_000;
             // The records as the walk's last page found them (changes after it are the next
             // walk's).
@@ -351,7 +338,7 @@ async fn tie_groups_larger_than_a_page_lose_nothing_while_members_change_between
                 at_last_page = records.clone();
                 // Between page reads: members of the group are updated (they leave it for
                 // a later instant) or deleted, read ones and unread ones alike.
-                for _ in 0..dice.below(4) {
+                for _ in 0..dice.usize(..4) {
                     let members: Vec<usize> = records
                         .iter()
                         .enumerate()
@@ -361,8 +348,8 @@ async fn tie_groups_larger_than_a_page_lose_nothing_while_members_change_between
                     if members.is_empty() {
                         break;
                     }
-                    let i = members[dice.below(members.len() as u64) as usize];
-                    if dice.below(3) == 0 {
+                    let i = members[dice.usize(..members.len())];
+                    if dice.usize(..3) == 0 {
                         records.remove(i);
                     } else {
                         clock += 1;

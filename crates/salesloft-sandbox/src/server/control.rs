@@ -43,6 +43,25 @@ struct SimulatorRequest {
 }
 
 #[derive(Deserialize)]
+struct TieGroupRequest {
+    count: usize,
+}
+
+#[derive(Deserialize)]
+struct RetimeRequest {
+    kind: String,
+    ids: Vec<i64>,
+    #[serde(default)]
+    behind_ms: u64,
+}
+
+#[derive(Deserialize)]
+struct DeleteSilentlyRequest {
+    kind: String,
+    ids: Vec<i64>,
+}
+
+#[derive(Deserialize)]
 struct RateLimitRequest {
     per_minute: Option<u32>,
 }
@@ -181,11 +200,54 @@ pub(crate) fn control(
                       "pages": records.div_ceil(per_page), "cost": naive_cost(records, per_page)}),
             )
         }
+        (&Method::POST, "/tie_group") => {
+            let req = body_as!(TieGroupRequest);
+            let (ids, at_us) = shared.tie_group(req.count);
+            ok(json!({"ids": ids, "at_us": at_us}))
+        }
+        (&Method::POST, "/retime") => {
+            let req = body_as!(RetimeRequest);
+            let Some(kind) = Kind::from_name(&req.kind) else {
+                return unknown_kind(&req.kind);
+            };
+            let behind = std::time::Duration::from_millis(req.behind_ms);
+            ok(json!({"at_us": shared.retime(Some(kind), &req.ids, behind)}))
+        }
+        (&Method::POST, "/delete_silently") => {
+            let req = body_as!(DeleteSilentlyRequest);
+            let Some(kind) = Kind::from_name(&req.kind) else {
+                return unknown_kind(&req.kind);
+            };
+            ok(json!({"deleted": shared.delete_silently(kind, &req.ids)}))
+        }
+        (&Method::PUT, path) if path.starts_with("/records/") => {
+            let target = path.trim_start_matches("/records/").split_once('/');
+            let Some((kind, id)) = target.and_then(|(k, id)| Some((k, id.parse::<i64>().ok()?)))
+            else {
+                return json_response(
+                    StatusCode::BAD_REQUEST,
+                    &json!({"error": "expected /__sandbox/records/{kind}/{id}"}),
+                );
+            };
+            let Some(kind) = Kind::from_name(kind) else {
+                return unknown_kind(kind);
+            };
+            shared.put_raw(kind, id, bytes::Bytes::copy_from_slice(body));
+            ok(json!({"kind": kind.name(), "id": id, "bytes": body.len()}))
+        }
         _ => json_response(
             StatusCode::NOT_FOUND,
             &json!({"error": "no such control endpoint"}),
         ),
     }
+}
+
+/// The answer to a control request naming a resource the sandbox does not have.
+fn unknown_kind(kind: &str) -> Response<Body> {
+    json_response(
+        StatusCode::BAD_REQUEST,
+        &json!({"error": format!("no resource named {kind:?}")}),
+    )
 }
 
 /// A control request's JSON body as `T` (an empty body reads as `{}`).

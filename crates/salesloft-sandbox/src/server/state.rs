@@ -17,6 +17,7 @@ use crate::error::{ApiError, SandboxError};
 use crate::faults::{Fault, Faults};
 use crate::generate::TeamSize;
 use crate::simulator::{self, Action, SimulatorConfig};
+use crate::store::Kind;
 use crate::webhooks::{DeliveryAttempt, Dispatcher};
 use crate::world::{Event, World};
 
@@ -191,6 +192,48 @@ impl Shared {
 
     pub(crate) fn oauth_refreshes(&self) -> u64 {
         lock(&self.auth).refreshes()
+    }
+
+    /// Give `count` people (from a random one on, in id order) one new `updated_at`: a tie
+    /// group, as a bulk update makes. Their ids and the instant (µs). No webhooks.
+    pub(crate) fn tie_group(&self, count: usize) -> (Vec<i64>, i64) {
+        let mut world = write(&self.world);
+        let mut rng = fastrand::Rng::new();
+        let first = world
+            .collection(Kind::PEOPLE)
+            .random_id(&mut rng)
+            .unwrap_or(0);
+        let mut ids = world.ids_from(Kind::PEOPLE, first, count);
+        if ids.len() < count {
+            ids = world.ids_from(Kind::PEOPLE, i64::MIN, count);
+        }
+        let at = world.now();
+        // Retiming existing records cannot fail but on a corrupt record; skip those.
+        let _ = world.retime(Kind::PEOPLE, &ids, at);
+        (ids, at.timestamp_micros())
+    }
+
+    /// Give the records `ids` of `kind` one `updated_at`, `behind` before now; the instant
+    /// (µs). No webhooks; unknown kinds and ids are left alone.
+    pub(crate) fn retime(&self, kind: Option<Kind>, ids: &[i64], behind: Duration) -> i64 {
+        let mut world = write(&self.world);
+        let now = world.now();
+        let at =
+            now - chrono::Duration::from_std(behind).unwrap_or_else(|_| chrono::Duration::zero());
+        if let Some(kind) = kind {
+            let _ = world.retime(kind, ids, at);
+        }
+        at.timestamp_micros()
+    }
+
+    /// Delete the records `ids` of `kind` with no webhook; how many existed.
+    pub(crate) fn delete_silently(&self, kind: Kind, ids: &[i64]) -> usize {
+        write(&self.world).remove_silently(kind, ids)
+    }
+
+    /// Store `json` as the record `id` of `kind`, byte for byte.
+    pub(crate) fn put_raw(&self, kind: Kind, id: i64, json: bytes::Bytes) {
+        write(&self.world).put_raw(kind, id, json);
     }
 
     /// Apply `count` simulator actions now (a random mix when `action` is `None`).

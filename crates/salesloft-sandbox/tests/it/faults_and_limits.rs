@@ -215,3 +215,108 @@ async fn the_control_api_seeds_mutates_and_reports() {
         "control calls are not API requests"
     );
 }
+
+#[tokio::test]
+async fn the_control_api_makes_tie_groups_late_commits_silent_deletes_and_raw_records() {
+    let sb = sandbox().await;
+    let (status, group) = send(
+        &sb,
+        Method::POST,
+        "/__sandbox/tie_group",
+        json!({"count": 7}),
+    )
+    .await;
+    assert_eq!(status, 200, "{group}");
+    let ids: Vec<i64> = group["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 7);
+    let at_us = group["at_us"].as_i64().unwrap();
+    let stamp = |id: i64| {
+        let snapshot = sb.snapshot();
+        let person = snapshot["people"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .cloned();
+        person.map(|p| {
+            chrono::DateTime::parse_from_rfc3339(p["updated_at"].as_str().unwrap())
+                .unwrap()
+                .timestamp_micros()
+        })
+    };
+    assert!(
+        ids.iter().all(|&id| stamp(id) == Some(at_us)),
+        "one instant"
+    );
+
+    // A late commit: one person 5 s behind the present.
+    let (status, late) = send(
+        &sb,
+        Method::POST,
+        "/__sandbox/retime",
+        json!({"kind": "people", "ids": [ids[0]], "behind_ms": 5000}),
+    )
+    .await;
+    assert_eq!(status, 200, "{late}");
+    let late_us = late["at_us"].as_i64().unwrap();
+    assert_eq!(stamp(ids[0]), Some(late_us));
+    assert!(late_us < at_us + 1_000_000, "behind the group's instant");
+
+    let (status, gone) = send(
+        &sb,
+        Method::POST,
+        "/__sandbox/delete_silently",
+        json!({"kind": "people", "ids": [ids[1], -5]}),
+    )
+    .await;
+    assert_eq!((status, gone["deleted"].as_u64()), (200, Some(1)));
+    assert_eq!(stamp(ids[1]), None);
+    assert!(sb.deliveries().is_empty(), "no webhook for a silent delete");
+
+    // A record stored byte for byte, served exactly so.
+    let text = r#"{"id":990001,"created_at":"2024-01-20T17:00:00.000000-07:00","updated_at":"2024-01-20T17:00:00.000000-07:00","title":42}"#;
+    let r = reqwest::Client::new()
+        .put(format!("{}/__sandbox/records/people/990001", sb.url()))
+        .body(text)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let served = reqwest::Client::new()
+        .get(format!("{}/v2/people?ids[]=990001", sb.url()))
+        .bearer_auth(sb.api_key())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(served.contains(text), "{served}");
+
+    for (path, body) in [
+        ("/__sandbox/retime", json!({"kind": "nobody", "ids": [1]})),
+        (
+            "/__sandbox/delete_silently",
+            json!({"kind": "nobody", "ids": [1]}),
+        ),
+        ("/__sandbox/tie_group", json!({})),
+    ] {
+        let (status, answer) = send(&sb, Method::POST, path, body).await;
+        assert_eq!(status, 400, "{path}: {answer}");
+    }
+    let r = reqwest::Client::new()
+        .put(format!(
+            "{}/__sandbox/records/people/not-a-number",
+            sb.url()
+        ))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+}

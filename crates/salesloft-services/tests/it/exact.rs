@@ -48,19 +48,6 @@ fn seeds() -> u64 {
         .unwrap_or(3)
 }
 
-/// A small deterministic generator.
-struct Dice(u64);
-
-impl Dice {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % n.max(1)
-    }
-}
-
 /// Every stream of the local copy equal to the sandbox's, JSON text and all.
 async fn assert_all_equal(s: &Setup, context: &str) {
     let diffs = Verifier::new(s.engine.context().clone())
@@ -137,7 +124,7 @@ async fn tie_groups_changed_between_page_reads_end_exact(db: TestDb) {
             let context = format!("group {group}, seed {seed}");
             let (members, at) = s.sandbox.tie_group(group);
             assert_eq!(members.len(), group);
-            let mut dice = Dice(seed ^ (group as u64) << 20);
+            let mut dice = fastrand::Rng::with_seed(seed ^ (group as u64) << 20);
             // One page per run, the cursor committed after each: between two page reads,
             // members of the group are updated (they leave it for a later instant) or
             // deleted, read ones and unread ones alike.
@@ -159,9 +146,9 @@ async fn tie_groups_changed_between_page_reads_end_exact(db: TestDb) {
                 if report.streams[0].caught_up {
                     break;
                 }
-                for _ in 0..dice.below(4) {
-                    let id = members[dice.below(members.len() as u64) as usize];
-                    if dice.below(3) == 0 {
+                for _ in 0..dice.usize(..4) {
+                    let id = members[dice.usize(..members.len())];
+                    if dice.usize(..3) == 0 {
                         s.sandbox.delete_silently("people", &[id]);
                     } else {
                         s.sandbox.retime("people", &[id], Duration::ZERO);
@@ -225,6 +212,17 @@ on_both_seeds!(
     a_backfill_under_the_live_simulator_ends_exact
 );
 
+/// The people stream's committed cursor.
+async fn people_cursor(s: &Setup) -> WalkCursor {
+    s.store
+        .sync_state("people")
+        .await
+        .unwrap()
+        .cursor::<WalkCursor>()
+        .unwrap()
+        .unwrap()
+}
+
 /// A clock `ahead` of the system's.
 #[derive(Debug)]
 struct AheadClock(Duration);
@@ -258,14 +256,7 @@ async fn a_record_committed_behind_the_cursor_is_picked_up_by_the_lookback(db: T
             .await
             .is_ok()
     );
-    let cursor = s
-        .store
-        .sync_state("people")
-        .await
-        .unwrap()
-        .cursor::<WalkCursor>()
-        .unwrap()
-        .unwrap();
+    let cursor = people_cursor(&s).await;
     // A change that committed late: its updated_at is 800 ms behind the cursor.
     let behind = {
         let now = chrono::Utc::now().timestamp_micros();
@@ -312,14 +303,7 @@ async fn a_record_committed_behind_the_cursor_is_picked_up_by_the_lookback(db: T
             .cost(),
         1
     );
-    let settled = s
-        .store
-        .sync_state("people")
-        .await
-        .unwrap()
-        .cursor::<WalkCursor>()
-        .unwrap()
-        .unwrap();
+    let settled = people_cursor(&s).await;
     assert!(
         settled.settled_us >= settled.updated_at_us,
         "read 10 s later, everything up to the cursor is settled: {settled:?}"

@@ -304,7 +304,11 @@ async fn unreadable_items_are_quarantined_once_per_body_and_with_a_checkpoint(db
     drop(open);
     let after_rollback = db.store.quarantined("people").await.unwrap();
     let times: Vec<i64> = after_rollback.iter().map(|q| q.times).collect();
-    assert_eq!(times.iter().sum::<i64>(), 3, "nothing counted again: {times:?}");
+    assert_eq!(
+        times.iter().sum::<i64>(),
+        3,
+        "nothing counted again: {times:?}"
+    );
     let mut open = db.store.begin_checkpoint(&state).await.unwrap();
     let other = salesloft_client::wire::parse_page::<Person>(br#"["x"]"#).unwrap();
     open.quarantine(&other.rejected).await.unwrap();
