@@ -20,11 +20,6 @@ use tokio::sync::oneshot;
 pub use state::{Counters, LoggedRequest};
 pub(crate) use state::{Shared, lock, read};
 
-/// The world, for a change made through the handle.
-pub(crate) fn write_world(shared: &Shared) -> std::sync::RwLockWriteGuard<'_, crate::world::World> {
-    state::write(&shared.world)
-}
-
 use crate::error::SandboxError;
 use respond::{BODY_LIMIT, json_response};
 
