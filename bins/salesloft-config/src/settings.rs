@@ -131,6 +131,10 @@ pub struct BudgetSettings {
     /// Cost left for other integrations (0 to 600).
     #[serde(deserialize_with = "de::number")]
     pub reserve: u32,
+    /// The name of the team's budget in the database: every process spending from one team's
+    /// budget uses the same one. Empty: derived from the base URL and the credentials.
+    #[serde(default)]
+    pub key: String,
 }
 
 /// `[log]`
@@ -357,6 +361,27 @@ impl Settings {
         }
     }
 
+    /// The name of the team's shared budget: `budget.key`, or one derived from the base URL
+    /// and a digest of the credential (never the credential itself), so every process with the
+    /// same credentials spends from one budget.
+    pub fn budget_key(&self) -> String {
+        use sha2::Digest;
+        if !self.budget.key.is_empty() {
+            return self.budget.key.clone();
+        }
+        let credential = match (&self.api.key, &self.oauth.client_id) {
+            (Some(key), _) => format!("key:{}", key.expose_secret()),
+            (None, Some(id)) => format!("oauth:{id}"),
+            (None, None) => String::new(),
+        };
+        let digest = sha2::Sha256::digest(credential.as_bytes());
+        let short: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        format!(
+            "salesloft:{}:{short}",
+            self.api.base_url.trim_end_matches('/')
+        )
+    }
+
     /// The team's settings as the services take them.
     pub fn team(&self) -> TeamSettings {
         TeamSettings::new(self.team.time_zone)
@@ -458,6 +483,23 @@ mod tests {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }
         assert_eq!(s.database.display_url(), "postgres://u@db/x");
+    }
+
+    #[test]
+    fn one_budget_per_team_named_without_the_credential() {
+        let key = |env: &[(&str, &str)]| load(env).unwrap().budget_key();
+        let a = key(&[("SALESLOFT_API_KEY", "ak_secret_123")]);
+        assert_eq!(a, key(&[("SALESLOFT_API_KEY", "ak_secret_123")]), "stable");
+        assert!(!a.contains("ak_secret"), "{a}");
+        assert!(a.starts_with("salesloft:https://api.salesloft.com:"), "{a}");
+        assert_ne!(a, key(&[("SALESLOFT_API_KEY", "ak_other")]), "another team");
+        assert_eq!(
+            key(&[
+                ("SALESLOFT_API_KEY", "ak_secret_123"),
+                ("SALESLOFT_BUDGET__KEY", "team-16")
+            ]),
+            "team-16"
+        );
     }
 
     #[test]

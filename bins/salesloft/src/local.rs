@@ -72,7 +72,6 @@ pub async fn reconcile(
     } else {
         streams
     };
-    let store = ctx.store.clone();
     let reports = Reconciler::new(ctx).reconcile(&streams, options).await;
     println!(
         "{:<20} {:>9} {:>8} {:>8} {:>6}  outcome",
@@ -96,7 +95,6 @@ pub async fn reconcile(
             r.stream, r.local, r.missing, r.deleted, r.cost, outcome
         );
     }
-    store.close().await;
     if failed {
         Err(CliError::Usage(
             "some streams were not reconciled (see above)".into(),
@@ -113,13 +111,11 @@ pub async fn sync(run: SyncRun<'_>) -> Result<(), CliError> {
     } else {
         run.streams
     };
-    let store = run.ctx.store.clone();
     let progress = run.display.sync_progress(&streams, Some(run.budget));
     let engine = SyncEngine::new(run.ctx).with_progress(progress);
     let report = engine.sync(&streams, run.options).await;
     run.display.clear();
     print_report(&report);
-    store.close().await;
     if report.is_ok() {
         Ok(())
     } else {

@@ -17,9 +17,10 @@ use std::sync::Arc;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
-use salesloft_client::{CostBudget, RESOURCES, Resource, Timestamp, WalkCursor};
+use salesloft_client::{RESOURCES, Resource, Timestamp, WalkCursor};
 use salesloft_config::Settings;
 use salesloft_services::{Context, Stream};
+use salesloft_storage::SharedBudget;
 
 use crate::display::Display;
 use crate::error::CliError;
@@ -176,14 +177,17 @@ async fn run(command: Command, settings: &Settings, display: &Display) -> Result
         }
         _ => {}
     }
-    let meter = Arc::new(Metered::new(CostBudget::new(settings.budget())));
+    // Every command that spends does so from the team's budget in the database, shared by
+    // every process and surviving restarts.
+    let store = local::open_store(db_url).await?;
+    let budget = SharedBudget::new(store.clone(), settings.budget_key(), settings.budget()).await?;
+    let meter = Arc::new(Metered::new(budget));
     let client = settings.client_builder()?.limiter(meter.clone()).build()?;
     match command {
         Command::Migrate | Command::Status | Command::Demo { .. } => {}
         Command::Sync { streams, full } => {
-            let store = local::open_store(db_url).await?;
             local::sync(local::SyncRun {
-                ctx: Context::new(client, store).with_team(settings.team()),
+                ctx: Context::new(client, store.clone()).with_team(settings.team()),
                 streams,
                 options: settings.sync_options(full),
                 budget: settings.budget(),
@@ -192,9 +196,8 @@ async fn run(command: Command, settings: &Settings, display: &Display) -> Result
             .await?;
         }
         Command::Reconcile { streams, force } => {
-            let store = local::open_store(db_url).await?;
             local::reconcile(
-                Context::new(client, store).with_team(settings.team()),
+                Context::new(client, store.clone()).with_team(settings.team()),
                 streams,
                 settings.reconcile_options(force),
             )
@@ -231,6 +234,7 @@ async fn run(command: Command, settings: &Settings, display: &Display) -> Result
             remote::walk(&client, resource, cursor, max_pages.unwrap_or(u64::MAX)).await?;
         }
     }
+    store.close().await;
     eprintln!("{}", meter.summary());
     Ok(())
 }

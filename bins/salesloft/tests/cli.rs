@@ -1,7 +1,7 @@
 //! The `salesloft` binary as a user runs it: real processes, bounded in time, in a directory of
 //! their own that is removed afterwards.
 
-#![allow(clippy::unwrap_used)] // tests panic on purpose when an expectation fails
+#![allow(clippy::unwrap_used, clippy::print_stderr)] // tests panic on purpose when an expectation fails, and report what they measured
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -157,6 +157,26 @@ fn sandbox_team(
     salesloft_sandbox::SandboxHandle,
     Vec<(String, String)>,
 ) {
+    sandbox_team_with(
+        salesloft_sandbox::TeamSize {
+            people,
+            users: 3,
+            ..salesloft_sandbox::TeamSize::empty()
+        },
+        None,
+    )
+}
+
+/// [`sandbox_team`] of any `team`, with SalesLoft's cost budget enforced at
+/// `rate_limit_per_minute`.
+fn sandbox_team_with(
+    team: salesloft_sandbox::TeamSize,
+    rate_limit_per_minute: Option<u32>,
+) -> (
+    tokio::runtime::Runtime,
+    salesloft_sandbox::SandboxHandle,
+    Vec<(String, String)>,
+) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -165,12 +185,8 @@ fn sandbox_team(
     let sandbox = rt
         .block_on(salesloft_sandbox::Sandbox::start(
             salesloft_sandbox::SandboxConfig {
-                rate_limit_per_minute: None,
-                team: salesloft_sandbox::TeamSize {
-                    people,
-                    users: 3,
-                    ..salesloft_sandbox::TeamSize::empty()
-                },
+                rate_limit_per_minute,
+                team,
                 ..salesloft_sandbox::SandboxConfig::default()
             },
         ))
@@ -292,4 +308,103 @@ fn status_counts_drifted_and_quarantined_records_and_names_the_fields() {
         note.contains("title (1)") && note.contains("custom_fields (1)"),
         "{note}"
     );
+}
+
+/// `salesloft args` started in `dir` with only `env` set, not waited for.
+fn spawn_salesloft(dir: &Scratch, args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_salesloft"));
+    cmd.args(args)
+        .current_dir(&dir.0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SALESLOFT_")) {
+        cmd.env_remove(k);
+    }
+    cmd.envs(env.iter().copied()).spawn().unwrap()
+}
+
+/// Every calendar minute the sandbox's budget saw stayed within `per_minute`, none refused.
+fn assert_within_budget(sandbox: &salesloft_sandbox::SandboxHandle, per_minute: u32, what: &str) {
+    let minutes = sandbox.spend_by_minute();
+    let peak = minutes.iter().map(|m| m.spent).max().unwrap_or(0);
+    eprintln!("{what}: spend per calendar minute {minutes:?}, peak {peak}");
+    assert!(
+        minutes.iter().all(|m| m.refused == 0),
+        "{what}: {minutes:?}"
+    );
+    assert!(peak <= per_minute, "{what}: peak {peak} > {per_minute}");
+    assert_eq!(sandbox.counters().rate_limited, 0, "{what}: no 429s");
+}
+
+/// Many processes and a restart loop spend from one team budget, kept in the database: four
+/// syncs at once, then a sync killed and restarted every half second for two minutes, against
+/// a sandbox enforcing SalesLoft's 600 per minute. Each process alone would take a fresh
+/// burst; together they would go over. PostgreSQL, the shared deployment.
+#[test]
+fn processes_and_restart_loops_share_one_team_budget_postgres() {
+    let dir = Scratch::new("budget");
+    let team = salesloft_sandbox::TeamSize {
+        people: 15_000,
+        accounts: 15_000,
+        users: 3,
+        emails: 15_000,
+        calls: 15_000,
+        ..salesloft_sandbox::TeamSize::empty()
+    };
+    let (rt, sandbox, mut env) = sandbox_team_with(team, Some(600));
+    let concurrent = rt
+        .block_on(salesloft_storage::testing::TestDb::postgres())
+        .unwrap();
+    let looped = rt
+        .block_on(salesloft_storage::testing::TestDb::postgres())
+        .unwrap();
+    env.retain(|(k, _)| k != "SALESLOFT_DATABASE_URL");
+    let with_db = |url: &str| {
+        let mut env = env.clone();
+        env.push(("SALESLOFT_DATABASE_URL".to_owned(), url.to_owned()));
+        env
+    };
+
+    // Four syncs of 15,000 records each at once (one stream each, as separate workers would
+    // take them): about 620 cost, more than a minute's budget.
+    let env4 = with_db(concurrent.url());
+    let refs = env_refs(&env4);
+    let mut children: Vec<_> = ["people", "accounts", "emails", "calls"]
+        .iter()
+        .map(|stream| spawn_salesloft(&dir, &["sync", "--stream", stream], &refs))
+        .collect();
+    let started = Instant::now();
+    for child in &mut children {
+        while child.try_wait().unwrap().is_none() {
+            assert!(
+                started.elapsed() < Duration::from_secs(300),
+                "four syncs ran longer than 5 minutes"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    assert_within_budget(&sandbox, 540, "four concurrent syncs");
+
+    // A restart loop: killed (SIGKILL) half a second after each start, for two minutes.
+    let envl = with_db(looped.url());
+    let refs = env_refs(&envl);
+    let started = Instant::now();
+    let mut restarts = 0;
+    while started.elapsed() < Duration::from_secs(120) {
+        let mut child = spawn_salesloft(&dir, &["sync", "--stream", "people"], &refs);
+        std::thread::sleep(Duration::from_millis(500));
+        let _ = child.kill();
+        let _ = child.wait();
+        restarts += 1;
+    }
+    eprintln!("{restarts} restarts");
+    assert!(restarts > 100, "{restarts}");
+    assert_within_budget(&sandbox, 540, "four syncs, then a restart loop");
+    drop((concurrent, looped));
+    drop(sandbox);
+    drop(rt);
 }

@@ -67,7 +67,7 @@ pub use error::{ApiError, SandboxError};
 pub use faults::{Fault, FaultConfig};
 pub use generate::{TEAM_ID, TeamSize};
 pub use query::{naive_cost, page_cost};
-pub use server::{Counters, LoggedRequest};
+pub use server::{Counters, LoggedRequest, MinuteSpend};
 pub use simulator::{Action, SimulatorConfig};
 pub use webhooks::{ATTEMPTS as WEBHOOK_ATTEMPTS, DeliveryAttempt, sign as sign_webhook};
 
@@ -145,6 +145,12 @@ impl SandboxHandle {
     /// Counters of requests, cost, 429s, faults and pages.
     pub fn counters(&self) -> Counters {
         self.shared.counters()
+    }
+
+    /// The team budget's spend per calendar minute, oldest first (the last 240 minutes that
+    /// saw a request; see `/__sandbox/minutes`).
+    pub fn spend_by_minute(&self) -> Vec<MinuteSpend> {
+        server::lock(&self.shared.window).minutes()
     }
 
     /// The full state as JSON (see the control API's `/__sandbox/state`).

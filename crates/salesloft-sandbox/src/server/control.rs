@@ -91,6 +91,9 @@ pub(crate) fn control(
         (&Method::GET, "/counts") => {
             ok(serde_json::to_value(read(&shared.world).counts()).unwrap_or_default())
         }
+        (&Method::GET, "/minutes") => {
+            ok(serde_json::to_value(lock(&shared.window).minutes()).unwrap_or_default())
+        }
         (&Method::GET, "/requests") => {
             ok(serde_json::to_value(shared.requests()).unwrap_or_default())
         }

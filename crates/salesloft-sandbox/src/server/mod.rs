@@ -19,6 +19,7 @@ use tokio::sync::oneshot;
 
 pub use state::{Counters, LoggedRequest};
 pub(crate) use state::{Shared, lock, read};
+pub use window::MinuteSpend;
 
 use crate::error::SandboxError;
 use respond::{BODY_LIMIT, json_response};
