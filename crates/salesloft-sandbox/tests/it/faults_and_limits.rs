@@ -70,26 +70,42 @@ async fn retry_after_is_sent_only_when_configured() {
 #[tokio::test]
 async fn the_client_limiter_keeps_below_the_sandbox_budget() {
     let sb = sandbox_with(SandboxConfig {
-        rate_limit_per_minute: Some(40),
+        rate_limit_per_minute: Some(15),
         ..SandboxConfig::default()
     })
     .await;
-    // A client budget of 30 per minute (burst 10) never meets a 429 from a 40 budget, even
-    // though the sandbox also counts every request.
+    // 16 requests against a budget of 15 per minute: sent at once they would meet a 429 in
+    // one calendar minute (the burst starts at least 5 s before a minute's end, so it cannot
+    // straddle one by luck). The client's budget learns what is left from
+    // `x-ratelimit-remaining-minute`, keeps its reserve of 3 and holds the rest of the
+    // requests until the next minute.
     let client = salesloft_client::Client::builder(salesloft_client::Auth::api_key(sb.api_key()))
         .base_url(sb.url())
         .limiter(std::sync::Arc::new(CostBudget::new(BudgetConfig {
-            per_minute: 30,
-            burst: 10,
-            reserve: 5,
+            per_minute: 600,
+            burst: 60,
+            reserve: 3,
         })))
         .build()
         .unwrap();
-    for _ in 0..10 {
+    let second_of_minute = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            % 60
+    };
+    while second_of_minute() > 55 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    for _ in 0..16 {
         client.people().list().per_page(1).send().await.unwrap();
     }
     assert_eq!(sb.counters().rate_limited, 0);
-    assert_eq!(sb.counters().requests, 10);
+    assert_eq!(sb.counters().requests, 16);
+    let minutes = sb.spend_by_minute();
+    assert_eq!(minutes.len(), 2, "held to the next minute: {minutes:?}");
+    assert!(minutes.iter().all(|m| m.spent <= 12), "{minutes:?}");
 }
 
 #[tokio::test]
