@@ -61,6 +61,9 @@ pub struct ApiSettings {
     /// Sends per request, retries included (1 to 20).
     #[serde(deserialize_with = "de::number")]
     pub max_attempts: u32,
+    /// Seconds of nothing but 429s (or no budget) before a request fails (1 to 86400).
+    #[serde(deserialize_with = "de::number")]
+    pub max_rate_limited_secs: u64,
 }
 
 /// `[oauth]`
@@ -265,6 +268,13 @@ impl Settings {
         in_range("api.timeout_secs", self.api.timeout_secs, 1, 600, "")?;
         in_range("api.max_attempts", self.api.max_attempts.into(), 1, 20, "")?;
         in_range(
+            "api.max_rate_limited_secs",
+            self.api.max_rate_limited_secs,
+            1,
+            86_400,
+            "",
+        )?;
+        in_range(
             "jobs.sync_every_secs",
             self.jobs.sync_every_secs,
             10,
@@ -348,6 +358,7 @@ impl Settings {
             .timeout(Duration::from_secs(self.api.timeout_secs))
             .retry(RetryPolicy {
                 max_attempts: self.api.max_attempts,
+                max_rate_limited: Duration::from_secs(self.api.max_rate_limited_secs),
                 ..RetryPolicy::default()
             }))
     }

@@ -287,15 +287,28 @@ impl Client {
         let span = tracing::Span::current();
         let mut attempt: u32 = 0;
         let mut refreshed_after_401 = false;
+        // Since when SalesLoft has answered nothing but 429s, and how many.
+        let mut rate_limited: Option<(Instant, u32)> = None;
         loop {
             attempt += 1;
             span.record("attempts", attempt);
             let estimated = self.estimate_cost(req);
-            self.inner
-                .limiter
-                .acquire(estimated)
-                .await
-                .map_err(Error::Limiter)?;
+            let patience = policy
+                .max_rate_limited
+                .saturating_sub(rate_limited.map_or(Duration::ZERO, |(since, _)| since.elapsed()));
+            match tokio::time::timeout(patience, self.inner.limiter.acquire(estimated)).await {
+                Ok(acquired) => acquired.map_err(Error::Limiter)?,
+                Err(_) => {
+                    return Err(Error::Limiter(
+                        format!(
+                            "no budget to send {} {} within {:?} (the team's budget stayed \
+                             exhausted; other integrations may be spending it)",
+                            req.method, req.path, policy.max_rate_limited
+                        )
+                        .into(),
+                    ));
+                }
+            }
             let token = self.inner.credential.bearer().await?;
             let sent = self.send_once(req, url.clone(), &token).await;
             let response = match sent {
@@ -376,9 +389,36 @@ impl Client {
                 tracing::info!("SalesLoft answered 401; refreshed the OAuth token");
                 continue;
             }
-            let retryable = status == StatusCode::TOO_MANY_REQUESTS
-                || (req.idempotency == Idempotency::Idempotent
-                    && matches!(status.as_u16(), 500 | 502 | 503 | 504));
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                let (since, count) = rate_limited.unwrap_or((Instant::now(), 0));
+                let count = count.saturating_add(1);
+                rate_limited = Some((since, count));
+                let wait = observation
+                    .retry_after
+                    .unwrap_or_else(|| policy.backoff(count));
+                if since.elapsed() + wait <= policy.max_rate_limited {
+                    tracing::warn!(
+                        refusals = count,
+                        wait_ms = wait.as_millis() as u64,
+                        "SalesLoft answered 429; waiting for the budget window"
+                    );
+                    // No attempt spent: nothing was done, and the limiter holds the next send
+                    // until the window reopens.
+                    attempt -= 1;
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                return Err(api_error(
+                    req,
+                    status,
+                    &body,
+                    observation.retry_after,
+                    attempt.saturating_add(count - 1),
+                ));
+            }
+            rate_limited = None;
+            let retryable = req.idempotency == Idempotency::Idempotent
+                && matches!(status.as_u16(), 500 | 502 | 503 | 504);
             if retryable {
                 let wait = observation
                     .retry_after
@@ -482,33 +522,53 @@ fn transport_kind(e: &reqwest::Error) -> TransportKind {
     }
 }
 
-fn header_u32(headers: &HeaderMap, name: &str) -> Option<u32> {
-    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+/// The longest wait a `Retry-After` may impose: SalesLoft's budget window is one calendar
+/// minute, so no honest answer asks for more than the rest of it (plus a second of skew).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(61);
+
+/// The most one request can cost (`page_cost` of the deepest pages).
+pub const MAX_REQUEST_COST: u32 = page_cost(u32::MAX);
+
+/// A header holding a non-negative integer: `None` when absent, empty, negative or not a
+/// number; an integer too large for `u64` saturates.
+fn header_number(headers: &HeaderMap, name: &str) -> Option<u64> {
+    let s = headers.get(name)?.to_str().ok()?.trim();
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(s.parse().unwrap_or(u64::MAX))
 }
 
-/// Read the rate-limit headers, `Retry-After` (seconds or an HTTP date) and `Date`.
+/// `Retry-After` as a wait: delay-seconds or an HTTP date (relative to the server's `Date`
+/// when sent), clamped to [`MAX_RETRY_AFTER`]; `None` for garbage or a negative number.
+fn retry_after(headers: &HeaderMap, server_date: Option<SystemTime>) -> Option<Duration> {
+    let wait = match header_number(headers, reqwest::header::RETRY_AFTER.as_str()) {
+        Some(secs) => Duration::from_secs(secs.min(MAX_RETRY_AFTER.as_secs())),
+        None => {
+            let s = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+            let at = httpdate::parse_http_date(s.trim()).ok()?;
+            let now = server_date.unwrap_or_else(SystemTime::now);
+            at.duration_since(now).unwrap_or_default()
+        }
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
+}
+
+/// Read the rate-limit headers, `Retry-After` (seconds or an HTTP date) and `Date`, each
+/// bounded: a reported cost is at most [`MAX_REQUEST_COST`], a wait at most
+/// [`MAX_RETRY_AFTER`], and anything unreadable counts as not sent.
 pub(crate) fn observe_headers(estimated: u32, headers: &HeaderMap) -> Observation {
     let server_date = headers
         .get(reqwest::header::DATE)
         .and_then(|v| v.to_str().ok())
         .and_then(|s| httpdate::parse_http_date(s).ok());
-    let retry_after = headers
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|s| {
-            let s = s.trim();
-            if let Ok(secs) = s.parse::<u64>() {
-                return Some(Duration::from_secs(secs));
-            }
-            let at = httpdate::parse_http_date(s).ok()?;
-            let now = server_date.unwrap_or_else(SystemTime::now);
-            Some(at.duration_since(now).unwrap_or_default())
-        });
+    let as_u32 = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
     Observation {
         estimated_cost: estimated,
-        actual_cost: header_u32(headers, "x-ratelimit-endpoint-cost"),
-        remaining: header_u32(headers, "x-ratelimit-remaining-minute"),
-        retry_after,
+        actual_cost: header_number(headers, "x-ratelimit-endpoint-cost")
+            .map(|c| as_u32(c).min(MAX_REQUEST_COST)),
+        remaining: header_number(headers, "x-ratelimit-remaining-minute").map(as_u32),
+        retry_after: retry_after(headers, server_date),
         server_date,
     }
 }
@@ -582,5 +642,67 @@ fn messages(v: &serde_json::Value) -> Vec<String> {
             .collect(),
         serde_json::Value::String(s) => vec![s.clone()],
         other => vec![other.to_string()],
+    }
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::time::UNIX_EPOCH;
+
+    fn headers(pairs: &[(&'static str, &[u8])]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (name, value) in pairs {
+            if let Ok(v) = HeaderValue::from_bytes(value) {
+                h.insert(*name, v);
+            }
+        }
+        h
+    }
+
+    proptest! {
+        /// Any bytes in the rate-limit headers, `Retry-After` and `Date`: no panic, a wait of
+        /// at most the window, a cost within the page table.
+        #[test]
+        fn any_rate_limit_headers_are_bounded(
+            retry in proptest::collection::vec(any::<u8>(), 0..40),
+            cost in proptest::collection::vec(any::<u8>(), 0..30),
+            remaining in proptest::collection::vec(any::<u8>(), 0..30),
+            date in proptest::collection::vec(any::<u8>(), 0..40),
+            estimated in any::<u32>(),
+        ) {
+            let h = headers(&[
+                ("retry-after", &retry),
+                ("x-ratelimit-endpoint-cost", &cost),
+                ("x-ratelimit-remaining-minute", &remaining),
+                ("date", &date),
+            ]);
+            let o = observe_headers(estimated, &h);
+            prop_assert!(o.retry_after.is_none_or(|w| w <= MAX_RETRY_AFTER));
+            prop_assert!(o.actual_cost.is_none_or(|c| c <= MAX_REQUEST_COST));
+        }
+
+        /// Numbers of any size and sign, and HTTP dates of any year.
+        #[test]
+        fn numbers_and_dates_of_any_size_are_bounded(n in any::<i128>(), secs in any::<u64>()) {
+            let text = n.to_string();
+            let date = httpdate::fmt_http_date(
+                UNIX_EPOCH + Duration::from_secs(secs % 253_402_300_799),
+            );
+            for retry in [text.as_bytes(), date.as_bytes()] {
+                let h = headers(&[
+                    ("retry-after", retry),
+                    ("x-ratelimit-endpoint-cost", text.as_bytes()),
+                    ("x-ratelimit-remaining-minute", text.as_bytes()),
+                ]);
+                let o = observe_headers(1, &h);
+                prop_assert!(o.retry_after.is_none_or(|w| w <= MAX_RETRY_AFTER));
+                prop_assert!(o.actual_cost.is_none_or(|c| c <= MAX_REQUEST_COST));
+                if n < 0 {
+                    prop_assert_eq!(o.actual_cost, None);
+                }
+            }
+        }
     }
 }

@@ -91,7 +91,7 @@ pub use auth::{
     Auth, DEFAULT_AUTHORIZE_URL, DEFAULT_TOKEN_URL, InMemoryTokenStore, OAuthApp, OAuthTokens,
     TokenStore,
 };
-pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL};
+pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, MAX_REQUEST_COST, MAX_RETRY_AFTER};
 pub use error::{BoxError, Error, Result, TransportKind};
 pub use ids::*;
 pub use limiter::{

@@ -3,7 +3,7 @@
 //! # The rule
 //!
 //! - **Retried** (exponential backoff with jitter, bounded by [`RetryPolicy::max_attempts`] and
-//!   [`RetryPolicy::max_elapsed`]): 429 (after the limiter's hold, or `Retry-After`), 500, 502,
+//!   [`RetryPolicy::max_elapsed`]): 500, 502,
 //!   503, 504, timeouts and connection errors — for requests that are safe to repeat: `GET`,
 //!   `PUT`, `DELETE` (SalesLoft deletes are idempotent), and the upsert endpoints.
 //! - **Not blindly retried**: a create that is not idempotent (`POST` people, accounts, notes,
@@ -12,6 +12,10 @@
 //!   create the record twice; the error goes back to the caller, who can look the record up
 //!   (for example by e-mail address) before trying again. Such a create *is* retried after a 429
 //!   and after a failure to connect, because then the server cannot have acted.
+//! - **A 429** waits for the budget window (the limiter's hold, or `Retry-After`, at most one
+//!   minute) and is sent again without spending an attempt, until SalesLoft has refused for
+//!   [`RetryPolicy::max_rate_limited`] in a row (default 10 minutes); waiting for budget in the
+//!   limiter counts toward the same limit.
 //! - A 401 with OAuth credentials triggers one token refresh and one more send, which does not
 //!   count as an attempt.
 
@@ -26,8 +30,11 @@ pub struct RetryPolicy {
     pub initial_backoff: Duration,
     /// Largest backoff between two sends.
     pub max_backoff: Duration,
-    /// No retry starts after this much time has passed since the first send.
+    /// No retry starts after this much time has passed since the first send (429s aside).
     pub max_elapsed: Duration,
+    /// How long SalesLoft may keep answering 429 (or the limiter keep withholding budget)
+    /// before the request fails. A 429 waits for the budget window and spends no attempt.
+    pub max_rate_limited: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -37,6 +44,7 @@ impl Default for RetryPolicy {
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
             max_elapsed: Duration::from_secs(300),
+            max_rate_limited: Duration::from_secs(600),
         }
     }
 }

@@ -338,3 +338,61 @@ fn set_null(value: &mut Value, keys: &[String]) -> bool {
         None => false,
     }
 }
+
+#[cfg(test)]
+mod decode_properties {
+    use super::*;
+    use crate::models::Person;
+    use proptest::prelude::*;
+
+    /// JSON values of any shape, a few levels deep.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            ".{0,12}".prop_map(Value::String),
+            Just(Value::String("2024-01-20T17:00:00.000000-07:00".into())),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(
+                    prop_oneof![
+                        Just("id".to_owned()),
+                        Just("updated_at".to_owned()),
+                        Just("created_at".to_owned()),
+                        Just("title".to_owned()),
+                        Just("custom_fields".to_owned()),
+                        ".{0,6}"
+                    ],
+                    inner,
+                    0..6
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Any bytes: an error or a page, never a panic.
+        #[test]
+        fn any_body_decodes_or_errs(body in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = decode_page::<Person>("/v2/people", &body);
+        }
+
+        /// Any items in a list envelope: each is a record (maybe drifted) or rejected, and
+        /// none is lost.
+        #[test]
+        fn any_items_in_an_envelope_are_kept_or_rejected(
+            items in proptest::collection::vec(any_json(), 0..8),
+        ) {
+            let body = serde_json::json!({"metadata": {}, "data": items}).to_string();
+            let page = decode_page::<Person>("/v2/people", body.as_bytes());
+            if let Ok(page) = page {
+                prop_assert_eq!(page.items.len() + page.rejected.len(), items.len());
+            }
+        }
+    }
+}

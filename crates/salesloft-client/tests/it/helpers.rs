@@ -33,6 +33,7 @@ pub fn fast_retry() -> RetryPolicy {
         initial_backoff: Duration::from_millis(5),
         max_backoff: Duration::from_millis(20),
         max_elapsed: Duration::from_secs(20),
+        max_rate_limited: std::time::Duration::from_secs(3),
     }
 }
 

@@ -157,7 +157,7 @@ async fn a_429_then_success() {
 }
 
 #[tokio::test]
-async fn a_429_that_outlasts_the_policy_is_reported_with_its_hint() {
+async fn a_429_spends_no_attempt_and_gives_up_only_after_the_rate_limited_time() {
     let server = server().await;
     Mock::given(method("GET"))
         .and(path("/v2/me"))
@@ -166,23 +166,76 @@ async fn a_429_that_outlasts_the_policy_is_reported_with_its_hint() {
                 .insert_header("retry-after", "0")
                 .set_body_json(serde_json::json!({"error": "Rate limit exceeded"})),
         )
-        .expect(4)
         .mount(&server)
         .await;
     let limiter = Arc::new(RecordingLimiter::default());
+    let started = std::time::Instant::now();
     let err = client_with(&server, limiter.clone())
         .me()
         .await
         .expect_err("429 forever");
     assert!(err.is_rate_limited() && err.is_transient(), "{err}");
+    // fast_retry: 4 attempts, but 3 s of 429s: far more sends than attempts.
+    assert!(started.elapsed() >= std::time::Duration::from_secs(2));
+    let refused = limiter.rate_limited.lock().unwrap().len();
+    assert!(refused > 4, "429s spend no attempt: {refused}");
     match err {
         Error::Api {
             attempts, message, ..
         } => {
-            assert_eq!(attempts, 4);
+            assert_eq!(
+                attempts as usize, refused,
+                "every send counted in the error"
+            );
             assert_eq!(message.as_deref(), Some("Rate limit exceeded"));
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(limiter.rate_limited.lock().unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn hostile_rate_limit_headers_neither_block_nor_panic() {
+    let server = server().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/me"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "99999999999999999999999")
+                .insert_header("x-ratelimit-endpoint-cost", "-7"),
+        )
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/me"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("x-ratelimit-endpoint-cost", "4294967296000")
+                .insert_header("x-ratelimit-remaining-minute", "a lot")
+                .set_body_json(serde_json::json!({"data": {"id": 1, "guid": "g", "name": "n", "email": "e@example.com"}})),
+        )
+        .mount(&server)
+        .await;
+    let limiter = Arc::new(RecordingLimiter::default());
+    let client = client_with(&server, limiter.clone());
+    // The absurd Retry-After is clamped to the window (61 s), which is past the policy's 3 s of
+    // patience for 429s: the request fails at once instead of sleeping.
+    let first = tokio::time::timeout(std::time::Duration::from_millis(500), client.me())
+        .await
+        .expect("no wait beyond the policy");
+    assert!(first.expect_err("gave up").is_rate_limited());
+    let limited = limiter.rate_limited.lock().unwrap().clone();
+    assert_eq!(
+        limited[0].retry_after,
+        Some(salesloft_client::MAX_RETRY_AFTER)
+    );
+    assert_eq!(limited[0].actual_cost, None, "a negative cost is no cost");
+    // The next answer's cost is clamped to the page table's maximum, a non-numeric remaining
+    // is ignored.
+    // (The body is not a full user: only the headers matter here.)
+    let _ = client.me().await;
+    let seen = limiter.observed.lock().unwrap().clone();
+    let last = seen.last().unwrap();
+    assert_eq!(last.actual_cost, Some(salesloft_client::MAX_REQUEST_COST));
+    assert_eq!(last.remaining, None);
 }

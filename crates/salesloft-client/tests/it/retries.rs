@@ -75,6 +75,7 @@ async fn retries_are_bounded_in_time() {
             initial_backoff: Duration::from_millis(400),
             max_backoff: Duration::from_secs(1),
             max_elapsed: Duration::from_millis(300),
+            max_rate_limited: std::time::Duration::from_millis(300),
         })
         .build()
         .expect("client");

@@ -26,6 +26,7 @@ pub fn client(sb: &SandboxHandle) -> Client {
             initial_backoff: std::time::Duration::from_millis(5),
             max_backoff: std::time::Duration::from_millis(50),
             max_elapsed: std::time::Duration::from_secs(30),
+            max_rate_limited: std::time::Duration::from_secs(60),
         })
         .build()
         .expect("client")

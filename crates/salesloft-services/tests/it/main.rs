@@ -38,6 +38,7 @@ async fn setup(config: SandboxConfig, db: TestDb) -> Setup {
             initial_backoff: Duration::from_millis(2),
             max_backoff: Duration::from_millis(20),
             max_elapsed: Duration::from_secs(60),
+            max_rate_limited: std::time::Duration::from_secs(60),
         })
         .build()
         .unwrap();
