@@ -27,16 +27,10 @@ impl Drop for Scratch {
 /// Run `salesloft args` in `dir` with only `env` set (no SALESLOFT_* from the caller), killed
 /// after `limit`.
 fn salesloft(dir: &Scratch, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_salesloft"));
-    cmd.args(args)
-        .current_dir(&dir.0)
+    let mut child = command(dir, args, env)
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SALESLOFT_")) {
-        cmd.env_remove(k);
-    }
-    cmd.envs(env.iter().copied());
-    let mut child = cmd.spawn().unwrap();
+        .spawn()
+        .unwrap();
     let started = Instant::now();
     while child.try_wait().unwrap().is_none() {
         if started.elapsed() > limit {
@@ -310,17 +304,24 @@ fn status_counts_drifted_and_quarantined_records_and_names_the_fields() {
     );
 }
 
-/// `salesloft args` started in `dir` with only `env` set, not waited for.
-fn spawn_salesloft(dir: &Scratch, args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
+/// `salesloft args` in `dir` with only `env` set (no SALESLOFT_* from the caller), stderr
+/// piped.
+fn command(dir: &Scratch, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_salesloft"));
-    cmd.args(args)
-        .current_dir(&dir.0)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    cmd.args(args).current_dir(&dir.0).stderr(Stdio::piped());
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SALESLOFT_")) {
         cmd.env_remove(k);
     }
-    cmd.envs(env.iter().copied()).spawn().unwrap()
+    cmd.envs(env.iter().copied());
+    cmd
+}
+
+/// `salesloft args` started in `dir` with only `env` set, not waited for.
+fn spawn_salesloft(dir: &Scratch, args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
+    command(dir, args, env)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap()
 }
 
 /// Every calendar minute the sandbox's budget saw stayed within `per_minute`, none refused.

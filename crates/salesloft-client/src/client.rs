@@ -389,6 +389,7 @@ impl Client {
                 tracing::info!("SalesLoft answered 401; refreshed the OAuth token");
                 continue;
             }
+            let mut sends = attempt;
             if status == StatusCode::TOO_MANY_REQUESTS {
                 let (since, count) = rate_limited.unwrap_or((Instant::now(), 0));
                 let count = count.saturating_add(1);
@@ -408,22 +409,16 @@ impl Client {
                     tokio::time::sleep(wait).await;
                     continue;
                 }
-                return Err(api_error(
-                    req,
-                    status,
-                    &body,
-                    observation.retry_after,
-                    attempt.saturating_add(count - 1),
-                ));
-            }
-            rate_limited = None;
-            let retryable = req.idempotency == Idempotency::Idempotent
-                && matches!(status.as_u16(), 500 | 502 | 503 | 504);
-            if retryable {
+                // Every send counts in the error, the refused ones too.
+                sends = attempt.saturating_add(count - 1);
+            } else {
+                rate_limited = None;
+                let retryable = req.idempotency == Idempotency::Idempotent
+                    && matches!(status.as_u16(), 500 | 502 | 503 | 504);
                 let wait = observation
                     .retry_after
                     .unwrap_or_else(|| policy.backoff(attempt));
-                if may_retry(&policy, attempt, started, wait) {
+                if retryable && may_retry(&policy, attempt, started, wait) {
                     tracing::warn!(
                         attempt,
                         status = status.as_u16(),
@@ -439,7 +434,7 @@ impl Client {
                 status,
                 &body,
                 observation.retry_after,
-                attempt,
+                sends,
             ));
         }
     }
