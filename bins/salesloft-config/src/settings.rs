@@ -106,18 +106,44 @@ fn required_secret<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SecretStrin
 impl DatabaseSettings {
     /// The URL without its password, for logs and messages.
     pub fn display_url(&self) -> String {
-        let url = self.url.expose_secret();
-        let Some((scheme, rest)) = url.split_once("://") else {
-            return url.to_owned();
-        };
-        match rest.split_once('@') {
+        redact_database_url(self.url.expose_secret())
+    }
+}
+
+/// `url` with every password removed: the userinfo's (whatever the scheme's spelling,
+/// `jdbc:` prefixes included, a password holding `@` too) and any `password=` parameter, in
+/// a query string or a `key=value` connection string.
+pub fn redact_database_url(url: &str) -> String {
+    let (head, query) = match url.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (url, None),
+    };
+    let head = match head.split_once("://") {
+        // The userinfo ends at the authority's last `@`: a password may hold `@` or `/`.
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
             Some((userinfo, host)) => {
                 let user = userinfo.split(':').next().unwrap_or("");
                 format!("{scheme}://{user}@{host}")
             }
-            None => url.to_owned(),
-        }
+            None => head.to_owned(),
+        },
+        None => redact_password_params(head, ' '),
+    };
+    match query {
+        Some(q) => format!("{head}?{}", redact_password_params(q, '&')),
+        None => head,
     }
+}
+
+/// `key=value` pairs separated by `sep` with the values of `password` (any case) redacted.
+fn redact_password_params(text: &str, sep: char) -> String {
+    text.split(sep)
+        .map(|pair| match pair.split_once('=') {
+            Some((k, _)) if k.trim().eq_ignore_ascii_case("password") => format!("{k}=[redacted]"),
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(&sep.to_string())
 }
 
 /// `[budget]`
@@ -511,6 +537,33 @@ mod tests {
             ]),
             "team-16"
         );
+    }
+
+    #[test]
+    fn database_passwords_never_show_whatever_the_spelling() {
+        for (url, shown) in [
+            ("postgres://u:pw@db/x", "postgres://u@db/x"),
+            ("Postgres://u:pw@db/x", "Postgres://u@db/x"),
+            (
+                "postgresql://u:p@ss/w@rd@db:5432/x",
+                "postgresql://u@db:5432/x",
+            ),
+            (
+                "jdbc:postgresql://u:pw@db/x?sslmode=require&Password=pw",
+                "jdbc:postgresql://u@db/x?sslmode=require&Password=[redacted]",
+            ),
+            (
+                "host=db user=u password=pw dbname=x",
+                "host=db user=u password=[redacted] dbname=x",
+            ),
+            ("sqlite://salesloft.db", "sqlite://salesloft.db"),
+        ] {
+            let redacted = redact_database_url(url);
+            assert_eq!(redacted, shown, "{url}");
+            for secret in ["pw", "p@ss", "w@rd"] {
+                assert!(!redacted.contains(secret), "{secret} in {redacted}");
+            }
+        }
     }
 
     #[test]
