@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use salesloft_client::{Auth, BudgetConfig, ClientBuilder, OAuthApp, OAuthTokens, RetryPolicy};
+use salesloft_client::{
+    Auth, BudgetConfig, ClientBuilder, OAuthApp, OAuthTokens, RetryPolicy, TokenStore,
+};
 use salesloft_services::TeamSettings;
 use salesloft_storage::Tz;
 use secrecy::{ExposeSecret, SecretString};
@@ -83,8 +85,10 @@ pub struct OAuthSettings {
     /// Token endpoint.
     #[serde(default)]
     pub token_url: Option<String>,
-    /// Where rotated tokens are kept between runs (SalesLoft revokes a refresh token when it
-    /// issues the next, so the one in the configuration works only once).
+    /// Keep tokens in this file instead of the database (SalesLoft revokes a refresh token
+    /// when it issues the next, so the one in the configuration works only once). Unset: the
+    /// database when the command has one, else `salesloft/oauth-tokens.json` under the
+    /// configuration directory (`$XDG_CONFIG_HOME` or `~/.config`).
     #[serde(default)]
     pub token_file: Option<PathBuf>,
 }
@@ -330,9 +334,10 @@ impl Settings {
         Ok(())
     }
 
-    /// The credentials: an API key, or an OAuth app with a refresh token (whose rotations are
-    /// kept in `oauth.token_file`).
-    pub fn auth(&self) -> Result<Auth, ConfigError> {
+    /// The credentials: an API key, or an OAuth app with a refresh token whose rotations are
+    /// kept in `oauth.token_file` when set, else in `database` (shared by every process on it),
+    /// else in the default token file.
+    pub fn auth(&self, database: Option<&salesloft_storage::Store>) -> Result<Auth, ConfigError> {
         if let Some(key) = &self.api.key {
             return Ok(Auth::api_key(key.expose_secret()));
         }
@@ -347,19 +352,27 @@ impl Settings {
                 if let Some(url) = &o.token_url {
                     app = app.with_token_url(url.clone());
                 }
-                let store = FileTokenStore::new(
-                    o.token_file
-                        .clone()
-                        .unwrap_or_else(|| PathBuf::from(".salesloft/oauth-tokens.json")),
-                );
-                // A token file from an earlier run holds the newest refresh token; the one in
-                // the configuration was revoked when that file was written.
-                let refresh = match store.load_refresh_token()? {
-                    Some(newer) => newer,
-                    None => refresh.expose_secret().to_owned(),
+                let store: Arc<dyn TokenStore> = match (&o.token_file, database) {
+                    (Some(path), _) => Arc::new(FileTokenStore::new(path.clone())),
+                    (None, Some(db)) => Arc::new(salesloft_storage::DbTokenStore::new(
+                        db.clone(),
+                        format!("oauth:{}:{id}", app.token_url),
+                    )),
+                    (None, None) => Arc::new(FileTokenStore::new(
+                        FileTokenStore::default_path().ok_or(ConfigError::Missing {
+                            key: "oauth.token_file",
+                            hint: "set SALESLOFT_OAUTH__TOKEN_FILE (neither XDG_CONFIG_HOME nor HOME is set)",
+                        })?,
+                    )),
                 };
-                let tokens = OAuthTokens::new("", Some(refresh), Some(chrono::Utc::now()));
-                Ok(Auth::oauth(app, tokens, Arc::new(store)))
+                // The configured refresh token is the fallback: the client reads the store
+                // first and uses (or refreshes with) the newest pair saved there.
+                let tokens = OAuthTokens::new(
+                    "",
+                    Some(refresh.expose_secret().to_owned()),
+                    Some(chrono::Utc::now()),
+                );
+                Ok(Auth::oauth(app, tokens, store))
             }
             (None, _, _) => Err(ConfigError::Missing {
                 key: "oauth.client_id",
@@ -376,10 +389,13 @@ impl Settings {
         }
     }
 
-    /// A client builder with the credentials, base URL, timeout and retry policy set; add a
-    /// limiter and build.
-    pub fn client_builder(&self) -> Result<ClientBuilder, ConfigError> {
-        Ok(salesloft_client::Client::builder(self.auth()?)
+    /// A client builder with the credentials (OAuth tokens kept in `database` when given; see
+    /// [`Settings::auth`]), base URL, timeout and retry policy set; add a limiter and build.
+    pub fn client_builder(
+        &self,
+        database: Option<&salesloft_storage::Store>,
+    ) -> Result<ClientBuilder, ConfigError> {
+        Ok(salesloft_client::Client::builder(self.auth(database)?)
             .base_url(&self.api.base_url)
             .timeout(Duration::from_secs(self.api.timeout_secs))
             .retry(RetryPolicy {
@@ -503,7 +519,7 @@ mod tests {
             .map(|t| t.expose_secret())
             .collect();
         assert_eq!(tokens, ["tok1", "tok2"]);
-        assert!(s.auth().is_ok());
+        assert!(s.auth(None).is_ok());
     }
 
     #[test]
@@ -568,13 +584,13 @@ mod tests {
 
     #[test]
     fn a_missing_credential_names_the_setting() {
-        let err = load(&[]).unwrap().auth().unwrap_err().to_string();
+        let err = load(&[]).unwrap().auth(None).unwrap_err().to_string();
         assert!(
             err.contains("api.key") && err.contains("SALESLOFT_API_KEY"),
             "{err}"
         );
         let s = load(&[("SALESLOFT_OAUTH_CLIENT_ID", "c")]).unwrap();
-        let err = s.auth().unwrap_err().to_string();
+        let err = s.auth(None).unwrap_err().to_string();
         assert!(err.contains("oauth.client_secret"), "{err}");
     }
 

@@ -182,7 +182,10 @@ async fn run(command: Command, settings: &Settings, display: &Display) -> Result
     let store = local::open_store(db_url).await?;
     let budget = SharedBudget::new(store.clone(), settings.budget_key(), settings.budget()).await?;
     let meter = Arc::new(Metered::new(budget));
-    let client = settings.client_builder()?.limiter(meter.clone()).build()?;
+    let client = settings
+        .client_builder(Some(&store))?
+        .limiter(meter.clone())
+        .build()?;
     match command {
         Command::Migrate | Command::Status | Command::Demo { .. } => {}
         Command::Sync { streams, full } => {

@@ -407,3 +407,165 @@ fn processes_and_restart_loops_share_one_team_budget_postgres() {
     drop(sandbox);
     drop(rt);
 }
+
+/// Wait for every child, each bounded by `limit`, and return their outputs.
+fn wait_all(children: Vec<std::process::Child>, limit: Duration) -> Vec<Output> {
+    let started = Instant::now();
+    let mut children = children;
+    for child in &mut children {
+        while child.try_wait().unwrap().is_none() {
+            if started.elapsed() > limit {
+                let _ = child.kill();
+                panic!("a salesloft process ran longer than {limit:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect()
+}
+
+/// Processes sharing one OAuth grant refresh it one at a time: two `salesloft me` started
+/// together with no access token end with one refresh, one live refresh token and no
+/// `invalid_grant`; a later run uses the stored access token without rotating anything; after
+/// the server expires every access token, two more at once refresh once between them. With
+/// the tokens in a SQLite database, in PostgreSQL, and in a token file.
+#[test]
+fn processes_sharing_an_oauth_grant_refresh_once_and_never_hit_invalid_grant() {
+    let dir = Scratch::new("oauth");
+    let (rt, sandbox, env) = sandbox_team(10);
+    let pg = rt
+        .block_on(salesloft_storage::testing::TestDb::postgres())
+        .unwrap();
+    let token_file = dir.0.join("tokens").join("oauth.json");
+    let places: [(&str, Vec<(String, String)>); 3] = [
+        (
+            "sqlite",
+            vec![("SALESLOFT_DATABASE_URL".into(), "sqlite://oauth.db".into())],
+        ),
+        (
+            "postgres",
+            vec![("SALESLOFT_DATABASE_URL".into(), pg.url().to_owned())],
+        ),
+        (
+            "file",
+            vec![
+                (
+                    "SALESLOFT_DATABASE_URL".into(),
+                    "sqlite://file-case.db".into(),
+                ),
+                (
+                    "SALESLOFT_OAUTH__TOKEN_FILE".into(),
+                    token_file.display().to_string(),
+                ),
+            ],
+        ),
+    ];
+    let app = salesloft_client::OAuthApp::new(
+        salesloft_sandbox::DEFAULT_CLIENT_ID,
+        salesloft_sandbox::DEFAULT_CLIENT_SECRET,
+    )
+    .with_token_url(sandbox.token_url());
+    for (place, extra) in places {
+        let before = sandbox.oauth_stats();
+        // A user authorizes the app once; its refresh token goes into the configuration.
+        let code = sandbox
+            .authorization_code(salesloft_sandbox::DEFAULT_CLIENT_ID)
+            .unwrap();
+        let granted = rt
+            .block_on(app.exchange_code(&code, "https://example.com/cb"))
+            .unwrap();
+        use secrecy::ExposeSecret;
+        let refresh = granted.refresh_token.unwrap().expose_secret().to_owned();
+        let mut oauth_env: Vec<(String, String)> = env
+            .iter()
+            .filter(|(k, _)| k != "SALESLOFT_API_KEY" && k != "SALESLOFT_DATABASE_URL")
+            .cloned()
+            .collect();
+        oauth_env.extend([
+            (
+                "SALESLOFT_OAUTH_CLIENT_ID".to_owned(),
+                salesloft_sandbox::DEFAULT_CLIENT_ID.to_owned(),
+            ),
+            (
+                "SALESLOFT_OAUTH_CLIENT_SECRET".to_owned(),
+                salesloft_sandbox::DEFAULT_CLIENT_SECRET.to_owned(),
+            ),
+            ("SALESLOFT_OAUTH_REFRESH_TOKEN".to_owned(), refresh),
+            ("SALESLOFT_OAUTH__TOKEN_URL".to_owned(), sandbox.token_url()),
+        ]);
+        oauth_env.extend(extra);
+        let refs = env_refs(&oauth_env);
+        let migrated = salesloft(&dir, &["migrate"], &refs, Duration::from_secs(60));
+        assert!(migrated.status.success(), "{}", text(&migrated.stderr));
+        let pair = |what: &str| {
+            let outs = wait_all(
+                vec![
+                    spawn_piped(&dir, &["me"], &refs),
+                    spawn_piped(&dir, &["me"], &refs),
+                ],
+                Duration::from_secs(120),
+            );
+            for out in outs {
+                assert!(
+                    out.status.success(),
+                    "{place} {what}: {}",
+                    text(&out.stderr)
+                );
+            }
+        };
+        pair("first run");
+        let first = sandbox.oauth_stats();
+        eprintln!("{place}: after two processes at once {first:?}");
+        assert_eq!(
+            first.refreshes - before.refreshes,
+            1,
+            "{place}: one refresh"
+        );
+        assert_eq!(first.invalid_grants, 0, "{place}: no invalid_grant");
+        assert_eq!(
+            first.live_refresh_tokens,
+            before.live_refresh_tokens + 1,
+            "{place}: one valid token"
+        );
+
+        let again = salesloft(&dir, &["me"], &refs, Duration::from_secs(60));
+        assert!(again.status.success(), "{}", text(&again.stderr));
+        assert_eq!(
+            sandbox.oauth_stats().refreshes,
+            first.refreshes,
+            "{place}: a later run uses the stored access token"
+        );
+
+        sandbox.expire_access_tokens();
+        pair("after the access token expired");
+        let second = sandbox.oauth_stats();
+        eprintln!("{place}: after expiry and two more {second:?}");
+        assert_eq!(second.refreshes - first.refreshes, 1, "{place}");
+        assert_eq!(second.invalid_grants, 0, "{place}: no invalid_grant");
+        assert_eq!(
+            second.live_refresh_tokens,
+            before.live_refresh_tokens + 1,
+            "{place}"
+        );
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&token_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the token file is the owner's alone");
+    }
+    drop(pg);
+    drop(sandbox);
+    drop(rt);
+}
+
+/// `salesloft args` started in `dir` with only `env` set, its output kept.
+fn spawn_piped(dir: &Scratch, args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
+    command(dir, args, env)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap()
+}

@@ -5,6 +5,13 @@
 //! The client therefore refreshes ahead of expiry (and once more on a 401), and hands each new
 //! token pair to the caller's [`TokenStore`] *before* using it, so a restart never finds only a
 //! revoked refresh token on disk.
+//!
+//! Many processes may share one token pair (a server, workers, operator commands). A refresh
+//! is therefore a protocol on the store: one refresh in flight per client; before refreshing,
+//! the client reads the store and uses a newer token another process left there; otherwise it
+//! takes the store's cross-process refresh lock ([`TokenStore::lock_refresh`]), reads again,
+//! and only then asks the token endpoint. An `invalid_grant` (someone rotated the refresh token
+//! under us) reloads the store and retries once before it is an error.
 
 use std::fmt;
 use std::sync::Arc;
@@ -119,10 +126,7 @@ impl OAuthApp {
 
     /// Exchange an authorization `code` for tokens (the last step of the authorize flow).
     pub async fn exchange_code(&self, code: &str, redirect_uri: &str) -> Result<OAuthTokens> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
+        let http = token_http(Duration::from_secs(30))?;
         self.token_request(
             &http,
             &[
@@ -158,22 +162,44 @@ impl OAuthApp {
             .await
             .map_err(|e| Error::Auth {
                 status: None,
-                message: format!("token endpoint unreachable: {e}"),
+                error_code: None,
+                message: format!("token endpoint unreachable: {}", e.without_url()),
             })?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| Error::Auth {
-            status: Some(status),
-            message: format!("reading token response: {e}"),
-        })?;
-        if !status.is_success() {
+        if status.is_redirection() {
+            // Following a redirect could hand the client secret and refresh token to another
+            // host; the token endpoint is configured, never discovered.
             return Err(Error::Auth {
                 status: Some(status),
-                message: token_error_message(&bytes),
+                error_code: None,
+                message: "the token endpoint answered with a redirect, which is not followed; \
+                          check oauth.token_url"
+                    .into(),
+            });
+        }
+        let bytes = response.bytes().await.map_err(|e| Error::Auth {
+            status: Some(status),
+            error_code: None,
+            message: format!("reading token response: {}", e.without_url()),
+        })?;
+        if !status.is_success() {
+            let (error_code, message) = token_error(status, &bytes);
+            return Err(Error::Auth {
+                status: Some(status),
+                error_code,
+                message,
             });
         }
         let raw: TokenResponse = serde_json::from_slice(&bytes).map_err(|e| Error::Auth {
             status: Some(status),
-            message: format!("token response is not the expected JSON: {e}"),
+            error_code: None,
+            // serde's message for a missing or mistyped field names the field, never a value.
+            message: format!(
+                "the token response is not the expected JSON ({:?} at line {}, column {})",
+                e.classify(),
+                e.line(),
+                e.column()
+            ),
         })?;
         Ok(raw.into_tokens(sent_at))
     }
@@ -189,19 +215,37 @@ impl fmt::Debug for OAuthApp {
     }
 }
 
-fn token_error_message(body: &[u8]) -> String {
+/// The HTTP client for the token endpoint: it follows no redirects.
+fn token_http(timeout: Duration) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| Error::Config(format!("HTTP client: {e}")))
+}
+
+/// The OAuth `error` code and a message for a failed token request. A body that is not an
+/// OAuth error is described, never echoed: it could repeat what was sent.
+fn token_error(status: reqwest::StatusCode, body: &[u8]) -> (Option<String>, String) {
     #[derive(Deserialize)]
     struct TokenError {
         error: Option<String>,
         error_description: Option<String>,
     }
+    let short = |s: String| s.chars().take(300).collect::<String>();
     match serde_json::from_slice::<TokenError>(body) {
         Ok(TokenError {
             error: Some(e),
             error_description: Some(d),
-        }) => format!("{e}: {d}"),
-        Ok(TokenError { error: Some(e), .. }) => e,
-        _ => String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
+        }) => (Some(e.clone()), short(format!("{e}: {d}"))),
+        Ok(TokenError { error: Some(e), .. }) => (Some(e.clone()), short(e)),
+        _ => (
+            None,
+            format!(
+                "HTTP {status} with a body that is not an OAuth error ({} bytes)",
+                body.len()
+            ),
+        ),
     }
 }
 
@@ -210,34 +254,67 @@ struct TokenResponse {
     access_token: String,
     #[serde(default)]
     refresh_token: Option<String>,
+    /// A number today; a string or a float tomorrow. Read leniently.
     #[serde(default)]
-    expires_in: Option<i64>,
+    expires_in: Option<serde_json::Value>,
     #[serde(default)]
-    created_at: Option<i64>,
+    created_at: Option<serde_json::Value>,
     #[serde(default)]
-    scope: Option<String>,
+    scope: Option<serde_json::Value>,
+}
+
+/// An integer, a float or a numeric string as whole seconds; anything else is `None`.
+fn lenient_seconds(v: &serde_json::Value) -> Option<i64> {
+    match v {
+        serde_json::Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite() && f.abs() < 1e15)
+                .map(|f| f as i64)
+        }),
+        serde_json::Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    }
 }
 
 impl TokenResponse {
     fn into_tokens(self, sent_at: DateTime<Utc>) -> OAuthTokens {
-        // Doorkeeper sends `created_at` (unix seconds); without it, count from when we asked,
-        // which errs on the early side.
+        // Doorkeeper sends `created_at` (unix seconds); without it, or when it is more than a
+        // day away from our clock, count from when we asked, which errs on the early side.
         let issued = self
             .created_at
+            .as_ref()
+            .and_then(lenient_seconds)
             .and_then(|s| DateTime::from_timestamp(s, 0))
+            .filter(|t| (*t - sent_at).num_seconds().abs() <= 86_400)
             .unwrap_or(sent_at);
-        let lifetime = self.expires_in.unwrap_or(DEFAULT_TOKEN_LIFETIME_SECS);
         OAuthTokens {
             access_token: SecretString::from(self.access_token),
             refresh_token: self.refresh_token.map(SecretString::from),
-            expires_at: Some(issued + chrono::Duration::seconds(lifetime)),
-            scope: self.scope,
+            expires_at: Some(expiry(issued, self.expires_in.as_ref())),
+            scope: self.scope.and_then(|s| s.as_str().map(str::to_owned)),
         }
     }
 }
 
+/// When a token issued at `issued` with `expires_in` expires. Absent: SalesLoft's documented
+/// two hours. Absurd (not a number, zero, negative, or beyond a year): "expires soon", that is
+/// at `issued`, so it is used for the request at hand and refreshed before the next.
+fn expiry(issued: DateTime<Utc>, expires_in: Option<&serde_json::Value>) -> DateTime<Utc> {
+    let lifetime = match expires_in {
+        None | Some(serde_json::Value::Null) => DEFAULT_TOKEN_LIFETIME_SECS,
+        Some(v) => lenient_seconds(v)
+            .filter(|s| (1..=MAX_TOKEN_LIFETIME_SECS).contains(s))
+            .unwrap_or(0),
+    };
+    issued
+        .checked_add_signed(chrono::Duration::seconds(lifetime))
+        .unwrap_or(issued)
+}
+
 /// SalesLoft's documented access-token lifetime, assumed when a response omits `expires_in`.
 const DEFAULT_TOKEN_LIFETIME_SECS: i64 = 7200;
+/// The longest `expires_in` taken at its word: a year.
+const MAX_TOKEN_LIFETIME_SECS: i64 = 366 * 86_400;
 
 /// An OAuth token pair and when the access token expires.
 #[derive(Clone)]
@@ -268,8 +345,9 @@ impl OAuthTokens {
     }
 
     fn expires_within(&self, margin: Duration, now: DateTime<Utc>) -> bool {
+        let margin = chrono::Duration::from_std(margin).unwrap_or(chrono::Duration::zero());
         match self.expires_at {
-            Some(at) => at - chrono::Duration::from_std(margin).unwrap_or_default() <= now,
+            Some(at) => at.checked_sub_signed(margin).is_none_or(|t| t <= now),
             None => false,
         }
     }
@@ -289,12 +367,65 @@ impl fmt::Debug for OAuthTokens {
     }
 }
 
-/// Where rotated OAuth tokens go. SalesLoft revokes a refresh token as soon as it issues the
-/// next one, so an implementation must persist durably before returning `Ok`.
+/// Where OAuth tokens live between refreshes, shared by every process that uses them.
+/// SalesLoft revokes a refresh token as soon as it issues the next one, so `save` must persist
+/// durably before returning `Ok`.
 #[async_trait::async_trait]
 pub trait TokenStore: Send + Sync {
-    /// Persist `tokens`, replacing the previous pair.
+    /// The newest tokens saved by anyone, if any.
+    async fn load(&self) -> std::result::Result<Option<OAuthTokens>, BoxError>;
+
+    /// Persist `tokens` (access token, expiry and refresh token), replacing the previous ones.
     async fn save(&self, tokens: &OAuthTokens) -> std::result::Result<(), BoxError>;
+
+    /// Take the lock that makes one refresh at a time across every process sharing this store,
+    /// waiting (for a bounded time) while another holds it. The default takes no lock: right
+    /// for a store only one process uses.
+    async fn lock_refresh(&self) -> std::result::Result<RefreshLock, BoxError> {
+        Ok(RefreshLock::none())
+    }
+}
+
+/// A held refresh lock; [`RefreshLock::release`] gives it back. A lock that is dropped
+/// instead (the holder crashed or was cancelled) must expire on its own.
+#[must_use = "release the lock once the refreshed tokens are saved"]
+pub struct RefreshLock(Option<Box<dyn ReleaseRefreshLock>>);
+
+/// How a [`TokenStore`] gives back the lock it handed out.
+#[async_trait::async_trait]
+pub trait ReleaseRefreshLock: Send + Sync {
+    /// Give the lock back.
+    async fn release(self: Box<Self>) -> std::result::Result<(), BoxError>;
+}
+
+impl RefreshLock {
+    /// No lock was needed.
+    pub fn none() -> Self {
+        Self(None)
+    }
+
+    /// A lock that `release` gives back.
+    pub fn held(release: impl ReleaseRefreshLock + 'static) -> Self {
+        Self(Some(Box::new(release)))
+    }
+
+    /// Give the lock back.
+    pub async fn release(self) -> std::result::Result<(), BoxError> {
+        match self.0 {
+            Some(r) => r.release().await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl fmt::Debug for RefreshLock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "RefreshLock(held)"
+        } else {
+            "RefreshLock(none)"
+        })
+    }
 }
 
 /// A [`TokenStore`] that keeps the latest tokens in memory: for tests and short-lived tools.
@@ -323,6 +454,10 @@ impl InMemoryTokenStore {
 
 #[async_trait::async_trait]
 impl TokenStore for InMemoryTokenStore {
+    async fn load(&self) -> std::result::Result<Option<OAuthTokens>, BoxError> {
+        Ok(self.latest())
+    }
+
     async fn save(&self, tokens: &OAuthTokens) -> std::result::Result<(), BoxError> {
         let mut latest = self
             .latest
@@ -361,8 +496,10 @@ struct Slot {
 }
 
 impl Credential {
-    pub(crate) fn new(auth: Auth, http: reqwest::Client, margin: Duration) -> Self {
-        match auth.0 {
+    /// The credential for `auth`; token requests time out after `timeout`.
+    pub(crate) fn new(auth: Auth, timeout: Duration, margin: Duration) -> Result<Self> {
+        let http = token_http(timeout)?;
+        Ok(match auth.0 {
             AuthKind::ApiKey(key) => Credential::ApiKey(key),
             AuthKind::OAuth { app, tokens, store } => Credential::OAuth(Box::new(OAuthSource {
                 app,
@@ -388,7 +525,7 @@ impl Credential {
                     }),
                 }))
             }
-        }
+        })
     }
 
     /// The bearer token to send now, refreshed first if it is about to expire.
@@ -414,33 +551,129 @@ impl Credential {
 
 impl OAuthSource {
     async fn bearer(&self, rejected: Option<&SecretString>) -> Result<SecretString> {
+        // One refresh in flight per client: every caller waits here for the one refreshing.
         let mut slot = self.slot.lock().await;
         if slot.unsaved {
             self.persist(&mut slot).await?;
         }
-        let now = Utc::now();
-        let must_refresh = match &slot.tokens {
-            None => true,
-            Some(t) => match rejected {
-                // Refresh only if nobody replaced the rejected token in the meantime.
-                Some(r) => t.access_token.expose_secret() == r.expose_secret(),
-                None => t.expires_within(self.margin, now),
-            },
-        };
-        if must_refresh {
-            let fresh = self.fetch(slot.tokens.as_ref()).await?;
-            tracing::debug!(expires_at = ?fresh.expires_at, "salesloft oauth token refreshed");
-            slot.tokens = Some(fresh);
-            slot.unsaved = self.store.is_some();
-            self.persist(&mut slot).await?;
+        if self.stale(slot.tokens.as_ref(), rejected) {
+            match (&self.grant, &self.store) {
+                (Grant::RefreshToken, Some(store)) => {
+                    self.refresh_shared(store.as_ref(), &mut slot, rejected)
+                        .await?;
+                }
+                _ => {
+                    let fresh = self.fetch(slot.tokens.as_ref()).await?;
+                    tracing::debug!(expires_at = ?fresh.expires_at, "salesloft oauth token fetched");
+                    slot.tokens = Some(fresh);
+                    slot.unsaved = self.store.is_some();
+                    self.persist(&mut slot).await?;
+                }
+            }
         }
         slot.tokens
             .as_ref()
             .map(|t| t.access_token.clone())
             .ok_or_else(|| Error::Auth {
                 status: None,
+                error_code: None,
                 message: "no access token".into(),
             })
+    }
+
+    /// True when `tokens` cannot be sent: none, empty, the one the server just rejected, or
+    /// expiring within the margin.
+    fn stale(&self, tokens: Option<&OAuthTokens>, rejected: Option<&SecretString>) -> bool {
+        match tokens {
+            None => true,
+            Some(t) => {
+                let access = t.access_token.expose_secret();
+                access.is_empty()
+                    || rejected.is_some_and(|r| r.expose_secret() == access)
+                    || t.expires_within(self.margin, Utc::now())
+            }
+        }
+    }
+
+    /// The store's tokens when another process left usable ones there.
+    async fn stored_usable(
+        &self,
+        store: &dyn TokenStore,
+        rejected: Option<&SecretString>,
+    ) -> Result<(Option<OAuthTokens>, bool)> {
+        let stored = store.load().await.map_err(Error::TokenStore)?;
+        let usable = !self.stale(stored.as_ref(), rejected);
+        Ok((stored, usable))
+    }
+
+    /// Refresh through the shared store: use a newer stored token if there is one, else take
+    /// the cross-process lock, read again, and refresh with the newest refresh token.
+    async fn refresh_shared(
+        &self,
+        store: &dyn TokenStore,
+        slot: &mut Slot,
+        rejected: Option<&SecretString>,
+    ) -> Result<()> {
+        if let (Some(stored), true) = self.stored_usable(store, rejected).await? {
+            tracing::debug!("salesloft oauth token taken from the store");
+            slot.tokens = Some(stored);
+            return Ok(());
+        }
+        let lock = store.lock_refresh().await.map_err(Error::TokenStore)?;
+        let result = self.refresh_locked(store, slot, rejected).await;
+        if let Err(e) = lock.release().await {
+            tracing::warn!(error = %e, "releasing the oauth refresh lock failed; it expires by itself");
+        }
+        result
+    }
+
+    async fn refresh_locked(
+        &self,
+        store: &dyn TokenStore,
+        slot: &mut Slot,
+        rejected: Option<&SecretString>,
+    ) -> Result<()> {
+        // Another process may have refreshed while we waited for the lock.
+        let (stored, usable) = self.stored_usable(store, rejected).await?;
+        if let (Some(stored), true) = (stored.clone(), usable) {
+            tracing::debug!("salesloft oauth token refreshed by another process");
+            slot.tokens = Some(stored);
+            return Ok(());
+        }
+        // The newest refresh token is the store's; the one we were given is the fallback.
+        let given = slot.tokens.clone();
+        let newest = stored.or_else(|| given.clone());
+        let fresh = match self.fetch(newest.as_ref()).await {
+            Ok(fresh) => fresh,
+            Err(e) if e.is_invalid_grant() => {
+                // Rotated under us by a process that does not share the lock, or the store
+                // holds a revoked token while we were handed a newer one: read again and try
+                // the one refresh token not yet tried, once.
+                let (again, usable) = self.stored_usable(store, rejected).await?;
+                if let (Some(t), true) = (again.clone(), usable) {
+                    slot.tokens = Some(t);
+                    return Ok(());
+                }
+                let tried = refresh_of(newest.as_ref());
+                let Some(retry) = [again, given]
+                    .into_iter()
+                    .flatten()
+                    .find(|t| refresh_of(Some(t)).is_some_and(|r| Some(r) != tried))
+                else {
+                    return Err(e);
+                };
+                tracing::debug!(
+                    "salesloft oauth refresh token was revoked; retrying with a newer one"
+                );
+                self.fetch(Some(&retry)).await?
+            }
+            Err(e) => return Err(e),
+        };
+        tracing::debug!(expires_at = ?fresh.expires_at, "salesloft oauth token refreshed");
+        slot.tokens = Some(fresh);
+        slot.unsaved = true;
+        // Saved while the lock is held, so the next process to take it reads this pair.
+        self.persist(slot).await
     }
 
     async fn fetch(&self, current: Option<&OAuthTokens>) -> Result<OAuthTokens> {
@@ -450,6 +683,7 @@ impl OAuthSource {
                     .and_then(|t| t.refresh_token.as_ref())
                     .ok_or_else(|| Error::Auth {
                         status: None,
+                        error_code: None,
                         message: "the access token expired and there is no refresh token".into(),
                     })?;
                 let mut fresh = self
@@ -485,6 +719,13 @@ impl OAuthSource {
         slot.unsaved = false;
         Ok(())
     }
+}
+
+/// The refresh token of `tokens`, for comparing without exposing it elsewhere.
+fn refresh_of(tokens: Option<&OAuthTokens>) -> Option<&str> {
+    tokens
+        .and_then(|t| t.refresh_token.as_ref())
+        .map(|r| r.expose_secret())
 }
 
 #[cfg(test)]
@@ -523,9 +764,57 @@ mod tests {
     }
 
     #[test]
-    fn token_error_message_uses_description() {
-        let m = token_error_message(br#"{"error":"invalid_grant","error_description":"revoked"}"#);
+    fn token_error_message_uses_description_and_never_echoes_a_body() {
+        let (code, m) = token_error(
+            reqwest::StatusCode::BAD_REQUEST,
+            br#"{"error":"invalid_grant","error_description":"revoked"}"#,
+        );
+        assert_eq!(code.as_deref(), Some("invalid_grant"));
         assert_eq!(m, "invalid_grant: revoked");
-        assert_eq!(token_error_message(b"<html>"), "<html>");
+        let (code, m) = token_error(
+            reqwest::StatusCode::BAD_GATEWAY,
+            b"<html>refresh_token=shh-refresh</html>",
+        );
+        assert_eq!(code, None);
+        assert!(!m.contains("shh"), "{m}");
+        assert!(m.contains("502"), "{m}");
+    }
+
+    #[test]
+    fn absurd_expires_in_means_expires_soon_and_never_panics() {
+        let now = Utc::now();
+        let at = |v: serde_json::Value| expiry(now, Some(&v)) - now;
+        assert_eq!(at(serde_json::json!(7200)).num_seconds(), 7200);
+        assert_eq!(at(serde_json::json!("7200")).num_seconds(), 7200);
+        assert_eq!(at(serde_json::json!(7200.9)).num_seconds(), 7200);
+        for absurd in [
+            serde_json::json!(-1),
+            serde_json::json!(0),
+            serde_json::json!(i64::MAX),
+            serde_json::json!(i64::MIN),
+            serde_json::json!(u64::MAX),
+            serde_json::json!(1e300),
+            serde_json::json!("soon"),
+            serde_json::json!([]),
+        ] {
+            assert_eq!(at(absurd.clone()).num_seconds(), 0, "{absurd}");
+        }
+        assert_eq!((expiry(now, None) - now).num_seconds(), 7200);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_token_response_numbers_decode_without_panic(expires_in: i64, created_at: i64, f: f64) {
+            let body = serde_json::json!({
+                "access_token": "a", "expires_in": expires_in, "created_at": created_at,
+            });
+            let raw: TokenResponse = serde_json::from_value(body).unwrap();
+            let t = raw.into_tokens(Utc::now());
+            let _ = t.expires_within(Duration::MAX, Utc::now());
+            let body = serde_json::json!({"access_token": "a", "expires_in": f, "created_at": f});
+            if let Ok(raw) = serde_json::from_value::<TokenResponse>(body) {
+                let _ = raw.into_tokens(Utc::now());
+            }
+        }
     }
 }

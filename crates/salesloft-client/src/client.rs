@@ -152,7 +152,7 @@ impl ClientBuilder {
             .pool_idle_timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
-        let credential = Credential::new(self.auth, http.clone(), self.refresh_margin);
+        let credential = Credential::new(self.auth, self.timeout, self.refresh_margin)?;
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
@@ -314,6 +314,8 @@ impl Client {
             let response = match sent {
                 Ok(r) => r,
                 Err(e) => {
+                    // The URL's query can carry e-mail addresses: never show it.
+                    let e = e.without_url();
                     let kind = transport_kind(&e);
                     let safe = kind == TransportKind::Connect
                         || req.idempotency == Idempotency::Idempotent;
@@ -328,7 +330,8 @@ impl Client {
                         path: req.path.clone(),
                         kind,
                         attempts: attempt,
-                        source: e,
+                        // The URL's query can carry e-mail addresses.
+                        source: e.without_url(),
                     });
                 }
             };
@@ -358,6 +361,8 @@ impl Client {
             let body = match response.bytes().await {
                 Ok(b) => b,
                 Err(e) => {
+                    // The URL's query can carry e-mail addresses: never show it.
+                    let e = e.without_url();
                     let wait = policy.backoff(attempt);
                     if req.idempotency == Idempotency::Idempotent
                         && may_retry(&policy, attempt, started, wait)
@@ -371,7 +376,8 @@ impl Client {
                         path: req.path.clone(),
                         kind: transport_kind(&e),
                         attempts: attempt,
-                        source: e,
+                        // The URL's query can carry e-mail addresses.
+                        source: e.without_url(),
                     });
                 }
             };

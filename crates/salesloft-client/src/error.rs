@@ -81,6 +81,8 @@ pub enum Error {
     Auth {
         /// HTTP status of the token endpoint, when it answered.
         status: Option<StatusCode>,
+        /// The OAuth `error` code the token endpoint sent, such as `invalid_grant`.
+        error_code: Option<String>,
         /// The `error` and `error_description` the token endpoint sent, or what went wrong.
         message: String,
     },
@@ -170,6 +172,12 @@ impl Error {
             Error::Auth { status, .. } => status.is_none_or(|s| s.is_server_error()),
             _ => false,
         }
+    }
+
+    /// True when the token endpoint refused the refresh token or code (`invalid_grant`): it was
+    /// revoked, expired or already used.
+    pub fn is_invalid_grant(&self) -> bool {
+        matches!(self, Error::Auth { error_code: Some(c), .. } if c == "invalid_grant")
     }
 
     /// True for a 404: the record does not exist (or is not visible to this user).

@@ -89,7 +89,7 @@ pub use api::{
 };
 pub use auth::{
     Auth, DEFAULT_AUTHORIZE_URL, DEFAULT_TOKEN_URL, InMemoryTokenStore, OAuthApp, OAuthTokens,
-    TokenStore,
+    RefreshLock, ReleaseRefreshLock, TokenStore,
 };
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, MAX_REQUEST_COST, MAX_RETRY_AFTER};
 pub use error::{BoxError, Error, Result, TransportKind};

@@ -28,7 +28,18 @@ pub struct AuthState {
     refresh: HashMap<String, String>,
     codes: HashMap<String, String>,
     rng: fastrand::Rng,
-    refreshes: u64,
+    stats: OAuthStats,
+}
+
+/// What the token endpoint did: for tests of clients that share tokens across processes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct OAuthStats {
+    /// Refresh-token grants served.
+    pub refreshes: u64,
+    /// Grants refused with `invalid_grant` (a revoked, reused or unknown refresh token or code).
+    pub invalid_grants: u64,
+    /// Refresh tokens issued and not yet revoked.
+    pub live_refresh_tokens: usize,
 }
 
 /// A token-endpoint error: status and `{"error", "error_description"}`.
@@ -45,7 +56,7 @@ impl AuthState {
             refresh: HashMap::new(),
             codes: HashMap::new(),
             rng: fastrand::Rng::with_seed(seed ^ 0x5eed_0a07),
-            refreshes: 0,
+            stats: OAuthStats::default(),
         }
     }
 
@@ -112,7 +123,7 @@ impl AuthState {
                 let code = get("code");
                 match self.codes.remove(&code) {
                     Some(owner) if owner == client_id => true,
-                    _ => return Err(invalid_grant()),
+                    _ => return Err(self.invalid_grant()),
                 }
             }
             "refresh_token" => {
@@ -120,10 +131,10 @@ impl AuthState {
                 match self.refresh.remove(&old) {
                     // Rotation: the old refresh token is revoked as the new one is issued.
                     Some(owner) if owner == client_id => {
-                        self.refreshes += 1;
+                        self.stats.refreshes += 1;
                         true
                     }
-                    _ => return Err(invalid_grant()),
+                    _ => return Err(self.invalid_grant()),
                 }
             }
             "client_credentials" => false,
@@ -159,18 +170,22 @@ impl AuthState {
         }
     }
 
-    /// How many refresh grants were served.
-    pub fn refreshes(&self) -> u64 {
-        self.refreshes
+    /// What the token endpoint did so far.
+    pub fn stats(&self) -> OAuthStats {
+        OAuthStats {
+            live_refresh_tokens: self.refresh.len(),
+            ..self.stats
+        }
     }
-}
 
-fn invalid_grant() -> TokenError {
-    token_error(
-        StatusCode::BAD_REQUEST,
-        "invalid_grant",
-        "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.",
-    )
+    fn invalid_grant(&mut self) -> TokenError {
+        self.stats.invalid_grants += 1;
+        token_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.",
+        )
+    }
 }
 
 fn token_error(status: StatusCode, error: &str, description: &str) -> TokenError {

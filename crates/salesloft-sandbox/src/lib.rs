@@ -61,7 +61,7 @@ use tokio::sync::oneshot;
 
 use crate::store::Kind;
 
-pub use auth::OAuthClient;
+pub use auth::{OAuthClient, OAuthStats};
 pub use config::{DEFAULT_API_KEY, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SandboxConfig};
 pub use error::{ApiError, SandboxError};
 pub use faults::{Fault, FaultConfig};
@@ -260,9 +260,10 @@ impl SandboxHandle {
         self.shared.issue_code(client_id)
     }
 
-    /// How many refresh-token grants the token endpoint served.
-    pub fn oauth_refreshes(&self) -> u64 {
-        self.shared.oauth_refreshes()
+    /// What the token endpoint did: refreshes served, `invalid_grant`s sent, refresh tokens
+    /// still live.
+    pub fn oauth_stats(&self) -> OAuthStats {
+        self.shared.oauth_stats()
     }
 
     /// Stop serving and wait for the server to finish.

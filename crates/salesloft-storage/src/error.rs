@@ -40,6 +40,9 @@ pub enum Error {
     /// The row asked for does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// A lock another process holds did not come free in time.
+    #[error("busy: {0}")]
+    Busy(String),
     /// This worker's lease on a job was lost (reaped or claimed by another); nothing was
     /// written.
     #[error("lease on job {job_id} lost")]

@@ -160,7 +160,9 @@ async fn a_revoked_refresh_token_is_a_clear_auth_error() {
         .await
         .expect_err("invalid_grant");
     match &err {
-        Error::Auth { status, message } => {
+        Error::Auth {
+            status, message, ..
+        } => {
             assert_eq!(status.map(|s| s.as_u16()), Some(400));
             assert!(message.starts_with("invalid_grant: "), "{message}");
         }
@@ -207,6 +209,10 @@ struct FlakyStore {
 
 #[async_trait::async_trait]
 impl TokenStore for FlakyStore {
+    async fn load(&self) -> Result<Option<OAuthTokens>, BoxError> {
+        self.inner.load().await
+    }
+
     async fn save(&self, tokens: &OAuthTokens) -> Result<(), BoxError> {
         if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
             return Err("database is down".into());
@@ -270,4 +276,222 @@ async fn an_authorization_code_is_exchanged_for_tokens() {
     assert_eq!(tokens.access_token.expose_secret(), "a1");
     let left = tokens.expires_at.expect("expiry") - Utc::now();
     assert!(left > chrono::Duration::seconds(7100) && left <= chrono::Duration::seconds(7200));
+}
+
+/// A store another process writes to: each `load` returns the next of `loads` (the last one
+/// repeats), as if the row changed between reads.
+struct ChangingStore {
+    loads: std::sync::Mutex<Vec<Option<OAuthTokens>>>,
+    saved: InMemoryTokenStore,
+}
+
+impl ChangingStore {
+    fn new(mut loads: Vec<Option<OAuthTokens>>) -> Self {
+        loads.reverse();
+        Self {
+            loads: std::sync::Mutex::new(loads),
+            saved: InMemoryTokenStore::new(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenStore for ChangingStore {
+    async fn load(&self) -> Result<Option<OAuthTokens>, BoxError> {
+        if let Some(saved) = self.saved.latest() {
+            return Ok(Some(saved));
+        }
+        let mut loads = self.loads.lock().map_err(|_| "poisoned")?;
+        Ok(if loads.len() > 1 {
+            loads.pop().flatten()
+        } else {
+            loads.last().cloned().flatten()
+        })
+    }
+
+    async fn save(&self, tokens: &OAuthTokens) -> Result<(), BoxError> {
+        self.saved.save(tokens).await
+    }
+}
+
+fn expired(access: &str, refresh: &str) -> OAuthTokens {
+    OAuthTokens::new(access, Some(refresh.into()), Some(Utc::now()))
+}
+
+async fn mount_invalid_grant(server: &MockServer, refresh: &str) {
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(body_string_contains(
+            format!("refresh_token={refresh}").as_str(),
+        ))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": "invalid_grant", "error_description": "revoked"
+        })))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn a_fresh_token_another_process_stored_is_used_without_refreshing() {
+    let server = server().await;
+    let store = Arc::new(InMemoryTokenStore::new());
+    let theirs = OAuthTokens::new(
+        "a-theirs",
+        Some("r-theirs".into()),
+        Some(Utc::now() + chrono::Duration::hours(2)),
+    );
+    store.save(&theirs).await.expect("save");
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    mount_me_for(&server, "a-theirs", 2).await;
+    // Started with the configured (older) refresh token and no access token, as a CLI run is.
+    let client = oauth_client(&server, expired("", "r-configured"), store.clone());
+    client.me().await.expect("me");
+    client.me().await.expect("me again");
+    assert_eq!(store.saves(), 1, "nothing rotated");
+}
+
+#[tokio::test]
+async fn a_401_takes_the_token_another_process_refreshed() {
+    let server = server().await;
+    let store = Arc::new(InMemoryTokenStore::new());
+    let later = Some(Utc::now() + chrono::Duration::hours(2));
+    store
+        .save(&OAuthTokens::new("a-mine", Some("r1".into()), later))
+        .await
+        .expect("save");
+    let client = oauth_client(
+        &server,
+        OAuthTokens::new("a-mine", Some("r1".into()), later),
+        store.clone(),
+    );
+    // Another process refreshes: the server revokes a-mine, the store holds the new pair.
+    store
+        .save(&OAuthTokens::new("a-theirs", Some("r2".into()), later))
+        .await
+        .expect("save");
+    Mock::given(method("GET"))
+        .and(path("/v2/me"))
+        .and(header("authorization", "Bearer a-mine"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": "expired"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_me_for(&server, "a-theirs", 1).await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    client.me().await.expect("retried with the stored token");
+}
+
+#[tokio::test]
+async fn invalid_grant_reloads_the_store_and_retries_once_with_the_newer_token() {
+    let server = server().await;
+    // Two reads see r1; by the third (after the invalid_grant) another process saved r2.
+    let store = Arc::new(ChangingStore::new(vec![
+        Some(expired("a1", "r1")),
+        Some(expired("a1", "r1")),
+        Some(expired("a1", "r2")),
+    ]));
+    mount_invalid_grant(&server, "r1").await;
+    mount_refresh(&server, "r2", "a3", "r3", 7200).await;
+    mount_me_for(&server, "a3", 1).await;
+    let client = oauth_client(&server, expired("a0", "r0"), store.clone());
+    client.me().await.expect("recovered from invalid_grant");
+    use secrecy::ExposeSecret;
+    let saved = store.saved.latest().expect("saved");
+    assert_eq!(saved.refresh_token.expect("refresh").expose_secret(), "r3");
+}
+
+#[tokio::test]
+async fn a_revoked_stored_token_falls_back_to_the_configured_one_once() {
+    let server = server().await;
+    // The store holds a refresh token revoked long ago; the operator configured a new one.
+    let store = Arc::new(ChangingStore::new(vec![Some(expired("a1", "r-stale"))]));
+    mount_invalid_grant(&server, "r-stale").await;
+    mount_refresh(&server, "r-new", "a2", "r2", 7200).await;
+    mount_me_for(&server, "a2", 1).await;
+    let client = oauth_client(&server, expired("", "r-new"), store);
+    client
+        .me()
+        .await
+        .expect("configured token used after the stored one failed");
+}
+
+#[tokio::test]
+async fn invalid_grant_with_nothing_newer_is_an_error_after_one_try() {
+    let server = server().await;
+    let store = Arc::new(ChangingStore::new(vec![Some(expired("a1", "r1"))]));
+    mount_invalid_grant(&server, "r1").await;
+    let err = oauth_client(&server, expired("a1", "r1"), store)
+        .me()
+        .await
+        .expect_err("revoked");
+    assert!(err.is_invalid_grant(), "{err}");
+}
+
+#[tokio::test]
+async fn the_token_endpoint_is_never_followed_through_a_redirect() {
+    let server = server().await;
+    let elsewhere = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(
+            ResponseTemplate::new(307)
+                .insert_header("location", format!("{}/steal", elsewhere.uri()).as_str()),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&elsewhere)
+        .await;
+    let err = oauth_client(
+        &server,
+        expired("a1", "r-secret"),
+        Arc::new(InMemoryTokenStore::new()),
+    )
+    .me()
+    .await
+    .expect_err("redirect refused");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(307), "{err}");
+    assert!(err.to_string().contains("redirect"), "{err}");
+    assert!(!format!("{err} {err:?}").contains("r-secret"));
+}
+
+#[tokio::test]
+async fn absurd_expires_in_from_the_token_endpoint_neither_panics_nor_stops_requests() {
+    for expires_in in [json!(-5), json!(i64::MAX), json!("forever"), json!(1e308)] {
+        let server = server().await;
+        Mock::given(method("POST"))
+            .and(path("/oauth/token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": "a2", "refresh_token": "r2", "expires_in": expires_in,
+                "created_at": i64::MIN,
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        mount_me_for(&server, "a2", 1).await;
+        let store = Arc::new(InMemoryTokenStore::new());
+        oauth_client(&server, expired("a1", "r1"), store.clone())
+            .me()
+            .await
+            .expect("the token is used for the request at hand");
+        let saved = store.latest().expect("saved");
+        assert!(
+            saved.expires_at.expect("expiry") <= Utc::now(),
+            "absurd lifetime is 'expires soon': {expires_in}"
+        );
+    }
 }

@@ -190,8 +190,8 @@ impl Shared {
         lock(&self.auth).issue_code(client_id).ok()
     }
 
-    pub(crate) fn oauth_refreshes(&self) -> u64 {
-        lock(&self.auth).refreshes()
+    pub(crate) fn oauth_stats(&self) -> crate::auth::OAuthStats {
+        lock(&self.auth).stats()
     }
 
     /// Give `count` people (from a random one on, in id order) one new `updated_at`: a tie

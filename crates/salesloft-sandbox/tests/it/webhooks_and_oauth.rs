@@ -134,7 +134,7 @@ async fn oauth_codes_refresh_with_rotation_and_expiry() {
     assert_eq!(store.saves(), 0, "a fresh token needs no refresh");
     sb.expire_access_tokens();
     client.me().await.unwrap();
-    assert_eq!(sb.oauth_refreshes(), 1, "the 401 caused one refresh");
+    assert_eq!(sb.oauth_stats().refreshes, 1, "the 401 caused one refresh");
     use secrecy::ExposeSecret;
     let rotated = store.latest().unwrap();
     assert_ne!(

@@ -247,6 +247,47 @@ async fn oauth_tokens_survive_in_the_database(db: &TestDb) {
 }
 on_both!(tokens, oauth_tokens_survive_in_the_database);
 
+async fn the_oauth_refresh_lock_is_one_holder_at_a_time_and_lapses(db: &TestDb) {
+    use std::time::Duration;
+    let first = DbTokenStore::new(db.store.clone(), "team:17")
+        .with_lock_times(Duration::from_millis(700), Duration::from_millis(100));
+    let second = first.clone();
+    let other_key = DbTokenStore::new(db.store.clone(), "team:18");
+    let held = first.lock_refresh().await.unwrap();
+    let refused = second.lock_refresh().await.unwrap_err().to_string();
+    assert!(refused.contains("refresh lock"), "{refused}");
+    other_key
+        .lock_refresh()
+        .await
+        .unwrap()
+        .release()
+        .await
+        .unwrap();
+    held.release().await.unwrap();
+    // Released: the next holder takes it at once.
+    let crashed = second.lock_refresh().await.unwrap();
+    // A holder that never releases (it crashed) loses the lock when the lease lapses.
+    std::mem::forget(crashed);
+    let patient = DbTokenStore::new(db.store.clone(), "team:17")
+        .with_lock_times(Duration::from_millis(700), Duration::from_secs(5));
+    let started = std::time::Instant::now();
+    patient
+        .lock_refresh()
+        .await
+        .unwrap()
+        .release()
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "waited for the lease"
+    );
+}
+on_both!(
+    refresh_lock,
+    the_oauth_refresh_lock_is_one_holder_at_a_time_and_lapses
+);
+
 async fn records_keep_their_text_as_received_and_drift_is_counted(db: &TestDb) {
     let text = r#"{"id":41,"created_at":"2024-01-20T17:00:00.000000-07:00","updated_at":"2024-01-20T17:00:00.773000-07:00","title":42,"email_address":"x@example.com"}"#;
     let page = salesloft_client::wire::parse_page::<Person>(format!("[{text}]").as_bytes())
