@@ -27,19 +27,11 @@ impl Drop for Scratch {
 /// Run `salesloft args` in `dir` with only `env` set (no SALESLOFT_* from the caller), killed
 /// after `limit`.
 fn salesloft(dir: &Scratch, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
-    let mut child = command(dir, args, env)
+    let child = command(dir, args, env)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            panic!("salesloft {args:?} ran longer than {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
+    wait_all(vec![child], limit).pop().unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -341,7 +333,17 @@ fn assert_within_budget(sandbox: &salesloft_sandbox::SandboxHandle, per_minute: 
 /// burst; together they would go over. PostgreSQL, the shared deployment.
 #[test]
 fn processes_and_restart_loops_share_one_team_budget_postgres() {
-    let dir = Scratch::new("budget");
+    processes_and_restart_loops_share_one_team_budget("postgres");
+}
+
+/// The same on the embedded default: four processes and the restart loop on one SQLite file.
+#[test]
+fn processes_and_restart_loops_share_one_team_budget_sqlite() {
+    processes_and_restart_loops_share_one_team_budget("sqlite");
+}
+
+fn processes_and_restart_loops_share_one_team_budget(engine: &str) {
+    let dir = Scratch::new(&format!("budget-{engine}"));
     let team = salesloft_sandbox::TeamSize {
         people: 15_000,
         accounts: 15_000,
@@ -351,12 +353,19 @@ fn processes_and_restart_loops_share_one_team_budget_postgres() {
         ..salesloft_sandbox::TeamSize::empty()
     };
     let (rt, sandbox, mut env) = sandbox_team_with(team, Some(600));
-    let concurrent = rt
-        .block_on(salesloft_storage::testing::TestDb::postgres())
-        .unwrap();
-    let looped = rt
-        .block_on(salesloft_storage::testing::TestDb::postgres())
-        .unwrap();
+    let databases = match engine {
+        "postgres" => Some((
+            rt.block_on(salesloft_storage::testing::TestDb::postgres())
+                .unwrap(),
+            rt.block_on(salesloft_storage::testing::TestDb::postgres())
+                .unwrap(),
+        )),
+        _ => None,
+    };
+    let (concurrent_url, looped_url) = match &databases {
+        Some((c, l)) => (c.url().to_owned(), l.url().to_owned()),
+        None => ("sqlite://concurrent.db".into(), "sqlite://looped.db".into()),
+    };
     env.retain(|(k, _)| k != "SALESLOFT_DATABASE_URL");
     let with_db = |url: &str| {
         let mut env = env.clone();
@@ -366,7 +375,7 @@ fn processes_and_restart_loops_share_one_team_budget_postgres() {
 
     // Four syncs of 15,000 records each at once (one stream each, as separate workers would
     // take them): about 620 cost, more than a minute's budget.
-    let env4 = with_db(concurrent.url());
+    let env4 = with_db(&concurrent_url);
     let refs = env_refs(&env4);
     let mut children: Vec<_> = ["people", "accounts", "emails", "calls"]
         .iter()
@@ -386,10 +395,10 @@ fn processes_and_restart_loops_share_one_team_budget_postgres() {
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
-    assert_within_budget(&sandbox, 540, "four concurrent syncs");
+    assert_within_budget(&sandbox, 540, &format!("{engine}: four concurrent syncs"));
 
     // A restart loop: killed (SIGKILL) half a second after each start, for two minutes.
-    let envl = with_db(looped.url());
+    let envl = with_db(&looped_url);
     let refs = env_refs(&envl);
     let started = Instant::now();
     let mut restarts = 0;
@@ -402,29 +411,45 @@ fn processes_and_restart_loops_share_one_team_budget_postgres() {
     }
     eprintln!("{restarts} restarts");
     assert!(restarts > 100, "{restarts}");
-    assert_within_budget(&sandbox, 540, "four syncs, then a restart loop");
-    drop((concurrent, looped));
+    assert_within_budget(
+        &sandbox,
+        540,
+        &format!("{engine}: four syncs, then a restart loop"),
+    );
+    drop(databases);
     drop(sandbox);
     drop(rt);
 }
 
-/// Wait for every child, each bounded by `limit`, and return their outputs.
+/// Wait for every child, all within `limit`, reading their pipes as they run (a full pipe
+/// would stall a chatty process), and return their outputs. A child still running at the
+/// limit is killed and the test fails.
 fn wait_all(children: Vec<std::process::Child>, limit: Duration) -> Vec<Output> {
-    let started = Instant::now();
-    let mut children = children;
-    for child in &mut children {
-        while child.try_wait().unwrap().is_none() {
-            if started.elapsed() > limit {
-                let _ = child.kill();
+    let pids: Vec<u32> = children.iter().map(std::process::Child::id).collect();
+    let (tx, rx) = std::sync::mpsc::channel();
+    for (i, child) in children.into_iter().enumerate() {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send((i, child.wait_with_output()));
+        });
+    }
+    drop(tx);
+    let deadline = Instant::now() + limit;
+    let mut outputs: Vec<Option<Output>> = pids.iter().map(|_| None).collect();
+    for _ in 0..pids.len() {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok((i, out)) => outputs[i] = Some(out.unwrap()),
+            Err(_) => {
+                for (pid, out) in pids.iter().zip(&outputs) {
+                    if out.is_none() {
+                        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+                    }
+                }
                 panic!("a salesloft process ran longer than {limit:?}");
             }
-            std::thread::sleep(Duration::from_millis(20));
         }
     }
-    children
-        .into_iter()
-        .map(|c| c.wait_with_output().unwrap())
-        .collect()
+    outputs.into_iter().map(Option::unwrap).collect()
 }
 
 /// Processes sharing one OAuth grant refresh it one at a time: two `salesloft me` started
@@ -568,4 +593,258 @@ fn spawn_piped(dir: &Scratch, args: &[&str], env: &[(&str, &str)]) -> std::proce
         .stdout(Stdio::piped())
         .spawn()
         .unwrap()
+}
+
+/// Everything `salesloft args` printed (stdout and stderr) with `RUST_LOG=trace`.
+fn traced(dir: &Scratch, args: &[&str], env: &[(String, String)]) -> (bool, String) {
+    let mut env = env.to_vec();
+    env.push(("RUST_LOG".into(), "trace".into()));
+    let out = salesloft(dir, args, &env_refs(&env), Duration::from_secs(120));
+    (
+        out.status.success(),
+        format!("{}{}", text(&out.stdout), text(&out.stderr)),
+    )
+}
+
+/// The texts of `sql`'s first column in the SQLite copy at `dir/name`.
+fn sqlite_texts(rt: &tokio::runtime::Runtime, dir: &Scratch, name: &str, sql: &str) -> Vec<String> {
+    let url = format!("sqlite://{}", dir.0.join(name).display());
+    rt.block_on(async {
+        let store = salesloft_storage::Store::connect(&url).await.unwrap();
+        let texts = salesloft_storage::testing::fetch_texts(&store, sql)
+            .await
+            .unwrap();
+        store.close().await;
+        texts.into_iter().flatten().collect()
+    })
+}
+
+/// No secret reaches what the command prints or what it stores as an error, even at trace
+/// level: an API-key sync, OAuth syncs that refresh (ahead of expiry and after a 401), a
+/// token endpoint that refuses the client secret, one that cannot be reached, and database
+/// URLs with passwords in every spelling, all with `RUST_LOG=trace`.
+#[test]
+fn no_secret_is_printed_or_stored_at_trace_level() {
+    let dir = Scratch::new("secrets");
+    let (rt, sandbox, env) = sandbox_team(120);
+    let mut printed = Vec::new();
+    let mut secrets = vec![
+        sandbox.api_key().to_owned(),
+        salesloft_sandbox::DEFAULT_CLIENT_SECRET.to_owned(),
+    ];
+    let base: Vec<(String, String)> = env
+        .iter()
+        .filter(|(k, _)| k != "SALESLOFT_API_KEY" && k != "SALESLOFT_DATABASE_URL")
+        .cloned()
+        .collect();
+    let with = |extra: &[(&str, &str)]| {
+        let mut e = base.clone();
+        e.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        e
+    };
+
+    // An API-key sync.
+    let (ok, out) = traced(
+        &dir,
+        &["sync"],
+        &with(&[
+            ("SALESLOFT_API_KEY", sandbox.api_key()),
+            ("SALESLOFT_DATABASE_URL", "sqlite://key.db"),
+        ]),
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("TRACE"), "trace logging is on");
+    printed.push(out);
+
+    // OAuth: a first sync refreshes, a second after every access token expired refreshes on
+    // the 401. Every token the sandbox issued is a secret.
+    let app = salesloft_client::OAuthApp::new(
+        salesloft_sandbox::DEFAULT_CLIENT_ID,
+        salesloft_sandbox::DEFAULT_CLIENT_SECRET,
+    )
+    .with_token_url(sandbox.token_url());
+    let authorize = || {
+        use secrecy::ExposeSecret;
+        let code = sandbox
+            .authorization_code(salesloft_sandbox::DEFAULT_CLIENT_ID)
+            .unwrap();
+        let t = rt
+            .block_on(app.exchange_code(&code, "https://example.com/cb"))
+            .unwrap();
+        (
+            t.access_token.expose_secret().to_owned(),
+            t.refresh_token.unwrap().expose_secret().to_owned(),
+        )
+    };
+    let (access, refresh) = authorize();
+    secrets.extend([access, refresh.clone()]);
+    let token_url = sandbox.token_url();
+    let oauth = |secret: &str, refresh: &str, token_url: &str, db: &str| {
+        with(&[
+            (
+                "SALESLOFT_OAUTH_CLIENT_ID",
+                salesloft_sandbox::DEFAULT_CLIENT_ID,
+            ),
+            ("SALESLOFT_OAUTH_CLIENT_SECRET", secret),
+            ("SALESLOFT_OAUTH_REFRESH_TOKEN", refresh),
+            ("SALESLOFT_OAUTH__TOKEN_URL", token_url),
+            ("SALESLOFT_DATABASE_URL", db),
+        ])
+    };
+    let good = oauth(
+        salesloft_sandbox::DEFAULT_CLIENT_SECRET,
+        &refresh,
+        &token_url,
+        "sqlite://oauth.db",
+    );
+    let (ok, out) = traced(&dir, &["sync"], &good);
+    assert!(ok, "{out}");
+    printed.push(out);
+    sandbox.expire_access_tokens();
+    let (ok, out) = traced(&dir, &["sync", "--full"], &good);
+    assert!(ok, "{out}");
+    printed.push(out);
+    assert_eq!(sandbox.oauth_stats().refreshes, 2, "both paths ran");
+    secrets.extend(sqlite_texts(
+        &rt,
+        &dir,
+        "oauth.db",
+        "SELECT access_token FROM oauth_tokens UNION ALL SELECT refresh_token FROM oauth_tokens",
+    ));
+
+    // A token endpoint that refuses the client secret, and one nobody answers at.
+    let (_, refresh) = authorize();
+    secrets.extend([
+        "client-secret-that-must-not-leak".to_owned(),
+        refresh.clone(),
+    ]);
+    for (i, (secret, url)) in [
+        ("client-secret-that-must-not-leak", token_url.as_str()),
+        (
+            salesloft_sandbox::DEFAULT_CLIENT_SECRET,
+            "http://127.0.0.1:1/oauth/token?client_secret=in-a-url-that-must-not-leak",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let db = format!("sqlite://refused-{i}.db");
+        let (ok, out) = traced(&dir, &["sync"], &oauth(secret, &refresh, url, &db));
+        assert!(!ok, "the sync fails: {out}");
+        printed.push(out);
+        let errors = sqlite_texts(
+            &rt,
+            &dir,
+            &format!("refused-{i}.db"),
+            "SELECT last_error FROM sync_state",
+        );
+        assert!(!errors.is_empty(), "the failure is stored");
+        printed.extend(errors);
+    }
+    secrets.push("in-a-url-that-must-not-leak".to_owned());
+
+    // Database URLs with passwords, in every spelling.
+    for url in [
+        "postgres://leaky:pw-that-must-not-leak@127.0.0.1:1/salesloft",
+        "Postgres://leaky:pw-that-must-not-leak@127.0.0.1:1/salesloft",
+        "postgresql://leaky:pw@that/must-not-leak@127.0.0.1:1/salesloft",
+        "postgres://leaky@127.0.0.1:1/salesloft?password=pw-that-must-not-leak",
+    ] {
+        let (ok, out) = traced(
+            &dir,
+            &["sync"],
+            &with(&[
+                ("SALESLOFT_API_KEY", sandbox.api_key()),
+                ("SALESLOFT_DATABASE_URL", url),
+            ]),
+        );
+        assert!(!ok, "{url}: {out}");
+        printed.push(out);
+    }
+    secrets.extend([
+        "pw-that-must-not-leak".to_owned(),
+        "pw@that/must-not-leak".to_owned(),
+    ]);
+
+    for secret in &secrets {
+        assert!(secret.len() >= 8, "a secret long enough to search for");
+        for text in &printed {
+            assert!(
+                !text.contains(secret.as_str()),
+                "a secret was printed or stored: …{}…",
+                text.find(secret.as_str())
+                    .map(|at| &text[at.saturating_sub(200)..at])
+                    .unwrap_or_default()
+            );
+        }
+    }
+    let total: usize = printed.iter().map(String::len).sum();
+    eprintln!(
+        "searched {} secrets in {} outputs and stored errors ({total} bytes)",
+        secrets.len(),
+        printed.len()
+    );
+    drop(sandbox);
+    drop(rt);
+}
+
+/// Two `salesloft sync` on one new SQLite file at once (the embedded default, as a user
+/// starting two terminals would): both migrate, both sync, neither fails a checkpoint, the copy
+/// is exact record by record, and the database file is its owner's alone.
+#[test]
+fn two_syncs_on_one_sqlite_file_both_finish_and_the_copy_is_exact() {
+    let dir = Scratch::new("two-sqlite");
+    let team = salesloft_sandbox::TeamSize {
+        people: 4_000,
+        accounts: 2_000,
+        users: 3,
+        emails: 2_000,
+        ..salesloft_sandbox::TeamSize::empty()
+    };
+    let (rt, sandbox, env) = sandbox_team_with(team, None);
+    let env = env_refs(&env);
+    let outs = wait_all(
+        vec![
+            spawn_piped(&dir, &["sync"], &env),
+            spawn_piped(&dir, &["sync"], &env),
+        ],
+        Duration::from_secs(300),
+    );
+    for out in &outs {
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let path = dir.0.join("copy.db");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the database is its owner's alone");
+    }
+    let diffs = rt.block_on(async {
+        let store = salesloft_storage::Store::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        let client =
+            salesloft_client::Client::builder(salesloft_client::Auth::api_key(sandbox.api_key()))
+                .base_url(sandbox.url())
+                .limiter(std::sync::Arc::new(salesloft_client::Unlimited))
+                .build()
+                .unwrap();
+        let ctx = salesloft_services::Context::new(client, store.clone());
+        let diffs = salesloft_services::Verifier::new(ctx)
+            .compare(&sandbox.snapshot_bytes(), salesloft_services::Stream::all())
+            .await
+            .unwrap();
+        store.close().await;
+        diffs
+    });
+    for d in &diffs {
+        assert!(d.is_equal(), "{d:?}");
+    }
+    drop(sandbox);
+    drop(rt);
 }

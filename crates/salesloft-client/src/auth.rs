@@ -758,7 +758,9 @@ mod tests {
             r#"{"access_token":"a","token_type":"Bearer","expires_in":7200,"refresh_token":"r","scope":"people:read","created_at":1717000000}"#,
         )
         .unwrap();
-        let t = raw.into_tokens(Utc::now());
+        // Asked five seconds after the server's clock says it issued the token.
+        let sent_at = DateTime::from_timestamp(1_717_000_005, 0).unwrap();
+        let t = raw.into_tokens(sent_at);
         assert_eq!(t.expires_at.unwrap().timestamp(), 1_717_000_000 + 7200);
         assert_eq!(t.scope.as_deref(), Some("people:read"));
     }

@@ -395,7 +395,6 @@ impl Client {
                 tracing::info!("SalesLoft answered 401; refreshed the OAuth token");
                 continue;
             }
-            let mut sends = attempt;
             if status == StatusCode::TOO_MANY_REQUESTS {
                 let (since, count) = rate_limited.unwrap_or((Instant::now(), 0));
                 let count = count.saturating_add(1);
@@ -415,8 +414,16 @@ impl Client {
                     tokio::time::sleep(wait).await;
                     continue;
                 }
-                // Every send counts in the error, the refused ones too.
-                sends = attempt.saturating_add(count - 1);
+                return Err(Error::RateLimited {
+                    method: req.method.clone(),
+                    path: req.path.clone(),
+                    refusals: count,
+                    waited: since.elapsed(),
+                    message: match api_error(req, status, &body, None, attempt) {
+                        Error::Api { message, .. } => message,
+                        _ => None,
+                    },
+                });
             } else {
                 rate_limited = None;
                 let retryable = req.idempotency == Idempotency::Idempotent
@@ -440,7 +447,7 @@ impl Client {
                 status,
                 &body,
                 observation.retry_after,
-                sends,
+                attempt,
             ));
         }
     }

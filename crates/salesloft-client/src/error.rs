@@ -38,6 +38,26 @@ pub enum Error {
         /// How many times the request was sent.
         attempts: u32,
     },
+    /// SalesLoft kept answering 429 for longer than the retry policy's `max_rate_limited`:
+    /// the team's budget stayed spent, most likely by other integrations of the team.
+    #[error(
+        "{method} {path}: SalesLoft refused it with 429 (rate limited) {refusals} time(s) over {}s; \
+         the team's cost budget stayed exhausted (other integrations may be spending it): \
+         try again later, or allow a longer wait (api.max_rate_limited_secs)",
+        waited.as_secs()
+    )]
+    RateLimited {
+        /// The HTTP method of the request.
+        method: Method,
+        /// The request path, without query string.
+        path: String,
+        /// How many 429s in a row.
+        refusals: u32,
+        /// How long the 429s went on.
+        waited: Duration,
+        /// SalesLoft's `error` message on the last one.
+        message: Option<String>,
+    },
     /// The request never got an answer: connection refused or reset, or it timed out.
     #[error("{method} {path}: {kind} after {attempts} attempt(s)")]
     Transport {
@@ -53,19 +73,17 @@ pub enum Error {
         #[source]
         source: reqwest::Error,
     },
-    /// SalesLoft answered with a body this crate could not decode.
-    #[error(
-        "{path}: cannot decode response at `{field}`: {message}; body near the error: {excerpt}"
-    )]
+    /// SalesLoft answered with a body this crate could not decode. The error names the field
+    /// and the types involved, never a value or a piece of the body (they carry personal data).
+    #[error("{path}: cannot decode response at `{field}`: {message}")]
     Decode {
         /// The request path, without query string.
         path: String,
         /// Where in the JSON document decoding failed, such as `data[3].owner.id`.
         field: String,
-        /// What was wrong there.
+        /// What was wrong there, such as `invalid type: string, expected i64 at line 1
+        /// column 40`.
         message: String,
-        /// A short excerpt of the body around the error.
-        excerpt: String,
     },
     /// SalesLoft answered in a way that breaks the API's contract (for example a walk page
     /// that is not sorted as asked); going on could lose records, so the caller is told.
@@ -140,6 +158,7 @@ impl Error {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Error::Api { status, .. } => Some(*status),
+            Error::RateLimited { .. } => Some(StatusCode::TOO_MANY_REQUESTS),
             Error::Auth { status, .. } => *status,
             _ => None,
         }
@@ -168,7 +187,10 @@ impl Error {
             Error::Api { status, .. } => {
                 *status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
             }
-            Error::Transport { .. } | Error::Limiter(_) | Error::TokenStore(_) => true,
+            Error::Transport { .. }
+            | Error::RateLimited { .. }
+            | Error::Limiter(_)
+            | Error::TokenStore(_) => true,
             Error::Auth { status, .. } => status.is_none_or(|s| s.is_server_error()),
             _ => false,
         }
@@ -185,60 +207,50 @@ impl Error {
         self.status() == Some(StatusCode::NOT_FOUND)
     }
 
-    /// True for a 429 that outlasted the retry policy.
+    /// True for 429s that outlasted the retry policy ([`Error::RateLimited`]), or a 429 from a
+    /// request sent without retries.
     pub fn is_rate_limited(&self) -> bool {
         self.status() == Some(StatusCode::TOO_MANY_REQUESTS)
     }
 }
 
-/// Builds an [`Error::Decode`] from a `serde_path_to_error` failure, with an excerpt of the
-/// body around the failing position.
+/// Builds an [`Error::Decode`] from a `serde_path_to_error` failure.
 pub(crate) fn decode_error(
     path: &str,
-    body: &[u8],
     err: serde_path_to_error::Error<serde_json::Error>,
 ) -> Error {
     let field = err.path().to_string();
-    let inner = err.into_inner();
-    let excerpt = excerpt_at(body, inner.line(), inner.column());
     Error::Decode {
         path: path.to_owned(),
         field,
-        message: inner.to_string(),
-        excerpt,
+        message: without_values(&err.into_inner().to_string()),
     }
 }
 
-/// Up to ~120 characters of `body` around (line, column), both 1-based as serde_json counts.
-fn excerpt_at(body: &[u8], line: usize, column: usize) -> String {
-    const RADIUS: usize = 60;
-    let text = String::from_utf8_lossy(body);
-    let mut offset = 0usize;
-    for (i, l) in text.split('\n').enumerate() {
-        if i + 1 == line {
-            offset += column.saturating_sub(1).min(l.len());
-            break;
+/// serde's message with the offending value left out: `invalid type: string "ann@x.com",
+/// expected i64` becomes `invalid type: string, expected i64`. Field names, types and the
+/// position stay.
+pub(crate) fn without_values(message: &str) -> String {
+    for prefix in ["invalid type: ", "invalid value: ", "unknown variant "] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            // The expected clause is serde's own and comes last; a value could itself hold
+            // ", expected ", so split at the last one.
+            return match rest.rfind(", expected ") {
+                Some(at) => {
+                    let kind = rest[..at]
+                        .split(['`', '"', '\''])
+                        .next()
+                        .unwrap_or("")
+                        .trim();
+                    let prefix = prefix.trim_end();
+                    let sep = if kind.is_empty() { "" } else { " " };
+                    format!("{prefix}{sep}{kind}{}", &rest[at..])
+                }
+                None => prefix.trim_end().trim_end_matches(':').to_owned(),
+            };
         }
-        offset += l.len() + 1;
     }
-    let offset = offset.min(text.len());
-    let mut start = offset.saturating_sub(RADIUS);
-    while !text.is_char_boundary(start) {
-        start -= 1;
-    }
-    let mut end = (offset + RADIUS).min(text.len());
-    while !text.is_char_boundary(end) {
-        end += 1;
-    }
-    let mut out = String::new();
-    if start > 0 {
-        out.push('…');
-    }
-    out.push_str(&text[start..end]);
-    if end < text.len() {
-        out.push('…');
-    }
-    out
+    message.to_owned()
 }
 
 #[cfg(test)]
@@ -246,12 +258,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn excerpt_is_centred_on_the_error() {
-        let body = format!("{{\"a\":\"{}\",\"b\":x}}", "y".repeat(200));
-        let e = excerpt_at(body.as_bytes(), 1, body.find('x').unwrap_or(0) + 1);
-        assert!(e.contains("\"b\":x"), "{e}");
-        assert!(e.len() < 140, "{e}");
-        assert!(e.starts_with('…'));
+    fn decode_messages_keep_types_and_drop_values() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct P {
+            id: i64,
+            n: Option<u8>,
+            k: Option<Kind>,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        enum Kind {
+            A,
+        }
+        for (body, kept) in [
+            (
+                r#"{"id":"ann@example.com"}"#,
+                "invalid type: string, expected i64",
+            ),
+            (r#"{"id":1,"n":-7}"#, "invalid value: integer, expected u8"),
+            (
+                r#"{"id":1,"k":"ann@example.com"}"#,
+                "unknown variant, expected",
+            ),
+            (r#"{"id":true}"#, "invalid type: boolean, expected i64"),
+            (
+                r#"{"id":"x, expected i64 ann@example.com"}"#,
+                "invalid type: string, expected i64",
+            ),
+            (r#"{"n":1}"#, "missing field `id`"),
+        ] {
+            let de = &mut serde_json::Deserializer::from_str(body);
+            let e = serde_path_to_error::deserialize::<_, P>(de).unwrap_err();
+            let m = decode_error("/v2/people", e).to_string();
+            assert!(m.contains(kept), "{body}: {m}");
+            assert!(!m.contains("ann@") && !m.contains("-7"), "{body}: {m}");
+            assert!(!m.contains("true"), "{body}: {m}");
+        }
     }
 
     #[test]

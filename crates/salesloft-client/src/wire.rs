@@ -182,7 +182,7 @@ fn decode_as<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T> {
             let de = &mut serde_json::Deserializer::from_slice(body);
             match serde_path_to_error::deserialize::<_, T>(de) {
                 Ok(v) => Ok(v),
-                Err(e) => Err(decode_error(path, body, e)),
+                Err(e) => Err(decode_error(path, e)),
             }
         }
     }
@@ -248,7 +248,7 @@ fn decode_borrowed<'a, T: Deserialize<'a>>(path: &str, body: &'a [u8]) -> Result
         Ok(v) => Ok(v),
         Err(_) => {
             let de = &mut serde_json::Deserializer::from_slice(body);
-            serde_path_to_error::deserialize::<_, T>(de).map_err(|e| decode_error(path, body, e))
+            serde_path_to_error::deserialize::<_, T>(de).map_err(|e| decode_error(path, e))
         }
     }
 }

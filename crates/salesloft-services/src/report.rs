@@ -78,6 +78,10 @@ pub struct SyncOptions {
     /// How far behind its cursor an incremental run re-reads first, for records committed
     /// late ([`DEFAULT_LOOKBACK`]; zero turns it off).
     pub lookback: std::time::Duration,
+    /// How long to wait while another process syncs the same stream (one sync of a stream
+    /// runs at a time, under the lease `sync:<stream>`); the stream then resumes from that
+    /// sync's cursor. Default 30 minutes.
+    pub wait_for_other: std::time::Duration,
 }
 
 /// The default lookback: 2 s behind the cursor.
@@ -89,6 +93,7 @@ impl Default for SyncOptions {
             full: false,
             max_pages: None,
             lookback: DEFAULT_LOOKBACK,
+            wait_for_other: std::time::Duration::from_secs(30 * 60),
         }
     }
 }

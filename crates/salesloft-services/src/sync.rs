@@ -12,6 +12,40 @@ use crate::pipeline::Run;
 use crate::report::{Progress, StreamReport, SyncOptions, SyncReport};
 use crate::streams::Stream;
 
+/// How long a stream's sync lease lasts unless renewed; renewed every third of it, so a
+/// crashed process holds a stream for at most this long.
+const SYNC_LEASE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Stops the renewal task when dropped, also when the sync is cancelled mid-run.
+struct Renewing(tokio::task::JoinHandle<()>);
+
+impl Drop for Renewing {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Keep `lease` renewed for as long as the returned guard lives.
+fn renew_while_running(lease: salesloft_storage::Lease) -> Renewing {
+    Renewing(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(lease.ttl() / 3).await;
+            match lease.renew().await {
+                Ok(true) => {}
+                Ok(false) => {
+                    // Another process took the stream; the version check on every checkpoint
+                    // stops this run's writes from going astray.
+                    tracing::warn!(lease = lease.name(), "sync lease lost");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(lease = lease.name(), error = %e, "renewing the sync lease failed")
+                }
+            }
+        }
+    }))
+}
+
 /// Syncs SalesLoft into the context's store through its client.
 #[derive(Clone)]
 pub struct SyncEngine {
@@ -62,7 +96,27 @@ impl SyncEngine {
         self.sync(Stream::all(), options).await
     }
 
-    /// Run one stream to the end (or to `max_pages`).
+    /// The lease on syncing `stream`, waiting while another process holds it.
+    async fn take_stream(
+        &self,
+        stream: Stream,
+        options: SyncOptions,
+    ) -> crate::error::Result<salesloft_storage::Lease> {
+        let name = format!("sync:{}", stream.name());
+        Ok(self
+            .ctx
+            .store
+            .lease(&name, SYNC_LEASE, options.wait_for_other, || {
+                tracing::info!(
+                    stream = stream.name(),
+                    "another process is syncing this stream; waiting for it, then resuming from its cursor"
+                );
+            })
+            .await?)
+    }
+
+    /// Run one stream to the end (or to `max_pages`). One sync of a stream runs at a time
+    /// across every process on the store: another one's is waited for.
     pub async fn sync_stream(&self, stream: Stream, options: SyncOptions) -> StreamReport {
         let started = Instant::now();
         let mut report = StreamReport {
@@ -70,14 +124,25 @@ impl SyncEngine {
             ..StreamReport::default()
         };
         self.report_progress(&report);
-        let result = stream
-            .copy(Run {
-                ctx: &self.ctx,
-                options,
-                report: &mut report,
-                progress: self.progress.as_ref(),
-            })
-            .await;
+        let result = match self.take_stream(stream, options).await {
+            Ok(lease) => {
+                let renewing = renew_while_running(lease.clone());
+                let result = stream
+                    .copy(Run {
+                        ctx: &self.ctx,
+                        options,
+                        report: &mut report,
+                        progress: self.progress.as_ref(),
+                    })
+                    .await;
+                drop(renewing);
+                if let Err(e) = lease.release().await {
+                    tracing::debug!(stream = stream.name(), error = %e, "releasing the sync lease failed; it lapses by itself");
+                }
+                result
+            }
+            Err(e) => Err(e),
+        };
         report.elapsed_ms = started.elapsed().as_millis() as u64;
         let store = &self.ctx.store;
         match result {

@@ -7,9 +7,21 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The database URL is not one this crate serves.
-    #[error("unsupported database URL {0:?}: use postgres://..., sqlite://path or sqlite::memory:")]
+    /// The database URL's scheme is not one this crate serves (the URL itself is never
+    /// repeated: it may hold a password).
+    #[error(
+        "unsupported database URL scheme {0:?}: use postgres://..., sqlite://path or sqlite::memory:"
+    )]
     UnsupportedUrl(String),
+    /// A file the store needs could not be created.
+    #[error("{context}: {source}")]
+    Io {
+        /// What the store was doing.
+        context: &'static str,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The database refused a statement or could not be reached.
     #[error("database error during {context}")]
     Database {

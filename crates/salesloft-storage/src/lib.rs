@@ -23,7 +23,10 @@
 //!   heartbeats, and a fencing token on every write after a claim.
 //! - **The shared budget** ([`SharedBudget`]): salesloft-client's `CostLimiter` on a database
 //!   row, so many processes never exceed the team's budget together.
-//! - **The webhook inbox** ([`Store::record_webhook`]) and **OAuth tokens** ([`DbTokenStore`]).
+//! - **Leases** ([`Store::lease`], [`Lease`]): one holder of a name at a time across processes,
+//!   lapsing when a holder dies: one OAuth refresh at a time, one sync of a stream at a time.
+//! - **The webhook inbox** ([`Store::record_webhook`]) and **OAuth tokens** ([`DbTokenStore`],
+//!   shared by every process, refreshed under a lease).
 //! - **Test support** (feature `testing`): throwaway databases and raw SQL for tests.
 //!
 //! ```no_run
@@ -47,6 +50,7 @@ mod entity;
 mod error;
 mod inbox;
 mod jobs;
+mod lease;
 mod nodelay;
 mod quarantine;
 mod records;
@@ -64,6 +68,7 @@ pub use entity::{Entity, PreparedRows};
 pub use error::{Error, Result};
 pub use inbox::{InboxEvent, InboxOutcome, dedupe_key};
 pub use jobs::{Enqueued, Failed, Job, JobRecord, NewJob, backoff};
+pub use lease::Lease;
 pub use quarantine::Quarantined;
 pub use store::{Backend, Store, StoreOptions};
 pub use sync::{Checkpoint, OpenCheckpoint, SyncState};

@@ -6,7 +6,7 @@ use salesloft_client::Rejected;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Context, Result};
-use crate::store::{Store, now_ms, on_reader, on_writer};
+use crate::store::{BeginWrite, Store, now_ms, on_reader, on_writer};
 use crate::sync::OpenCheckpoint;
 
 /// One quarantined item.
@@ -77,7 +77,7 @@ impl Store {
             return Ok(());
         }
         on_writer!(self, |pool| {
-            let mut tx = pool.begin().await.context("starting a transaction")?;
+            let mut tx = pool.begin_write().await.context("starting a transaction")?;
             write_items!(tx, stream, items);
             tx.commit().await.context("committing quarantined items")?;
             Ok(())

@@ -5,7 +5,7 @@ use chrono_tz::Tz;
 
 use crate::entity::{Entity, PreparedRows, Table};
 use crate::error::{Context, Result};
-use crate::store::{Store, now_ms, on_reader, on_writer};
+use crate::store::{BeginWrite, Store, now_ms, on_reader, on_writer};
 use crate::upsert::{UpsertStats, UpsertTx};
 
 /// `FROM <table> WHERE` the entity's rows that are not soft-deleted.
@@ -28,7 +28,7 @@ impl Store {
     /// Write rows prepared earlier, in one transaction; returns what changed.
     pub async fn upsert_prepared<T: Entity>(&self, rows: PreparedRows<T>) -> Result<UpsertStats> {
         on_writer!(self, |pool| {
-            let mut tx = pool.begin().await.context("starting a transaction")?;
+            let mut tx = pool.begin_write().await.context("starting a transaction")?;
             let stats = tx.upsert_rows_in(&T::TABLE, rows.rows).await?;
             tx.commit().await.context("committing rows")?;
             Ok(stats)
@@ -80,7 +80,7 @@ impl Store {
             key = table.key().join(", "),
         );
         on_writer!(self, |pool| {
-            let mut tx = pool.begin().await.context("starting a transaction")?;
+            let mut tx = pool.begin_write().await.context("starting a transaction")?;
             let marked = sqlx::query(sqlx::AssertSqlSafe(mark))
                 .bind(now)
                 .bind(version)

@@ -109,9 +109,14 @@ impl Store {
         Self::connect_with(url, StoreOptions::default()).await
     }
 
-    /// [`Store::connect`] with pool settings.
+    /// [`Store::connect`] with pool settings. The scheme's case does not matter
+    /// (`Postgres://` is `postgres://`); an error never repeats the URL, which may hold a
+    /// password.
     pub async fn connect_with(url: &str, options: StoreOptions) -> Result<Self> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let (scheme, rest) = url.split_once(':').unwrap_or((url, ""));
+        let scheme = scheme.to_ascii_lowercase();
+        let url = &format!("{scheme}:{rest}");
+        if scheme == "postgres" || scheme == "postgresql" {
             let connect_options =
                 PgConnectOptions::from_str(url).context("parsing the PostgreSQL URL")?;
             // Over TCP (no Unix socket path), turn Nagle off: see `nodelay`.
@@ -119,6 +124,17 @@ impl Store {
                 .get_socket()
                 .is_none()
                 .then(|| connect_options.get_port());
+            // One connection first, so a wrong host, password or database name fails at once
+            // with its own cause, not after the pool's acquire timeout as "timed out".
+            {
+                use sqlx::Connection;
+                sqlx::PgConnection::connect_with(&connect_options)
+                    .await
+                    .context("connecting to PostgreSQL")?
+                    .close()
+                    .await
+                    .context("connecting to PostgreSQL")?;
+            }
             let pool = PgPoolOptions::new()
                 .max_connections(options.max_connections)
                 .acquire_timeout(options.acquire_timeout)
@@ -137,10 +153,13 @@ impl Store {
                 pools: Pools::Postgres(pool),
             });
         }
-        if url.starts_with("sqlite:") {
+        if scheme == "sqlite" {
             let memory = url.contains(":memory:") || url.contains("mode=memory");
-            let base = SqliteConnectOptions::from_str(url)
-                .context("parsing the SQLite URL")?
+            let base = SqliteConnectOptions::from_str(url).context("parsing the SQLite URL")?;
+            if !memory {
+                create_owner_only(base.get_filename())?;
+            }
+            let base = base
                 .create_if_missing(true)
                 .busy_timeout(options.acquire_timeout)
                 .foreign_keys(false)
@@ -163,15 +182,30 @@ impl Store {
                     crate::checkpointer::WRITER_CHECKPOINT_FRAMES
                 },
             );
-            let writer = SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .acquire_timeout(options.acquire_timeout)
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .connect_with(writer_options)
-                .await
-                .context("opening the SQLite database")?;
+            // A new file's first opener turns WAL on, which needs the file to itself; a second
+            // process opening it in the same instant is told "locked" rather than made to wait,
+            // so that one waits here, within the acquire timeout.
+            let deadline = tokio::time::Instant::now() + options.acquire_timeout;
+            let mut pause = Duration::from_millis(10);
+            let writer = loop {
+                let opened = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .acquire_timeout(options.acquire_timeout)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .connect_with(writer_options.clone())
+                    .await;
+                match opened {
+                    Err(e)
+                        if is_sqlite_busy(&e) && tokio::time::Instant::now() + pause < deadline =>
+                    {
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(Duration::from_millis(200));
+                    }
+                    other => break other.context("opening the SQLite database")?,
+                }
+            };
             let checkpointer = if memory {
                 None
             } else {
@@ -199,7 +233,7 @@ impl Store {
                 },
             });
         }
-        Err(Error::UnsupportedUrl(url.to_owned()))
+        Err(Error::UnsupportedUrl(scheme))
     }
 
     /// Which engine this is.
@@ -215,7 +249,22 @@ impl Store {
         match &self.pools {
             Pools::Postgres(p) => POSTGRES_MIGRATOR.run(p).await.map_err(Error::Migrate),
             Pools::Sqlite { writer, .. } => {
-                SQLITE_MIGRATOR.run(writer).await.map_err(Error::Migrate)
+                // sqlx takes no lock for SQLite migrations: two processes opening a new file
+                // together both try the first migration, and the one that loses finds its
+                // tables made. Each migration is one transaction, so trying again applies
+                // what is still missing (nothing, once the other finished).
+                let mut attempt = 0;
+                loop {
+                    match SQLITE_MIGRATOR.run(writer).await {
+                        Ok(()) => return Ok(()),
+                        Err(e) if attempt < 5 => {
+                            attempt += 1;
+                            tracing::debug!(attempt, error = %e, "SQLite migration raced another process; trying again");
+                            tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                        }
+                        Err(e) => return Err(Error::Migrate(e)),
+                    }
+                }
             }
         }
     }
@@ -236,6 +285,67 @@ impl Store {
                 writer.close().await;
             }
         }
+    }
+}
+
+/// True for SQLite's "database is locked" (`SQLITE_BUSY`, with its extended codes).
+fn is_sqlite_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => d
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| c & 0xff == 5),
+        _ => false,
+    }
+}
+
+/// Create the SQLite file at `path` readable by its owner only (0600), unless it exists.
+/// SQLite gives its `-wal` and `-shm` files the same mode.
+fn create_owner_only(path: &std::path::Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(Error::Io {
+            context: "creating the SQLite database file",
+            source,
+        }),
+    }
+}
+
+/// A transaction for a read-then-write. On SQLite it starts with `BEGIN IMMEDIATE`, taking
+/// the write lock first (waiting for it under the busy timeout): a deferred transaction that
+/// read first would fail outright when another process wrote in between.
+pub(crate) trait BeginWrite {
+    /// The database.
+    type Db: sqlx::Database;
+    /// Begin the transaction.
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+    + Send;
+}
+
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+    + Send {
+        self.begin()
+    }
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+    + Send {
+        self.begin_with("BEGIN IMMEDIATE")
     }
 }
 

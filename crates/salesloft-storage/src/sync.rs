@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use crate::entity::{Entity, PreparedRows};
 use crate::error::{Context, Error, Result};
-use crate::store::{Pools, Store, now_ms, on_reader, on_writer};
+use crate::store::{BeginWrite, Pools, Store, now_ms, on_reader, on_writer};
 use crate::upsert::{UpsertStats, UpsertTx};
 
 /// Where one stream's sync stands.
@@ -152,13 +152,16 @@ impl Store {
     pub async fn begin_checkpoint(&self, expected: &SyncState) -> Result<OpenCheckpoint> {
         let tx = match &self.pools {
             Pools::Postgres(pool) => {
-                let mut tx = pool.begin().await.context("starting a checkpoint")?;
+                let mut tx = pool.begin_write().await.context("starting a checkpoint")?;
                 // Atomic, so losing a whole checkpoint in a crash only means fetching it again.
                 tx.commit_without_flush_wait().await?;
                 CheckpointTx::Postgres(tx)
             }
             Pools::Sqlite { writer, .. } => {
-                let mut tx = writer.begin().await.context("starting a checkpoint")?;
+                let mut tx = writer
+                    .begin_write()
+                    .await
+                    .context("starting a checkpoint")?;
                 tx.commit_without_flush_wait().await?;
                 CheckpointTx::Sqlite(tx)
             }

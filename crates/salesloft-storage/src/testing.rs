@@ -115,7 +115,9 @@ impl TestDb {
         let name = format!("salesloft_test_{}", unique_name());
         let admin = Store::connect(admin_url).await?;
         let Pools::Postgres(pool) = &admin.pools else {
-            return Err(Error::UnsupportedUrl(admin_url.to_owned()));
+            return Err(Error::UnsupportedUrl(
+                admin_url.split(':').next().unwrap_or_default().to_owned(),
+            ));
         };
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(pool)

@@ -7,13 +7,14 @@ use std::time::Duration;
 use salesloft_client::{BoxError, OAuthTokens, RefreshLock, ReleaseRefreshLock, TokenStore};
 use secrecy::ExposeSecret;
 
-use crate::error::{Context, Error, Result};
+use crate::error::{Context, Result};
+use crate::lease::Lease;
 use crate::store::{Store, now_ms, on_reader, on_writer};
 
 /// access token, refresh token, expiry (ms), scope.
 type TokenRow = (String, Option<String>, Option<i64>, Option<String>);
 
-/// The `oauth_tokens` row named `key`, with its refresh lock in `oauth_refresh_locks`.
+/// The `oauth_tokens` row named `key`, refreshed under the lease `oauth-refresh:<key>`.
 #[derive(Debug, Clone)]
 pub struct DbTokenStore {
     store: Store,
@@ -62,53 +63,15 @@ impl DbTokenStore {
             t
         }))
     }
-
-    /// Take the refresh lock if it is free or its holder's lease lapsed; `false` when another
-    /// holds it.
-    async fn try_lock(&self, owner: &str) -> Result<bool> {
-        let now = now_ms();
-        let until = now.saturating_add(i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX));
-        let taken = on_writer!(&self.store, |pool| {
-            sqlx::query(
-                "INSERT INTO oauth_refresh_locks (token_key, owner, expires_at_ms) VALUES ($1, $2, $3) \
-                 ON CONFLICT (token_key) DO UPDATE SET owner = excluded.owner, expires_at_ms = excluded.expires_at_ms \
-                 WHERE oauth_refresh_locks.expires_at_ms <= $4",
-            )
-            .bind(&self.key)
-            .bind(owner)
-            .bind(until)
-            .bind(now)
-            .execute(pool)
-            .await
-            .context("taking the OAuth refresh lock")?
-            .rows_affected()
-        });
-        Ok(taken == 1)
-    }
-
-    async fn unlock(&self, owner: &str) -> Result<()> {
-        on_writer!(&self.store, |pool| {
-            sqlx::query("DELETE FROM oauth_refresh_locks WHERE token_key = $1 AND owner = $2")
-                .bind(&self.key)
-                .bind(owner)
-                .execute(pool)
-                .await
-                .context("releasing the OAuth refresh lock")?;
-        });
-        Ok(())
-    }
 }
 
-/// A held `oauth_refresh_locks` row.
-struct DbRefreshLock {
-    tokens: DbTokenStore,
-    owner: String,
-}
+/// A held refresh lease.
+struct DbRefreshLock(Lease);
 
 #[async_trait::async_trait]
 impl ReleaseRefreshLock for DbRefreshLock {
     async fn release(self: Box<Self>) -> Result<(), BoxError> {
-        Ok(self.tokens.unlock(&self.owner).await?)
+        Ok(self.0.release().await?)
     }
 }
 
@@ -141,25 +104,13 @@ impl TokenStore for DbTokenStore {
     }
 
     async fn lock_refresh(&self) -> Result<RefreshLock, BoxError> {
-        let owner = uuid::Uuid::new_v4().to_string();
-        let deadline = tokio::time::Instant::now() + self.wait;
-        let mut pause = Duration::from_millis(20);
-        loop {
-            if self.try_lock(&owner).await? {
-                return Ok(RefreshLock::held(DbRefreshLock {
-                    tokens: self.clone(),
-                    owner,
-                }));
-            }
-            if tokio::time::Instant::now() + pause > deadline {
-                return Err(Error::Busy(format!(
-                    "another process held the OAuth refresh lock for {:?} (token key {:?})",
-                    self.wait, self.key
-                ))
-                .into());
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(500));
-        }
+        let name = format!("oauth-refresh:{}", self.key);
+        let lease = self
+            .store
+            .lease(&name, self.lease, self.wait, || {
+                tracing::debug!("waiting for another process refreshing the OAuth tokens");
+            })
+            .await?;
+        Ok(RefreshLock::held(DbRefreshLock(lease)))
     }
 }

@@ -179,15 +179,21 @@ async fn a_429_spends_no_attempt_and_gives_up_only_after_the_rate_limited_time()
     assert!(started.elapsed() >= std::time::Duration::from_secs(2));
     let refused = limiter.rate_limited.lock().unwrap().len();
     assert!(refused > 4, "429s spend no attempt: {refused}");
+    let shown = err.to_string();
+    assert!(
+        shown.contains("GET /v2/me") && shown.contains("max_rate_limited_secs"),
+        "a clear error that says what to do: {shown}"
+    );
     match err {
-        Error::Api {
-            attempts, message, ..
+        Error::RateLimited {
+            refusals,
+            message,
+            waited,
+            ..
         } => {
-            assert_eq!(
-                attempts as usize, refused,
-                "every send counted in the error"
-            );
+            assert_eq!(refusals as usize, refused, "every refusal counted");
             assert_eq!(message.as_deref(), Some("Rate limit exceeded"));
+            assert!(waited >= Duration::from_secs(2), "{waited:?}");
         }
         other => panic!("{other:?}"),
     }

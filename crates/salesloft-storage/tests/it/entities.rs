@@ -255,7 +255,7 @@ async fn the_oauth_refresh_lock_is_one_holder_at_a_time_and_lapses(db: &TestDb) 
     let other_key = DbTokenStore::new(db.store.clone(), "team:18");
     let held = first.lock_refresh().await.unwrap();
     let refused = second.lock_refresh().await.unwrap_err().to_string();
-    assert!(refused.contains("refresh lock"), "{refused}");
+    assert!(refused.contains("oauth-refresh:team:17"), "{refused}");
     other_key
         .lock_refresh()
         .await
@@ -283,6 +283,113 @@ async fn the_oauth_refresh_lock_is_one_holder_at_a_time_and_lapses(db: &TestDb) 
         "waited for the lease"
     );
 }
+async fn a_lease_has_one_holder_renews_and_is_lost_once_lapsed(db: &TestDb) {
+    use std::time::Duration;
+    let ttl = Duration::from_millis(400);
+    let a = db
+        .store
+        .try_lease("sync:people", ttl)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        db.store
+            .try_lease("sync:people", ttl)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let other = db
+        .store
+        .try_lease("sync:accounts", ttl)
+        .await
+        .unwrap()
+        .unwrap();
+    // Renewed before it lapses, it stays held past its first lease time.
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(a.renew().await.unwrap());
+        assert!(
+            db.store
+                .try_lease("sync:people", ttl)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+    // Not renewed, it lapses; the next holder takes it and the first has lost it.
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let waited = std::sync::atomic::AtomicBool::new(false);
+    let b = db
+        .store
+        .lease("sync:people", ttl, Duration::from_secs(2), || {
+            waited.store(true, std::sync::atomic::Ordering::SeqCst)
+        })
+        .await
+        .unwrap();
+    assert!(!a.renew().await.unwrap(), "lost");
+    a.release().await.unwrap();
+    assert!(
+        b.renew().await.unwrap(),
+        "the loser's release leaves the new holder's lease"
+    );
+    // Waiting: taken as soon as the holder gives it back.
+    let store = db.store.clone();
+    let giver = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        b.release().await.unwrap();
+    });
+    let c = store
+        .lease(
+            "sync:people",
+            Duration::from_secs(30),
+            Duration::from_secs(5),
+            || waited.store(true, std::sync::atomic::Ordering::SeqCst),
+        )
+        .await
+        .unwrap();
+    giver.await.unwrap();
+    assert!(waited.load(std::sync::atomic::Ordering::SeqCst));
+    c.release().await.unwrap();
+    other.release().await.unwrap();
+
+    // A holder on this machine whose process is gone is taken over at once, long before its
+    // lease lapses; a live one is not.
+    let held = db
+        .store
+        .try_lease("sync:calls", Duration::from_secs(600))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        db.store
+            .try_lease("sync:calls", ttl)
+            .await
+            .unwrap()
+            .is_none(),
+        "alive"
+    );
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = gone.id();
+    gone.wait().unwrap();
+    let me = std::process::id();
+    salesloft_storage::testing::execute(
+        &db.store,
+        &format!("UPDATE leases SET owner = replace(owner, ':{me}:', ':{dead_pid}:') WHERE name = 'sync:calls'"),
+    )
+    .await
+    .unwrap();
+    let taken = db.store.try_lease("sync:calls", ttl).await.unwrap();
+    if cfg!(target_os = "linux") {
+        assert!(taken.is_some(), "the dead holder's lease is taken over");
+        assert!(!held.renew().await.unwrap());
+    }
+}
+on_both!(
+    leases,
+    a_lease_has_one_holder_renews_and_is_lost_once_lapsed
+);
+
 on_both!(
     refresh_lock,
     the_oauth_refresh_lock_is_one_holder_at_a_time_and_lapses
