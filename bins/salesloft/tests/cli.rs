@@ -632,11 +632,20 @@ fn no_secret_is_printed_or_stored_at_trace_level() {
         sandbox.api_key().to_owned(),
         salesloft_sandbox::DEFAULT_CLIENT_SECRET.to_owned(),
     ];
-    let base: Vec<(String, String)> = env
+    let mut base: Vec<(String, String)> = env
         .iter()
         .filter(|(k, _)| k != "SALESLOFT_API_KEY" && k != "SALESLOFT_DATABASE_URL")
         .cloned()
         .collect();
+    // Webhook callback tokens are configured in every run.
+    base.push((
+        "SALESLOFT_WEBHOOKS__CALLBACK_TOKENS".into(),
+        "callback-token-that-must-not-leak,second-callback-secret".into(),
+    ));
+    secrets.extend([
+        "callback-token-that-must-not-leak".to_owned(),
+        "second-callback-secret".to_owned(),
+    ]);
     let with = |extra: &[(&str, &str)]| {
         let mut e = base.clone();
         e.extend(
@@ -769,6 +778,22 @@ fn no_secret_is_printed_or_stored_at_trace_level() {
         "pw-that-must-not-leak".to_owned(),
         "pw@that/must-not-leak".to_owned(),
     ]);
+
+    // A configuration error beside every secret.
+    let (ok, out) = traced(
+        &dir,
+        &["sync"],
+        &with(&[
+            ("SALESLOFT_API_KEY", sandbox.api_key()),
+            (
+                "SALESLOFT_DATABASE_URL",
+                "postgres://leaky:pw-that-must-not-leak@127.0.0.1:1/x",
+            ),
+            ("SALESLOFT_API__TIMEOUT_SECS", "0"),
+        ]),
+    );
+    assert!(!ok && out.contains("timeout_secs"), "{out}");
+    printed.push(out);
 
     for secret in &secrets {
         assert!(secret.len() >= 8, "a secret long enough to search for");

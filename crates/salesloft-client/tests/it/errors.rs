@@ -137,3 +137,31 @@ async fn each_request_gets_a_span_with_status_cost_and_budget_but_no_token() {
     }
     assert!(!logs.contains(API_KEY), "the key leaked into logs");
 }
+
+#[tokio::test]
+async fn a_transport_error_never_shows_the_query_and_its_email_addresses() {
+    // Nothing listens on port 1: the connection is refused.
+    let client = salesloft_client::Client::builder(salesloft_client::Auth::api_key(API_KEY))
+        .base_url("http://127.0.0.1:1")
+        .limiter(Arc::new(salesloft_client::Unlimited))
+        .retry(crate::helpers::fast_retry())
+        .build()
+        .expect("client");
+    let err = client
+        .people()
+        .list()
+        .email_addresses(["ann.private@example.com"])
+        .send()
+        .await
+        .expect_err("refused");
+    let mut shown = format!("{err} {err:?}");
+    let mut source = std::error::Error::source(&err);
+    while let Some(s) = source {
+        shown.push_str(&format!(" {s} {s:?}"));
+        source = s.source();
+    }
+    assert!(matches!(err, Error::Transport { .. }), "{shown}");
+    assert!(shown.contains("/v2/people"), "names the path: {shown}");
+    assert!(!shown.contains("ann.private"), "never the query: {shown}");
+    assert!(!shown.contains("127.0.0.1:1/v2"), "never the URL: {shown}");
+}
