@@ -283,42 +283,29 @@ async fn the_oauth_refresh_lock_is_one_holder_at_a_time_and_lapses(db: &TestDb) 
         "waited for the lease"
     );
 }
+/// `store.try_lease(name, ttl)`, which must not fail.
+async fn take(
+    store: &salesloft_storage::Store,
+    name: &str,
+    ttl: std::time::Duration,
+) -> Option<salesloft_storage::Lease> {
+    store.try_lease(name, ttl).await.unwrap()
+}
+
 async fn a_lease_has_one_holder_renews_and_is_lost_once_lapsed(db: &TestDb) {
     use std::time::Duration;
-    let ttl = Duration::from_millis(400);
-    let a = db
-        .store
-        .try_lease("sync:people", ttl)
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        db.store
-            .try_lease("sync:people", ttl)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    let other = db
-        .store
-        .try_lease("sync:accounts", ttl)
-        .await
-        .unwrap()
-        .unwrap();
+    let ttl = Duration::from_millis(1_000);
+    let a = take(&db.store, "sync:people", ttl).await.unwrap();
+    assert!(take(&db.store, "sync:people", ttl).await.is_none());
+    let other = take(&db.store, "sync:accounts", ttl).await.unwrap();
     // Renewed before it lapses, it stays held past its first lease time.
     for _ in 0..3 {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(400)).await;
         assert!(a.renew().await.unwrap());
-        assert!(
-            db.store
-                .try_lease("sync:people", ttl)
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert!(take(&db.store, "sync:people", ttl).await.is_none());
     }
     // Not renewed, it lapses; the next holder takes it and the first has lost it.
-    tokio::time::sleep(Duration::from_millis(450)).await;
+    tokio::time::sleep(Duration::from_millis(1_050)).await;
     let waited = std::sync::atomic::AtomicBool::new(false);
     let b = db
         .store
@@ -355,20 +342,10 @@ async fn a_lease_has_one_holder_renews_and_is_lost_once_lapsed(db: &TestDb) {
 
     // A holder on this machine whose process is gone is taken over at once, long before its
     // lease lapses; a live one is not.
-    let held = db
-        .store
-        .try_lease("sync:calls", Duration::from_secs(600))
+    let held = take(&db.store, "sync:calls", Duration::from_secs(600))
         .await
-        .unwrap()
         .unwrap();
-    assert!(
-        db.store
-            .try_lease("sync:calls", ttl)
-            .await
-            .unwrap()
-            .is_none(),
-        "alive"
-    );
+    assert!(take(&db.store, "sync:calls", ttl).await.is_none(), "alive");
     let mut gone = std::process::Command::new("true").spawn().unwrap();
     let dead_pid = gone.id();
     gone.wait().unwrap();
@@ -379,7 +356,7 @@ async fn a_lease_has_one_holder_renews_and_is_lost_once_lapsed(db: &TestDb) {
     )
     .await
     .unwrap();
-    let taken = db.store.try_lease("sync:calls", ttl).await.unwrap();
+    let taken = take(&db.store, "sync:calls", ttl).await;
     if cfg!(target_os = "linux") {
         assert!(taken.is_some(), "the dead holder's lease is taken over");
         assert!(!held.renew().await.unwrap());
