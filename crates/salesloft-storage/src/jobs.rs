@@ -89,16 +89,78 @@ pub struct Job {
 pub struct JobRecord {
     /// Id.
     pub id: i64,
+    /// Queue.
+    pub queue: String,
     /// Kind.
     pub kind: String,
     /// `available`, `running`, `completed`, `dead` or `cancelled`.
     pub state: String,
     /// Attempts made.
     pub attempt: i32,
+    /// Attempts allowed.
+    pub max_attempts: i32,
     /// When it may run next.
     pub run_at_ms: i64,
+    /// Its unique key, while pending or running.
+    pub unique_key: Option<String>,
+    /// Arguments (JSON text).
+    pub payload: String,
+    /// The worker holding it, while running.
+    pub locked_by: Option<String>,
     /// The last error.
     pub last_error: Option<String>,
+    /// When it was enqueued.
+    pub created_at_ms: i64,
+    /// When it last changed.
+    pub updated_at_ms: i64,
+}
+
+const RECORD_COLUMNS: &str = "id, queue, kind, state, attempt, max_attempts, run_at_ms, unique_key, payload, \
+    locked_by, last_error, created_at_ms, updated_at_ms";
+
+/// Waits for jobs to be enqueued: in this process through the store's wake-up signal, and on
+/// PostgreSQL from any process through `LISTEN salesloft_jobs`.
+/// On PostgreSQL it holds one connection of the store's pool until dropped.
+pub struct JobWakeups {
+    local: tokio::sync::watch::Receiver<u64>,
+    listener: Option<sqlx::postgres::PgListener>,
+}
+
+impl std::fmt::Debug for JobWakeups {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobWakeups")
+            .field("listening", &self.listener.is_some())
+            .finish()
+    }
+}
+
+/// The PostgreSQL notification channel an enqueue signals.
+const JOBS_CHANNEL: &str = "salesloft_jobs";
+
+impl JobWakeups {
+    /// Wait until a job may have been enqueued, or `at_most`; `true` when woken by an enqueue.
+    pub async fn wait(&mut self, at_most: Duration) -> bool {
+        let local = self.local.changed();
+        let remote = async {
+            match &mut self.listener {
+                Some(l) => l.recv().await.map(|_| ()),
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            changed = local => changed.is_ok(),
+            got = remote => match got {
+                Ok(()) => true,
+                Err(e) => {
+                    // sqlx reconnects on the next recv; until then polling covers it.
+                    tracing::warn!(error = %e, "job notifications interrupted; polling meanwhile");
+                    tokio::time::sleep(at_most.min(Duration::from_secs(1))).await;
+                    false
+                }
+            },
+            () = tokio::time::sleep(at_most) => false,
+        }
+    }
 }
 
 /// What failing a job did.
@@ -132,8 +194,46 @@ pub fn backoff(attempt: i32) -> Duration {
 }
 
 impl Store {
+    /// A waiter for enqueued jobs (see [`JobWakeups`]).
+    pub async fn job_wakeups(&self) -> Result<JobWakeups> {
+        let mut local = self.jobs_wake.subscribe();
+        local.mark_unchanged();
+        let listener = match &self.pools {
+            Pools::Postgres(pool) => {
+                let mut l = sqlx::postgres::PgListener::connect_with(pool)
+                    .await
+                    .context("listening for jobs")?;
+                l.listen(JOBS_CHANNEL).await.context("listening for jobs")?;
+                Some(l)
+            }
+            Pools::Sqlite { .. } => None,
+        };
+        Ok(JobWakeups { local, listener })
+    }
+
+    /// Wake every runner: those of this process at once, and on PostgreSQL those of other
+    /// processes through `NOTIFY`.
+    async fn wake_runners(&self, queue: &str) -> Result<()> {
+        self.jobs_wake.send_modify(|n| *n = n.wrapping_add(1));
+        if let Pools::Postgres(pool) = &self.pools {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(JOBS_CHANNEL)
+                .bind(queue)
+                .execute(pool)
+                .await
+                .context("notifying job runners")?;
+        }
+        Ok(())
+    }
+
     /// Add a job (or find the pending one with its unique key; an earlier `run_at` wins).
     pub async fn enqueue(&self, job: &NewJob) -> Result<Enqueued> {
+        let enqueued = self.enqueue_row(job).await?;
+        self.wake_runners(&job.queue).await?;
+        Ok(enqueued)
+    }
+
+    async fn enqueue_row(&self, job: &NewJob) -> Result<Enqueued> {
         let now = now_ms();
         let run_at = job.run_at_ms.unwrap_or(now);
         let payload = job.payload.to_string();
@@ -230,6 +330,12 @@ impl Store {
                     .context("enqueueing jobs")?
                     .rows_affected()
             });
+        }
+        let mut queues: Vec<&str> = jobs.iter().map(|j| j.queue.as_str()).collect();
+        queues.sort_unstable();
+        queues.dedup();
+        for queue in queues {
+            self.wake_runners(queue).await?;
         }
         Ok(total)
     }
@@ -463,13 +569,91 @@ impl Store {
     /// One job's row.
     pub async fn job(&self, id: i64) -> Result<Option<JobRecord>> {
         on_reader!(self, |pool| {
-            sqlx::query_as(
-                "SELECT id, kind, state, attempt, run_at_ms, last_error FROM jobs WHERE id = $1",
-            )
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {RECORD_COLUMNS} FROM jobs WHERE id = $1"
+            )))
             .bind(id)
             .fetch_optional(pool)
             .await
             .context("reading a job")
+        })
+    }
+
+    /// Jobs, newest first, optionally only those in `state` and of `kind`, at most `limit`.
+    pub async fn jobs(
+        &self,
+        state: Option<&str>,
+        kind: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<JobRecord>> {
+        on_reader!(self, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {RECORD_COLUMNS} FROM jobs WHERE ($1 IS NULL OR state = $1) \
+                 AND ($2 IS NULL OR kind = $2) ORDER BY id DESC LIMIT $3"
+            )))
+            .bind(state)
+            .bind(kind)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await
+            .context("listing jobs")
+        })
+    }
+
+    /// Run a dead or cancelled job again now, with its attempts reset; `false` when it is not
+    /// dead or cancelled. Refused (a conflict) while another job with its unique key is pending.
+    pub async fn retry_job(&self, id: i64) -> Result<bool> {
+        let now = now_ms();
+        let queue: Option<(String,)> = on_writer!(self, |pool| {
+            sqlx::query_as(
+                "UPDATE jobs SET state = 'available', attempt = 0, run_at_ms = $2, lock_token = NULL, \
+                 locked_until_ms = NULL, finalized_at_ms = NULL, updated_at_ms = $2 \
+                 WHERE id = $1 AND state IN ('dead', 'cancelled') RETURNING queue",
+            )
+            .bind(id)
+            .bind(now)
+            .fetch_optional(pool)
+            .await
+            .context("retrying a job")?
+        });
+        match queue {
+            Some((queue,)) => {
+                self.wake_runners(&queue).await?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Cancel a pending or running job; `false` when it had finished. A running job's worker
+    /// finds its lease gone at its next heartbeat, stops it and writes nothing more.
+    pub async fn cancel_job(&self, id: i64) -> Result<bool> {
+        let now = now_ms();
+        let n = on_writer!(self, |pool| {
+            sqlx::query(
+                "UPDATE jobs SET state = 'cancelled', lock_token = NULL, locked_until_ms = NULL, \
+                 finalized_at_ms = $2, updated_at_ms = $2, last_error = COALESCE(last_error, 'cancelled') \
+                 WHERE id = $1 AND state IN ('available', 'running')",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(pool)
+            .await
+            .context("cancelling a job")?
+            .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Jobs per kind and state, for metrics and the status page.
+    pub async fn job_counts_by_kind(&self) -> Result<Vec<(String, String, i64)>> {
+        on_reader!(self, |pool| {
+            sqlx::query_as(
+                "SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state ORDER BY kind, state",
+            )
+            .fetch_all(pool)
+            .await
+            .context("counting jobs")
         })
     }
 

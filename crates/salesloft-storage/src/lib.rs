@@ -67,7 +67,7 @@ pub use chrono_tz::Tz;
 pub use entity::{Entity, PreparedRows};
 pub use error::{Error, Result};
 pub use inbox::{InboxEvent, InboxOutcome, dedupe_key};
-pub use jobs::{Enqueued, Failed, Job, JobRecord, NewJob, backoff};
+pub use jobs::{Enqueued, Failed, Job, JobRecord, JobWakeups, NewJob, backoff};
 pub use lease::Lease;
 pub use quarantine::Quarantined;
 pub use store::{Backend, Store, StoreOptions};

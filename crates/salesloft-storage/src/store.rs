@@ -49,6 +49,18 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) pools: Pools,
+    /// Bumped on every enqueue through this store (and its clones), so job runners in this
+    /// process wake without polling.
+    pub(crate) jobs_wake: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+impl Store {
+    fn from_pools(pools: Pools) -> Self {
+        Store {
+            pools,
+            jobs_wake: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
+        }
+    }
 }
 
 /// The connections of a [`Store`], per engine.
@@ -149,9 +161,7 @@ impl Store {
                 .connect_with(connect_options)
                 .await
                 .context("connecting to PostgreSQL")?;
-            return Ok(Store {
-                pools: Pools::Postgres(pool),
-            });
+            return Ok(Store::from_pools(Pools::Postgres(pool)));
         }
         if scheme == "sqlite" {
             let memory = url.contains(":memory:") || url.contains("mode=memory");
@@ -225,13 +235,11 @@ impl Store {
                     .await
                     .context("opening SQLite readers")?
             };
-            return Ok(Store {
-                pools: Pools::Sqlite {
-                    writer,
-                    reader,
-                    checkpointer,
-                },
-            });
+            return Ok(Store::from_pools(Pools::Sqlite {
+                writer,
+                reader,
+                checkpointer,
+            }));
         }
         Err(Error::UnsupportedUrl(scheme))
     }

@@ -208,6 +208,7 @@ impl Drop for TestDb {
                     rt.block_on(async move {
                         if let Ok(Store {
                             pools: Pools::Postgres(pool),
+                            ..
                         }) = Store::connect(&admin_url).await
                         {
                             let _ = sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -201,3 +201,98 @@ on_both!(
     concurrent_claims,
     concurrent_claimers_take_every_job_exactly_once
 );
+
+async fn operators_list_retry_and_cancel_jobs(db: &TestDb) {
+    let mut job = NewJob::new("always-fails", json!({"n": 1}));
+    job.max_attempts = 1;
+    let Enqueued::Created(dead_id) = db.store.enqueue(&job).await.unwrap() else {
+        panic!()
+    };
+    let claimed = db.store.claim("default", 1, "w1", LEASE).await.unwrap();
+    assert_eq!(
+        db.store.fail(&claimed[0], "boom", false).await.unwrap(),
+        Failed::Dead
+    );
+    let Enqueued::Created(pending) = db
+        .store
+        .enqueue(&NewJob::new("sync", json!({})))
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    let dead = db.store.jobs(Some("dead"), None, 10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        (dead[0].id, dead[0].last_error.as_deref()),
+        (dead_id, Some("boom"))
+    );
+    assert_eq!(
+        db.store.jobs(None, Some("sync"), 10).await.unwrap().len(),
+        1
+    );
+    assert_eq!(
+        db.store.jobs(None, None, 1).await.unwrap()[0].id,
+        pending,
+        "newest first"
+    );
+
+    assert!(db.store.retry_job(dead_id).await.unwrap());
+    assert!(!db.store.retry_job(pending).await.unwrap(), "not dead");
+    let again = db.store.job(dead_id).await.unwrap().unwrap();
+    assert_eq!((again.state.as_str(), again.attempt), ("available", 0));
+
+    // Cancelling a running job fences its worker out.
+    let running = db.store.claim("default", 10, "w2", LEASE).await.unwrap();
+    assert_eq!(running.len(), 2);
+    assert!(db.store.cancel_job(running[0].id).await.unwrap());
+    assert!(matches!(
+        db.store.heartbeat(&running[0], LEASE).await,
+        Err(Error::LeaseLost { .. })
+    ));
+    assert!(db.store.complete(&running[0]).await.is_err());
+    assert!(
+        !db.store.cancel_job(running[0].id).await.unwrap(),
+        "finished"
+    );
+    let counts = db.store.job_counts_by_kind().await.unwrap();
+    assert!(
+        counts.contains(&("always-fails".into(), "running".into(), 1))
+            || counts.contains(&("always-fails".into(), "cancelled".into(), 1)),
+        "{counts:?}"
+    );
+}
+on_both!(operators, operators_list_retry_and_cancel_jobs);
+
+async fn an_enqueue_wakes_waiting_runners_in_this_process_and_others(db: &TestDb) {
+    let mut here = db.store.job_wakeups().await.unwrap();
+    let other_process = another_pool(db).await;
+    let mut there = other_process.job_wakeups().await.unwrap();
+    assert!(
+        !here.wait(Duration::from_millis(50)).await,
+        "nothing enqueued yet"
+    );
+    db.store
+        .enqueue(&NewJob::new("sync", json!({})))
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    assert!(
+        here.wait(Duration::from_secs(10)).await,
+        "woken in this process"
+    );
+    if db.store.backend() == salesloft_storage::Backend::Postgres {
+        assert!(
+            there.wait(Duration::from_secs(10)).await,
+            "woken through NOTIFY"
+        );
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // A listener holds a connection of its pool until dropped.
+    drop((here, there));
+    other_process.close().await;
+}
+on_both!(
+    wakeups,
+    an_enqueue_wakes_waiting_runners_in_this_process_and_others
+);
