@@ -1,0 +1,127 @@
+//! The jobs that keep the local copy fresh: [`SyncJob`] (`sync`, one stream) and
+//! [`ReconcileJob`] (`reconcile`, one stream), with their schedules.
+
+use std::time::Duration;
+
+use salesloft_services::{Context, ReconcileOptions, Reconciler, Stream, SyncEngine, SyncOptions};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::job::{Job, JobContext, JobError, Outcome};
+use crate::registry::Registry;
+use crate::schedule::Schedule;
+
+/// The payload of the stream jobs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamPayload {
+    /// The stream's name, such as `people`.
+    pub stream: String,
+}
+
+impl StreamPayload {
+    fn stream(&self) -> Result<Stream, JobError> {
+        Stream::named(&self.stream)
+            .ok_or_else(|| JobError::Permanent(format!("no stream named {:?}", self.stream)))
+    }
+}
+
+/// `sync`: one incremental run of a stream. Stopped by shutdown, it drops the open checkpoint
+/// (committed pages stay; the next run resumes from the last committed cursor) and is snoozed.
+#[derive(Debug, Clone)]
+pub struct SyncJob {
+    engine: SyncEngine,
+    options: SyncOptions,
+}
+
+impl SyncJob {
+    /// Syncs through `ctx` with `options`.
+    pub fn new(ctx: Context, options: SyncOptions) -> Self {
+        Self {
+            engine: SyncEngine::new(ctx),
+            options,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Job for SyncJob {
+    type Payload = StreamPayload;
+    const KIND: &'static str = "sync";
+
+    async fn run(&self, payload: StreamPayload, ctx: &JobContext) -> Result<Outcome, JobError> {
+        let stream = payload.stream()?;
+        let report = tokio::select! {
+            report = self.engine.sync_stream(stream, self.options) => report,
+            () = ctx.cancelled() => return Ok(Outcome::Snooze(Duration::ZERO)),
+        };
+        match report.error {
+            None => Ok(Outcome::Done),
+            Some(e) => Err(JobError::Retry(e)),
+        }
+    }
+}
+
+/// `reconcile`: one pass of a stream's ids against SalesLoft (cost 1 per 100), deleting what
+/// SalesLoft no longer has within the options' guard.
+#[derive(Debug, Clone)]
+pub struct ReconcileJob {
+    reconciler: Reconciler,
+    options: ReconcileOptions,
+}
+
+impl ReconcileJob {
+    /// Reconciles through `ctx` with `options`.
+    pub fn new(ctx: Context, options: ReconcileOptions) -> Self {
+        Self {
+            reconciler: Reconciler::new(ctx),
+            options,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Job for ReconcileJob {
+    type Payload = StreamPayload;
+    const KIND: &'static str = "reconcile";
+    const MAX_ATTEMPTS: i32 = 5;
+
+    async fn run(&self, payload: StreamPayload, ctx: &JobContext) -> Result<Outcome, JobError> {
+        let streams = [payload.stream()?];
+        let reports = tokio::select! {
+            r = self.reconciler.reconcile(&streams, self.options) => r,
+            () = ctx.cancelled() => return Ok(Outcome::Snooze(Duration::ZERO)),
+        };
+        match reports.into_iter().find_map(|r| r.error) {
+            None => Ok(Outcome::Done),
+            Some(e) => Err(JobError::Retry(e)),
+        }
+    }
+}
+
+/// A registry with [`SyncJob`] and [`ReconcileJob`] over `ctx`.
+pub fn sync_registry(ctx: Context, sync: SyncOptions, reconcile: ReconcileOptions) -> Registry {
+    Registry::new()
+        .register(SyncJob::new(ctx.clone(), sync))
+        .register(ReconcileJob::new(ctx, reconcile))
+}
+
+/// The built-in schedules: `sync:<stream>` every `sync_every` (and at a runner's start), and
+/// `reconcile:<stream>` daily, for every stream.
+pub fn sync_schedules(sync_every: Duration) -> Result<Vec<Schedule>> {
+    let mut out = Vec::new();
+    for stream in Stream::all() {
+        let payload = StreamPayload {
+            stream: stream.name().to_owned(),
+        };
+        out.push(
+            Schedule::every::<SyncJob>(format!("sync:{}", stream.name()), &payload, sync_every)?
+                .at_start(),
+        );
+        out.push(Schedule::every::<ReconcileJob>(
+            format!("reconcile:{}", stream.name()),
+            &payload,
+            Duration::from_secs(24 * 3600),
+        )?);
+    }
+    Ok(out)
+}

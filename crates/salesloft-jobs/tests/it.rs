@@ -1,0 +1,454 @@
+//! The runner on real databases, both engines: retries then dead, snoozes, timeouts, lease
+//! loss, shutdown within the grace, schedules without a leader, wake-ups, no job twice at once,
+//! and the built-in sync job against the sandbox.
+
+#![allow(clippy::unwrap_used, clippy::print_stderr)] // tests panic on failure and report what they measured
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use salesloft_jobs::{
+    CancellationToken, Drained, Error, Job, JobContext, JobError, Outcome, Registry, Runner,
+    RunnerConfig, Schedule,
+};
+use salesloft_storage::testing::TestDb;
+use salesloft_storage::{Enqueued, Store};
+
+async fn sqlite() -> TestDb {
+    TestDb::sqlite().await.unwrap()
+}
+
+async fn postgres() -> TestDb {
+    TestDb::postgres()
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL is unreachable ({e}); these cases never skip"))
+}
+
+macro_rules! on_both {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$body(&super::sqlite().await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$body(&super::postgres().await).await;
+            }
+        }
+    };
+}
+
+fn config() -> RunnerConfig {
+    let mut c = RunnerConfig::default();
+    c.lease = Duration::from_millis(900);
+    c.poll_min = Duration::from_millis(20);
+    c.poll_max = Duration::from_millis(100);
+    c.shutdown_grace = Duration::from_millis(500);
+    c.maintenance_every = Duration::from_millis(200);
+    c
+}
+
+/// Makes every pending job due now (retries wait for their backoff otherwise).
+async fn due_now(store: &Store) {
+    salesloft_storage::testing::execute(
+        store,
+        "UPDATE jobs SET run_at_ms = 0 WHERE state = 'available'",
+    )
+    .await
+    .unwrap();
+}
+
+/// What a test job does.
+#[derive(Clone, Copy, serde::Serialize, serde::Deserialize)]
+enum Act {
+    Succeed,
+    Fail,
+    FailPermanently,
+    SnoozeOnce,
+    /// Sleep this many ms, ignoring cancellation.
+    SleepStubborn(u64),
+    /// Sleep until cancelled, then report a snooze.
+    SleepPolitely,
+}
+
+#[derive(Default)]
+struct Probe {
+    runs: AtomicUsize,
+    running: Mutex<HashSet<i64>>,
+    twice: AtomicUsize,
+    cancelled_seen: AtomicUsize,
+}
+
+#[derive(Clone)]
+struct TestJob(Arc<Probe>);
+
+#[async_trait::async_trait]
+impl Job for TestJob {
+    type Payload = Act;
+    const KIND: &'static str = "test";
+    const MAX_ATTEMPTS: i32 = 3;
+
+    async fn run(&self, act: Act, ctx: &JobContext) -> Result<Outcome, JobError> {
+        self.0.runs.fetch_add(1, Ordering::SeqCst);
+        // No job runs twice at once, in any runner.
+        if !self.0.running.lock().unwrap().insert(ctx.id()) {
+            self.0.twice.fetch_add(1, Ordering::SeqCst);
+        }
+        let out = match act {
+            Act::Succeed => Ok(Outcome::Done),
+            Act::Fail => Err(JobError::Retry(format!("attempt {} failed", ctx.attempt()))),
+            Act::FailPermanently => Err(JobError::Permanent("never works".into())),
+            Act::SnoozeOnce if ctx.attempt() == 1 && self.0.runs.load(Ordering::SeqCst) == 1 => {
+                Ok(Outcome::Snooze(Duration::ZERO))
+            }
+            Act::SnoozeOnce => Ok(Outcome::Done),
+            Act::SleepStubborn(ms) => {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                Ok(Outcome::Done)
+            }
+            Act::SleepPolitely => {
+                ctx.cancelled().await;
+                self.0.cancelled_seen.fetch_add(1, Ordering::SeqCst);
+                Ok(Outcome::Snooze(Duration::ZERO))
+            }
+        };
+        self.0.running.lock().unwrap().remove(&ctx.id());
+        out
+    }
+}
+
+fn runner(db: &TestDb, probe: &Arc<Probe>, config: RunnerConfig) -> Runner {
+    Runner::new(
+        db.store.clone(),
+        Registry::new().register(TestJob(probe.clone())),
+        config,
+    )
+    .unwrap()
+}
+
+async fn enqueue(store: &Store, act: Act) -> i64 {
+    match store
+        .enqueue(&Registry::job::<TestJob>(&act).unwrap())
+        .await
+        .unwrap()
+    {
+        Enqueued::Created(id) | Enqueued::Existing(id) => id,
+    }
+}
+
+async fn failing_jobs_retry_then_die_with_their_errors_kept(db: &TestDb) {
+    let probe = Arc::new(Probe::default());
+    let r = runner(db, &probe, config());
+    let failing = enqueue(&db.store, Act::Fail).await;
+    let permanent = enqueue(&db.store, Act::FailPermanently).await;
+    let first = r.run_once().await.unwrap();
+    assert_eq!((first.retrying, first.dead), (1, 1), "{first:?}");
+    for _ in 0..2 {
+        due_now(&db.store).await;
+        r.run_once().await.unwrap();
+    }
+    let dead = db.store.job(failing).await.unwrap().unwrap();
+    assert_eq!((dead.state.as_str(), dead.attempt), ("dead", 3));
+    assert_eq!(dead.last_error.as_deref(), Some("attempt 3 failed"));
+    let never = db.store.job(permanent).await.unwrap().unwrap();
+    assert_eq!((never.state.as_str(), never.attempt), ("dead", 1));
+    assert_eq!(never.last_error.as_deref(), Some("never works"));
+    // An operator retries it: attempts start again.
+    assert!(db.store.retry_job(failing).await.unwrap());
+    assert_eq!(r.run_once().await.unwrap().retrying, 1);
+}
+on_both!(retries, failing_jobs_retry_then_die_with_their_errors_kept);
+
+async fn snoozes_spend_no_attempt_and_timeouts_are_retried(db: &TestDb) {
+    let probe = Arc::new(Probe::default());
+    let id = enqueue(&db.store, Act::SnoozeOnce).await;
+    let r = runner(db, &probe, config());
+    assert_eq!(
+        r.run_once().await.unwrap().completed,
+        1,
+        "snoozed, then due again at once"
+    );
+    assert_eq!(
+        db.store.job(id).await.unwrap().unwrap().attempt,
+        1,
+        "the snooze spent none"
+    );
+
+    let mut c = config();
+    c.job_timeout = Duration::from_millis(100);
+    let slow = enqueue(&db.store, Act::SleepStubborn(5_000)).await;
+    let started = Instant::now();
+    assert_eq!(runner(db, &probe, c).run_once().await.unwrap().retrying, 1);
+    assert!(started.elapsed() < Duration::from_secs(3));
+    let rec = db.store.job(slow).await.unwrap().unwrap();
+    assert!(rec.last_error.unwrap().contains("timed out"));
+}
+on_both!(
+    snooze_timeout,
+    snoozes_spend_no_attempt_and_timeouts_are_retried
+);
+
+async fn a_cancelled_running_job_is_stopped_and_writes_nothing(db: &TestDb) {
+    let probe = Arc::new(Probe::default());
+    let id = enqueue(&db.store, Act::SleepPolitely).await;
+    let r = runner(db, &probe, config());
+    let store = db.store.clone();
+    let canceller = tokio::spawn(async move {
+        while store.job(id).await.unwrap().unwrap().state != "running" {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(store.cancel_job(id).await.unwrap());
+    });
+    let started = Instant::now();
+    let drained = r.run_once().await.unwrap();
+    canceller.await.unwrap();
+    assert_eq!(
+        drained,
+        Drained {
+            lease_lost: 1,
+            ..Drained::default()
+        }
+    );
+    // Found at the next heartbeat (a third of the 900 ms lease) and stopped there.
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(db.store.job(id).await.unwrap().unwrap().state, "cancelled");
+}
+on_both!(
+    cancel,
+    a_cancelled_running_job_is_stopped_and_writes_nothing
+);
+
+async fn shutdown_gives_the_grace_then_snoozes_without_spending_an_attempt(db: &TestDb) {
+    let probe = Arc::new(Probe::default());
+    let polite = enqueue(&db.store, Act::SleepPolitely).await;
+    let stubborn = enqueue(&db.store, Act::SleepStubborn(60_000)).await;
+    let r = runner(db, &probe, config());
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn({
+        let (r, shutdown) = (r.clone(), shutdown.clone());
+        async move { r.run(shutdown).await }
+    });
+    while probe.runs.load(Ordering::SeqCst) < 2 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let asked = Instant::now();
+    shutdown.cancel();
+    running.await.unwrap().unwrap();
+    let took = asked.elapsed();
+    assert!(
+        took < Duration::from_secs(3),
+        "stopped within the grace: {took:?}"
+    );
+    assert_eq!(
+        probe.cancelled_seen.load(Ordering::SeqCst),
+        1,
+        "the polite job was told to stop"
+    );
+    for id in [polite, stubborn] {
+        let rec = db.store.job(id).await.unwrap().unwrap();
+        assert_eq!(
+            (rec.state.as_str(), rec.attempt),
+            ("available", 0),
+            "job {id}"
+        );
+    }
+}
+on_both!(
+    shutdown,
+    shutdown_gives_the_grace_then_snoozes_without_spending_an_attempt
+);
+
+async fn schedules_run_once_per_period_however_many_runners_tick(db: &TestDb) {
+    let probe = Arc::new(Probe::default());
+    let schedule =
+        Schedule::every::<TestJob>("test:every", &Act::Succeed, Duration::from_secs(3600)).unwrap();
+    let runners: Vec<Runner> = (0..3)
+        .map(|_| runner(db, &probe, config()).with_schedules(vec![schedule.clone()]))
+        .collect();
+    for r in &runners {
+        r.tick_schedules().await.unwrap();
+        r.tick_schedules().await.unwrap();
+    }
+    let pending = db
+        .store
+        .jobs(Some("available"), Some("test"), 10)
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0].unique_key.as_deref(), Some("test:every"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert!(
+        pending[0].run_at_ms > now && pending[0].run_at_ms % 3_600_000 == 0,
+        "at the next boundary"
+    );
+}
+on_both!(
+    schedules,
+    schedules_run_once_per_period_however_many_runners_tick
+);
+
+async fn an_idle_runner_wakes_on_enqueue_not_on_its_poll(db: &TestDb) {
+    let probe = Arc::new(Probe::default());
+    let mut c = config();
+    c.poll_min = Duration::from_secs(30);
+    c.poll_max = Duration::from_secs(30);
+    let r = runner(db, &probe, c);
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn({
+        let (r, shutdown) = (r.clone(), shutdown.clone());
+        async move { r.run(shutdown).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // From another pool: another process, woken through NOTIFY on PostgreSQL; on SQLite the
+    // embedded process enqueues through its own store.
+    let other = match db.store.backend() {
+        salesloft_storage::Backend::Postgres => db.another_pool().await.unwrap(),
+        salesloft_storage::Backend::Sqlite => db.store.clone(),
+    };
+    let started = Instant::now();
+    enqueue(&other, Act::Succeed).await;
+    while probe.runs.load(Ordering::SeqCst) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "woken long before the 30 s poll"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    eprintln!("woken after {:?}", started.elapsed());
+    shutdown.cancel();
+    running.await.unwrap().unwrap();
+}
+on_both!(wakeups, an_idle_runner_wakes_on_enqueue_not_on_its_poll);
+
+/// Three runners on one PostgreSQL (as three worker processes would be) share 300 jobs: each
+/// runs once, none twice at once. On SQLite a second runner is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_runners_share_the_queue_on_postgres_and_one_runs_on_sqlite() {
+    let db = postgres().await;
+    let probe = Arc::new(Probe::default());
+    for _ in 0..300 {
+        enqueue(&db.store, Act::SleepStubborn(2)).await;
+    }
+    let shutdown = CancellationToken::new();
+    let mut handles = Vec::new();
+    for _ in 0..3 {
+        let store = db.another_pool().await.unwrap();
+        let r = Runner::new(
+            store,
+            Registry::new().register(TestJob(probe.clone())),
+            config(),
+        )
+        .unwrap();
+        let shutdown = shutdown.clone();
+        handles.push(tokio::spawn(async move { r.run(shutdown).await }));
+    }
+    let started = Instant::now();
+    while db
+        .store
+        .jobs(Some("completed"), None, 1000)
+        .await
+        .unwrap()
+        .len()
+        < 300
+    {
+        assert!(started.elapsed() < Duration::from_secs(60));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    shutdown.cancel();
+    for h in handles {
+        h.await.unwrap().unwrap();
+    }
+    assert_eq!(probe.runs.load(Ordering::SeqCst), 300, "each job ran once");
+    assert_eq!(probe.twice.load(Ordering::SeqCst), 0);
+
+    let lite = sqlite().await;
+    let first = runner(&lite, &probe, config());
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move { first.run(shutdown).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let second = runner(&lite, &probe, config())
+        .run(CancellationToken::new())
+        .await;
+    assert!(matches!(second, Err(Error::RunnerBusy)), "{second:?}");
+    shutdown.cancel();
+    running.await.unwrap().unwrap();
+}
+
+/// The built-in sync jobs copy every stream of a sandbox team exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sync_jobs_copy_the_sandbox_team_exactly() {
+    let sandbox = salesloft_sandbox::Sandbox::start(salesloft_sandbox::SandboxConfig {
+        team: salesloft_sandbox::TeamSize {
+            people: 500,
+            users: 3,
+            accounts: 200,
+            emails: 300,
+            ..salesloft_sandbox::TeamSize::empty()
+        },
+        ..salesloft_sandbox::SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let db = sqlite().await;
+    let client =
+        salesloft_client::Client::builder(salesloft_client::Auth::api_key(sandbox.api_key()))
+            .base_url(sandbox.url())
+            .build()
+            .unwrap();
+    let ctx = salesloft_services::Context::new(client, db.store.clone());
+    let registry =
+        salesloft_jobs::sync_registry(ctx.clone(), Default::default(), Default::default());
+    let r = Runner::new(db.store.clone(), registry, config())
+        .unwrap()
+        .with_schedules(salesloft_jobs::sync_schedules(Duration::from_secs(300)).unwrap());
+    // At a runner's start the sync schedules are due at once; reconciles wait for tomorrow.
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn({
+        let (r, shutdown) = (r.clone(), shutdown.clone());
+        async move { r.run(shutdown).await }
+    });
+    let streams = salesloft_services::Stream::all().len();
+    let started = Instant::now();
+    while db
+        .store
+        .jobs(Some("completed"), Some("sync"), 100)
+        .await
+        .unwrap()
+        .len()
+        < streams
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "{:?}",
+            db.store.jobs(None, None, 50).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    shutdown.cancel();
+    running.await.unwrap().unwrap();
+    r.tick_schedules().await.unwrap();
+    let diffs = salesloft_services::Verifier::new(ctx)
+        .compare(&sandbox.snapshot_bytes(), salesloft_services::Stream::all())
+        .await
+        .unwrap();
+    assert!(diffs.iter().all(|d| d.is_equal()), "{diffs:?}");
+    let pending = db.store.jobs(Some("available"), None, 100).await.unwrap();
+    assert_eq!(
+        pending.len(),
+        2 * streams,
+        "next syncs and reconciles are scheduled"
+    );
+}
