@@ -20,6 +20,7 @@
 mod de;
 mod error;
 mod layers;
+pub mod logging;
 mod settings;
 mod tokens;
 

@@ -129,12 +129,6 @@ pub async fn sync(run: SyncRun<'_>) -> Result<(), CliError> {
 /// successful sync), where its cursor stands and its last error.
 pub async fn status(store: Store) -> Result<(), CliError> {
     let streams = StatusReport::of_store(store.clone()).streams().await?;
-    let fmt_ms = |ms: Option<i64>| {
-        ms.and_then(chrono::DateTime::from_timestamp_millis)
-            .map_or("never".to_owned(), |t| {
-                t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
-            })
-    };
     println!(
         "{:<20} {:>10} {:>10}  {:<24} {:<28} {:>7} {:>11}  last error",
         "stream",
@@ -297,4 +291,55 @@ pub async fn demo(
             "the local copy differs from the source".into(),
         ))
     }
+}
+
+/// An instant of our bookkeeping (ms since the epoch) for people; `never` for none.
+fn fmt_ms(ms: Option<i64>) -> String {
+    ms.and_then(chrono::DateTime::from_timestamp_millis)
+        .map_or("never".to_owned(), |t| {
+            t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+        })
+}
+
+/// Print jobs as a table.
+pub fn print_jobs(jobs: &[salesloft_storage::JobRecord]) {
+    println!(
+        "{:>8} {:<12} {:<10} {:>8}  {:<24} {:<28} last error",
+        "id", "kind", "state", "attempts", "run at", "unique key"
+    );
+    for j in jobs {
+        let error: String = j
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .chars()
+            .take(80)
+            .collect();
+        println!(
+            "{:>8} {:<12} {:<10} {:>8}  {:<24} {:<28} {}",
+            j.id,
+            j.kind,
+            j.state,
+            format!("{}/{}", j.attempt, j.max_attempts),
+            fmt_ms(Some(j.run_at_ms)),
+            j.unique_key.as_deref().unwrap_or("-"),
+            error
+        );
+    }
+}
+
+/// Print one job in full.
+pub fn print_job(j: &salesloft_storage::JobRecord) {
+    println!("id:          {}", j.id);
+    println!("kind:        {}", j.kind);
+    println!("queue:       {}", j.queue);
+    println!("state:       {}", j.state);
+    println!("attempts:    {} of {}", j.attempt, j.max_attempts);
+    println!("run at:      {}", fmt_ms(Some(j.run_at_ms)));
+    println!("unique key:  {}", j.unique_key.as_deref().unwrap_or("-"));
+    println!("locked by:   {}", j.locked_by.as_deref().unwrap_or("-"));
+    println!("created:     {}", fmt_ms(Some(j.created_at_ms)));
+    println!("updated:     {}", fmt_ms(Some(j.updated_at_ms)));
+    println!("payload:     {}", j.payload);
+    println!("last error:  {}", j.last_error.as_deref().unwrap_or("-"));
 }

@@ -50,6 +50,37 @@ fn stream_arg() -> impl TypedValueParser<Value = Stream> {
 }
 
 #[derive(Debug, Subcommand)]
+enum JobsAction {
+    /// Jobs, newest first.
+    List {
+        /// Only jobs in this state.
+        #[arg(long, value_parser = ["available", "running", "completed", "dead", "cancelled"])]
+        state: Option<String>,
+        /// Only jobs of this kind (such as `sync`).
+        #[arg(long)]
+        kind: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// One job in full: payload, attempts, last error.
+    Show {
+        /// The job's id.
+        id: i64,
+    },
+    /// Run a dead or cancelled job again, with its attempts reset.
+    Retry {
+        /// The job's id.
+        id: i64,
+    },
+    /// Cancel a pending or running job (a running one stops at its next heartbeat).
+    Cancel {
+        /// The job's id.
+        id: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum Command {
     /// Create or upgrade the local database's tables.
     Migrate,
@@ -86,6 +117,11 @@ enum Command {
         /// The SQLite file to sync into (replaced).
         #[arg(long, default_value = "salesloft-demo.db")]
         db: String,
+    },
+    /// Inspect and steer the background jobs `salesloft-worker` runs.
+    Jobs {
+        #[command(subcommand)]
+        action: JobsAction,
     },
     /// Show the authenticated user and their team: checks the credentials.
     Me,
@@ -151,6 +187,36 @@ async fn main() -> ExitCode {
     }
 }
 
+async fn jobs(store: &salesloft_storage::Store, action: JobsAction) -> Result<(), CliError> {
+    match action {
+        JobsAction::List { state, kind, limit } => {
+            let jobs = store.jobs(state.as_deref(), kind.as_deref(), limit).await?;
+            local::print_jobs(&jobs);
+        }
+        JobsAction::Show { id } => match store.job(id).await? {
+            Some(job) => local::print_job(&job),
+            None => return Err(CliError::Usage(format!("no job {id}"))),
+        },
+        JobsAction::Retry { id } => {
+            if !store.retry_job(id).await? {
+                return Err(CliError::Usage(format!(
+                    "job {id} is not dead or cancelled (or does not exist)"
+                )));
+            }
+            println!("job {id} will run again now");
+        }
+        JobsAction::Cancel { id } => {
+            if !store.cancel_job(id).await? {
+                return Err(CliError::Usage(format!(
+                    "job {id} has finished already (or does not exist)"
+                )));
+            }
+            println!("job {id} cancelled");
+        }
+    }
+    Ok(())
+}
+
 fn init_logging(default_filter: &str, display: &Display) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
@@ -172,6 +238,12 @@ async fn run(command: Command, settings: &Settings, display: &Display) -> Result
             return Ok(());
         }
         Command::Status => return local::status(local::open_store(db_url).await?).await,
+        Command::Jobs { action } => {
+            let store = local::open_store(db_url).await?;
+            let result = jobs(&store, action).await;
+            store.close().await;
+            return result;
+        }
         Command::Demo { people, db } => {
             return local::demo(people, &db, settings.team(), display).await;
         }
@@ -187,7 +259,7 @@ async fn run(command: Command, settings: &Settings, display: &Display) -> Result
         .limiter(meter.clone())
         .build()?;
     match command {
-        Command::Migrate | Command::Status | Command::Demo { .. } => {}
+        Command::Migrate | Command::Status | Command::Demo { .. } | Command::Jobs { .. } => {}
         Command::Sync { streams, full } => {
             local::sync(local::SyncRun {
                 ctx: Context::new(client, store.clone()).with_team(settings.team()),

@@ -1,0 +1,265 @@
+//! `salesloft-worker` as it is deployed: real processes on PostgreSQL against the sandbox
+//! with SalesLoft's real 600-per-minute budget, signalled and killed, bounded in time.
+
+#![allow(clippy::unwrap_used, clippy::print_stderr)] // tests panic on failure and report what they measured
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use salesloft_storage::testing::TestDb;
+
+struct Team {
+    rt: tokio::runtime::Runtime,
+    sandbox: salesloft_sandbox::SandboxHandle,
+    db: TestDb,
+}
+
+fn team(people: usize) -> Team {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sandbox = rt
+        .block_on(salesloft_sandbox::Sandbox::start(
+            salesloft_sandbox::SandboxConfig {
+                rate_limit_per_minute: Some(600),
+                team: salesloft_sandbox::TeamSize {
+                    people,
+                    accounts: people / 2,
+                    users: 3,
+                    emails: people / 2,
+                    ..salesloft_sandbox::TeamSize::empty()
+                },
+                ..salesloft_sandbox::SandboxConfig::default()
+            },
+        ))
+        .unwrap();
+    let db = rt.block_on(TestDb::postgres()).unwrap();
+    Team { rt, sandbox, db }
+}
+
+/// A worker process with only the SALESLOFT_* settings given.
+fn worker(team: &Team, extra: &[(&str, &str)]) -> Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_salesloft-worker"));
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SALESLOFT_")) {
+        cmd.env_remove(k);
+    }
+    cmd.env("SALESLOFT_API_KEY", team.sandbox.api_key())
+        .env("SALESLOFT_BASE_URL", team.sandbox.url())
+        .env("SALESLOFT_DATABASE_URL", team.db.url())
+        .env("SALESLOFT_JOBS__SHUTDOWN_GRACE_SECS", "5")
+        .env("RUST_LOG", "info")
+        .envs(extra.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd.spawn().unwrap()
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig}");
+}
+
+/// Wait for `child` to exit within `limit`; its exit status.
+fn exits_within(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("the worker did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Wait until `done` holds (checked every 100 ms), at most `limit`.
+fn eventually(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("{what}: after {:?}", started.elapsed());
+}
+
+fn jobs(team: &Team, state: &str, kind: &str) -> Vec<salesloft_storage::JobRecord> {
+    team.rt
+        .block_on(team.db.store.jobs(Some(state), Some(kind), 1000))
+        .unwrap()
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Every stream has a sync job that completed at or after `since_ms`.
+fn synced_since(team: &Team, since_ms: i64) -> bool {
+    let done: std::collections::HashSet<String> = jobs(team, "completed", "sync")
+        .into_iter()
+        .filter(|j| j.updated_at_ms >= since_ms)
+        .filter_map(|j| {
+            serde_json::from_str::<serde_json::Value>(&j.payload)
+                .ok()?
+                .get("stream")?
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    salesloft_services::Stream::all()
+        .iter()
+        .all(|s| done.contains(s.name()))
+}
+
+fn exact(team: &Team) -> bool {
+    let ctx = salesloft_services::Context::new(
+        salesloft_client::Client::builder(salesloft_client::Auth::api_key(team.sandbox.api_key()))
+            .base_url(team.sandbox.url())
+            .limiter(std::sync::Arc::new(salesloft_client::Unlimited))
+            .build()
+            .unwrap(),
+        team.db.store.clone(),
+    );
+    let diffs = team
+        .rt
+        .block_on(salesloft_services::Verifier::new(ctx).compare(
+            &team.sandbox.snapshot_bytes(),
+            salesloft_services::Stream::all(),
+        ))
+        .unwrap();
+    for d in diffs.iter().filter(|d| !d.is_equal()) {
+        eprintln!(
+            "{}: {} missing, {} extra, {} different",
+            d.stream, d.missing_count, d.extra_count, d.different_count
+        );
+    }
+    diffs.iter().all(|d| d.is_equal())
+}
+
+/// Two workers keep the copy fresh on a schedule while the simulator changes the team; the
+/// copy ends exact, the sandbox never sent a 429, and SIGTERM stops both within the grace
+/// with exit 0.
+#[test]
+fn workers_keep_the_copy_exact_on_schedule_and_stop_cleanly() {
+    let team = team(2_000);
+    let every = [("SALESLOFT_JOBS__SYNC_EVERY_SECS", "10")];
+    let mut workers = vec![worker(&team, &every), worker(&team, &every)];
+    eventually(
+        "the first syncs of every stream",
+        Duration::from_secs(120),
+        || synced_since(&team, 0),
+    );
+    {
+        let _runtime = team.rt.enter();
+        team.sandbox
+            .start_simulator(salesloft_sandbox::SimulatorConfig {
+                events_per_second: 20.0,
+                bulk_updates: true,
+                ..Default::default()
+            });
+    }
+    std::thread::sleep(Duration::from_secs(25));
+    team.sandbox.stop_simulator();
+    let stopped = now_ms();
+    // A scheduled round that started after the changes stopped: one finishing more than a
+    // period (10 s) after the stop began after it (each run here takes well under a second).
+    eventually(
+        "scheduled syncs after the changes",
+        Duration::from_secs(90),
+        || synced_since(&team, stopped + 11_000),
+    );
+    // Deletes reach the copy by webhook or by reconcile: pull the daily reconciles forward
+    // (an earlier time wins over the pending ones), as an operator would.
+    let asked = now_ms();
+    for stream in salesloft_services::Stream::all() {
+        let job = salesloft_jobs::Registry::job::<salesloft_jobs::ReconcileJob>(
+            &salesloft_jobs::StreamPayload {
+                stream: stream.name().to_owned(),
+            },
+        )
+        .unwrap()
+        .unique(format!("reconcile:{}", stream.name()));
+        team.rt.block_on(team.db.store.enqueue(&job)).unwrap();
+    }
+    eventually("reconciles", Duration::from_secs(90), || {
+        jobs(&team, "completed", "reconcile")
+            .iter()
+            .filter(|j| j.updated_at_ms >= asked)
+            .count()
+            >= salesloft_services::Stream::all().len()
+    });
+    assert!(exact(&team), "the copy is exact");
+    assert_eq!(team.sandbox.counters().rate_limited, 0, "no 429s");
+    assert!(jobs(&team, "dead", "sync").is_empty());
+    for w in &workers {
+        signal(w, "-TERM");
+    }
+    for w in &mut workers {
+        let status = exits_within(w, Duration::from_secs(10));
+        assert!(status.success(), "{status:?}");
+    }
+}
+
+/// A worker killed with SIGKILL mid-backfill: its sync is picked up by another worker once
+/// the lease lapses, and the copy ends exact. A worker stopped with SIGTERM mid-sync exits
+/// within the grace and its job is snoozed with no attempt spent.
+#[test]
+fn a_killed_workers_job_is_taken_over_and_a_terminated_ones_is_snoozed() {
+    let team = team(30_000);
+    let solo = [
+        ("SALESLOFT_JOBS__CONCURRENCY", "1"),
+        ("SALESLOFT_JOBS__SYNC_EVERY_SECS", "3600"),
+    ];
+    // SIGTERM during a sync.
+    let mut first = worker(&team, &solo);
+    eventually("a sync running", Duration::from_secs(60), || {
+        !jobs(&team, "running", "sync").is_empty()
+    });
+    let running = jobs(&team, "running", "sync")[0].id;
+    std::thread::sleep(Duration::from_secs(1));
+    let asked = Instant::now();
+    signal(&first, "-TERM");
+    let status = exits_within(&mut first, Duration::from_secs(10));
+    assert!(status.success(), "{status:?}");
+    eprintln!("stopped {:?} after SIGTERM", asked.elapsed());
+    let job = team
+        .rt
+        .block_on(team.db.store.job(running))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (job.state.as_str(), job.attempt),
+        ("available", 0),
+        "snoozed, no attempt spent"
+    );
+
+    // SIGKILL during a sync: the lease lapses (30 s) and a third worker finishes the work.
+    let mut second = worker(&team, &solo);
+    eventually("a sync running again", Duration::from_secs(60), || {
+        !jobs(&team, "running", "sync").is_empty()
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    signal(&second, "-KILL");
+    let _ = second.wait();
+    let killed = now_ms();
+    let mut third = worker(&team, &solo);
+    eventually(
+        "every stream synced by the third worker",
+        Duration::from_secs(300),
+        || synced_since(&team, killed),
+    );
+    assert!(exact(&team), "the copy is exact");
+    assert_eq!(team.sandbox.counters().rate_limited, 0, "no 429s");
+    signal(&third, "-TERM");
+    assert!(exits_within(&mut third, Duration::from_secs(10)).success());
+}
