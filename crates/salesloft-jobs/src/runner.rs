@@ -28,6 +28,10 @@ pub struct RunnerConfig {
     pub queue: String,
     /// Jobs run at once.
     pub concurrency: usize,
+    /// Jobs claimed ahead of free slots, so short jobs do not cost a claim each (a prefetched
+    /// job that waited a third of its lease renews it before it starts, and is skipped if it
+    /// was lost). 0 claims only for free slots.
+    pub prefetch: usize,
     /// How long a claim lasts without a heartbeat (heartbeats come every third of it).
     pub lease: Duration,
     /// Polling when idle starts at this interval...
@@ -56,6 +60,7 @@ impl Default for RunnerConfig {
         Self {
             queue: "default".into(),
             concurrency: 4,
+            prefetch: 16,
             lease: Duration::from_secs(30),
             poll_min: Duration::from_secs(1),
             poll_max: Duration::from_secs(5),
@@ -130,6 +135,9 @@ struct Inner {
     schedules: Vec<Schedule>,
 }
 
+/// How long prefetched jobs wait for a slot before they go back to the queue.
+const PREFETCH_HOLD: Duration = Duration::from_millis(200);
+
 /// The lease a runner holds on a SQLite database: one runner per file.
 const SQLITE_RUNNER_LEASE: &str = "jobs-runner";
 
@@ -192,39 +200,65 @@ impl Runner {
             stop_maintenance.clone(),
         ));
         let slots = Arc::new(Semaphore::new(inner.config.concurrency));
+        let (completer, completing) = Completer::start(inner.store.clone());
         let mut wakeups = inner.store.job_wakeups().await?;
         let mut idle = inner.config.poll_min;
         tracing::info!(queue = %inner.config.queue, concurrency = inner.config.concurrency, worker = %inner.config.worker_id, "job runner started");
+        // Claimed jobs waiting for a slot, with when they were claimed: a claim takes up to
+        // `concurrency + prefetch` jobs at once, so short jobs do not cost a claim each.
+        let mut buffer: std::collections::VecDeque<(salesloft_storage::Job, tokio::time::Instant)> =
+            std::collections::VecDeque::new();
+        let capacity = inner.config.concurrency + inner.config.prefetch;
         while !shutdown.is_cancelled() {
             if slots.available_permits() == 0 {
+                // Busy with long jobs: prefetched ones go back after a short hold, so other
+                // runners take them instead of waiting for these slots.
+                let hold = if buffer.is_empty() {
+                    Duration::MAX
+                } else {
+                    PREFETCH_HOLD
+                };
                 tokio::select! {
                     permit = slots.clone().acquire_owned() => drop(permit),
+                    () = tokio::time::sleep(hold) => {
+                        for (job, _) in buffer.drain(..) {
+                            let _ = inner.store.snooze(&job, Duration::ZERO).await;
+                        }
+                        continue;
+                    }
                     () = shutdown.cancelled() => break,
                 }
             }
-            let free = u32::try_from(slots.available_permits()).unwrap_or(u32::MAX);
-            let claimed = match inner
-                .store
-                .claim(
-                    &inner.config.queue,
-                    free,
-                    &inner.config.worker_id,
-                    inner.config.lease,
-                )
-                .await
-            {
-                Ok(jobs) => jobs,
-                Err(e) => {
-                    tracing::warn!(error = %e, "claiming jobs failed; trying again");
-                    tokio::select! {
-                        () = tokio::time::sleep(idle) => {}
-                        () = shutdown.cancelled() => break,
+            let free = slots.available_permits();
+            if buffer.len() < free {
+                let running = inner.config.concurrency - free;
+                let want = capacity.saturating_sub(running + buffer.len());
+                match inner
+                    .store
+                    .claim(
+                        &inner.config.queue,
+                        u32::try_from(want).unwrap_or(u32::MAX),
+                        &inner.config.worker_id,
+                        inner.config.lease,
+                    )
+                    .await
+                {
+                    Ok(jobs) => {
+                        let at = tokio::time::Instant::now();
+                        buffer.extend(jobs.into_iter().map(|j| (j, at)));
                     }
-                    idle = (idle * 2).min(inner.config.poll_max);
-                    continue;
+                    Err(e) => {
+                        tracing::warn!(error = %e, "claiming jobs failed; trying again");
+                        tokio::select! {
+                            () = tokio::time::sleep(idle) => {}
+                            () = shutdown.cancelled() => break,
+                        }
+                        idle = (idle * 2).min(inner.config.poll_max);
+                        continue;
+                    }
                 }
-            };
-            if claimed.is_empty() {
+            }
+            if buffer.is_empty() {
                 tokio::select! {
                     woken = wakeups.wait(idle) => {
                         idle = if woken { inner.config.poll_min } else { (idle * 2).min(inner.config.poll_max) };
@@ -234,19 +268,43 @@ impl Runner {
                 continue;
             }
             idle = inner.config.poll_min;
-            for job in claimed {
-                let Ok(permit) = slots.clone().try_acquire_owned() else {
-                    // Never: only this loop takes permits, and it claimed no more than were free.
-                    tracing::error!("a claimed job found no free slot; snoozing it");
-                    let _ = inner.store.snooze(&job, Duration::ZERO).await;
-                    continue;
+            while let Some(permit) = (!buffer.is_empty())
+                .then(|| slots.clone().try_acquire_owned().ok())
+                .flatten()
+            {
+                let Some((job, claimed_at)) = buffer.pop_front() else {
+                    break;
                 };
+                // A job that waited in the buffer proves its lease is still ours before it
+                // starts, so no job ever starts on a lease another runner has taken over.
+                if claimed_at.elapsed() >= inner.config.lease / 3
+                    && inner
+                        .store
+                        .heartbeat(&job, inner.config.lease)
+                        .await
+                        .is_err()
+                {
+                    tracing::debug!(
+                        job = job.id,
+                        "a prefetched job's lease lapsed before it started; skipped"
+                    );
+                    continue;
+                }
                 let inner = self.inner.clone();
                 let shutdown = shutdown.clone();
+                let completer = completer.clone();
                 tracker.spawn(async move {
-                    execute(&inner, job, &shutdown).await;
+                    let recorded = execute(&inner, job, &shutdown, &completer).await;
+                    // The slot is free once the run is over; the record is written meanwhile.
                     drop(permit);
+                    recorded.await;
                 });
+            }
+        }
+        // Prefetched jobs that never started go back at once, with no attempt spent.
+        for (job, _) in buffer {
+            if let Err(e) = inner.store.snooze(&job, Duration::ZERO).await {
+                tracing::debug!(job = job.id, error = %e, "returning a prefetched job failed; its lease lapses");
             }
         }
         tracing::info!(
@@ -257,6 +315,10 @@ impl Runner {
         stop_maintenance.cancel();
         tracker.close();
         tracker.wait().await;
+        drop(completer);
+        if let Err(e) = completing.await {
+            tracing::error!(error = %e, "the job completer stopped unexpectedly");
+        }
         if let Some(lease) = sqlite_lease {
             lease.release().await?;
         }
@@ -269,6 +331,7 @@ impl Runner {
     pub async fn run_once(&self) -> Result<Drained> {
         let inner = &self.inner;
         let never = CancellationToken::new();
+        let (completer, _completing) = Completer::start(inner.store.clone());
         let mut drained = Drained::default();
         loop {
             let n = u32::try_from(inner.config.concurrency).unwrap_or(u32::MAX);
@@ -288,7 +351,8 @@ impl Runner {
             for job in claimed {
                 let inner = self.inner.clone();
                 let never = never.clone();
-                set.spawn(async move { execute(&inner, job, &never).await });
+                let completer = completer.clone();
+                set.spawn(async move { execute(&inner, job, &never, &completer).await.await });
             }
             while let Some(done) = set.join_next().await {
                 match done {
@@ -378,88 +442,157 @@ async fn maintain(
     }
 }
 
-/// Stops the heartbeat task when dropped.
-struct Heartbeat(tokio::task::JoinHandle<()>);
+/// Completions, batched: a run that finished hands its job here and the runner's completer
+/// marks everything waiting in one statement per claim (fenced by each claim's token) while
+/// the next runs go on, answering each job with what became of it.
+#[derive(Clone)]
+struct Completer {
+    tx: tokio::sync::mpsc::UnboundedSender<(
+        salesloft_storage::Job,
+        tokio::sync::oneshot::Sender<Finished>,
+    )>,
+}
 
-impl Drop for Heartbeat {
-    fn drop(&mut self) {
-        self.0.abort();
+impl Completer {
+    /// A completer writing to `store`, and its task (which ends once every clone is dropped
+    /// and all it was given is written).
+    fn start(store: Store) -> (Self, tokio::task::JoinHandle<()>) {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(
+            salesloft_storage::Job,
+            tokio::sync::oneshot::Sender<Finished>,
+        )>();
+        let task = tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < 1000 {
+                    match rx.try_recv() {
+                        Ok(more) => batch.push(more),
+                        Err(_) => break,
+                    }
+                }
+                let jobs: Vec<_> = batch.iter().map(|(j, _)| j.clone()).collect();
+                let done = match store.complete_all(&jobs).await {
+                    Ok(ids) => ids.into_iter().collect::<std::collections::HashSet<i64>>(),
+                    Err(e) => {
+                        // Their leases lapse and the reaper returns them: they run again.
+                        tracing::warn!(jobs = jobs.len(), error = %e, "completing jobs failed; they will run again");
+                        std::collections::HashSet::new()
+                    }
+                };
+                for (job, reply) in batch {
+                    let f = if done.contains(&job.id) {
+                        tracing::debug!(job = job.id, kind = %job.kind, "job completed");
+                        Finished::Completed
+                    } else {
+                        Finished::LeaseLost
+                    };
+                    let _ = reply.send(f);
+                }
+            }
+        });
+        (Self { tx }, task)
+    }
+
+    async fn complete(&self, job: salesloft_storage::Job) -> Finished {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        if self.tx.send((job, reply)).is_err() {
+            return Finished::LeaseLost;
+        }
+        answer.await.unwrap_or(Finished::LeaseLost)
     }
 }
 
-/// Run one claimed job to its end and record the end, fenced by its token.
+/// Heartbeat `job` every third of `lease` until its lease is found lost.
+async fn heartbeat_until_lost(store: &Store, job: &salesloft_storage::Job, lease: Duration) {
+    loop {
+        tokio::time::sleep(lease / 3).await;
+        match store.heartbeat(job, lease).await {
+            Ok(()) => {}
+            Err(salesloft_storage::Error::LeaseLost { .. }) => return,
+            Err(e) => tracing::warn!(job = job.id, error = %e, "job heartbeat failed"),
+        }
+    }
+}
+
+/// How a run ended, before it is recorded.
+enum Ran {
+    Returned(Result<Outcome, JobError>),
+    LeaseLost,
+}
+
+/// Run one claimed job to its end; its slot may be given back once this returns (the
+/// returned future only waits for the record to be written).
 async fn execute(
     inner: &Inner,
     job: salesloft_storage::Job,
     shutdown: &CancellationToken,
-) -> Finished {
-    let store = &inner.store;
-    let cancel = shutdown.child_token();
-    let lost = CancellationToken::new();
-    let heartbeat = {
-        let store = store.clone();
-        let job = job.clone();
-        let lease = inner.config.lease;
-        let (cancel, lost) = (cancel.clone(), lost.clone());
-        Heartbeat(tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(lease / 3).await;
-                match store.heartbeat(&job, lease).await {
-                    Ok(()) => {}
-                    Err(salesloft_storage::Error::LeaseLost { .. }) => {
-                        lost.cancel();
-                        cancel.cancel();
-                        return;
+    completer: &Completer,
+) -> impl std::future::Future<Output = Finished> + Send + 'static {
+    let store = inner.store.clone();
+    let ran = match inner.registry.get(&job.kind) {
+        // A newer version may know it (a rolling deploy): leave it for them.
+        None => {
+            tracing::warn!(job = job.id, kind = %job.kind, "no handler for this job kind here; snoozed");
+            Ran::Returned(Ok(Outcome::Snooze(Duration::from_secs(60))))
+        }
+        Some(handler) => {
+            let ctx = JobContext {
+                id: job.id,
+                kind: job.kind.clone(),
+                attempt: job.attempt,
+                max_attempts: job.max_attempts,
+                cancel: shutdown.child_token(),
+            };
+            let span =
+                tracing::info_span!("job", id = job.id, kind = %job.kind, attempt = job.attempt);
+            let timeout = inner.config.job_timeout;
+            let grace = inner.config.shutdown_grace;
+            async {
+                tokio::select! {
+                    r = tokio::time::timeout(timeout, handler.run(&job.payload, &ctx)) => Ran::Returned(match r {
+                        Ok(r) => r,
+                        Err(_) => Err(JobError::Retry(format!("timed out after {}s", timeout.as_secs()))),
+                    }),
+                    () = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+                        tracing::warn!("the job outlasted the shutdown grace; dropped at a safe point and snoozed");
+                        Ran::Returned(Ok(Outcome::Snooze(Duration::ZERO)))
                     }
-                    Err(e) => tracing::warn!(job = job.id, error = %e, "job heartbeat failed"),
+                    () = heartbeat_until_lost(&store, &job, inner.config.lease) => {
+                        // Reaped or cancelled by an operator: stop, and write nothing.
+                        ctx.cancel.cancel();
+                        Ran::LeaseLost
+                    }
                 }
             }
-        }))
-    };
-    let Some(handler) = inner.registry.get(&job.kind) else {
-        // A newer version may know it (a rolling deploy): leave it for them.
-        tracing::warn!(job = job.id, kind = %job.kind, "no handler for this job kind here; snoozed");
-        drop(heartbeat);
-        return record(store, &job, Ok(Outcome::Snooze(Duration::from_secs(60)))).await;
-    };
-    let ctx = JobContext {
-        id: job.id,
-        kind: job.kind.clone(),
-        attempt: job.attempt,
-        max_attempts: job.max_attempts,
-        cancel,
-    };
-    let span = tracing::info_span!("job", id = job.id, kind = %job.kind, attempt = job.attempt);
-    let timeout = inner.config.job_timeout;
-    let grace = inner.config.shutdown_grace;
-    let result = async { tokio::select! {
-        r = tokio::time::timeout(timeout, handler.run(&job.payload, &ctx)) => match r {
-            Ok(r) => r,
-            Err(_) => Err(JobError::Retry(format!("timed out after {}s", timeout.as_secs()))),
-        },
-        () = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
-            tracing::warn!("the job outlasted the shutdown grace; dropped at a safe point and snoozed");
-            Ok(Outcome::Snooze(Duration::ZERO))
+            .instrument(span)
+            .await
         }
-        () = lost.cancelled() => Ok(Outcome::Done),
-    } }
-    .instrument(span)
-    .await;
-    drop(heartbeat);
-    if lost.is_cancelled() {
-        tracing::warn!(
-            "the job's lease was lost (reaped or cancelled); its result is not recorded"
-        );
-        return Finished::LeaseLost;
-    }
-    // A run that failed because it was told to stop is a snooze, not a failed attempt.
-    let result = match result {
-        Err(JobError::Retry(_)) if shutdown.is_cancelled() => Ok(Outcome::Snooze(Duration::ZERO)),
-        other => other,
     };
-    record(store, &job, result).await
+    let completer = completer.clone();
+    let stopping = shutdown.is_cancelled();
+    async move {
+        let result = match ran {
+            Ran::LeaseLost => {
+                tracing::warn!(
+                    job = job.id,
+                    "the job's lease was lost (reaped or cancelled); its result is not recorded"
+                );
+                return Finished::LeaseLost;
+            }
+            // A run that failed because it was told to stop is a snooze, not a failed attempt.
+            Ran::Returned(Err(JobError::Retry(_))) if stopping => {
+                Ok(Outcome::Snooze(Duration::ZERO))
+            }
+            Ran::Returned(r) => r,
+        };
+        match result {
+            Ok(Outcome::Done) => completer.complete(job).await,
+            other => record(&store, &job, other).await,
+        }
+    }
 }
 
+/// Record a run that did not simply complete, fenced by its token.
 async fn record(
     store: &Store,
     job: &salesloft_storage::Job,

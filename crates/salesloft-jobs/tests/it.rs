@@ -452,3 +452,55 @@ async fn the_sync_jobs_copy_the_sandbox_team_exactly() {
         "next syncs and reconciles are scheduled"
     );
 }
+
+/// A runner busy with a long job does not sit on the jobs it prefetched: they go back within
+/// a moment and another runner runs them, none twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prefetched_jobs_of_a_busy_runner_go_to_another() {
+    let db = postgres().await;
+    let probe = Arc::new(Probe::default());
+    let mut busy_config = config();
+    busy_config.concurrency = 1;
+    busy_config.lease = Duration::from_secs(30);
+    let busy = runner(&db, &probe, busy_config);
+    enqueue(&db.store, Act::SleepStubborn(8_000)).await;
+    let quick: Vec<i64> = {
+        let mut ids = Vec::new();
+        for _ in 0..5 {
+            ids.push(enqueue(&db.store, Act::Succeed).await);
+        }
+        ids
+    };
+    let shutdown = CancellationToken::new();
+    let a = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move { busy.run(shutdown).await }
+    });
+    while probe.runs.load(Ordering::SeqCst) == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let other = Runner::new(
+        db.another_pool().await.unwrap(),
+        Registry::new().register(TestJob(probe.clone())),
+        config(),
+    )
+    .unwrap();
+    let b = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move { other.run(shutdown).await }
+    });
+    let started = Instant::now();
+    for id in quick {
+        while db.store.job(id).await.unwrap().unwrap().state != "completed" {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "the long job holds the others' slots"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    shutdown.cancel();
+    a.await.unwrap().unwrap();
+    b.await.unwrap().unwrap();
+    assert_eq!(probe.twice.load(Ordering::SeqCst), 0);
+}

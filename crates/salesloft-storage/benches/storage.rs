@@ -243,7 +243,7 @@ async fn jobs(name: &str, store: &Store, n: usize) {
                 if claimed.is_empty() {
                     return done;
                 }
-                done += store.complete_all(&claimed).await.unwrap();
+                done += store.complete_all(&claimed).await.unwrap().len() as u64;
             }
         }));
     }

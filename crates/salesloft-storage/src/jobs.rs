@@ -436,9 +436,9 @@ impl Store {
         .await
     }
 
-    /// Mark many claimed jobs done in one statement per claim; returns how many were still this
-    /// worker's (the others' leases were lost and are left alone).
-    pub async fn complete_all(&self, jobs: &[Job]) -> Result<u64> {
+    /// Mark many claimed jobs done in one statement per claim; returns the ids that were still
+    /// this worker's (the others' leases were lost and are left alone).
+    pub async fn complete_all(&self, jobs: &[Job]) -> Result<Vec<i64>> {
         let now = now_ms();
         let mut by_token: std::collections::BTreeMap<&str, Vec<i64>> =
             std::collections::BTreeMap::new();
@@ -448,34 +448,35 @@ impl Store {
                 .or_default()
                 .push(j.id);
         }
-        let mut done = 0;
+        let mut done = Vec::with_capacity(jobs.len());
         const SET: &str = "UPDATE jobs SET state = 'completed', lock_token = NULL, locked_until_ms = NULL, \
              finalized_at_ms = $1, updated_at_ms = $1 WHERE lock_token = $2 AND state = 'running'";
         for (token, ids) in by_token {
-            done += match &self.pools {
+            let completed: Vec<(i64,)> = match &self.pools {
                 Pools::Postgres(pool) => {
-                    sqlx::query(sqlx::AssertSqlSafe(format!("{SET} AND id = ANY($3)")))
-                        .bind(now)
-                        .bind(token)
-                        .bind(ids)
-                        .execute(pool)
-                        .await
-                        .map(|r| r.rows_affected())
-                }
-                Pools::Sqlite { writer, .. } => {
-                    let ids = serde_json::Value::from(ids).to_string();
-                    sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "{SET} AND id IN (SELECT value FROM json_each($3))"
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "{SET} AND id = ANY($3) RETURNING id"
                     )))
                     .bind(now)
                     .bind(token)
                     .bind(ids)
-                    .execute(writer)
+                    .fetch_all(pool)
                     .await
-                    .map(|r| r.rows_affected())
+                }
+                Pools::Sqlite { writer, .. } => {
+                    let ids = serde_json::Value::from(ids).to_string();
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "{SET} AND id IN (SELECT value FROM json_each($3)) RETURNING id"
+                    )))
+                    .bind(now)
+                    .bind(token)
+                    .bind(ids)
+                    .fetch_all(writer)
+                    .await
                 }
             }
             .context("completing jobs")?;
+            done.extend(completed.into_iter().map(|(id,)| id));
         }
         Ok(done)
     }
