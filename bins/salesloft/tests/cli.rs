@@ -873,3 +873,55 @@ fn two_syncs_on_one_sqlite_file_both_finish_and_the_copy_is_exact() {
     drop(sandbox);
     drop(rt);
 }
+
+/// `salesloft jobs` lists, shows, retries and cancels the jobs the workers run.
+#[test]
+fn operators_list_show_retry_and_cancel_jobs() {
+    let dir = Scratch::new("jobs");
+    let env = [("SALESLOFT_DATABASE_URL", "sqlite://jobs.db")];
+    let run = |args: &[&str]| salesloft(&dir, args, &env, Duration::from_secs(60));
+    assert!(run(&["migrate"]).status.success());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = format!("sqlite://{}", dir.0.join("jobs.db").display());
+    let id = rt.block_on(async {
+        let store = salesloft_storage::Store::connect(&url).await.unwrap();
+        let mut job =
+            salesloft_storage::NewJob::new("sync", serde_json::json!({"stream": "people"}));
+        job.max_attempts = 1;
+        store.enqueue(&job).await.unwrap();
+        let claimed = store
+            .claim("default", 1, "test", Duration::from_secs(60))
+            .await
+            .unwrap();
+        store
+            .fail(&claimed[0], "HTTP 503 three times", false)
+            .await
+            .unwrap();
+        store.close().await;
+        claimed[0].id
+    });
+    let id_text = id.to_string();
+    let listed = run(&["jobs", "list", "--state", "dead"]);
+    let out = text(&listed.stdout);
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    assert!(out.contains(&id_text) && out.contains("HTTP 503"), "{out}");
+    let shown = text(&run(&["jobs", "show", &id_text]).stdout);
+    assert!(
+        shown.contains(r#"{"stream":"people"}"#) && shown.contains("1 of 1"),
+        "{shown}"
+    );
+    let retried = run(&["jobs", "retry", &id_text]);
+    assert!(retried.status.success(), "{}", text(&retried.stderr));
+    assert!(text(&run(&["jobs", "list", "--state", "available"]).stdout).contains(&id_text));
+    assert!(
+        !run(&["jobs", "retry", &id_text]).status.success(),
+        "not dead any more"
+    );
+    assert!(run(&["jobs", "cancel", &id_text]).status.success());
+    assert!(text(&run(&["jobs", "show", &id_text]).stdout).contains("cancelled"));
+    let missing = run(&["jobs", "show", "987654"]);
+    assert!(!missing.status.success() && text(&missing.stderr).contains("no job 987654"));
+}
