@@ -371,7 +371,7 @@ impl Runner {
 }
 
 async fn tick(inner: &Inner, starting: bool) -> Result<()> {
-    let now = chrono_now_ms();
+    let now = now_ms();
     for s in &inner.schedules {
         debug_assert_eq!(s.queue(), inner.config.queue);
         s.tick(&inner.store, now, starting).await?;
@@ -379,7 +379,7 @@ async fn tick(inner: &Inner, starting: bool) -> Result<()> {
     Ok(())
 }
 
-fn chrono_now_ms() -> i64 {
+fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -414,7 +414,7 @@ async fn maintain(
         }
         starting = false;
         if last_prune.is_none_or(|t| t.elapsed() >= inner.config.prune_every) {
-            let now = chrono_now_ms();
+            let now = now_ms();
             let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
             match inner
                 .store
