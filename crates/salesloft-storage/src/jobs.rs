@@ -137,6 +137,9 @@ impl std::fmt::Debug for JobWakeups {
 /// The PostgreSQL notification channel an enqueue signals.
 const JOBS_CHANNEL: &str = "salesloft_jobs";
 
+/// How many times an enqueue retries when a unique key's holder keeps finishing under it.
+const ENQUEUE_ROUNDS: u32 = 32;
+
 impl JobWakeups {
     /// Wait until a job may have been enqueued, or `at_most`; `true` when woken by an enqueue.
     pub async fn wait(&mut self, at_most: Duration) -> bool {
@@ -234,6 +237,21 @@ impl Store {
     }
 
     async fn enqueue_row(&self, job: &NewJob) -> Result<Enqueued> {
+        // Each round that finds the key neither taken nor free saw its holder finish in
+        // between: the queue moved on, so trying again makes progress.
+        for _ in 0..ENQUEUE_ROUNDS {
+            if let Some(enqueued) = self.try_enqueue_row(job).await? {
+                return Ok(enqueued);
+            }
+        }
+        Err(Error::Busy(format!(
+            "the unique job key {:?} changed hands {ENQUEUE_ROUNDS} times while enqueueing",
+            job.unique_key.as_deref().unwrap_or_default()
+        )))
+    }
+
+    /// One attempt: `None` when the key's holder finished between the insert and the look-up.
+    async fn try_enqueue_row(&self, job: &NewJob) -> Result<Option<Enqueued>> {
         let now = now_ms();
         let run_at = job.run_at_ms.unwrap_or(now);
         let payload = job.payload.to_string();
@@ -257,7 +275,7 @@ impl Store {
             .await
             .context("enqueueing a job")?;
             if let Some((id,)) = inserted {
-                return Ok(Enqueued::Created(id));
+                return Ok(Some(Enqueued::Created(id)));
             }
             // The key is taken: pull a pending job earlier if asked, and report it.
             sqlx::query(
@@ -277,13 +295,8 @@ impl Store {
             .fetch_optional(pool)
             .await
             .context("finding a unique job")?;
-            // If it finished in between, the key is free again: try once more.
-            match existing {
-                Some((id,)) => Ok(Enqueued::Existing(id)),
-                None => Err(Error::Conflict {
-                    stream: format!("job {:?}", job.unique_key),
-                }),
-            }
+            // None: it finished in between and the key is free again.
+            Ok(existing.map(|(id,)| Enqueued::Existing(id)))
         })
     }
 

@@ -38,6 +38,46 @@ on_both!(
     unique_jobs_are_enqueued_once_while_pending_or_running
 );
 
+/// Enqueueing a unique job while another process finishes the one holding its key never
+/// fails: the key is either taken (the existing job is reported) or free (a job is created).
+async fn a_unique_enqueue_racing_the_holders_completion_never_fails(db: &TestDb) {
+    let job = NewJob::new("reconcile", json!({})).unique("reconcile:notes");
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let finisher = {
+        let store = db.store.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut finished = 0_u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for claimed in store.claim("default", 10, "w1", LEASE).await.unwrap() {
+                    store.complete(&claimed).await.unwrap();
+                    finished += 1;
+                }
+                tokio::task::yield_now().await;
+            }
+            finished
+        })
+    };
+    let mut created = 0_u32;
+    for _ in 0..400 {
+        match db.store.enqueue(&job).await {
+            Ok(Enqueued::Created(_)) => created += 1,
+            Ok(Enqueued::Existing(_)) => {}
+            Err(e) => panic!("enqueue failed while the holder finished: {e}"),
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let finished = finisher.await.unwrap();
+    assert!(
+        created >= 2 && finished >= 1,
+        "the race ran: {created} created, {finished} finished"
+    );
+}
+on_both!(
+    unique_race,
+    a_unique_enqueue_racing_the_holders_completion_never_fails
+);
+
 async fn claims_are_fenced_by_their_token(db: &TestDb) {
     let mut urgent = NewJob::new("urgent", json!({"n": 1}));
     urgent.priority = 1;
