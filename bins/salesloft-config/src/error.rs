@@ -49,3 +49,32 @@ pub enum ConfigError {
         hint: &'static str,
     },
 }
+
+/// `error` and each of its sources, joined with `": "`, as a binary reports why it stopped
+/// (a source whose text the message already ends with is not repeated).
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !chain.ends_with(&text) {
+            chain.push_str(": ");
+            chain.push_str(&text);
+        }
+        source = s.source();
+    }
+    chain
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_chain_names_every_cause() {
+        let io = std::io::Error::other("disk full");
+        let e = super::ConfigError::Read {
+            path: "a.toml".into(),
+            source: io,
+        };
+        assert_eq!(super::error_chain(&e), "cannot read a.toml: disk full");
+    }
+}

@@ -24,7 +24,7 @@ pub mod logging;
 mod settings;
 mod tokens;
 
-pub use error::ConfigError;
+pub use error::{ConfigError, error_chain};
 pub use layers::ALIASES;
 pub use settings::{
     ApiSettings, BudgetSettings, DatabaseSettings, JobSettings, LogSettings, OAuthSettings,

@@ -12,14 +12,10 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Parser;
 use salesloft_config::Settings;
-use salesloft_jobs::{CancellationToken, Runner, RunnerConfig, sync_registry, sync_schedules};
-use salesloft_services::Context;
-use salesloft_storage::{SharedBudget, Store};
+use salesloft_jobs::CancellationToken;
 
 /// Run the SalesLoft integration's background jobs.
 #[derive(Debug, Parser)]
@@ -33,21 +29,6 @@ struct Cli {
     queue: String,
 }
 
-/// Why the worker stopped with an error.
-#[derive(Debug, thiserror::Error)]
-enum WorkerError {
-    #[error(transparent)]
-    Config(#[from] salesloft_config::ConfigError),
-    #[error(transparent)]
-    Storage(#[from] salesloft_storage::Error),
-    #[error(transparent)]
-    Client(#[from] salesloft_client::Error),
-    #[error(transparent)]
-    Jobs(#[from] salesloft_jobs::Error),
-    #[error("installing the signal handlers: {0}")]
-    Signals(std::io::Error),
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -59,79 +40,16 @@ async fn main() -> ExitCode {
         }
     };
     salesloft_config::logging::init(&settings.log.filter);
-    match run(&settings, cli.queue).await {
+    let shutdown = CancellationToken::new();
+    let ran = match salesloft_worker::listen_for_signals(shutdown.clone()) {
+        Ok(()) => salesloft_worker::run(&settings, cli.queue, shutdown, |r, _| r).await,
+        Err(e) => Err(e),
+    };
+    match ran {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let mut chain = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                chain.push_str(": ");
-                chain.push_str(&s.to_string());
-                source = s.source();
-            }
-            tracing::error!(error = %chain, "worker stopped");
+            tracing::error!(error = %salesloft_config::error_chain(&e), "worker stopped");
             ExitCode::FAILURE
         }
     }
-}
-
-async fn run(settings: &Settings, queue: String) -> Result<(), WorkerError> {
-    use secrecy::ExposeSecret;
-    let shutdown = CancellationToken::new();
-    listen_for_signals(shutdown.clone())?;
-    let store = Store::connect(settings.database.url.expose_secret()).await?;
-    store.migrate().await?;
-    let budget = SharedBudget::new(store.clone(), settings.budget_key(), settings.budget()).await?;
-    let client = settings
-        .client_builder(Some(&store))?
-        .limiter(Arc::new(budget))
-        .build()?;
-    let ctx = Context::new(client, store.clone()).with_team(settings.team());
-    let registry = sync_registry(
-        ctx,
-        settings.sync_options(false),
-        settings.reconcile_options(false),
-    );
-    let mut config = RunnerConfig::default();
-    config.queue = queue;
-    config.concurrency = usize::try_from(settings.jobs.concurrency).unwrap_or(1);
-    config.shutdown_grace = Duration::from_secs(settings.jobs.shutdown_grace_secs);
-    let runner = Runner::new(store.clone(), registry, config)?
-        .with_schedules(sync_schedules(settings.sync_every())?);
-    tracing::info!(
-        database = %settings.database.display_url(),
-        sync_every_secs = settings.jobs.sync_every_secs,
-        "salesloft-worker starting"
-    );
-    let result = runner.run(shutdown).await;
-    store.close().await;
-    Ok(result?)
-}
-
-/// Cancel `shutdown` on the first SIGTERM or SIGINT.
-fn listen_for_signals(shutdown: CancellationToken) -> Result<(), WorkerError> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).map_err(WorkerError::Signals)?;
-        let mut int = signal(SignalKind::interrupt()).map_err(WorkerError::Signals)?;
-        tokio::spawn(async move {
-            let name = tokio::select! {
-                _ = term.recv() => "SIGTERM",
-                _ = int.recv() => "SIGINT",
-            };
-            tracing::info!(
-                signal = name,
-                "stopping: no new jobs; running ones get the grace"
-            );
-            shutdown.cancel();
-        });
-    }
-    #[cfg(not(unix))]
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            shutdown.cancel();
-        }
-    });
-    Ok(())
 }

@@ -41,7 +41,30 @@ fn team(people: usize) -> Team {
 
 /// A worker process with only the SALESLOFT_* settings given.
 fn worker(team: &Team, extra: &[(&str, &str)]) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_salesloft-worker"));
+    spawn(env!("CARGO_BIN_EXE_salesloft-worker").into(), team, extra)
+}
+
+/// The worker with checks inside its jobs (`examples/checked_worker.rs`; `cargo test` builds
+/// examples beside the tests).
+fn checked_worker(team: &Team, extra: &[(&str, &str)]) -> Child {
+    let exe = std::env::current_exe().unwrap();
+    let harness = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join("examples")
+        .join(format!("checked_worker{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        harness.exists(),
+        "{} is missing: run the tests with `cargo test` (which builds examples), or \
+         `cargo build -p salesloft-worker --examples` first",
+        harness.display()
+    );
+    spawn(harness, team, extra)
+}
+
+fn spawn(program: std::path::PathBuf, team: &Team, extra: &[(&str, &str)]) -> Child {
+    let mut cmd = Command::new(program);
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SALESLOFT_")) {
         cmd.env_remove(k);
     }
@@ -88,6 +111,36 @@ fn eventually(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(100));
     }
     eprintln!("{what}: after {:?}", started.elapsed());
+}
+
+fn sql(team: &Team, statement: &str) {
+    team.rt
+        .block_on(salesloft_storage::testing::execute(
+            &team.db.store,
+            statement,
+        ))
+        .unwrap();
+}
+
+fn texts(team: &Team, query: &str) -> Vec<String> {
+    team.rt
+        .block_on(salesloft_storage::testing::fetch_texts(
+            &team.db.store,
+            query,
+        ))
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Jobs the check caught running twice at once (but the probe, caught on purpose).
+fn violations(team: &Team) -> usize {
+    texts(
+        team,
+        r#"SELECT key FROM harness_violations WHERE key <> 'always_fails:{"probe":true}'"#,
+    )
+    .len()
 }
 
 fn jobs(team: &Team, state: &str, kind: &str) -> Vec<salesloft_storage::JobRecord> {
@@ -146,19 +199,62 @@ fn exact(team: &Team) -> bool {
     diffs.iter().all(|d| d.is_equal())
 }
 
-/// Two workers keep the copy fresh on a schedule while the simulator changes the team; the
-/// copy ends exact, the sandbox never sent a 429, and SIGTERM stops both within the grace
-/// with exit 0.
+/// How long the four checked workers keep the copy fresh while the simulator changes the
+/// team.
+const CHANGING_FOR: Duration = Duration::from_secs(300);
+
+/// Four worker processes, every job checked inside its run for a second run of the same job
+/// at once, keep the copy fresh on a schedule for five minutes while the simulator changes
+/// the team: no job ran twice at once, the copy ends exact, the sandbox never sent a 429, a
+/// job that always fails ends dead with every attempt's error, and SIGTERM stops all four
+/// within the grace with exit 0.
 #[test]
-fn workers_keep_the_copy_exact_on_schedule_and_stop_cleanly() {
+fn four_workers_keep_the_copy_exact_for_five_minutes_and_no_job_runs_twice_at_once() {
     let team = team(2_000);
+    for table in [
+        "harness_running (key TEXT PRIMARY KEY, job_id BIGINT NOT NULL, pid BIGINT NOT NULL, \
+         started_at_ms BIGINT NOT NULL)",
+        "harness_runs (key TEXT NOT NULL, job_id BIGINT NOT NULL, pid BIGINT NOT NULL, \
+         started_at_ms BIGINT NOT NULL)",
+        "harness_violations (key TEXT NOT NULL, job_id BIGINT NOT NULL, pid BIGINT NOT NULL, \
+         at_ms BIGINT NOT NULL)",
+    ] {
+        sql(&team, &format!("CREATE TABLE {table}"));
+    }
     let every = [("SALESLOFT_JOBS__SYNC_EVERY_SECS", "10")];
-    let mut workers = vec![worker(&team, &every), worker(&team, &every)];
+    let mut workers: Vec<Child> = (0..4).map(|_| checked_worker(&team, &every)).collect();
     eventually(
         "the first syncs of every stream",
         Duration::from_secs(120),
         || synced_since(&team, 0),
     );
+    let failing = team
+        .rt
+        .block_on(team.db.store.enqueue(&{
+            let mut job = salesloft_storage::NewJob::new("always_fails", serde_json::json!({}));
+            job.max_attempts = 3;
+            job
+        }))
+        .unwrap();
+    let salesloft_storage::Enqueued::Created(failing) = failing else {
+        panic!("a new job")
+    };
+    // The check can fail: a job whose identity is held already (as by a run elsewhere) is
+    // caught and dies at once.
+    sql(
+        &team,
+        r#"INSERT INTO harness_running VALUES ('always_fails:{"probe":true}', 0, 0, 0)"#,
+    );
+    let probe = team
+        .rt
+        .block_on(team.db.store.enqueue(&salesloft_storage::NewJob::new(
+            "always_fails",
+            serde_json::json!({"probe": true}),
+        )))
+        .unwrap();
+    let salesloft_storage::Enqueued::Created(probe) = probe else {
+        panic!("a new job")
+    };
     {
         let _runtime = team.rt.enter();
         team.sandbox
@@ -168,7 +264,13 @@ fn workers_keep_the_copy_exact_on_schedule_and_stop_cleanly() {
                 ..Default::default()
             });
     }
-    std::thread::sleep(Duration::from_secs(25));
+    // Five minutes of scheduled syncs under changes, watching for a job run twice at once.
+    let changing = Instant::now();
+    while changing.elapsed() < CHANGING_FOR {
+        assert_eq!(violations(&team), 0, "a job ran twice at once");
+        assert!(jobs(&team, "dead", "sync").is_empty(), "a sync died");
+        std::thread::sleep(Duration::from_secs(1));
+    }
     team.sandbox.stop_simulator();
     let stopped = now_ms();
     // A scheduled round that started after the changes stopped: one finishing more than a
@@ -201,6 +303,57 @@ fn workers_keep_the_copy_exact_on_schedule_and_stop_cleanly() {
     assert!(exact(&team), "the copy is exact");
     assert_eq!(team.sandbox.counters().rate_limited, 0, "no 429s");
     assert!(jobs(&team, "dead", "sync").is_empty());
+    assert_eq!(violations(&team), 0, "a job ran twice at once");
+    // The checks ran: many checked runs, spread over the processes.
+    let runs = texts(&team, "SELECT CAST(pid AS TEXT) FROM harness_runs");
+    let processes: std::collections::HashSet<_> = runs.iter().collect();
+    eprintln!(
+        "{} checked runs in {} processes",
+        runs.len(),
+        processes.len()
+    );
+    assert!(runs.len() >= 100, "{} checked runs", runs.len());
+    assert!(
+        processes.len() >= 3,
+        "runs in {} processes",
+        processes.len()
+    );
+
+    let caught = team.rt.block_on(team.db.store.job(probe)).unwrap().unwrap();
+    assert_eq!(
+        (caught.state.as_str(), caught.attempt),
+        ("dead", 1),
+        "the probe was caught: {caught:?}"
+    );
+    assert!(
+        caught
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("ran twice at once"),
+        "{caught:?}"
+    );
+
+    // The job that always fails: dead after its three attempts, each one's error kept.
+    let dead = team
+        .rt
+        .block_on(team.db.store.job(failing))
+        .unwrap()
+        .unwrap();
+    let errors = dead.attempt_errors();
+    assert_eq!(dead.state, "dead", "{dead:?}");
+    assert_eq!(
+        errors.iter().map(|e| e.attempt).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert!(
+        errors
+            .iter()
+            .all(|e| e.error.contains("failed on purpose in process")),
+        "{errors:?}"
+    );
+
+    let asked = Instant::now();
     for w in &workers {
         signal(w, "-TERM");
     }
@@ -208,6 +361,7 @@ fn workers_keep_the_copy_exact_on_schedule_and_stop_cleanly() {
         let status = exits_within(w, Duration::from_secs(10));
         assert!(status.success(), "{status:?}");
     }
+    eprintln!("four workers stopped {:?} after SIGTERM", asked.elapsed());
 }
 
 /// A worker killed with SIGKILL mid-backfill: its sync is picked up by another worker once

@@ -342,4 +342,16 @@ pub fn print_job(j: &salesloft_storage::JobRecord) {
     println!("updated:     {}", fmt_ms(Some(j.updated_at_ms)));
     println!("payload:     {}", j.payload);
     println!("last error:  {}", j.last_error.as_deref().unwrap_or("-"));
+    let errors = j.attempt_errors();
+    if !errors.is_empty() {
+        println!("errors:");
+        for e in errors {
+            println!(
+                "  attempt {} at {}: {}",
+                e.attempt,
+                fmt_ms(Some(e.at_ms)),
+                e.error
+            );
+        }
+    }
 }

@@ -176,12 +176,7 @@ async fn main() -> ExitCode {
     match run(cli.command, &settings, &display).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                eprintln!("  caused by: {s}");
-                source = s.source();
-            }
+            eprintln!("error: {}", salesloft_config::error_chain(&e));
             ExitCode::FAILURE
         }
     }

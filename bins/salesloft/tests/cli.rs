@@ -910,7 +910,10 @@ fn operators_list_show_retry_and_cancel_jobs() {
     assert!(out.contains(&id_text) && out.contains("HTTP 503"), "{out}");
     let shown = text(&run(&["jobs", "show", &id_text]).stdout);
     assert!(
-        shown.contains(r#"{"stream":"people"}"#) && shown.contains("1 of 1"),
+        shown.contains(r#"{"stream":"people"}"#)
+            && shown.contains("1 of 1")
+            && shown.contains("attempt 1 at ")
+            && shown.contains(": HTTP 503 three times"),
         "{shown}"
     );
     let retried = run(&["jobs", "retry", &id_text]);

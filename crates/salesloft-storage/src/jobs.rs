@@ -109,6 +109,9 @@ pub struct JobRecord {
     pub locked_by: Option<String>,
     /// The last error.
     pub last_error: Option<String>,
+    /// Every failed attempt's error, oldest first, as stored: a JSON array of
+    /// `{"attempt", "at_ms", "error"}` (read it with [`JobRecord::attempt_errors`]).
+    pub errors: String,
     /// When it was enqueued.
     pub created_at_ms: i64,
     /// When it last changed.
@@ -116,7 +119,62 @@ pub struct JobRecord {
 }
 
 const RECORD_COLUMNS: &str = "id, queue, kind, state, attempt, max_attempts, run_at_ms, unique_key, payload, \
-    locked_by, last_error, created_at_ms, updated_at_ms";
+    locked_by, last_error, errors, created_at_ms, updated_at_ms";
+
+/// One failed attempt of a job.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct AttemptError {
+    /// The attempt's number (1 for the first).
+    pub attempt: i32,
+    /// When it failed.
+    pub at_ms: i64,
+    /// Why.
+    pub error: String,
+}
+
+impl JobRecord {
+    /// Every failed attempt's error, oldest first (empty if the stored list is unreadable).
+    pub fn attempt_errors(&self) -> Vec<AttemptError> {
+        serde_json::from_str(&self.errors).unwrap_or_default()
+    }
+}
+
+/// The longest error text kept per attempt, in bytes.
+const MAX_ERROR_BYTES: usize = 4_000;
+
+/// `error` cut to [`MAX_ERROR_BYTES`] at a character boundary.
+fn bounded_error(error: &str) -> &str {
+    if error.len() <= MAX_ERROR_BYTES {
+        return error;
+    }
+    let mut end = MAX_ERROR_BYTES;
+    while !error.is_char_boundary(end) {
+        end -= 1;
+    }
+    &error[..end]
+}
+
+/// The SQL expression appending attempt `attempt`'s error `$error` at `$at` to `errors`.
+macro_rules! append_error {
+    (postgres, $error:literal, $at:literal) => {
+        concat!(
+            "(errors::jsonb || jsonb_build_array(jsonb_build_object('attempt', attempt, 'at_ms', ",
+            $at,
+            "::bigint, 'error', ",
+            $error,
+            "::text)))::text"
+        )
+    };
+    (sqlite, $error:literal, $at:literal) => {
+        concat!(
+            "json_insert(errors, '$[#]', json_object('attempt', attempt, 'at_ms', ",
+            $at,
+            ", 'error', ",
+            $error,
+            "))"
+        )
+    };
+}
 
 /// Waits for jobs to be enqueued: in this process through the store's wake-up signal, and on
 /// PostgreSQL from any process through `LISTEN salesloft_jobs`.
@@ -405,6 +463,21 @@ impl Store {
     /// Run a statement fenced by the job's id and lock token (`$1`, `$2`), binding `$3..` from
     /// `binds`; [`Error::LeaseLost`] when it touched no row.
     async fn fenced(&self, sql: &'static str, job: &Job, binds: &[Bind<'_>]) -> Result<()> {
+        self.fenced_on(sql, sql, job, binds).await
+    }
+
+    /// [`Store::fenced`] with a statement per engine.
+    async fn fenced_on(
+        &self,
+        postgres: &'static str,
+        sqlite: &'static str,
+        job: &Job,
+        binds: &[Bind<'_>],
+    ) -> Result<()> {
+        let sql = match &self.pools {
+            Pools::Postgres(_) => postgres,
+            Pools::Sqlite { .. } => sqlite,
+        };
         let affected = on_writer!(self, |pool| {
             let mut q = sqlx::query(sql).bind(job.id).bind(&job.lock_token);
             for b in binds {
@@ -500,17 +573,35 @@ impl Store {
         let dead = permanent || job.attempt >= job.max_attempts;
         let now = now_ms();
         let run_at = now + backoff(job.attempt).as_millis() as i64;
-        let sql = if dead {
-            "UPDATE jobs SET state = 'dead', last_error = $4, lock_token = NULL, locked_until_ms = NULL, \
-             finalized_at_ms = $5, updated_at_ms = $5, run_at_ms = $3 \
-             WHERE id = $1 AND lock_token = $2 AND state = 'running'"
+        macro_rules! fail_sql {
+            ($engine:ident, $state:literal, $finalized:literal) => {
+                concat!(
+                    "UPDATE jobs SET state = '",
+                    $state,
+                    "', last_error = $4, errors = ",
+                    append_error!($engine, "$4", "$5"),
+                    ", lock_token = NULL, locked_until_ms = NULL, ",
+                    $finalized,
+                    "updated_at_ms = $5, run_at_ms = $3 \
+                     WHERE id = $1 AND lock_token = $2 AND state = 'running'"
+                )
+            };
+        }
+        let (postgres, sqlite) = if dead {
+            (
+                fail_sql!(postgres, "dead", "finalized_at_ms = $5, "),
+                fail_sql!(sqlite, "dead", "finalized_at_ms = $5, "),
+            )
         } else {
-            "UPDATE jobs SET state = 'available', last_error = $4, lock_token = NULL, locked_until_ms = NULL, \
-             updated_at_ms = $5, run_at_ms = $3 \
-             WHERE id = $1 AND lock_token = $2 AND state = 'running'"
+            (
+                fail_sql!(postgres, "available", ""),
+                fail_sql!(sqlite, "available", ""),
+            )
         };
-        self.fenced(
-            sql,
+        let error = bounded_error(error);
+        self.fenced_on(
+            postgres,
+            sqlite,
             job,
             &[Bind::Int(run_at), Bind::Text(error), Bind::Int(now)],
         )
@@ -540,18 +631,30 @@ impl Store {
     /// Concurrent reapers are harmless.
     pub async fn reap_expired(&self) -> Result<u64> {
         let now = now_ms();
+        macro_rules! reap_sql {
+            ($engine:ident) => {
+                concat!(
+                    "UPDATE jobs SET state = CASE WHEN attempt >= max_attempts THEN 'dead' ELSE 'available' END, \
+                     lock_token = NULL, locked_until_ms = NULL, run_at_ms = $1, last_error = 'lease expired', \
+                     errors = ",
+                    append_error!($engine, "'lease expired'", "$1"),
+                    ", updated_at_ms = $1, \
+                     finalized_at_ms = CASE WHEN attempt >= max_attempts THEN $1 ELSE NULL END \
+                     WHERE state = 'running' AND locked_until_ms < $1"
+                )
+            };
+        }
+        let sql = match &self.pools {
+            Pools::Postgres(_) => reap_sql!(postgres),
+            Pools::Sqlite { .. } => reap_sql!(sqlite),
+        };
         on_writer!(self, |pool| {
-            Ok(sqlx::query(
-                "UPDATE jobs SET state = CASE WHEN attempt >= max_attempts THEN 'dead' ELSE 'available' END, \
-                 lock_token = NULL, locked_until_ms = NULL, run_at_ms = $1, last_error = 'lease expired', \
-                 updated_at_ms = $1, finalized_at_ms = CASE WHEN attempt >= max_attempts THEN $1 ELSE NULL END \
-                 WHERE state = 'running' AND locked_until_ms < $1",
-            )
-            .bind(now)
-            .execute(pool)
-            .await
-            .context("reaping expired leases")?
-            .rows_affected())
+            Ok(sqlx::query(sql)
+                .bind(now)
+                .execute(pool)
+                .await
+                .context("reaping expired leases")?
+                .rows_affected())
         })
     }
 
@@ -679,5 +782,19 @@ impl Store {
                 .await
                 .context("counting jobs")
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_errors_are_cut_at_a_character_boundary() {
+        assert_eq!(bounded_error("short"), "short");
+        let long = "é".repeat(MAX_ERROR_BYTES);
+        let cut = bounded_error(&long);
+        assert!(cut.len() <= MAX_ERROR_BYTES && cut.len() > MAX_ERROR_BYTES - 2);
+        assert!(cut.chars().all(|c| c == 'é'));
     }
 }

@@ -81,6 +81,11 @@ async fn hostile_strings_are_bound_never_spliced(db: &TestDb) {
         store.fail(&claimed[0], evil, true).await.unwrap();
         let failed = store.job(claimed[0].id).await.unwrap().unwrap();
         assert_eq!(failed.last_error.as_deref(), Some(*evil));
+        assert_eq!(
+            failed.attempt_errors()[0].error,
+            *evil,
+            "kept as given in the list"
+        );
         store.complete_all(&claimed[1..]).await.unwrap();
 
         // The inbox: event types, bodies, errors.

@@ -101,6 +101,15 @@ async fn claims_are_fenced_by_their_token(db: &TestDb) {
     // The lease lapses; the reaper hands the job back; the old worker can no longer write.
     tokio::time::sleep(Duration::from_millis(10)).await;
     assert_eq!(db.store.reap_expired().await.unwrap(), 2);
+    let reaped = db.store.job(urgent.id).await.unwrap().unwrap();
+    assert_eq!(
+        reaped
+            .attempt_errors()
+            .iter()
+            .map(|e| (e.attempt, e.error.as_str()))
+            .collect::<Vec<_>>(),
+        [(1, "lease expired")]
+    );
     assert!(matches!(
         db.store.complete(&urgent).await,
         Err(Error::LeaseLost { .. })
@@ -173,7 +182,21 @@ async fn failures_back_off_then_die_and_snoozes_spend_nothing(db: &TestDb) {
         db.store.fail(&j, "still 503", false).await.unwrap(),
         Failed::Dead
     );
-    assert_eq!(db.store.job(id).await.unwrap().unwrap().state, "dead");
+    let dead = db.store.job(id).await.unwrap().unwrap();
+    assert_eq!(dead.state, "dead");
+    let errors: Vec<_> = dead
+        .attempt_errors()
+        .into_iter()
+        .map(|e| (e.attempt, e.error, e.at_ms > 0))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            (1, "HTTP 503".to_owned(), true),
+            (2, "still 503".to_owned(), true)
+        ],
+        "every attempt's error is kept"
+    );
     assert_eq!(db.store.prune_jobs(i64::MAX, i64::MAX).await.unwrap(), 1);
     assert!(db.store.job(id).await.unwrap().is_none());
 }

@@ -1,0 +1,176 @@
+//! `salesloft-worker` with checks inside its jobs, for the process tests: the same body
+//! ([`salesloft_worker::run`]) with every built-in job wrapped so that a run first claims its
+//! job's identity (kind and payload) in the table `harness_running` and fails loudly, writing
+//! `harness_violations`, if another run of the same job holds it: no job runs twice at once,
+//! whichever process runs it. Each run is also written to `harness_runs` (key, process id), so
+//! a test can see the checks ran. It adds the kind `always_fails` (checked too), which fails
+//! every attempt.
+//!
+//! The test creates the three tables before starting workers (see `tests/worker.rs`).
+
+#![allow(clippy::print_stderr)] // errors before logging is up go to stderr
+
+use std::process::ExitCode;
+
+use salesloft_config::Settings;
+use salesloft_jobs::{
+    CancellationToken, Job, JobContext, JobError, Outcome, ReconcileJob, SyncJob,
+};
+use salesloft_storage::Store;
+use salesloft_storage::testing::execute;
+
+/// `J`, checked: no two runs of one job (same kind and payload) at once, anywhere.
+struct Exclusive<J> {
+    inner: J,
+    store: Store,
+}
+
+/// `text` as an SQL string literal.
+fn quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Releases the claim on a job's identity however the run ends (done, failed, dropped at
+/// the end of the shutdown grace).
+struct Held {
+    store: Store,
+    key: String,
+    job_id: i64,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let (store, key, job_id) = (self.store.clone(), self.key.clone(), self.job_id);
+        let release = format!(
+            "DELETE FROM harness_running WHERE key = {} AND job_id = {job_id}",
+            quoted(&key)
+        );
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                if let Err(e) = execute(&store, &release).await {
+                    tracing::error!(error = %e, "releasing a harness claim");
+                }
+            });
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl<J: Job> Job for Exclusive<J> {
+    type Payload = J::Payload;
+    const KIND: &'static str = J::KIND;
+    const MAX_ATTEMPTS: i32 = J::MAX_ATTEMPTS;
+
+    async fn run(&self, payload: Self::Payload, ctx: &JobContext) -> Result<Outcome, JobError> {
+        let identity = serde_json::to_string(&payload)
+            .map_err(|e| JobError::Permanent(format!("payload: {e}")))?;
+        let key = format!("{}:{identity}", J::KIND);
+        let pid = std::process::id();
+        let now = chrono::Utc::now().timestamp_millis();
+        let claimed = execute(
+            &self.store,
+            &format!(
+                "INSERT INTO harness_running (key, job_id, pid, started_at_ms) \
+                 VALUES ({}, {}, {pid}, {now}) ON CONFLICT DO NOTHING",
+                quoted(&key),
+                ctx.id()
+            ),
+        )
+        .await
+        .map_err(|e| JobError::Retry(format!("harness: {e}")))?;
+        if claimed != 1 {
+            let _ = execute(
+                &self.store,
+                &format!(
+                    "INSERT INTO harness_violations (key, job_id, pid, at_ms) \
+                     VALUES ({}, {}, {pid}, {now})",
+                    quoted(&key),
+                    ctx.id()
+                ),
+            )
+            .await;
+            tracing::error!(key, "a job ran twice at once");
+            return Err(JobError::Permanent(format!("{key} ran twice at once")));
+        }
+        let _held = Held {
+            store: self.store.clone(),
+            key: key.clone(),
+            job_id: ctx.id(),
+        };
+        execute(
+            &self.store,
+            &format!(
+                "INSERT INTO harness_runs (key, job_id, pid, started_at_ms) \
+                 VALUES ({}, {}, {pid}, {now})",
+                quoted(&key),
+                ctx.id()
+            ),
+        )
+        .await
+        .map_err(|e| JobError::Retry(format!("harness: {e}")))?;
+        self.inner.run(payload, ctx).await
+    }
+}
+
+/// Fails every attempt, naming it.
+struct AlwaysFails;
+
+#[async_trait::async_trait]
+impl Job for AlwaysFails {
+    type Payload = serde_json::Value;
+    const KIND: &'static str = "always_fails";
+    const MAX_ATTEMPTS: i32 = 3;
+
+    async fn run(&self, _: Self::Payload, ctx: &JobContext) -> Result<Outcome, JobError> {
+        Err(JobError::Retry(format!(
+            "attempt {} failed on purpose in process {}",
+            ctx.attempt(),
+            std::process::id()
+        )))
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let settings = match Settings::load(None, std::env::vars()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    salesloft_config::logging::init(&settings.log.filter);
+    let shutdown = CancellationToken::new();
+    if let Err(e) = salesloft_worker::listen_for_signals(shutdown.clone()) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
+    let (sync, reconcile) = (
+        settings.sync_options(false),
+        settings.reconcile_options(false),
+    );
+    let ran = salesloft_worker::run(&settings, "default".into(), shutdown, |registry, ctx| {
+        let store = ctx.store.clone();
+        registry
+            .register(Exclusive {
+                inner: SyncJob::new(ctx.clone(), sync),
+                store: store.clone(),
+            })
+            .register(Exclusive {
+                inner: ReconcileJob::new(ctx.clone(), reconcile),
+                store,
+            })
+            .register(Exclusive {
+                inner: AlwaysFails,
+                store: ctx.store.clone(),
+            })
+    })
+    .await;
+    match ran {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %salesloft_config::error_chain(&e), "worker stopped");
+            ExitCode::FAILURE
+        }
+    }
+}

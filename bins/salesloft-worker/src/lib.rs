@@ -1,0 +1,112 @@
+//! The body of `salesloft-worker`, so its binary and its process-test harness run the same
+//! code: connect, migrate, spend through the shared budget, keep OAuth tokens in the
+//! database, register the built-in jobs, schedule them, and run until shut down.
+//!
+//! ```no_run
+//! # async fn demo(settings: salesloft_config::Settings) -> Result<(), salesloft_worker::WorkerError> {
+//! let shutdown = salesloft_jobs::CancellationToken::new();
+//! salesloft_worker::listen_for_signals(shutdown.clone())?;
+//! salesloft_worker::run(&settings, "default".into(), shutdown, |registry, _ctx| registry).await
+//! # }
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use salesloft_config::Settings;
+use salesloft_jobs::{
+    CancellationToken, Registry, Runner, RunnerConfig, sync_registry, sync_schedules,
+};
+use salesloft_services::Context;
+use salesloft_storage::{SharedBudget, Store};
+
+/// Why the worker stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WorkerError {
+    /// The settings are invalid.
+    #[error(transparent)]
+    Config(#[from] salesloft_config::ConfigError),
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] salesloft_storage::Error),
+    /// The API client could not be built.
+    #[error(transparent)]
+    Client(#[from] salesloft_client::Error),
+    /// The runner failed (on SQLite: another runner holds the file).
+    #[error(transparent)]
+    Jobs(#[from] salesloft_jobs::Error),
+    /// The signal handlers could not be installed.
+    #[error("installing the signal handlers: {0}")]
+    Signals(std::io::Error),
+}
+
+/// Run every queued job of `queue` and the built-in schedules until `shutdown` is cancelled
+/// and the running jobs have stopped (or the grace ran out). `customize` may add or wrap job
+/// kinds on top of the built-in ones.
+pub async fn run(
+    settings: &Settings,
+    queue: String,
+    shutdown: CancellationToken,
+    customize: impl FnOnce(Registry, &Context) -> Registry,
+) -> Result<(), WorkerError> {
+    use secrecy::ExposeSecret;
+    let store = Store::connect(settings.database.url.expose_secret()).await?;
+    store.migrate().await?;
+    let budget = SharedBudget::new(store.clone(), settings.budget_key(), settings.budget()).await?;
+    let client = settings
+        .client_builder(Some(&store))?
+        .limiter(Arc::new(budget))
+        .build()?;
+    let ctx = Context::new(client, store.clone()).with_team(settings.team());
+    let registry = customize(
+        sync_registry(
+            ctx.clone(),
+            settings.sync_options(false),
+            settings.reconcile_options(false),
+        ),
+        &ctx,
+    );
+    let mut config = RunnerConfig::default();
+    config.queue = queue;
+    config.concurrency = usize::try_from(settings.jobs.concurrency).unwrap_or(1);
+    config.shutdown_grace = Duration::from_secs(settings.jobs.shutdown_grace_secs);
+    let runner = Runner::new(store.clone(), registry, config)?
+        .with_schedules(sync_schedules(settings.sync_every())?);
+    tracing::info!(
+        database = %settings.database.display_url(),
+        sync_every_secs = settings.jobs.sync_every_secs,
+        "salesloft-worker starting"
+    );
+    let result = runner.run(shutdown).await;
+    store.close().await;
+    Ok(result?)
+}
+
+/// Cancel `shutdown` on the first SIGTERM or SIGINT.
+pub fn listen_for_signals(shutdown: CancellationToken) -> Result<(), WorkerError> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).map_err(WorkerError::Signals)?;
+        let mut int = signal(SignalKind::interrupt()).map_err(WorkerError::Signals)?;
+        tokio::spawn(async move {
+            let name = tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            };
+            tracing::info!(
+                signal = name,
+                "stopping: no new jobs; running ones get the grace"
+            );
+            shutdown.cancel();
+        });
+    }
+    #[cfg(not(unix))]
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            shutdown.cancel();
+        }
+    });
+    Ok(())
+}
