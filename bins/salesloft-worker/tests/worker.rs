@@ -403,10 +403,25 @@ fn a_killed_workers_job_is_taken_over_and_a_terminated_ones_is_snoozed() {
         !jobs(&team, "running", "sync").is_empty()
     });
     std::thread::sleep(Duration::from_secs(2));
+    let orphan = jobs(&team, "running", "sync")[0].clone();
     signal(&second, "-KILL");
     let _ = second.wait();
     let killed = now_ms();
     let mut third = worker(&team, &solo);
+    // The killed worker's job is reaped once its lease (30 s) lapses and claimed again.
+    eventually(
+        "the killed worker's job taken over",
+        Duration::from_secs(120),
+        || {
+            let job = team
+                .rt
+                .block_on(team.db.store.job(orphan.id))
+                .unwrap()
+                .unwrap();
+            job.state == "completed"
+                || (job.state == "running" && job.locked_by != orphan.locked_by)
+        },
+    );
     eventually(
         "every stream synced by the third worker",
         Duration::from_secs(300),

@@ -25,8 +25,9 @@ impl StreamPayload {
     }
 }
 
-/// `sync`: one incremental run of a stream. Stopped by shutdown, it drops the open checkpoint
-/// (committed pages stay; the next run resumes from the last committed cursor) and is snoozed.
+/// `sync`: one incremental run of a stream. Stopped by shutdown (or a lost lease), it fetches
+/// no further page, commits the pages it fetched with their cursor, and is snoozed: the next
+/// run resumes there. Dropped at the end of the grace, it loses only its open checkpoint.
 #[derive(Debug, Clone)]
 pub struct SyncJob {
     engine: SyncEngine,
@@ -50,10 +51,14 @@ impl Job for SyncJob {
 
     async fn run(&self, payload: StreamPayload, ctx: &JobContext) -> Result<Outcome, JobError> {
         let stream = payload.stream()?;
-        let report = tokio::select! {
-            report = self.engine.sync_stream(stream, self.options) => report,
-            () = ctx.cancelled() => return Ok(Outcome::Snooze(Duration::ZERO)),
-        };
+        let report = self
+            .engine
+            .sync_stream_until(stream, self.options, &ctx.cancel)
+            .await;
+        if ctx.is_cancelled() && !report.caught_up {
+            // Stopped at a safe point: the next run resumes from the committed cursor.
+            return Ok(Outcome::Snooze(Duration::ZERO));
+        }
         match report.error {
             None => Ok(Outcome::Done),
             Some(e) => Err(JobError::Retry(e)),

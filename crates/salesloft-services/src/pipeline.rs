@@ -19,6 +19,8 @@ use crate::report::{Progress, StreamReport, SyncOptions};
 pub(crate) struct Run<'a> {
     pub(crate) ctx: &'a Context,
     pub(crate) options: SyncOptions,
+    /// Once cancelled, no further page is fetched; what was fetched is committed.
+    pub(crate) stop: tokio_util::sync::CancellationToken,
     pub(crate) report: &'a mut StreamReport,
     pub(crate) progress: Option<&'a Progress>,
 }
@@ -123,11 +125,19 @@ where
     let zone = ctx.team.time_zone;
     let (sender, mut receiver) =
         tokio::sync::mpsc::channel::<Result<Fetched<R::Item>>>(FETCH_AHEAD);
+    let stop = run.stop.clone();
     let fetcher = async move {
         // Pages re-read by the lookback do not count: they do not move the walk on.
         let mut pages = 0u64;
         while pages < max_pages {
-            let fetched = match walk.next_page().await {
+            // Asked to stop: the page in flight is dropped (its cost is spent, the walk's
+            // committed cursor is before it) and the writer commits what came before.
+            let next = tokio::select! {
+                biased;
+                () = stop.cancelled() => return,
+                next = walk.next_page() => next,
+            };
+            let fetched = match next {
                 Ok(None) => return,
                 Ok(Some(page)) => Ok(Fetched {
                     lookback: page.lookback,
@@ -254,10 +264,11 @@ where
     let list = list.per_page(100);
     let mut page_number = 1u32;
     loop {
-        if run
-            .options
-            .max_pages
-            .is_some_and(|m| u64::from(page_number) > m)
+        if run.stop.is_cancelled()
+            || run
+                .options
+                .max_pages
+                .is_some_and(|m| u64::from(page_number) > m)
         {
             break;
         }

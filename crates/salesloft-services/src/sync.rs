@@ -6,6 +6,7 @@ use std::fmt;
 use std::time::Instant;
 
 use futures_util::future::join_all;
+use tokio_util::sync::CancellationToken;
 
 use crate::context::Context;
 use crate::pipeline::Run;
@@ -118,19 +119,45 @@ impl SyncEngine {
     /// Run one stream to the end (or to `max_pages`). One sync of a stream runs at a time
     /// across every process on the store: another one's is waited for.
     pub async fn sync_stream(&self, stream: Stream, options: SyncOptions) -> StreamReport {
+        self.sync_stream_until(stream, options, &CancellationToken::new())
+            .await
+    }
+
+    /// [`SyncEngine::sync_stream`], stopping at a safe point once `stop` is cancelled: no
+    /// further page is fetched, the pages fetched already are committed with their cursor
+    /// (the next run resumes there), and the report says it did not catch up. Waiting for
+    /// another process's sync of the stream ends at once.
+    pub async fn sync_stream_until(
+        &self,
+        stream: Stream,
+        options: SyncOptions,
+        stop: &CancellationToken,
+    ) -> StreamReport {
         let started = Instant::now();
         let mut report = StreamReport {
             stream: stream.name().to_owned(),
             ..StreamReport::default()
         };
         self.report_progress(&report);
-        let result = match self.take_stream(stream, options).await {
+        let taken = tokio::select! {
+            biased;
+            () = stop.cancelled() => None,
+            taken = self.take_stream(stream, options) => Some(taken),
+        };
+        let Some(taken) = taken else {
+            report.elapsed_ms = started.elapsed().as_millis() as u64;
+            report.finished = true;
+            self.report_progress(&report);
+            return report;
+        };
+        let result = match taken {
             Ok(lease) => {
                 let renewing = renew_while_running(lease.clone());
                 let result = stream
                     .copy(Run {
                         ctx: &self.ctx,
                         options,
+                        stop: stop.clone(),
                         report: &mut report,
                         progress: self.progress.as_ref(),
                     })

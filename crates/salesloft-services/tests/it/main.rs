@@ -380,3 +380,68 @@ on_both!(
 );
 
 mod exact;
+
+/// Asked to stop mid-backfill (a worker shutting down), a sync fetches no further page,
+/// commits what it fetched with its cursor, says it did not catch up, and the next run
+/// resumes there and ends exact.
+async fn a_stopped_sync_commits_what_it_fetched_and_the_next_run_resumes(db: TestDb) {
+    let n = 20_000;
+    let s = setup(people_team(n), db).await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let stopper = stop.clone();
+    let engine = s.engine.clone().with_progress(Arc::new(
+        move |report: &salesloft_services::StreamReport| {
+            // After the first committed checkpoint.
+            if report.inserted > 0 {
+                stopper.cancel();
+            }
+        },
+    ));
+    let stopped = engine
+        .sync_stream_until(people(), SyncOptions::default(), &stop)
+        .await;
+    assert!(stopped.error.is_none(), "{stopped:?}");
+    assert!(!stopped.caught_up, "{stopped:?}");
+    assert!(stopped.fetched < n as u64, "stopped early: {stopped:?}");
+    let stored = people().count_live(&s.store).await.unwrap();
+    assert_eq!(
+        stored as u64, stopped.inserted,
+        "every fetched page was committed"
+    );
+    let state = s.store.sync_state("people").await.unwrap();
+    assert!(!state.backfill_done);
+    let resumed = s.engine.sync_stream(people(), SyncOptions::default()).await;
+    assert!(resumed.error.is_none() && resumed.caught_up, "{resumed:?}");
+    assert_eq!(
+        stopped.inserted + resumed.inserted,
+        n as u64,
+        "resumed, not restarted"
+    );
+    assert_people_equal(&s).await;
+    // A stop before the run starts ends it at once, having fetched nothing.
+    let stopped_before = CancelledAlready::new();
+    let nothing = s
+        .engine
+        .sync_stream_until(people(), SyncOptions::default(), &stopped_before.0)
+        .await;
+    assert_eq!(
+        (nothing.requests, nothing.caught_up),
+        (0, false),
+        "{nothing:?}"
+    );
+}
+on_both!(
+    stopped_sync,
+    a_stopped_sync_commits_what_it_fetched_and_the_next_run_resumes
+);
+
+/// A token cancelled from the start.
+struct CancelledAlready(tokio_util::sync::CancellationToken);
+
+impl CancelledAlready {
+    fn new() -> Self {
+        let token = tokio_util::sync::CancellationToken::new();
+        token.cancel();
+        Self(token)
+    }
+}
