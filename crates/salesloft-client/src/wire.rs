@@ -26,6 +26,47 @@ pub fn parse_record<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
     decode_single("(body)", body)
 }
 
+/// Decode one record as [`parse_page`] decodes each item: a bare object (as webhook bodies
+/// come) or one inside `{"data": {...}}`, with fields of a type the model does not read left
+/// empty and named in [`Received::drifted`]; [`Rejected`] (with the reason and the id when
+/// readable) when it is not a record at all.
+pub fn parse_received<T: DeserializeOwned>(
+    body: &[u8],
+) -> std::result::Result<Received<T>, Rejected> {
+    #[derive(serde::Deserialize)]
+    struct Envelope<'a> {
+        #[serde(borrow)]
+        data: &'a RawValue,
+    }
+    let text = match std::str::from_utf8(body) {
+        Ok(text) => text,
+        Err(_) => {
+            return Err(Rejected {
+                raw: String::from_utf8_lossy(body).into_owned(),
+                id: None,
+                error: "not UTF-8 text".into(),
+            });
+        }
+    };
+    let item = match serde_json::from_str::<Envelope<'_>>(text) {
+        Ok(env) if env.data.get().trim_start().starts_with('{') && !has_top_level_id(text) => {
+            env.data.get()
+        }
+        _ => text,
+    };
+    decode_item(item.trim())
+}
+
+/// Whether `text` is an object with a top-level `id` (a record, not an envelope).
+fn has_top_level_id(text: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Id<'a> {
+        #[serde(borrow, default)]
+        id: Option<&'a RawValue>,
+    }
+    serde_json::from_str::<Id<'_>>(text).is_ok_and(|i| i.id.is_some())
+}
+
 /// Decode a list page from `{"data": [...], "metadata": {...}}` (or a bare array), record by
 /// record (see the module docs).
 pub fn parse_page<T: DeserializeOwned>(body: &[u8]) -> Result<Page<Received<T>>> {

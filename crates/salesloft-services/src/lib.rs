@@ -35,6 +35,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod apply;
 mod context;
 mod error;
 mod pipeline;
@@ -45,6 +46,7 @@ mod streams;
 mod sync;
 mod verify;
 
+pub use apply::Applied;
 pub use context::{Clock, Context, SystemClock, TeamSettings};
 pub use error::{Error, Result};
 pub use reconcile::{ReconcileOptions, ReconcileReport, Reconciler};

@@ -13,6 +13,7 @@ use salesloft_client::{ListResource, Resource};
 use salesloft_storage::{Entity, Store};
 use serde::Serialize;
 
+use crate::apply::{self, Applied};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::pipeline::{self, Run};
@@ -41,6 +42,12 @@ trait StreamOps: Send + Sync {
         version: Option<i64>,
     ) -> BoxFuture<'a, Result<bool>>;
     fn drift<'a>(&self, store: &'a Store) -> BoxFuture<'a, Result<Drift>>;
+    fn apply<'a>(
+        &self,
+        ctx: &'a Context,
+        body: &'a [u8],
+        deleted: bool,
+    ) -> BoxFuture<'a, Result<Applied>>;
     fn reconcile<'a>(
         &self,
         ctx: &'a Context,
@@ -79,6 +86,15 @@ where
 
     fn drift<'a>(&self, store: &'a Store) -> BoxFuture<'a, Result<Drift>> {
         async move { Ok(store.drift::<R::Item>().await?) }.boxed()
+    }
+
+    fn apply<'a>(
+        &self,
+        ctx: &'a Context,
+        body: &'a [u8],
+        deleted: bool,
+    ) -> BoxFuture<'a, Result<Applied>> {
+        apply::apply::<R>(ctx, body, deleted).boxed()
     }
 
     fn reconcile<'a>(
@@ -162,6 +178,20 @@ impl Stream {
     /// How many of its live records were stored with drifted fields, and which fields.
     pub async fn drift(self, store: &Store) -> Result<Drift> {
         self.ops.drift(store).await
+    }
+
+    /// The stream whose records a webhook of `event_type` carries, and whether the event says
+    /// the record was deleted; `None` for event types that carry no synced record.
+    pub fn of_event(event_type: &str) -> Option<(Stream, bool)> {
+        let (resource, deleted) = Resource::of_event(event_type)?;
+        Some((Self::of(resource)?, deleted))
+    }
+
+    /// Apply `body`, one of its records as SalesLoft pushed it (a webhook body: the record's
+    /// new state, or when `deleted` its last state), to the local copy with the monotonic
+    /// upsert: a stale or duplicate delivery changes nothing.
+    pub async fn apply_pushed(self, ctx: &Context, body: &[u8], deleted: bool) -> Result<Applied> {
+        self.ops.apply(ctx, body, deleted).await
     }
 
     pub(crate) async fn reconcile(

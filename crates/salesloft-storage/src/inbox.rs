@@ -4,10 +4,12 @@
 use sha2::{Digest, Sha256};
 
 use crate::error::{Context, Result};
-use crate::store::{Store, now_ms, on_reader, on_writer};
+use crate::jobs::NewJob;
+use crate::store::{BeginWrite, Store, now_ms, on_reader, on_writer};
 
-/// A stored webhook delivery.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+/// A stored webhook delivery (its `Debug` shows the body's size, never its content: it holds
+/// personal data).
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct InboxEvent {
     /// Inbox id.
     pub id: i64,
@@ -19,6 +21,18 @@ pub struct InboxEvent {
     pub status: String,
     /// Processing attempts.
     pub attempts: i32,
+}
+
+impl std::fmt::Debug for InboxEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InboxEvent")
+            .field("id", &self.id)
+            .field("event_type", &self.event_type)
+            .field("body_bytes", &self.body.len())
+            .field("status", &self.status)
+            .field("attempts", &self.attempts)
+            .finish()
+    }
 }
 
 /// How processing a delivery ended.
@@ -43,6 +57,31 @@ impl InboxOutcome {
     }
 }
 
+/// A verified delivery to store.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    /// `x-salesloft-event`.
+    pub event_type: &'a str,
+    /// The raw body as received.
+    pub body: &'a [u8],
+    /// The record's id, when the body names one.
+    pub resource_id: Option<i64>,
+    /// The record's `updated_at` in µs, when the body has one.
+    pub resource_updated_at_us: Option<i64>,
+}
+
+/// What storing one delivery did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// Stored under this inbox id (and its processing job enqueued, if one was asked for).
+    New(i64),
+    /// The same delivery (type and body) was stored before: nothing was added.
+    Duplicate,
+}
+
+/// Deliveries per statement (six parameters each).
+const RECORD_CHUNK: usize = 500;
+
 /// The dedupe key of a delivery: hex(sha256(event_type ‖ "\n" ‖ body)).
 pub fn dedupe_key(event_type: &str, body: &[u8]) -> String {
     let mut h = Sha256::new();
@@ -62,23 +101,165 @@ impl Store {
         resource_id: Option<i64>,
         resource_updated_at_us: Option<i64>,
     ) -> Result<Option<i64>> {
-        let key = dedupe_key(event_type, body);
+        let delivery = Delivery {
+            event_type,
+            body,
+            resource_id,
+            resource_updated_at_us,
+        };
+        let recorded = self.record_webhooks(&[delivery], None).await?;
+        Ok(match recorded.first() {
+            Some(Recorded::New(id)) => Some(*id),
+            _ => None,
+        })
+    }
+
+    /// Store many verified deliveries in one transaction and, for each new one, enqueue a
+    /// copy of `process` (its payload replaced by `{"inbox_id": <id>}`) in the same
+    /// transaction: a delivery is never stored without its job, nor a job without its
+    /// delivery. One answer per delivery, in order; a delivery repeated within the batch is
+    /// stored once.
+    pub async fn record_webhooks(
+        &self,
+        deliveries: &[Delivery<'_>],
+        process: Option<&NewJob>,
+    ) -> Result<Vec<Recorded>> {
+        let keys: Vec<String> = deliveries
+            .iter()
+            .map(|d| dedupe_key(d.event_type, d.body))
+            .collect();
         let now = now_ms();
+        let mut new_ids: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
         on_writer!(self, |pool| {
-            let row: Option<(i64,)> = sqlx::query_as(
-                "INSERT INTO webhook_events (dedupe_key, event_type, resource_id, resource_updated_at_us, body, received_at_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (source, dedupe_key) DO NOTHING RETURNING id",
+            let mut tx = pool.begin_write().await.context("starting a transaction")?;
+            for (chunk, chunk_keys) in deliveries
+                .chunks(RECORD_CHUNK)
+                .zip(keys.chunks(RECORD_CHUNK))
+            {
+                let mut sql = String::from(
+                    "INSERT INTO webhook_events (dedupe_key, event_type, resource_id, \
+                     resource_updated_at_us, body, received_at_ms) VALUES ",
+                );
+                for i in 0..chunk.len() {
+                    let b = i * 6;
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&format!(
+                        "(${}, ${}, ${}, ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5,
+                        b + 6
+                    ));
+                }
+                sql.push_str(
+                    " ON CONFLICT (source, dedupe_key) DO NOTHING RETURNING id, dedupe_key",
+                );
+                let mut q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
+                for (d, key) in chunk.iter().zip(chunk_keys) {
+                    q = q
+                        .bind(key.as_str())
+                        .bind(d.event_type)
+                        .bind(d.resource_id)
+                        .bind(d.resource_updated_at_us)
+                        .bind(d.body)
+                        .bind(now);
+                }
+                for (id, key) in q.fetch_all(&mut *tx).await.context("storing webhooks")? {
+                    new_ids.insert(key, id);
+                }
+            }
+            if let Some(job) = process {
+                let mut ids: Vec<i64> = new_ids.values().copied().collect();
+                ids.sort_unstable();
+                for chunk in ids.chunks(RECORD_CHUNK) {
+                    let mut sql = String::from(
+                        "INSERT INTO jobs (queue, kind, payload, priority, max_attempts, run_at_ms, \
+                         unique_key, unique_running, created_at_ms, updated_at_ms) VALUES ",
+                    );
+                    for i in 0..chunk.len() {
+                        if i > 0 {
+                            sql.push_str(", ");
+                        }
+                        sql.push_str(&format!(
+                            "($1, $2, ${}, $3, $4, $5, NULL, 1, $5, $5)",
+                            i + 6
+                        ));
+                    }
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(&job.queue)
+                        .bind(&job.kind)
+                        .bind(job.priority)
+                        .bind(job.max_attempts)
+                        .bind(job.run_at_ms.unwrap_or(now));
+                    for id in chunk {
+                        q = q.bind(serde_json::json!({ "inbox_id": id }).to_string());
+                    }
+                    q.execute(&mut *tx)
+                        .await
+                        .context("enqueueing webhook processing")?;
+                }
+            }
+            tx.commit().await.context("committing webhooks")?;
+        });
+        if let Some(job) = process
+            && !new_ids.is_empty()
+        {
+            self.wake_runners(&job.queue).await?;
+        }
+        // The first of equal deliveries in the batch is the new one.
+        Ok(keys
+            .iter()
+            .map(|key| match new_ids.remove(key) {
+                Some(id) => Recorded::New(id),
+                None => Recorded::Duplicate,
+            })
+            .collect())
+    }
+
+    /// One stored delivery.
+    pub async fn webhook_event(&self, id: i64) -> Result<Option<InboxEvent>> {
+        on_reader!(self, |pool| {
+            sqlx::query_as(
+                "SELECT id, event_type, body, status, attempts FROM webhook_events WHERE id = $1",
             )
-            .bind(&key)
-            .bind(event_type)
-            .bind(resource_id)
-            .bind(resource_updated_at_us)
-            .bind(body)
-            .bind(now)
+            .bind(id)
             .fetch_optional(pool)
             .await
-            .context("storing a webhook")?;
-            Ok(row.map(|(id,)| id))
+            .context("reading a webhook")
+        })
+    }
+
+    /// Record a failed processing attempt that will be tried again: the delivery stays
+    /// pending with the error kept.
+    pub async fn webhook_attempt_failed(&self, id: i64, error: &str) -> Result<()> {
+        on_writer!(self, |pool| {
+            sqlx::query(
+                "UPDATE webhook_events SET last_error = $1, attempts = attempts + 1 \
+                 WHERE id = $2 AND status = 'pending'",
+            )
+            .bind(error)
+            .bind(id)
+            .execute(pool)
+            .await
+            .context("recording a webhook failure")?;
+        });
+        Ok(())
+    }
+
+    /// Deliveries by event type and status, for metrics and status pages.
+    pub async fn webhook_counts(&self) -> Result<Vec<(String, String, i64)>> {
+        on_reader!(self, |pool| {
+            sqlx::query_as(
+                "SELECT event_type, status, COUNT(*) FROM webhook_events \
+                 GROUP BY event_type, status ORDER BY event_type, status",
+            )
+            .fetch_all(pool)
+            .await
+            .context("counting webhooks")
         })
     }
 

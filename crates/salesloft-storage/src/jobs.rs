@@ -274,7 +274,7 @@ impl Store {
 
     /// Wake every runner: those of this process at once, and on PostgreSQL those of other
     /// processes through `NOTIFY`.
-    async fn wake_runners(&self, queue: &str) -> Result<()> {
+    pub(crate) async fn wake_runners(&self, queue: &str) -> Result<()> {
         self.jobs_wake.send_modify(|n| *n = n.wrapping_add(1));
         if let Pools::Postgres(pool) = &self.pools {
             sqlx::query("SELECT pg_notify($1, $2)")

@@ -66,7 +66,7 @@ pub use budget::SharedBudget;
 pub use chrono_tz::Tz;
 pub use entity::{Entity, PreparedRows};
 pub use error::{Error, Result};
-pub use inbox::{InboxEvent, InboxOutcome, dedupe_key};
+pub use inbox::{Delivery, InboxEvent, InboxOutcome, Recorded, dedupe_key};
 pub use jobs::{Enqueued, Failed, Job, JobRecord, JobWakeups, NewJob, backoff};
 pub use lease::Lease;
 pub use quarantine::Quarantined;

@@ -1,0 +1,159 @@
+//! The event types SalesLoft sends (`x-salesloft-event`), and what each carries.
+
+use salesloft_services::Stream;
+
+macro_rules! event_types {
+    ($($variant:ident => $name:literal),* $(,)?) => {
+        /// An event type SalesLoft documents. Deliveries of a type not listed here are stored
+        /// and marked skipped, never refused.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum EventType {
+            $(
+                #[doc = concat!("`", $name, "`")]
+                $variant,
+            )*
+        }
+
+        impl EventType {
+            /// Every documented event type, in the order of SalesLoft's reference.
+            pub const ALL: &'static [EventType] = &[$(EventType::$variant),*];
+
+            /// The name SalesLoft uses (the header's value and a subscription's `event_type`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(EventType::$variant => $name,)*
+                }
+            }
+
+            /// The event type named `name`, if SalesLoft documents it.
+            pub fn parse(name: &str) -> Option<EventType> {
+                match name {
+                    $($name => Some(EventType::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+event_types! {
+    AccountCreated => "account_created",
+    AccountUpdated => "account_updated",
+    AccountDeleted => "account_deleted",
+    BulkJobCompleted => "bulk_job_completed",
+    CadenceCreated => "cadence_created",
+    CadenceUpdated => "cadence_updated",
+    CadenceDeleted => "cadence_deleted",
+    CadenceMembershipCreated => "cadence_membership_created",
+    CadenceMembershipUpdated => "cadence_membership_updated",
+    CallCreated => "call_created",
+    CallUpdated => "call_updated",
+    CallDataRecordCreated => "call_data_record_created",
+    CallDataRecordUpdated => "call_data_record_updated",
+    ConversationCreated => "conversation_created",
+    ConversationUpdated => "conversation_updated",
+    ConversationRecordingCreated => "conversation_recording_created",
+    ConversationTranscriptCreated => "conversation_transcript_created",
+    EmailUpdated => "email_updated",
+    EmailWithBodyAndSubjectUpdated => "email_with_body_and_subject_updated",
+    LinkSwap => "link_swap",
+    MeetingBooked => "meeting_booked",
+    MeetingUpdated => "meeting_updated",
+    NoteCreated => "note_created",
+    NoteUpdated => "note_updated",
+    NoteDeleted => "note_deleted",
+    PersonCreated => "person_created",
+    PersonUpdated => "person_updated",
+    PersonDeleted => "person_deleted",
+    StepCreated => "step_created",
+    StepUpdated => "step_updated",
+    StepDeleted => "step_deleted",
+    SuccessCreated => "success_created",
+    TaskCreated => "task_created",
+    TaskUpdated => "task_updated",
+    TaskCompleted => "task_completed",
+    TaskDeleted => "task_deleted",
+    UserCreated => "user_created",
+    UserUpdated => "user_updated",
+}
+
+/// What a delivery of some event type asks of the local copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// The body is a record of `stream` in its new state: upsert it.
+    Upsert(Stream),
+    /// The body is a record of `stream` in its last state: mark it deleted.
+    Delete(Stream),
+    /// Nothing the toolkit keeps (a documented type without a synced stream, or an unknown
+    /// one): stored and marked skipped.
+    Skip,
+}
+
+impl Action {
+    /// What a delivery of `event_type` (the header's value, documented or not) asks for. The
+    /// mapping is the client's resource registry: every synced stream's events are there.
+    pub fn of(event_type: &str) -> Action {
+        match Stream::of_event(event_type) {
+            Some((stream, false)) => Action::Upsert(stream),
+            Some((stream, true)) => Action::Delete(stream),
+            None => Action::Skip,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for t in EventType::ALL {
+            assert_eq!(EventType::parse(t.as_str()), Some(*t));
+        }
+        assert_eq!(EventType::parse("person.updated"), None);
+    }
+
+    #[test]
+    fn every_synced_stream_event_is_documented_and_the_required_ones_apply() {
+        for stream in Stream::all() {
+            let r = stream.resource();
+            for e in r.changed_events.iter().chain(r.deleted_events) {
+                assert!(EventType::parse(e).is_some(), "{e} is not documented");
+            }
+        }
+        let names = |action: fn(Stream) -> Action, list: &[(&str, &str)]| {
+            for (event, stream) in list {
+                let stream = Stream::named(stream).unwrap_or_else(|| panic!("{stream}"));
+                assert_eq!(Action::of(event), action(stream), "{event}");
+            }
+        };
+        names(
+            Action::Upsert,
+            &[
+                ("person_created", "people"),
+                ("person_updated", "people"),
+                ("account_updated", "accounts"),
+                ("cadence_updated", "cadences"),
+                ("cadence_membership_updated", "cadence_memberships"),
+                ("step_updated", "steps"),
+                ("note_updated", "notes"),
+                ("user_updated", "users"),
+                ("call_created", "calls"),
+                ("email_updated", "emails"),
+            ],
+        );
+        names(
+            Action::Delete,
+            &[
+                ("person_deleted", "people"),
+                ("account_deleted", "accounts"),
+                ("cadence_deleted", "cadences"),
+                ("step_deleted", "steps"),
+                ("note_deleted", "notes"),
+            ],
+        );
+        assert_eq!(Action::of("task_created"), Action::Skip);
+        assert_eq!(Action::of("brand_new_event"), Action::Skip);
+    }
+}

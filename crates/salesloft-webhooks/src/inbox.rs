@@ -1,0 +1,272 @@
+//! [`Inbox`]: verify a delivery, store it durably with its processing job, answer.
+
+use std::sync::{Arc, RwLock};
+
+use bytes::Bytes;
+use salesloft_storage::{Delivery, NewJob, Recorded, Store};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::processor::PROCESS_KIND;
+use crate::verify::{SignatureError, Verifier};
+
+/// How an [`Inbox`] stores deliveries.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct InboxConfig {
+    /// The largest body accepted (SalesLoft's records are a few KiB); default 1 MiB.
+    pub max_body_bytes: usize,
+    /// The most deliveries stored in one transaction; default 256.
+    pub max_batch: usize,
+    /// The queue processing jobs go to; default `default`.
+    pub queue: String,
+    /// Processing attempts before a delivery is kept as failed; default 10.
+    pub max_attempts: i32,
+}
+
+impl Default for InboxConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1 << 20,
+            max_batch: 256,
+            queue: "default".into(),
+            max_attempts: 10,
+        }
+    }
+}
+
+/// A delivery the inbox took: answer 2xx.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Receipt {
+    /// Stored under this inbox id, with its processing job.
+    Stored(i64),
+    /// The same delivery (type and body) was stored before; nothing was added.
+    Duplicate,
+}
+
+/// A delivery the inbox refused; nothing of it was stored.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The body is larger than [`InboxConfig::max_body_bytes`] (answer 413).
+    #[error("the body is {size} bytes, more than the {limit} accepted")]
+    TooLarge {
+        /// The body's size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The signature is missing or wrong (answer 401).
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
+    /// No `x-salesloft-event` header, or not text (answer 400).
+    #[error("the x-salesloft-event header is missing or not text")]
+    NoEventType,
+    /// The database could not take the delivery (answer 503: SalesLoft retries).
+    #[error("the database cannot store the delivery now: {0}")]
+    Unavailable(String),
+}
+
+impl Refusal {
+    /// The HTTP status to answer with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Refusal::TooLarge { .. } => 413,
+            Refusal::Signature(_) => 401,
+            Refusal::NoEventType => 400,
+            Refusal::Unavailable(_) => 503,
+        }
+    }
+}
+
+/// A verified delivery on its way to the writer.
+struct Pending {
+    event_type: String,
+    body: Bytes,
+    resource_id: Option<i64>,
+    resource_updated_at_us: Option<i64>,
+    answer: oneshot::Sender<Result<Receipt, String>>,
+}
+
+/// Verifies deliveries and stores each durably, with its processing job, before answering.
+/// Concurrent deliveries are committed together (one transaction for everything waiting), so
+/// a burst costs a few commits, not one each. Cheap to clone; the writer stops when the last
+/// clone is dropped, after storing what it was given.
+#[derive(Clone)]
+pub struct Inbox {
+    verifier: Arc<RwLock<Arc<Verifier>>>,
+    writer: mpsc::Sender<Pending>,
+    max_body_bytes: usize,
+}
+
+impl std::fmt::Debug for Inbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inbox")
+            .field("verifier", &self.verifier())
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Inbox {
+    /// An inbox storing into `store`, accepting what `verifier` accepts. Spawns its writer on
+    /// the current tokio runtime.
+    pub fn new(store: Store, verifier: Verifier, config: InboxConfig) -> Self {
+        let max_batch = config.max_batch.max(1);
+        let (writer, requests) = mpsc::channel(max_batch.saturating_mul(4));
+        let mut template = NewJob::new(PROCESS_KIND, serde_json::Value::Null);
+        template.queue = config.queue;
+        template.max_attempts = config.max_attempts;
+        tokio::spawn(write_deliveries(store, template, requests, max_batch));
+        Self {
+            verifier: Arc::new(RwLock::new(Arc::new(verifier))),
+            writer,
+            max_body_bytes: config.max_body_bytes,
+        }
+    }
+
+    /// The verifier in use.
+    pub fn verifier(&self) -> Arc<Verifier> {
+        match self.verifier.read() {
+            Ok(v) => v.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Accept what `verifier` accepts from now on (tokens rotated, a subscription added).
+    pub fn set_verifier(&self, verifier: Verifier) {
+        let verifier = Arc::new(verifier);
+        match self.verifier.write() {
+            Ok(mut v) => *v = verifier,
+            Err(poisoned) => *poisoned.into_inner() = verifier,
+        }
+    }
+
+    /// Take one delivery: its `x-salesloft-event` and `x-salesloft-signature` header values
+    /// and its raw body. The signature is checked before anything reads the body; the answer
+    /// comes once the delivery and its job are committed. A body that is not the JSON
+    /// expected is stored all the same (the signature says SalesLoft sent it) and reported as
+    /// failed by its processor; an event type nobody handles is stored and skipped.
+    pub async fn receive(
+        &self,
+        event_type: Option<&[u8]>,
+        signature: Option<&[u8]>,
+        body: Bytes,
+    ) -> Result<Receipt, Refusal> {
+        if body.len() > self.max_body_bytes {
+            return Err(Refusal::TooLarge {
+                size: body.len(),
+                limit: self.max_body_bytes,
+            });
+        }
+        self.verifier().verify(signature, &body)?;
+        let event_type = event_type
+            .and_then(|t| std::str::from_utf8(t).ok())
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 200)
+            .ok_or(Refusal::NoEventType)?;
+        let (resource_id, resource_updated_at_us) = peek(&body);
+        let (answer, answered) = oneshot::channel();
+        let pending = Pending {
+            event_type: event_type.to_owned(),
+            body,
+            resource_id,
+            resource_updated_at_us,
+            answer,
+        };
+        self.writer
+            .send(pending)
+            .await
+            .map_err(|_| Refusal::Unavailable("the inbox writer has stopped".into()))?;
+        match answered.await {
+            Ok(Ok(receipt)) => Ok(receipt),
+            Ok(Err(e)) => Err(Refusal::Unavailable(e)),
+            Err(_) => Err(Refusal::Unavailable("the inbox writer has stopped".into())),
+        }
+    }
+}
+
+/// The record's id and `updated_at` (µs), when the body is an object that has them.
+fn peek(body: &[u8]) -> (Option<i64>, Option<i64>) {
+    #[derive(serde::Deserialize)]
+    struct Peek {
+        #[serde(default)]
+        id: Option<serde_json::Value>,
+        #[serde(default)]
+        updated_at: Option<serde_json::Value>,
+    }
+    let Ok(peek) = serde_json::from_slice::<Peek>(body) else {
+        return (None, None);
+    };
+    let id = match &peek.id {
+        Some(serde_json::Value::Number(n)) => n.as_i64(),
+        Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    };
+    let updated_at = peek
+        .updated_at
+        .as_ref()
+        .and_then(serde_json::Value::as_str)
+        .and_then(|t| micros_of(t));
+    (id, updated_at)
+}
+
+/// An RFC 3339 instant in µs since the epoch, read by the client's timestamp model.
+fn micros_of(text: &str) -> Option<i64> {
+    let quoted = serde_json::Value::String(text.to_owned());
+    serde_json::from_value::<salesloft_client::Timestamp>(quoted)
+        .ok()
+        .map(|t| t.timestamp_micros())
+}
+
+/// The writer: everything waiting goes into one transaction.
+async fn write_deliveries(
+    store: Store,
+    template: NewJob,
+    mut requests: mpsc::Receiver<Pending>,
+    max_batch: usize,
+) {
+    let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
+    while requests.recv_many(&mut batch, max_batch).await > 0 {
+        let deliveries: Vec<Delivery<'_>> = batch
+            .iter()
+            .map(|p| Delivery {
+                event_type: &p.event_type,
+                body: &p.body,
+                resource_id: p.resource_id,
+                resource_updated_at_us: p.resource_updated_at_us,
+            })
+            .collect();
+        let result = store.record_webhooks(&deliveries, Some(&template)).await;
+        drop(deliveries);
+        match result {
+            Ok(recorded) => {
+                for (pending, recorded) in batch.drain(..).zip(recorded) {
+                    let receipt = match recorded {
+                        Recorded::New(id) => Receipt::Stored(id),
+                        Recorded::Duplicate => Receipt::Duplicate,
+                    };
+                    let _ = pending.answer.send(Ok(receipt));
+                }
+            }
+            Err(e) => {
+                let message = salesloft_storage_error_text(&e);
+                tracing::warn!(error = %message, deliveries = batch.len(), "storing webhooks failed; answering 503");
+                for pending in batch.drain(..) {
+                    let _ = pending.answer.send(Err(message.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// A storage error with its causes, for the log and the 503 body.
+fn salesloft_storage_error_text(e: &salesloft_storage::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

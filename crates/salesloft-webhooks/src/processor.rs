@@ -1,0 +1,147 @@
+//! [`Processor`]: apply a stored delivery to the local copy.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use salesloft_services::{Applied, Context, Stream};
+use salesloft_storage::{InboxOutcome, NewJob};
+
+use crate::error::{Error, Result};
+use crate::event::Action;
+
+/// The job kind that processes one stored delivery; its payload is `{"inbox_id": <id>}`.
+pub const PROCESS_KIND: &str = "webhook";
+
+/// The payload of a [`PROCESS_KIND`] job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProcessPayload {
+    /// The delivery's inbox id.
+    pub inbox_id: i64,
+}
+
+/// Makes the job that syncs a stream, for pulling its next sync forward.
+pub type SyncJobFor = Arc<dyn Fn(Stream) -> NewJob + Send + Sync>;
+
+/// What processing one delivery did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Processed {
+    /// Applied to `stream` (the local row changed, or it was stale and left alone).
+    Applied {
+        /// The stream.
+        stream: Stream,
+        /// What happened to the row.
+        applied: Applied,
+    },
+    /// An event type that carries no synced record: kept, marked skipped.
+    Skipped,
+    /// The body is not a record of its stream: kept, marked failed with the reason.
+    Failed(String),
+    /// Processed before (a second run of its job): nothing done.
+    AlreadyDone,
+    /// No such delivery (pruned).
+    Missing,
+}
+
+/// Applies stored deliveries: a record in its new state is upserted with the sync's monotonic
+/// guard (a duplicate, or an older state delivered after a newer one, changes nothing); a
+/// `*_deleted` record is marked deleted with its last version kept; then the stream's next
+/// sync is pulled forward (debounced), so the poller confirms what the webhook said.
+#[derive(Clone)]
+pub struct Processor {
+    ctx: Context,
+    sync_job: Option<SyncJobFor>,
+    sync_after: Duration,
+}
+
+impl std::fmt::Debug for Processor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Processor")
+            .field("ctx", &self.ctx)
+            .field("pulls_syncs_forward", &self.sync_job.is_some())
+            .field("sync_after", &self.sync_after)
+            .finish()
+    }
+}
+
+impl Processor {
+    /// A processor writing through `ctx`'s store.
+    pub fn new(ctx: Context) -> Self {
+        Self {
+            ctx,
+            sync_job: None,
+            sync_after: Duration::from_secs(5),
+        }
+    }
+
+    /// After applying a record, enqueue `sync_job(stream)` due `after` from now (an earlier
+    /// time wins over a pending sync's, so a burst of deliveries asks for one sync).
+    pub fn pull_syncs_forward(mut self, sync_job: SyncJobFor, after: Duration) -> Self {
+        self.sync_job = Some(sync_job);
+        self.sync_after = after;
+        self
+    }
+
+    /// Process the delivery `inbox_id`. An error may be transient (the database): the caller
+    /// retries, and on its last attempt calls [`Processor::give_up`].
+    pub async fn process(&self, inbox_id: i64) -> Result<Processed> {
+        let store = &self.ctx.store;
+        let Some(event) = store.webhook_event(inbox_id).await? else {
+            return Ok(Processed::Missing);
+        };
+        if event.status != "pending" {
+            return Ok(Processed::AlreadyDone);
+        }
+        let (stream, deleted) = match Action::of(&event.event_type) {
+            Action::Upsert(stream) => (stream, false),
+            Action::Delete(stream) => (stream, true),
+            Action::Skip => {
+                store
+                    .finish_webhook(inbox_id, InboxOutcome::Skipped, None)
+                    .await?;
+                return Ok(Processed::Skipped);
+            }
+        };
+        let applied = stream
+            .apply_pushed(&self.ctx, &event.body, deleted)
+            .await
+            .map_err(|source| Error::Apply {
+                event_type: event.event_type.clone(),
+                source,
+            })?;
+        if let Applied::Rejected(reason) = applied {
+            store
+                .finish_webhook(inbox_id, InboxOutcome::Failed, Some(&reason))
+                .await?;
+            return Ok(Processed::Failed(reason));
+        }
+        store
+            .finish_webhook(inbox_id, InboxOutcome::Processed, None)
+            .await?;
+        if let Some(sync_job) = &self.sync_job {
+            let mut job = sync_job(stream);
+            let after = i64::try_from(self.sync_after.as_millis()).unwrap_or(i64::MAX);
+            job.run_at_ms = Some(self.ctx.now_ms().saturating_add(after));
+            store.enqueue(&job).await?;
+        }
+        Ok(Processed::Applied { stream, applied })
+    }
+
+    /// Keep the delivery as failed with `error` (its processing ran out of attempts).
+    pub async fn give_up(&self, inbox_id: i64, error: &str) -> Result<()> {
+        self.ctx
+            .store
+            .finish_webhook(inbox_id, InboxOutcome::Failed, Some(error))
+            .await?;
+        Ok(())
+    }
+
+    /// Note a failed attempt that will be retried (the delivery stays pending, the error kept).
+    pub async fn attempt_failed(&self, inbox_id: i64, error: &str) -> Result<()> {
+        self.ctx
+            .store
+            .webhook_attempt_failed(inbox_id, error)
+            .await?;
+        Ok(())
+    }
+}
