@@ -15,10 +15,12 @@ use std::time::Duration;
 
 use salesloft_config::Settings;
 use salesloft_jobs::{
-    CancellationToken, Registry, Runner, RunnerConfig, sync_registry, sync_schedules,
+    CancellationToken, Job, JobContext, JobError, Outcome, Registry, Runner, RunnerConfig,
+    sync_job, sync_registry, sync_schedules,
 };
 use salesloft_services::Context;
 use salesloft_storage::{SharedBudget, Store};
+use salesloft_webhooks::{PROCESS_KIND, ProcessPayload, Processor};
 
 /// Why the worker stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -53,9 +55,23 @@ pub async fn run(
     use secrecy::ExposeSecret;
     let store = Store::connect(settings.database.url.expose_secret()).await?;
     store.migrate().await?;
+    let result = run_on(&store, settings, queue, shutdown, customize).await;
+    store.close().await;
+    result
+}
+
+/// [`run`] on a store the caller opened and migrated (and closes): a server running the
+/// worker in its process shares its store, so an enqueued job wakes the runner at once.
+pub async fn run_on(
+    store: &Store,
+    settings: &Settings,
+    queue: String,
+    shutdown: CancellationToken,
+    customize: impl FnOnce(Registry, &Context) -> Registry,
+) -> Result<(), WorkerError> {
     let budget = SharedBudget::new(store.clone(), settings.budget_key(), settings.budget()).await?;
     let client = settings
-        .client_builder(Some(&store))?
+        .client_builder(Some(store))?
         .limiter(Arc::new(budget))
         .build()?;
     let ctx = Context::new(client, store.clone()).with_team(settings.team());
@@ -64,7 +80,8 @@ pub async fn run(
             ctx.clone(),
             settings.sync_options(false),
             settings.reconcile_options(false),
-        ),
+        )
+        .register(WebhookJob::new(ctx.clone())),
         &ctx,
     );
     let mut config = RunnerConfig::default();
@@ -78,9 +95,52 @@ pub async fn run(
         sync_every_secs = settings.jobs.sync_every_secs,
         "salesloft-worker starting"
     );
-    let result = runner.run(shutdown).await;
-    store.close().await;
-    Ok(result?)
+    Ok(runner.run(shutdown).await?)
+}
+
+/// `webhook`: apply one stored delivery with salesloft-webhooks' [`Processor`], then pull its
+/// stream's sync forward (5 s later, so a burst asks for one sync). A failure is retried with
+/// backoff; the last attempt's error is kept on the delivery, which is marked failed.
+#[derive(Debug, Clone)]
+pub struct WebhookJob {
+    processor: Processor,
+}
+
+impl WebhookJob {
+    /// Processes deliveries through `ctx`.
+    pub fn new(ctx: Context) -> Self {
+        let processor =
+            Processor::new(ctx).pull_syncs_forward(Arc::new(sync_job), Duration::from_secs(5));
+        Self { processor }
+    }
+}
+
+#[async_trait::async_trait]
+impl Job for WebhookJob {
+    type Payload = ProcessPayload;
+    const KIND: &'static str = PROCESS_KIND;
+    const MAX_ATTEMPTS: i32 = 10;
+
+    async fn run(&self, payload: ProcessPayload, ctx: &JobContext) -> Result<Outcome, JobError> {
+        let error = match self.processor.process(payload.inbox_id).await {
+            Ok(processed) => {
+                tracing::debug!(inbox_id = payload.inbox_id, ?processed, "webhook processed");
+                return Ok(Outcome::Done);
+            }
+            Err(e) => salesloft_config::error_chain(&e),
+        };
+        // Best effort: the job keeps the error too.
+        if ctx.attempt() >= ctx.max_attempts() {
+            let _ = self.processor.give_up(payload.inbox_id, &error).await;
+            Err(JobError::Permanent(error))
+        } else {
+            let _ = self
+                .processor
+                .attempt_failed(payload.inbox_id, &error)
+                .await;
+            Err(JobError::Retry(error))
+        }
+    }
 }
 
 /// Cancel `shutdown` on the first SIGTERM or SIGINT.

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use salesloft_services::{Context, ReconcileOptions, Reconciler, Stream, SyncEngine, SyncOptions};
+use salesloft_storage::NewJob;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
@@ -110,6 +111,23 @@ pub fn sync_registry(ctx: Context, sync: SyncOptions, reconcile: ReconcileOption
         .register(ReconcileJob::new(ctx, reconcile))
 }
 
+/// The unique key of `stream`'s sync job: `sync:<stream>`.
+pub fn sync_key(stream: Stream) -> String {
+    format!("sync:{}", stream.name())
+}
+
+/// `stream`'s sync job under its unique key, ready to enqueue (to run a sync soon, set
+/// `run_at_ms`: an earlier time wins over a pending one's).
+pub fn sync_job(stream: Stream) -> NewJob {
+    let mut job = NewJob::new(
+        SyncJob::KIND,
+        serde_json::json!({ "stream": stream.name() }),
+    )
+    .unique(sync_key(stream));
+    job.max_attempts = SyncJob::MAX_ATTEMPTS;
+    job
+}
+
 /// The built-in schedules: `sync:<stream>` every `sync_every` (and at a runner's start), and
 /// `reconcile:<stream>` daily, for every stream.
 pub fn sync_schedules(sync_every: Duration) -> Result<Vec<Schedule>> {
@@ -118,10 +136,7 @@ pub fn sync_schedules(sync_every: Duration) -> Result<Vec<Schedule>> {
         let payload = StreamPayload {
             stream: stream.name().to_owned(),
         };
-        out.push(
-            Schedule::every::<SyncJob>(format!("sync:{}", stream.name()), &payload, sync_every)?
-                .at_start(),
-        );
+        out.push(Schedule::every::<SyncJob>(sync_key(*stream), &payload, sync_every)?.at_start());
         out.push(Schedule::every::<ReconcileJob>(
             format!("reconcile:{}", stream.name()),
             &payload,

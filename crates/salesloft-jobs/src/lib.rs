@@ -36,7 +36,9 @@ mod registry;
 mod runner;
 mod schedule;
 
-pub use builtin::{ReconcileJob, StreamPayload, SyncJob, sync_registry, sync_schedules};
+pub use builtin::{
+    ReconcileJob, StreamPayload, SyncJob, sync_job, sync_key, sync_registry, sync_schedules,
+};
 pub use error::{Error, Result};
 pub use job::{Job, JobContext, JobError, Outcome};
 pub use registry::Registry;

@@ -277,6 +277,33 @@ impl Store {
         }
     }
 
+    /// How many of this version's migrations the database lacks (0: ready). Fails when the
+    /// database cannot be reached.
+    pub async fn pending_migrations(&self) -> Result<usize> {
+        let migrator = match &self.pools {
+            Pools::Postgres(_) => &POSTGRES_MIGRATOR,
+            Pools::Sqlite { .. } => &SQLITE_MIGRATOR,
+        };
+        let sql = "SELECT version FROM _sqlx_migrations WHERE success";
+        let applied: std::result::Result<Vec<(i64,)>, sqlx::Error> =
+            on_reader!(self, |pool| sqlx::query_as(sql).fetch_all(pool).await);
+        let applied: Vec<i64> = match applied {
+            Ok(rows) => rows.into_iter().map(|(v,)| v).collect(),
+            // No migrations table yet: nothing applied.
+            Err(sqlx::Error::Database(e)) if e.message().contains("_sqlx_migrations") => Vec::new(),
+            Err(e) => {
+                return Err(Error::Database {
+                    context: "reading applied migrations",
+                    source: e,
+                });
+            }
+        };
+        Ok(migrator
+            .iter()
+            .filter(|m| !applied.contains(&m.version))
+            .count())
+    }
+
     /// Close every pool.
     pub async fn close(&self) {
         match &self.pools {

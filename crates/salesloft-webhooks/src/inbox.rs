@@ -206,7 +206,7 @@ fn peek(body: &[u8]) -> (Option<i64>, Option<i64>) {
         .updated_at
         .as_ref()
         .and_then(serde_json::Value::as_str)
-        .and_then(|t| micros_of(t));
+        .and_then(micros_of);
     (id, updated_at)
 }
 

@@ -150,7 +150,7 @@ mod tests {
             "the body is what is signed"
         );
         assert_eq!(verifier.verify(None, body), Err(SignatureError::Missing));
-        for bad in [&b""[..], b"zz", &[0xff, 0xfe][..], sig[..38].as_bytes()] {
+        for bad in [&b""[..], b"zz", &[0xff, 0xfe][..], &sig.as_bytes()[..38]] {
             assert_eq!(
                 verifier.verify(Some(bad), body),
                 Err(SignatureError::Malformed)

@@ -208,3 +208,33 @@ async fn a_body_that_is_not_a_list_envelope_is_an_error_of_the_request() {
         other => panic!("expected a decode error, got {other:?}"),
     }
 }
+
+/// A pushed record (a webhook body) decodes as a list item does: bare or in `data`, odd
+/// fields left empty and named, a non-record rejected with its id when readable.
+#[test]
+fn one_pushed_record_decodes_like_a_list_item() {
+    use salesloft_client::Person;
+    use salesloft_client::wire::parse_received;
+    let person = fixture("person_real.json")["data"][0].clone();
+    let bare = serde_json::to_vec(&person).unwrap();
+    let received = parse_received::<Person>(&bare).expect("bare");
+    assert_eq!(received.record.id, PersonId(164_510_523));
+    assert!(received.drifted.is_empty());
+    let wrapped = serde_json::to_vec(&json!({ "data": person })).unwrap();
+    assert_eq!(
+        parse_received::<Person>(&wrapped)
+            .expect("wrapped")
+            .record
+            .id,
+        PersonId(164_510_523)
+    );
+    let mut odd = person.clone();
+    odd["title"] = json!(42);
+    let odd = parse_received::<Person>(&serde_json::to_vec(&odd).unwrap()).expect("drifted");
+    assert_eq!(odd.drifted, ["title"]);
+    let rejected =
+        parse_received::<Person>(br#"{"id": 7, "updated_at": "yesterday"}"#).unwrap_err();
+    assert_eq!(rejected.id, Some(7));
+    assert!(parse_received::<Person>(b"{\"id\": ").is_err());
+    assert!(parse_received::<Person>(&[0xff, 0x00]).is_err());
+}

@@ -32,6 +32,23 @@ async fn migrations_are_explicit_and_idempotent() {
     assert!(mem.sync_state("people").await.is_ok());
 }
 
+/// Readiness counts the migrations the database lacks: all of them on a new database, the
+/// later ones on an old one, none once migrated.
+async fn pending_migrations_are_counted(db: &TestDb) {
+    let fresh = match db.store.backend() {
+        salesloft_storage::Backend::Postgres => TestDb::postgres_unmigrated().await.unwrap(),
+        salesloft_storage::Backend::Sqlite => TestDb::sqlite_unmigrated().await.unwrap(),
+    };
+    let all = fresh.store.pending_migrations().await.unwrap();
+    assert!(all >= 6, "{all}");
+    migrate_to(&fresh.store, 2).await.unwrap();
+    assert_eq!(fresh.store.pending_migrations().await.unwrap(), all - 2);
+    fresh.store.migrate().await.unwrap();
+    assert_eq!(fresh.store.pending_migrations().await.unwrap(), 0);
+    assert_eq!(db.store.pending_migrations().await.unwrap(), 0);
+}
+crate::helpers::on_both!(pending, pending_migrations_are_counted);
+
 /// Before migration 3 the walk cursor lived in four columns; afterwards in one opaque JSON
 /// column, and a stream stopped mid-window resumes where it was.
 async fn old_cursors_move_into_the_opaque_column(db: TestDb) {

@@ -1,0 +1,188 @@
+//! The body of `salesloft-server`: [`router`] serves `POST /webhooks/salesloft` (verified,
+//! stored durably with its processing job, then answered), `GET /health` (the process is
+//! up), `GET /ready` (the database answers and is migrated) and `GET /metrics` (Prometheus
+//! text). Tests run it in process; the binary adds configuration, logging, signals and, with
+//! `--with-worker`, the job runner.
+//!
+//! ```no_run
+//! # async fn demo(store: salesloft_storage::Store, inbox: salesloft_webhooks::Inbox) -> std::io::Result<()> {
+//! let app = salesloft_server::router(salesloft_server::AppState::new(store, inbox, None));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, app).await
+//! # }
+//! ```
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use bytes::Bytes;
+use metrics_exporter_prometheus::PrometheusHandle;
+use salesloft_services::Stream;
+use salesloft_storage::Store;
+use salesloft_webhooks::{EventType, Inbox, Receipt, Refusal};
+
+/// The path SalesLoft delivers webhooks to.
+pub const WEBHOOK_PATH: &str = "/webhooks/salesloft";
+
+/// What the handlers share.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    store: Store,
+    inbox: Inbox,
+    metrics: Option<PrometheusHandle>,
+}
+
+impl AppState {
+    /// Handlers over `store`, storing deliveries through `inbox`; `/metrics` renders
+    /// `metrics` (the process's installed Prometheus recorder), or answers 404 without one.
+    pub fn new(store: Store, inbox: Inbox, metrics: Option<PrometheusHandle>) -> Self {
+        Self {
+            store,
+            inbox,
+            metrics,
+        }
+    }
+}
+
+/// The server's routes, with a span per request.
+pub fn router(state: AppState) -> Router {
+    // One byte over the inbox's limit reaches the inbox, which answers 413 itself; anything
+    // larger is refused by axum before it is read whole.
+    let limit = 1usize << 20;
+    Router::new()
+        .route(
+            WEBHOOK_PATH,
+            post(receive_webhook).layer(DefaultBodyLimit::max(limit.saturating_add(1))),
+        )
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(render_metrics))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The label of a delivery's type: documented types by name, anything else as `other` (a
+/// sender cannot grow the metric without bound).
+fn type_label(event_type: Option<&[u8]>) -> &'static str {
+    event_type
+        .and_then(|t| std::str::from_utf8(t).ok())
+        .and_then(EventType::parse)
+        .map_or("other", EventType::as_str)
+}
+
+async fn receive_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    let event_type = headers.get("x-salesloft-event").map(|v| v.as_bytes());
+    let signature = headers.get("x-salesloft-signature").map(|v| v.as_bytes());
+    let label = type_label(event_type);
+    let result = state.inbox.receive(event_type, signature, body).await;
+    let (status, outcome, text) = match &result {
+        Ok(Receipt::Stored(_)) => (StatusCode::OK, "stored", "stored\n".to_owned()),
+        Ok(Receipt::Duplicate) => (StatusCode::OK, "duplicate", "duplicate\n".to_owned()),
+        Err(refusal) => {
+            let outcome = match refusal {
+                Refusal::TooLarge { .. } => "too_large",
+                Refusal::Signature(_) => "bad_signature",
+                Refusal::NoEventType => "no_event_type",
+                Refusal::Unavailable(_) => "unavailable",
+                _ => "refused",
+            };
+            let status =
+                StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            if matches!(refusal, Refusal::Unavailable(_)) {
+                tracing::warn!(error = %refusal, "webhook not stored; SalesLoft will retry");
+            } else {
+                tracing::info!(reason = %refusal, "webhook refused");
+            }
+            // The refusal names what is wrong, never a token or the body.
+            (status, outcome, format!("{refusal}\n"))
+        }
+    };
+    metrics::counter!("salesloft_webhook_received_total", "event_type" => label, "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("salesloft_webhook_store_seconds").record(started.elapsed().as_secs_f64());
+    (status, text).into_response()
+}
+
+async fn health() -> &'static str {
+    "ok\n"
+}
+
+async fn ready(State(state): State<AppState>) -> Response {
+    match state.store.pending_migrations().await {
+        Ok(0) => (StatusCode::OK, "ready\n").into_response(),
+        Ok(n) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{n} migrations not applied: run `salesloft migrate`\n"),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n").into_response()
+        }
+    }
+}
+
+async fn render_metrics(State(state): State<AppState>) -> Response {
+    let Some(handle) = &state.metrics else {
+        return (StatusCode::NOT_FOUND, "metrics are off\n").into_response();
+    };
+    if let Err(e) = sample_database(&state.store).await {
+        tracing::warn!(error = %e, "sampling metrics from the database failed");
+    }
+    handle.run_upkeep();
+    (
+        [("content-type", "text/plain; version=0.0.4")],
+        handle.render(),
+    )
+        .into_response()
+}
+
+/// Gauges read from the database at each scrape: they are the truth every process shares.
+async fn sample_database(store: &Store) -> Result<(), salesloft_storage::Error> {
+    for (kind, state, n) in store.job_counts_by_kind().await? {
+        metrics::gauge!("salesloft_jobs", "kind" => kind, "state" => state).set(n as f64);
+    }
+    for (event_type, status, n) in store.webhook_counts().await? {
+        let label = type_label(Some(event_type.as_bytes()));
+        metrics::gauge!("salesloft_webhook_events", "event_type" => label, "status" => status)
+            .set(n as f64);
+    }
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    for state in store.sync_states().await? {
+        if let Some(at) = state.last_success_at_ms {
+            let lag = (now_ms.saturating_sub(at)).max(0) as f64 / 1_000.0;
+            metrics::gauge!("salesloft_sync_lag_seconds", "stream" => state.stream.clone())
+                .set(lag);
+        }
+    }
+    for stream in Stream::all() {
+        if let Ok(n) = stream.count_live(store).await {
+            metrics::gauge!("salesloft_records", "stream" => stream.name()).set(n as f64);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_types_share_one_label() {
+        assert_eq!(type_label(Some(b"person_updated")), "person_updated");
+        assert_eq!(type_label(Some(b"made_up_123")), "other");
+        assert_eq!(type_label(Some(&[0xff])), "other");
+        assert_eq!(type_label(None), "other");
+    }
+}

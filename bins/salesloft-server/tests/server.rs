@@ -1,0 +1,256 @@
+//! `salesloft-server --with-worker` as a newcomer runs it: a real process on SQLite beside
+//! the sandbox, which delivers real signed webhooks to it.
+
+#![allow(clippy::unwrap_used, clippy::print_stderr)] // tests panic on failure and report what they measured
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use salesloft_storage::testing::fetch_texts;
+
+const TOKEN: &str = "server-test-callback-token";
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_server(sandbox: &salesloft_sandbox::SandboxHandle, db_url: &str) -> Server {
+    let port = free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_salesloft-server"));
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SALESLOFT_")) {
+        cmd.env_remove(k);
+    }
+    let child = cmd
+        .arg("--with-worker")
+        .env("SALESLOFT_API_KEY", sandbox.api_key())
+        .env("SALESLOFT_BASE_URL", sandbox.url())
+        .env("SALESLOFT_DATABASE_URL", db_url)
+        .env("SALESLOFT_SERVER__BIND", format!("127.0.0.1:{port}"))
+        .env("SALESLOFT_WEBHOOKS__CALLBACK_TOKENS", TOKEN)
+        .env("SALESLOFT_JOBS__SHUTDOWN_GRACE_SECS", "5")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Server {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+async fn eventually<F, Fut>(what: &str, limit: Duration, mut done: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !done().await {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let took = started.elapsed();
+    eprintln!("{what}: after {took:?}");
+    took
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sandbox_webhooks_reach_the_local_copy_through_a_running_server() {
+    let sandbox = salesloft_sandbox::Sandbox::start(salesloft_sandbox::SandboxConfig {
+        rate_limit_per_minute: Some(600),
+        team: salesloft_sandbox::TeamSize {
+            people: 200,
+            accounts: 50,
+            users: 3,
+            ..salesloft_sandbox::TeamSize::empty()
+        },
+        ..salesloft_sandbox::SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let db = salesloft_storage::testing::TestDb::sqlite_unmigrated()
+        .await
+        .unwrap();
+    let mut server = start_server(&sandbox, db.url());
+    let http = reqwest::Client::new();
+    let get = |path: &str| {
+        let req = http.get(format!("{}{path}", server.url));
+        async move { req.send().await.ok().map(|r| r.status().as_u16()) }
+    };
+    eventually("healthy", Duration::from_secs(30), || async {
+        get("/health").await == Some(200)
+    })
+    .await;
+    eventually("ready (migrated)", Duration::from_secs(30), || async {
+        get("/ready").await == Some(200)
+    })
+    .await;
+
+    // Subscribe the server to person and account changes, as `salesloft webhooks subscribe`
+    // will.
+    let client =
+        salesloft_client::Client::builder(salesloft_client::Auth::api_key(sandbox.api_key()))
+            .base_url(sandbox.url())
+            .build()
+            .unwrap();
+    for event_type in ["person_updated", "person_created", "person_deleted"] {
+        client
+            .webhook_subscriptions()
+            .create(&salesloft_client::WebhookSubscriptionInput {
+                callback_url: format!("{}/webhooks/salesloft", server.url),
+                callback_token: secrecy::SecretString::from(TOKEN.to_owned()),
+                event_type: event_type.to_owned(),
+            })
+            .await
+            .unwrap();
+    }
+    // Let the first sync finish, so what changes next can only arrive by webhook first.
+    eventually(
+        "the first sync of people",
+        Duration::from_secs(60),
+        || async {
+            fetch_texts(&db.store, "SELECT CAST(COUNT(*) AS TEXT) FROM people")
+                .await
+                .map(|r| r[0].as_deref() == Some("200"))
+                .unwrap_or(false)
+        },
+    )
+    .await;
+
+    // Change people in the sandbox: each change is delivered, stored, processed and applied.
+    let changed = sandbox
+        .mutate(Some(salesloft_sandbox::Action::EditPerson), 20)
+        .unwrap();
+    assert!(changed >= 20, "{changed} events");
+    let local_titles_match = || async {
+        let snapshot = sandbox.snapshot();
+        let want: std::collections::BTreeMap<i64, String> = snapshot["people"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["id"].as_i64().unwrap(), p["title"].to_string()))
+            .collect();
+        let rows = fetch_texts(
+            &db.store,
+            "SELECT raw FROM people WHERE deleted_at_ms IS NULL",
+        )
+        .await
+        .unwrap_or_default();
+        let have: std::collections::BTreeMap<i64, String> = rows
+            .iter()
+            .flatten()
+            .filter_map(|raw| serde_json::from_str::<serde_json::Value>(raw).ok())
+            .map(|p| (p["id"].as_i64().unwrap_or_default(), p["title"].to_string()))
+            .collect();
+        want == have
+    };
+    // Faster than the 5 s debounce of the sync it pulls forward: the webhooks did it.
+    let took = eventually(
+        "the changed people in the local copy",
+        Duration::from_secs(30),
+        local_titles_match,
+    )
+    .await;
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    let processed = fetch_texts(
+        &db.store,
+        "SELECT CAST(COUNT(*) AS TEXT) FROM webhook_events WHERE status = 'processed'",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        processed[0].as_deref(),
+        Some("20"),
+        "every delivery processed"
+    );
+    assert!(
+        sandbox
+            .deliveries()
+            .iter()
+            .all(|d| d.status == Some(200) && d.attempt == 1),
+        "every delivery answered 200 at once"
+    );
+
+    // Refusals, with nothing stored.
+    let post = |body: Vec<u8>, signature: Option<String>| {
+        let mut req = http
+            .post(format!("{}/webhooks/salesloft", server.url))
+            .header("x-salesloft-event", "person_updated")
+            .body(body);
+        if let Some(s) = signature {
+            req = req.header("x-salesloft-signature", s);
+        }
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    let body = br#"{"id": 1, "updated_at": "2030-01-01T00:00:00Z"}"#.to_vec();
+    assert_eq!(post(body.clone(), None).await, 401);
+    assert_eq!(post(body.clone(), Some("00".repeat(20))).await, 401);
+    let huge = vec![b' '; 2 << 20];
+    let signed = salesloft_sandbox::sign_webhook(TOKEN, &huge);
+    assert_eq!(post(huge, Some(signed)).await, 413);
+    let stored = fetch_texts(
+        &db.store,
+        "SELECT CAST(COUNT(*) AS TEXT) FROM webhook_events",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        stored[0].as_deref(),
+        Some("20"),
+        "nothing refused was stored"
+    );
+
+    // Metrics: deliveries by type and outcome, jobs, records per stream.
+    let metrics = http
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for want in [
+        r#"salesloft_webhook_received_total{event_type="person_updated",outcome="stored"} 20"#,
+        r#"salesloft_webhook_received_total{event_type="person_updated",outcome="bad_signature"} 2"#,
+        r#"salesloft_records{stream="people"} 200"#,
+        "salesloft_jobs{",
+        "salesloft_webhook_store_seconds_bucket",
+    ] {
+        assert!(metrics.contains(want), "{want} missing from:\n{metrics}");
+    }
+
+    // SIGTERM: exits 0 within the grace.
+    let asked = Instant::now();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &server.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            assert!(status.success(), "{status:?}");
+            break;
+        }
+        assert!(asked.elapsed() < Duration::from_secs(10), "did not stop");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!("stopped {:?} after SIGTERM", asked.elapsed());
+}

@@ -1,0 +1,375 @@
+//! The inbox and the processor on real databases (SQLite and PostgreSQL, never skipped),
+//! with record bodies from the sandbox signed by the sandbox's own signing code.
+
+#![allow(clippy::unwrap_used)] // tests panic on failure
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use salesloft_client::{Auth, Client, Unlimited};
+use salesloft_services::{Applied, Context, Stream};
+use salesloft_storage::NewJob;
+use salesloft_storage::testing::{TestDb, fetch_texts};
+use salesloft_webhooks::{
+    Inbox, InboxConfig, PROCESS_KIND, Processed, Processor, Receipt, Refusal, SignatureError,
+    Verifier, sign,
+};
+use secrecy::SecretString;
+
+macro_rules! on_both {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$body(salesloft_storage::testing::TestDb::sqlite().await.unwrap()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let db = salesloft_storage::testing::TestDb::postgres().await.unwrap_or_else(|e| {
+                    panic!("PostgreSQL is unreachable ({e}): start it or set SALESLOFT_TEST_DATABASE_URL")
+                });
+                super::$body(db).await;
+            }
+        }
+    };
+}
+
+const TOKEN: &str = "the-callback-token";
+
+fn token() -> SecretString {
+    SecretString::from(TOKEN.to_owned())
+}
+
+struct Setup {
+    sandbox: salesloft_sandbox::SandboxHandle,
+    inbox: Inbox,
+    processor: Processor,
+    db: TestDb,
+}
+
+async fn setup(db: TestDb) -> Setup {
+    let sandbox = salesloft_sandbox::Sandbox::start(salesloft_sandbox::SandboxConfig {
+        rate_limit_per_minute: None,
+        team: salesloft_sandbox::TeamSize {
+            people: 20,
+            accounts: 5,
+            users: 2,
+            ..salesloft_sandbox::TeamSize::empty()
+        },
+        ..salesloft_sandbox::SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let client = Client::builder(Auth::api_key(sandbox.api_key()))
+        .base_url(sandbox.url())
+        .limiter(Arc::new(Unlimited))
+        .build()
+        .unwrap();
+    let ctx = Context::new(client, db.store.clone());
+    let sync_job: salesloft_webhooks::SyncJobFor = Arc::new(|stream: Stream| {
+        NewJob::new("sync", serde_json::json!({ "stream": stream.name() }))
+            .unique(format!("sync:{}", stream.name()))
+    });
+    let processor = Processor::new(ctx).pull_syncs_forward(sync_job, Duration::from_secs(5));
+    let other = SecretString::from("an-older-token".to_owned());
+    let inbox = Inbox::new(
+        db.store.clone(),
+        Verifier::new([&other, &token()]),
+        InboxConfig::default(),
+    );
+    Setup {
+        sandbox,
+        inbox,
+        processor,
+        db,
+    }
+}
+
+/// A sandbox person's JSON as a webhook carries it, with `updated_at` set to `updated_at`.
+fn person_body(s: &Setup, index: usize, updated_at: &str, title: &str) -> Bytes {
+    let mut person = s.sandbox.snapshot()["people"][index].clone();
+    person["updated_at"] = updated_at.into();
+    person["title"] = title.into();
+    Bytes::from(serde_json::to_vec(&person).unwrap())
+}
+
+/// Signed by the sandbox's signing code, so ours is checked against an independent one.
+async fn deliver(s: &Setup, event: &str, body: &Bytes) -> Result<Receipt, Refusal> {
+    let signature = salesloft_sandbox::sign_webhook(TOKEN, body);
+    assert_eq!(signature, sign(&token(), body), "the two signers agree");
+    s.inbox
+        .receive(
+            Some(event.as_bytes()),
+            Some(signature.as_bytes()),
+            body.clone(),
+        )
+        .await
+}
+
+fn stored_id(r: Result<Receipt, Refusal>) -> i64 {
+    match r {
+        Ok(Receipt::Stored(id)) => id,
+        other => panic!("not stored: {other:?}"),
+    }
+}
+
+async fn count(db: &TestDb, sql: &str) -> i64 {
+    fetch_texts(&db.store, sql).await.unwrap()[0]
+        .as_deref()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+async fn title_of(db: &TestDb, id: i64) -> Option<String> {
+    let raw = fetch_texts(
+        &db.store,
+        &format!("SELECT raw FROM people WHERE id = {id} AND deleted_at_ms IS NULL"),
+    )
+    .await
+    .unwrap();
+    let raw = raw.first()?.as_deref()?;
+    let v: serde_json::Value = serde_json::from_str(raw).unwrap();
+    v["title"].as_str().map(str::to_owned)
+}
+
+async fn deliveries_are_stored_once_applied_monotonically_and_pull_the_sync_forward(db: TestDb) {
+    let s = setup(db).await;
+    let id = s.sandbox.snapshot()["people"][0]["id"].as_i64().unwrap();
+    let newer = person_body(&s, 0, "2030-01-02T00:00:00.000000Z", "newer");
+    let older = person_body(&s, 0, "2030-01-01T00:00:00.000000Z", "older");
+
+    // Stored with its job; a redelivery is answered and not stored again.
+    let first = stored_id(deliver(&s, "person_updated", &newer).await);
+    assert_eq!(
+        deliver(&s, "person_updated", &newer).await.unwrap(),
+        Receipt::Duplicate
+    );
+    let jobs = s.db.store.jobs(None, Some(PROCESS_KIND), 10).await.unwrap();
+    assert_eq!(jobs.len(), 1, "one job per stored delivery");
+    assert_eq!(
+        jobs[0].payload,
+        serde_json::json!({ "inbox_id": first }).to_string()
+    );
+
+    // Applied; the sync of people is pulled forward.
+    let done = s.processor.process(first).await.unwrap();
+    let people = Stream::named("people").unwrap();
+    assert_eq!(
+        done,
+        Processed::Applied {
+            stream: people,
+            applied: Applied::Inserted
+        }
+    );
+    assert_eq!(title_of(&s.db, id).await.as_deref(), Some("newer"));
+    let syncs =
+        s.db.store
+            .jobs(Some("available"), Some("sync"), 10)
+            .await
+            .unwrap();
+    assert_eq!(syncs.len(), 1, "{syncs:?}");
+    assert_eq!(syncs[0].unique_key.as_deref(), Some("sync:people"));
+    assert_eq!(
+        s.processor.process(first).await.unwrap(),
+        Processed::AlreadyDone
+    );
+
+    // An older state delivered after the newer one changes nothing.
+    let late = stored_id(deliver(&s, "person_updated", &older).await);
+    assert_eq!(
+        s.processor.process(late).await.unwrap(),
+        Processed::Applied {
+            stream: people,
+            applied: Applied::Stale
+        }
+    );
+    assert_eq!(title_of(&s.db, id).await.as_deref(), Some("newer"));
+
+    // Deleted with its last state; a late update older than the deletion does not revive it.
+    let deleted = person_body(&s, 0, "2030-01-03T00:00:00.000000Z", "deleted");
+    let gone = stored_id(deliver(&s, "person_deleted", &deleted).await);
+    assert_eq!(
+        s.processor.process(gone).await.unwrap(),
+        Processed::Applied {
+            stream: people,
+            applied: Applied::Deleted
+        }
+    );
+    assert_eq!(title_of(&s.db, id).await, None);
+    let stale = person_body(&s, 0, "2030-01-02T12:00:00.000000Z", "stale");
+    let revive = stored_id(deliver(&s, "person_updated", &stale).await);
+    s.processor.process(revive).await.unwrap();
+    assert_eq!(title_of(&s.db, id).await, None, "stays deleted");
+
+    // Only one sync job for the whole burst.
+    assert_eq!(
+        s.db.store
+            .jobs(Some("available"), Some("sync"), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        count(
+            &s.db,
+            "SELECT CAST(COUNT(*) AS TEXT) FROM webhook_events WHERE status = 'processed'"
+        )
+        .await,
+        4,
+        "four distinct deliveries, each processed"
+    );
+}
+on_both!(
+    applied,
+    deliveries_are_stored_once_applied_monotonically_and_pull_the_sync_forward
+);
+
+async fn bad_deliveries_are_refused_with_nothing_stored_and_odd_ones_kept(db: TestDb) {
+    let s = setup(db).await;
+    let body = person_body(&s, 1, "2030-01-01T00:00:00.000000Z", "x");
+    let wrong = sign(&SecretString::from("not-ours".to_owned()), &body);
+    let refused = [
+        s.inbox
+            .receive(Some(b"person_updated"), None, body.clone())
+            .await,
+        s.inbox
+            .receive(
+                Some(b"person_updated"),
+                Some(wrong.as_bytes()),
+                body.clone(),
+            )
+            .await,
+        s.inbox
+            .receive(Some(b"person_updated"), Some(b"not hex"), body.clone())
+            .await,
+    ];
+    let statuses: Vec<u16> = refused
+        .iter()
+        .map(|r| r.as_ref().unwrap_err().status())
+        .collect();
+    assert_eq!(statuses, [401, 401, 401]);
+    assert!(matches!(
+        refused[0],
+        Err(Refusal::Signature(SignatureError::Missing))
+    ));
+    // Above the size limit: 413 before anything else.
+    let huge = Bytes::from(vec![b' '; (1 << 20) + 1]);
+    let sig = sign(&token(), &huge);
+    let too_large = s
+        .inbox
+        .receive(Some(b"person_updated"), Some(sig.as_bytes()), huge)
+        .await
+        .unwrap_err();
+    assert_eq!(too_large.status(), 413);
+    // No event type: 400.
+    let sig = sign(&token(), &body);
+    let untyped = s
+        .inbox
+        .receive(None, Some(sig.as_bytes()), body.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(untyped.status(), 400);
+    assert_eq!(
+        count(&s.db, "SELECT CAST(COUNT(*) AS TEXT) FROM webhook_events").await,
+        0,
+        "nothing refused was stored"
+    );
+
+    // A valid signature over malformed JSON: stored (SalesLoft sent it), then failed with a
+    // reason, kept.
+    let malformed = Bytes::from_static(b"{\"id\": 12, \"updated_at\": ");
+    let kept = stored_id(deliver(&s, "person_updated", &malformed).await);
+    match s.processor.process(kept).await.unwrap() {
+        Processed::Failed(reason) => assert!(!reason.is_empty()),
+        other => panic!("{other:?}"),
+    }
+    let status = fetch_texts(
+        &s.db.store,
+        &format!("SELECT status FROM webhook_events WHERE id = {kept}"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status[0].as_deref(), Some("failed"));
+    // An event type nobody handles: stored, answered, skipped.
+    let unknown = stored_id(deliver(&s, "brand_new_event", &body).await);
+    assert_eq!(
+        s.processor.process(unknown).await.unwrap(),
+        Processed::Skipped
+    );
+    let task = stored_id(deliver(&s, "task_created", &body).await);
+    assert_eq!(s.processor.process(task).await.unwrap(), Processed::Skipped);
+    assert_eq!(
+        s.processor.process(987_654).await.unwrap(),
+        Processed::Missing
+    );
+}
+on_both!(
+    refused,
+    bad_deliveries_are_refused_with_nothing_stored_and_odd_ones_kept
+);
+
+async fn concurrent_deliveries_are_each_stored_once_with_one_job_each(db: TestDb) {
+    let s = setup(db).await;
+    let mut tasks = Vec::new();
+    for sender in 0..64 {
+        let inbox = s.inbox.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut receipts = Vec::new();
+            for n in 0..20 {
+                // Every sender sends 20 distinct bodies and repeats its first one.
+                let body = Bytes::from(format!(
+                    r#"{{"id": {}, "updated_at": "2030-01-01T00:00:00Z"}}"#,
+                    sender * 1000 + n
+                ));
+                let sig = sign(&token(), &body);
+                receipts.push(
+                    inbox
+                        .receive(Some(b"note_updated"), Some(sig.as_bytes()), body.clone())
+                        .await
+                        .unwrap(),
+                );
+                if n == 0 {
+                    receipts.push(
+                        inbox
+                            .receive(Some(b"note_updated"), Some(sig.as_bytes()), body)
+                            .await
+                            .unwrap(),
+                    );
+                }
+            }
+            receipts
+        }));
+    }
+    let mut stored = 0;
+    let mut duplicates = 0;
+    for t in tasks {
+        for r in t.await.unwrap() {
+            match r {
+                Receipt::Stored(_) => stored += 1,
+                Receipt::Duplicate => duplicates += 1,
+            }
+        }
+    }
+    assert_eq!((stored, duplicates), (64 * 20, 64));
+    assert_eq!(
+        count(&s.db, "SELECT CAST(COUNT(*) AS TEXT) FROM webhook_events").await,
+        64 * 20
+    );
+    assert_eq!(
+        count(
+            &s.db,
+            "SELECT CAST(COUNT(*) AS TEXT) FROM jobs WHERE kind = 'webhook'"
+        )
+        .await,
+        64 * 20,
+        "one job per stored delivery"
+    );
+}
+on_both!(
+    concurrent,
+    concurrent_deliveries_are_each_stored_once_with_one_job_each
+);
