@@ -30,14 +30,20 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start_server(sandbox: &salesloft_sandbox::SandboxHandle, db_url: &str) -> Server {
+fn start_server(
+    sandbox: &salesloft_sandbox::SandboxHandle,
+    db_url: &str,
+    with_worker: bool,
+) -> Server {
     let port = free_port();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_salesloft-server"));
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SALESLOFT_")) {
         cmd.env_remove(k);
     }
+    if with_worker {
+        cmd.arg("--with-worker");
+    }
     let child = cmd
-        .arg("--with-worker")
         .env("SALESLOFT_API_KEY", sandbox.api_key())
         .env("SALESLOFT_BASE_URL", sandbox.url())
         .env("SALESLOFT_DATABASE_URL", db_url)
@@ -87,7 +93,7 @@ async fn sandbox_webhooks_reach_the_local_copy_through_a_running_server() {
     let db = salesloft_storage::testing::TestDb::sqlite_unmigrated()
         .await
         .unwrap();
-    let mut server = start_server(&sandbox, db.url());
+    let mut server = start_server(&sandbox, db.url(), true);
     let http = reqwest::Client::new();
     let get = |path: &str| {
         let req = http.get(format!("{}{path}", server.url));
@@ -253,4 +259,176 @@ async fn sandbox_webhooks_reach_the_local_copy_through_a_running_server() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     eprintln!("stopped {:?} after SIGTERM", asked.elapsed());
+}
+
+/// A TCP proxy to PostgreSQL that the test can cut: open connections are dropped and new
+/// ones refused until it is restored, as when the database goes away.
+struct Proxy {
+    port: u16,
+    up: tokio::sync::watch::Sender<bool>,
+}
+
+impl Proxy {
+    async fn start(target: std::net::SocketAddr) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (up, watch) = tokio::sync::watch::channel(true);
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !*watch.borrow() {
+                    drop(inbound);
+                    continue;
+                }
+                let mut down = watch.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = down.wait_for(|up| !*up) => {}
+                    }
+                });
+            }
+        });
+        Proxy { port, up }
+    }
+
+    fn cut(&self) {
+        self.up.send_replace(false);
+    }
+
+    fn restore(&self) {
+        self.up.send_replace(true);
+    }
+}
+
+/// The database goes away while SalesLoft delivers: deliveries meanwhile get 503 with
+/// nothing half-stored, and once it is back the sandbox's retries are stored: nothing lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_during_a_database_outage_get_503_and_their_retries_lose_nothing() {
+    let sandbox = salesloft_sandbox::Sandbox::start(salesloft_sandbox::SandboxConfig {
+        rate_limit_per_minute: Some(600),
+        webhook_retry_interval_ms: 3_000,
+        team: salesloft_sandbox::TeamSize {
+            people: 50,
+            users: 2,
+            ..salesloft_sandbox::TeamSize::empty()
+        },
+        ..salesloft_sandbox::SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let db = salesloft_storage::testing::TestDb::postgres()
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(db.url()).unwrap();
+    let target = std::net::ToSocketAddrs::to_socket_addrs(&(
+        url.host_str().unwrap().to_owned(),
+        url.port().unwrap_or(5432),
+    ))
+    .unwrap()
+    .next()
+    .unwrap();
+    let proxy = Proxy::start(target).await;
+    url.set_port(Some(proxy.port)).unwrap();
+    let db_url = url.to_string();
+    let server = start_server(&sandbox, &db_url, false);
+    let http = reqwest::Client::new();
+    let ready = || {
+        let req = http.get(format!("{}/ready", server.url));
+        async move { req.send().await.ok().map(|r| r.status().as_u16()) }
+    };
+    eventually("ready", Duration::from_secs(30), || async {
+        ready().await == Some(200)
+    })
+    .await;
+    let client =
+        salesloft_client::Client::builder(salesloft_client::Auth::api_key(sandbox.api_key()))
+            .base_url(sandbox.url())
+            .build()
+            .unwrap();
+    client
+        .webhook_subscriptions()
+        .create(&salesloft_client::WebhookSubscriptionInput {
+            callback_url: format!("{}/webhooks/salesloft", server.url),
+            callback_token: secrecy::SecretString::from(TOKEN.to_owned()),
+            event_type: "person_updated".to_owned(),
+        })
+        .await
+        .unwrap();
+    let stored = || async {
+        fetch_texts(
+            &db.store,
+            "SELECT CAST(COUNT(*) AS TEXT) FROM webhook_events",
+        )
+        .await
+        .unwrap()[0]
+            .as_deref()
+            .unwrap()
+            .parse::<usize>()
+            .unwrap()
+    };
+    let first_attempts = || {
+        sandbox
+            .deliveries()
+            .iter()
+            .filter(|d| d.attempt == 1)
+            .count()
+    };
+    sandbox
+        .mutate(Some(salesloft_sandbox::Action::EditPerson), 10)
+        .unwrap();
+    eventually(
+        "the first deliveries stored",
+        Duration::from_secs(30),
+        || async { first_attempts() > 0 && stored().await == first_attempts() },
+    )
+    .await;
+
+    // The database goes away; deliveries meanwhile are answered 503.
+    proxy.cut();
+    let before = first_attempts();
+    sandbox
+        .mutate(Some(salesloft_sandbox::Action::EditPerson), 10)
+        .unwrap();
+    eventually(
+        "503s while the database is away",
+        Duration::from_secs(30),
+        || async { sandbox.deliveries().iter().any(|d| d.status == Some(503)) },
+    )
+    .await;
+    assert_eq!(ready().await, Some(503), "not ready without its database");
+    proxy.restore();
+
+    // The retries arrive and are stored; every delivery is stored once, each with its job.
+    let total = first_attempts();
+    assert!(total > before, "deliveries during the outage");
+    eventually(
+        "every delivery stored after the outage",
+        Duration::from_secs(60),
+        || async { stored().await == total },
+    )
+    .await;
+    let deliveries = sandbox.deliveries();
+    let failed_for_good = deliveries
+        .iter()
+        .filter(|d| d.attempt == salesloft_sandbox::WEBHOOK_ATTEMPTS && d.status != Some(200))
+        .count();
+    assert_eq!(failed_for_good, 0, "no delivery ran out of retries");
+    let jobs = fetch_texts(
+        &db.store,
+        "SELECT CAST(COUNT(*) AS TEXT) FROM jobs WHERE kind = 'webhook'",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        jobs[0].as_deref().unwrap().parse::<usize>().unwrap(),
+        total,
+        "one job each"
+    );
+    eprintln!(
+        "{total} deliveries, {} answered 503 during the outage, none lost",
+        deliveries.iter().filter(|d| d.status == Some(503)).count()
+    );
 }

@@ -21,6 +21,10 @@ pub struct InboxConfig {
     pub queue: String,
     /// Processing attempts before a delivery is kept as failed; default 10.
     pub max_attempts: i32,
+    /// How long a delivery waits for the database before it is answered 503 (SalesLoft
+    /// waits for an answer, and retries a failure); default 5 s. A delivery answered 503
+    /// may still commit afterwards; its retry is then a duplicate, answered 2xx.
+    pub store_timeout: std::time::Duration,
 }
 
 impl Default for InboxConfig {
@@ -30,6 +34,7 @@ impl Default for InboxConfig {
             max_batch: 256,
             queue: "default".into(),
             max_attempts: 10,
+            store_timeout: std::time::Duration::from_secs(5),
         }
     }
 }
@@ -96,6 +101,7 @@ pub struct Inbox {
     verifier: Arc<RwLock<Arc<Verifier>>>,
     writer: mpsc::Sender<Pending>,
     max_body_bytes: usize,
+    store_timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for Inbox {
@@ -121,6 +127,7 @@ impl Inbox {
             verifier: Arc::new(RwLock::new(Arc::new(verifier))),
             writer,
             max_body_bytes: config.max_body_bytes,
+            store_timeout: config.store_timeout,
         }
     }
 
@@ -173,14 +180,23 @@ impl Inbox {
             resource_updated_at_us,
             answer,
         };
-        self.writer
-            .send(pending)
-            .await
-            .map_err(|_| Refusal::Unavailable("the inbox writer has stopped".into()))?;
-        match answered.await {
-            Ok(Ok(receipt)) => Ok(receipt),
-            Ok(Err(e)) => Err(Refusal::Unavailable(e)),
-            Err(_) => Err(Refusal::Unavailable("the inbox writer has stopped".into())),
+        let stored = async {
+            self.writer
+                .send(pending)
+                .await
+                .map_err(|_| Refusal::Unavailable("the inbox writer has stopped".into()))?;
+            match answered.await {
+                Ok(Ok(receipt)) => Ok(receipt),
+                Ok(Err(e)) => Err(Refusal::Unavailable(e)),
+                Err(_) => Err(Refusal::Unavailable("the inbox writer has stopped".into())),
+            }
+        };
+        match tokio::time::timeout(self.store_timeout, stored).await {
+            Ok(result) => result,
+            Err(_) => Err(Refusal::Unavailable(format!(
+                "the database did not take the delivery within {:?}",
+                self.store_timeout
+            ))),
         }
     }
 }
