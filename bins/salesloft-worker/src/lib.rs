@@ -98,9 +98,10 @@ pub async fn run_on(
     Ok(runner.run(shutdown).await?)
 }
 
-/// `webhook`: apply one stored delivery with salesloft-webhooks' [`Processor`], then pull its
-/// stream's sync forward (5 s later, so a burst asks for one sync). A failure is retried with
-/// backoff; the last attempt's error is kept on the delivery, which is marked failed.
+/// `webhook`: apply the deliveries one inbox transaction stored with salesloft-webhooks'
+/// [`Processor`], then pull each touched stream's sync forward (5 s later, so a burst asks for
+/// one sync). Deliveries that error are retried with backoff; on the last attempt their
+/// error is kept on the delivery, which is marked failed.
 #[derive(Debug, Clone)]
 pub struct WebhookJob {
     processor: Processor,
@@ -122,23 +123,20 @@ impl Job for WebhookJob {
     const MAX_ATTEMPTS: i32 = 10;
 
     async fn run(&self, payload: ProcessPayload, ctx: &JobContext) -> Result<Outcome, JobError> {
-        let error = match self.processor.process(payload.inbox_id).await {
-            Ok(processed) => {
-                tracing::debug!(inbox_id = payload.inbox_id, ?processed, "webhook processed");
-                return Ok(Outcome::Done);
-            }
-            Err(e) => salesloft_config::error_chain(&e),
-        };
-        // Best effort: the job keeps the error too.
-        if ctx.attempt() >= ctx.max_attempts() {
-            let _ = self.processor.give_up(payload.inbox_id, &error).await;
-            Err(JobError::Permanent(error))
-        } else {
-            let _ = self
-                .processor
-                .attempt_failed(payload.inbox_id, &error)
-                .await;
-            Err(JobError::Retry(error))
+        let last_attempt = ctx.attempt() >= ctx.max_attempts();
+        let report = self
+            .processor
+            .process_batch(&payload.inbox_ids, last_attempt)
+            .await;
+        tracing::debug!(?report, "webhooks processed");
+        match report.retry.first() {
+            // The ones done stay done; the next attempt finds only these pending.
+            Some((id, error)) => Err(JobError::Retry(format!(
+                "{} of {} deliveries failed (inbox {id}: {error})",
+                report.retry.len(),
+                payload.inbox_ids.len()
+            ))),
+            None => Ok(Outcome::Done),
         }
     }
 }

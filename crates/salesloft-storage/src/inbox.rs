@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Context, Result};
 use crate::jobs::NewJob;
-use crate::store::{BeginWrite, Store, now_ms, on_reader, on_writer};
+use crate::store::{BeginWrite, Pools, Store, now_ms, on_reader, on_writer};
 
 /// A stored webhook delivery (its `Debug` shows the body's size, never its content: it holds
 /// personal data).
@@ -114,10 +114,10 @@ impl Store {
         })
     }
 
-    /// Store many verified deliveries in one transaction and, for each new one, enqueue a
-    /// copy of `process` (its payload replaced by `{"inbox_id": <id>}`) in the same
-    /// transaction: a delivery is never stored without its job, nor a job without its
-    /// delivery. One answer per delivery, in order; a delivery repeated within the batch is
+    /// Store many verified deliveries in one transaction and enqueue, in the same
+    /// transaction, a copy of `process` for the new ones (its payload replaced by
+    /// `{"inbox_ids": [...]}`, up to 500 per job): a delivery is never stored without its
+    /// job, nor a job without its deliveries. One answer per delivery, in order; a delivery repeated within the batch is
     /// stored once.
     pub async fn record_webhooks(
         &self,
@@ -132,10 +132,11 @@ impl Store {
         let mut new_ids: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
         on_writer!(self, |pool| {
             let mut tx = pool.begin_write().await.context("starting a transaction")?;
-            for (chunk, chunk_keys) in deliveries
-                .chunks(RECORD_CHUNK)
-                .zip(keys.chunks(RECORD_CHUNK))
-            {
+            // In key order: two transactions inserting the same keys take their locks in the
+            // same order, so they wait for each other instead of deadlocking.
+            let mut sorted: Vec<(&String, &Delivery<'_>)> = keys.iter().zip(deliveries).collect();
+            sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            for chunk in sorted.chunks(RECORD_CHUNK) {
                 let mut sql = String::from(
                     "INSERT INTO webhook_events (dedupe_key, event_type, resource_id, \
                      resource_updated_at_us, body, received_at_ms) VALUES ",
@@ -159,7 +160,7 @@ impl Store {
                     " ON CONFLICT (source, dedupe_key) DO NOTHING RETURNING id, dedupe_key",
                 );
                 let mut q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
-                for (d, key) in chunk.iter().zip(chunk_keys) {
+                for (key, d) in chunk {
                     q = q
                         .bind(key.as_str())
                         .bind(d.event_type)
@@ -176,39 +177,39 @@ impl Store {
                 let mut ids: Vec<i64> = new_ids.values().copied().collect();
                 ids.sort_unstable();
                 for chunk in ids.chunks(RECORD_CHUNK) {
-                    let mut sql = String::from(
+                    sqlx::query(
                         "INSERT INTO jobs (queue, kind, payload, priority, max_attempts, run_at_ms, \
-                         unique_key, unique_running, created_at_ms, updated_at_ms) VALUES ",
-                    );
-                    for i in 0..chunk.len() {
-                        if i > 0 {
-                            sql.push_str(", ");
-                        }
-                        sql.push_str(&format!(
-                            "($1, $2, ${}, $3, $4, $5, NULL, 1, $5, $5)",
-                            i + 6
-                        ));
-                    }
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .bind(&job.queue)
-                        .bind(&job.kind)
-                        .bind(job.priority)
-                        .bind(job.max_attempts)
-                        .bind(job.run_at_ms.unwrap_or(now));
-                    for id in chunk {
-                        q = q.bind(serde_json::json!({ "inbox_id": id }).to_string());
-                    }
-                    q.execute(&mut *tx)
-                        .await
-                        .context("enqueueing webhook processing")?;
+                         unique_key, unique_running, created_at_ms, updated_at_ms) \
+                         VALUES ($1, $2, $3, $4, $5, $6, NULL, 1, $6, $6)",
+                    )
+                    .bind(&job.queue)
+                    .bind(&job.kind)
+                    .bind(serde_json::json!({ "inbox_ids": chunk }).to_string())
+                    .bind(job.priority)
+                    .bind(job.max_attempts)
+                    .bind(job.run_at_ms.unwrap_or(now))
+                    .execute(&mut *tx)
+                    .await
+                    .context("enqueueing webhook processing")?;
                 }
+            }
+            if let Some(job) = process
+                && !new_ids.is_empty()
+                && matches!(self.pools, Pools::Postgres(_))
+            {
+                // Delivered at commit, with no round trip of its own.
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(crate::jobs::JOBS_CHANNEL)
+                    .bind(&job.queue)
+                    .execute(&mut *tx)
+                    .await
+                    .context("notifying job runners")?;
             }
             tx.commit().await.context("committing webhooks")?;
         });
-        if let Some(job) = process
-            && !new_ids.is_empty()
-        {
-            self.wake_runners(&job.queue).await?;
+        if process.is_some() && !new_ids.is_empty() {
+            // Runners of this process (PostgreSQL's were told at commit).
+            self.jobs_wake.send_modify(|n| *n = n.wrapping_add(1));
         }
         // The first of equal deliveries in the batch is the new one.
         Ok(keys

@@ -193,7 +193,7 @@ impl std::fmt::Debug for JobWakeups {
 }
 
 /// The PostgreSQL notification channel an enqueue signals.
-const JOBS_CHANNEL: &str = "salesloft_jobs";
+pub(crate) const JOBS_CHANNEL: &str = "salesloft_jobs";
 
 /// How many times an enqueue retries when a unique key's holder keeps finishing under it.
 const ENQUEUE_ROUNDS: u32 = 32;

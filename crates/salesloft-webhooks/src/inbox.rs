@@ -17,6 +17,9 @@ pub struct InboxConfig {
     pub max_body_bytes: usize,
     /// The most deliveries stored in one transaction; default 256.
     pub max_batch: usize,
+    /// Transactions in flight at once; default 2 (one commits while the next is written;
+    /// SQLite's one writer takes them in turn).
+    pub writers: usize,
     /// The queue processing jobs go to; default `default`.
     pub queue: String,
     /// Processing attempts before a delivery is kept as failed; default 10.
@@ -32,6 +35,7 @@ impl Default for InboxConfig {
         Self {
             max_body_bytes: 1 << 20,
             max_batch: 256,
+            writers: 2,
             queue: "default".into(),
             max_attempts: 10,
             store_timeout: std::time::Duration::from_secs(5),
@@ -122,7 +126,13 @@ impl Inbox {
         let mut template = NewJob::new(PROCESS_KIND, serde_json::Value::Null);
         template.queue = config.queue;
         template.max_attempts = config.max_attempts;
-        tokio::spawn(write_deliveries(store, template, requests, max_batch));
+        tokio::spawn(write_deliveries(
+            store,
+            template,
+            requests,
+            max_batch,
+            config.writers,
+        ));
         Self {
             verifier: Arc::new(RwLock::new(Arc::new(verifier))),
             writer,
@@ -234,42 +244,64 @@ fn micros_of(text: &str) -> Option<i64> {
         .map(|t| t.timestamp_micros())
 }
 
-/// The writer: everything waiting goes into one transaction.
+/// The writer: everything waiting goes into one transaction, with up to `writers`
+/// transactions in flight (on PostgreSQL one commits while the next batch is written).
 async fn write_deliveries(
     store: Store,
     template: NewJob,
     mut requests: mpsc::Receiver<Pending>,
     max_batch: usize,
+    writers: usize,
 ) {
-    let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
-    while requests.recv_many(&mut batch, max_batch).await > 0 {
-        let deliveries: Vec<Delivery<'_>> = batch
-            .iter()
-            .map(|p| Delivery {
-                event_type: &p.event_type,
-                body: &p.body,
-                resource_id: p.resource_id,
-                resource_updated_at_us: p.resource_updated_at_us,
-            })
-            .collect();
-        let result = store.record_webhooks(&deliveries, Some(&template)).await;
-        drop(deliveries);
-        match result {
-            Ok(recorded) => {
-                for (pending, recorded) in batch.drain(..).zip(recorded) {
-                    let receipt = match recorded {
-                        Recorded::New(id) => Receipt::Stored(id),
-                        Recorded::Duplicate => Receipt::Duplicate,
-                    };
-                    let _ = pending.answer.send(Ok(receipt));
-                }
+    let writers = writers.max(1);
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(writers));
+    let template = Arc::new(template);
+    loop {
+        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+            return;
+        };
+        let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
+        if requests.recv_many(&mut batch, max_batch).await == 0 {
+            break;
+        }
+        let (store, template) = (store.clone(), template.clone());
+        tokio::spawn(async move {
+            write_batch(&store, &template, batch).await;
+            drop(permit);
+        });
+    }
+    // Closed: wait for the batches still being written.
+    let _ = in_flight.acquire_many(writers as u32).await;
+}
+
+/// Store one batch and answer each of its senders.
+async fn write_batch(store: &Store, template: &NewJob, mut batch: Vec<Pending>) {
+    let deliveries: Vec<Delivery<'_>> = batch
+        .iter()
+        .map(|p| Delivery {
+            event_type: &p.event_type,
+            body: &p.body,
+            resource_id: p.resource_id,
+            resource_updated_at_us: p.resource_updated_at_us,
+        })
+        .collect();
+    let result = store.record_webhooks(&deliveries, Some(template)).await;
+    drop(deliveries);
+    match result {
+        Ok(recorded) => {
+            for (pending, recorded) in batch.drain(..).zip(recorded) {
+                let receipt = match recorded {
+                    Recorded::New(id) => Receipt::Stored(id),
+                    Recorded::Duplicate => Receipt::Duplicate,
+                };
+                let _ = pending.answer.send(Ok(receipt));
             }
-            Err(e) => {
-                let message = salesloft_storage_error_text(&e);
-                tracing::warn!(error = %message, deliveries = batch.len(), "storing webhooks failed; answering 503");
-                for pending in batch.drain(..) {
-                    let _ = pending.answer.send(Err(message.clone()));
-                }
+        }
+        Err(e) => {
+            let message = salesloft_storage_error_text(&e);
+            tracing::warn!(error = %message, deliveries = batch.len(), "storing webhooks failed; answering 503");
+            for pending in batch.drain(..) {
+                let _ = pending.answer.send(Err(message.clone()));
             }
         }
     }

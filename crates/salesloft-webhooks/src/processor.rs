@@ -9,14 +9,28 @@ use salesloft_storage::{InboxOutcome, NewJob};
 use crate::error::{Error, Result};
 use crate::event::Action;
 
-/// The job kind that processes one stored delivery; its payload is `{"inbox_id": <id>}`.
+/// The job kind that processes stored deliveries (those one inbox transaction stored); its
+/// payload is `{"inbox_ids": [...]}`.
 pub const PROCESS_KIND: &str = "webhook";
 
 /// The payload of a [`PROCESS_KIND`] job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ProcessPayload {
-    /// The delivery's inbox id.
-    pub inbox_id: i64,
+    /// The deliveries' inbox ids.
+    pub inbox_ids: Vec<i64>,
+}
+
+/// How a batch of deliveries went.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchReport {
+    /// Deliveries applied (rows changed or found stale).
+    pub applied: usize,
+    /// Deliveries skipped, done before or gone.
+    pub skipped: usize,
+    /// Deliveries kept as failed (not a record; or, on the last attempt, still erroring).
+    pub failed: usize,
+    /// Deliveries that errored and stay pending for the next attempt, with the first error.
+    pub retry: Vec<(i64, String)>,
 }
 
 /// Makes the job that syncs a stream, for pulling its next sync forward.
@@ -82,9 +96,70 @@ impl Processor {
         self
     }
 
-    /// Process the delivery `inbox_id`. An error may be transient (the database): the caller
-    /// retries, and on its last attempt calls [`Processor::give_up`].
+    /// Process the deliveries `inbox_ids` (a [`PROCESS_KIND`] job's), each on its own: one
+    /// that errors (the database, say) stays pending with its error and is in
+    /// [`BatchReport::retry`], or, when `last_attempt`, is kept as failed; the others are
+    /// done. Each stream touched has its sync pulled forward once.
+    pub async fn process_batch(&self, inbox_ids: &[i64], last_attempt: bool) -> BatchReport {
+        let mut report = BatchReport::default();
+        let mut streams: Vec<Stream> = Vec::new();
+        for &id in inbox_ids {
+            match self.process_one(id).await {
+                Ok(Processed::Applied { stream, .. }) => {
+                    report.applied += 1;
+                    if !streams.contains(&stream) {
+                        streams.push(stream);
+                    }
+                }
+                Ok(Processed::Failed(_)) => report.failed += 1,
+                Ok(_) => report.skipped += 1,
+                Err(e) => {
+                    let error = error_text(&e);
+                    tracing::warn!(inbox_id = id, error = %error, last_attempt, "processing a webhook failed");
+                    let kept = if last_attempt {
+                        report.failed += 1;
+                        self.give_up(id, &error).await
+                    } else {
+                        report.retry.push((id, error.clone()));
+                        self.attempt_failed(id, &error).await
+                    };
+                    if let Err(e) = kept {
+                        tracing::warn!(inbox_id = id, error = %e, "recording a webhook failure failed");
+                    }
+                }
+            }
+        }
+        for stream in streams {
+            if let Err(e) = self.pull_sync_forward(stream).await {
+                tracing::warn!(stream = stream.name(), error = %e, "pulling a sync forward failed; the schedule will run it");
+            }
+        }
+        report
+    }
+
+    /// Process the delivery `inbox_id` and pull its stream's sync forward. An error may be
+    /// transient (the database): the caller retries, and on its last attempt calls
+    /// [`Processor::give_up`].
     pub async fn process(&self, inbox_id: i64) -> Result<Processed> {
+        let processed = self.process_one(inbox_id).await?;
+        if let Processed::Applied { stream, .. } = &processed {
+            self.pull_sync_forward(*stream).await?;
+        }
+        Ok(processed)
+    }
+
+    /// Enqueue `stream`'s sync due after the debounce, if asked to.
+    async fn pull_sync_forward(&self, stream: Stream) -> Result<()> {
+        if let Some(sync_job) = &self.sync_job {
+            let mut job = sync_job(stream);
+            let after = i64::try_from(self.sync_after.as_millis()).unwrap_or(i64::MAX);
+            job.run_at_ms = Some(self.ctx.now_ms().saturating_add(after));
+            self.ctx.store.enqueue(&job).await?;
+        }
+        Ok(())
+    }
+
+    async fn process_one(&self, inbox_id: i64) -> Result<Processed> {
         let store = &self.ctx.store;
         let Some(event) = store.webhook_event(inbox_id).await? else {
             return Ok(Processed::Missing);
@@ -118,12 +193,6 @@ impl Processor {
         store
             .finish_webhook(inbox_id, InboxOutcome::Processed, None)
             .await?;
-        if let Some(sync_job) = &self.sync_job {
-            let mut job = sync_job(stream);
-            let after = i64::try_from(self.sync_after.as_millis()).unwrap_or(i64::MAX);
-            job.run_at_ms = Some(self.ctx.now_ms().saturating_add(after));
-            store.enqueue(&job).await?;
-        }
         Ok(Processed::Applied { stream, applied })
     }
 
@@ -144,4 +213,16 @@ impl Processor {
             .await?;
         Ok(())
     }
+}
+
+/// `e` and its sources, joined by `: `.
+fn error_text(e: &Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
