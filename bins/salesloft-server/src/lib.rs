@@ -174,6 +174,43 @@ async fn sample_database(store: &Store) -> Result<(), salesloft_storage::Error> 
     Ok(())
 }
 
+/// The tokens deliveries may be signed with: `configured` (`webhooks.callback_tokens`) and
+/// those of the subscriptions the database keeps (`salesloft webhooks subscribe`).
+pub async fn current_verifier(
+    store: &Store,
+    configured: &[secrecy::SecretString],
+) -> Result<salesloft_webhooks::Verifier, salesloft_storage::Error> {
+    let kept = store.callback_tokens().await?;
+    Ok(salesloft_webhooks::Verifier::new(
+        configured.iter().chain(kept.iter()),
+    ))
+}
+
+/// Reload the inbox's tokens from the database every `every` until `stop`, so a subscription
+/// created by another process is verified within that time.
+pub fn refresh_tokens(
+    store: Store,
+    inbox: Inbox,
+    configured: Vec<secrecy::SecretString>,
+    every: std::time::Duration,
+    stop: tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(every) => {}
+            }
+            match current_verifier(&store, &configured).await {
+                Ok(verifier) => inbox.set_verifier(verifier),
+                Err(e) => {
+                    tracing::warn!(error = %e, "reloading webhook tokens failed; keeping the current ones")
+                }
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@ use clap::Parser;
 use salesloft_config::Settings;
 use salesloft_jobs::CancellationToken;
 use salesloft_storage::Store;
-use salesloft_webhooks::{Inbox, InboxConfig, Verifier};
+use salesloft_webhooks::{Inbox, InboxConfig};
 
 /// Serve SalesLoft webhooks, health, readiness and metrics.
 #[derive(Debug, Parser)]
@@ -87,13 +87,21 @@ async fn serve(
         .map_err(|e| ServerError::Metrics(e.to_string()))?;
     let store = Store::connect(settings.database.url.expose_secret()).await?;
     store.migrate().await?;
-    let verifier = Verifier::new(&settings.webhooks.callback_tokens);
+    let configured = settings.webhooks.callback_tokens.clone();
+    let verifier = salesloft_server::current_verifier(&store, &configured).await?;
     if verifier.token_count() == 0 {
         tracing::warn!(
-            "no webhook callback token is configured (webhooks.callback_tokens): every delivery will get 401"
+            "no webhook callback token yet (webhooks.callback_tokens, or `salesloft webhooks subscribe`): deliveries get 401 until one exists"
         );
     }
     let inbox = Inbox::new(store.clone(), verifier, InboxConfig::default());
+    let refreshing = salesloft_server::refresh_tokens(
+        store.clone(),
+        inbox.clone(),
+        configured,
+        std::time::Duration::from_secs(10),
+        shutdown.clone(),
+    );
     let app = salesloft_server::router(salesloft_server::AppState::new(
         store.clone(),
         inbox,
@@ -135,6 +143,7 @@ async fn serve(
     } else {
         server.await
     };
+    refreshing.abort();
     store.close().await;
     result
 }

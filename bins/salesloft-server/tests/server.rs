@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use salesloft_storage::testing::fetch_texts;
 
 const TOKEN: &str = "server-test-callback-token";
+/// A token the server finds only in its database.
+const DB_TOKEN: &str = "token-kept-in-the-database";
 
 struct Server {
     child: Child,
@@ -330,6 +332,17 @@ async fn deliveries_during_a_database_outage_get_503_and_their_retries_lose_noth
     .unwrap()
     .next()
     .unwrap();
+    // This server verifies with a token only the database keeps, as `salesloft webhooks
+    // subscribe` leaves it.
+    db.store
+        .save_subscription(&salesloft_storage::StoredSubscription {
+            id: 0,
+            event_type: "person_updated".into(),
+            callback_url: "kept-by-the-toolkit".into(),
+            callback_token: secrecy::SecretString::from(DB_TOKEN.to_owned()),
+        })
+        .await
+        .unwrap();
     let proxy = Proxy::start(target).await;
     url.set_port(Some(proxy.port)).unwrap();
     let db_url = url.to_string();
@@ -352,7 +365,7 @@ async fn deliveries_during_a_database_outage_get_503_and_their_retries_lose_noth
         .webhook_subscriptions()
         .create(&salesloft_client::WebhookSubscriptionInput {
             callback_url: format!("{}/webhooks/salesloft", server.url),
-            callback_token: secrecy::SecretString::from(TOKEN.to_owned()),
+            callback_token: secrecy::SecretString::from(DB_TOKEN.to_owned()),
             event_type: "person_updated".to_owned(),
         })
         .await

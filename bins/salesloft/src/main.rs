@@ -10,6 +10,7 @@ mod error;
 mod local;
 mod meter;
 mod remote;
+mod webhooks;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,6 +48,34 @@ fn resource_arg() -> impl TypedValueParser<Value = &'static Resource> {
 fn stream_arg() -> impl TypedValueParser<Value = Stream> {
     PossibleValuesParser::new(Stream::all().iter().map(|s| s.name()))
         .try_map(|name| name.parse::<Stream>())
+}
+
+#[derive(Debug, Subcommand)]
+enum WebhooksAction {
+    /// Subscribe URL to SalesLoft's webhooks: one subscription per event type (every
+    /// documented type unless --event), signed with a generated token kept in the database
+    /// for salesloft-server. Run again, it creates nothing.
+    Subscribe {
+        /// Where SalesLoft delivers: salesloft-server's /webhooks/salesloft, as SalesLoft
+        /// reaches it.
+        #[arg(long)]
+        url: String,
+        /// Only this event type (repeatable), such as `person_updated`.
+        #[arg(long = "event")]
+        events: Vec<String>,
+    },
+    /// The team's subscriptions, and which ones the database keeps the token of.
+    List,
+    /// Remove subscriptions: one by --id, every one to --url, or (neither) every one the
+    /// database keeps.
+    Unsubscribe {
+        /// Every subscription delivering here.
+        #[arg(long, conflicts_with = "id")]
+        url: Option<String>,
+        /// This subscription.
+        #[arg(long)]
+        id: Option<i64>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -117,6 +146,11 @@ enum Command {
         /// The SQLite file to sync into (replaced).
         #[arg(long, default_value = "salesloft-demo.db")]
         db: String,
+    },
+    /// Manage the team's webhook subscriptions to salesloft-server.
+    Webhooks {
+        #[command(subcommand)]
+        action: WebhooksAction,
     },
     /// Inspect and steer the background jobs `salesloft-worker` runs.
     Jobs {
@@ -274,6 +308,15 @@ async fn run(command: Command, settings: &Settings, display: &Display) -> Result
             .await?;
         }
         Command::Me => remote::me(&client).await?,
+        Command::Webhooks { action } => match action {
+            WebhooksAction::Subscribe { url, events } => {
+                webhooks::subscribe(&client, &store, &url, events).await?;
+            }
+            WebhooksAction::List => webhooks::list(&client, &store).await?,
+            WebhooksAction::Unsubscribe { url, id } => {
+                webhooks::unsubscribe(&client, &store, url, id).await?;
+            }
+        },
         Command::List {
             resource,
             per_page,

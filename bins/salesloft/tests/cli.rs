@@ -928,3 +928,64 @@ fn operators_list_show_retry_and_cancel_jobs() {
     let missing = run(&["jobs", "show", "987654"]);
     assert!(!missing.status.success() && text(&missing.stderr).contains("no job 987654"));
 }
+
+/// `salesloft webhooks subscribe` creates one subscription per event type with a token kept
+/// in the database (never printed), creates nothing when run again, and `unsubscribe`
+/// removes them in SalesLoft and locally.
+#[test]
+fn webhooks_subscribe_is_idempotent_and_keeps_its_token_in_the_database() {
+    let (rt, sandbox, env) = sandbox_team(5);
+    let dir = Scratch::new("webhooks");
+    let env = env_refs(&env);
+    let run = |args: &[&str]| salesloft(&dir, args, &env, Duration::from_secs(60));
+    let url = "https://hooks.example.com/webhooks/salesloft";
+    let first = run(&["webhooks", "subscribe", "--url", url]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let all = salesloft_webhooks::EventType::ALL.len();
+    assert!(
+        text(&first.stdout).contains(&format!("{all} subscriptions created, 0 already there")),
+        "{}",
+        text(&first.stdout)
+    );
+    let again = run(&["webhooks", "subscribe", "--url", url]);
+    assert!(
+        text(&again.stdout).contains(&format!("0 subscriptions created, {all} already there")),
+        "{}",
+        text(&again.stdout)
+    );
+    let tokens = sqlite_texts(
+        &rt,
+        &dir,
+        "copy.db",
+        "SELECT DISTINCT callback_token FROM webhook_subscriptions",
+    );
+    assert_eq!(tokens.len(), 1, "one token per URL");
+    assert_eq!(tokens[0].len(), 64);
+    let listed = run(&["webhooks", "list"]);
+    let out = text(&listed.stdout);
+    assert!(
+        out.contains("person_updated") && out.contains("kept"),
+        "{out}"
+    );
+    for output in [&first, &again, &listed] {
+        assert!(
+            !text(&output.stdout).contains(&tokens[0])
+                && !text(&output.stderr).contains(&tokens[0]),
+            "the token is never printed"
+        );
+    }
+    // SalesLoft signs with the kept token.
+    let body = br#"{"id": 1}"#;
+    assert_eq!(
+        salesloft_sandbox::sign_webhook(&tokens[0], body),
+        salesloft_webhooks::sign(&secrecy::SecretString::from(tokens[0].clone()), body)
+    );
+    let removed = run(&["webhooks", "unsubscribe"]);
+    assert!(
+        text(&removed.stdout).contains(&format!("{all} subscriptions removed")),
+        "{}",
+        text(&removed.stdout)
+    );
+    assert!(sqlite_texts(&rt, &dir, "copy.db", "SELECT id FROM webhook_subscriptions").is_empty());
+    drop(sandbox);
+}

@@ -55,6 +55,7 @@ mod nodelay;
 mod quarantine;
 mod records;
 mod store;
+mod subscriptions;
 mod sync;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -71,6 +72,7 @@ pub use jobs::{Enqueued, Failed, Job, JobRecord, JobWakeups, NewJob, backoff};
 pub use lease::Lease;
 pub use quarantine::Quarantined;
 pub use store::{Backend, Store, StoreOptions};
+pub use subscriptions::StoredSubscription;
 pub use sync::{Checkpoint, OpenCheckpoint, SyncState};
 pub use tokens::DbTokenStore;
 pub use upsert::UpsertStats;

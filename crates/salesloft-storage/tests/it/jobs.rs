@@ -359,3 +359,49 @@ on_both!(
     wakeups,
     an_enqueue_wakes_waiting_runners_in_this_process_and_others
 );
+
+/// Webhook subscriptions keep their tokens, are replaced by id, and list distinct tokens.
+async fn webhook_subscriptions_keep_their_tokens(db: &TestDb) {
+    use salesloft_storage::StoredSubscription;
+    use secrecy::{ExposeSecret, SecretString};
+    let sub = |id, event: &str, token: &str| StoredSubscription {
+        id,
+        event_type: event.into(),
+        callback_url: "https://example.com/webhooks/salesloft".into(),
+        callback_token: SecretString::from(token.to_owned()),
+    };
+    db.store
+        .save_subscription(&sub(1, "person_updated", "tok-a"))
+        .await
+        .unwrap();
+    db.store
+        .save_subscription(&sub(2, "person_deleted", "tok-a"))
+        .await
+        .unwrap();
+    db.store
+        .save_subscription(&sub(2, "person_deleted", "tok-b"))
+        .await
+        .unwrap();
+    let kept = db.store.subscriptions().await.unwrap();
+    assert_eq!(kept.len(), 2);
+    assert_eq!(
+        kept[1].callback_token.expose_secret(),
+        "tok-b",
+        "replaced by id"
+    );
+    assert!(!format!("{kept:?}").contains("tok-"), "Debug hides tokens");
+    let mut tokens: Vec<String> = db
+        .store
+        .callback_tokens()
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.expose_secret().to_owned())
+        .collect();
+    tokens.sort();
+    assert_eq!(tokens, ["tok-a", "tok-b"]);
+    assert!(db.store.delete_subscription(1).await.unwrap());
+    assert!(!db.store.delete_subscription(1).await.unwrap());
+    assert_eq!(db.store.subscriptions().await.unwrap().len(), 1);
+}
+on_both!(subscriptions, webhook_subscriptions_keep_their_tokens);
