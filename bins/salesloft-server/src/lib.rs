@@ -34,6 +34,7 @@ pub struct AppState {
     store: Store,
     inbox: Inbox,
     metrics: Option<PrometheusHandle>,
+    budget: Option<salesloft_storage::SharedBudget>,
 }
 
 impl AppState {
@@ -44,7 +45,14 @@ impl AppState {
             store,
             inbox,
             metrics,
+            budget: None,
         }
+    }
+
+    /// Also report the team budget's remaining cost on `/metrics`.
+    pub fn with_budget(mut self, budget: salesloft_storage::SharedBudget) -> Self {
+        self.budget = Some(budget);
+        self
     }
 }
 
@@ -137,6 +145,12 @@ async fn render_metrics(State(state): State<AppState>) -> Response {
     };
     if let Err(e) = sample_database(&state.store).await {
         tracing::warn!(error = %e, "sampling metrics from the database failed");
+    }
+    if let Some(budget) = &state.budget {
+        match budget.available().await {
+            Ok(available) => metrics::gauge!("salesloft_budget_available").set(available),
+            Err(e) => tracing::warn!(error = %e, "reading the team budget failed"),
+        }
     }
     handle.run_upkeep();
     (

@@ -102,11 +102,15 @@ async fn serve(
         std::time::Duration::from_secs(10),
         shutdown.clone(),
     );
-    let app = salesloft_server::router(salesloft_server::AppState::new(
+    let budget = salesloft_storage::SharedBudget::new(
         store.clone(),
-        inbox,
-        Some(metrics),
-    ));
+        settings.budget_key(),
+        settings.budget(),
+    )
+    .await?;
+    let app = salesloft_server::router(
+        salesloft_server::AppState::new(store.clone(), inbox, Some(metrics)).with_budget(budget),
+    );
     let addr = settings.server.bind;
     let listener = tokio::net::TcpListener::bind(addr)
         .await

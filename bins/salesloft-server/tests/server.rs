@@ -239,6 +239,11 @@ async fn sandbox_webhooks_reach_the_local_copy_through_a_running_server() {
         r#"salesloft_records{stream="people"} 200"#,
         "salesloft_jobs{",
         "salesloft_webhook_store_seconds_bucket",
+        r#"salesloft_requests_total{endpoint="people.list",status="200"}"#,
+        r#"salesloft_cost_total{endpoint="people.list"}"#,
+        "salesloft_remaining_minute ",
+        "salesloft_budget_available ",
+        r#"salesloft_sync_lag_seconds{stream="people"}"#,
     ] {
         assert!(metrics.contains(want), "{want} missing from:\n{metrics}");
     }

@@ -310,6 +310,7 @@ impl Client {
                 }
             }
             let token = self.inner.credential.bearer().await?;
+            let sent_at = Instant::now();
             let sent = self.send_once(req, url.clone(), &token).await;
             let response = match sent {
                 Ok(r) => r,
@@ -337,6 +338,17 @@ impl Client {
             };
             let status = response.status();
             let observation = observe_headers(estimated, response.headers());
+            // Through the `metrics` facade: nothing is recorded unless the binary installed
+            // a recorder.
+            metrics::counter!("salesloft_requests_total", "endpoint" => req.endpoint, "status" => status.as_str().to_owned())
+                .increment(1);
+            metrics::counter!("salesloft_cost_total", "endpoint" => req.endpoint)
+                .increment(u64::from(observation.actual_cost.unwrap_or(estimated)));
+            metrics::histogram!("salesloft_request_seconds", "endpoint" => req.endpoint)
+                .record(sent_at.elapsed().as_secs_f64());
+            if let Some(r) = observation.remaining {
+                metrics::gauge!("salesloft_remaining_minute").set(f64::from(r));
+            }
             span.record("status", status.as_u16());
             if let Some(c) = observation.actual_cost {
                 span.record("cost", c);

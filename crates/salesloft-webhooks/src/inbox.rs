@@ -126,6 +126,8 @@ impl Inbox {
         let mut template = NewJob::new(PROCESS_KIND, serde_json::Value::Null);
         template.queue = config.queue;
         template.max_attempts = config.max_attempts;
+        // Ahead of scheduled syncs: a delivery is what makes the copy fresh within seconds.
+        template.priority = 10;
         tokio::spawn(write_deliveries(
             store,
             template,
