@@ -50,22 +50,6 @@ pub enum ConfigError {
     },
 }
 
-/// `error` and each of its sources, joined with `": "`, as a binary reports why it stopped
-/// (a source whose text the message already ends with is not repeated).
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !chain.ends_with(&text) {
-            chain.push_str(": ");
-            chain.push_str(&text);
-        }
-        source = s.source();
-    }
-    chain
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
@@ -75,6 +59,9 @@ mod tests {
             path: "a.toml".into(),
             source: io,
         };
-        assert_eq!(super::error_chain(&e), "cannot read a.toml: disk full");
+        assert_eq!(
+            salesloft_services::error_chain(&e),
+            "cannot read a.toml: disk full"
+        );
     }
 }

@@ -24,10 +24,23 @@ pub mod logging;
 mod settings;
 mod tokens;
 
-pub use error::{ConfigError, error_chain};
+pub use error::ConfigError;
 pub use layers::ALIASES;
+pub use salesloft_services::error_chain;
 pub use settings::{
     ApiSettings, BudgetSettings, DatabaseSettings, JobSettings, LogSettings, OAuthSettings,
     ServerSettings, Settings, TeamSection, WebhookSettings,
 };
 pub use tokens::FileTokenStore;
+
+/// Load the settings as every binary does (`explicit` file or the defaults, then this
+/// process's environment); on failure print `error: ...` to stderr and give back exit code 2.
+#[allow(clippy::print_stderr)] // before logging is up, stderr is the only place to say it
+pub fn load_for_binary(
+    explicit: Option<&std::path::Path>,
+) -> Result<Settings, std::process::ExitCode> {
+    Settings::load(explicit, std::env::vars()).map_err(|e| {
+        eprintln!("error: {e}");
+        std::process::ExitCode::from(2)
+    })
+}

@@ -50,12 +50,9 @@ enum ServerError {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let settings = match Settings::load(cli.config.as_deref(), std::env::vars()) {
+    let settings = match salesloft_config::load_for_binary(cli.config.as_deref()) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     salesloft_config::logging::init(&settings.log.filter);
     let shutdown = CancellationToken::new();

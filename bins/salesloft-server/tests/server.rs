@@ -63,6 +63,49 @@ fn start_server(
     }
 }
 
+/// A sandbox team of `people` under SalesLoft's real budget, retrying failed deliveries
+/// `retry_ms` apart.
+async fn sandbox(people: usize, retry_ms: u64) -> salesloft_sandbox::SandboxHandle {
+    salesloft_sandbox::Sandbox::start(salesloft_sandbox::SandboxConfig {
+        rate_limit_per_minute: Some(600),
+        webhook_retry_interval_ms: retry_ms,
+        team: salesloft_sandbox::TeamSize {
+            people,
+            accounts: people / 4,
+            users: 3,
+            ..salesloft_sandbox::TeamSize::empty()
+        },
+        ..salesloft_sandbox::SandboxConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// Subscribe `server` to `events` in the sandbox, signed with `token`.
+async fn subscribe(
+    sandbox: &salesloft_sandbox::SandboxHandle,
+    server: &Server,
+    token: &str,
+    events: &[&str],
+) {
+    let client =
+        salesloft_client::Client::builder(salesloft_client::Auth::api_key(sandbox.api_key()))
+            .base_url(sandbox.url())
+            .build()
+            .unwrap();
+    for event_type in events {
+        client
+            .webhook_subscriptions()
+            .create(&salesloft_client::WebhookSubscriptionInput {
+                callback_url: format!("{}/webhooks/salesloft", server.url),
+                callback_token: secrecy::SecretString::from(token.to_owned()),
+                event_type: (*event_type).to_owned(),
+            })
+            .await
+            .unwrap();
+    }
+}
+
 async fn eventually<F, Fut>(what: &str, limit: Duration, mut done: F) -> Duration
 where
     F: FnMut() -> Fut,
@@ -80,18 +123,7 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sandbox_webhooks_reach_the_local_copy_through_a_running_server() {
-    let sandbox = salesloft_sandbox::Sandbox::start(salesloft_sandbox::SandboxConfig {
-        rate_limit_per_minute: Some(600),
-        team: salesloft_sandbox::TeamSize {
-            people: 200,
-            accounts: 50,
-            users: 3,
-            ..salesloft_sandbox::TeamSize::empty()
-        },
-        ..salesloft_sandbox::SandboxConfig::default()
-    })
-    .await
-    .unwrap();
+    let sandbox = sandbox(200, 15_000).await;
     let db = salesloft_storage::testing::TestDb::sqlite_unmigrated()
         .await
         .unwrap();
@@ -112,22 +144,13 @@ async fn sandbox_webhooks_reach_the_local_copy_through_a_running_server() {
 
     // Subscribe the server to person and account changes, as `salesloft webhooks subscribe`
     // will.
-    let client =
-        salesloft_client::Client::builder(salesloft_client::Auth::api_key(sandbox.api_key()))
-            .base_url(sandbox.url())
-            .build()
-            .unwrap();
-    for event_type in ["person_updated", "person_created", "person_deleted"] {
-        client
-            .webhook_subscriptions()
-            .create(&salesloft_client::WebhookSubscriptionInput {
-                callback_url: format!("{}/webhooks/salesloft", server.url),
-                callback_token: secrecy::SecretString::from(TOKEN.to_owned()),
-                event_type: event_type.to_owned(),
-            })
-            .await
-            .unwrap();
-    }
+    subscribe(
+        &sandbox,
+        &server,
+        TOKEN,
+        &["person_updated", "person_created", "person_deleted"],
+    )
+    .await;
     // Let the first sync finish, so what changes next can only arrive by webhook first.
     eventually(
         "the first sync of people",
@@ -314,18 +337,7 @@ impl Proxy {
 /// nothing half-stored, and once it is back the sandbox's retries are stored: nothing lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deliveries_during_a_database_outage_get_503_and_their_retries_lose_nothing() {
-    let sandbox = salesloft_sandbox::Sandbox::start(salesloft_sandbox::SandboxConfig {
-        rate_limit_per_minute: Some(600),
-        webhook_retry_interval_ms: 3_000,
-        team: salesloft_sandbox::TeamSize {
-            people: 50,
-            users: 2,
-            ..salesloft_sandbox::TeamSize::empty()
-        },
-        ..salesloft_sandbox::SandboxConfig::default()
-    })
-    .await
-    .unwrap();
+    let sandbox = sandbox(50, 3_000).await;
     let db = salesloft_storage::testing::TestDb::postgres()
         .await
         .unwrap();
@@ -361,20 +373,7 @@ async fn deliveries_during_a_database_outage_get_503_and_their_retries_lose_noth
         ready().await == Some(200)
     })
     .await;
-    let client =
-        salesloft_client::Client::builder(salesloft_client::Auth::api_key(sandbox.api_key()))
-            .base_url(sandbox.url())
-            .build()
-            .unwrap();
-    client
-        .webhook_subscriptions()
-        .create(&salesloft_client::WebhookSubscriptionInput {
-            callback_url: format!("{}/webhooks/salesloft", server.url),
-            callback_token: secrecy::SecretString::from(DB_TOKEN.to_owned()),
-            event_type: "person_updated".to_owned(),
-        })
-        .await
-        .unwrap();
+    subscribe(&sandbox, &server, DB_TOKEN, &["person_updated"]).await;
     let stored = || async {
         fetch_texts(
             &db.store,

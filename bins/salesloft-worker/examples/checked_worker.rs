@@ -12,7 +12,6 @@
 
 use std::process::ExitCode;
 
-use salesloft_config::Settings;
 use salesloft_jobs::{
     CancellationToken, Job, JobContext, JobError, Outcome, ReconcileJob, SyncJob,
 };
@@ -132,12 +131,9 @@ impl Job for AlwaysFails {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let settings = match Settings::load(None, std::env::vars()) {
+    let settings = match salesloft_config::load_for_binary(None) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     salesloft_config::logging::init(&settings.log.filter);
     let shutdown = CancellationToken::new();

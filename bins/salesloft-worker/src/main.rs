@@ -14,7 +14,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use salesloft_config::Settings;
 use salesloft_jobs::CancellationToken;
 
 /// Run the SalesLoft integration's background jobs.
@@ -32,12 +31,9 @@ struct Cli {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let settings = match Settings::load(cli.config.as_deref(), std::env::vars()) {
+    let settings = match salesloft_config::load_for_binary(cli.config.as_deref()) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     salesloft_config::logging::init(&settings.log.filter);
     let shutdown = CancellationToken::new();

@@ -198,12 +198,9 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let settings = match Settings::load(cli.config.as_deref(), std::env::vars()) {
+    let settings = match salesloft_config::load_for_binary(cli.config.as_deref()) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let display = Display::new();
     init_logging(&settings.log.filter, &display);

@@ -37,14 +37,18 @@ pub enum Error {
     },
 }
 
-/// `e` and its sources, joined by `: ` (for reports and logs).
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
+/// `error` and each of its sources, joined by `": "`, for reports, logs and a binary's last
+/// words (a source whose text the message already ends with is not repeated).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut chain = error.to_string();
+    let mut source = error.source();
     while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
+        let text = s.to_string();
+        if !chain.ends_with(&text) {
+            chain.push_str(": ");
+            chain.push_str(&text);
+        }
         source = s.source();
     }
-    out
+    chain
 }

@@ -48,7 +48,7 @@ mod verify;
 
 pub use apply::Applied;
 pub use context::{Clock, Context, SystemClock, TeamSettings};
-pub use error::{Error, Result};
+pub use error::{Error, Result, error_chain};
 pub use reconcile::{ReconcileOptions, ReconcileReport, Reconciler};
 pub use report::{DEFAULT_LOOKBACK, Progress, StreamReport, SyncOptions, SyncReport};
 pub use status::{StatusReport, StreamStatus};

@@ -83,8 +83,8 @@ impl Reconciler {
                 ..ReconcileReport::default()
             };
             if let Err(e) = stream.reconcile(&self.ctx, options, &mut report).await {
-                tracing::warn!(stream = %stream, error = %crate::error::chain(&e), "reconcile failed; nothing deleted");
-                report.error = Some(crate::error::chain(&e));
+                tracing::warn!(stream = %stream, error = %crate::error::error_chain(&e), "reconcile failed; nothing deleted");
+                report.error = Some(crate::error::error_chain(&e));
             }
             out.push(report);
         }

@@ -179,7 +179,7 @@ impl SyncEngine {
                 }
             }
             Err(e) => {
-                let message = crate::error::chain(&e);
+                let message = crate::error::error_chain(&e);
                 tracing::warn!(stream = stream.name(), error = %message, "sync stream failed");
                 let _ = store.sync_failed(stream.name(), &message).await;
                 report.error = Some(message);

@@ -300,23 +300,11 @@ async fn write_batch(store: &Store, template: &NewJob, mut batch: Vec<Pending>) 
             }
         }
         Err(e) => {
-            let message = salesloft_storage_error_text(&e);
+            let message = salesloft_services::error_chain(&e);
             tracing::warn!(error = %message, deliveries = batch.len(), "storing webhooks failed; answering 503");
             for pending in batch.drain(..) {
                 let _ = pending.answer.send(Err(message.clone()));
             }
         }
     }
-}
-
-/// A storage error with its causes, for the log and the 503 body.
-fn salesloft_storage_error_text(e: &salesloft_storage::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

@@ -114,7 +114,7 @@ impl Processor {
                 Ok(Processed::Failed(_)) => report.failed += 1,
                 Ok(_) => report.skipped += 1,
                 Err(e) => {
-                    let error = error_text(&e);
+                    let error = salesloft_services::error_chain(&e);
                     tracing::warn!(inbox_id = id, error = %error, last_attempt, "processing a webhook failed");
                     let kept = if last_attempt {
                         report.failed += 1;
@@ -213,16 +213,4 @@ impl Processor {
             .await?;
         Ok(())
     }
-}
-
-/// `e` and its sources, joined by `: `.
-fn error_text(e: &Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
