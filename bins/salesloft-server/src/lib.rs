@@ -60,7 +60,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     // One byte over the inbox's limit reaches the inbox, which answers 413 itself; anything
     // larger is refused by axum before it is read whole.
-    let limit = 1usize << 20;
+    let limit = state.inbox.max_body_bytes();
     Router::new()
         .route(
             WEBHOOK_PATH,

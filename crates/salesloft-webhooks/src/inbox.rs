@@ -143,6 +143,11 @@ impl Inbox {
         }
     }
 
+    /// The largest body it accepts ([`InboxConfig::max_body_bytes`]).
+    pub fn max_body_bytes(&self) -> usize {
+        self.max_body_bytes
+    }
+
     /// The verifier in use.
     pub fn verifier(&self) -> Arc<Verifier> {
         match self.verifier.read() {
