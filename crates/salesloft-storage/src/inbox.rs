@@ -79,7 +79,7 @@ pub enum Recorded {
     Duplicate,
 }
 
-/// Deliveries per statement (six parameters each).
+/// Deliveries per SQLite statement (six parameters each), and per processing job.
 const RECORD_CHUNK: usize = 500;
 
 /// The dedupe key of a delivery: hex(sha256(event_type ‖ "\n" ‖ body)).
@@ -124,89 +124,24 @@ impl Store {
         deliveries: &[Delivery<'_>],
         process: Option<&NewJob>,
     ) -> Result<Vec<Recorded>> {
+        if deliveries.is_empty() {
+            return Ok(Vec::new());
+        }
         let keys: Vec<String> = deliveries
             .iter()
             .map(|d| dedupe_key(d.event_type, d.body))
             .collect();
+        // In key order: two transactions inserting the same keys take their locks in the
+        // same order, so they wait for each other instead of deadlocking.
+        let mut sorted: Vec<(&str, &Delivery<'_>)> =
+            keys.iter().map(String::as_str).zip(deliveries).collect();
+        sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        sorted.dedup_by(|a, b| a.0 == b.0);
         let now = now_ms();
-        let mut new_ids: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
-        on_writer!(self, |pool| {
-            let mut tx = pool.begin_write().await.context("starting a transaction")?;
-            // In key order: two transactions inserting the same keys take their locks in the
-            // same order, so they wait for each other instead of deadlocking.
-            let mut sorted: Vec<(&String, &Delivery<'_>)> = keys.iter().zip(deliveries).collect();
-            sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            for chunk in sorted.chunks(RECORD_CHUNK) {
-                let mut sql = String::from(
-                    "INSERT INTO webhook_events (dedupe_key, event_type, resource_id, \
-                     resource_updated_at_us, body, received_at_ms) VALUES ",
-                );
-                for i in 0..chunk.len() {
-                    let b = i * 6;
-                    if i > 0 {
-                        sql.push_str(", ");
-                    }
-                    sql.push_str(&format!(
-                        "(${}, ${}, ${}, ${}, ${}, ${})",
-                        b + 1,
-                        b + 2,
-                        b + 3,
-                        b + 4,
-                        b + 5,
-                        b + 6
-                    ));
-                }
-                sql.push_str(
-                    " ON CONFLICT (source, dedupe_key) DO NOTHING RETURNING id, dedupe_key",
-                );
-                let mut q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
-                for (key, d) in chunk {
-                    q = q
-                        .bind(key.as_str())
-                        .bind(d.event_type)
-                        .bind(d.resource_id)
-                        .bind(d.resource_updated_at_us)
-                        .bind(d.body)
-                        .bind(now);
-                }
-                for (id, key) in q.fetch_all(&mut *tx).await.context("storing webhooks")? {
-                    new_ids.insert(key, id);
-                }
-            }
-            if let Some(job) = process {
-                let mut ids: Vec<i64> = new_ids.values().copied().collect();
-                ids.sort_unstable();
-                for chunk in ids.chunks(RECORD_CHUNK) {
-                    sqlx::query(
-                        "INSERT INTO jobs (queue, kind, payload, priority, max_attempts, run_at_ms, \
-                         unique_key, unique_running, created_at_ms, updated_at_ms) \
-                         VALUES ($1, $2, $3, $4, $5, $6, NULL, 1, $6, $6)",
-                    )
-                    .bind(&job.queue)
-                    .bind(&job.kind)
-                    .bind(serde_json::json!({ "inbox_ids": chunk }).to_string())
-                    .bind(job.priority)
-                    .bind(job.max_attempts)
-                    .bind(job.run_at_ms.unwrap_or(now))
-                    .execute(&mut *tx)
-                    .await
-                    .context("enqueueing webhook processing")?;
-                }
-            }
-            if let Some(job) = process
-                && !new_ids.is_empty()
-                && matches!(self.pools, Pools::Postgres(_))
-            {
-                // Delivered at commit, with no round trip of its own.
-                sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(crate::jobs::JOBS_CHANNEL)
-                    .bind(&job.queue)
-                    .execute(&mut *tx)
-                    .await
-                    .context("notifying job runners")?;
-            }
-            tx.commit().await.context("committing webhooks")?;
-        });
+        let mut new_ids = match &self.pools {
+            Pools::Postgres(pool) => record_on_postgres(pool, &sorted, process, now).await?,
+            Pools::Sqlite { writer, .. } => record_on_sqlite(writer, &sorted, process, now).await?,
+        };
         if process.is_some() && !new_ids.is_empty() {
             // Runners of this process (PostgreSQL's were told at commit).
             self.jobs_wake.send_modify(|n| *n = n.wrapping_add(1));
@@ -301,4 +236,149 @@ impl Store {
         });
         Ok(())
     }
+}
+
+/// New inbox ids by dedupe key.
+type NewIds = std::collections::HashMap<String, i64>;
+
+/// PostgreSQL: one statement (its own transaction, one round trip, one plan whatever the
+/// batch size): the deliveries as arrays, their processing jobs from the ids that were new,
+/// and `NOTIFY` for those jobs, all committed together.
+async fn record_on_postgres(
+    pool: &sqlx::PgPool,
+    sorted: &[(&str, &Delivery<'_>)],
+    process: Option<&NewJob>,
+    now: i64,
+) -> Result<NewIds> {
+    const SQL: &str = "WITH stored AS ( \
+           INSERT INTO webhook_events (dedupe_key, event_type, resource_id, \
+             resource_updated_at_us, body, received_at_ms) \
+           SELECT k, t, r, u, b, $6 \
+           FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::bytea[]) \
+             WITH ORDINALITY AS d(k, t, r, u, b, n) \
+           ORDER BY n \
+           ON CONFLICT (source, dedupe_key) DO NOTHING \
+           RETURNING id, dedupe_key), \
+         enqueued AS ( \
+           INSERT INTO jobs (queue, kind, payload, priority, max_attempts, run_at_ms, \
+             unique_key, unique_running, created_at_ms, updated_at_ms) \
+           SELECT $7, $8, json_build_object('inbox_ids', json_agg(id ORDER BY id))::text, \
+             $9, $10, $11, NULL, 1, $6, $6 \
+           FROM (SELECT id, (row_number() OVER (ORDER BY id) - 1) / $12 AS part FROM stored) p \
+           WHERE $13 GROUP BY part \
+           RETURNING pg_notify($14, queue)) \
+         SELECT id, dedupe_key, (SELECT count(*) FROM enqueued) FROM stored";
+    let (queue, kind, priority, max_attempts, run_at) = match process {
+        Some(job) => (
+            job.queue.as_str(),
+            job.kind.as_str(),
+            job.priority,
+            job.max_attempts,
+            job.run_at_ms.unwrap_or(now),
+        ),
+        None => ("", "", 0, 0, now),
+    };
+    let rows: Vec<(i64, String, i64)> = sqlx::query_as(SQL)
+        .bind(sorted.iter().map(|(k, _)| *k).collect::<Vec<&str>>())
+        .bind(
+            sorted
+                .iter()
+                .map(|(_, d)| d.event_type)
+                .collect::<Vec<&str>>(),
+        )
+        .bind(
+            sorted
+                .iter()
+                .map(|(_, d)| d.resource_id)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            sorted
+                .iter()
+                .map(|(_, d)| d.resource_updated_at_us)
+                .collect::<Vec<_>>(),
+        )
+        .bind(sorted.iter().map(|(_, d)| d.body).collect::<Vec<&[u8]>>())
+        .bind(now)
+        .bind(queue)
+        .bind(kind)
+        .bind(priority)
+        .bind(max_attempts)
+        .bind(run_at)
+        .bind(RECORD_CHUNK as i64)
+        .bind(process.is_some())
+        .bind(crate::jobs::JOBS_CHANNEL)
+        .fetch_all(pool)
+        .await
+        .context("storing webhooks with their jobs")?;
+    Ok(rows.into_iter().map(|(id, key, _)| (key, id)).collect())
+}
+
+/// SQLite: one `BEGIN IMMEDIATE` transaction of multi-row inserts.
+async fn record_on_sqlite(
+    pool: &sqlx::SqlitePool,
+    sorted: &[(&str, &Delivery<'_>)],
+    process: Option<&NewJob>,
+    now: i64,
+) -> Result<NewIds> {
+    let mut new_ids = NewIds::new();
+    let mut tx = pool.begin_write().await.context("starting a transaction")?;
+    for chunk in sorted.chunks(RECORD_CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO webhook_events (dedupe_key, event_type, resource_id, \
+             resource_updated_at_us, body, received_at_ms) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 6;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6
+            ));
+        }
+        sql.push_str(" ON CONFLICT (source, dedupe_key) DO NOTHING RETURNING id, dedupe_key");
+        let mut q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
+        for (key, d) in chunk {
+            q = q
+                .bind(*key)
+                .bind(d.event_type)
+                .bind(d.resource_id)
+                .bind(d.resource_updated_at_us)
+                .bind(d.body)
+                .bind(now);
+        }
+        for (id, key) in q.fetch_all(&mut *tx).await.context("storing webhooks")? {
+            new_ids.insert(key, id);
+        }
+    }
+    if let Some(job) = process {
+        let mut ids: Vec<i64> = new_ids.values().copied().collect();
+        ids.sort_unstable();
+        for chunk in ids.chunks(RECORD_CHUNK) {
+            sqlx::query(
+                "INSERT INTO jobs (queue, kind, payload, priority, max_attempts, run_at_ms, \
+                 unique_key, unique_running, created_at_ms, updated_at_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, NULL, 1, $7, $7)",
+            )
+            .bind(&job.queue)
+            .bind(&job.kind)
+            .bind(serde_json::json!({ "inbox_ids": chunk }).to_string())
+            .bind(job.priority)
+            .bind(job.max_attempts)
+            .bind(job.run_at_ms.unwrap_or(now))
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .context("enqueueing webhook processing")?;
+        }
+    }
+    tx.commit().await.context("committing webhooks")?;
+    Ok(new_ids)
 }

@@ -227,6 +227,124 @@ async fn the_inbox_makes_duplicate_deliveries_harmless(db: &TestDb) {
 }
 on_both!(inbox, the_inbox_makes_duplicate_deliveries_harmless);
 
+async fn a_batch_of_deliveries_is_stored_once_each_with_its_jobs_and_wakes_other_processes(
+    db: &TestDb,
+) {
+    let other = crate::helpers::another_pool(db).await;
+    let mut woken = other.job_wakeups().await.unwrap();
+    let earlier = br#"{"id": 7}"#;
+    db.store
+        .record_webhook("person_updated", earlier, Some(7), None)
+        .await
+        .unwrap()
+        .unwrap();
+    let bodies: Vec<Vec<u8>> = (0..1_200)
+        .map(|i| format!(r#"{{"id": {i}}}"#).into_bytes())
+        .collect();
+    let mut deliveries: Vec<salesloft_storage::Delivery<'_>> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| salesloft_storage::Delivery {
+            event_type: "person_updated",
+            body,
+            resource_id: Some(i as i64),
+            resource_updated_at_us: if i % 2 == 0 {
+                Some(i as i64 * 10)
+            } else {
+                None
+            },
+        })
+        .collect();
+    // Delivered twice within the batch, and one stored before the batch.
+    deliveries.insert(5, deliveries[3]);
+    let mut process = salesloft_storage::NewJob::new("webhook", json!(null));
+    process.priority = 10;
+    let recorded = db
+        .store
+        .record_webhooks(&deliveries, Some(&process))
+        .await
+        .unwrap();
+    assert_eq!(recorded.len(), deliveries.len(), "one answer per delivery");
+    let duplicates: Vec<usize> = recorded
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| **r == salesloft_storage::Recorded::Duplicate)
+        .map(|(i, _)| i)
+        .collect();
+    // Index 5 repeats index 3; index 8 is the body stored before (id 7, shifted by one).
+    assert_eq!(duplicates, vec![5, 8]);
+    let mut new_ids: Vec<i64> = recorded
+        .iter()
+        .filter_map(|r| match r {
+            salesloft_storage::Recorded::New(id) => Some(*id),
+            salesloft_storage::Recorded::Duplicate => None,
+        })
+        .collect();
+    assert_eq!(new_ids.len(), 1_199);
+    for (delivery, answer) in deliveries.iter().zip(&recorded) {
+        if let salesloft_storage::Recorded::New(id) = answer {
+            let stored = db.store.webhook_event(*id).await.unwrap().unwrap();
+            assert_eq!(
+                stored.body, delivery.body,
+                "each answer names its own delivery"
+            );
+            assert_eq!(stored.status, "pending");
+        }
+    }
+    new_ids.sort_unstable();
+    let jobs = db.store.jobs(None, Some("webhook"), 100).await.unwrap();
+    let mut sizes: Vec<usize> = Vec::new();
+    let mut in_jobs: Vec<i64> = Vec::new();
+    for job in &jobs {
+        assert_eq!(job.state, "available");
+        let payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap();
+        let ids: Vec<i64> = serde_json::from_value(payload["inbox_ids"].clone()).unwrap();
+        sizes.push(ids.len());
+        in_jobs.extend(ids);
+    }
+    sizes.sort_unstable();
+    assert_eq!(sizes, vec![199, 500, 500], "at most 500 deliveries per job");
+    in_jobs.sort_unstable();
+    assert_eq!(in_jobs, new_ids, "every new delivery has exactly one job");
+    if db.url().starts_with("postgres") {
+        // SQLite is one process: its runners are woken in memory.
+        assert!(
+            woken.wait(std::time::Duration::from_secs(10)).await,
+            "another process's runners are told"
+        );
+    }
+    // A batch of nothing but duplicates adds no job.
+    let again = db
+        .store
+        .record_webhooks(&deliveries[..10], Some(&process))
+        .await
+        .unwrap();
+    assert!(
+        again
+            .iter()
+            .all(|r| *r == salesloft_storage::Recorded::Duplicate)
+    );
+    assert_eq!(
+        db.store
+            .jobs(None, Some("webhook"), 100)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    assert!(
+        db.store
+            .record_webhooks(&[], Some(&process))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+on_both!(
+    inbox_batch,
+    a_batch_of_deliveries_is_stored_once_each_with_its_jobs_and_wakes_other_processes
+);
+
 async fn oauth_tokens_survive_in_the_database(db: &TestDb) {
     let store = DbTokenStore::new(db.store.clone(), "team:16");
     assert!(store.load().await.unwrap().is_none());
