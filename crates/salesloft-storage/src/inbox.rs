@@ -262,7 +262,7 @@ async fn record_on_postgres(
          enqueued AS ( \
            INSERT INTO jobs (queue, kind, payload, priority, max_attempts, run_at_ms, \
              unique_key, unique_running, created_at_ms, updated_at_ms) \
-           SELECT $7, $8, json_build_object('inbox_ids', json_agg(id ORDER BY id))::text, \
+           SELECT $7, $8, '{\"inbox_ids\":[' || string_agg(id::text, ',' ORDER BY id) || ']}', \
              $9, $10, $11, NULL, 1, $6, $6 \
            FROM (SELECT id, (row_number() OVER (ORDER BY id) - 1) / $12 AS part FROM stored) p \
            WHERE $13 GROUP BY part \
