@@ -247,7 +247,7 @@ async fn sandbox_webhooks_reach_the_local_copy_through_a_running_server() {
         "nothing refused was stored"
     );
 
-    // Metrics: deliveries by type and outcome, jobs, records per stream.
+    // Metrics: deliveries by type and outcome, jobs, records per stream, the worker's caches.
     let metrics = http
         .get(format!("{}/metrics", server.url))
         .send()
@@ -267,6 +267,7 @@ async fn sandbox_webhooks_reach_the_local_copy_through_a_running_server() {
         "salesloft_remaining_minute ",
         "salesloft_budget_available ",
         r#"salesloft_sync_lag_seconds{stream="people"}"#,
+        r#"salesloft_cache_requests_total{cache="people_by_email",result="hit"}"#,
     ] {
         assert!(metrics.contains(want), "{want} missing from:\n{metrics}");
     }

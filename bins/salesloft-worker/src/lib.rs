@@ -18,7 +18,7 @@ use salesloft_jobs::{
     CancellationToken, Job, JobContext, JobError, Outcome, Registry, Runner, RunnerConfig,
     sync_job, sync_registry, sync_schedules,
 };
-use salesloft_services::Context;
+use salesloft_services::{Context, LookupConfig, Lookups};
 use salesloft_storage::{SharedBudget, Store};
 use salesloft_webhooks::{PROCESS_KIND, ProcessPayload, Processor};
 
@@ -75,13 +75,16 @@ pub async fn run_on(
         .limiter(Arc::new(budget))
         .build()?;
     let ctx = Context::new(client, store.clone()).with_team(settings.team());
+    // One cache of users, cadences and people for every job of this process; webhooks
+    // applied here invalidate it.
+    let lookups = Lookups::new(ctx.clone(), LookupConfig::default());
     let registry = customize(
         sync_registry(
             ctx.clone(),
             settings.sync_options(false),
             settings.reconcile_options(false),
         )
-        .register(WebhookJob::new(ctx.clone())),
+        .register(WebhookJob::new(ctx.clone()).invalidating(lookups.clone())),
         &ctx,
     );
     let mut config = RunnerConfig::default();
@@ -113,6 +116,12 @@ impl WebhookJob {
         let processor =
             Processor::new(ctx).pull_syncs_forward(Arc::new(sync_job), Duration::from_secs(5));
         Self { processor }
+    }
+
+    /// Also forget what `lookups` cached of each user, cadence or person applied.
+    pub fn invalidating(mut self, lookups: Lookups) -> Self {
+        self.processor = self.processor.invalidate_lookups(lookups);
+        self
     }
 }
 

@@ -27,6 +27,15 @@ pub enum Error {
     /// SalesLoft answered in a way that cannot be trusted for the operation.
     #[error("{0}")]
     Unreliable(String),
+    /// A cached lookup's load failed (every caller sharing that load gets this error).
+    #[error("looking up in the {cache} cache")]
+    Lookup {
+        /// The cache: `users`, `cadences` or `people_by_email`.
+        cache: &'static str,
+        /// Why the load failed.
+        #[source]
+        source: std::sync::Arc<Error>,
+    },
     /// A stored record is not valid JSON.
     #[error("stored record {id} of {stream} is not valid JSON")]
     Corrupt {

@@ -16,6 +16,8 @@
 //!   100 ids) and soft-deletes them, within a guard against short listings.
 //! - [`Verifier`] compares the local copy with a full export of the source, record by record.
 //! - [`StatusReport`] says where each stream stands: records, freshness, cursor, last error.
+//! - [`Lookups`] caches users and cadences by id and people by e-mail (local copy first, then
+//!   one SalesLoft list), with coalesced loads, a time to live and webhook invalidation.
 //!
 //! The streams come from salesloft-client's one resource registry ([`Stream::all`]).
 //!
@@ -38,6 +40,7 @@
 mod apply;
 mod context;
 mod error;
+mod lookup;
 mod pipeline;
 mod reconcile;
 mod report;
@@ -49,6 +52,7 @@ mod verify;
 pub use apply::Applied;
 pub use context::{Clock, Context, SystemClock, TeamSettings};
 pub use error::{Error, Result, error_chain};
+pub use lookup::{CacheStats, LookupConfig, Lookups};
 pub use reconcile::{ReconcileOptions, ReconcileReport, Reconciler};
 pub use report::{DEFAULT_LOOKBACK, Progress, StreamReport, SyncOptions, SyncReport};
 pub use status::{StatusReport, StreamStatus};

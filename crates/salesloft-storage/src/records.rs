@@ -165,6 +165,22 @@ impl Store {
         })
     }
 
+    /// The live person whose e-mail address is `email` (compared case-insensitively): id and
+    /// raw JSON; the lowest id when the local copy holds more than one.
+    pub async fn live_person_by_email(&self, email: &str) -> Result<Option<(i64, String)>> {
+        let sql = format!(
+            "SELECT id, raw {} AND lower(email) = lower($1) ORDER BY id LIMIT 1",
+            live_rows(&<salesloft_client::Person as crate::entity::Mapping>::TABLE)
+        );
+        on_reader!(self, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(email)
+                .fetch_optional(pool)
+                .await
+                .context("reading a person by e-mail")
+        })
+    }
+
     /// The stored raw JSON and `updated_at` (µs) of the record `id` of type `T`, if present and
     /// not deleted.
     pub async fn raw_record<T: Entity>(&self, id: i64) -> Result<Option<(String, i64)>> {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use salesloft_services::{Applied, Context, Stream};
+use salesloft_services::{Applied, Context, Lookups, Stream};
 use salesloft_storage::{InboxOutcome, NewJob};
 
 use crate::error::{Error, Result};
@@ -66,6 +66,7 @@ pub struct Processor {
     ctx: Context,
     sync_job: Option<SyncJobFor>,
     sync_after: Duration,
+    lookups: Option<Lookups>,
 }
 
 impl std::fmt::Debug for Processor {
@@ -74,6 +75,7 @@ impl std::fmt::Debug for Processor {
             .field("ctx", &self.ctx)
             .field("pulls_syncs_forward", &self.sync_job.is_some())
             .field("sync_after", &self.sync_after)
+            .field("invalidates_lookups", &self.lookups.is_some())
             .finish()
     }
 }
@@ -85,7 +87,14 @@ impl Processor {
             ctx,
             sync_job: None,
             sync_after: Duration::from_secs(5),
+            lookups: None,
         }
+    }
+
+    /// After applying a user, cadence or person, forget what `lookups` cached of it.
+    pub fn invalidate_lookups(mut self, lookups: Lookups) -> Self {
+        self.lookups = Some(lookups);
+        self
     }
 
     /// After applying a record, enqueue `sync_job(stream)` due `after` from now (an earlier
@@ -189,6 +198,9 @@ impl Processor {
                 .finish_webhook(inbox_id, InboxOutcome::Failed, Some(&reason))
                 .await?;
             return Ok(Processed::Failed(reason));
+        }
+        if let Some(lookups) = &self.lookups {
+            lookups.forget_pushed(stream, &event.body).await;
         }
         store
             .finish_webhook(inbox_id, InboxOutcome::Processed, None)

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use salesloft_client::{Auth, Client, Unlimited};
-use salesloft_services::{Applied, Context, Stream};
+use salesloft_services::{Applied, Context, LookupConfig, Lookups, Stream};
 use salesloft_storage::NewJob;
 use salesloft_storage::testing::{TestDb, fetch_texts};
 use salesloft_webhooks::{
@@ -46,6 +46,7 @@ struct Setup {
     sandbox: salesloft_sandbox::SandboxHandle,
     inbox: Inbox,
     processor: Processor,
+    lookups: Lookups,
     db: TestDb,
 }
 
@@ -72,7 +73,14 @@ async fn setup(db: TestDb) -> Setup {
         NewJob::new("sync", serde_json::json!({ "stream": stream.name() }))
             .unique(format!("sync:{}", stream.name()))
     });
-    let processor = Processor::new(ctx).pull_syncs_forward(sync_job, Duration::from_secs(5));
+    // Local only: what the lookups see comes from what the processor applied.
+    let lookups = Lookups::new(
+        ctx.clone(),
+        LookupConfig::default().with_ask_salesloft(false),
+    );
+    let processor = Processor::new(ctx)
+        .pull_syncs_forward(sync_job, Duration::from_secs(5))
+        .invalidate_lookups(lookups.clone());
     let other = SecretString::from("an-older-token".to_owned());
     let inbox = Inbox::new(
         db.store.clone(),
@@ -83,6 +91,7 @@ async fn setup(db: TestDb) -> Setup {
         sandbox,
         inbox,
         processor,
+        lookups,
         db,
     }
 }
@@ -227,6 +236,30 @@ on_both!(
     applied,
     deliveries_are_stored_once_applied_monotonically_and_pull_the_sync_forward
 );
+
+/// A person webhook applied forgets what the lookups kept: the new address (kept as absent)
+/// finds the person, and after the deletion nothing does.
+async fn applied_people_invalidate_the_lookups(db: TestDb) {
+    let s = setup(db).await;
+    let address = "moved-here@example.invalid";
+    assert!(s.lookups.person_by_email(address).await.unwrap().is_none());
+    let mut person = s.sandbox.snapshot()["people"][0].clone();
+    let id = person["id"].as_i64().unwrap();
+    person["updated_at"] = "2030-01-02T00:00:00.000000Z".into();
+    person["email_address"] = address.into();
+    let body = Bytes::from(serde_json::to_vec(&person).unwrap());
+    let stored = stored_id(deliver(&s, "person_updated", &body).await);
+    s.processor.process(stored).await.unwrap();
+    let found = s.lookups.person_by_email(address).await.unwrap();
+    assert_eq!(found.map(|p| p.id.get()), Some(id));
+
+    person["updated_at"] = "2030-01-03T00:00:00.000000Z".into();
+    let body = Bytes::from(serde_json::to_vec(&person).unwrap());
+    let gone = stored_id(deliver(&s, "person_deleted", &body).await);
+    s.processor.process(gone).await.unwrap();
+    assert!(s.lookups.person_by_email(address).await.unwrap().is_none());
+}
+on_both!(lookups_invalidated, applied_people_invalidate_the_lookups);
 
 async fn bad_deliveries_are_refused_with_nothing_stored_and_odd_ones_kept(db: TestDb) {
     let s = setup(db).await;

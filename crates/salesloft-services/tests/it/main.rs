@@ -380,6 +380,7 @@ on_both!(
 );
 
 mod exact;
+mod lookup;
 
 /// Asked to stop mid-backfill (a worker shutting down), a sync fetches no further page,
 /// commits what it fetched with its cursor, says it did not catch up, and the next run

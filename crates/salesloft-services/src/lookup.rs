@@ -1,0 +1,416 @@
+//! A per-process cache for the lookups the services make over and over: users and cadences by
+//! id, people by e-mail address (push and enrollment). Each lookup reads the local copy first and
+//! asks SalesLoft (one `ids[]` or `email_addresses[]` list, cost 1) only when the copy does not
+//! have the record, keeping what it brings back. Concurrent lookups of one key share one load;
+//! found records live `time_to_live`, absent ones `missing_time_to_live`; the matching webhooks
+//! invalidate them. The cache is advisory: the database stays the truth, and a process that did
+//! not see a webhook sees the change when the entry expires. Each lookup counts
+//! `salesloft_cache_requests_total{cache, result = hit | miss}` through the `metrics` facade.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use moka::Expiry;
+use moka::future::Cache;
+use salesloft_client::wire::parse_received;
+use salesloft_client::{
+    Cadence, CadenceId, Cadences, ListResource, People, Person, PersonId, Received, Record, User,
+    UserId, Users,
+};
+use salesloft_storage::{Entity, PreparedRows};
+use serde::de::DeserializeOwned;
+
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::streams::Stream;
+
+/// How long lookups are kept and how many.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LookupConfig {
+    /// How long a record found is kept (default 10 minutes).
+    pub time_to_live: Duration,
+    /// How long "no such record" is kept (default 60 s), so a record created meanwhile is
+    /// found soon even without its webhook.
+    pub missing_time_to_live: Duration,
+    /// Entries kept per cache (default 10,000); the least used go first.
+    pub max_entries: u64,
+    /// Ask SalesLoft when the local copy does not have the record (default true); false
+    /// answers from the local copy only and costs nothing.
+    pub ask_salesloft: bool,
+}
+
+impl Default for LookupConfig {
+    fn default() -> Self {
+        Self {
+            time_to_live: Duration::from_secs(600),
+            missing_time_to_live: Duration::from_secs(60),
+            max_entries: 10_000,
+            ask_salesloft: true,
+        }
+    }
+}
+
+impl LookupConfig {
+    /// The same settings with found records kept `ttl`.
+    pub fn with_time_to_live(mut self, ttl: Duration) -> Self {
+        self.time_to_live = ttl;
+        self
+    }
+
+    /// The same settings with absent records remembered `ttl`.
+    pub fn with_missing_time_to_live(mut self, ttl: Duration) -> Self {
+        self.missing_time_to_live = ttl;
+        self
+    }
+
+    /// The same settings with at most `n` entries per cache.
+    pub fn with_max_entries(mut self, n: u64) -> Self {
+        self.max_entries = n;
+        self
+    }
+
+    /// The same settings, asking SalesLoft on a local miss or not.
+    pub fn with_ask_salesloft(mut self, ask: bool) -> Self {
+        self.ask_salesloft = ask;
+        self
+    }
+}
+
+/// Hits and misses of one cache since it was built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct CacheStats {
+    /// The cache: `users`, `cadences` or `people_by_email`.
+    pub cache: &'static str,
+    /// Lookups answered without a load of their own (kept, or sharing a concurrent load).
+    pub hits: u64,
+    /// Lookups that loaded (from the local copy, and from SalesLoft when it lacked the record).
+    pub misses: u64,
+    /// Entries held now (approximate: expired ones leave on the cache's next maintenance).
+    pub entries: u64,
+}
+
+/// Users and cadences by id, people by e-mail, cached. Cheap to clone: clones share the caches.
+#[derive(Clone)]
+pub struct Lookups {
+    ctx: Context,
+    config: LookupConfig,
+    users: Keyed<i64, User>,
+    cadences: Keyed<i64, Cadence>,
+    people_by_email: Keyed<String, Person>,
+}
+
+impl std::fmt::Debug for Lookups {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Keys of the e-mail cache are personal data: counts only.
+        f.debug_struct("Lookups")
+            .field("config", &self.config)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Lookups {
+    /// Lookups through `ctx` (its store first, then its client).
+    pub fn new(ctx: Context, config: LookupConfig) -> Self {
+        Self {
+            users: Keyed::new("users", &config),
+            cadences: Keyed::new("cadences", &config),
+            people_by_email: Keyed::new("people_by_email", &config),
+            ctx,
+            config,
+        }
+    }
+
+    /// The user `id`, or `None` when neither the local copy nor SalesLoft has it.
+    pub async fn user(&self, id: UserId) -> Result<Option<Arc<User>>> {
+        let id = i64::from(id);
+        self.users.get(id, || self.load_by_id::<Users>(id)).await
+    }
+
+    /// The cadence `id`, or `None` when neither the local copy nor SalesLoft has it.
+    pub async fn cadence(&self, id: CadenceId) -> Result<Option<Arc<Cadence>>> {
+        let id = i64::from(id);
+        self.cadences
+            .get(id, || self.load_by_id::<Cadences>(id))
+            .await
+    }
+
+    /// The person whose e-mail address is `email` (compared case-insensitively), or `None`.
+    pub async fn person_by_email(&self, email: &str) -> Result<Option<Arc<Person>>> {
+        let key = email_key(email);
+        if key.is_empty() {
+            return Ok(None);
+        }
+        self.people_by_email
+            .get(key.clone(), || self.load_person_by_email(key.clone()))
+            .await
+    }
+
+    /// Forget the user `id` (it changed or was deleted).
+    pub async fn forget_user(&self, id: UserId) {
+        self.users.cache.invalidate(&i64::from(id)).await;
+    }
+
+    /// Forget the cadence `id`.
+    pub async fn forget_cadence(&self, id: CadenceId) {
+        self.cadences.cache.invalidate(&i64::from(id)).await;
+    }
+
+    /// Forget the person `id` under whatever address it was kept, and `email` (its address
+    /// now, which may have been kept as absent).
+    pub async fn forget_person(&self, id: PersonId, email: Option<&str>) {
+        let cache = &self.people_by_email.cache;
+        if let Some(email) = email {
+            cache.invalidate(&email_key(email)).await;
+        }
+        let id = id.get();
+        // A person whose address changed is kept under the old one: found by value. The
+        // predicate runs on the next maintenance, which is run now.
+        match cache.invalidate_entries_if(move |_, v| v.as_ref().is_some_and(|p| p.id.get() == id))
+        {
+            Ok(_) => cache.run_pending_tasks().await,
+            Err(e) => tracing::warn!(error = %e, "forgetting a cached person failed"),
+        }
+    }
+
+    /// Forget what a pushed record of `stream` (a webhook body) makes stale; other streams
+    /// are not cached and cost nothing.
+    pub async fn forget_pushed(&self, stream: Stream, body: &[u8]) {
+        #[derive(serde::Deserialize)]
+        struct Peek {
+            #[serde(default)]
+            id: Option<serde_json::Value>,
+            #[serde(default)]
+            email_address: Option<serde_json::Value>,
+        }
+        let Ok(peek) = serde_json::from_slice::<Peek>(body) else {
+            return;
+        };
+        let Some(id) = peek.id.as_ref().and_then(id_of) else {
+            return;
+        };
+        let name = stream.name();
+        if name == Users::RESOURCE.name {
+            self.forget_user(UserId::from(id)).await;
+        } else if name == Cadences::RESOURCE.name {
+            self.forget_cadence(CadenceId::from(id)).await;
+        } else if name == People::RESOURCE.name {
+            let email = peek.email_address.as_ref().and_then(|e| e.as_str());
+            self.forget_person(PersonId::from(id), email).await;
+        }
+    }
+
+    /// Hits, misses and entries of each cache.
+    pub fn stats(&self) -> Vec<CacheStats> {
+        vec![
+            self.users.stats(),
+            self.cadences.stats(),
+            self.people_by_email.stats(),
+        ]
+    }
+
+    /// Run each cache's pending maintenance (expiry, eviction, invalidations); a ticker calls
+    /// this so idle caches give their memory back.
+    pub async fn run_pending_tasks(&self) {
+        self.users.cache.run_pending_tasks().await;
+        self.cadences.cache.run_pending_tasks().await;
+        self.people_by_email.cache.run_pending_tasks().await;
+    }
+
+    /// `R`'s record `id`: the local copy's, else SalesLoft's (kept locally).
+    async fn load_by_id<R: ListResource>(&self, id: i64) -> Result<Option<Arc<R::Item>>>
+    where
+        R::Item: Entity + DeserializeOwned,
+        R::Id: From<i64>,
+    {
+        if let Some((raw, _)) = self.ctx.store.raw_record::<R::Item>(id).await? {
+            return decode::<R::Item>(R::RESOURCE.name, id, &raw).map(Some);
+        }
+        if !self.config.ask_salesloft {
+            return Ok(None);
+        }
+        let page = self
+            .ctx
+            .client
+            .list::<R>()
+            .ids([R::Id::from(id)])
+            .send_received()
+            .await?;
+        self.keep(page.items, |r| r.record_id() == id).await
+    }
+
+    async fn load_person_by_email(&self, key: String) -> Result<Option<Arc<Person>>> {
+        if let Some((id, raw)) = self.ctx.store.live_person_by_email(&key).await? {
+            return decode::<Person>(People::RESOURCE.name, id, &raw).map(Some);
+        }
+        if !self.config.ask_salesloft {
+            return Ok(None);
+        }
+        let page = self
+            .ctx
+            .client
+            .list::<People>()
+            .email_addresses([key.as_str()])
+            .send_received()
+            .await?;
+        self.keep(page.items, |p| {
+            p.record
+                .email_address
+                .as_deref()
+                .is_some_and(|e| email_key(e) == key)
+        })
+        .await
+    }
+
+    /// Keep what SalesLoft sent in the local copy (the monotonic upsert: never older over
+    /// newer) and answer the lowest-id record that `wanted`.
+    async fn keep<T: Entity>(
+        &self,
+        items: Vec<Received<T>>,
+        wanted: impl Fn(&Received<T>) -> bool,
+    ) -> Result<Option<Arc<T>>> {
+        if items.is_empty() {
+            return Ok(None);
+        }
+        self.ctx
+            .store
+            .upsert_prepared(PreparedRows::received(&items, self.ctx.team.time_zone))
+            .await?;
+        Ok(items
+            .into_iter()
+            .filter(|r| wanted(r))
+            .min_by_key(Record::record_id)
+            .map(|r| Arc::new(r.record)))
+    }
+}
+
+/// A record kept in the local copy, read back with the model's tolerance for drifted fields.
+fn decode<T: DeserializeOwned>(stream: &str, id: i64, raw: &str) -> Result<Arc<T>> {
+    parse_received::<T>(raw.as_bytes())
+        .map(|r| Arc::new(r.record))
+        .map_err(|_| Error::Corrupt {
+            stream: stream.to_owned(),
+            id,
+        })
+}
+
+/// An id sent as a number or as digits.
+fn id_of(v: &serde_json::Value) -> Option<i64> {
+    match v {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// How an e-mail address is keyed: trimmed, lower case.
+fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// One cache with its counts.
+struct Keyed<K, T> {
+    name: &'static str,
+    cache: Cache<K, Option<Arc<T>>>,
+    hits: Arc<AtomicU64>,
+    misses: Arc<AtomicU64>,
+}
+
+impl<K, T> Clone for Keyed<K, T> {
+    fn clone(&self) -> Self {
+        Self {
+            name: self.name,
+            cache: self.cache.clone(),
+            hits: self.hits.clone(),
+            misses: self.misses.clone(),
+        }
+    }
+}
+
+impl<K, T> Keyed<K, T>
+where
+    K: std::hash::Hash + Eq + Send + Sync + Clone + 'static,
+    T: Send + Sync + 'static,
+{
+    fn new(name: &'static str, config: &LookupConfig) -> Self {
+        let cache = Cache::builder()
+            .name(name)
+            .max_capacity(config.max_entries)
+            .expire_after(TimeToLive {
+                found: config.time_to_live,
+                missing: config.missing_time_to_live,
+            })
+            .support_invalidation_closures()
+            .build();
+        // Present on /metrics from the start, at zero.
+        for result in ["hit", "miss"] {
+            metrics::counter!("salesloft_cache_requests_total", "cache" => name, "result" => result)
+                .increment(0);
+        }
+        Self {
+            name,
+            cache,
+            hits: Arc::default(),
+            misses: Arc::default(),
+        }
+    }
+
+    /// The entry for `key`, loading it with `load` when absent; concurrent callers of one key
+    /// share one load, and a failed load is not kept.
+    async fn get<F, Fut>(&self, key: K, load: F) -> Result<Option<Arc<T>>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Option<Arc<T>>>>,
+    {
+        let entry = self
+            .cache
+            .entry(key)
+            .or_try_insert_with(load())
+            .await
+            .map_err(|source| Error::Lookup {
+                cache: self.name,
+                source,
+            })?;
+        let (counter, result) = if entry.is_fresh() {
+            (&self.misses, "miss")
+        } else {
+            (&self.hits, "hit")
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("salesloft_cache_requests_total", "cache" => self.name, "result" => result)
+            .increment(1);
+        Ok(entry.into_value())
+    }
+
+    fn stats(&self) -> CacheStats {
+        CacheStats {
+            cache: self.name,
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            entries: self.cache.entry_count(),
+        }
+    }
+}
+
+/// Found records and absences expire after their own time to live.
+struct TimeToLive {
+    found: Duration,
+    missing: Duration,
+}
+
+impl<K, T> Expiry<K, Option<Arc<T>>> for TimeToLive {
+    fn expire_after_create(
+        &self,
+        _key: &K,
+        value: &Option<Arc<T>>,
+        _created_at: Instant,
+    ) -> Option<Duration> {
+        Some(if value.is_some() {
+            self.found
+        } else {
+            self.missing
+        })
+    }
+}
