@@ -52,6 +52,15 @@ pub(crate) fn secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecretStr
 /// A list of secrets: a TOML array, or one comma-separated string (`tok1,tok2`, as an
 /// environment variable gives it). Blank entries are left out.
 pub(crate) fn secret_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SecretString>, D::Error> {
+    Ok(string_list(d)?
+        .into_iter()
+        .map(SecretString::from)
+        .collect())
+}
+
+/// A list of strings: a TOML array, or one comma-separated string (`a,b`, as an environment
+/// variable gives it). Entries are trimmed; blank ones are left out.
+pub(crate) fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Raw {
@@ -66,6 +75,5 @@ pub(crate) fn secret_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SecretS
         .into_iter()
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
-        .map(SecretString::from)
         .collect())
 }

@@ -239,6 +239,10 @@ pub struct TeamSection {
     /// The team's IANA time zone, such as `America/Chicago`.
     #[serde(deserialize_with = "de::parsed")]
     pub time_zone: Tz,
+    /// Call dispositions that count as connected in the daily engagement, compared exactly
+    /// (env `SALESLOFT_TEAM__CONNECTED_DISPOSITIONS=Connected,Meeting Booked`).
+    #[serde(deserialize_with = "de::string_list")]
+    pub connected_dispositions: Vec<String>,
 }
 
 /// One range rule: the key, the value, the allowed bounds and why.
@@ -440,6 +444,12 @@ impl Settings {
         TeamSettings::new(self.team.time_zone)
     }
 
+    /// How the daily engagement is computed.
+    pub fn engagement(&self) -> salesloft_services::EngagementConfig {
+        salesloft_services::EngagementConfig::default()
+            .with_connected_dispositions(self.team.connected_dispositions.clone())
+    }
+
     /// The interval between scheduled syncs.
     pub fn sync_every(&self) -> Duration {
         Duration::from_secs(self.jobs.sync_every_secs)
@@ -487,6 +497,7 @@ mod tests {
         assert!(s.webhooks.callback_tokens.is_empty());
         assert_eq!(s.jobs.sync_every_secs, 300);
         assert_eq!(s.team.time_zone, Tz::UTC);
+        assert_eq!(s.team.connected_dispositions, ["Connected"]);
     }
 
     #[test]

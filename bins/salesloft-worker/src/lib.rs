@@ -83,6 +83,7 @@ pub async fn run_on(
             ctx.clone(),
             settings.sync_options(false),
             settings.reconcile_options(false),
+            settings.engagement(),
         )
         .register(WebhookJob::new(ctx.clone()).invalidating(lookups.clone())),
         &ctx,

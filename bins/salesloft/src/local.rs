@@ -6,8 +6,8 @@ use std::time::Instant;
 use salesloft_client::{Auth, Client, RetryPolicy, Unlimited};
 use salesloft_sandbox::{Sandbox, SandboxConfig, TeamSize};
 use salesloft_services::{
-    Context, ReconcileOptions, Reconciler, StatusReport, Stream, SyncEngine, SyncOptions,
-    SyncReport, TeamSettings, Verifier,
+    Context, EngagementConfig, EngagementMetrics, Recompute, ReconcileOptions, Reconciler,
+    StatusReport, Stream, SyncEngine, SyncOptions, SyncReport, TeamSettings, Verifier,
 };
 use salesloft_storage::Store;
 
@@ -224,7 +224,7 @@ pub async fn demo(
     let report = engine.sync_all(SyncOptions::default()).await;
     let sync_time = sync_started.elapsed();
     display.clear();
-    let diffs = Verifier::new(ctx)
+    let diffs = Verifier::new(ctx.clone())
         .compare(&sandbox.snapshot_bytes(), Stream::all())
         .await?;
     let equal = diffs.iter().all(|d| d.is_equal());
@@ -281,6 +281,17 @@ pub async fn demo(
     println!(
         "local copy equals the source: {}",
         if equal { "yes" } else { "NO" }
+    );
+    let engagement = EngagementMetrics::new(ctx, EngagementConfig::default())
+        .recompute(Recompute::Changed)
+        .await?;
+    println!(
+        "daily engagement: {} (day, user, cadence) rows over {} days computed in {:.2}s, each \
+         activity on its user's local day; see them with `salesloft report engagement --from \
+         2024-01-01 --to 2025-12-31 --by day` on {db_path}",
+        engagement.rows,
+        engagement.days,
+        engagement.took.as_secs_f64()
     );
     store.close().await;
     sandbox.shutdown().await?;

@@ -10,6 +10,7 @@ mod error;
 mod local;
 mod meter;
 mod remote;
+mod report;
 mod webhooks;
 
 use std::path::PathBuf;
@@ -110,6 +111,30 @@ enum JobsAction {
 }
 
 #[derive(Debug, Subcommand)]
+enum ReportKind {
+    /// Daily engagement per (day, user, cadence): e-mails sent, delivered, bounced, opened,
+    /// clicked and replied, calls, connected calls and call seconds, each activity on its
+    /// user's local day. Recomputes what changed first (no API cost).
+    Engagement {
+        /// The first day (YYYY-MM-DD), inclusive.
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// The last day (YYYY-MM-DD), inclusive.
+        #[arg(long)]
+        to: chrono::NaiveDate,
+        /// Sum per day, per user or per cadence instead of one row per key.
+        #[arg(long, value_enum)]
+        by: Option<report::By>,
+        /// How to print.
+        #[arg(long, value_enum, default_value = "table")]
+        format: report::Format,
+        /// Recompute every day first, not only the changed ones.
+        #[arg(long)]
+        full: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum Command {
     /// Create or upgrade the local database's tables.
     Migrate,
@@ -146,6 +171,11 @@ enum Command {
         /// The SQLite file to sync into (replaced).
         #[arg(long, default_value = "salesloft-demo.db")]
         db: String,
+    },
+    /// Reports from the local copy.
+    Report {
+        #[command(subcommand)]
+        kind: ReportKind,
     },
     /// Manage the team's webhook subscriptions to salesloft-server.
     Webhooks {
@@ -273,6 +303,28 @@ async fn run(command: Command, settings: &Settings, display: &Display) -> Result
         Command::Demo { people, db } => {
             return local::demo(people, &db, settings.team(), display).await;
         }
+        Command::Report {
+            kind:
+                ReportKind::Engagement {
+                    from,
+                    to,
+                    by,
+                    format,
+                    full,
+                },
+        } => {
+            let store = local::open_store(db_url).await?;
+            // Local work: a client that is never called.
+            let client = salesloft_client::Client::builder(salesloft_client::Auth::api_key(
+                "unused-by-reports",
+            ))
+            .build()?;
+            let ctx = Context::new(client, store.clone()).with_team(settings.team());
+            let result =
+                report::engagement(ctx, settings.engagement(), (from, to), by, format, full).await;
+            store.close().await;
+            return result;
+        }
         _ => {}
     }
     // Every command that spends does so from the team's budget in the database, shared by
@@ -285,7 +337,11 @@ async fn run(command: Command, settings: &Settings, display: &Display) -> Result
         .limiter(meter.clone())
         .build()?;
     match command {
-        Command::Migrate | Command::Status | Command::Demo { .. } | Command::Jobs { .. } => {}
+        Command::Migrate
+        | Command::Status
+        | Command::Demo { .. }
+        | Command::Jobs { .. }
+        | Command::Report { .. } => {}
         Command::Sync { streams, full } => {
             local::sync(local::SyncRun {
                 ctx: Context::new(client, store.clone()).with_team(settings.team()),

@@ -1,9 +1,13 @@
-//! The jobs that keep the local copy fresh: [`SyncJob`] (`sync`, one stream) and
-//! [`ReconcileJob`] (`reconcile`, one stream), with their schedules.
+//! The jobs that keep the local copy fresh: [`SyncJob`] (`sync`, one stream),
+//! [`ReconcileJob`] (`reconcile`, one stream) and [`EngagementJob`] (`engagement`, the daily
+//! metrics after activities changed), with their schedules.
 
 use std::time::Duration;
 
-use salesloft_services::{Context, ReconcileOptions, Reconciler, Stream, SyncEngine, SyncOptions};
+use salesloft_services::{
+    Context, EngagementConfig, EngagementMetrics, Recompute, ReconcileOptions, Reconciler, Stream,
+    SyncEngine, SyncOptions,
+};
 use salesloft_storage::NewJob;
 use serde::{Deserialize, Serialize};
 
@@ -56,6 +60,14 @@ impl Job for SyncJob {
             .engine
             .sync_stream_until(stream, self.options, &ctx.cancel)
             .await;
+        if report.inserted + report.updated > 0 && ENGAGEMENT_INPUTS.contains(&stream.name()) {
+            // The days these records fall on are recomputed shortly (one job for a burst).
+            let mut job = engagement_job();
+            job.run_at_ms = Some(now_ms().saturating_add(2_000));
+            if let Err(e) = self.engine.context().store.enqueue(&job).await {
+                tracing::warn!(error = %e, "enqueuing the engagement recompute failed; the daily run will do it");
+            }
+        }
         if ctx.is_cancelled() && !report.caught_up {
             // Stopped at a safe point: the next run resumes from the committed cursor.
             return Ok(Outcome::Snooze(Duration::ZERO));
@@ -104,11 +116,84 @@ impl Job for ReconcileJob {
     }
 }
 
-/// A registry with [`SyncJob`] and [`ReconcileJob`] over `ctx`.
-pub fn sync_registry(ctx: Context, sync: SyncOptions, reconcile: ReconcileOptions) -> Registry {
+/// The streams whose changes change the daily engagement: activities, and users (a user's
+/// time zone sets the day).
+const ENGAGEMENT_INPUTS: &[&str] = &["emails", "calls", "users"];
+
+/// The payload of [`EngagementJob`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngagementPayload {
+    /// Recompute every day instead of the changed ones and the trailing window.
+    #[serde(default)]
+    pub full: bool,
+}
+
+/// `engagement`: recompute the daily engagement of the days activities written since the
+/// last run fall on, plus the trailing 48 hours (or every day, when asked or when the
+/// settings changed). Idempotent: a rerun writes the same rows.
+#[derive(Debug, Clone)]
+pub struct EngagementJob {
+    metrics: EngagementMetrics,
+}
+
+impl EngagementJob {
+    /// Recomputes through `ctx` with `config`.
+    pub fn new(ctx: Context, config: EngagementConfig) -> Self {
+        Self {
+            metrics: EngagementMetrics::new(ctx, config),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Job for EngagementJob {
+    type Payload = EngagementPayload;
+    const KIND: &'static str = "engagement";
+
+    async fn run(&self, payload: EngagementPayload, ctx: &JobContext) -> Result<Outcome, JobError> {
+        let what = if payload.full {
+            Recompute::Full
+        } else {
+            Recompute::Changed
+        };
+        let report = tokio::select! {
+            r = self.metrics.recompute(what) => r,
+            () = ctx.cancelled() => return Ok(Outcome::Snooze(Duration::ZERO)),
+        };
+        match report {
+            Ok(report) => {
+                tracing::info!(?report, "daily engagement recomputed");
+                Ok(Outcome::Done)
+            }
+            Err(e) => Err(JobError::Retry(salesloft_services::error_chain(&e))),
+        }
+    }
+}
+
+/// The engagement recompute under its unique key `engagement`, ready to enqueue.
+pub fn engagement_job() -> NewJob {
+    let mut job = NewJob::new(EngagementJob::KIND, serde_json::json!({})).unique("engagement");
+    job.max_attempts = EngagementJob::MAX_ATTEMPTS;
+    job
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A registry with [`SyncJob`], [`ReconcileJob`] and [`EngagementJob`] over `ctx`.
+pub fn sync_registry(
+    ctx: Context,
+    sync: SyncOptions,
+    reconcile: ReconcileOptions,
+    engagement: EngagementConfig,
+) -> Registry {
     Registry::new()
         .register(SyncJob::new(ctx.clone(), sync))
-        .register(ReconcileJob::new(ctx, reconcile))
+        .register(ReconcileJob::new(ctx.clone(), reconcile))
+        .register(EngagementJob::new(ctx, engagement))
 }
 
 /// The unique key of `stream`'s sync job: `sync:<stream>`.
@@ -129,7 +214,7 @@ pub fn sync_job(stream: Stream) -> NewJob {
 }
 
 /// The built-in schedules: `sync:<stream>` every `sync_every` (and at a runner's start), and
-/// `reconcile:<stream>` daily, for every stream.
+/// `reconcile:<stream>` daily, for every stream; `engagement` daily.
 pub fn sync_schedules(sync_every: Duration) -> Result<Vec<Schedule>> {
     let mut out = Vec::new();
     for stream in Stream::all() {
@@ -143,5 +228,10 @@ pub fn sync_schedules(sync_every: Duration) -> Result<Vec<Schedule>> {
             Duration::from_secs(24 * 3600),
         )?);
     }
+    out.push(Schedule::every::<EngagementJob>(
+        "engagement",
+        &EngagementPayload::default(),
+        Duration::from_secs(24 * 3600),
+    )?);
     Ok(out)
 }

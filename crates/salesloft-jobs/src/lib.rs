@@ -18,7 +18,7 @@
 //! # async fn demo(ctx: salesloft_services::Context) -> Result<(), Box<dyn std::error::Error>> {
 //! use std::time::Duration;
 //! use salesloft_jobs::{Runner, RunnerConfig, sync_registry, sync_schedules};
-//! let registry = sync_registry(ctx.clone(), Default::default(), Default::default());
+//! let registry = sync_registry(ctx.clone(), Default::default(), Default::default(), Default::default());
 //! let runner = Runner::new(ctx.store.clone(), registry, RunnerConfig::default())?
 //!     .with_schedules(sync_schedules(Duration::from_secs(300))?);
 //! let shutdown = tokio_util::sync::CancellationToken::new();
@@ -37,7 +37,8 @@ mod runner;
 mod schedule;
 
 pub use builtin::{
-    ReconcileJob, StreamPayload, SyncJob, sync_job, sync_key, sync_registry, sync_schedules,
+    EngagementJob, EngagementPayload, ReconcileJob, StreamPayload, SyncJob, engagement_job,
+    sync_job, sync_key, sync_registry, sync_schedules,
 };
 pub use error::{Error, Result};
 pub use job::{Job, JobContext, JobError, Outcome};

@@ -409,8 +409,12 @@ async fn the_sync_jobs_copy_the_sandbox_team_exactly() {
             .build()
             .unwrap();
     let ctx = salesloft_services::Context::new(client, db.store.clone());
-    let registry =
-        salesloft_jobs::sync_registry(ctx.clone(), Default::default(), Default::default());
+    let registry = salesloft_jobs::sync_registry(
+        ctx.clone(),
+        Default::default(),
+        Default::default(),
+        Default::default(),
+    );
     let r = Runner::new(db.store.clone(), registry, config())
         .unwrap()
         .with_schedules(salesloft_jobs::sync_schedules(Duration::from_secs(300)).unwrap());

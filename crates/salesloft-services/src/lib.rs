@@ -16,6 +16,8 @@
 //!   100 ids) and soft-deletes them, within a guard against short listings.
 //! - [`Verifier`] compares the local copy with a full export of the source, record by record.
 //! - [`StatusReport`] says where each stream stands: records, freshness, cursor, last error.
+//! - [`EngagementMetrics`] computes daily engagement per (day, user, cadence) in each user's
+//!   time zone, recomputing whole days (those new activities touched and the trailing 48 h).
 //! - [`Lookups`] caches users and cadences by id and people by e-mail (local copy first, then
 //!   one SalesLoft list), with coalesced loads, a time to live and webhook invalidation.
 //!
@@ -39,6 +41,7 @@
 
 mod apply;
 mod context;
+mod engagement;
 mod error;
 mod lookup;
 mod pipeline;
@@ -51,10 +54,15 @@ mod verify;
 
 pub use apply::Applied;
 pub use context::{Clock, Context, SystemClock, TeamSettings};
+pub use engagement::{
+    Breakdown, EngagementConfig, EngagementMetrics, EngagementTotals, Recompute, RecomputeReport,
+    break_down,
+};
 pub use error::{Error, Result, error_chain};
 pub use lookup::{CacheStats, LookupConfig, Lookups};
 pub use reconcile::{ReconcileOptions, ReconcileReport, Reconciler};
 pub use report::{DEFAULT_LOOKBACK, Progress, StreamReport, SyncOptions, SyncReport};
+pub use salesloft_storage::EngagementRow;
 pub use status::{StatusReport, StreamStatus};
 pub use streams::Stream;
 pub use sync::SyncEngine;

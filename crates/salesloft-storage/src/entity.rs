@@ -390,6 +390,7 @@ const ACTIVITY_COLUMNS: &[&str] = &[
     "replied",
     "bounced",
     "duration_s",
+    "sent",
 ];
 
 impl Mapping for Email {
@@ -416,6 +417,7 @@ impl Mapping for Email {
             positive(counts.replies),
             self.bounced.into(),
             Val::Int(None),
+            Val::Int(Some(i64::from(self.sent_at.is_some()))),
         ]
     }
     fn created_at(&self) -> Option<&Timestamp> {
@@ -444,6 +446,7 @@ impl Mapping for Call {
             Val::Int(Some(0)),
             Val::Int(Some(0)),
             self.duration.into(),
+            Val::Int(Some(0)),
         ]
     }
     fn created_at(&self) -> Option<&Timestamp> {

@@ -55,6 +55,9 @@ pub enum Error {
     /// A lock another process holds did not come free in time.
     #[error("busy: {0}")]
     Busy(String),
+    /// The caller asked for something the store cannot do with these arguments.
+    #[error("invalid request: {0}")]
+    Invalid(String),
     /// This worker's lease on a job was lost (reaped or claimed by another); nothing was
     /// written.
     #[error("lease on job {job_id} lost")]

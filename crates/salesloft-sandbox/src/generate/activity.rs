@@ -2,15 +2,69 @@
 
 use std::collections::HashMap;
 
+use chrono::TimeZone;
+use chrono_tz::Tz;
 use salesloft_client::models::EmailCounts;
 use salesloft_client::{
     CadenceId, Call, CallId, Email, EmailId, Note, NoteId, Person, Ref, StepId, UserId,
 };
+use salesloft_client::{Timestamp, User};
 use serde_json::json;
 
 use super::size::{FIRST_CALL_ID, FIRST_EMAIL_ID, FIRST_NOTE_ID, TeamSize};
-use super::tools::{Gen, href, r, tie_groups, tie_instant};
+use super::tools::{Gen, href, r, tie_groups, tie_instant, ts};
 use super::words::{DISPOSITIONS, EMAIL_STATUSES, SENTIMENTS};
+
+/// Every 20th e-mail is sent, and every 20th call made, at the first instant of its local day
+/// in its user's time zone (UTC for a user without one), the next one a microsecond before
+/// (the last instant of the day before), and the two after those at the first and the last
+/// instant of the latest earlier day that had a DST change (23 or 25 hours long) in that zone:
+/// where a day found in the wrong zone, or by a fixed offset, goes wrong. Instants only move
+/// earlier, so each record's `updated_at` stays after them.
+pub(crate) fn at_local_midnights(users: &[User], emails: &mut [Email], calls: &mut [Call]) {
+    let zones: HashMap<i64, Tz> = users
+        .iter()
+        .filter_map(|u| Some((u.id.0, u.time_zone.as_deref()?.parse().ok()?)))
+        .collect();
+    let snap = |user: &Option<Ref<UserId>>, at: &Timestamp, i: usize| -> Option<Timestamp> {
+        let zone = user
+            .as_ref()
+            .and_then(|u| zones.get(&u.id.0))
+            .copied()
+            .unwrap_or(Tz::UTC);
+        let start = |day: chrono::NaiveDate| {
+            zone.from_local_datetime(&day.and_hms_opt(0, 0, 0)?)
+                .earliest()
+                .map(|t| t.timestamp_micros())
+        };
+        let mut day = at.with_timezone(&zone).date_naive();
+        if i % 20 >= 2 {
+            // The latest earlier day that was not 24 hours long, within a year.
+            day = (1..=366).find_map(|back| {
+                let d = day.checked_sub_days(chrono::Days::new(back))?;
+                let next = d.succ_opt()?;
+                (start(next)? - start(d)? != 86_400_000_000).then_some(d)
+            })?;
+        }
+        let us = match i % 20 {
+            0 | 2 => start(day)?,
+            _ if i % 20 == 1 => start(day)? - 1,
+            _ => start(day.succ_opt()?)? - 1,
+        };
+        Some(ts(us, *at.offset()))
+    };
+    for (i, e) in emails.iter_mut().enumerate().filter(|(i, _)| i % 20 < 4) {
+        if let Some(sent) = e.sent_at.as_ref().and_then(|t| snap(&e.user, t, i)) {
+            e.created_at = e.created_at.min(sent);
+            e.sent_at = Some(sent);
+        }
+    }
+    for (i, c) in calls.iter_mut().enumerate().filter(|(i, _)| i % 20 < 4) {
+        if let Some(made) = snap(&c.user, &c.created_at, i) {
+            c.created_at = made;
+        }
+    }
+}
 
 /// E-mails to `people`, on the first cadence and step each person is on.
 pub(crate) fn emails(
@@ -33,6 +87,7 @@ pub(crate) fn emails(
             .unwrap_or_else(|| g.updated_after(sent_at));
         let views = g.rng.i64(0..4);
         let bounced = g.chance(0.02);
+        let status = *g.pick(EMAIL_STATUSES);
         let cadence = person.cadences.first().map(|c| c.id.0);
         let step = cadence
             .and_then(|c| steps_by_cadence.get(&c))
@@ -42,10 +97,11 @@ pub(crate) fn emails(
             created_at: g.ts(created),
             updated_at: g.ts(updated),
             recipient_email_address: person.email_address.clone(),
-            status: Some((*g.pick(EMAIL_STATUSES)).to_owned()),
+            status: Some(status.to_owned()),
             bounced: Some(bounced),
             send_after: None,
-            sent_at: Some(g.ts(sent_at)),
+            // Still delivering: not sent yet.
+            sent_at: (status != "delivering").then(|| g.ts(sent_at)),
             click_tracking: Some(true),
             view_tracking: Some(true),
             personalization: Some(format!("{:.1}", g.rng.f64() * 30.0)),

@@ -73,8 +73,9 @@ pub fn generate(seed: u64, size: TeamSize, offset: FixedOffset) -> Generated {
 
     let (memberships, on_cadences) = people::memberships(&mut g, &size, &user_ids);
     let people = people::people(&mut g, &size, &user_ids, &on_cadences);
-    let emails = activity::emails(&mut g, &size, &people, &steps_by_cadence);
-    let calls = activity::calls(&mut g, &size, &people);
+    let mut emails = activity::emails(&mut g, &size, &people, &steps_by_cadence);
+    let mut calls = activity::calls(&mut g, &size, &people);
+    activity::at_local_midnights(&users, &mut emails, &mut calls);
     let notes = activity::notes(&mut g, &size, &people, &user_ids);
     Generated {
         users,

@@ -12,6 +12,17 @@ use super::size::{
 use super::tools::{Gen, capitalise, guid, r};
 use super::words::{CITIES, FIRST_NAMES, INDUSTRIES, LAST_NAMES, TAGS, TITLES};
 
+/// The users' time zones in turn: zones on both sides of UTC, with and without DST, one at
+/// a quarter-hour offset, and one user in six without a zone (their day is the team's).
+pub(crate) const USER_TIME_ZONES: &[Option<&str>] = &[
+    Some("US/Eastern"),
+    Some("America/Los_Angeles"),
+    Some("Europe/London"),
+    Some("Asia/Kathmandu"),
+    Some("Australia/Sydney"),
+    None,
+];
+
 /// The team's users: the first is the authenticated user, a team admin.
 pub(crate) fn users(g: &mut Gen, size: &TeamSize) -> Vec<User> {
     let mut out: Vec<User> = Vec::new();
@@ -42,7 +53,8 @@ pub(crate) fn users(g: &mut Gen, size: &TeamSize) -> Vec<User> {
             last_name: Some(last.into()),
             job_role: g.maybe(0.5, |g| (*g.pick(&["Sales", "SDR", "Manager"])).to_owned()),
             active: Some(i == 0 || !g.chance(0.1)),
-            time_zone: Some("US/Eastern".into()),
+            // By index, so the random sequence is the same for every zone mix.
+            time_zone: USER_TIME_ZONES[i % USER_TIME_ZONES.len()].map(str::to_owned),
             slack_username: None,
             twitter_handle: None,
             email: Some(email.clone()),
