@@ -7,6 +7,7 @@ UPDATE activities SET sent = 1
   WHERE kind = 'email' AND jsonb_typeof(raw::jsonb -> 'sent_at') = 'string';
 CREATE INDEX activities_occurred ON activities (occurred_at_us);
 CREATE INDEX activities_synced ON activities (synced_at_ms);
+CREATE INDEX activities_deleted ON activities (deleted_at_ms) WHERE deleted_at_ms IS NOT NULL;
 ALTER TABLE daily_engagement ADD COLUMN emails_delivered BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE daily_engagement ADD COLUMN calls_connected BIGINT NOT NULL DEFAULT 0;
 CREATE TABLE engagement_state (

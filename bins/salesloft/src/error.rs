@@ -15,6 +15,9 @@ pub enum CliError {
     /// Output could not be written.
     #[error("writing output: {0}")]
     Output(#[from] serde_json::Error),
+    /// Standard output could not be written.
+    #[error("writing to standard output")]
+    Stdout(#[source] std::io::Error),
     /// The database failed.
     #[error(transparent)]
     Storage(#[from] salesloft_storage::Error),

@@ -59,28 +59,45 @@ pub async fn engagement(
         Some(By::Cadence) => Breakdown::Cadence,
     };
     let totals = break_down(&rows, by);
+    let mut out = String::new();
     match format {
         Format::Csv => {
-            println!("{}", EngagementTotals::CSV_HEADER);
+            out.push_str(EngagementTotals::CSV_HEADER);
+            out.push('\n');
             for t in &totals {
-                println!("{}", t.csv_line());
+                out.push_str(&t.csv_line());
+                out.push('\n');
             }
         }
         Format::Json => {
             for t in &totals {
-                println!(
-                    "{}",
-                    serde_json::to_string(t).map_err(|e| CliError::Usage(e.to_string()))?
-                );
+                let line = serde_json::to_string(t)?;
+                out.push_str(&line);
+                out.push('\n');
             }
         }
-        Format::Table => print_table(&totals),
+        Format::Table => table(&totals, &mut out),
     }
-    Ok(())
+    write_out(&out)
 }
 
-fn print_table(totals: &[EngagementTotals]) {
-    println!(
+/// Write `text` to stdout; a reader that went away (`| head`) is not an error.
+fn write_out(text: &str) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(CliError::Stdout(e)),
+        _ => Ok(()),
+    }
+}
+
+fn table(totals: &[EngagementTotals], out: &mut String) {
+    use std::fmt::Write;
+    let _ = writeln!(
+        out,
         "{:<10} {:>8} {:>8} {:>6} {:>9} {:>7} {:>6} {:>7} {:>7} {:>5} {:>9} {:>8}",
         "day",
         "user",
@@ -97,7 +114,8 @@ fn print_table(totals: &[EngagementTotals]) {
     );
     let opt = |v: Option<i64>| v.map_or_else(|| "*".to_owned(), |v| v.to_string());
     for t in totals {
-        println!(
+        let _ = writeln!(
+            out,
             "{:<10} {:>8} {:>8} {:>6} {:>9} {:>7} {:>6} {:>7} {:>7} {:>5} {:>9} {:>8}",
             t.day.as_deref().unwrap_or("*"),
             opt(t.user_id),
@@ -113,5 +131,5 @@ fn print_table(totals: &[EngagementTotals]) {
             t.call_seconds
         );
     }
-    println!("{} rows", totals.len());
+    let _ = writeln!(out, "{} rows", totals.len());
 }

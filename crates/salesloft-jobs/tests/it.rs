@@ -441,9 +441,39 @@ async fn the_sync_jobs_copy_the_sandbox_team_exactly() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The e-mails synced: their engagement is recomputed by the job the sync asked for.
+    while db
+        .store
+        .jobs(Some("completed"), Some("engagement"), 10)
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "{:?}",
+            db.store.jobs(None, None, 50).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     shutdown.cancel();
     running.await.unwrap().unwrap();
     r.tick_schedules().await.unwrap();
+    let engagement = salesloft_services::EngagementMetrics::new(ctx.clone(), Default::default())
+        .rows(
+            chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap(),
+            chrono::NaiveDate::from_ymd_opt(2100, 1, 1).unwrap(),
+        )
+        .await
+        .unwrap();
+    let sent: i64 = engagement.iter().map(|r| r.emails_sent).sum();
+    let in_sandbox = sandbox.snapshot()["emails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| !e["sent_at"].is_null())
+        .count();
+    assert_eq!(sent as usize, in_sandbox, "every sent e-mail counted once");
     let diffs = salesloft_services::Verifier::new(ctx)
         .compare(&sandbox.snapshot_bytes(), salesloft_services::Stream::all())
         .await
@@ -452,8 +482,8 @@ async fn the_sync_jobs_copy_the_sandbox_team_exactly() {
     let pending = db.store.jobs(Some("available"), None, 100).await.unwrap();
     assert_eq!(
         pending.len(),
-        2 * streams,
-        "next syncs and reconciles are scheduled"
+        2 * streams + 1,
+        "next syncs, reconciles and the daily engagement are scheduled"
     );
 }
 

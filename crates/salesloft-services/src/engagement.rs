@@ -28,8 +28,8 @@ pub struct EngagementConfig {
     pub connected_dispositions: Vec<String>,
     /// Days touched by this much time before now are recomputed on every run (default 48 h).
     pub trailing: Duration,
-    /// How far before the last run's start activities written count as new (default 5 min): a
-    /// sync that committed late is still seen.
+    /// How far before the last run's start activities written count as new (default 10 s): a
+    /// write stamped before the run began but committed after it is still seen.
     pub overlap: Duration,
 }
 
@@ -38,7 +38,7 @@ impl Default for EngagementConfig {
         Self {
             connected_dispositions: vec!["Connected".into()],
             trailing: Duration::from_secs(48 * 3600),
-            overlap: Duration::from_secs(300),
+            overlap: Duration::from_secs(10),
         }
     }
 }
@@ -245,30 +245,25 @@ impl EngagementMetrics {
                 _ => None,
             },
         };
+        let connected = &self.config.connected_dispositions;
         match runs {
             None => {
                 report.full = true;
-                let rows = match store.activity_span().await? {
-                    Some((lo, hi)) => {
-                        let hi = hi.saturating_add(1);
-                        let days = self.local_days(&zones, lo, hi);
-                        store
-                            .engagement_counts(&days, lo, hi, &self.config.connected_dispositions)
-                            .await?
-                    }
-                    None => Vec::new(),
-                };
-                report.days = rows.iter().map(|r| &r.day).collect::<BTreeSet<_>>().len();
-                report.rows = rows.len();
-                store.replace_engagement(None, &rows).await?;
+                let (lo, hi) = store.activity_span().await?.unwrap_or((0, 0));
+                let days = self.local_days(&zones, lo, hi.saturating_add(1));
+                let written = store.recompute_engagement(&days, None, connected).await?;
+                report.days = usize::try_from(written.days).unwrap_or(usize::MAX);
+                report.rows = usize::try_from(written.rows).unwrap_or(usize::MAX);
             }
             Some(runs) => {
                 for (first, last) in runs {
-                    let rows = self.compute_days(&zones, first, last).await?;
+                    let (range, days) = self.covering(&zones, first, last)?;
                     let (a, b) = (day_text(first), day_text(last));
-                    store.replace_engagement(Some((&a, &b)), &rows).await?;
+                    let written = store
+                        .recompute_engagement(&days, Some((range, (&a, &b))), connected)
+                        .await?;
                     report.days += usize::try_from((last - first).num_days() + 1).unwrap_or(0);
-                    report.rows += rows.len();
+                    report.rows += usize::try_from(written.rows).unwrap_or(usize::MAX);
                 }
             }
         }
@@ -289,16 +284,17 @@ impl EngagementMetrics {
             .await?)
     }
 
-    /// Compute (without storing) the days `first..=last` from the activities.
-    async fn compute_days(
+    /// The UTC range (µs) holding every activity of the local days `first..=last` in any zone
+    /// in use, and how to find local days in it.
+    fn covering(
         &self,
         zones: &UserZones,
         first: NaiveDate,
         last: NaiveDate,
-    ) -> Result<Vec<EngagementRow>> {
+    ) -> Result<((i64, i64), LocalDays)> {
         let start = midnight_us(first)?;
         let end = midnight_us(last.succ_opt().ok_or_else(|| out_of_range(last))?)?;
-        // Wide enough for every zone in use to have its whole days inside.
+        // A day wider each side than any offset, to learn the offsets in use.
         let guess = self.local_days(
             zones,
             start.saturating_sub(DAY_US),
@@ -309,17 +305,7 @@ impl EngagementMetrics {
             start.saturating_sub(max_offset),
             end.saturating_sub(min_offset),
         );
-        let days = self.local_days(zones, lo, hi);
-        let (a, b) = (day_text(first), day_text(last));
-        let rows = self
-            .ctx
-            .store
-            .engagement_counts(&days, lo, hi, &self.config.connected_dispositions)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .filter(|r| r.day.as_str() >= a.as_str() && r.day.as_str() <= b.as_str())
-            .collect())
+        Ok(((lo, hi), self.local_days(zones, lo, hi)))
     }
 
     /// Contiguous runs of the local days that activities written since `since_ms` fall on,

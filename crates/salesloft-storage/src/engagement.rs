@@ -98,128 +98,91 @@ pub struct EngagementRow {
 const ROW_COLUMNS: &str = "day, user_id, cadence_id, emails_sent, emails_delivered, emails_bounced, \
      emails_opened, emails_clicked, emails_replied, calls, calls_connected, call_seconds";
 
-/// One group as the aggregate query returns it: the day as a count of days since the epoch.
-type Counted = (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
-
-/// The `YYYY-MM-DD` of `n` days after 1970-01-01.
-fn day_text(n: i64) -> Option<String> {
-    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
-    let day = epoch.checked_add_signed(chrono::TimeDelta::try_days(n)?)?;
-    Some(day.format("%Y-%m-%d").to_string())
+/// What a recompute wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngagementWritten {
+    /// Rows written.
+    pub rows: u64,
+    /// Distinct days among them.
+    pub days: u64,
 }
 
 impl Store {
-    /// The engagement of every (day, user, cadence) with an activity at an instant in
-    /// `[from_us, to_us)`, days found by `days`; a call is connected when its disposition is
-    /// one of `connected`. Ordered by day, user, cadence. Days at the ends of the range may be
-    /// partial: callers keep only the days the range covers whole.
-    pub async fn engagement_counts(
+    /// Recompute the stored engagement from the live activities, each on its local day found
+    /// by `days` (a call is connected when its disposition is one of `connected`), in one
+    /// transaction. With `only = Some(((from_us, to_us), (first, last)))`, the days
+    /// `first..=last` (`YYYY-MM-DD`) are replaced by what the activities at instants in
+    /// `[from_us, to_us)` give them (the range must cover those days whole); with `None`,
+    /// every day is replaced from every activity.
+    pub async fn recompute_engagement(
         &self,
         days: &LocalDays,
-        from_us: i64,
-        to_us: i64,
+        only: Option<((i64, i64), (&str, &str))>,
         connected: &[String],
-    ) -> Result<Vec<EngagementRow>> {
+    ) -> Result<EngagementWritten> {
         let offset = days.offset_sql("user_id", "occurred_at_us");
         let connected_sql = if connected.is_empty() {
             "1 = 0".to_owned()
         } else {
             let marks: Vec<String> = (0..connected.len())
-                .map(|i| format!("${}", i + 3))
+                .map(|i| format!("${}", i + 1))
                 .collect();
             format!("status IN ({})", marks.join(", "))
         };
-        // Floor division: instants before 1970 still get the day they fall on.
-        let sql = format!(
-            "SELECT d, user_id, cadence_id, \
-               CAST(SUM(e) AS BIGINT), CAST(SUM(e * bounced) AS BIGINT), \
-               CAST(SUM(e * opened) AS BIGINT), CAST(SUM(e * clicked) AS BIGINT), \
-               CAST(SUM(e * replied) AS BIGINT), CAST(SUM(1 - e) AS BIGINT), \
-               CAST(SUM(c) AS BIGINT), CAST(SUM(s) AS BIGINT) \
-             FROM (SELECT \
-                 CASE WHEN l >= 0 THEN l / {DAY_US} ELSE (l - {last}) / {DAY_US} END AS d, \
-                 user_id, cadence_id, e, bounced, opened, clicked, replied, c, s \
-               FROM (SELECT occurred_at_us + ({offset}) AS l, user_id, cadence_id, \
-                   CASE WHEN kind = 'email' THEN 1 ELSE 0 END AS e, bounced, opened, clicked, replied, \
-                   CASE WHEN kind = 'call' AND {connected_sql} THEN 1 ELSE 0 END AS c, \
-                   CASE WHEN kind = 'call' THEN COALESCE(duration_s, 0) ELSE 0 END AS s \
-                 FROM activities \
-                 WHERE occurred_at_us >= $1 AND occurred_at_us < $2 AND deleted_at_ms IS NULL \
-                   AND (kind = 'call' OR sent = 1)) a) b \
-             GROUP BY d, user_id, cadence_id ORDER BY d, user_id, cadence_id",
+        let n = connected.len();
+        let (from_mark, to_mark, first_mark, last_mark) = (n + 1, n + 2, n + 3, n + 4);
+        let day_text = match self.backend() {
+            crate::Backend::Postgres => {
+                "to_char(DATE '1970-01-01' + CAST(d AS INTEGER), 'YYYY-MM-DD')"
+            }
+            crate::Backend::Sqlite => "strftime('%Y-%m-%d', d * 86400, 'unixepoch')",
+        };
+        // A whole-table recompute scans the table, not the instant index.
+        let (range, keep) = if only.is_some() {
+            (
+                format!("occurred_at_us >= ${from_mark} AND occurred_at_us < ${to_mark} AND"),
+                format!("WHERE day >= ${first_mark} AND day <= ${last_mark}"),
+            )
+        } else {
+            (String::new(), String::new())
+        };
+        // Floor division, so instants before 1970 still get the day they fall on. The rows are
+        // summed and written by the database in one statement: nothing travels but the SQL.
+        let now = now_ms();
+        let insert = format!(
+            "INSERT INTO daily_engagement ({ROW_COLUMNS}, computed_at_ms) \
+             SELECT day, user_id, cadence_id, sent, sent - bounced, bounced, opened, clicked, \
+               replied, calls, connected, seconds, {now} \
+             FROM (SELECT {day_text} AS day, user_id, cadence_id, \
+                 CAST(SUM(e) AS BIGINT) AS sent, CAST(SUM(e * bounced) AS BIGINT) AS bounced, \
+                 CAST(SUM(e * opened) AS BIGINT) AS opened, \
+                 CAST(SUM(e * clicked) AS BIGINT) AS clicked, \
+                 CAST(SUM(e * replied) AS BIGINT) AS replied, \
+                 CAST(SUM(1 - e) AS BIGINT) AS calls, CAST(SUM(c) AS BIGINT) AS connected, \
+                 CAST(SUM(s) AS BIGINT) AS seconds \
+               FROM (SELECT \
+                   CASE WHEN l >= 0 THEN l / {DAY_US} ELSE (l - {last}) / {DAY_US} END AS d, \
+                   user_id, cadence_id, e, bounced, opened, clicked, replied, c, s \
+                 FROM (SELECT occurred_at_us + ({offset}) AS l, user_id, cadence_id, \
+                     CASE WHEN kind = 'email' THEN 1 ELSE 0 END AS e, bounced, opened, clicked, \
+                     replied, CASE WHEN kind = 'call' AND {connected_sql} THEN 1 ELSE 0 END AS c, \
+                     CASE WHEN kind = 'call' THEN COALESCE(duration_s, 0) ELSE 0 END AS s \
+                   FROM activities \
+                   WHERE {range} deleted_at_ms IS NULL \
+                     AND (kind = 'call' OR sent = 1)) a) b \
+               GROUP BY d, user_id, cadence_id) g {keep}",
             last = DAY_US - 1,
         );
-        let rows: Vec<Counted> = on_reader!(self, |pool| {
-            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(from_us)
-                .bind(to_us);
-            for c in connected {
-                q = q.bind(c);
-            }
-            q.fetch_all(pool)
-                .await
-                .context("computing daily engagement")?
-        });
-        rows.into_iter()
-            .map(
-                |(
-                    d,
-                    user_id,
-                    cadence_id,
-                    sent,
-                    bounced,
-                    opened,
-                    clicked,
-                    replied,
-                    calls,
-                    connected,
-                    seconds,
-                )| {
-                    Ok(EngagementRow {
-                        day: day_text(d).ok_or_else(|| {
-                            crate::Error::Invalid(format!(
-                                "an activity day out of range ({d} days)"
-                            ))
-                        })?,
-                        user_id,
-                        cadence_id,
-                        emails_sent: sent,
-                        emails_delivered: sent.saturating_sub(bounced),
-                        emails_bounced: bounced,
-                        emails_opened: opened,
-                        emails_clicked: clicked,
-                        emails_replied: replied,
-                        calls,
-                        calls_connected: connected,
-                        call_seconds: seconds,
-                    })
-                },
-            )
-            .collect()
-    }
-
-    /// Replace the stored engagement of the days `first..=last` (`YYYY-MM-DD`, or every day
-    /// when `None`) with `rows`, in one transaction; rows outside the days are refused.
-    pub async fn replace_engagement(
-        &self,
-        days: Option<(&str, &str)>,
-        rows: &[EngagementRow],
-    ) -> Result<()> {
-        if let Some((first, last)) = days
-            && let Some(r) = rows
-                .iter()
-                .find(|r| r.day.as_str() < first || r.day.as_str() > last)
-        {
-            return Err(crate::Error::Invalid(format!(
-                "an engagement row of {} outside {first}..={last}",
-                r.day
-            )));
-        }
-        let now = now_ms();
-        on_writer!(self, |pool| {
+        let (first, last) = only.map_or(("", ""), |(_, days)| days);
+        let count = if only.is_some() {
+            "SELECT COUNT(*), COUNT(DISTINCT day) FROM daily_engagement WHERE day >= $1 AND day <= $2"
+        } else {
+            "SELECT COUNT(*), COUNT(DISTINCT day) FROM daily_engagement WHERE $1 = $2"
+        };
+        let (rows, distinct): (i64, i64) = on_writer!(self, |pool| {
             let mut tx = pool.begin_write().await.context("starting a transaction")?;
-            match days {
-                Some((first, last)) => {
+            match only {
+                Some((_, (first, last))) => {
                     sqlx::query("DELETE FROM daily_engagement WHERE day >= $1 AND day <= $2")
                         .bind(first)
                         .bind(last)
@@ -233,40 +196,29 @@ impl Store {
                 }
             }
             .context("clearing engagement days")?;
-            for chunk in rows.chunks(500) {
-                let mut sql =
-                    format!("INSERT INTO daily_engagement ({ROW_COLUMNS}, computed_at_ms) VALUES ");
-                for i in 0..chunk.len() {
-                    let b = i * 12;
-                    if i > 0 {
-                        sql.push_str(", ");
-                    }
-                    let marks: Vec<String> = (1..=12).map(|k| format!("${}", b + k)).collect();
-                    sql.push_str(&format!("({}, {now})", marks.join(", ")));
-                }
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for r in chunk {
-                    q = q
-                        .bind(&r.day)
-                        .bind(r.user_id)
-                        .bind(r.cadence_id)
-                        .bind(r.emails_sent)
-                        .bind(r.emails_delivered)
-                        .bind(r.emails_bounced)
-                        .bind(r.emails_opened)
-                        .bind(r.emails_clicked)
-                        .bind(r.emails_replied)
-                        .bind(r.calls)
-                        .bind(r.calls_connected)
-                        .bind(r.call_seconds);
-                }
-                q.execute(&mut *tx)
-                    .await
-                    .context("storing engagement rows")?;
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(insert.clone()));
+            for c in connected {
+                q = q.bind(c);
             }
+            if let Some(((from_us, to_us), (first, last))) = only {
+                q = q.bind(from_us).bind(to_us).bind(first).bind(last);
+            }
+            q.execute(&mut *tx)
+                .await
+                .context("computing daily engagement")?;
+            let counted = sqlx::query_as(count)
+                .bind(first)
+                .bind(last)
+                .fetch_one(&mut *tx)
+                .await
+                .context("counting engagement rows")?;
             tx.commit().await.context("committing engagement days")?;
+            counted
         });
-        Ok(())
+        Ok(EngagementWritten {
+            rows: u64::try_from(rows).unwrap_or(0),
+            days: u64::try_from(distinct).unwrap_or(0),
+        })
     }
 
     /// The stored engagement of the days `first..=last` (`YYYY-MM-DD`), by day, user, cadence.
@@ -368,13 +320,5 @@ mod tests {
             days.offset_sql("u", "t"),
             "CASE WHEN u IN (1,2) THEN 7 ELSE 0 END"
         );
-    }
-
-    #[test]
-    fn days_count_from_the_epoch() {
-        assert_eq!(day_text(0).as_deref(), Some("1970-01-01"));
-        assert_eq!(day_text(-1).as_deref(), Some("1969-12-31"));
-        assert_eq!(day_text(20_454).as_deref(), Some("2026-01-01"));
-        assert_eq!(day_text(i64::MAX), None);
     }
 }
