@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Offset, TimeZone};
 use salesloft_client::User;
-use salesloft_storage::{EngagementRow, LocalDays, OffsetSpans, Tz};
+use salesloft_storage::{DaySpan, EngagementRow, LocalDays, OffsetSpans, Tz};
 use serde::Serialize;
 
 use crate::context::Context;
@@ -260,7 +260,16 @@ impl EngagementMetrics {
                     let (range, days) = self.covering(&zones, first, last)?;
                     let (a, b) = (day_text(first), day_text(last));
                     let written = store
-                        .recompute_engagement(&days, Some((range, (&a, &b))), connected)
+                        .recompute_engagement(
+                            &days,
+                            Some(DaySpan {
+                                from_us: range.0,
+                                to_us: range.1,
+                                first: &a,
+                                last: &b,
+                            }),
+                            connected,
+                        )
                         .await?;
                     report.days += usize::try_from((last - first).num_days() + 1).unwrap_or(0);
                     report.rows += usize::try_from(written.rows).unwrap_or(usize::MAX);

@@ -98,6 +98,19 @@ pub struct EngagementRow {
 const ROW_COLUMNS: &str = "day, user_id, cadence_id, emails_sent, emails_delivered, emails_bounced, \
      emails_opened, emails_clicked, emails_replied, calls, calls_connected, call_seconds";
 
+/// The days a partial recompute replaces, and the instants holding their activities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DaySpan<'a> {
+    /// The first instant (µs) read, inclusive.
+    pub from_us: i64,
+    /// The last instant (µs) read, exclusive.
+    pub to_us: i64,
+    /// The first day replaced, `YYYY-MM-DD`.
+    pub first: &'a str,
+    /// The last day replaced, `YYYY-MM-DD`.
+    pub last: &'a str,
+}
+
 /// What a recompute wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EngagementWritten {
@@ -110,14 +123,13 @@ pub struct EngagementWritten {
 impl Store {
     /// Recompute the stored engagement from the live activities, each on its local day found
     /// by `days` (a call is connected when its disposition is one of `connected`), in one
-    /// transaction. With `only = Some(((from_us, to_us), (first, last)))`, the days
-    /// `first..=last` (`YYYY-MM-DD`) are replaced by what the activities at instants in
-    /// `[from_us, to_us)` give them (the range must cover those days whole); with `None`,
-    /// every day is replaced from every activity.
+    /// transaction. With a [`DaySpan`], its days are replaced by what the activities at its
+    /// instants give them (the instants must cover those days whole); with `None`, every day
+    /// is replaced from every activity.
     pub async fn recompute_engagement(
         &self,
         days: &LocalDays,
-        only: Option<((i64, i64), (&str, &str))>,
+        only: Option<DaySpan<'_>>,
         connected: &[String],
     ) -> Result<EngagementWritten> {
         let offset = days.offset_sql("user_id", "occurred_at_us");
@@ -173,7 +185,7 @@ impl Store {
                GROUP BY d, user_id, cadence_id) g {keep}",
             last = DAY_US - 1,
         );
-        let (first, last) = only.map_or(("", ""), |(_, days)| days);
+        let (first, last) = only.map_or(("", ""), |d| (d.first, d.last));
         let count = if only.is_some() {
             "SELECT COUNT(*), COUNT(DISTINCT day) FROM daily_engagement WHERE day >= $1 AND day <= $2"
         } else {
@@ -182,7 +194,7 @@ impl Store {
         let (rows, distinct): (i64, i64) = on_writer!(self, |pool| {
             let mut tx = pool.begin_write().await.context("starting a transaction")?;
             match only {
-                Some((_, (first, last))) => {
+                Some(DaySpan { first, last, .. }) => {
                     sqlx::query("DELETE FROM daily_engagement WHERE day >= $1 AND day <= $2")
                         .bind(first)
                         .bind(last)
@@ -200,8 +212,8 @@ impl Store {
             for c in connected {
                 q = q.bind(c);
             }
-            if let Some(((from_us, to_us), (first, last))) = only {
-                q = q.bind(from_us).bind(to_us).bind(first).bind(last);
+            if let Some(d) = only {
+                q = q.bind(d.from_us).bind(d.to_us).bind(d.first).bind(d.last);
             }
             q.execute(&mut *tx)
                 .await

@@ -66,7 +66,7 @@ mod upsert;
 pub use budget::SharedBudget;
 /// The time zone type the local copy's activity days are computed in (chrono-tz's).
 pub use chrono_tz::Tz;
-pub use engagement::{EngagementRow, EngagementWritten, LocalDays, OffsetSpans};
+pub use engagement::{DaySpan, EngagementRow, EngagementWritten, LocalDays, OffsetSpans};
 pub use entity::{Entity, PreparedRows};
 pub use error::{Error, Result};
 pub use inbox::{Delivery, InboxEvent, InboxOutcome, Recorded, dedupe_key};
