@@ -385,8 +385,16 @@ fn a_killed_workers_job_is_taken_over_and_a_terminated_ones_is_snoozed() {
     let mut first = worker(&team, &solo);
     // The people backfill (30,000 under the 600/minute budget) runs for well over a minute;
     // a small stream's sync could end on its own before the signal.
+    // Running, not only claimed: a claimed job waiting in the runner's prefetch buffer is
+    // "running" too, until it goes back; the sync itself marks its start.
     eventually("the people sync running", Duration::from_secs(60), || {
         running_sync_of(&team, "people").is_some()
+            && team
+                .rt
+                .block_on(team.db.store.sync_state("people"))
+                .unwrap()
+                .last_started_at_ms
+                .is_some()
     });
     std::thread::sleep(Duration::from_secs(1));
     let running = running_sync_of(&team, "people").expect("still running").id;

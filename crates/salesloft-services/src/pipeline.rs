@@ -81,8 +81,9 @@ where
 {
     let ctx = run.ctx;
     let stream = R::RESOURCE.name;
+    // Reading the state creates its row, so the first run's start is recorded too.
+    ctx.store.sync_state(stream).await?;
     if run.options.full {
-        ctx.store.sync_state(stream).await?;
         ctx.store.reset_sync(stream).await?;
     }
     ctx.store.sync_started(stream).await?;
