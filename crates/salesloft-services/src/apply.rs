@@ -107,3 +107,17 @@ where
         Applied::AlreadyDeleted
     })
 }
+
+/// A record kept in the local copy, read back with the model's tolerance for drifted fields.
+pub(crate) fn stored_record<T: serde::de::DeserializeOwned>(
+    stream: &str,
+    id: i64,
+    raw: &str,
+) -> Result<T> {
+    parse_received::<T>(raw.as_bytes())
+        .map(|r| r.record)
+        .map_err(|_| crate::error::Error::Corrupt {
+            stream: stream.to_owned(),
+            id,
+        })
+}

@@ -18,6 +18,8 @@
 //! - [`StatusReport`] says where each stream stands: records, freshness, cursor, last error.
 //! - [`EngagementMetrics`] computes daily engagement per (day, user, cadence) in each user's
 //!   time zone, recomputing whole days (those new activities touched and the trailing 48 h).
+//! - [`CadenceManager`] lists cadences from the local copy, imports new ones, and enrolls or
+//!   removes people in bulk at one write each (skipping who is on already or do-not-contact).
 //! - [`Lookups`] caches users and cadences by id and people by e-mail (local copy first, then
 //!   one SalesLoft list), with coalesced loads, a time to live and webhook invalidation.
 //!
@@ -40,6 +42,7 @@
 #![deny(missing_docs)]
 
 mod apply;
+mod cadences;
 mod context;
 mod engagement;
 mod error;
@@ -53,6 +56,9 @@ mod sync;
 mod verify;
 
 pub use apply::Applied;
+pub use cadences::{
+    BulkProgress, CadenceDetail, CadenceManager, EnrollOptions, EnrollReport, RemoveReport,
+};
 pub use context::{Clock, Context, SystemClock, TeamSettings};
 pub use engagement::{
     Breakdown, EngagementConfig, EngagementMetrics, EngagementTotals, Recompute, RecomputeReport,

@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use moka::Expiry;
 use moka::future::Cache;
-use salesloft_client::wire::parse_received;
 use salesloft_client::{
     Cadence, CadenceId, Cadences, ListResource, People, Person, PersonId, Received, Record, User,
     UserId, Users,
@@ -21,6 +20,7 @@ use salesloft_client::{
 use salesloft_storage::{Entity, PreparedRows};
 use serde::de::DeserializeOwned;
 
+use crate::apply::stored_record;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::streams::Stream;
@@ -226,7 +226,7 @@ impl Lookups {
         R::Id: From<i64>,
     {
         if let Some((raw, _)) = self.ctx.store.raw_record::<R::Item>(id).await? {
-            return decode::<R::Item>(R::RESOURCE.name, id, &raw).map(Some);
+            return stored_record::<R::Item>(R::RESOURCE.name, id, &raw).map(|r| Some(Arc::new(r)));
         }
         if !self.config.ask_salesloft {
             return Ok(None);
@@ -243,7 +243,8 @@ impl Lookups {
 
     async fn load_person_by_email(&self, key: String) -> Result<Option<Arc<Person>>> {
         if let Some((id, raw)) = self.ctx.store.live_person_by_email(&key).await? {
-            return decode::<Person>(People::RESOURCE.name, id, &raw).map(Some);
+            return stored_record::<Person>(People::RESOURCE.name, id, &raw)
+                .map(|r| Some(Arc::new(r)));
         }
         if !self.config.ask_salesloft {
             return Ok(None);
@@ -284,16 +285,6 @@ impl Lookups {
             .min_by_key(Record::record_id)
             .map(|r| Arc::new(r.record)))
     }
-}
-
-/// A record kept in the local copy, read back with the model's tolerance for drifted fields.
-fn decode<T: DeserializeOwned>(stream: &str, id: i64, raw: &str) -> Result<Arc<T>> {
-    parse_received::<T>(raw.as_bytes())
-        .map(|r| Arc::new(r.record))
-        .map_err(|_| Error::Corrupt {
-            stream: stream.to_owned(),
-            id,
-        })
 }
 
 /// An id sent as a number or as digits.

@@ -165,6 +165,54 @@ impl Store {
         })
     }
 
+    /// The live memberships of cadence `cadence_id` in the local copy: (membership id,
+    /// person id, whether the person is currently on the cadence), by person.
+    pub async fn memberships_of_cadence(&self, cadence_id: i64) -> Result<Vec<(i64, i64, bool)>> {
+        let sql = format!(
+            "SELECT id, person_id, CAST(currently_on_cadence AS BIGINT) {} AND cadence_id = $1 \
+             ORDER BY person_id, id",
+            live_rows(&<salesloft_client::CadenceMembership as crate::entity::Mapping>::TABLE)
+        );
+        let rows: Vec<(i64, i64, i64)> = on_reader!(self, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(cadence_id)
+                .fetch_all(pool)
+                .await
+                .context("reading a cadence's memberships")?
+        });
+        Ok(rows
+            .into_iter()
+            .filter(|(_, person, _)| *person != 0)
+            .map(|(id, person, on)| (id, person, on != 0))
+            .collect())
+    }
+
+    /// Which of the people `ids` the local copy holds live, each with whether they are marked
+    /// do-not-contact; ids it does not hold are left out.
+    pub async fn people_do_not_contact(&self, ids: &[i64]) -> Result<Vec<(i64, bool)>> {
+        let mut out = Vec::with_capacity(ids.len());
+        let table = &<salesloft_client::Person as crate::entity::Mapping>::TABLE;
+        for chunk in ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT id, CAST(do_not_contact AS BIGINT) {} AND id IN ({})",
+                live_rows(table),
+                marks.join(", ")
+            );
+            let rows: Vec<(i64, i64)> = on_reader!(self, |pool| {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                q.fetch_all(pool)
+                    .await
+                    .context("reading people's do-not-contact flags")?
+            });
+            out.extend(rows.into_iter().map(|(id, dnc)| (id, dnc != 0)));
+        }
+        Ok(out)
+    }
+
     /// The live person whose e-mail address is `email` (compared case-insensitively): id and
     /// raw JSON; the lowest id when the local copy holds more than one.
     pub async fn live_person_by_email(&self, email: &str) -> Result<Option<(i64, String)>> {

@@ -379,6 +379,7 @@ on_both!(
     people_changed_and_deleted_during_a_windowed_backfill_are_all_caught
 );
 
+mod cadences;
 mod engagement;
 mod exact;
 mod lookup;
