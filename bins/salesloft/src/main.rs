@@ -5,6 +5,7 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod cadences;
 mod display;
 mod error;
 mod local;
@@ -110,6 +111,54 @@ enum JobsAction {
     },
 }
 
+/// Who a bulk cadence command is for.
+#[derive(Debug, clap::Args)]
+struct PeopleArgs {
+    /// The cadence.
+    #[arg(long)]
+    cadence: i64,
+    /// A person's SalesLoft id (repeatable).
+    #[arg(long = "person")]
+    people: Vec<i64>,
+    /// A file of person ids, one per line (`#` comments allowed).
+    #[arg(long)]
+    people_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum CadencesAction {
+    /// The cadences of the local copy.
+    List,
+    /// One cadence with its steps and how many people are on it.
+    Show {
+        /// The cadence's id.
+        id: i64,
+    },
+    /// Create a cadence with its steps from a JSON or TOML definition (the body of
+    /// `cadence_imports`: settings, sharing_settings, cadence_content).
+    Import {
+        /// The definition (`.toml` is read as TOML, anything else as JSON).
+        file: PathBuf,
+    },
+    /// Add people to a cadence at one write each; people on it already and do-not-contact
+    /// ones are skipped (and reported). Run again, it writes only what is left.
+    Enroll {
+        #[command(flatten)]
+        who: PeopleArgs,
+        /// Enroll them under this user (default: the authenticated one).
+        #[arg(long)]
+        user: Option<i64>,
+        /// Start at this step (default: the first).
+        #[arg(long)]
+        step: Option<i64>,
+    },
+    /// Take people off a cadence at one write each; people not on it cost nothing.
+    Remove {
+        #[command(flatten)]
+        who: PeopleArgs,
+    },
+}
+
 #[derive(Debug, Subcommand)]
 enum ReportKind {
     /// Daily engagement per (day, user, cadence): e-mails sent, delivered, bounced, opened,
@@ -171,6 +220,11 @@ enum Command {
         /// The SQLite file to sync into (replaced).
         #[arg(long, default_value = "salesloft-demo.db")]
         db: String,
+    },
+    /// Manage cadences and enroll people in them.
+    Cadences {
+        #[command(subcommand)]
+        action: CadencesAction,
     },
     /// Reports from the local copy.
     Report {
@@ -361,6 +415,27 @@ async fn run(command: Command, settings: &Settings, display: &Display) -> Result
             .await?;
         }
         Command::Me => remote::me(&client).await?,
+        Command::Cadences { action } => {
+            let manager = salesloft_services::CadenceManager::new(
+                Context::new(client, store.clone()).with_team(settings.team()),
+            );
+            match action {
+                CadencesAction::List => cadences::list(&manager).await?,
+                CadencesAction::Show { id } => cadences::show(&manager, id.into()).await?,
+                CadencesAction::Import { file } => cadences::import(&manager, &file).await?,
+                CadencesAction::Enroll { who, user, step } => {
+                    let people = cadences::people(who.people, who.people_file.as_deref())?;
+                    let mut options = salesloft_services::EnrollOptions::default();
+                    options.user_id = user.map(Into::into);
+                    options.step_id = step.map(Into::into);
+                    cadences::enroll(&manager, who.cadence.into(), &people, &options).await?;
+                }
+                CadencesAction::Remove { who } => {
+                    let people = cadences::people(who.people, who.people_file.as_deref())?;
+                    cadences::remove(&manager, who.cadence.into(), &people).await?;
+                }
+            }
+        }
         Command::Webhooks { action } => match action {
             WebhooksAction::Subscribe { url, events } => {
                 webhooks::subscribe(&client, &store, &url, events).await?;

@@ -170,6 +170,82 @@ impl Job for EngagementJob {
     }
 }
 
+/// The payload of [`EnrollJob`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollPayload {
+    /// The cadence.
+    pub cadence_id: i64,
+    /// The people.
+    pub person_ids: Vec<i64>,
+    /// Enroll them under this user (default: the authenticated one).
+    #[serde(default)]
+    pub user_id: Option<i64>,
+    /// Start at this step (default: the first).
+    #[serde(default)]
+    pub step_id: Option<i64>,
+    /// Take them off the cadence instead.
+    #[serde(default)]
+    pub remove: bool,
+}
+
+/// `enroll`: add people to a cadence (or take them off) with salesloft-services'
+/// [`CadenceManager`](salesloft_services::CadenceManager). Resumable: each write is kept in
+/// the local copy as it is answered, so an attempt after a crash or a shutdown writes only
+/// what is left. People SalesLoft refused stay in the job's log as a retry error until they
+/// are the only ones left on the last attempt.
+#[derive(Debug, Clone)]
+pub struct EnrollJob {
+    manager: salesloft_services::CadenceManager,
+}
+
+impl EnrollJob {
+    /// Enrolls through `ctx`.
+    pub fn new(ctx: Context) -> Self {
+        Self {
+            manager: salesloft_services::CadenceManager::new(ctx),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Job for EnrollJob {
+    type Payload = EnrollPayload;
+    const KIND: &'static str = "enroll";
+
+    async fn run(&self, payload: EnrollPayload, ctx: &JobContext) -> Result<Outcome, JobError> {
+        let cadence = salesloft_client::CadenceId::from(payload.cadence_id);
+        let people: Vec<salesloft_client::PersonId> =
+            payload.person_ids.iter().copied().map(Into::into).collect();
+        let failed: Vec<(i64, String)> = if payload.remove {
+            let run = self.manager.remove(cadence, &people, None);
+            tokio::select! {
+                r = run => r.map_err(|e| JobError::Retry(salesloft_services::error_chain(&e)))?.failed,
+                () = ctx.cancelled() => return Ok(Outcome::Snooze(Duration::ZERO)),
+            }
+        } else {
+            let mut options = salesloft_services::EnrollOptions::default();
+            options.user_id = payload.user_id.map(Into::into);
+            options.step_id = payload.step_id.map(Into::into);
+            let run = self.manager.enroll(cadence, &people, &options, None);
+            tokio::select! {
+                r = run => {
+                    let report = r.map_err(|e| JobError::Retry(salesloft_services::error_chain(&e)))?;
+                    tracing::info!(cadence = payload.cadence_id, enrolled = report.enrolled.len(), already_on = report.already_on.len(), do_not_contact = report.do_not_contact.len(), writes = report.writes, lists = report.lists, "enrollment done");
+                    report.failed
+                }
+                () = ctx.cancelled() => return Ok(Outcome::Snooze(Duration::ZERO)),
+            }
+        };
+        match failed.first() {
+            None => Ok(Outcome::Done),
+            Some((person, reason)) => Err(JobError::Retry(format!(
+                "{} people failed (person {person}: {reason})",
+                failed.len()
+            ))),
+        }
+    }
+}
+
 /// The engagement recompute under its unique key `engagement`, ready to enqueue.
 pub fn engagement_job() -> NewJob {
     let mut job = NewJob::new(EngagementJob::KIND, serde_json::json!({})).unique("engagement");
@@ -183,7 +259,8 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// A registry with [`SyncJob`], [`ReconcileJob`] and [`EngagementJob`] over `ctx`.
+/// A registry with [`SyncJob`], [`ReconcileJob`], [`EngagementJob`] and [`EnrollJob`] over
+/// `ctx`.
 pub fn sync_registry(
     ctx: Context,
     sync: SyncOptions,
@@ -193,7 +270,8 @@ pub fn sync_registry(
     Registry::new()
         .register(SyncJob::new(ctx.clone(), sync))
         .register(ReconcileJob::new(ctx.clone(), reconcile))
-        .register(EngagementJob::new(ctx, engagement))
+        .register(EngagementJob::new(ctx.clone(), engagement))
+        .register(EnrollJob::new(ctx))
 }
 
 /// The unique key of `stream`'s sync job: `sync:<stream>`.

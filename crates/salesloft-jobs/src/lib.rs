@@ -37,8 +37,8 @@ mod runner;
 mod schedule;
 
 pub use builtin::{
-    EngagementJob, EngagementPayload, ReconcileJob, StreamPayload, SyncJob, engagement_job,
-    sync_job, sync_key, sync_registry, sync_schedules,
+    EngagementJob, EngagementPayload, EnrollJob, EnrollPayload, ReconcileJob, StreamPayload,
+    SyncJob, engagement_job, sync_job, sync_key, sync_registry, sync_schedules,
 };
 pub use error::{Error, Result};
 pub use job::{Job, JobContext, JobError, Outcome};

@@ -538,3 +538,86 @@ async fn prefetched_jobs_of_a_busy_runner_go_to_another() {
     b.await.unwrap().unwrap();
     assert_eq!(probe.twice.load(Ordering::SeqCst), 0);
 }
+
+/// An `enroll` job through the runner: the people are enrolled, and the job run again (as
+/// after a crash) writes nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enroll_job_enrolls_and_a_second_run_writes_nothing() {
+    let sandbox = salesloft_sandbox::Sandbox::start(salesloft_sandbox::SandboxConfig {
+        rate_limit_per_minute: None,
+        team: salesloft_sandbox::TeamSize {
+            people: 60,
+            users: 2,
+            accounts: 10,
+            cadences: 2,
+            ..salesloft_sandbox::TeamSize::empty()
+        },
+        ..salesloft_sandbox::SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let db = sqlite().await;
+    let client =
+        salesloft_client::Client::builder(salesloft_client::Auth::api_key(sandbox.api_key()))
+            .base_url(sandbox.url())
+            .build()
+            .unwrap();
+    let ctx = salesloft_services::Context::new(client, db.store.clone());
+    let registry = salesloft_jobs::sync_registry(
+        ctx.clone(),
+        Default::default(),
+        Default::default(),
+        Default::default(),
+    );
+    let r = Runner::new(db.store.clone(), registry, config()).unwrap();
+    let snapshot = sandbox.snapshot();
+    let cadence = snapshot["cadences"][0]["id"].as_i64().unwrap();
+    let people: Vec<i64> = snapshot["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["do_not_contact"].as_bool() != Some(true))
+        .take(20)
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect();
+    let already: Vec<i64> = snapshot["cadence_memberships"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["cadence"]["id"].as_i64() == Some(cadence))
+        .filter(|m| m["currently_on_cadence"].as_bool() == Some(true))
+        .filter_map(|m| m["person"]["id"].as_i64())
+        .collect();
+    let payload = salesloft_jobs::EnrollPayload {
+        cadence_id: cadence,
+        person_ids: people.clone(),
+        user_id: None,
+        step_id: None,
+        remove: false,
+    };
+    let writes = || {
+        sandbox
+            .requests()
+            .iter()
+            .filter(|q| q.method == "POST" && q.path.starts_with("/v2/cadence_memberships"))
+            .count()
+    };
+    for _ in 0..2 {
+        let job = salesloft_jobs::Registry::job::<salesloft_jobs::EnrollJob>(&payload).unwrap();
+        db.store.enqueue(&job).await.unwrap();
+        let drained = r.run_once().await.unwrap();
+        assert_eq!(drained.completed, 1, "{drained:?}");
+    }
+    let on: Vec<i64> = sandbox.snapshot()["cadence_memberships"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["cadence"]["id"].as_i64() == Some(cadence))
+        .filter(|m| m["currently_on_cadence"].as_bool() == Some(true))
+        .filter_map(|m| m["person"]["id"].as_i64())
+        .collect();
+    assert!(people.iter().all(|p| on.contains(p)));
+    let newly = people.iter().filter(|p| !already.contains(p)).count();
+    assert!(newly > 0);
+    assert_eq!(writes(), newly, "one write each over both runs");
+}
