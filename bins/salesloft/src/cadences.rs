@@ -154,17 +154,7 @@ pub async fn enroll(
     if !report.not_found.is_empty() {
         println!("not found: {:?}", report.not_found);
     }
-    for (person, reason) in &report.failed {
-        println!("failed: person {person}: {reason}");
-    }
-    if report.failed.is_empty() {
-        Ok(())
-    } else {
-        Err(CliError::Usage(format!(
-            "{} people could not be enrolled; run again to retry them",
-            report.failed.len()
-        )))
-    }
+    failures(&report.failed, "enrolled")
 }
 
 /// `cadences remove`.
@@ -185,15 +175,20 @@ pub async fn remove(
         report.writes,
         report.lists
     );
-    for (person, reason) in &report.failed {
+    failures(&report.failed, "removed")
+}
+
+/// Print each failed person; an error when there is any.
+fn failures(failed: &[(i64, String)], verb: &str) -> Result<(), CliError> {
+    for (person, reason) in failed {
         println!("failed: person {person}: {reason}");
     }
-    if report.failed.is_empty() {
+    if failed.is_empty() {
         Ok(())
     } else {
         Err(CliError::Usage(format!(
-            "{} people could not be removed; run again to retry them",
-            report.failed.len()
+            "{} people could not be {verb}; run again to retry them",
+            failed.len()
         )))
     }
 }
