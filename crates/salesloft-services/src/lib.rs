@@ -20,6 +20,9 @@
 //!   time zone, recomputing whole days (those new activities touched and the trailing 48 h).
 //! - [`CadenceManager`] lists cadences from the local copy, imports new ones, and enrolls or
 //!   removes people in bulk at one write each (skipping who is on already or do-not-contact).
+//! - [`FieldPolicies`] decide, field by field, which side wins when the local system and
+//!   SalesLoft disagree (`salesloft_wins`, `local_wins`, `*_unless_blank`, `newest_wins`,
+//!   `none`): the rules two-way people sync is built on.
 //! - [`Lookups`] caches users and cadences by id and people by e-mail (local copy first, then
 //!   one SalesLoft list), with coalesced loads, a time to live and webhook invalidation.
 //!
@@ -48,6 +51,7 @@ mod engagement;
 mod error;
 mod lookup;
 mod pipeline;
+mod policy;
 mod reconcile;
 mod report;
 mod status;
@@ -66,6 +70,7 @@ pub use engagement::{
 };
 pub use error::{Error, Result, error_chain};
 pub use lookup::{CacheStats, LookupConfig, Lookups};
+pub use policy::{FieldDecision, FieldPolicies, FieldPolicy, is_blank};
 pub use reconcile::{ReconcileOptions, ReconcileReport, Reconciler};
 pub use report::{DEFAULT_LOOKBACK, Progress, StreamReport, SyncOptions, SyncReport};
 pub use salesloft_storage::EngagementRow;
