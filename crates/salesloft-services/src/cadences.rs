@@ -363,15 +363,7 @@ impl CadenceManager {
                     .page(page)
                     .send_received()
                     .await?;
-                if !got.items.is_empty() {
-                    self.ctx
-                        .store
-                        .upsert_prepared(salesloft_storage::PreparedRows::received(
-                            &got.items,
-                            self.ctx.team.time_zone,
-                        ))
-                        .await?;
-                }
+                self.ctx.keep_received(&got.items).await?;
                 match got.paging.and_then(|p| p.next_page) {
                     Some(next) if next > page => page = next,
                     _ => break,
@@ -416,15 +408,7 @@ impl CadenceManager {
                 .per_page(100)
                 .send_received()
                 .await?;
-            if !page.items.is_empty() {
-                self.ctx
-                    .store
-                    .upsert_prepared(salesloft_storage::PreparedRows::received(
-                        &page.items,
-                        self.ctx.team.time_zone,
-                    ))
-                    .await?;
-            }
+            self.ctx.keep_received(&page.items).await?;
             for p in &page.items {
                 let person: &Person = &p.record;
                 known.insert(person.id.get(), person.do_not_contact == Some(true));

@@ -95,6 +95,23 @@ impl Context {
         self
     }
 
+    /// Keep records as SalesLoft sent them (a list page's) in the local copy, with the
+    /// monotonic upsert: an older version never replaces a newer one.
+    pub(crate) async fn keep_received<T: salesloft_storage::Entity>(
+        &self,
+        records: &[salesloft_client::Received<T>],
+    ) -> crate::error::Result<()> {
+        if !records.is_empty() {
+            self.store
+                .upsert_prepared(salesloft_storage::PreparedRows::received(
+                    records,
+                    self.team.time_zone,
+                ))
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Milliseconds since the epoch by this context's clock.
     pub fn now_ms(&self) -> i64 {
         self.clock.now().timestamp_millis()

@@ -17,7 +17,7 @@ use salesloft_client::{
     Cadence, CadenceId, Cadences, ListResource, People, Person, PersonId, Received, Record, User,
     UserId, Users,
 };
-use salesloft_storage::{Entity, PreparedRows};
+use salesloft_storage::Entity;
 use serde::de::DeserializeOwned;
 
 use crate::apply::stored_record;
@@ -275,10 +275,7 @@ impl Lookups {
         if items.is_empty() {
             return Ok(None);
         }
-        self.ctx
-            .store
-            .upsert_prepared(PreparedRows::received(&items, self.ctx.team.time_zone))
-            .await?;
+        self.ctx.keep_received(&items).await?;
         Ok(items
             .into_iter()
             .filter(|r| wanted(r))
