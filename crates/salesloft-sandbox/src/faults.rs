@@ -22,6 +22,12 @@ pub enum Fault {
     },
     /// Act, then break the connection before the body arrives.
     Drop,
+    /// Act, then answer with this status (500, 502, 503, ...) instead of the result: a
+    /// server that failed after the write took effect.
+    ActThenStatus {
+        /// The HTTP status.
+        status: u16,
+    },
     /// Act, then send half the body and break the connection.
     Truncate,
 }

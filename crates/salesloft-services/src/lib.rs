@@ -22,7 +22,11 @@
 //!   removes people in bulk at one write each (skipping who is on already or do-not-contact).
 //! - [`FieldPolicies`] decide, field by field, which side wins when the local system and
 //!   SalesLoft disagree (`salesloft_wins`, `local_wins`, `*_unless_blank`, `newest_wins`,
-//!   `none`): the rules two-way people sync is built on.
+//!   `none`).
+//! - [`PeopleSync`] pushes the local system's people under those rules (an unchanged record
+//!   costs nothing; a create that may have acted is looked up before it is retried; a 422 is
+//!   parked with SalesLoft's field errors) and reads a feed of people changed in SalesLoft
+//!   since a [`ChangeCursor`], leaving out the echoes of its own writes.
 //! - [`Lookups`] caches users and cadences by id and people by e-mail (local copy first, then
 //!   one SalesLoft list), with coalesced loads, a time to live and webhook invalidation.
 //!
@@ -50,6 +54,7 @@ mod context;
 mod engagement;
 mod error;
 mod lookup;
+mod people;
 mod pipeline;
 mod policy;
 mod reconcile;
@@ -70,6 +75,10 @@ pub use engagement::{
 };
 pub use error::{Error, Result, error_chain};
 pub use lookup::{CacheStats, LookupConfig, Lookups};
+pub use people::{
+    ChangeBatch, ChangeCursor, ChangeKind, LocalPerson, ParkedPush, PeopleSync, PersonChange,
+    PersonKey, PushOptions, PushReport,
+};
 pub use policy::{FieldDecision, FieldPolicies, FieldPolicy, is_blank};
 pub use reconcile::{ReconcileOptions, ReconcileReport, Reconciler};
 pub use report::{DEFAULT_LOOKBACK, Progress, StreamReport, SyncOptions, SyncReport};

@@ -211,6 +211,7 @@ impl Mapping for Person {
             "account_id",
             "owner_user_id",
             "do_not_contact",
+            "crm_id",
         ],
         fillers: &[],
     };
@@ -223,6 +224,7 @@ impl Mapping for Person {
             ref_id(&self.account).into(),
             ref_id(&self.owner).into(),
             self.do_not_contact.into(),
+            (&self.crm_id).into(),
         ]
     }
     fn created_at(&self) -> Option<&Timestamp> {

@@ -15,6 +15,11 @@
 //!   row), and soft deletes that keep the deleted version (tombstones for ids never stored), so
 //!   only a newer version revives an id. Items that are not records go to a quarantine
 //!   ([`Store::quarantine`]).
+//! - **The change feed** ([`Store::changes_since`], [`FeedPosition`]): each transaction takes
+//!   its table's next change position, handed out in commit order, so a reader resuming from
+//!   a position misses nothing committed late; with what the toolkit itself wrote
+//!   ([`Store::upsert_written`]) so its echoes can be told apart, and the writes SalesLoft
+//!   refused ([`Store::park_write`]).
 //! - **Sync cursors** ([`SyncState`], [`Store::checkpoint`]): pages of rows and the stream's new
 //!   cursor commit in one transaction, guarded by a version, so a crash leaves both or neither.
 //!   The cursor is the caller's type, stored as the JSON it serialises to.
@@ -49,6 +54,7 @@ mod checkpointer;
 mod engagement;
 mod entity;
 mod error;
+mod feed;
 mod inbox;
 mod jobs;
 mod lease;
@@ -69,6 +75,7 @@ pub use chrono_tz::Tz;
 pub use engagement::{DaySpan, EngagementRow, EngagementWritten, LocalDays, OffsetSpans};
 pub use entity::{Entity, PreparedRows};
 pub use error::{Error, Result};
+pub use feed::{ChangedRow, FeedPosition, OwnWrite, ParkedWrite};
 pub use inbox::{Delivery, InboxEvent, InboxOutcome, Recorded, dedupe_key};
 pub use jobs::{Enqueued, Failed, Job, JobRecord, JobWakeups, NewJob, backoff};
 pub use lease::Lease;

@@ -51,7 +51,7 @@ impl Store {
         let now = now_ms();
         let version = deleted_version_us.unwrap_or_else(|| now.saturating_mul(1_000));
         let mark = format!(
-            "UPDATE {t} SET deleted_at_ms = $1, \
+            "UPDATE {t} SET deleted_at_ms = $1, change_seq = $4, \
              sl_updated_at_us = CASE WHEN $2 > sl_updated_at_us THEN $2 ELSE sl_updated_at_us END \
              WHERE id = $3 AND deleted_at_ms IS NULL AND {own}",
             t = table.name,
@@ -72,19 +72,22 @@ impl Store {
             .map(|(_, v)| format!("{v}, "))
             .collect();
         let tombstone = format!(
-            "INSERT INTO {t} ({kind_col}id, {filler_cols}sl_updated_at_us, raw, synced_at_ms, deleted_at_ms) \
-             VALUES ({kind_val}$1, {filler_vals}$2, '', $3, $3) \
-             ON CONFLICT ({key}) DO UPDATE SET sl_updated_at_us = excluded.sl_updated_at_us \
+            "INSERT INTO {t} ({kind_col}id, {filler_cols}sl_updated_at_us, raw, synced_at_ms, deleted_at_ms, change_seq, first_seq) \
+             VALUES ({kind_val}$1, {filler_vals}$2, '', $3, $3, $4, $4) \
+             ON CONFLICT ({key}) DO UPDATE SET sl_updated_at_us = excluded.sl_updated_at_us, \
+             change_seq = excluded.change_seq \
              WHERE excluded.sl_updated_at_us > {t}.sl_updated_at_us AND {t}.deleted_at_ms IS NOT NULL",
             t = table.name,
             key = table.key().join(", "),
         );
         on_writer!(self, |pool| {
             let mut tx = pool.begin_write().await.context("starting a transaction")?;
+            let seq = tx.next_change_seq(&table).await?;
             let marked = sqlx::query(sqlx::AssertSqlSafe(mark))
                 .bind(now)
                 .bind(version)
                 .bind(id)
+                .bind(seq)
                 .execute(&mut *tx)
                 .await
                 .context("soft-deleting a row")?
@@ -95,6 +98,7 @@ impl Store {
                     .bind(id)
                     .bind(version)
                     .bind(now)
+                    .bind(seq)
                     .execute(&mut *tx)
                     .await
                     .context("leaving a tombstone")?;

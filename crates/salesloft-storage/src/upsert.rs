@@ -34,14 +34,33 @@ impl UpsertStats {
 }
 
 /// The bookkeeping columns every record table has after its typed ones.
-const TRAILING: [&str; 6] = [
+const TRAILING: [&str; 7] = [
     "sl_created_at_us",
     "sl_updated_at_us",
     "raw",
     "drifted",
     "synced_at_ms",
     "deleted_at_ms",
+    "change_seq",
 ];
+
+/// Written when a row is first stored, never replaced.
+const INSERT_ONLY: &str = "first_seq";
+
+/// The change counter of `table`'s entity (a shared table counts each kind apart, so two
+/// streams never wait on each other).
+pub(crate) fn counter_key(table: &Table) -> String {
+    match table.kind {
+        Some(kind) => format!("{}:{kind}", table.name),
+        None => table.name.to_owned(),
+    }
+}
+
+/// Take the next change position of `table` inside the caller's transaction: the counter's
+/// row stays locked until that transaction ends, so positions are handed out in commit
+/// order (SQLite has one writer at a time anyway).
+pub(crate) const NEXT_CHANGE_SEQ: &str = "INSERT INTO change_counters (stream, seq) VALUES ($1, 1) \
+     ON CONFLICT (stream) DO UPDATE SET seq = change_counters.seq + 1 RETURNING seq";
 
 /// Key and typed columns, in bind order.
 fn row_columns(table: &Table) -> Vec<&'static str> {
@@ -67,7 +86,10 @@ fn updates(table: &Table) -> String {
 pub(crate) fn upsert_sql(table: &Table, n: usize) -> String {
     let mut cols = row_columns(table);
     cols.extend_from_slice(&TRAILING);
-    let placeholders = format!("({}, NULL)", vec!["?"; cols.len() - 1].join(", "));
+    cols.push(INSERT_ONLY);
+    // Every column is bound but `deleted_at_ms` (NULL); the two positions come last.
+    let width = row_columns(table).len() + TRAILING.len() - 2;
+    let placeholders = format!("({}, NULL, ?, ?)", vec!["?"; width].join(", "));
     format!(
         "INSERT INTO {t} ({cols}) VALUES {values} ON CONFLICT ({key}) DO UPDATE SET {updates} \
          WHERE excluded.sl_updated_at_us > {t}.sl_updated_at_us",
@@ -97,8 +119,9 @@ fn upsert_unnest_sql(table: &Table, text: &[bool]) -> String {
         ])
         .collect();
     format!(
-        "INSERT INTO {t} ({cols}, {trailing}) \
-         SELECT u.*, ${synced}::int8, NULL::int8 FROM UNNEST({casts}) AS u \
+        "INSERT INTO {t} ({cols}, {trailing}, {INSERT_ONLY}) \
+         SELECT u.*, ${synced}::int8, NULL::int8, ${seq}::int8, ${seq}::int8 \
+         FROM UNNEST({casts}) AS u \
          ON CONFLICT ({key}) DO UPDATE SET {updates} \
          WHERE excluded.sl_updated_at_us > {t}.sl_updated_at_us \
          RETURNING (xmax = 0)",
@@ -106,6 +129,7 @@ fn upsert_unnest_sql(table: &Table, text: &[bool]) -> String {
         cols = cols.join(", "),
         trailing = TRAILING.join(", "),
         synced = width + 5,
+        seq = width + 6,
         casts = casts.join(", "),
         key = table.key().join(", "),
         updates = updates(table),
@@ -171,6 +195,9 @@ pub(crate) trait UpsertTx {
     /// Write `rows` of `table` with the monotonic guard; what changed.
     async fn upsert_rows_in(&mut self, table: &Table, rows: Vec<Row>) -> Result<UpsertStats>;
 
+    /// Take `table`'s next change position ([`NEXT_CHANGE_SEQ`]) in this transaction.
+    async fn next_change_seq(&mut self, table: &Table) -> Result<i64>;
+
     /// Let this transaction commit without waiting for its WAL flush. Only for writes that
     /// are safe to lose *whole* in a crash — a checkpoint is: its rows and its cursor vanish
     /// together, and the next run fetches them again.
@@ -178,6 +205,15 @@ pub(crate) trait UpsertTx {
 }
 
 impl UpsertTx for sqlx::Transaction<'_, sqlx::Sqlite> {
+    async fn next_change_seq(&mut self, table: &Table) -> Result<i64> {
+        let (seq,): (i64,) = sqlx::query_as(NEXT_CHANGE_SEQ)
+            .bind(counter_key(table))
+            .fetch_one(&mut **self)
+            .await
+            .context("taking a change position")?;
+        Ok(seq)
+    }
+
     async fn commit_without_flush_wait(&mut self) -> Result<()> {
         // SQLite runs with synchronous=NORMAL in WAL mode: commits already skip the fsync.
         Ok(())
@@ -188,6 +224,7 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Sqlite> {
         let mut stats = UpsertStats::default();
         let synced = now_ms();
         let select = versions_sql(table);
+        let mut seq = None;
         for chunk in rows.chunks(BATCH_ROWS) {
             let ids: Vec<i64> = chunk.iter().map(|r| r.id).collect();
             let ids = serde_json::to_string(&ids).map_err(|source| crate::Error::Encode {
@@ -206,6 +243,10 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Sqlite> {
             if write.is_empty() {
                 continue;
             }
+            let seq = match seq {
+                Some(seq) => seq,
+                None => *seq.insert(self.next_change_seq(table).await?),
+            };
             let mut q = sqlx::query(sqlx::AssertSqlSafe(upsert_sql(table, write.len())));
             for r in &write {
                 if let Some(kind) = table.kind {
@@ -223,7 +264,9 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Sqlite> {
                     .bind(r.updated_us)
                     .bind(r.raw.clone())
                     .bind(r.drifted.clone())
-                    .bind(synced);
+                    .bind(synced)
+                    .bind(seq)
+                    .bind(seq);
             }
             q.execute(&mut **self).await.context("upserting rows")?;
         }
@@ -232,6 +275,15 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Sqlite> {
 }
 
 impl UpsertTx for sqlx::Transaction<'_, sqlx::Postgres> {
+    async fn next_change_seq(&mut self, table: &Table) -> Result<i64> {
+        let (seq,): (i64,) = sqlx::query_as(NEXT_CHANGE_SEQ)
+            .bind(counter_key(table))
+            .fetch_one(&mut **self)
+            .await
+            .context("taking a change position")?;
+        Ok(seq)
+    }
+
     async fn commit_without_flush_wait(&mut self) -> Result<()> {
         sqlx::query("SET LOCAL synchronous_commit TO off")
             .execute(&mut **self)
@@ -245,6 +297,10 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Postgres> {
         let mut stats = UpsertStats::default();
         let synced = now_ms();
         let key_width = table.key().len();
+        if rows.is_empty() {
+            return Ok(stats);
+        }
+        let seq = self.next_change_seq(table).await?;
         for chunk in rows.chunks(BATCH_ROWS) {
             // One array per column, expanded by UNNEST: a handful of parameters whatever the
             // number of rows, which PostgreSQL plans and binds far faster than thousands.
@@ -279,7 +335,8 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Postgres> {
                 .bind(chunk.iter().map(|r| r.updated_us).collect::<Vec<_>>())
                 .bind(chunk.iter().map(|r| r.raw.clone()).collect::<Vec<_>>())
                 .bind(chunk.iter().map(|r| r.drifted.clone()).collect::<Vec<_>>())
-                .bind(synced);
+                .bind(synced)
+                .bind(seq);
             debug_assert_eq!(text.len(), key_width + width);
             // The guard above is `classify` in SQL, so no read of stored versions comes first:
             // a returned row was written, `xmax = 0` marks a fresh insert, and every row not
@@ -317,7 +374,7 @@ mod tests {
     #[test]
     fn the_sqlite_upsert_has_the_monotonic_guard() {
         let sql = upsert_sql(&PEOPLE, 2);
-        assert!(sql.starts_with("INSERT INTO people (id, email, sl_created_at_us, sl_updated_at_us, raw, drifted, synced_at_ms, deleted_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, NULL), (?, ?, ?, ?, ?, ?, ?, NULL)"), "{sql}");
+        assert!(sql.starts_with("INSERT INTO people (id, email, sl_created_at_us, sl_updated_at_us, raw, drifted, synced_at_ms, deleted_at_ms, change_seq, first_seq) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?), (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)"), "{sql}");
         assert!(
             sql.ends_with("WHERE excluded.sl_updated_at_us > people.sl_updated_at_us"),
             "{sql}"

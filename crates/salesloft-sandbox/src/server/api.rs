@@ -47,6 +47,14 @@ pub(crate) async fn api(
     let (status, body_bytes, charged, remaining) = answer(
         shared, &method, path, &params, query, headers, body, fault, cost, now,
     );
+    // A server that failed after acting: the write stands, the caller hears an error.
+    let (status, body_bytes) = match fault {
+        Some(Fault::ActThenStatus { status: failed }) => {
+            let code = StatusCode::from_u16(failed).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (code, error_body(code.canonical_reason().unwrap_or("Error")))
+        }
+        _ => (status, body_bytes),
+    };
     shared.counters.requests.fetch_add(1, Ordering::Relaxed);
     shared
         .counters

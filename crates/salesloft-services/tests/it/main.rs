@@ -383,6 +383,7 @@ mod cadences;
 mod engagement;
 mod exact;
 mod lookup;
+mod people;
 
 /// Asked to stop mid-backfill (a worker shutting down), a sync fetches no further page,
 /// commits what it fetched with its cursor, says it did not catch up, and the next run

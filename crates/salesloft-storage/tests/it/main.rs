@@ -6,6 +6,7 @@
 mod budget;
 mod checkpointer;
 mod entities;
+mod feed;
 mod helpers;
 mod hostile;
 mod jobs;
