@@ -45,6 +45,20 @@ pub struct Settings {
     pub sync: SyncSection,
     /// `[team]`: the SalesLoft team served.
     pub team: TeamSection,
+    /// `[people]`: two-way people sync.
+    pub people: PeopleSection,
+}
+
+/// `[people]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct PeopleSection {
+    /// The policy of every field `policies` does not name.
+    pub default_policy: salesloft_services::FieldPolicy,
+    /// Policies by SalesLoft field name.
+    #[serde(default)]
+    pub policies: std::collections::BTreeMap<String, salesloft_services::FieldPolicy>,
 }
 
 /// `[api]`
@@ -450,6 +464,14 @@ impl Settings {
             .with_connected_dispositions(self.team.connected_dispositions.clone())
     }
 
+    /// The field policies of two-way people sync.
+    pub fn people_policies(&self) -> salesloft_services::FieldPolicies {
+        salesloft_services::FieldPolicies {
+            fields: self.people.policies.clone(),
+            default: self.people.default_policy,
+        }
+    }
+
     /// The interval between scheduled syncs.
     pub fn sync_every(&self) -> Duration {
         Duration::from_secs(self.jobs.sync_every_secs)
@@ -498,6 +520,11 @@ mod tests {
         assert_eq!(s.jobs.sync_every_secs, 300);
         assert_eq!(s.team.time_zone, Tz::UTC);
         assert_eq!(s.team.connected_dispositions, ["Connected"]);
+        assert_eq!(
+            s.people_policies(),
+            salesloft_services::FieldPolicies::people_defaults(),
+            "config/default.toml documents the library's defaults"
+        );
     }
 
     #[test]

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use salesloft_config::Settings;
 use salesloft_jobs::{
-    CancellationToken, Job, JobContext, JobError, Outcome, Registry, Runner, RunnerConfig,
-    sync_job, sync_registry, sync_schedules,
+    BuiltinSettings, CancellationToken, Job, JobContext, JobError, Outcome, Registry, Runner,
+    RunnerConfig, sync_job, sync_registry, sync_schedules,
 };
 use salesloft_services::{Context, LookupConfig, Lookups};
 use salesloft_storage::{SharedBudget, Store};
@@ -81,9 +81,13 @@ pub async fn run_on(
     let registry = customize(
         sync_registry(
             ctx.clone(),
-            settings.sync_options(false),
-            settings.reconcile_options(false),
-            settings.engagement(),
+            BuiltinSettings::new(
+                settings.sync_options(false),
+                settings.reconcile_options(false),
+                settings.engagement(),
+                settings.people_policies(),
+            )
+            .with_lookups(lookups.clone()),
         )
         .register(WebhookJob::new(ctx.clone()).invalidating(lookups.clone())),
         &ctx,

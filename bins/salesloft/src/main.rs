@@ -10,6 +10,7 @@ mod display;
 mod error;
 mod local;
 mod meter;
+mod people;
 mod remote;
 mod report;
 mod webhooks;
@@ -22,8 +23,8 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
 use salesloft_client::{RESOURCES, Resource, Timestamp, WalkCursor};
 use salesloft_config::Settings;
-use salesloft_services::{Context, Stream};
-use salesloft_storage::SharedBudget;
+use salesloft_services::{Context, PeopleSync, Stream};
+use salesloft_storage::{SharedBudget, Store};
 
 use crate::display::Display;
 use crate::error::CliError;
@@ -160,6 +161,38 @@ enum CadencesAction {
 }
 
 #[derive(Debug, Subcommand)]
+enum PeopleAction {
+    /// Push your system's people to SalesLoft under the `[people]` field policies: only what
+    /// must change is written (an unchanged record costs nothing), new e-mail addresses are
+    /// created, and records SalesLoft refuses are parked with its errors. Each record names
+    /// its person by `id`, `crm_id` or `email_address` and may say when it was `changed_at`
+    /// (else: when the file was written).
+    Push {
+        /// The records: JSON lines, or CSV (a header row of SalesLoft field names) when the
+        /// name ends in `.csv`.
+        #[arg(long)]
+        file: PathBuf,
+        /// Queue them for `salesloft-worker` (500 per job) instead of pushing now.
+        #[arg(long)]
+        enqueue: bool,
+    },
+    /// People changed in SalesLoft since a cursor (added, updated, deleted), as JSON lines
+    /// in order, leaving out the echoes of the toolkit's own writes; the cursor to go on from
+    /// goes to stderr. Reads the local copy: `salesloft sync` (or the worker) keeps it fresh.
+    Changes {
+        /// Where to start: `start`, `now` (only what changes from here on), or a cursor an
+        /// earlier run printed.
+        #[arg(long, default_value = "start")]
+        since: String,
+        /// At most this many changes.
+        #[arg(long, default_value_t = 10_000)]
+        limit: usize,
+    },
+    /// The records SalesLoft refused, with its field errors.
+    Parked,
+}
+
+#[derive(Debug, Subcommand)]
 enum ReportKind {
     /// Daily engagement per (day, user, cadence): e-mails sent, delivered, bounced, opened,
     /// clicked and replied, calls, connected calls and call seconds, each activity on its
@@ -225,6 +258,11 @@ enum Command {
     Cadences {
         #[command(subcommand)]
         action: CadencesAction,
+    },
+    /// Two-way people sync: push your people, read what changed in SalesLoft.
+    People {
+        #[command(subcommand)]
+        action: PeopleAction,
     },
     /// Reports from the local copy.
     Report {
@@ -337,6 +375,14 @@ fn init_logging(default_filter: &str, display: &Display) {
         .init();
 }
 
+/// A context for work on the local copy alone: its client is never called (and needs no key).
+fn offline_context(settings: &Settings, store: &Store) -> Result<Context, CliError> {
+    let client =
+        salesloft_client::Client::builder(salesloft_client::Auth::api_key("unused-offline"))
+            .build()?;
+    Ok(Context::new(client, store.clone()).with_team(settings.team()))
+}
+
 async fn run(command: Command, settings: &Settings, display: &Display) -> Result<(), CliError> {
     use secrecy::ExposeSecret;
     let db_url = settings.database.url.expose_secret();
@@ -368,14 +414,42 @@ async fn run(command: Command, settings: &Settings, display: &Display) -> Result
                 },
         } => {
             let store = local::open_store(db_url).await?;
-            // Local work: a client that is never called.
-            let client = salesloft_client::Client::builder(salesloft_client::Auth::api_key(
-                "unused-by-reports",
-            ))
-            .build()?;
-            let ctx = Context::new(client, store.clone()).with_team(settings.team());
+            let ctx = offline_context(settings, &store)?;
             let result =
                 report::engagement(ctx, settings.engagement(), (from, to), by, format, full).await;
+            store.close().await;
+            return result;
+        }
+        Command::People {
+            action: PeopleAction::Changes { since, limit },
+        } => {
+            let store = local::open_store(db_url).await?;
+            let sync = PeopleSync::new(
+                offline_context(settings, &store)?,
+                settings.people_policies(),
+            );
+            let result = people::changes(&sync, &since, limit).await;
+            store.close().await;
+            return result;
+        }
+        Command::People {
+            action: PeopleAction::Parked,
+        } => {
+            let store = local::open_store(db_url).await?;
+            let result = people::parked(&store).await;
+            store.close().await;
+            return result;
+        }
+        Command::People {
+            action:
+                PeopleAction::Push {
+                    file,
+                    enqueue: true,
+                },
+        } => {
+            let records = people::read_records(&file)?;
+            let store = local::open_store(db_url).await?;
+            let result = people::enqueue(&store, &records).await;
             store.close().await;
             return result;
         }
@@ -395,7 +469,27 @@ async fn run(command: Command, settings: &Settings, display: &Display) -> Result
         | Command::Status
         | Command::Demo { .. }
         | Command::Jobs { .. }
-        | Command::Report { .. } => {}
+        | Command::Report { .. }
+        | Command::People {
+            action: PeopleAction::Changes { .. } | PeopleAction::Parked,
+        }
+        | Command::People {
+            action: PeopleAction::Push { enqueue: true, .. },
+        } => {}
+        Command::People {
+            action:
+                PeopleAction::Push {
+                    file,
+                    enqueue: false,
+                },
+        } => {
+            let records = people::read_records(&file)?;
+            let sync = PeopleSync::new(
+                Context::new(client, store.clone()).with_team(settings.team()),
+                settings.people_policies(),
+            );
+            people::push(&sync, &records).await?;
+        }
         Command::Sync { streams, full } => {
             local::sync(local::SyncRun {
                 ctx: Context::new(client, store.clone()).with_team(settings.team()),

@@ -989,3 +989,225 @@ fn webhooks_subscribe_is_idempotent_and_keeps_its_token_in_the_database() {
     assert!(sqlite_texts(&rt, &dir, "copy.db", "SELECT id FROM webhook_subscriptions").is_empty());
     drop(sandbox);
 }
+
+#[test]
+fn people_push_changes_and_parked_from_the_command_line() {
+    let dir = Scratch::new("people");
+    let (_rt, sandbox, env) = sandbox_team(50);
+    let env = env_refs(&env);
+    let run = |args: &[&str]| salesloft(&dir, args, &env, Duration::from_secs(60));
+    let sync = run(&["sync", "--stream", "people"]);
+    assert!(sync.status.success(), "{}", text(&sync.stderr));
+    let head = run(&["people", "changes", "--since", "now"]);
+    assert!(head.status.success(), "{}", text(&head.stderr));
+    assert_eq!(text(&head.stdout), "", "nothing after now");
+    let cursor = text(&head.stderr)
+        .split("--since ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let ids: Vec<i64> = sandbox.snapshot()["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect();
+    let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let jsonl = format!(
+        "{}\n{}\n\n{}\n",
+        serde_json::json!({"id": ids[0], "title": "From the CLI", "changed_at": later}),
+        serde_json::json!({"email_address": "cli@local.example", "first_name": "Cli", "last_name": "User"}),
+        serde_json::json!({"id": ids[1], "job_seniority": "wizard", "changed_at": later}),
+    );
+    std::fs::write(dir.0.join("people.jsonl"), jsonl).unwrap();
+    let push = run(&["people", "push", "--file", "people.jsonl"]);
+    let stdout = text(&push.stdout);
+    assert!(push.status.success(), "{stdout}\n{}", text(&push.stderr));
+    assert!(
+        stdout.contains(
+            "3 records: 1 created, 1 updated, 0 unchanged, 1 parked, 0 failed, 0 to retry; 3 writes"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("parked: id:{}: job_seniority", ids[1])),
+        "{stdout}"
+    );
+    // The same file again writes only the refused record.
+    let again = run(&["people", "push", "--file", "people.jsonl"]);
+    let stdout = text(&again.stdout);
+    assert!(
+        stdout.contains("0 created, 0 updated, 2 unchanged, 1 parked"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("; 1 writes"), "{stdout}");
+    let parked = run(&["people", "parked"]);
+    let stdout = text(&parked.stdout);
+    assert!(
+        stdout.contains(&format!("id:{}  refused 2x", ids[1])),
+        "{stdout}"
+    );
+
+    // CSV, with a blank cell (the title stays under local_unless_blank).
+    std::fs::write(
+        dir.0.join("people.csv"),
+        format!("id,title,last_name,changed_at\n{},,Csv,{later}\n", ids[2]),
+    )
+    .unwrap();
+    let csv = run(&["people", "push", "--file", "people.csv"]);
+    let stdout = text(&csv.stdout);
+    assert!(
+        stdout.contains("1 records: 0 created, 1 updated"),
+        "{stdout}\n{}",
+        text(&csv.stderr)
+    );
+    let person = sandbox.snapshot()["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"].as_i64() == Some(ids[2]))
+        .cloned()
+        .unwrap();
+    assert_eq!(person["last_name"], "Csv");
+    assert!(person["title"].is_string(), "a blank cell writes nothing");
+
+    // The feed after the pushes and a sync: our writes are echoes; a SalesLoft edit is not.
+    let mut edited = sandbox.snapshot()["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"].as_i64() == Some(ids[10]))
+        .cloned()
+        .unwrap();
+    edited["title"] = serde_json::json!("Edited in SalesLoft");
+    edited["updated_at"] = serde_json::json!(chrono::Utc::now().to_rfc3339());
+    assert!(sandbox.put_raw("people", ids[10], &edited.to_string()));
+    let sync = run(&["sync", "--stream", "people"]);
+    assert!(sync.status.success(), "{}", text(&sync.stderr));
+    let changes = run(&["people", "changes", "--since", &cursor]);
+    let (stdout, stderr) = (text(&changes.stdout), text(&changes.stderr));
+    assert!(changes.status.success(), "{stderr}");
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    assert_eq!(lines[0]["kind"], "updated", "{stdout}");
+    assert_eq!(lines[0]["id"], ids[10], "{stdout}");
+    assert_eq!(
+        lines[0]["person"]["title"], "Edited in SalesLoft",
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("1 changes (3 echoes of the toolkit's own writes left out)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn cadences_enroll_and_the_engagement_report_from_the_command_line() {
+    let dir = Scratch::new("cadences");
+    let (_rt, sandbox, env) = sandbox_team_with(
+        salesloft_sandbox::TeamSize {
+            people: 80,
+            users: 3,
+            accounts: 10,
+            cadences: 2,
+            memberships: 20,
+            emails: 200,
+            calls: 100,
+            ..salesloft_sandbox::TeamSize::empty()
+        },
+        None,
+    );
+    let env = env_refs(&env);
+    let run = |args: &[&str]| salesloft(&dir, args, &env, Duration::from_secs(60));
+    let sync = run(&["sync"]);
+    assert!(sync.status.success(), "{}", text(&sync.stderr));
+    let snapshot = sandbox.snapshot();
+    let cadence = snapshot["cadences"][0]["id"].as_i64().unwrap().to_string();
+    let people: Vec<String> = snapshot["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(30)
+        .map(|p| p["id"].as_i64().unwrap().to_string())
+        .collect();
+    std::fs::write(dir.0.join("people.txt"), people.join("\n")).unwrap();
+    let list = run(&["cadences", "list"]);
+    assert!(
+        text(&list.stdout).contains("2 cadences"),
+        "{}",
+        text(&list.stdout)
+    );
+    let enroll = run(&[
+        "cadences",
+        "enroll",
+        "--cadence",
+        &cadence,
+        "--people-file",
+        "people.txt",
+    ]);
+    let stdout = text(&enroll.stdout);
+    assert!(
+        enroll.status.success(),
+        "{stdout}\n{}",
+        text(&enroll.stderr)
+    );
+    let enrolled: usize = stdout
+        .split(": ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(enrolled > 0, "{stdout}");
+    let again = run(&[
+        "cadences",
+        "enroll",
+        "--cadence",
+        &cadence,
+        "--people-file",
+        "people.txt",
+    ]);
+    let stdout = text(&again.stdout);
+    assert!(stdout.contains(": 0 enrolled"), "{stdout}");
+    assert!(stdout.contains("; 0 writes"), "{stdout}");
+    let show = run(&["cadences", "show", &cadence]);
+    assert!(
+        text(&show.stdout).contains("people on it"),
+        "{}",
+        text(&show.stdout)
+    );
+
+    let report = run(&[
+        "report",
+        "engagement",
+        "--from",
+        "2000-01-01",
+        "--to",
+        "2100-01-01",
+        "--format",
+        "csv",
+    ]);
+    let stdout = text(&report.stdout);
+    assert!(
+        report.status.success(),
+        "{stdout}\n{}",
+        text(&report.stderr)
+    );
+    let mut lines = stdout.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "day,user_id,cadence_id,emails_sent,emails_delivered,emails_bounced,emails_opened,emails_clicked,emails_replied,calls,calls_connected,call_seconds"
+        )
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert!(!rows.is_empty());
+    let calls: u64 = rows
+        .iter()
+        .map(|r| r.split(',').nth(9).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(calls as usize, snapshot["calls"].as_array().unwrap().len());
+}

@@ -1,12 +1,13 @@
 //! The jobs that keep the local copy fresh: [`SyncJob`] (`sync`, one stream),
 //! [`ReconcileJob`] (`reconcile`, one stream) and [`EngagementJob`] (`engagement`, the daily
-//! metrics after activities changed), with their schedules.
+//! metrics after activities changed), with their schedules; [`EnrollJob`] (`enroll`) and
+//! [`PushJob`] (`people_push`), enqueued by callers.
 
 use std::time::Duration;
 
 use salesloft_services::{
-    Context, EngagementConfig, EngagementMetrics, Recompute, ReconcileOptions, Reconciler, Stream,
-    SyncEngine, SyncOptions,
+    Context, EngagementConfig, EngagementMetrics, FieldPolicies, LocalPerson, Lookups, Recompute,
+    ReconcileOptions, Reconciler, Stream, SyncEngine, SyncOptions,
 };
 use salesloft_storage::NewJob;
 use serde::{Deserialize, Serialize};
@@ -259,19 +260,154 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// A registry with [`SyncJob`], [`ReconcileJob`], [`EngagementJob`] and [`EnrollJob`] over
-/// `ctx`.
-pub fn sync_registry(
-    ctx: Context,
-    sync: SyncOptions,
-    reconcile: ReconcileOptions,
-    engagement: EngagementConfig,
-) -> Registry {
+/// The payload of [`PushJob`]: local person records, each a JSON object of SalesLoft field
+/// names with its `changed_at` (see [`LocalPerson::from_json`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushPayload {
+    /// The records.
+    pub records: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl PushPayload {
+    /// The payload carrying `records`.
+    pub fn of(records: &[LocalPerson]) -> Self {
+        Self {
+            records: records.iter().map(LocalPerson::to_json).collect(),
+        }
+    }
+}
+
+/// `people_push`: push local people to SalesLoft with salesloft-services'
+/// [`PeopleSync`](salesloft_services::PeopleSync) under the configured field policies.
+/// Records SalesLoft refused are parked (not retried); when any failed in a way that may pass
+/// (a 5xx, a lost connection), the job is retried, and the records that went through cost
+/// nothing the next time (the local copy holds their answers).
+#[derive(Debug, Clone)]
+pub struct PushJob {
+    sync: salesloft_services::PeopleSync,
+}
+
+impl PushJob {
+    /// Pushes through `ctx` under `policies`.
+    pub fn new(ctx: Context, policies: FieldPolicies) -> Self {
+        Self {
+            sync: salesloft_services::PeopleSync::new(ctx, policies),
+        }
+    }
+
+    /// The same job sharing `lookups` (invalidated by the webhooks this process applies).
+    pub fn with_lookups(mut self, lookups: Lookups) -> Self {
+        self.sync = self.sync.with_lookups(lookups);
+        self
+    }
+}
+
+#[async_trait::async_trait]
+impl Job for PushJob {
+    type Payload = PushPayload;
+    const KIND: &'static str = "people_push";
+
+    async fn run(&self, payload: PushPayload, ctx: &JobContext) -> Result<Outcome, JobError> {
+        let now = chrono::Utc::now();
+        let mut records = Vec::with_capacity(payload.records.len());
+        for (n, object) in payload.records.into_iter().enumerate() {
+            let record = LocalPerson::from_json(object, now)
+                .map_err(|e| JobError::Permanent(format!("record {n}: {e}")))?;
+            records.push(record);
+        }
+        let options = salesloft_services::PushOptions::default();
+        let report = tokio::select! {
+            r = self.sync.push(&records, &options, None) => {
+                r.map_err(|e| JobError::Retry(salesloft_services::error_chain(&e)))?
+            }
+            () = ctx.cancelled() => return Ok(Outcome::Snooze(Duration::ZERO)),
+        };
+        tracing::info!(
+            created = report.created.len(),
+            updated = report.updated.len(),
+            unchanged = report.unchanged,
+            parked = report.parked.len(),
+            failed = report.failed.len(),
+            retryable = report.retryable.len(),
+            writes = report.writes,
+            "people push done"
+        );
+        match report.retryable.first() {
+            None => Ok(Outcome::Done),
+            Some((key, reason)) => Err(JobError::Retry(format!(
+                "{} records failed for now (one: {reason}); {} kept",
+                report.retryable.len(),
+                key.split(':').next().unwrap_or("record")
+            ))),
+        }
+    }
+}
+
+/// What the built-in jobs are configured with.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct BuiltinSettings {
+    /// Of [`SyncJob`].
+    pub sync: SyncOptions,
+    /// Of [`ReconcileJob`].
+    pub reconcile: ReconcileOptions,
+    /// Of [`EngagementJob`].
+    pub engagement: EngagementConfig,
+    /// The field policies of [`PushJob`].
+    pub people_policies: FieldPolicies,
+    /// A lookup cache to share (else each job that needs one has its own).
+    pub lookups: Option<Lookups>,
+}
+
+impl Default for BuiltinSettings {
+    fn default() -> Self {
+        Self {
+            sync: SyncOptions::default(),
+            reconcile: ReconcileOptions::default(),
+            engagement: EngagementConfig::default(),
+            people_policies: FieldPolicies::people_defaults(),
+            lookups: None,
+        }
+    }
+}
+
+impl BuiltinSettings {
+    /// The settings of each built-in job.
+    pub fn new(
+        sync: SyncOptions,
+        reconcile: ReconcileOptions,
+        engagement: EngagementConfig,
+        people_policies: FieldPolicies,
+    ) -> Self {
+        Self {
+            sync,
+            reconcile,
+            engagement,
+            people_policies,
+            lookups: None,
+        }
+    }
+
+    /// The same settings sharing `lookups`.
+    pub fn with_lookups(mut self, lookups: Lookups) -> Self {
+        self.lookups = Some(lookups);
+        self
+    }
+}
+
+/// A registry with [`SyncJob`], [`ReconcileJob`], [`EngagementJob`], [`EnrollJob`] and
+/// [`PushJob`] over `ctx`.
+pub fn sync_registry(ctx: Context, settings: BuiltinSettings) -> Registry {
+    let mut push = PushJob::new(ctx.clone(), settings.people_policies);
+    if let Some(lookups) = settings.lookups {
+        push = push.with_lookups(lookups);
+    }
     Registry::new()
-        .register(SyncJob::new(ctx.clone(), sync))
-        .register(ReconcileJob::new(ctx.clone(), reconcile))
-        .register(EngagementJob::new(ctx.clone(), engagement))
+        .register(SyncJob::new(ctx.clone(), settings.sync))
+        .register(ReconcileJob::new(ctx.clone(), settings.reconcile))
+        .register(EngagementJob::new(ctx.clone(), settings.engagement))
         .register(EnrollJob::new(ctx))
+        .register(push)
 }
 
 /// The unique key of `stream`'s sync job: `sync:<stream>`.

@@ -12,13 +12,14 @@
 //!   snoozes what did not finish. [`Runner::run_once`] drains the due jobs, for tests.
 //! - [`Schedule`]: periodic work without a leader: every runner enqueues each schedule under
 //!   its unique key, so duplicates are no-ops.
-//! - Built in: [`SyncJob`], [`ReconcileJob`], [`sync_registry`], [`sync_schedules`].
+//! - Built in: [`SyncJob`], [`ReconcileJob`], [`EngagementJob`], [`EnrollJob`], [`PushJob`],
+//!   [`sync_registry`], [`sync_schedules`].
 //!
 //! ```no_run
 //! # async fn demo(ctx: salesloft_services::Context) -> Result<(), Box<dyn std::error::Error>> {
 //! use std::time::Duration;
 //! use salesloft_jobs::{Runner, RunnerConfig, sync_registry, sync_schedules};
-//! let registry = sync_registry(ctx.clone(), Default::default(), Default::default(), Default::default());
+//! let registry = sync_registry(ctx.clone(), Default::default());
 //! let runner = Runner::new(ctx.store.clone(), registry, RunnerConfig::default())?
 //!     .with_schedules(sync_schedules(Duration::from_secs(300))?);
 //! let shutdown = tokio_util::sync::CancellationToken::new();
@@ -37,8 +38,9 @@ mod runner;
 mod schedule;
 
 pub use builtin::{
-    EngagementJob, EngagementPayload, EnrollJob, EnrollPayload, ReconcileJob, StreamPayload,
-    SyncJob, engagement_job, sync_job, sync_key, sync_registry, sync_schedules,
+    BuiltinSettings, EngagementJob, EngagementPayload, EnrollJob, EnrollPayload, PushJob,
+    PushPayload, ReconcileJob, StreamPayload, SyncJob, engagement_job, sync_job, sync_key,
+    sync_registry, sync_schedules,
 };
 pub use error::{Error, Result};
 pub use job::{Job, JobContext, JobError, Outcome};

@@ -409,12 +409,7 @@ async fn the_sync_jobs_copy_the_sandbox_team_exactly() {
             .build()
             .unwrap();
     let ctx = salesloft_services::Context::new(client, db.store.clone());
-    let registry = salesloft_jobs::sync_registry(
-        ctx.clone(),
-        Default::default(),
-        Default::default(),
-        Default::default(),
-    );
+    let registry = salesloft_jobs::sync_registry(ctx.clone(), Default::default());
     let r = Runner::new(db.store.clone(), registry, config())
         .unwrap()
         .with_schedules(salesloft_jobs::sync_schedules(Duration::from_secs(300)).unwrap());
@@ -563,12 +558,7 @@ async fn an_enroll_job_enrolls_and_a_second_run_writes_nothing() {
             .build()
             .unwrap();
     let ctx = salesloft_services::Context::new(client, db.store.clone());
-    let registry = salesloft_jobs::sync_registry(
-        ctx.clone(),
-        Default::default(),
-        Default::default(),
-        Default::default(),
-    );
+    let registry = salesloft_jobs::sync_registry(ctx.clone(), Default::default());
     let r = Runner::new(db.store.clone(), registry, config()).unwrap();
     let snapshot = sandbox.snapshot();
     let cadence = snapshot["cadences"][0]["id"].as_i64().unwrap();
@@ -620,4 +610,90 @@ async fn an_enroll_job_enrolls_and_a_second_run_writes_nothing() {
     let newly = people.iter().filter(|p| !already.contains(p)).count();
     assert!(newly > 0);
     assert_eq!(writes(), newly, "one write each over both runs");
+}
+
+/// A push job through the runner writes what changed once: run again, it writes nothing but
+/// the record SalesLoft refused, which is parked and does not fail the job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_job_writes_once_and_parks_refusals() {
+    let sandbox = salesloft_sandbox::Sandbox::start(salesloft_sandbox::SandboxConfig {
+        rate_limit_per_minute: None,
+        team: salesloft_sandbox::TeamSize {
+            users: 2,
+            people: 30,
+            ..salesloft_sandbox::TeamSize::empty()
+        },
+        ..salesloft_sandbox::SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let db = sqlite().await;
+    let client =
+        salesloft_client::Client::builder(salesloft_client::Auth::api_key(sandbox.api_key()))
+            .base_url(sandbox.url())
+            .build()
+            .unwrap();
+    let ctx = salesloft_services::Context::new(client, db.store.clone());
+    let registry = salesloft_jobs::sync_registry(ctx.clone(), Default::default());
+    let r = Runner::new(db.store.clone(), registry, config()).unwrap();
+    let people: Vec<i64> = sandbox.snapshot()["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(6)
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect();
+    let later = chrono::Utc::now() + chrono::Duration::hours(1);
+    let mut records: Vec<salesloft_services::LocalPerson> = people[..5]
+        .iter()
+        .map(|id| {
+            let fields = serde_json::json!({"id": id, "title": format!("Pushed {id}")});
+            salesloft_services::LocalPerson::new(fields.as_object().unwrap().clone(), later)
+        })
+        .collect();
+    let refused = serde_json::json!({"id": people[5], "job_seniority": "wizard"});
+    records.push(salesloft_services::LocalPerson::new(
+        refused.as_object().unwrap().clone(),
+        later,
+    ));
+    let fresh = serde_json::json!({"email_address": "job@local.example", "last_name": "Job"});
+    records.push(salesloft_services::LocalPerson::new(
+        fresh.as_object().unwrap().clone(),
+        later,
+    ));
+    let payload = salesloft_jobs::PushPayload::of(&records);
+    let writes = || {
+        sandbox
+            .requests()
+            .iter()
+            .filter(|q| q.method == "PUT" || q.method == "POST")
+            .count()
+    };
+    // First run: every record written once (the refused one parked, the job done).
+    let job = salesloft_jobs::Registry::job::<salesloft_jobs::PushJob>(&payload).unwrap();
+    db.store.enqueue(&job).await.unwrap();
+    let drained = r.run_once().await.unwrap();
+    assert_eq!(drained.completed, 1, "{drained:?}");
+    let first = writes();
+    assert_eq!(first, 7, "5 updates, 1 refused, 1 create");
+    let snapshot = sandbox.snapshot();
+    let titles: Vec<&str> = snapshot["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| people[..5].contains(&p["id"].as_i64().unwrap()))
+        .filter_map(|p| p["title"].as_str())
+        .collect();
+    assert_eq!(titles.len(), 5);
+    assert!(titles.iter().all(|t| t.starts_with("Pushed")), "{titles:?}");
+    assert_eq!(db.store.parked_writes("people").await.unwrap().len(), 1);
+    // Second run: only the refused record is written again (and parked again).
+    db.store.enqueue(&job).await.unwrap();
+    let drained = r.run_once().await.unwrap();
+    assert_eq!(drained.completed, 1, "{drained:?}");
+    assert_eq!(writes() - first, 1, "only the refused one is tried again");
+    assert_eq!(
+        db.store.parked_writes("people").await.unwrap()[0].attempts,
+        2
+    );
 }

@@ -120,6 +120,19 @@ impl LocalPerson {
         Ok(Self::new(object, changed_at))
     }
 
+    /// The record as one JSON object, `changed_at` included (what [`Self::from_json`] reads).
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut object = self.fields.clone();
+        object.insert(
+            "changed_at".into(),
+            Value::String(
+                self.changed_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            ),
+        );
+        object
+    }
+
     /// The key naming the person: `id`, else `crm_id`, else `email_address` (the first that
     /// is not blank); `None` when it has none.
     pub fn key(&self) -> Option<PersonKey> {
