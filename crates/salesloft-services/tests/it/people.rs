@@ -357,6 +357,30 @@ async fn a_refused_record_is_parked_and_the_others_go_on(db: TestDb) {
         .unwrap();
     assert_eq!(report.updated, [bad], "{report:?}");
     assert_eq!(s.store.parked_writes("people").await.unwrap().len(), 1);
+    // A failure that may pass (503s past every retry) is reported to retry, not parked; the
+    // same record later goes through.
+    let attempts = PushOptions::default().max_attempts;
+    s.sandbox.schedule_faults(std::iter::repeat_n(
+        Fault::Status { status: 503 },
+        10 * attempts as usize,
+    ));
+    let later = [local(json!({"id": good, "title": "Pushed later"}), now)];
+    let report = sync
+        .push(&later, &PushOptions::default(), None)
+        .await
+        .unwrap();
+    assert_eq!(report.retryable.len(), 1, "{report:?}");
+    assert!(report.retryable[0].1.contains("503"), "{report:?}");
+    assert!(
+        report.parked.is_empty() && report.updated.is_empty(),
+        "{report:?}"
+    );
+    assert_eq!(report.writes, u64::from(attempts));
+    let report = sync
+        .push(&later, &PushOptions::default(), None)
+        .await
+        .unwrap();
+    assert_eq!(report.updated, [good], "{report:?}");
 }
 on_both!(parked, a_refused_record_is_parked_and_the_others_go_on);
 
