@@ -51,6 +51,9 @@ pub fn read_records(file: &Path) -> Result<Vec<LocalPerson>, CliError> {
         .collect()
 }
 
+/// A record read from a file, with its line number.
+type NumberedObject = (usize, Map<String, Value>);
+
 /// Fields whose CSV text is an integer.
 const INTEGER_FIELDS: &[&str] = &[
     "id",
@@ -67,7 +70,7 @@ const LIST_FIELDS: &[&str] = &["tags", "contact_restrictions"];
 /// CSV rows as JSON objects (with their line numbers): an empty cell is `null`, the id fields
 /// numbers, `do_not_contact` a boolean, `tags` and `contact_restrictions` `;`-separated lists,
 /// and a `custom_fields.NAME` column a custom field.
-fn csv_objects(text: &str) -> Result<Vec<(usize, Map<String, Value>)>, String> {
+fn csv_objects(text: &str) -> Result<Vec<NumberedObject>, String> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());

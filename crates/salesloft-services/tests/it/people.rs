@@ -235,7 +235,7 @@ async fn pushing_pulling_and_pushing_again_writes_nothing(db: TestDb) {
         assert_eq!(again.writes, 0, "cycle {cycle}: {again:?}");
         assert_eq!(again.unchanged, 25, "cycle {cycle}: {again:?}");
         // Meanwhile SalesLoft changes: one of ours and others.
-        let ours = *first.updated.iter().nth(cycle).unwrap();
+        let ours = first.updated[cycle];
         edit_in_salesloft(&s, ours, &format!("Edited in SalesLoft {cycle}")).await;
         s.sandbox
             .mutate(Some(salesloft_sandbox::Action::EditPerson), 5)
