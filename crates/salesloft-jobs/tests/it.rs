@@ -41,6 +41,28 @@ macro_rules! on_both {
     };
 }
 
+/// A sandbox with `team`, a SQLite store and a runner of the built-in jobs over both.
+async fn runner_on_sandbox(
+    team: salesloft_sandbox::SandboxConfig,
+) -> (
+    salesloft_sandbox::SandboxHandle,
+    TestDb,
+    salesloft_services::Context,
+    Runner,
+) {
+    let sandbox = salesloft_sandbox::Sandbox::start(team).await.unwrap();
+    let db = sqlite().await;
+    let client =
+        salesloft_client::Client::builder(salesloft_client::Auth::api_key(sandbox.api_key()))
+            .base_url(sandbox.url())
+            .build()
+            .unwrap();
+    let ctx = salesloft_services::Context::new(client, db.store.clone());
+    let registry = salesloft_jobs::sync_registry(ctx.clone(), Default::default());
+    let runner = Runner::new(db.store.clone(), registry, config()).unwrap();
+    (sandbox, db, ctx, runner)
+}
+
 fn config() -> RunnerConfig {
     let mut c = RunnerConfig::default();
     c.lease = Duration::from_millis(900);
@@ -390,7 +412,7 @@ async fn many_runners_share_the_queue_on_postgres_and_one_runs_on_sqlite() {
 /// The built-in sync jobs copy every stream of a sandbox team exactly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sync_jobs_copy_the_sandbox_team_exactly() {
-    let sandbox = salesloft_sandbox::Sandbox::start(salesloft_sandbox::SandboxConfig {
+    let (sandbox, db, ctx, r) = runner_on_sandbox(salesloft_sandbox::SandboxConfig {
         team: salesloft_sandbox::TeamSize {
             people: 500,
             users: 3,
@@ -400,19 +422,8 @@ async fn the_sync_jobs_copy_the_sandbox_team_exactly() {
         },
         ..salesloft_sandbox::SandboxConfig::default()
     })
-    .await
-    .unwrap();
-    let db = sqlite().await;
-    let client =
-        salesloft_client::Client::builder(salesloft_client::Auth::api_key(sandbox.api_key()))
-            .base_url(sandbox.url())
-            .build()
-            .unwrap();
-    let ctx = salesloft_services::Context::new(client, db.store.clone());
-    let registry = salesloft_jobs::sync_registry(ctx.clone(), Default::default());
-    let r = Runner::new(db.store.clone(), registry, config())
-        .unwrap()
-        .with_schedules(salesloft_jobs::sync_schedules(Duration::from_secs(300)).unwrap());
+    .await;
+    let r = r.with_schedules(salesloft_jobs::sync_schedules(Duration::from_secs(300)).unwrap());
     // At a runner's start the sync schedules are due at once; reconciles wait for tomorrow.
     let shutdown = CancellationToken::new();
     let running = tokio::spawn({
@@ -538,7 +549,7 @@ async fn prefetched_jobs_of_a_busy_runner_go_to_another() {
 /// after a crash) writes nothing more.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_enroll_job_enrolls_and_a_second_run_writes_nothing() {
-    let sandbox = salesloft_sandbox::Sandbox::start(salesloft_sandbox::SandboxConfig {
+    let (sandbox, db, _, r) = runner_on_sandbox(salesloft_sandbox::SandboxConfig {
         rate_limit_per_minute: None,
         team: salesloft_sandbox::TeamSize {
             people: 60,
@@ -549,17 +560,7 @@ async fn an_enroll_job_enrolls_and_a_second_run_writes_nothing() {
         },
         ..salesloft_sandbox::SandboxConfig::default()
     })
-    .await
-    .unwrap();
-    let db = sqlite().await;
-    let client =
-        salesloft_client::Client::builder(salesloft_client::Auth::api_key(sandbox.api_key()))
-            .base_url(sandbox.url())
-            .build()
-            .unwrap();
-    let ctx = salesloft_services::Context::new(client, db.store.clone());
-    let registry = salesloft_jobs::sync_registry(ctx.clone(), Default::default());
-    let r = Runner::new(db.store.clone(), registry, config()).unwrap();
+    .await;
     let snapshot = sandbox.snapshot();
     let cadence = snapshot["cadences"][0]["id"].as_i64().unwrap();
     let people: Vec<i64> = snapshot["people"]
@@ -616,7 +617,7 @@ async fn an_enroll_job_enrolls_and_a_second_run_writes_nothing() {
 /// the record SalesLoft refused, which is parked and does not fail the job.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_job_writes_once_and_parks_refusals() {
-    let sandbox = salesloft_sandbox::Sandbox::start(salesloft_sandbox::SandboxConfig {
+    let (sandbox, db, _, r) = runner_on_sandbox(salesloft_sandbox::SandboxConfig {
         rate_limit_per_minute: None,
         team: salesloft_sandbox::TeamSize {
             users: 2,
@@ -625,17 +626,7 @@ async fn a_push_job_writes_once_and_parks_refusals() {
         },
         ..salesloft_sandbox::SandboxConfig::default()
     })
-    .await
-    .unwrap();
-    let db = sqlite().await;
-    let client =
-        salesloft_client::Client::builder(salesloft_client::Auth::api_key(sandbox.api_key()))
-            .base_url(sandbox.url())
-            .build()
-            .unwrap();
-    let ctx = salesloft_services::Context::new(client, db.store.clone());
-    let registry = salesloft_jobs::sync_registry(ctx.clone(), Default::default());
-    let r = Runner::new(db.store.clone(), registry, config()).unwrap();
+    .await;
     let people: Vec<i64> = sandbox.snapshot()["people"]
         .as_array()
         .unwrap()

@@ -5,18 +5,23 @@ use std::time::Duration;
 
 use salesloft_client::Person;
 use salesloft_storage::testing::fetch_texts;
-use salesloft_storage::{FeedPosition, OwnWrite, PreparedRows};
+use salesloft_storage::{ChangedRow, FeedPosition, OwnWrite, PreparedRows};
 
 use crate::entities::person;
 use crate::helpers::{TestDb, on_both};
 
 const T0: i64 = 1_709_797_560_302_715;
 
-async fn ids_after(db: &TestDb, after: FeedPosition) -> Vec<(i64, bool)> {
+async fn rows_after(db: &TestDb, after: FeedPosition, limit: i64) -> Vec<ChangedRow> {
     db.store
-        .changes_since::<Person>(after, 100)
+        .changes_since::<Person>(after, limit)
         .await
         .unwrap()
+}
+
+async fn ids_after(db: &TestDb, after: FeedPosition) -> Vec<(i64, bool)> {
+    rows_after(db, after, 100)
+        .await
         .into_iter()
         .map(|r| (r.position.id, r.deleted))
         .collect()
@@ -31,11 +36,7 @@ async fn the_feed_holds_each_row_once_at_its_last_change(db: &TestDb) {
         )
         .await
         .unwrap();
-    let first = db
-        .store
-        .changes_since::<Person>(FeedPosition::START, 100)
-        .await
-        .unwrap();
+    let first = rows_after(db, FeedPosition::START, 100).await;
     assert_eq!(first.len(), 3);
     let p1 = first[0].position;
     assert!(
@@ -56,16 +57,12 @@ async fn the_feed_holds_each_row_once_at_its_last_change(db: &TestDb) {
         ids_after(db, FeedPosition::START).await,
         [(1, false), (2, false), (3, true)]
     );
-    let later = db.store.changes_since::<Person>(p1, 100).await.unwrap();
+    let later = rows_after(db, p1, 100).await;
     assert_eq!(later[0].position.id, 2);
     assert!(later[0].position.seq > p1.seq);
     assert_eq!(later[0].first_seq, p1.seq, "first stored with the others");
     // Paging by position resumes exactly after the last row read.
-    let one = db
-        .store
-        .changes_since::<Person>(FeedPosition::START, 1)
-        .await
-        .unwrap();
+    let one = rows_after(db, FeedPosition::START, 1).await;
     assert_eq!(
         ids_after(db, one[0].position).await,
         [(2, false), (3, true)]
@@ -76,11 +73,7 @@ async fn the_feed_holds_each_row_once_at_its_last_change(db: &TestDb) {
     );
     // A tombstone (a delete of a person never stored) is a change too.
     db.store.soft_delete::<Person>(99, None).await.unwrap();
-    let tail = db
-        .store
-        .changes_since::<Person>(later[1].position, 10)
-        .await
-        .unwrap();
+    let tail = rows_after(db, later[1].position, 10).await;
     assert_eq!(tail.len(), 1);
     assert_eq!(
         (tail[0].position.id, tail[0].deleted, tail[0].raw.as_str()),
@@ -126,11 +119,7 @@ async fn a_change_committed_late_is_never_behind_a_reader(db: &TestDb) {
         .await
         .unwrap();
     webhook.await.unwrap();
-    let rows = db
-        .store
-        .changes_since::<Person>(FeedPosition::START, 10)
-        .await
-        .unwrap();
+    let rows = rows_after(db, FeedPosition::START, 10).await;
     assert_eq!(
         rows.iter().map(|r| r.position.id).collect::<Vec<_>>(),
         [10, 11]
@@ -154,11 +143,7 @@ async fn own_writes_parked_writes_and_crm_ids(db: &TestDb) {
         .upsert_written(PreparedRows::new(&[p], zone).unwrap(), &[(5, own.clone())])
         .await
         .unwrap();
-    let rows = db
-        .store
-        .changes_since::<Person>(FeedPosition::START, 10)
-        .await
-        .unwrap();
+    let rows = rows_after(db, FeedPosition::START, 10).await;
     assert_eq!(rows[0].own_write.as_ref(), Some(&own));
     assert_eq!(rows[0].version_us, T0);
     // An older write's note never replaces a newer one's.
@@ -173,11 +158,7 @@ async fn own_writes_parked_writes_and_crm_ids(db: &TestDb) {
         )
         .await
         .unwrap();
-    let rows = db
-        .store
-        .changes_since::<Person>(FeedPosition::START, 10)
-        .await
-        .unwrap();
+    let rows = rows_after(db, FeedPosition::START, 10).await;
     assert_eq!(rows[0].own_write.as_ref(), Some(&own));
 
     let (id, _) = db
@@ -195,24 +176,17 @@ async fn own_writes_parked_writes_and_crm_ids(db: &TestDb) {
             .is_none()
     );
 
-    db.store
-        .park_write(
-            "people",
-            "email:a@x",
-            "{}",
-            r#"{"email_address":["is invalid"]}"#,
-        )
-        .await
-        .unwrap();
-    db.store
-        .park_write(
-            "people",
-            "email:a@x",
-            "{}",
-            r#"{"email_address":["is invalid"]}"#,
-        )
-        .await
-        .unwrap();
+    for _ in 0..2 {
+        db.store
+            .park_write(
+                "people",
+                "email:a@x",
+                "{}",
+                r#"{"email_address":["is invalid"]}"#,
+            )
+            .await
+            .unwrap();
+    }
     let parked = db.store.parked_writes("people").await.unwrap();
     assert_eq!(parked.len(), 1);
     assert_eq!(parked[0].attempts, 2);
