@@ -262,6 +262,8 @@ impl CadenceManager {
         enrollment.user_id = options.user_id;
         enrollment.step_id = options.step_id;
         let attempts = options.max_attempts.max(1);
+        // Whether a write of this person may have acted without our hearing so.
+        let mut uncertain = false;
         for attempt in 1..=attempts {
             report.writes += 1;
             let error = match self
@@ -279,6 +281,14 @@ impl CadenceManager {
                 Err(e) => e,
             };
             let may_have_acted = error.is_transient() || error.status().is_none();
+            uncertain |= may_have_acted;
+            // This write, or an earlier one, may have happened: look before anything else
+            // (a refusal now may only say the person is on the cadence already).
+            if uncertain && let Some(m) = self.membership_now(cadence, person, report).await {
+                self.keep(&m).await?;
+                report.enrolled.push(person);
+                return Ok(());
+            }
             if !may_have_acted || attempt == attempts {
                 let reason = match error.field_errors() {
                     Some(fields) => fields
@@ -291,29 +301,32 @@ impl CadenceManager {
                 report.failed.push((person, reason));
                 return Ok(());
             }
-            // The write may have happened: look before writing again.
-            report.lists += 1;
-            let found = self
-                .ctx
-                .client
-                .cadence_memberships()
-                .list()
-                .person_id(PersonId::from(person))
-                .cadence_id(cadence)
-                .send()
-                .await;
-            if let Ok(page) = found
-                && let Some(m) = page
-                    .items
-                    .into_iter()
-                    .find(|m| m.currently_on_cadence == Some(true))
-            {
-                self.keep(&m).await?;
-                report.enrolled.push(person);
-                return Ok(());
-            }
         }
         Ok(())
+    }
+
+    /// `person`'s membership of `cadence` as SalesLoft has it now, if they are on it (one
+    /// filtered list; `None` when that fails too).
+    async fn membership_now(
+        &self,
+        cadence: CadenceId,
+        person: i64,
+        report: &mut EnrollReport,
+    ) -> Option<CadenceMembership> {
+        report.lists += 1;
+        let page = self
+            .ctx
+            .client
+            .cadence_memberships()
+            .list()
+            .person_id(PersonId::from(person))
+            .cadence_id(cadence)
+            .send()
+            .await
+            .ok()?;
+        page.items
+            .into_iter()
+            .find(|m| m.currently_on_cadence == Some(true))
     }
 
     /// Keep a membership SalesLoft answered with in the local copy.

@@ -484,6 +484,8 @@ impl PeopleSync {
         let people = self.ctx.client.people();
         let attempts = options.max_attempts.max(1);
         let key_text = key.to_string();
+        // Whether a create may have acted without our hearing so.
+        let mut uncertain = false;
         for attempt in 1..=attempts {
             report.writes += 1;
             let sent = match &write {
@@ -507,6 +509,18 @@ impl PeopleSync {
                 }
                 Err(e) => e,
             };
+            let may_have_acted = error.is_transient() || error.status().is_none();
+            uncertain |= may_have_acted;
+            // This create, or an earlier one, may have happened: look before anything else
+            // (a refusal now may only say the address is taken, by our own first try).
+            if uncertain
+                && let (Write::Create(_), PersonKey::Email(email)) = (&write, key)
+                && let Some(person) = self.look_again(email).await
+            {
+                report.recovered += 1;
+                self.written(key, &person, true, report).await?;
+                return Ok(());
+            }
             if let Some(errors) = error.field_errors() {
                 let errors = errors.clone();
                 let encoded = serde_json::to_string(&errors).unwrap_or_default();
@@ -521,18 +535,10 @@ impl PeopleSync {
                 });
                 return Ok(());
             }
-            let may_have_acted = error.is_transient() || error.status().is_none();
             if !may_have_acted {
                 report
                     .failed
                     .push((key_text, crate::error_chain(&Error::Api(error))));
-                return Ok(());
-            }
-            if let (Write::Create(_), PersonKey::Email(email)) = (&write, key)
-                && let Some(person) = self.look_again(email).await
-            {
-                report.recovered += 1;
-                self.written(key, &person, true, report).await?;
                 return Ok(());
             }
             if attempt == attempts {

@@ -168,3 +168,112 @@ on_both!(
     cadence_enrollment,
     enrollment_skips_what_it_can_and_writes_once_each
 );
+
+async fn enrollment_while_salesloft_changes_enrolls_each_person_once(db: TestDb) {
+    let s = setup(team(), db).await;
+    let report = s.engine.sync(Stream::all(), SyncOptions::default()).await;
+    assert!(report.is_ok(), "{report:?}");
+    let manager = CadenceManager::new(s.engine.context().clone());
+    let snapshot = s.sandbox.snapshot();
+    let cadence = snapshot["cadences"][2]["id"].as_i64().unwrap();
+    let people: Vec<PersonId> = snapshot["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["do_not_contact"].as_bool() != Some(true))
+        .map(|p| PersonId::from(p["id"].as_i64().unwrap()))
+        .collect();
+    // People edited, memberships advancing, people deleted, while the enrollment runs, with
+    // one in twenty writes failing after it acted.
+    s.sandbox
+        .start_simulator(salesloft_sandbox::SimulatorConfig {
+            events_per_second: 300.0,
+            ..salesloft_sandbox::SimulatorConfig::default()
+        });
+    s.sandbox.set_faults(salesloft_sandbox::FaultConfig {
+        drop: 0.05,
+        seed: 11,
+        ..salesloft_sandbox::FaultConfig::default()
+    });
+    let first = manager
+        .enroll(
+            CadenceId::from(cadence),
+            &people,
+            &EnrollOptions::default(),
+            None,
+        )
+        .await
+        .unwrap();
+    s.sandbox
+        .set_faults(salesloft_sandbox::FaultConfig::default());
+    s.sandbox.stop_simulator();
+    let live: std::collections::BTreeSet<i64> = s.sandbox.snapshot()["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect();
+    // Everyone asked is accounted for once: enrolled, on the cadence already, or failed.
+    let mut accounted: Vec<i64> = first
+        .enrolled
+        .iter()
+        .chain(&first.already_on)
+        .copied()
+        .chain(first.failed.iter().map(|(p, _)| *p))
+        .collect();
+    accounted.sort_unstable();
+    let mut asked: Vec<i64> = people.iter().map(|p| p.get()).collect();
+    asked.sort_unstable();
+    assert_eq!(accounted, asked, "{first:?}");
+    // Each one enrolled has a membership of the cadence in SalesLoft (the simulator may have
+    // moved it on since).
+    let members: std::collections::BTreeSet<i64> = s.sandbox.snapshot()["cadence_memberships"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["cadence"]["id"].as_i64() == Some(cadence))
+        .filter_map(|m| m["person"]["id"].as_i64())
+        .collect();
+    for p in &first.enrolled {
+        assert!(
+            members.contains(p),
+            "person {p} has no membership: {first:?}"
+        );
+    }
+    // Only people deleted meanwhile failed: nobody was enrolled twice (a second write for
+    // someone on the cadence would have been refused with a 422 and reported failed).
+    for (p, _) in &first.failed {
+        assert!(
+            !live.contains(p),
+            "only people deleted meanwhile fail: {first:?}"
+        );
+    }
+    assert!(
+        s.sandbox.counters().faults_injected > 0,
+        "faults were injected"
+    );
+    eprintln!(
+        "enrolled {} while the team changed: {} writes, {} lists, {} failed",
+        first.enrolled.len(),
+        first.writes,
+        first.lists,
+        first.failed.len()
+    );
+    // Run again once things settled: nothing left to write.
+    let again = manager
+        .enroll(
+            CadenceId::from(cadence),
+            &people,
+            &EnrollOptions::default(),
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(again.enrolled.is_empty(), "{again:?}");
+    assert_eq!(again.writes, again.failed.len() as u64, "{again:?}");
+}
+
+on_both!(
+    enrollment_under_changes,
+    enrollment_while_salesloft_changes_enrolls_each_person_once
+);
