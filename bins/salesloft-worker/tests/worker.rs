@@ -15,6 +15,16 @@ struct Team {
 }
 
 fn team(people: usize) -> Team {
+    team_of(salesloft_sandbox::TeamSize {
+        people,
+        accounts: people / 2,
+        users: 3,
+        emails: people / 2,
+        ..salesloft_sandbox::TeamSize::empty()
+    })
+}
+
+fn team_of(size: salesloft_sandbox::TeamSize) -> Team {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -24,13 +34,7 @@ fn team(people: usize) -> Team {
         .block_on(salesloft_sandbox::Sandbox::start(
             salesloft_sandbox::SandboxConfig {
                 rate_limit_per_minute: Some(600),
-                team: salesloft_sandbox::TeamSize {
-                    people,
-                    accounts: people / 2,
-                    users: 3,
-                    emails: people / 2,
-                    ..salesloft_sandbox::TeamSize::empty()
-                },
+                team: size,
                 ..salesloft_sandbox::SandboxConfig::default()
             },
         ))
@@ -448,4 +452,104 @@ fn a_killed_workers_job_is_taken_over_and_a_terminated_ones_is_snoozed() {
     assert_eq!(team.sandbox.counters().rate_limited, 0, "no 429s");
     signal(&third, "-TERM");
     assert!(exits_within(&mut third, Duration::from_secs(10)).success());
+}
+
+/// Work queued for the worker (a people push and an enrollment, as `salesloft people push
+/// --enqueue` and an embedding service queue them) is done by the worker process, under the
+/// team's real budget, beside its scheduled syncs.
+#[test]
+fn the_worker_runs_the_pushes_and_enrollments_queued_for_it() {
+    let team = team_of(salesloft_sandbox::TeamSize {
+        people: 120,
+        accounts: 20,
+        users: 3,
+        cadences: 2,
+        memberships: 30,
+        emails: 60,
+        calls: 30,
+        ..salesloft_sandbox::TeamSize::empty()
+    });
+    let snapshot = team.sandbox.snapshot();
+    let people: Vec<i64> = snapshot["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["do_not_contact"].as_bool() != Some(true))
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect();
+    let cadence = snapshot["cadences"][1]["id"].as_i64().unwrap();
+    let later = chrono::Utc::now() + chrono::Duration::hours(1);
+    let mut records: Vec<salesloft_services::LocalPerson> = people[..10]
+        .iter()
+        .map(|id| {
+            let fields = serde_json::json!({"id": id, "title": format!("From the worker {id}")});
+            salesloft_services::LocalPerson::new(fields.as_object().unwrap().clone(), later)
+        })
+        .collect();
+    let fresh = serde_json::json!({"email_address": "worker@local.example", "last_name": "W"});
+    records.push(salesloft_services::LocalPerson::new(
+        fresh.as_object().unwrap().clone(),
+        later,
+    ));
+    let push = salesloft_jobs::Registry::job::<salesloft_jobs::PushJob>(
+        &salesloft_jobs::PushPayload::of(&records),
+    )
+    .unwrap();
+    let enroll = salesloft_jobs::Registry::job::<salesloft_jobs::EnrollJob>(
+        &salesloft_jobs::EnrollPayload {
+            cadence_id: cadence,
+            person_ids: people[..40].to_vec(),
+            user_id: None,
+            step_id: None,
+            remove: false,
+        },
+    )
+    .unwrap();
+    team.rt.block_on(team.db.store.enqueue(&push)).unwrap();
+    team.rt.block_on(team.db.store.enqueue(&enroll)).unwrap();
+
+    let mut w = worker(&team, &[]);
+    eventually(
+        "the push and the enrollment complete",
+        Duration::from_secs(120),
+        || {
+            jobs(&team, "completed", "people_push").len() == 1
+                && jobs(&team, "completed", "enroll").len() == 1
+        },
+    );
+    signal(&w, "-TERM");
+    assert!(exits_within(&mut w, Duration::from_secs(30)).success());
+
+    let after = team.sandbox.snapshot();
+    let by_id = |id: i64| {
+        after["people"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"].as_i64() == Some(id))
+            .cloned()
+            .unwrap()
+    };
+    for id in &people[..10] {
+        assert_eq!(by_id(*id)["title"], format!("From the worker {id}"));
+    }
+    let created = after["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["email_address"] == "worker@local.example")
+        .count();
+    assert_eq!(created, 1);
+    let on: std::collections::BTreeSet<i64> = after["cadence_memberships"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["cadence"]["id"].as_i64() == Some(cadence))
+        .filter(|m| m["currently_on_cadence"].as_bool() == Some(true))
+        .filter_map(|m| m["person"]["id"].as_i64())
+        .collect();
+    assert!(
+        people[..40].iter().all(|p| on.contains(p)),
+        "all 40 on the cadence"
+    );
 }
