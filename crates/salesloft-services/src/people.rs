@@ -166,7 +166,7 @@ impl Default for PushOptions {
 }
 
 /// A record SalesLoft refused, with its field errors.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct ParkedPush {
     /// The record's key (`id:…`, `crm_id:…`, `email:…`).
     pub key: String,
@@ -174,8 +174,9 @@ pub struct ParkedPush {
     pub errors: BTreeMap<String, Vec<String>>,
 }
 
-/// What a push did, record by record.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// What a push did, record by record. Its `Debug` leaves out keys that are personal data
+/// (addresses, CRM ids).
+#[derive(Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct PushReport {
     /// Records handed in.
@@ -198,6 +199,45 @@ pub struct PushReport {
     pub recovered: u64,
 }
 
+/// `key` as logs may show it: an id as it is, an address or CRM id by its kind only.
+fn redacted(key: &str) -> &str {
+    if key.starts_with("id:") {
+        key
+    } else {
+        key.split(':').next().unwrap_or("key")
+    }
+}
+
+impl fmt::Debug for ParkedPush {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ParkedPush")
+            .field("key", &redacted(&self.key))
+            .field("errors", &self.errors)
+            .finish()
+    }
+}
+
+impl fmt::Debug for PushReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keyed = |list: &[(String, String)]| -> Vec<(String, String)> {
+            list.iter()
+                .map(|(k, reason)| (redacted(k).to_owned(), reason.clone()))
+                .collect()
+        };
+        f.debug_struct("PushReport")
+            .field("requested", &self.requested)
+            .field("created", &self.created)
+            .field("updated", &self.updated)
+            .field("unchanged", &self.unchanged)
+            .field("parked", &self.parked)
+            .field("retryable", &keyed(&self.retryable))
+            .field("failed", &keyed(&self.failed))
+            .field("writes", &self.writes)
+            .field("recovered", &self.recovered)
+            .finish()
+    }
+}
+
 /// How a person changed in the feed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -211,8 +251,8 @@ pub enum ChangeKind {
     Deleted,
 }
 
-/// One person's change in the feed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One person's change in the feed. Its `Debug` leaves the person's fields out.
+#[derive(Clone, PartialEq, Serialize)]
 pub struct PersonChange {
     /// How it changed.
     pub kind: ChangeKind,
@@ -224,6 +264,17 @@ pub struct PersonChange {
     pub updated_at: Option<DateTime<Utc>>,
     /// The cursor just past this change.
     pub cursor: ChangeCursor,
+}
+
+impl fmt::Debug for PersonChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PersonChange")
+            .field("kind", &self.kind)
+            .field("id", &self.id)
+            .field("updated_at", &self.updated_at)
+            .field("cursor", &self.cursor)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A place in the people change feed; its text form (`start`, or `<position>.<id>`) is what
@@ -863,6 +914,28 @@ mod tests {
             d
         );
         assert!(LocalPerson::from_json(obj(json!({"changed_at": "soon"})), d).is_err());
+    }
+
+    #[test]
+    fn reports_keep_addresses_out_of_debug() {
+        let report = PushReport {
+            parked: vec![ParkedPush {
+                key: "email:ada@example.com".into(),
+                errors: BTreeMap::new(),
+            }],
+            failed: vec![("crm_id:003SECRET".into(), "no".into())],
+            retryable: vec![("id:12".into(), "503".into())],
+            ..PushReport::default()
+        };
+        let text = format!("{report:?}");
+        assert!(
+            !text.contains("ada@") && !text.contains("003SECRET"),
+            "{text}"
+        );
+        assert!(
+            text.contains("id:12") && text.contains("\"email\""),
+            "{text}"
+        );
     }
 
     #[test]

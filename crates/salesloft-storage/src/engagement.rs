@@ -191,8 +191,17 @@ impl Store {
         } else {
             "SELECT COUNT(*), COUNT(DISTINCT day) FROM daily_engagement WHERE $1 = $2"
         };
+        let postgres = self.backend() == crate::Backend::Postgres;
         let (rows, distinct): (i64, i64) = on_writer!(self, |pool| {
             let mut tx = pool.begin_write().await.context("starting a transaction")?;
+            if postgres && only.is_some() {
+                // The per-zone CASE makes the planner's estimate of a few days' recompute
+                // high enough to JIT-compile it, which costs more than the query itself.
+                sqlx::query("SET LOCAL jit = off")
+                    .execute(&mut *tx)
+                    .await
+                    .context("turning JIT off for a recompute")?;
+            }
             match only {
                 Some(DaySpan { first, last, .. }) => {
                     sqlx::query("DELETE FROM daily_engagement WHERE day >= $1 AND day <= $2")
