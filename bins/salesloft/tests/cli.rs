@@ -1141,14 +1141,17 @@ fn cadences_enroll_and_the_engagement_report_from_the_command_line() {
         "{}",
         text(&list.stdout)
     );
-    let enroll = run(&[
-        "cadences",
-        "enroll",
-        "--cadence",
-        &cadence,
-        "--people-file",
-        "people.txt",
-    ]);
+    let enroll_all = || {
+        run(&[
+            "cadences",
+            "enroll",
+            "--cadence",
+            &cadence,
+            "--people-file",
+            "people.txt",
+        ])
+    };
+    let enroll = enroll_all();
     let stdout = text(&enroll.stdout);
     assert!(
         enroll.status.success(),
@@ -1162,14 +1165,7 @@ fn cadences_enroll_and_the_engagement_report_from_the_command_line() {
         .and_then(|n| n.parse().ok())
         .unwrap();
     assert!(enrolled > 0, "{stdout}");
-    let again = run(&[
-        "cadences",
-        "enroll",
-        "--cadence",
-        &cadence,
-        "--people-file",
-        "people.txt",
-    ]);
+    let again = enroll_all();
     let stdout = text(&again.stdout);
     assert!(stdout.contains(": 0 enrolled"), "{stdout}");
     assert!(stdout.contains("; 0 writes"), "{stdout}");
