@@ -225,6 +225,106 @@ pub fn refresh_tokens(
     })
 }
 
+/// Why [`serve`] stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] salesloft_storage::Error),
+    /// Accepting connections failed.
+    #[error("serving: {0}")]
+    Serve(std::io::Error),
+    /// The job runner of `--with-worker` stopped with an error.
+    #[error("the worker stopped")]
+    Worker(#[source] salesloft_worker::WorkerError),
+}
+
+/// Install the process's Prometheus recorder (latency buckets from 0.5 ms to 5 s) and give
+/// back its handle for `/metrics`.
+pub fn install_metrics_recorder() -> Result<PrometheusHandle, String> {
+    metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets(&[
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+        ])
+        .map_err(|e| e.to_string())?
+        .install_recorder()
+        .map_err(|e| e.to_string())
+}
+
+/// Serve on `listener` over a migrated `store` until `shutdown`: the routes of [`router`],
+/// webhook tokens reloaded every 10 s, and with `with_worker` the job runner in this process
+/// too (a runner that fails stops the server: the process is one unit).
+pub async fn serve(
+    settings: &salesloft_config::Settings,
+    store: Store,
+    metrics: Option<PrometheusHandle>,
+    listener: tokio::net::TcpListener,
+    with_worker: bool,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> Result<(), ServeError> {
+    let configured = settings.webhooks.callback_tokens.clone();
+    let verifier = current_verifier(&store, &configured).await?;
+    if verifier.token_count() == 0 {
+        tracing::warn!(
+            "no webhook callback token yet (webhooks.callback_tokens, or `salesloft webhooks subscribe`): deliveries get 401 until one exists"
+        );
+    }
+    let inbox = Inbox::new(
+        store.clone(),
+        verifier,
+        salesloft_webhooks::InboxConfig::default(),
+    );
+    let refreshing = refresh_tokens(
+        store.clone(),
+        inbox.clone(),
+        configured,
+        std::time::Duration::from_secs(10),
+        shutdown.clone(),
+    );
+    let budget = salesloft_storage::SharedBudget::new(
+        store.clone(),
+        settings.budget_key(),
+        settings.budget(),
+    )
+    .await?;
+    let app = router(AppState::new(store.clone(), inbox, metrics).with_budget(budget));
+    if let Ok(local) = listener.local_addr() {
+        tracing::info!(
+            addr = %local,
+            with_worker,
+            database = %settings.database.display_url(),
+            "salesloft-server listening"
+        );
+    }
+    let stop = shutdown.clone();
+    let server = async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+            .map_err(ServeError::Serve)
+    };
+    let result = if with_worker {
+        let worker = salesloft_worker::run_on(
+            &store,
+            settings,
+            "default".into(),
+            shutdown.clone(),
+            |r, _| r,
+        );
+        let (served, worked) = tokio::join!(server, async {
+            let worked = worker.await;
+            shutdown.cancel();
+            worked
+        });
+        served.and(worked.map_err(ServeError::Worker))
+    } else {
+        server.await
+    };
+    refreshing.abort();
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

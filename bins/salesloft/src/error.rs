@@ -27,4 +27,16 @@ pub enum CliError {
     /// The offline sandbox could not start or stop.
     #[error(transparent)]
     Sandbox(#[from] salesloft_sandbox::SandboxError),
+    /// The server of `salesloft up` could not start or stopped with an error.
+    #[error(transparent)]
+    Server(#[from] salesloft_server::ServeError),
+    /// A port could not be listened on.
+    #[error("listening on {addr}")]
+    Listen {
+        /// The address.
+        addr: String,
+        /// Why not.
+        #[source]
+        source: std::io::Error,
+    },
 }

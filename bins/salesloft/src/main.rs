@@ -13,6 +13,7 @@ mod meter;
 mod people;
 mod remote;
 mod report;
+mod up;
 mod webhooks;
 
 use std::path::PathBuf;
@@ -218,6 +219,23 @@ enum ReportKind {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// See it run: an offline SalesLoft with a live team, the server subscribed to its
+    /// webhooks, the worker backfilling and keeping the copy fresh, and the status page; all in
+    /// one process on SQLite, no API key. Ctrl-C stops it.
+    Up {
+        /// People in the offline team (accounts, cadences and activities scale with it).
+        #[arg(long, default_value_t = 2_000)]
+        people: usize,
+        /// The status page's port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// The SQLite file of the local copy.
+        #[arg(long, default_value = "salesloft-up.db")]
+        db: String,
+        /// Changes a second the simulated team makes.
+        #[arg(long, default_value_t = 2.0)]
+        changes_per_second: f64,
+    },
     /// Create or upgrade the local database's tables.
     Migrate,
     /// Bring the local copy up to date: the first run backfills, later runs fetch only what
@@ -326,7 +344,24 @@ async fn main() -> ExitCode {
     };
     let display = Display::new();
     init_logging(&settings.log.filter, &display);
-    match run(cli.command, &settings, &display).await {
+    let result = match cli.command {
+        Command::Up {
+            people,
+            port,
+            db,
+            changes_per_second,
+        } => {
+            let options = up::UpOptions {
+                people,
+                port,
+                db,
+                changes_per_second,
+            };
+            up::up(options, cli.config.as_deref()).await
+        }
+        command => run(command, &settings, &display).await,
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", salesloft_config::error_chain(&e));
@@ -466,6 +501,7 @@ async fn run(command: Command, settings: &Settings, display: &Display) -> Result
         .build()?;
     match command {
         Command::Migrate
+        | Command::Up { .. }
         | Command::Status
         | Command::Demo { .. }
         | Command::Jobs { .. }
