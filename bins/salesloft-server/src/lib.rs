@@ -1,7 +1,8 @@
 //! The body of `salesloft-server`: [`router`] serves `POST /webhooks/salesloft` (verified,
-//! stored durably with its processing job, then answered), `GET /health` (the process is
-//! up), `GET /ready` (the database answers and is migrated) and `GET /metrics` (Prometheus
-//! text). Tests run it in process; the binary adds configuration, logging, signals and, with
+//! stored durably with its processing job, then answered), `GET /` (the status page: streams,
+//! the team budget, jobs, webhooks and engagement, from the database), `GET /health` (the
+//! process is up), `GET /ready` (the database answers and is migrated) and `GET /metrics`
+//! (Prometheus text). Tests run it in process; the binary adds configuration, logging, signals and, with
 //! `--with-worker`, the job runner.
 //!
 //! ```no_run
@@ -13,6 +14,8 @@
 //! ```
 
 use std::time::Instant;
+
+mod status_page;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -66,6 +69,7 @@ pub fn router(state: AppState) -> Router {
             WEBHOOK_PATH,
             post(receive_webhook).layer(DefaultBodyLimit::max(limit.saturating_add(1))),
         )
+        .route("/", get(status_page::status_page))
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(render_metrics))

@@ -11,7 +11,23 @@ use std::time::Duration;
 use salesloft_client::{BoxError, BudgetConfig, CostLimiter, Observation, next_minute_ms};
 
 use crate::error::{Context, Result};
-use crate::store::{Store, now_ms, on_writer};
+use crate::store::{Store, now_ms, on_reader, on_writer};
+
+/// How long per-minute spend is kept.
+const SPEND_KEPT_MS: i64 = 7 * 24 * 3_600_000;
+
+/// One calendar minute of a budget's spend.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct MinuteSpend {
+    /// The minute's start, ms since the epoch.
+    pub minute_ms: i64,
+    /// Cost spent.
+    pub cost: f64,
+    /// Requests answered (429s included).
+    pub requests: i64,
+    /// Requests answered 429.
+    pub rate_limited: i64,
+}
 
 /// A cost budget shared through the database.
 #[derive(Debug, Clone)]
@@ -49,8 +65,62 @@ impl SharedBudget {
             .execute(pool)
             .await
             .context("creating the budget row")?;
+            sqlx::query("DELETE FROM api_spend WHERE budget_key = $1 AND minute_ms < $2")
+                .bind(&key)
+                .bind(now.saturating_sub(SPEND_KEPT_MS))
+                .execute(pool)
+                .await
+                .context("pruning old spend")?;
         });
         Ok(Self { store, key, config })
+    }
+
+    /// Count one answered request (`cost` spent) or one 429 in the current minute's row.
+    async fn record_spend(&self, cost: f64, rate_limited: bool) -> Result<()> {
+        let now = now_ms();
+        let minute = now - now.rem_euclid(60_000);
+        let limited = i64::from(rate_limited);
+        on_writer!(&self.store, |pool| {
+            sqlx::query(
+                "INSERT INTO api_spend (budget_key, minute_ms, cost, requests, rate_limited) \
+                 VALUES ($1, $2, $3, 1, $4) ON CONFLICT (budget_key, minute_ms) DO UPDATE SET \
+                 cost = api_spend.cost + excluded.cost, requests = api_spend.requests + 1, \
+                 rate_limited = api_spend.rate_limited + excluded.rate_limited",
+            )
+            .bind(&self.key)
+            .bind(minute)
+            .bind(cost)
+            .bind(limited)
+            .execute(pool)
+            .await
+            .context("counting spend")?;
+        });
+        Ok(())
+    }
+
+    /// What this budget spent per minute since `since_ms`: (minute start ms, cost, requests,
+    /// 429s), oldest first; minutes with no request are left out.
+    pub async fn spend_since(&self, since_ms: i64) -> Result<Vec<MinuteSpend>> {
+        let rows: Vec<(i64, f64, i64, i64)> = on_reader!(&self.store, |pool| {
+            sqlx::query_as(
+                "SELECT minute_ms, cost, requests, rate_limited FROM api_spend \
+                 WHERE budget_key = $1 AND minute_ms >= $2 ORDER BY minute_ms",
+            )
+            .bind(&self.key)
+            .bind(since_ms)
+            .fetch_all(pool)
+            .await
+            .context("reading spend")?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(minute_ms, cost, requests, rate_limited)| MinuteSpend {
+                minute_ms,
+                cost,
+                requests,
+                rate_limited,
+            })
+            .collect())
     }
 
     /// Take `cost` now if available; otherwise how long to wait.
@@ -148,6 +218,8 @@ impl CostLimiter for SharedBudget {
 
     async fn observe(&self, o: &Observation) -> Result<(), BoxError> {
         let now = now_ms();
+        self.record_spend(f64::from(o.actual_cost.unwrap_or(o.estimated_cost)), false)
+            .await?;
         let debit = o
             .actual_cost
             .map_or(0.0, |a| f64::from(a) - f64::from(o.estimated_cost));
@@ -189,6 +261,7 @@ impl CostLimiter for SharedBudget {
 
     async fn on_rate_limited(&self, o: &Observation) -> Result<(), BoxError> {
         let now = now_ms();
+        self.record_spend(0.0, true).await?;
         let until = match o.retry_after {
             Some(d) => now + d.as_millis() as i64,
             None => next_minute_ms(now, o.server_date) + 1_000 + fastrand::i64(0..1_000),

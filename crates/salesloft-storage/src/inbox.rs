@@ -199,6 +199,35 @@ impl Store {
         })
     }
 
+    /// Deliveries received since `since_ms`, per minute of arrival and status: (minute start
+    /// ms, status, count), oldest first.
+    pub async fn webhook_minutes(&self, since_ms: i64) -> Result<Vec<(i64, String, i64)>> {
+        on_reader!(self, |pool| {
+            sqlx::query_as(
+                "SELECT received_at_ms - (received_at_ms % 60000) AS minute, status, COUNT(*) \
+                 FROM webhook_events WHERE received_at_ms >= $1 \
+                 GROUP BY minute, status ORDER BY minute, status",
+            )
+            .bind(since_ms)
+            .fetch_all(pool)
+            .await
+            .context("counting webhooks per minute")
+        })
+    }
+
+    /// When a delivery of each event type was last applied: (event type, ms).
+    pub async fn webhooks_last_processed(&self) -> Result<Vec<(String, i64)>> {
+        on_reader!(self, |pool| {
+            sqlx::query_as(
+                "SELECT event_type, MAX(processed_at_ms) FROM webhook_events \
+                 WHERE status = 'processed' AND processed_at_ms IS NOT NULL GROUP BY event_type",
+            )
+            .fetch_all(pool)
+            .await
+            .context("reading the last applied webhooks")
+        })
+    }
+
     /// The oldest pending deliveries.
     pub async fn pending_webhooks(&self, limit: i64) -> Result<Vec<InboxEvent>> {
         on_reader!(self, |pool| {

@@ -69,7 +69,7 @@ pub mod testing;
 mod tokens;
 mod upsert;
 
-pub use budget::SharedBudget;
+pub use budget::{MinuteSpend, SharedBudget};
 /// The time zone type the local copy's activity days are computed in (chrono-tz's).
 pub use chrono_tz::Tz;
 pub use engagement::{DaySpan, EngagementRow, EngagementWritten, LocalDays, OffsetSpans};

@@ -102,3 +102,43 @@ on_both!(
     shared_signals,
     the_server_remaining_budget_and_429s_hold_everyone
 );
+
+async fn spend_is_counted_per_minute_across_processes(db: &TestDb) {
+    let config = BudgetConfig::default();
+    let a = SharedBudget::new(db.store.clone(), "team:spend", config)
+        .await
+        .unwrap();
+    let b = SharedBudget::new(another_pool(db).await, "team:spend", config)
+        .await
+        .unwrap();
+    let other = SharedBudget::new(db.store.clone(), "team:other", config)
+        .await
+        .unwrap();
+    let answered = |cost: u32| Observation {
+        estimated_cost: 1,
+        actual_cost: Some(cost),
+        remaining: None,
+        retry_after: None,
+        server_date: None,
+    };
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        - 60_000;
+    a.observe(&answered(1)).await.unwrap();
+    b.observe(&answered(3)).await.unwrap();
+    b.on_rate_limited(&answered(0)).await.unwrap();
+    other.observe(&answered(7)).await.unwrap();
+    let spend = a.spend_since(before).await.unwrap();
+    let cost: f64 = spend.iter().map(|m| m.cost).sum();
+    let requests: i64 = spend.iter().map(|m| m.requests).sum();
+    let limited: i64 = spend.iter().map(|m| m.rate_limited).sum();
+    assert_eq!((cost, requests, limited), (4.0, 3, 1), "{spend:?}");
+    assert!(spend.iter().all(|m| m.minute_ms % 60_000 == 0));
+    assert_eq!(other.spend_since(before).await.unwrap()[0].cost, 7.0);
+}
+on_both!(
+    spend_per_minute,
+    spend_is_counted_per_minute_across_processes
+);
