@@ -43,6 +43,23 @@ where
         .map_err(|e| D::Error::custom(format!("{s:?}: {e}")))
 }
 
+/// An optional value parsed from its text form; an empty string reads as unset.
+pub(crate) fn parsed_option<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr,
+    <T as FromStr>::Err: Display,
+{
+    let s = String::deserialize(d)?;
+    if s.trim().is_empty() {
+        return Ok(None);
+    }
+    s.trim()
+        .parse()
+        .map(Some)
+        .map_err(|e| D::Error::custom(format!("{s:?}: {e}")))
+}
+
 /// An optional secret; an empty string reads as unset.
 pub(crate) fn secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecretString>, D::Error> {
     let s = Option::<String>::deserialize(d)?;

@@ -228,6 +228,9 @@ pub struct JobSettings {
     /// Seconds a stopping worker gives running jobs to reach a safe point (1 to 600).
     #[serde(deserialize_with = "de::number")]
     pub shutdown_grace_secs: u64,
+    /// Where `salesloft-worker` serves `/health`, `/ready` and `/metrics` (unset: nowhere).
+    #[serde(default, deserialize_with = "de::parsed_option")]
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// `[sync]`

@@ -24,9 +24,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
 use metrics_exporter_prometheus::PrometheusHandle;
-use salesloft_services::Stream;
 use salesloft_storage::Store;
-use salesloft_webhooks::{EventType, Inbox, Receipt, Refusal};
+use salesloft_webhooks::{Inbox, Receipt, Refusal};
+use salesloft_worker::ops::{OpsState, ops_router};
 
 /// The path SalesLoft delivers webhooks to.
 pub const WEBHOOK_PATH: &str = "/webhooks/salesloft";
@@ -57,7 +57,18 @@ impl AppState {
         self.budget = Some(budget);
         self
     }
+
+    /// The state of the operations endpoints.
+    fn ops(&self) -> OpsState {
+        let ops = OpsState::new(self.store.clone(), self.metrics.clone());
+        match &self.budget {
+            Some(b) => ops.with_budget(b.clone()),
+            None => ops,
+        }
+    }
 }
+
+pub use salesloft_worker::ops::install_metrics_recorder;
 
 /// The server's routes, with a span per request.
 pub fn router(state: AppState) -> Router {
@@ -70,20 +81,9 @@ pub fn router(state: AppState) -> Router {
             post(receive_webhook).layer(DefaultBodyLimit::max(limit.saturating_add(1))),
         )
         .route("/", get(status_page::status_page))
-        .route("/health", get(health))
-        .route("/ready", get(ready))
-        .route("/metrics", get(render_metrics))
+        .with_state(state.clone())
+        .merge(ops_router(state.ops()))
         .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state)
-}
-
-/// The label of a delivery's type: documented types by name, anything else as `other` (a
-/// sender cannot grow the metric without bound).
-fn type_label(event_type: Option<&[u8]>) -> &'static str {
-    event_type
-        .and_then(|t| std::str::from_utf8(t).ok())
-        .and_then(EventType::parse)
-        .map_or("other", EventType::as_str)
 }
 
 async fn receive_webhook(
@@ -94,7 +94,7 @@ async fn receive_webhook(
     let started = Instant::now();
     let event_type = headers.get("x-salesloft-event").map(|v| v.as_bytes());
     let signature = headers.get("x-salesloft-signature").map(|v| v.as_bytes());
-    let label = type_label(event_type);
+    let label = salesloft_worker::ops::event_type_label(event_type);
     let result = state.inbox.receive(event_type, signature, body).await;
     let (status, outcome, text) = match &result {
         Ok(Receipt::Stored(_)) => (StatusCode::OK, "stored", "stored\n".to_owned()),
@@ -122,74 +122,6 @@ async fn receive_webhook(
         .increment(1);
     metrics::histogram!("salesloft_webhook_store_seconds").record(started.elapsed().as_secs_f64());
     (status, text).into_response()
-}
-
-async fn health() -> &'static str {
-    "ok\n"
-}
-
-async fn ready(State(state): State<AppState>) -> Response {
-    match state.store.pending_migrations().await {
-        Ok(0) => (StatusCode::OK, "ready\n").into_response(),
-        Ok(n) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("{n} migrations not applied: run `salesloft migrate`\n"),
-        )
-            .into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check: database unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n").into_response()
-        }
-    }
-}
-
-async fn render_metrics(State(state): State<AppState>) -> Response {
-    let Some(handle) = &state.metrics else {
-        return (StatusCode::NOT_FOUND, "metrics are off\n").into_response();
-    };
-    if let Err(e) = sample_database(&state.store).await {
-        tracing::warn!(error = %e, "sampling metrics from the database failed");
-    }
-    if let Some(budget) = &state.budget {
-        match budget.available().await {
-            Ok(available) => metrics::gauge!("salesloft_budget_available").set(available),
-            Err(e) => tracing::warn!(error = %e, "reading the team budget failed"),
-        }
-    }
-    handle.run_upkeep();
-    (
-        [("content-type", "text/plain; version=0.0.4")],
-        handle.render(),
-    )
-        .into_response()
-}
-
-/// Gauges read from the database at each scrape: they are the truth every process shares.
-async fn sample_database(store: &Store) -> Result<(), salesloft_storage::Error> {
-    for (kind, state, n) in store.job_counts_by_kind().await? {
-        metrics::gauge!("salesloft_jobs", "kind" => kind, "state" => state).set(n as f64);
-    }
-    for (event_type, status, n) in store.webhook_counts().await? {
-        let label = type_label(Some(event_type.as_bytes()));
-        metrics::gauge!("salesloft_webhook_events", "event_type" => label, "status" => status)
-            .set(n as f64);
-    }
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    for state in store.sync_states().await? {
-        if let Some(at) = state.last_success_at_ms {
-            let lag = (now_ms.saturating_sub(at)).max(0) as f64 / 1_000.0;
-            metrics::gauge!("salesloft_sync_lag_seconds", "stream" => state.stream.clone())
-                .set(lag);
-        }
-    }
-    for stream in Stream::all() {
-        if let Ok(n) = stream.count_live(store).await {
-            metrics::gauge!("salesloft_records", "stream" => stream.name()).set(n as f64);
-        }
-    }
-    Ok(())
 }
 
 /// The tokens deliveries may be signed with: `configured` (`webhooks.callback_tokens`) and
@@ -242,18 +174,6 @@ pub enum ServeError {
     /// The job runner of `--with-worker` stopped with an error.
     #[error("the worker stopped")]
     Worker(#[source] salesloft_worker::WorkerError),
-}
-
-/// Install the process's Prometheus recorder (latency buckets from 0.5 ms to 5 s) and give
-/// back its handle for `/metrics`.
-pub fn install_metrics_recorder() -> Result<PrometheusHandle, String> {
-    metrics_exporter_prometheus::PrometheusBuilder::new()
-        .set_buckets(&[
-            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-        ])
-        .map_err(|e| e.to_string())?
-        .install_recorder()
-        .map_err(|e| e.to_string())
 }
 
 /// Serve on `listener` over a migrated `store` until `shutdown`: the routes of [`router`],
@@ -327,17 +247,4 @@ pub async fn serve(
     };
     refreshing.abort();
     result
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unknown_types_share_one_label() {
-        assert_eq!(type_label(Some(b"person_updated")), "person_updated");
-        assert_eq!(type_label(Some(b"made_up_123")), "other");
-        assert_eq!(type_label(Some(&[0xff])), "other");
-        assert_eq!(type_label(None), "other");
-    }
 }

@@ -13,6 +13,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod ops;
+
 use salesloft_config::Settings;
 use salesloft_jobs::{
     BuiltinSettings, CancellationToken, Job, JobContext, JobError, Outcome, Registry, Runner,
@@ -38,9 +40,48 @@ pub enum WorkerError {
     /// The runner failed (on SQLite: another runner holds the file).
     #[error(transparent)]
     Jobs(#[from] salesloft_jobs::Error),
+    /// The operations endpoints could not listen.
+    #[error("listening on {addr}")]
+    Listen {
+        /// The address (`jobs.metrics_bind`).
+        addr: std::net::SocketAddr,
+        /// Why not.
+        #[source]
+        source: std::io::Error,
+    },
     /// The signal handlers could not be installed.
     #[error("installing the signal handlers: {0}")]
     Signals(std::io::Error),
+}
+
+/// Serve `/health`, `/ready` and `/metrics` on `addr` until `shutdown`.
+async fn serve_ops(
+    store: &Store,
+    settings: &Settings,
+    addr: std::net::SocketAddr,
+    shutdown: CancellationToken,
+) -> Result<tokio::task::JoinHandle<()>, WorkerError> {
+    let metrics = match ops::install_metrics_recorder() {
+        Ok(handle) => Some(handle),
+        Err(e) => {
+            tracing::warn!(error = %e, "no metrics recorder: /metrics answers 404");
+            None
+        }
+    };
+    let budget = SharedBudget::new(store.clone(), settings.budget_key(), settings.budget()).await?;
+    let app = ops::ops_router(ops::OpsState::new(store.clone(), metrics).with_budget(budget));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| WorkerError::Listen { addr, source })?;
+    tracing::info!(%addr, "salesloft-worker serving /health, /ready and /metrics");
+    Ok(tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await;
+        if let Err(e) = served {
+            tracing::warn!(error = %e, "the operations endpoints stopped");
+        }
+    }))
 }
 
 /// Run every queued job of `queue` and the built-in schedules until `shutdown` is cancelled
@@ -55,7 +96,15 @@ pub async fn run(
     use secrecy::ExposeSecret;
     let store = Store::connect(settings.database.url.expose_secret()).await?;
     store.migrate().await?;
-    let result = run_on(&store, settings, queue, shutdown, customize).await;
+    let ops = match settings.jobs.metrics_bind {
+        Some(addr) => Some(serve_ops(&store, settings, addr, shutdown.clone()).await?),
+        None => None,
+    };
+    let result = run_on(&store, settings, queue, shutdown.clone(), customize).await;
+    if let Some(ops) = ops {
+        shutdown.cancel();
+        let _ = ops.await;
+    }
     store.close().await;
     result
 }
