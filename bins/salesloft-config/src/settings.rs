@@ -737,5 +737,24 @@ mod tests {
             ));
             assert!(Settings::load(Some(&file), vars(&[])).is_ok(), "{env}");
         }
+        let production = PathBuf::from(format!(
+            "{}/../../config/production.toml",
+            env!("CARGO_MANIFEST_DIR")
+        ));
+        let s = Settings::load(Some(&production), vars(&[])).unwrap();
+        assert_eq!(
+            s.jobs.metrics_bind,
+            Some("0.0.0.0:9091".parse().unwrap()),
+            "workers serve their metrics in production"
+        );
+        assert_eq!(s.server.bind, "0.0.0.0:8080".parse().unwrap());
+        let unset = Settings::load(None, vars(&[])).unwrap();
+        assert_eq!(unset.jobs.metrics_bind, None, "off by default");
+        let set = Settings::load(
+            None,
+            vars(&[("SALESLOFT_JOBS__METRICS_BIND", "127.0.0.1:9")]),
+        )
+        .unwrap();
+        assert_eq!(set.jobs.metrics_bind, Some("127.0.0.1:9".parse().unwrap()));
     }
 }
