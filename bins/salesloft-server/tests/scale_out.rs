@@ -5,6 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)] // tests panic on failure and report what they measured
 
+mod common;
+
+use common::{eventually, free_port};
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -27,14 +31,6 @@ impl Drop for Processes {
             let _ = c.wait();
         }
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The worker binary beside this package's server binary (`cargo test --workspace` builds
@@ -85,21 +81,6 @@ fn spawn(
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     cmd.spawn().unwrap()
-}
-
-async fn eventually<F, Fut>(what: &str, limit: Duration, mut done: F) -> Duration
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !done().await {
-        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let took = started.elapsed();
-    eprintln!("{what}: after {took:?}");
-    took
 }
 
 async fn count(db: &salesloft_storage::testing::TestDb, sql: &str) -> i64 {

@@ -3,6 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)] // tests panic on failure and report what they measured
 
+mod common;
+
+use common::{eventually, free_port};
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,14 +26,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn start_server(
@@ -104,21 +100,6 @@ async fn subscribe(
             .await
             .unwrap();
     }
-}
-
-async fn eventually<F, Fut>(what: &str, limit: Duration, mut done: F) -> Duration
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !done().await {
-        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    let took = started.elapsed();
-    eprintln!("{what}: after {took:?}");
-    took
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,6 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)] // tests panic on failure and report what they measured
 
+mod common;
+
+use common::free_port;
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -107,11 +111,7 @@ async fn the_status_page_renders_in_chromium_and_follows_the_sandbox() {
     let db = salesloft_storage::testing::TestDb::sqlite_unmigrated()
         .await
         .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_salesloft-server"));
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SALESLOFT_")) {
         cmd.env_remove(k);
