@@ -1207,3 +1207,76 @@ fn cadences_enroll_and_the_engagement_report_from_the_command_line() {
         .sum();
     assert_eq!(calls as usize, snapshot["calls"].as_array().unwrap().len());
 }
+
+/// `GET path` from 127.0.0.1:`port` with a bare HTTP/1.0 request: the body, if it answered.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    text.split_once("\r\n\r\n").map(|(_, body)| body.to_owned())
+}
+
+#[test]
+fn up_shows_a_live_status_page_within_a_minute_and_stops_on_ctrl_c() {
+    let dir = Scratch::new("up");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = Instant::now();
+    let mut child = command(
+        &dir,
+        &["up", "--people", "300", "--port", &port.to_string()],
+        &[],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    // The page, with the backfilled people, within a minute of starting.
+    loop {
+        let people = http_get(port, "/").and_then(|page| {
+            let row = page.split("data-stream=\"people\"").nth(1)?.to_owned();
+            row.split("<td class=\"n\">")
+                .nth(1)?
+                .split('<')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        });
+        if people == Some(300) {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("no status page with 300 people within a minute (last: {people:?})");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!("status page live after {:?}", started.elapsed());
+    assert_eq!(http_get(port, "/ready").as_deref(), Some("ready\n"));
+    let ok = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let stopping = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if stopping.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("salesloft up did not stop within 30 s of Ctrl-C");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+}
