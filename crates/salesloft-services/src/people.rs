@@ -654,7 +654,14 @@ impl PeopleSync {
         self.lookups
             .forget_person(person.id, person.email_address.as_deref())
             .await;
-        if let PersonKey::Email(email) = key {
+        // The address the record was looked up by, when SalesLoft keeps another (a "missing"
+        // entry under it would hide the person just written).
+        if let PersonKey::Email(email) = key
+            && !person
+                .email_address
+                .as_deref()
+                .is_some_and(|e| e.trim().eq_ignore_ascii_case(email.trim()))
+        {
             self.lookups.forget_person(person.id, Some(email)).await;
         }
         if created {
