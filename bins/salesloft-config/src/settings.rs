@@ -198,10 +198,39 @@ pub struct LogSettings {
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ServerSettings {
-    /// Where `salesloft-server` listens.
+    /// Where `salesloft-server` takes webhooks (and serves `/health`).
     #[serde(deserialize_with = "de::parsed")]
     pub bind: SocketAddr,
+    /// Where it serves the operator routes (the status page, `/metrics`, `/ready`); unset:
+    /// on `bind` beside the webhooks.
+    #[serde(default, deserialize_with = "de::parsed_option")]
+    pub ops_bind: Option<SocketAddr>,
+    /// The token operator routes ask for (bearer header, or the login form's cookie). Without
+    /// it operator routes are served on loopback addresses only. At least 16 bytes.
+    #[serde(default, deserialize_with = "de::secret")]
+    pub admin_token: Option<SecretString>,
+    /// Seconds a client has to send a request's headers; also how long a keep-alive
+    /// connection may stay silent (1 to 300).
+    #[serde(deserialize_with = "de::number")]
+    pub header_timeout_secs: u64,
+    /// Seconds a request body may pause between two pieces (1 to 300).
+    #[serde(deserialize_with = "de::number")]
+    pub body_timeout_secs: u64,
+    /// Seconds for a whole request, its body read and its answer (1 to 600).
+    #[serde(deserialize_with = "de::number")]
+    pub request_timeout_secs: u64,
+    /// Connections one listener keeps open at once (1 to 65,536; keep it below the
+    /// process's open-file limit).
+    #[serde(deserialize_with = "de::number")]
+    pub max_connections: u64,
+    /// Seconds requests in flight get once shutdown begins, before their connections are
+    /// closed (1 to 600).
+    #[serde(deserialize_with = "de::number")]
+    pub shutdown_grace_secs: u64,
 }
+
+/// Bytes a callback or admin token has at least: shorter ones can be guessed.
+pub const MIN_TOKEN_BYTES: usize = 16;
 
 /// `[webhooks]`
 #[derive(Debug, Deserialize)]
@@ -209,9 +238,16 @@ pub struct ServerSettings {
 #[non_exhaustive]
 pub struct WebhookSettings {
     /// Callback tokens deliveries may be signed with (several during a rotation), besides
-    /// those of subscriptions the toolkit created, which the database keeps.
+    /// those of subscriptions the toolkit created, which the database keeps. At least 16
+    /// bytes each.
     #[serde(default, deserialize_with = "de::secret_list")]
     pub callback_tokens: Vec<SecretString>,
+    /// Days processed (and skipped) deliveries are kept before they are pruned (1 to 3,650).
+    #[serde(deserialize_with = "de::number")]
+    pub keep_days: u64,
+    /// Days failed deliveries are kept, for inspection (1 to 3,650).
+    #[serde(deserialize_with = "de::number")]
+    pub keep_failed_days: u64,
 }
 
 /// `[jobs]`
@@ -348,6 +384,69 @@ impl Settings {
             100,
             "",
         )?;
+        let server = &self.server;
+        in_range(
+            "server.header_timeout_secs",
+            server.header_timeout_secs,
+            1,
+            300,
+            "",
+        )?;
+        in_range(
+            "server.body_timeout_secs",
+            server.body_timeout_secs,
+            1,
+            300,
+            "",
+        )?;
+        in_range(
+            "server.request_timeout_secs",
+            server.request_timeout_secs,
+            1,
+            600,
+            "",
+        )?;
+        in_range(
+            "server.max_connections",
+            server.max_connections,
+            1,
+            65_536,
+            "",
+        )?;
+        in_range(
+            "server.shutdown_grace_secs",
+            server.shutdown_grace_secs,
+            1,
+            600,
+            "",
+        )?;
+        in_range("webhooks.keep_days", self.webhooks.keep_days, 1, 3_650, "")?;
+        in_range(
+            "webhooks.keep_failed_days",
+            self.webhooks.keep_failed_days,
+            1,
+            3_650,
+            "",
+        )?;
+        let short = |t: &SecretString| t.expose_secret().len() < MIN_TOKEN_BYTES;
+        if self.webhooks.callback_tokens.iter().any(short) {
+            return Err(ConfigError::Invalid {
+                key: "webhooks.callback_tokens".into(),
+                message: format!(
+                    "a token is shorter than {MIN_TOKEN_BYTES} bytes: short tokens can be guessed \
+                     (`salesloft webhooks subscribe` generates long ones)"
+                ),
+            });
+        }
+        if server.admin_token.as_ref().is_some_and(short) {
+            return Err(ConfigError::Invalid {
+                key: "server.admin_token".into(),
+                message: format!(
+                    "shorter than {MIN_TOKEN_BYTES} bytes: short tokens can be guessed (try \
+                     `openssl rand -hex 32`)"
+                ),
+            });
+        }
         url::Url::parse(&self.api.base_url).map_err(|e| ConfigError::Invalid {
             key: "api.base_url".into(),
             message: format!("{:?} is not a URL: {e}", self.api.base_url),
@@ -539,7 +638,10 @@ mod tests {
             ("SALESLOFT_SERVER__BIND", "0.0.0.0:9000"),
             ("SALESLOFT_JOBS__SYNC_EVERY_SECS", "60"),
             ("SALESLOFT_TEAM__TIME_ZONE", "America/Chicago"),
-            ("SALESLOFT_WEBHOOKS__CALLBACK_TOKENS", "tok1, tok2,,"),
+            (
+                "SALESLOFT_WEBHOOKS__CALLBACK_TOKENS",
+                "token-one-of-sixteen, token-two-of-sixteen,,",
+            ),
             ("UNRELATED", "x"),
         ])
         .unwrap();
@@ -559,7 +661,7 @@ mod tests {
             .iter()
             .map(|t| t.expose_secret())
             .collect();
-        assert_eq!(tokens, ["tok1", "tok2"]);
+        assert_eq!(tokens, ["token-one-of-sixteen", "token-two-of-sixteen"]);
         assert!(s.auth(None).is_ok());
     }
 
@@ -569,11 +671,21 @@ mod tests {
             ("SALESLOFT_API_KEY", "ak_secret_123"),
             ("SALESLOFT_DATABASE_URL", "postgres://u:pw_secret@db/x"),
             ("SALESLOFT_OAUTH_CLIENT_SECRET", "cs_secret"),
-            ("SALESLOFT_WEBHOOKS__CALLBACK_TOKENS", "tok_secret"),
+            (
+                "SALESLOFT_WEBHOOKS__CALLBACK_TOKENS",
+                "tok_secret_of_16_bytes",
+            ),
+            ("SALESLOFT_SERVER__ADMIN_TOKEN", "admin_secret_of_16_bytes"),
         ])
         .unwrap();
         let shown = format!("{s:?}");
-        for secret in ["ak_secret_123", "pw_secret", "cs_secret", "tok_secret"] {
+        for secret in [
+            "ak_secret_123",
+            "pw_secret",
+            "cs_secret",
+            "tok_secret",
+            "admin_secret",
+        ] {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }
         assert_eq!(s.database.display_url(), "postgres://u@db/x");
@@ -700,6 +812,31 @@ mod tests {
                 &["team.time_zone", "Mars/Olympus"],
             ),
             ("SALESLOFT_SERVER__BIND", "localhost", &["server.bind"]),
+            (
+                "SALESLOFT_WEBHOOKS__CALLBACK_TOKENS",
+                "long-enough-token-1,short",
+                &["webhooks.callback_tokens", "16 bytes"],
+            ),
+            (
+                "SALESLOFT_SERVER__ADMIN_TOKEN",
+                "hunter2",
+                &["server.admin_token", "16 bytes"],
+            ),
+            (
+                "SALESLOFT_SERVER__MAX_CONNECTIONS",
+                "0",
+                &["server.max_connections", "1..=65536"],
+            ),
+            (
+                "SALESLOFT_SERVER__SHUTDOWN_GRACE_SECS",
+                "0",
+                &["server.shutdown_grace_secs"],
+            ),
+            (
+                "SALESLOFT_WEBHOOKS__KEEP_DAYS",
+                "0",
+                &["webhooks.keep_days"],
+            ),
             ("SALESLOFT_BASE_URL", "not a url", &["api.base_url"]),
             ("SALESLOFT_API__TYPO", "1", &["typo"]),
         ];
@@ -718,7 +855,7 @@ mod tests {
         let file = dir.join("custom.toml");
         std::fs::write(
             &file,
-            "[api]\ntimeout_secs = 7\n[webhooks]\ncallback_tokens = [\"a\", \"b\"]\n",
+            "[api]\ntimeout_secs = 7\n[webhooks]\ncallback_tokens = [\"token-a-of-16-bytes\", \"token-b-of-16-bytes\"]\n",
         )
         .unwrap();
         let s = Settings::load(Some(&file), vars(&[])).unwrap();

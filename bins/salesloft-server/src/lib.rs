@@ -1,23 +1,34 @@
-//! The body of `salesloft-server`: [`router`] serves `POST /webhooks/salesloft` (verified,
-//! stored durably with its processing job, then answered), `GET /` (the status page: streams,
-//! the team budget, jobs, webhooks and engagement, from the database), `GET /health` (the
-//! process is up), `GET /ready` (the database answers and is migrated) and `GET /metrics`
-//! (Prometheus text). Tests run it in process; the binary adds configuration, logging, signals and, with
-//! `--with-worker`, the job runner.
+//! The body of `salesloft-server`. Two sets of routes, each served through the worker's
+//! bounded HTTP edge ([`salesloft_worker::edge`]: header, body and request timeouts, a
+//! connection cap that a flood of slow sockets cannot fill, a shutdown deadline):
+//!
+//! - [`router`], the public routes: `POST /webhooks/salesloft` (verified, stored durably with
+//!   its processing job, then answered) and `GET /health`;
+//! - [`operator_router`], the operator routes: `GET /` (the status page: streams, the team
+//!   budget, jobs, webhooks and engagement, with reps' names), `GET /metrics` (Prometheus
+//!   text) behind the admin login, and `GET /ready` (the database answers and is migrated).
+//!
+//! [`serve`] runs them on `server.bind` and `server.ops_bind` (or together on `server.bind`),
+//! and refuses operator routes off loopback without `server.admin_token`.
 //!
 //! ```no_run
-//! # async fn demo(store: salesloft_storage::Store, inbox: salesloft_webhooks::Inbox) -> std::io::Result<()> {
+//! # async fn demo(store: salesloft_storage::Store, inbox: salesloft_webhooks::Inbox) {
 //! let app = salesloft_server::router(salesloft_server::AppState::new(store, inbox, None));
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! axum::serve(listener, app).await
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await.expect("a port");
+//! let limits = salesloft_worker::edge::EdgeLimits::default();
+//! let stop = salesloft_jobs::CancellationToken::new();
+//! salesloft_worker::edge::serve(listener, app, limits, stop).await;
 //! # }
 //! ```
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 mod status_page;
 
 use axum::Router;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -26,7 +37,9 @@ use bytes::Bytes;
 use metrics_exporter_prometheus::PrometheusHandle;
 use salesloft_storage::Store;
 use salesloft_webhooks::{Inbox, Receipt, Refusal};
-use salesloft_worker::ops::{OpsState, ops_router};
+use salesloft_worker::admin::{AdminAuth, check_exposure};
+use salesloft_worker::edge::{self, Throttle};
+use salesloft_worker::ops::{self, OpsState};
 
 /// The path SalesLoft delivers webhooks to.
 pub const WEBHOOK_PATH: &str = "/webhooks/salesloft";
@@ -38,6 +51,7 @@ pub struct AppState {
     inbox: Inbox,
     metrics: Option<PrometheusHandle>,
     budget: Option<salesloft_storage::SharedBudget>,
+    refusals: Arc<RefusalSummary>,
 }
 
 impl AppState {
@@ -49,6 +63,7 @@ impl AppState {
             inbox,
             metrics,
             budget: None,
+            refusals: Arc::default(),
         }
     }
 
@@ -70,7 +85,7 @@ impl AppState {
 
 pub use salesloft_worker::ops::install_metrics_recorder;
 
-/// The server's routes, with a span per request.
+/// The public routes: `POST /webhooks/salesloft` and `GET /health`. Nothing here shows data.
 pub fn router(state: AppState) -> Router {
     // One byte over the inbox's limit reaches the inbox, which answers 413 itself; anything
     // larger is refused by axum before it is read whole.
@@ -80,48 +95,106 @@ pub fn router(state: AppState) -> Router {
             WEBHOOK_PATH,
             post(receive_webhook).layer(DefaultBodyLimit::max(limit.saturating_add(1))),
         )
+        .with_state(state)
+        .merge(ops::health_routes())
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+/// The operator routes: the status page (`/`) and `/metrics` behind `auth`'s login (with its
+/// `/login` and `/logout`), and `/ready`.
+pub fn operator_router(state: AppState, auth: &AdminAuth) -> Router {
+    let protected = Router::new()
         .route("/", get(status_page::status_page))
         .with_state(state.clone())
-        .merge(ops_router(state.ops()))
+        .merge(ops::metrics_routes(state.ops()));
+    auth.protect(protected)
+        .merge(ops::ready_routes(state.ops()))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+/// Refused deliveries, summed between two log lines: anyone can send them, so they are
+/// counted in `/metrics` and logged at most once a minute.
+#[derive(Debug, Default)]
+struct RefusalSummary {
+    counts: Mutex<BTreeMap<&'static str, u64>>,
+    throttle: Throttle,
+}
+
+impl RefusalSummary {
+    fn note(&self, outcome: &'static str) {
+        let summary = {
+            let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+            *counts.entry(outcome).or_default() += 1;
+            if !self.throttle.ready() {
+                return;
+            }
+            std::mem::take(&mut *counts)
+        };
+        let text: Vec<String> = summary.iter().map(|(k, n)| format!("{k}={n}")).collect();
+        tracing::info!(
+            refused = %text.join(" "),
+            "webhook deliveries refused since the last such line (one a minute at most)"
+        );
+    }
 }
 
 async fn receive_webhook(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let started = Instant::now();
     let event_type = headers.get("x-salesloft-event").map(|v| v.as_bytes());
     let signature = headers.get("x-salesloft-signature").map(|v| v.as_bytes());
     let label = salesloft_worker::ops::event_type_label(event_type);
-    let result = state.inbox.receive(event_type, signature, body).await;
-    let (status, outcome, text) = match &result {
-        Ok(Receipt::Stored(_)) => (StatusCode::OK, "stored", "stored\n".to_owned()),
-        Ok(Receipt::Duplicate) => (StatusCode::OK, "duplicate", "duplicate\n".to_owned()),
-        Err(refusal) => {
-            let outcome = match refusal {
-                Refusal::TooLarge { .. } => "too_large",
-                Refusal::Signature(_) => "bad_signature",
-                Refusal::NoEventType => "no_event_type",
-                Refusal::Unavailable(_) => "unavailable",
-                _ => "refused",
+    let (status, outcome, text) = match body {
+        Err(rejection) => {
+            let status = edge::body_error_status(&rejection, rejection.status());
+            let outcome = match status {
+                StatusCode::REQUEST_TIMEOUT => "timeout",
+                StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+                _ => "bad_body",
             };
-            let status =
-                StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            if matches!(refusal, Refusal::Unavailable(_)) {
-                tracing::warn!(error = %refusal, "webhook not stored; SalesLoft will retry");
-            } else {
-                tracing::info!(reason = %refusal, "webhook refused");
-            }
-            // The refusal names what is wrong, never a token or the body.
-            (status, outcome, format!("{refusal}\n"))
+            (
+                status,
+                outcome,
+                format!("the body could not be read: {outcome}\n"),
+            )
         }
+        Ok(body) => match state.inbox.receive(event_type, signature, body).await {
+            Ok(Receipt::Stored(_)) => (StatusCode::OK, "stored", "stored\n".to_owned()),
+            Ok(Receipt::Duplicate) => (StatusCode::OK, "duplicate", "duplicate\n".to_owned()),
+            Err(refusal) => answer_refusal(&refusal),
+        },
     };
+    if status != StatusCode::OK && outcome != "unavailable" {
+        state.refusals.note(outcome);
+    }
     metrics::counter!("salesloft_webhook_received_total", "event_type" => label, "outcome" => outcome)
         .increment(1);
     metrics::histogram!("salesloft_webhook_store_seconds").record(started.elapsed().as_secs_f64());
     (status, text).into_response()
+}
+
+/// The status, metric outcome and text of a refused delivery. The text says what is wrong
+/// with the request, never a token, the body, the server's configuration or its database.
+fn answer_refusal(refusal: &Refusal) -> (StatusCode, &'static str, String) {
+    let status =
+        StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let (outcome, text) = match refusal {
+        Refusal::TooLarge { .. } => ("too_large", refusal.to_string()),
+        Refusal::Signature(_) => ("bad_signature", "the signature is missing or wrong".into()),
+        Refusal::NoEventType => ("no_event_type", refusal.to_string()),
+        Refusal::Unavailable(_) => {
+            tracing::warn!(error = %refusal, "webhook not stored; SalesLoft will retry");
+            (
+                "unavailable",
+                "the delivery cannot be stored now; retry".into(),
+            )
+        }
+        _ => ("refused", "refused".into()),
+    };
+    (status, outcome, format!("{text}\n"))
 }
 
 /// The tokens deliveries may be signed with: `configured` (`webhooks.callback_tokens`) and
@@ -168,25 +241,89 @@ pub enum ServeError {
     /// The database failed.
     #[error(transparent)]
     Storage(#[from] salesloft_storage::Error),
-    /// Accepting connections failed.
-    #[error("serving: {0}")]
-    Serve(std::io::Error),
+    /// A listener could not be opened or read.
+    #[error("listening on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: String,
+        /// Why not.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Operator routes would be public without a login.
+    #[error(transparent)]
+    Exposed(#[from] salesloft_worker::admin::Exposed),
     /// The job runner of `--with-worker` stopped with an error.
     #[error("the worker stopped")]
     Worker(#[source] salesloft_worker::WorkerError),
 }
 
-/// Serve on `listener` over a migrated `store` until `shutdown`: the routes of [`router`],
-/// webhook tokens reloaded every 10 s, and with `with_worker` the job runner in this process
-/// too (a runner that fails stops the server: the process is one unit).
+/// Where [`serve`] listens: the public routes on `public`, the operator routes on `operator`
+/// or, without one, on `public` too.
+#[derive(Debug)]
+pub struct Listeners {
+    /// `server.bind`.
+    pub public: tokio::net::TcpListener,
+    /// `server.ops_bind`.
+    pub operator: Option<tokio::net::TcpListener>,
+}
+
+impl Listeners {
+    /// Listen on `server.bind` and `server.ops_bind`.
+    pub async fn bind(settings: &salesloft_config::Settings) -> Result<Self, ServeError> {
+        let listen = |addr: std::net::SocketAddr| async move {
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServeError::Listen {
+                    addr: addr.to_string(),
+                    source,
+                })
+        };
+        let public = listen(settings.server.bind).await?;
+        let operator = match settings.server.ops_bind {
+            Some(addr) => Some(listen(addr).await?),
+            None => None,
+        };
+        Ok(Self { public, operator })
+    }
+
+    /// Every route on one listener.
+    pub fn shared(listener: tokio::net::TcpListener) -> Self {
+        Self {
+            public: listener,
+            operator: None,
+        }
+    }
+}
+
+fn local_addr(listener: &tokio::net::TcpListener) -> Result<std::net::SocketAddr, ServeError> {
+    listener.local_addr().map_err(|source| ServeError::Listen {
+        addr: "a bound socket".into(),
+        source,
+    })
+}
+
+/// Serve on `listeners` over a migrated `store` until `shutdown`: the routes of [`router`]
+/// and [`operator_router`] through the bounded edge, webhook tokens reloaded every 10 s, and
+/// with `with_worker` the job runner in this process too (a runner that fails stops the
+/// server: the process is one unit). Refuses operator routes on an address that is not
+/// loopback unless `server.admin_token` is set. Once `shutdown` is cancelled, connections
+/// get `server.shutdown_grace_secs` and are then closed.
 pub async fn serve(
     settings: &salesloft_config::Settings,
     store: Store,
     metrics: Option<PrometheusHandle>,
-    listener: tokio::net::TcpListener,
+    listeners: Listeners,
     with_worker: bool,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> Result<(), ServeError> {
+    let auth = salesloft_worker::admin_auth(settings);
+    let public_addr = local_addr(&listeners.public)?;
+    let operator_addr = match &listeners.operator {
+        Some(l) => local_addr(l)?,
+        None => public_addr,
+    };
+    check_exposure(&auth, operator_addr, "the status page and /metrics")?;
     let configured = settings.webhooks.callback_tokens.clone();
     let verifier = current_verifier(&store, &configured).await?;
     if verifier.token_count() == 0 {
@@ -212,21 +349,30 @@ pub async fn serve(
         settings.budget(),
     )
     .await?;
-    let app = router(AppState::new(store.clone(), inbox, metrics).with_budget(budget));
-    if let Ok(local) = listener.local_addr() {
-        tracing::info!(
-            addr = %local,
-            with_worker,
-            database = %settings.database.display_url(),
-            "salesloft-server listening"
-        );
-    }
+    let state = AppState::new(store.clone(), inbox, metrics).with_budget(budget);
+    let public = router(state.clone());
+    let operator = operator_router(state, &auth);
+    tracing::info!(
+        webhooks = %public_addr,
+        operator = %operator_addr,
+        login = auth.required(),
+        with_worker,
+        database = %settings.database.display_url(),
+        "salesloft-server listening"
+    );
+    let limits = salesloft_worker::edge_limits(settings);
     let stop = shutdown.clone();
     let server = async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
-            .map_err(ServeError::Serve)
+        match listeners.operator {
+            Some(ops_listener) => {
+                let operator = operator.merge(ops::health_routes());
+                tokio::join!(
+                    edge::serve(listeners.public, public, limits.clone(), stop.clone()),
+                    edge::serve(ops_listener, operator, limits, stop),
+                );
+            }
+            None => edge::serve(listeners.public, public.merge(operator), limits, stop).await,
+        }
     };
     let result = if with_worker {
         let worker = salesloft_worker::run_on(
@@ -236,14 +382,15 @@ pub async fn serve(
             shutdown.clone(),
             |r, _| r,
         );
-        let (served, worked) = tokio::join!(server, async {
+        let ((), worked) = tokio::join!(server, async {
             let worked = worker.await;
             shutdown.cancel();
             worked
         });
-        served.and(worked.map_err(ServeError::Worker))
+        worked.map_err(ServeError::Worker)
     } else {
-        server.await
+        server.await;
+        Ok(())
     };
     refreshing.abort();
     result

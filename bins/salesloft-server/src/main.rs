@@ -1,10 +1,12 @@
-//! `salesloft-server`: the integration's web process. Serves `POST /webhooks/salesloft`,
-//! `/health`, `/ready` and `/metrics` on `server.bind` (`SALESLOFT_SERVER__BIND`, default
-//! `127.0.0.1:8080`), verifying deliveries with `webhooks.callback_tokens`
-//! (`SALESLOFT_WEBHOOKS__CALLBACK_TOKENS=tok1,tok2`). With `--with-worker` it also runs the
-//! job runner (scheduled syncs, webhook processing), as the embedded SQLite default does;
-//! without it, it only serves and enqueues, and `salesloft-worker` processes.
-//! SIGTERM or SIGINT: stop accepting, finish what is in flight, exit 0.
+//! `salesloft-server`: the integration's web process. Serves `POST /webhooks/salesloft` and
+//! `/health` on `server.bind` (`SALESLOFT_SERVER__BIND`, default `127.0.0.1:8080`), verifying
+//! deliveries with `webhooks.callback_tokens` (`SALESLOFT_WEBHOOKS__CALLBACK_TOKENS`), and the
+//! status page, `/metrics` and `/ready` on `server.ops_bind` (default `127.0.0.1:8081`; off
+//! loopback only with `server.admin_token`). With `--with-worker` it also runs the job runner
+//! (scheduled syncs, webhook processing), as the embedded SQLite default does; without it, it
+//! only serves and enqueues, and `salesloft-worker` processes.
+//! SIGTERM or SIGINT: stop accepting, finish what is in flight within
+//! `server.shutdown_grace_secs` (then close what is left), exit 0.
 
 #![allow(clippy::print_stderr)] // errors before logging is up go to stderr
 
@@ -55,11 +57,6 @@ async fn main() -> ExitCode {
 enum StartError {
     #[error(transparent)]
     Storage(#[from] salesloft_storage::Error),
-    #[error("listening on {addr}: {source}")]
-    Bind {
-        addr: std::net::SocketAddr,
-        source: std::io::Error,
-    },
     #[error("installing the metrics recorder: {0}")]
     Metrics(String),
     #[error(transparent)]
@@ -75,19 +72,20 @@ async fn serve(
     let metrics = salesloft_server::install_metrics_recorder().map_err(StartError::Metrics)?;
     let store = Store::connect(settings.database.url.expose_secret()).await?;
     store.migrate().await?;
-    let addr = settings.server.bind;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| StartError::Bind { addr, source })?;
-    let served = salesloft_server::serve(
-        settings,
-        store.clone(),
-        Some(metrics),
-        listener,
-        with_worker,
-        shutdown,
-    )
-    .await;
+    let served = match salesloft_server::Listeners::bind(settings).await {
+        Ok(listeners) => {
+            salesloft_server::serve(
+                settings,
+                store.clone(),
+                Some(metrics),
+                listeners,
+                with_worker,
+                shutdown,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
     store.close().await;
     Ok(served?)
 }

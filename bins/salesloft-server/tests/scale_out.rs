@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 use salesloft_storage::testing::fetch_texts;
 
 const TOKEN: &str = "scale-out-callback-token";
+/// Every process's operator routes ask for it.
+const ADMIN_TOKEN: &str = "scale-out-admin-token-0123456789";
 /// What the sandbox grants per minute, and what the processes may spend of it together.
 const SANDBOX_PER_MINUTE: u32 = 50;
 const BUDGET_PER_MINUTE: u32 = 40;
@@ -69,6 +71,7 @@ fn spawn(
         .env("SALESLOFT_BASE_URL", sandbox.url())
         .env("SALESLOFT_DATABASE_URL", db)
         .env("SALESLOFT_WEBHOOKS__CALLBACK_TOKENS", TOKEN)
+        .env("SALESLOFT_SERVER__ADMIN_TOKEN", ADMIN_TOKEN)
         .env(
             "SALESLOFT_BUDGET__PER_MINUTE",
             BUDGET_PER_MINUTE.to_string(),
@@ -119,7 +122,11 @@ async fn two_servers_and_three_workers_share_one_postgresql_and_one_budget() {
             &server,
             &sandbox,
             db.url(),
-            &[("SALESLOFT_SERVER__BIND", format!("127.0.0.1:{port}"))],
+            // Webhooks and the operator routes on one port, as behind a private proxy.
+            &[
+                ("SALESLOFT_SERVER__BIND", format!("127.0.0.1:{port}")),
+                ("SALESLOFT_SERVER__OPS_BIND", String::new()),
+            ],
         ));
     }
     for port in worker_ports {
@@ -253,12 +260,23 @@ async fn two_servers_and_three_workers_share_one_postgresql_and_one_budget() {
     for port in &all_ports {
         let r = http
             .get(format!("http://127.0.0.1:{port}/metrics"))
+            .bearer_auth(ADMIN_TOKEN)
             .send()
             .await
             .unwrap();
         assert_eq!(r.status().as_u16(), 200, "port {port}");
         let text = r.text().await.unwrap();
         assert!(text.contains("salesloft_jobs"), "port {port}: {text}");
+        let anonymous = http
+            .get(format!("http://127.0.0.1:{port}/metrics"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            anonymous.status().as_u16(),
+            401,
+            "port {port} without the token"
+        );
     }
     for c in &processes.0 {
         let _ = Command::new("kill")

@@ -5,9 +5,9 @@
 
 mod common;
 
-use common::{eventually, free_port};
+use common::{eventually, free_port, server_command};
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use salesloft_storage::testing::fetch_texts;
@@ -19,6 +19,8 @@ const DB_TOKEN: &str = "token-kept-in-the-database";
 struct Server {
     child: Child,
     url: String,
+    /// Where its operator routes are (the status page, `/metrics`, `/ready`).
+    ops_url: String,
 }
 
 impl Drop for Server {
@@ -33,11 +35,8 @@ fn start_server(
     db_url: &str,
     with_worker: bool,
 ) -> Server {
-    let port = free_port();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_salesloft-server"));
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SALESLOFT_")) {
-        cmd.env_remove(k);
-    }
+    let (port, ops_port) = (free_port(), free_port());
+    let mut cmd = server_command(port, ops_port);
     if with_worker {
         cmd.arg("--with-worker");
     }
@@ -45,17 +44,14 @@ fn start_server(
         .env("SALESLOFT_API_KEY", sandbox.api_key())
         .env("SALESLOFT_BASE_URL", sandbox.url())
         .env("SALESLOFT_DATABASE_URL", db_url)
-        .env("SALESLOFT_SERVER__BIND", format!("127.0.0.1:{port}"))
         .env("SALESLOFT_WEBHOOKS__CALLBACK_TOKENS", TOKEN)
-        .env("SALESLOFT_JOBS__SHUTDOWN_GRACE_SECS", "5")
         .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     Server {
         child,
         url: format!("http://127.0.0.1:{port}"),
+        ops_url: format!("http://127.0.0.1:{ops_port}"),
     }
 }
 
@@ -110,18 +106,25 @@ async fn sandbox_webhooks_reach_the_local_copy_through_a_running_server() {
         .unwrap();
     let mut server = start_server(&sandbox, db.url(), true);
     let http = reqwest::Client::new();
-    let get = |path: &str| {
-        let req = http.get(format!("{}{path}", server.url));
+    let get = |url: &str| {
+        let req = http.get(url);
         async move { req.send().await.ok().map(|r| r.status().as_u16()) }
     };
     eventually("healthy", Duration::from_secs(30), || async {
-        get("/health").await == Some(200)
+        get(&format!("{}/health", server.url)).await == Some(200)
     })
     .await;
     eventually("ready (migrated)", Duration::from_secs(30), || async {
-        get("/ready").await == Some(200)
+        get(&format!("{}/ready", server.ops_url)).await == Some(200)
     })
     .await;
+    for operator_route in ["/", "/metrics", "/ready"] {
+        assert_eq!(
+            get(&format!("{}{operator_route}", server.url)).await,
+            Some(404),
+            "{operator_route} is not on the public port"
+        );
+    }
 
     // Subscribe the server to person and account changes, as `salesloft webhooks subscribe`
     // will.
@@ -230,7 +233,7 @@ async fn sandbox_webhooks_reach_the_local_copy_through_a_running_server() {
 
     // Metrics: deliveries by type and outcome, jobs, records per stream, the worker's caches.
     let metrics = http
-        .get(format!("{}/metrics", server.url))
+        .get(format!("{}/metrics", server.ops_url))
         .send()
         .await
         .unwrap()
@@ -348,7 +351,7 @@ async fn deliveries_during_a_database_outage_get_503_and_their_retries_lose_noth
     let server = start_server(&sandbox, &db_url, false);
     let http = reqwest::Client::new();
     let ready = || {
-        let req = http.get(format!("{}/ready", server.url));
+        let req = http.get(format!("{}/ready", server.ops_url));
         async move { req.send().await.ok().map(|r| r.status().as_u16()) }
     };
     eventually("ready", Duration::from_secs(30), || async {

@@ -1,23 +1,39 @@
-//! The status page in a real headless Chromium (Debian's `chromium`, which `.ci/run`
-//! installs): a `salesloft-server --with-worker` process on SQLite beside the sandbox. The page
-//! loads without console errors, shows every stream, its charts render, and it follows a change
-//! made in the sandbox.
+//! The status page in a real headless Chromium (Debian's `chromium` and `chromedriver`, which
+//! `.ci/run` installs), driven over WebDriver: a `salesloft-server --with-worker` process on
+//! SQLite beside the sandbox, its operator routes behind `server.admin_token`. The page sends a
+//! browser to the login form, shows nothing before the login, and after it loads without
+//! console errors, shows every stream, renders its charts, and follows a change made in the
+//! sandbox.
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)] // tests panic on failure and report what they measured
 
 mod common;
 
-use common::free_port;
+use common::{Running, free_port, server_command};
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const TOKEN: &str = "status-page-test-token";
+use serde_json::{Value, json};
 
-/// Chromium's path: `SALESLOFT_TEST_CHROMIUM`, else `chromium` on the PATH. Missing, the test
-/// fails (it is never skipped silently).
-fn chromium() -> String {
-    let path = std::env::var("SALESLOFT_TEST_CHROMIUM").unwrap_or_else(|_| "chromium".into());
+const TOKEN: &str = "status-page-test-token";
+const ADMIN_TOKEN: &str = "status-page-admin-token-0123456789";
+
+/// A program's path: the variable `var`, else `name` on the PATH. Missing, the test fails (it
+/// is never skipped silently).
+fn program(var: &str, name: &str, package: &str) -> String {
+    let path = std::env::var(var).unwrap_or_else(|_| name.into());
+    // An absolute path (chromedriver wants one for the browser).
+    let path = if path.contains('/') {
+        path
+    } else {
+        std::env::var("PATH")
+            .unwrap_or_default()
+            .split(':')
+            .map(|dir| std::path::Path::new(dir).join(&path))
+            .find(|p| p.is_file())
+            .map_or(path, |p| p.display().to_string())
+    };
     let found = Command::new(&path)
         .arg("--version")
         .stdout(Stdio::null())
@@ -26,50 +42,184 @@ fn chromium() -> String {
         .is_ok_and(|s| s.success());
     assert!(
         found,
-        "Chromium is not installed ({path}): `apt-get install chromium` (CI does), set \
-         SALESLOFT_TEST_CHROMIUM, or leave this test out with `--skip status_page`"
+        "{name} is not installed ({path}): `apt-get install {package}` (CI does), set {var}, \
+         or leave this test out with `--skip status_page`"
     );
     path
 }
 
-/// What a headless Chromium made of `url`: the DOM after load, and the console messages it
-/// logged. With `screenshot`, also a PNG of the page there.
-fn browse(url: &str, screenshot: Option<&std::path::Path>) -> (String, Vec<String>) {
-    let mut cmd = Command::new("timeout");
-    cmd.arg("60")
-        .arg(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--virtual-time-budget=3000",
-            "--window-size=1200,2400",
-        ])
-        .arg(format!(
-            "--user-data-dir={}",
-            std::env::temp_dir()
-                .join(format!("salesloft-chromium-{}", std::process::id()))
-                .display()
-        ));
-    match screenshot {
-        Some(path) => cmd.arg(format!("--screenshot={}", path.display())),
-        None => cmd.arg("--dump-dom"),
-    };
-    let out = cmd.arg(url).output().unwrap();
-    assert!(
-        out.status.success(),
-        "chromium failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let console = String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .filter(|l| l.contains(":CONSOLE"))
-        .map(str::to_owned)
-        .collect();
-    (String::from_utf8_lossy(&out.stdout).into_owned(), console)
+/// A headless Chromium session over WebDriver (chromedriver's HTTP API), closed on drop.
+struct Browser {
+    http: reqwest::Client,
+    session: String,
+    _driver: Running,
+}
+
+impl Browser {
+    async fn start() -> Browser {
+        let chromium = program("SALESLOFT_TEST_CHROMIUM", "chromium", "chromium");
+        let driver_path = program(
+            "SALESLOFT_TEST_CHROMEDRIVER",
+            "chromedriver",
+            "chromium-driver",
+        );
+        let port = free_port();
+        let driver = Running(
+            Command::new(driver_path)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let http = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        common::eventually("chromedriver", Duration::from_secs(20), || async {
+            http.get(format!("{base}/status")).send().await.is_ok()
+        })
+        .await;
+        let profile =
+            std::env::temp_dir().join(format!("salesloft-chromium-{}", std::process::id()));
+        let created: Value = http
+            .post(format!("{base}/session"))
+            .json(&json!({"capabilities": {"alwaysMatch": {
+                "browserName": "chrome",
+                "goog:loggingPrefs": {"browser": "ALL"},
+                "goog:chromeOptions": {
+                    "binary": chromium,
+                    "args": [
+                        "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                        "--disable-background-networking", "--disable-component-update",
+                        "--disable-sync", "--window-size=1200,2400",
+                        format!("--user-data-dir={}", profile.display()),
+                    ],
+                },
+            }}}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = created["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {created}"))
+            .to_owned();
+        Browser {
+            http,
+            session: format!("{base}/session/{session}"),
+            _driver: driver,
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let mut request = self.http.request(method, format!("{}{path}", self.session));
+        if !body.is_null() {
+            request = request.json(&body);
+        }
+        let answer: Value = request.send().await.unwrap().json().await.unwrap();
+        assert!(
+            answer["value"].get("error").is_none(),
+            "WebDriver {path}: {answer}"
+        );
+        answer["value"].clone()
+    }
+
+    /// Load `url`; the DOM once loaded.
+    async fn visit(&self, url: &str) -> String {
+        self.call(reqwest::Method::POST, "/url", json!({ "url": url }))
+            .await;
+        self.dom().await
+    }
+
+    async fn dom(&self) -> String {
+        self.call(reqwest::Method::GET, "/source", Value::Null)
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The address of the page shown.
+    async fn location(&self) -> String {
+        self.call(reqwest::Method::GET, "/url", Value::Null)
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Console messages logged since the last call.
+    async fn console(&self) -> Vec<String> {
+        self.call(reqwest::Method::POST, "/se/log", json!({"type": "browser"}))
+            .await
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["message"].to_string())
+            .collect()
+    }
+
+    async fn element(&self, css: &str) -> String {
+        let found = self
+            .call(
+                reqwest::Method::POST,
+                "/element",
+                json!({"using": "css selector", "value": css}),
+            )
+            .await;
+        found
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let element = self.element(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/value"),
+            json!({ "text": text }),
+        )
+        .await;
+    }
+
+    async fn click(&self, css: &str) {
+        let element = self.element(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/click"),
+            json!({}),
+        )
+        .await;
+    }
+
+    /// A PNG of the page shown.
+    async fn screenshot(&self) -> Vec<u8> {
+        use base64::Engine;
+        let encoded = self
+            .call(reqwest::Method::GET, "/screenshot", Value::Null)
+            .await;
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_str().unwrap())
+            .unwrap()
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // Closing the session ends Chromium; the driver is killed after.
+        let (http, session) = (self.http.clone(), self.session.clone());
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map(|rt| rt.block_on(async { http.delete(session).send().await }))
+        })
+        .join();
+    }
 }
 
 /// The records column of `stream`'s row in the page's DOM.
@@ -89,12 +239,13 @@ fn chart<'a>(dom: &'a str, section: &str) -> &'a str {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_status_page_renders_in_chromium_and_follows_the_sandbox() {
+async fn the_status_page_behind_its_login_renders_in_chromium_and_follows_the_sandbox() {
+    let browser = Browser::start().await;
     // The console check catches what it should: a page that logs an error is caught.
-    let (_, console) = browse(
-        "data:text/html,<script>console.error('probe')</script>",
-        None,
-    );
+    browser
+        .visit("data:text/html,<script>console.error('probe')</script>")
+        .await;
+    let console = browser.console().await;
     assert!(
         console.iter().any(|l| l.contains("probe")),
         "Chromium's console is read: {console:?}"
@@ -111,32 +262,20 @@ async fn the_status_page_renders_in_chromium_and_follows_the_sandbox() {
     let db = salesloft_storage::testing::TestDb::sqlite_unmigrated()
         .await
         .unwrap();
-    let port = free_port();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_salesloft-server"));
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SALESLOFT_")) {
-        cmd.env_remove(k);
-    }
-    let mut child = cmd
-        .arg("--with-worker")
-        .env("SALESLOFT_API_KEY", sandbox.api_key())
-        .env("SALESLOFT_BASE_URL", sandbox.url())
-        .env("SALESLOFT_DATABASE_URL", db.url())
-        .env("SALESLOFT_SERVER__BIND", format!("127.0.0.1:{port}"))
-        .env("SALESLOFT_WEBHOOKS__CALLBACK_TOKENS", TOKEN)
-        .env("SALESLOFT_JOBS__SHUTDOWN_GRACE_SECS", "5")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    struct Kill<'a>(&'a mut std::process::Child);
-    impl Drop for Kill<'_> {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _kill = Kill(&mut child);
-    let url = format!("http://127.0.0.1:{port}/");
+    let (port, ops_port) = (free_port(), free_port());
+    let _server = Running(
+        server_command(port, ops_port)
+            .arg("--with-worker")
+            .env("SALESLOFT_API_KEY", sandbox.api_key())
+            .env("SALESLOFT_BASE_URL", sandbox.url())
+            .env("SALESLOFT_DATABASE_URL", db.url())
+            .env("SALESLOFT_WEBHOOKS__CALLBACK_TOKENS", TOKEN)
+            .env("SALESLOFT_SERVER__ADMIN_TOKEN", ADMIN_TOKEN)
+            .spawn()
+            .unwrap(),
+    );
+    let url = format!("http://127.0.0.1:{ops_port}/");
+    common::wait_for_ok(&format!("{url}ready"), Duration::from_secs(30)).await;
     let client =
         salesloft_client::Client::builder(salesloft_client::Auth::api_key(sandbox.api_key()))
             .base_url(sandbox.url())
@@ -151,10 +290,51 @@ async fn the_status_page_renders_in_chromium_and_follows_the_sandbox() {
         client.webhook_subscriptions().create(&input).await.unwrap();
     }
     let people = sandbox.counts()["people"] as u64;
+
+    // Without the login: scrapers get 401, a browser the login form and nothing else.
+    let http = reqwest::Client::new();
+    for path in ["", "metrics", "?day=2026-01-01"] {
+        let status = http
+            .get(format!("{url}{path}"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status.as_u16(), 401, "/{path} without the token");
+    }
+    let scraped = http
+        .get(format!("{url}metrics"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scraped.status().as_u16(), 200, "a scraper with the token");
+    let login = browser.visit(&url).await;
+    assert!(
+        browser.location().await.contains("/login"),
+        "sent to the login form"
+    );
+    assert!(login.contains("name=\"token\""), "{login}");
+    assert!(
+        !login.contains("data-stream"),
+        "nothing of the page before the login"
+    );
+    browser.type_into("#token", "not-the-admin-token").await;
+    browser.click("#login").await;
+    assert!(browser.dom().await.contains("not the admin token"));
+    browser.type_into("#token", ADMIN_TOKEN).await;
+    browser.click("#login").await;
+    let console = browser.console().await;
+    assert!(
+        console.iter().all(|l| l.contains("401")),
+        "only the refused login was an error: {console:?}"
+    );
+
     // Until the backfill shows on the page (bounded).
     let started = Instant::now();
     let dom = loop {
-        let (dom, console) = browse(&url, None);
+        let dom = browser.visit(&url).await;
+        let console = browser.console().await;
         assert!(console.is_empty(), "console messages: {console:?}");
         if records_of(&dom, "people") == Some(people) {
             break dom;
@@ -163,6 +343,7 @@ async fn the_status_page_renders_in_chromium_and_follows_the_sandbox() {
             started.elapsed() < Duration::from_secs(120),
             "the page never showed the backfill: {dom}"
         );
+        tokio::time::sleep(Duration::from_millis(500)).await;
     };
     for stream in salesloft_services::Stream::all() {
         assert!(
@@ -178,6 +359,7 @@ async fn the_status_page_renders_in_chromium_and_follows_the_sandbox() {
     assert!(chart(&dom, "engagement").contains("<polyline"));
     assert!(!dom.contains(sandbox.api_key()), "no key on the page");
     assert!(!dom.contains(TOKEN), "no token on the page");
+    assert!(!dom.contains(ADMIN_TOKEN), "no admin token on the page");
 
     // A change in SalesLoft: a new person, delivered by webhook, shows on the next load.
     let input = salesloft_client::PersonInput {
@@ -188,7 +370,8 @@ async fn the_status_page_renders_in_chromium_and_follows_the_sandbox() {
     client.people().create(&input).await.unwrap();
     let started = Instant::now();
     loop {
-        let (dom, console) = browse(&url, None);
+        let dom = browser.visit(&url).await;
+        let console = browser.console().await;
         assert!(console.is_empty(), "console messages: {console:?}");
         if records_of(&dom, "people") == Some(people + 1) {
             assert!(
@@ -201,11 +384,16 @@ async fn the_status_page_renders_in_chromium_and_follows_the_sandbox() {
             started.elapsed() < Duration::from_secs(60),
             "the page never showed the new person"
         );
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
     eprintln!("the page followed the change after {:?}", started.elapsed());
     let shot = std::env::temp_dir().join("salesloft-status-page.png");
-    browse(&url, Some(&shot));
-    let size = std::fs::metadata(&shot).unwrap().len();
-    assert!(size > 10_000, "a screenshot of the page: {size} bytes");
-    eprintln!("screenshot: {} ({size} bytes)", shot.display());
+    let png = browser.screenshot().await;
+    std::fs::write(&shot, &png).unwrap();
+    assert!(
+        png.len() > 10_000,
+        "a screenshot of the page: {} bytes",
+        png.len()
+    );
+    eprintln!("screenshot: {} ({} bytes)", shot.display(), png.len());
 }

@@ -13,6 +13,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod admin;
+pub mod edge;
 pub mod ops;
 
 use salesloft_config::Settings;
@@ -52,6 +54,26 @@ pub enum WorkerError {
     /// The signal handlers could not be installed.
     #[error("installing the signal handlers: {0}")]
     Signals(std::io::Error),
+    /// Operator routes would be served off loopback without a login.
+    #[error(transparent)]
+    Exposed(#[from] admin::Exposed),
+}
+
+/// What every listener of this process lets one client hold (`[server]`).
+pub fn edge_limits(settings: &Settings) -> edge::EdgeLimits {
+    let s = &settings.server;
+    edge::EdgeLimits {
+        header_timeout: Duration::from_secs(s.header_timeout_secs),
+        body_timeout: Duration::from_secs(s.body_timeout_secs),
+        request_timeout: Duration::from_secs(s.request_timeout_secs),
+        max_connections: usize::try_from(s.max_connections).unwrap_or(usize::MAX),
+        shutdown_grace: Duration::from_secs(s.shutdown_grace_secs),
+    }
+}
+
+/// The login operator routes ask for (`server.admin_token`).
+pub fn admin_auth(settings: &Settings) -> admin::AdminAuth {
+    admin::AdminAuth::new(settings.server.admin_token.clone())
 }
 
 /// Serve `/health`, `/ready` and `/metrics` on `addr` until `shutdown`.
@@ -68,20 +90,23 @@ async fn serve_ops(
             None
         }
     };
+    let auth = admin_auth(settings);
+    admin::check_exposure(&auth, addr, "/metrics")?;
     let budget = SharedBudget::new(store.clone(), settings.budget_key(), settings.budget()).await?;
-    let app = ops::ops_router(ops::OpsState::new(store.clone(), metrics).with_budget(budget));
+    let state = ops::OpsState::new(store.clone(), metrics).with_budget(budget);
+    let app = ops::health_routes()
+        .merge(ops::ready_routes(state.clone()))
+        .merge(auth.protect(ops::metrics_routes(state)));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| WorkerError::Listen { addr, source })?;
-    tracing::info!(%addr, "salesloft-worker serving /health, /ready and /metrics");
-    Ok(tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
-        if let Err(e) = served {
-            tracing::warn!(error = %e, "the operations endpoints stopped");
-        }
-    }))
+    tracing::info!(%addr, login = auth.required(), "salesloft-worker serving /health, /ready and /metrics");
+    Ok(tokio::spawn(edge::serve(
+        listener,
+        app,
+        edge_limits(settings),
+        shutdown,
+    )))
 }
 
 /// Run every queued job of `queue` and the built-in schedules until `shutdown` is cancelled
@@ -204,7 +229,8 @@ impl Job for WebhookJob {
     }
 }
 
-/// Cancel `shutdown` on the first SIGTERM or SIGINT.
+/// Cancel `shutdown` on the first SIGTERM or SIGINT. It cancels first and logs after, so a
+/// log that cannot be written never keeps the process from stopping.
 pub fn listen_for_signals(shutdown: CancellationToken) -> Result<(), WorkerError> {
     #[cfg(unix)]
     {
@@ -216,11 +242,11 @@ pub fn listen_for_signals(shutdown: CancellationToken) -> Result<(), WorkerError
                 _ = term.recv() => "SIGTERM",
                 _ = int.recv() => "SIGINT",
             };
+            shutdown.cancel();
             tracing::info!(
                 signal = name,
-                "stopping: no new jobs; running ones get the grace"
+                "stopping: no new work; what runs gets its grace"
             );
-            shutdown.cancel();
         });
     }
     #[cfg(not(unix))]

@@ -1,8 +1,9 @@
 //! The operations endpoints every process of the integration serves: `GET /health` (the
 //! process is up), `GET /ready` (the database answers and is migrated) and `GET /metrics`
 //! (Prometheus text, with gauges sampled from the database at each scrape: jobs, webhooks,
-//! records, sync lag, the team budget). `salesloft-server` merges them into its router;
-//! `salesloft-worker` serves them on `jobs.metrics_bind`.
+//! the inbox's size, records, sync lag, the team budget). The probes need no login;
+//! `/metrics` is an operator route (behind [`crate::admin::AdminAuth`]). `salesloft-server`
+//! serves them beside its own routes; `salesloft-worker` serves them on `jobs.metrics_bind`.
 
 use axum::Router;
 use axum::extract::State;
@@ -40,11 +41,19 @@ impl OpsState {
     }
 }
 
-/// `/health`, `/ready` and `/metrics`.
-pub fn ops_router(state: OpsState) -> Router {
+/// `/health`: the process is up. Safe on a public port.
+pub fn health_routes() -> Router {
+    Router::new().route("/health", get(health))
+}
+
+/// `/ready`: the database answers and is migrated. Says nothing else, so it needs no login.
+pub fn ready_routes(state: OpsState) -> Router {
+    Router::new().route("/ready", get(ready)).with_state(state)
+}
+
+/// `/metrics`: an operator route, to put behind the login.
+pub fn metrics_routes(state: OpsState) -> Router {
     Router::new()
-        .route("/health", get(health))
-        .route("/ready", get(ready))
         .route("/metrics", get(render_metrics))
         .with_state(state)
 }

@@ -553,3 +553,82 @@ fn the_worker_runs_the_pushes_and_enrollments_queued_for_it() {
         "all 40 on the cadence"
     );
 }
+
+/// A port nobody listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `GET path` from 127.0.0.1:`port` (HTTP/1.0, optional bearer token): status and body.
+fn http_get(port: u16, path: &str, bearer: Option<&str>) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    let auth = bearer.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{auth}\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, text.split_once("\r\n\r\n")?.1.to_owned()))
+}
+
+/// With its log pipe broken, the worker keeps working (its jobs log, and nothing panics),
+/// counts the lines it dropped, serves /metrics behind the admin token, and exits 0 on
+/// SIGTERM.
+#[test]
+fn a_broken_log_pipe_stops_nothing_and_sigterm_still_works() {
+    const ADMIN: &str = "worker-admin-token-0123456789";
+    let team = team(50);
+    let port = free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_salesloft-worker"));
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SALESLOFT_")) {
+        cmd.env_remove(k);
+    }
+    let mut child = cmd
+        .env("SALESLOFT_API_KEY", team.sandbox.api_key())
+        .env("SALESLOFT_BASE_URL", team.sandbox.url())
+        .env("SALESLOFT_DATABASE_URL", team.db.url())
+        .env("SALESLOFT_JOBS__SHUTDOWN_GRACE_SECS", "5")
+        .env("SALESLOFT_JOBS__METRICS_BIND", format!("127.0.0.1:{port}"))
+        .env("SALESLOFT_SERVER__ADMIN_TOKEN", ADMIN)
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The log reader goes away.
+    drop(child.stderr.take());
+    let people = || texts(&team, "SELECT CAST(COUNT(*) AS TEXT) FROM people");
+    eventually("the worker synced people", Duration::from_secs(60), || {
+        people().first().map(String::as_str) == Some("50")
+    });
+    let (status, _) = http_get(port, "/metrics", None).unwrap();
+    assert_eq!(status, 401, "/metrics without the token");
+    let (status, metrics) = http_get(port, "/metrics", Some(ADMIN)).unwrap();
+    assert_eq!(status, 200);
+    let dropped: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("salesloft_log_lines_dropped_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0);
+    assert!(dropped > 0.0, "dropped lines are counted:\n{metrics}");
+    assert_eq!(
+        http_get(port, "/ready", None).map(|r| r.0),
+        Some(200),
+        "probes need no token"
+    );
+    signal(&child, "-TERM");
+    let status = exits_within(&mut child, Duration::from_secs(15));
+    assert!(status.success(), "{status}");
+    eprintln!("{dropped} log lines dropped; exited {status} after SIGTERM");
+}

@@ -225,14 +225,16 @@ pub struct LogLine {
 
 impl Write for LogLine {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        // The formatter writes each event whole: one write, one line above the bars.
-        self.multi
-            .suspend(|| std::io::stderr().lock().write_all(buf))?;
+        // The formatter writes each event whole: one write, one line above the bars. A line
+        // stderr cannot take (a closed pipe) is dropped and counted, never an error.
+        self.multi.suspend(|| {
+            salesloft_config::logging::LineWriter::new(std::io::stderr().lock()).write_all(buf)
+        })?;
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        std::io::stderr().flush()
+        salesloft_config::logging::LineWriter::new(std::io::stderr()).flush()
     }
 }
 

@@ -406,6 +406,7 @@ fn init_logging(default_filter: &str, display: &Display) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(display.is_terminal())
+        .log_internal_errors(false)
         .with_writer(display.log_writer())
         .init();
 }

@@ -87,7 +87,7 @@ pub async fn up(options: UpOptions, config: Option<&Path>) -> Result<(), CliErro
         &settings,
         store.clone(),
         Some(metrics),
-        listener,
+        salesloft_server::Listeners::shared(listener),
         true,
         shutdown,
     )

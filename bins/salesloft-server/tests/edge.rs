@@ -1,0 +1,369 @@
+//! The public edge as an attacker and a bad network treat it, against real `salesloft-server`
+//! processes: a flood of slow sockets under the usual 1,024 open-file limit, requests that
+//! stall in their headers or body, SIGTERM with half-sent requests open, and a log pipe that
+//! breaks.
+
+#![allow(clippy::unwrap_used, clippy::print_stderr)] // tests panic on failure and report what they measured
+
+mod common;
+
+use common::{Running, free_port, server_command, server_command_with_file_limit, wait_for_ok};
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use salesloft_storage::testing::{TestDb, fetch_texts};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const TOKEN: &str = "edge-test-callback-token";
+
+/// A signed `person_updated` delivery of person `id`.
+fn delivery(id: usize) -> (Vec<u8>, String) {
+    let body = format!(r#"{{"id": {id}, "updated_at": "2030-01-01T00:00:00Z"}}"#).into_bytes();
+    let signature = salesloft_sandbox::sign_webhook(TOKEN, &body);
+    (body, signature)
+}
+
+/// This process's soft open-file limit (Linux).
+fn own_file_limit() -> u64 {
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+    limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Read what the server sends until it closes the connection (bounded by `limit`).
+async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> Option<String> {
+    let mut seen = Vec::new();
+    let read = tokio::time::timeout(limit, stream.read_to_end(&mut seen)).await;
+    match read {
+        Ok(_) => Some(String::from_utf8_lossy(&seen).into_owned()),
+        Err(_) => None,
+    }
+}
+
+async fn slow_socket_flood(db: TestDb) {
+    const SOCKETS: usize = 1_100;
+    assert!(
+        own_file_limit() > 1_500,
+        "this test opens {SOCKETS} sockets: raise the open-file limit (ulimit -n 4096)"
+    );
+    let (public, operator) = (free_port(), free_port());
+    let _server = Running(
+        server_command_with_file_limit(1_024, public, operator)
+            .env("SALESLOFT_DATABASE_URL", db.url())
+            .env("SALESLOFT_WEBHOOKS__CALLBACK_TOKENS", TOKEN)
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{public}");
+    wait_for_ok(&format!("{base}/health"), Duration::from_secs(30)).await;
+
+    // The attacker: 1,100 sockets, each sending half a request's headers and then a byte a
+    // second, reconnecting whenever the server closes one.
+    let stop = Arc::new(AtomicBool::new(false));
+    let connected = Arc::new(AtomicUsize::new(0));
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{public}").parse().unwrap();
+    let mut attackers = Vec::new();
+    for _ in 0..SOCKETS {
+        let (stop, connected) = (stop.clone(), connected.clone());
+        attackers.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let Ok(mut socket) = TcpStream::connect(addr).await else {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                };
+                connected.fetch_add(1, Ordering::Relaxed);
+                let head = b"POST /webhooks/salesloft HTTP/1.1\r\nhost: x\r\nx-slow: ";
+                if socket.write_all(head).await.is_err() {
+                    continue;
+                }
+                while !stop.load(Ordering::Relaxed) {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    if socket.write_all(b"a").await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }));
+    }
+    let started = Instant::now();
+    while connected.load(Ordering::Relaxed) < SOCKETS {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "only {} sockets connected",
+            connected.load(Ordering::Relaxed)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!("{SOCKETS} slow sockets open after {:?}", started.elapsed());
+
+    // Meanwhile SalesLoft delivers, each on a new connection: every delivery answered 200
+    // within a second, for longer than the header timeout.
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let mut slowest = Duration::ZERO;
+    let mut answered = 0;
+    let until = Instant::now() + Duration::from_secs(12);
+    while Instant::now() < until {
+        let (body, signature) = delivery(answered + 1);
+        let sent = Instant::now();
+        let status = http
+            .post(format!("{base}/webhooks/salesloft"))
+            .header("x-salesloft-event", "person_updated")
+            .header("x-salesloft-signature", signature)
+            .body(body)
+            .send()
+            .await
+            .map(|r| r.status().as_u16());
+        let took = sent.elapsed();
+        assert_eq!(
+            status.as_ref().ok(),
+            Some(&200),
+            "delivery {answered} during the flood: {status:?} after {took:?}"
+        );
+        assert!(
+            took < Duration::from_secs(1),
+            "delivery {answered} took {took:?}"
+        );
+        slowest = slowest.max(took);
+        answered += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let reconnects = connected.load(Ordering::Relaxed) - SOCKETS;
+    stop.store(true, Ordering::Relaxed);
+    for a in attackers {
+        a.abort();
+    }
+    eprintln!(
+        "{answered} deliveries during the flood, the slowest in {slowest:?}; the attacker was \
+         disconnected and reconnected {reconnects} times"
+    );
+    assert!(
+        reconnects > 0,
+        "the server closed slow sockets to make room"
+    );
+    let stored = fetch_texts(
+        &db.store,
+        "SELECT CAST(COUNT(*) AS TEXT) FROM webhook_events",
+    )
+    .await
+    .unwrap();
+    assert_eq!(stored[0].as_deref(), Some(answered.to_string().as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_slow_sockets_keeps_no_delivery_out_sqlite() {
+    slow_socket_flood(TestDb::sqlite_unmigrated().await.unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_slow_sockets_keeps_no_delivery_out_postgres() {
+    slow_socket_flood(TestDb::postgres().await.unwrap()).await;
+}
+
+/// Headers that never finish close the connection at the header timeout (and so does a
+/// silent one); a body that pauses too long, or a request that takes too long in all, is
+/// answered 408 and its connection closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_requests_are_cut_off_with_408() {
+    let db = TestDb::sqlite_unmigrated().await.unwrap();
+    let (public, operator) = (free_port(), free_port());
+    let _server = Running(
+        server_command(public, operator)
+            .env("SALESLOFT_DATABASE_URL", db.url())
+            .env("SALESLOFT_WEBHOOKS__CALLBACK_TOKENS", TOKEN)
+            .env("SALESLOFT_SERVER__HEADER_TIMEOUT_SECS", "1")
+            .env("SALESLOFT_SERVER__BODY_TIMEOUT_SECS", "1")
+            .env("SALESLOFT_SERVER__REQUEST_TIMEOUT_SECS", "3")
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_ok(
+        &format!("http://127.0.0.1:{public}/health"),
+        Duration::from_secs(30),
+    )
+    .await;
+    let connect = || TcpStream::connect(("127.0.0.1", public));
+
+    let mut silent = connect().await.unwrap();
+    let mut half_headers = connect().await.unwrap();
+    half_headers
+        .write_all(b"POST /webhooks/salesloft HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
+    for (what, socket) in [("silent", &mut silent), ("half headers", &mut half_headers)] {
+        let started = Instant::now();
+        let seen = read_until_closed(socket, Duration::from_secs(5)).await;
+        assert!(seen.is_some(), "{what}: still open after 5 s");
+        eprintln!("{what}: closed after {:?}", started.elapsed());
+    }
+
+    // A body that stops after 10 of 100 bytes.
+    let mut paused = connect().await.unwrap();
+    paused
+        .write_all(b"POST /webhooks/salesloft HTTP/1.1\r\nhost: x\r\nx-salesloft-event: person_updated\r\ncontent-length: 100\r\n\r\n0123456789")
+        .await
+        .unwrap();
+    let answer = read_until_closed(&mut paused, Duration::from_secs(5))
+        .await
+        .expect("closed within 5 s");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer}"
+    );
+
+    // A body trickling a byte every half second never pauses long enough, but the request's
+    // deadline ends it.
+    let mut trickle = connect().await.unwrap();
+    trickle
+        .write_all(b"POST /webhooks/salesloft HTTP/1.1\r\nhost: x\r\nx-salesloft-event: person_updated\r\ncontent-length: 100\r\n\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    while started.elapsed() < Duration::from_secs(8) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if trickle.write_all(b"x").await.is_err() {
+            break;
+        }
+        let mut buf = [0u8; 512];
+        if let Ok(Ok(n)) =
+            tokio::time::timeout(Duration::from_millis(1), trickle.read(&mut buf)).await
+        {
+            answer.extend_from_slice(&buf[..n]);
+            if n == 0 {
+                break;
+            }
+        }
+    }
+    let rest = read_until_closed(&mut trickle, Duration::from_secs(3))
+        .await
+        .unwrap_or_default();
+    let answer = format!("{}{rest}", String::from_utf8_lossy(&answer));
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    eprintln!("trickled body: 408 after {:?}", started.elapsed());
+    let stored = fetch_texts(
+        &db.store,
+        "SELECT CAST(COUNT(*) AS TEXT) FROM webhook_events",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        stored[0].as_deref(),
+        Some("0"),
+        "nothing cut off was stored"
+    );
+}
+
+/// SIGTERM ends the process within the grace however clients hold their requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_with_half_sent_requests_exits_within_the_grace() {
+    let db = TestDb::sqlite_unmigrated().await.unwrap();
+    let (public, operator) = (free_port(), free_port());
+    let mut server = Running(
+        server_command(public, operator)
+            .env("SALESLOFT_DATABASE_URL", db.url())
+            .env("SALESLOFT_WEBHOOKS__CALLBACK_TOKENS", TOKEN)
+            // Nothing times out on its own before the test is over.
+            .env("SALESLOFT_SERVER__HEADER_TIMEOUT_SECS", "300")
+            .env("SALESLOFT_SERVER__BODY_TIMEOUT_SECS", "300")
+            .env("SALESLOFT_SERVER__REQUEST_TIMEOUT_SECS", "600")
+            .env("SALESLOFT_SERVER__SHUTDOWN_GRACE_SECS", "2")
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_ok(
+        &format!("http://127.0.0.1:{public}/health"),
+        Duration::from_secs(30),
+    )
+    .await;
+    let mut half_headers = TcpStream::connect(("127.0.0.1", public)).await.unwrap();
+    half_headers
+        .write_all(b"POST /webhooks/salesloft HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
+    let mut half_body = TcpStream::connect(("127.0.0.1", public)).await.unwrap();
+    half_body
+        .write_all(b"POST /webhooks/salesloft HTTP/1.1\r\nhost: x\r\nx-salesloft-event: person_updated\r\ncontent-length: 100\r\n\r\n0123456789")
+        .await
+        .unwrap();
+    let mut half_on_operator = TcpStream::connect(("127.0.0.1", operator)).await.unwrap();
+    half_on_operator.write_all(b"GET /metr").await.unwrap();
+    // Both are in the server's hands (it answers another request meanwhile).
+    wait_for_ok(
+        &format!("http://127.0.0.1:{public}/health"),
+        Duration::from_secs(5),
+    )
+    .await;
+    let (status, took) = server.terminate(Duration::from_secs(10)).await;
+    assert!(status.success(), "{status:?}");
+    assert!(
+        took < Duration::from_secs(4),
+        "took {took:?} with a 2 s grace"
+    );
+    eprintln!("exited {status:?} {took:?} after SIGTERM with half-sent requests open");
+}
+
+/// With its log pipe broken, the server still answers (401 for a bad signature), counts the
+/// lines it dropped, and stops on SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_log_pipe_stops_nothing() {
+    let db = TestDb::sqlite_unmigrated().await.unwrap();
+    let (public, operator) = (free_port(), free_port());
+    let mut child = server_command(public, operator)
+        .env("SALESLOFT_DATABASE_URL", db.url())
+        .env("SALESLOFT_WEBHOOKS__CALLBACK_TOKENS", TOKEN)
+        .env("RUST_LOG", "debug")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The log reader goes away.
+    drop(child.stderr.take());
+    let mut server = Running(child);
+    wait_for_ok(
+        &format!("http://127.0.0.1:{public}/health"),
+        Duration::from_secs(30),
+    )
+    .await;
+    let http = reqwest::Client::new();
+    for _ in 0..3 {
+        let status = http
+            .post(format!("http://127.0.0.1:{public}/webhooks/salesloft"))
+            .header("x-salesloft-event", "person_updated")
+            .header("x-salesloft-signature", "00".repeat(20))
+            .body("{}")
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status.as_u16(), 401);
+    }
+    let metrics = http
+        .get(format!("http://127.0.0.1:{operator}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let dropped: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("salesloft_log_lines_dropped_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0);
+    assert!(dropped > 0.0, "dropped lines are counted:\n{metrics}");
+    let (status, took) = server.terminate(Duration::from_secs(10)).await;
+    assert!(status.success(), "{status:?}");
+    eprintln!("{dropped} log lines dropped; exited {status:?} {took:?} after SIGTERM");
+}
