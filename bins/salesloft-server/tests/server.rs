@@ -256,6 +256,96 @@ async fn sandbox_webhooks_reach_the_local_copy_through_a_running_server() {
         assert!(metrics.contains(want), "{want} missing from:\n{metrics}");
     }
 
+    // The review's replay: a person's signed body, captured, sent again as person_deleted
+    // and as account_deleted. Both are answered 200 (the signature is SalesLoft's) and
+    // delete nothing: SalesLoft still lists the person, and the body is no account.
+    let raw = fetch_texts(
+        &db.store,
+        "SELECT raw FROM people WHERE deleted_at_ms IS NULL ORDER BY id LIMIT 1",
+    )
+    .await
+    .unwrap();
+    let captured = raw[0].clone().unwrap().into_bytes();
+    let id = serde_json::from_slice::<serde_json::Value>(&captured).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let signature = salesloft_sandbox::sign_webhook(TOKEN, &captured);
+    for event in ["person_updated", "person_deleted", "account_deleted"] {
+        let status = http
+            .post(format!("{}/webhooks/salesloft", server.url))
+            .header("x-salesloft-event", event)
+            .header("x-salesloft-signature", &signature)
+            .body(captured.clone())
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status.as_u16(), 200, "{event}");
+    }
+    let settled = |event: &'static str| {
+        let store = db.store.clone();
+        async move {
+            fetch_texts(
+                &store,
+                &format!(
+                    "SELECT status FROM webhook_events WHERE event_type = '{event}' ORDER BY id DESC LIMIT 1"
+                ),
+            )
+            .await
+            .ok()
+            .and_then(|r| r.first().cloned().flatten())
+            .filter(|s| s != "pending")
+        }
+    };
+    eventually("the replays processed", Duration::from_secs(30), || async {
+        settled("person_deleted").await.is_some() && settled("account_deleted").await.is_some()
+    })
+    .await;
+    assert_eq!(
+        settled("person_deleted").await.as_deref(),
+        Some("processed")
+    );
+    assert_eq!(settled("account_deleted").await.as_deref(), Some("failed"));
+    let live = fetch_texts(
+        &db.store,
+        &format!(
+            "SELECT CAST(COUNT(*) AS TEXT) FROM people WHERE id = {id} AND deleted_at_ms IS NULL"
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        live[0].as_deref(),
+        Some("1"),
+        "the replayed person is still live"
+    );
+    let accounts = fetch_texts(
+        &db.store,
+        &format!("SELECT CAST(COUNT(*) AS TEXT) FROM accounts WHERE id = {id} AND deleted_at_ms IS NOT NULL"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(accounts[0].as_deref(), Some("0"), "no account tombstone");
+
+    // A real deletion in SalesLoft still arrives as a tombstone within seconds.
+    let client =
+        salesloft_client::Client::builder(salesloft_client::Auth::api_key(sandbox.api_key()))
+            .base_url(sandbox.url())
+            .build()
+            .unwrap();
+    let doomed = salesloft_client::PersonId::from(id);
+    client.people().delete(doomed).await.unwrap();
+    let took = eventually("the deletion as a tombstone", Duration::from_secs(30), || async {
+        fetch_texts(
+            &db.store,
+            &format!("SELECT CAST(COUNT(*) AS TEXT) FROM people WHERE id = {id} AND deleted_at_ms IS NOT NULL"),
+        )
+        .await
+        .is_ok_and(|r| r[0].as_deref() == Some("1"))
+    })
+    .await;
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+
     // SIGTERM: exits 0 within the grace.
     let asked = Instant::now();
     assert!(

@@ -27,6 +27,11 @@ pub struct Resource {
     pub changed_events: &'static [&'static str],
     /// Webhook event types whose body is one of its records in its last state before deletion.
     pub deleted_events: &'static [&'static str],
+    /// Fields only its records carry among the resources kept (present, even as `null`, in
+    /// every record SalesLoft sends): a body with none of them is not one of its records,
+    /// whatever its event type header says. SalesLoft signs the body, not the header, so a
+    /// signed body replayed under another event type is told apart by its shape.
+    pub marker_fields: &'static [&'static str],
 }
 
 impl Resource {
@@ -48,6 +53,12 @@ impl Resource {
                 None
             }
         })
+    }
+
+    /// Whether `keys` (a record's top-level field names) include one of its
+    /// [`marker_fields`](Resource::marker_fields).
+    pub fn has_marker<'k>(&self, mut keys: impl Iterator<Item = &'k str>) -> bool {
+        keys.any(|k| self.marker_fields.contains(&k))
     }
 
     /// Every resource's name, comma-separated, for error messages and help texts.
@@ -74,6 +85,14 @@ pub static USERS: Resource = Resource {
     walkable: false,
     changed_events: &["user_created", "user_updated"],
     deleted_events: &[],
+    marker_fields: &[
+        "guid",
+        "team_admin",
+        "email_client_email_address",
+        "sending_email_address",
+        "job_role",
+        "role",
+    ],
 };
 
 /// `/v2/accounts`.
@@ -84,6 +103,17 @@ pub static ACCOUNTS: Resource = Resource {
     walkable: true,
     changed_events: &["account_created", "account_updated"],
     deleted_events: &["account_deleted"],
+    marker_fields: &[
+        "domain",
+        "conversational_name",
+        "company_type",
+        "revenue_range",
+        "founded",
+        "industry",
+        "user_relationships",
+        "company_stage",
+        "account_tier",
+    ],
 };
 
 /// `/v2/people`.
@@ -94,6 +124,18 @@ pub static PEOPLE: Resource = Resource {
     walkable: true,
     changed_events: &["person_created", "person_updated"],
     deleted_events: &["person_deleted"],
+    marker_fields: &[
+        "email_address",
+        "personal_email_address",
+        "secondary_email_address",
+        "job_seniority",
+        "person_stage",
+        "person_company_name",
+        "bouncing",
+        "eu_resident",
+        "mobile_phone",
+        "home_phone",
+    ],
 };
 
 /// `/v2/cadences`.
@@ -104,6 +146,17 @@ pub static CADENCES: Resource = Resource {
     walkable: true,
     changed_events: &["cadence_created", "cadence_updated"],
     deleted_events: &["cadence_deleted"],
+    marker_fields: &[
+        "cadence_function",
+        "team_cadence",
+        "cadence_framework_id",
+        "remove_bounces_enabled",
+        "remove_replies_enabled",
+        "opt_out_link_included",
+        "cadence_priority",
+        "bounced_stage",
+        "replied_stage",
+    ],
 };
 
 /// `/v2/steps`.
@@ -114,6 +167,7 @@ pub static STEPS: Resource = Resource {
     walkable: false,
     changed_events: &["step_created", "step_updated"],
     deleted_events: &["step_deleted"],
+    marker_fields: &["step_number", "multitouch_enabled", "day"],
 };
 
 /// `/v2/cadence_memberships` (SalesLoft sends no deletion event: a removed membership is
@@ -125,6 +179,12 @@ pub static CADENCE_MEMBERSHIPS: Resource = Resource {
     walkable: true,
     changed_events: &["cadence_membership_created", "cadence_membership_updated"],
     deleted_events: &[],
+    marker_fields: &[
+        "currently_on_cadence",
+        "person_deleted",
+        "added_at",
+        "latest_action",
+    ],
 };
 
 /// `/v2/activities/emails` (read-only; SalesLoft announces changes, never creations).
@@ -135,6 +195,15 @@ pub static EMAILS: Resource = Resource {
     walkable: true,
     changed_events: &["email_updated", "email_with_body_and_subject_updated"],
     deleted_events: &[],
+    marker_fields: &[
+        "recipient_email_address",
+        "send_after",
+        "click_tracking",
+        "view_tracking",
+        "mailing",
+        "email_template",
+        "personalization",
+    ],
 };
 
 /// `/v2/activities/calls`.
@@ -145,6 +214,13 @@ pub static CALLS: Resource = Resource {
     walkable: true,
     changed_events: &["call_created", "call_updated"],
     deleted_events: &[],
+    marker_fields: &[
+        "disposition",
+        "sentiment",
+        "duration",
+        "recordings",
+        "called_person",
+    ],
 };
 
 /// `/v2/notes`.
@@ -155,6 +231,7 @@ pub static NOTES: Resource = Resource {
     walkable: true,
     changed_events: &["note_created", "note_updated"],
     deleted_events: &["note_deleted"],
+    marker_fields: &["content", "associated_type", "associated_with"],
 };
 
 /// Calls `$callback! { Users => USERS, Accounts => ACCOUNTS, ... }` with every resource, in
@@ -223,6 +300,21 @@ mod tests {
             };
         }
         for_each_resource!(check);
+    }
+
+    #[test]
+    fn no_marker_field_belongs_to_two_resources() {
+        let mut seen = std::collections::HashMap::new();
+        for r in RESOURCES {
+            assert!(!r.marker_fields.is_empty(), "{} has markers", r.name);
+            for m in r.marker_fields {
+                if let Some(other) = seen.insert(*m, r.name) {
+                    panic!("{m} marks both {other} and {}", r.name);
+                }
+            }
+        }
+        assert!(PEOPLE.has_marker(["id", "email_address"].into_iter()));
+        assert!(!ACCOUNTS.has_marker(["id", "email_address"].into_iter()));
     }
 
     #[test]

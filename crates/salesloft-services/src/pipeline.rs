@@ -133,6 +133,8 @@ where
         while pages < max_pages {
             // Asked to stop: the page in flight is dropped (its cost is spent, the walk's
             // committed cursor is before it) and the writer commits what came before.
+            // Every request of the page is sent after this moment: what it lists existed then.
+            let asked_at = salesloft_storage::now_ms();
             let next = tokio::select! {
                 biased;
                 () = stop.cancelled() => return,
@@ -146,7 +148,7 @@ where
                         .fetched
                         .saturating_sub(page.items.len() + page.rejected.len())
                         as u64,
-                    rows: PreparedRows::received(&page.items, zone),
+                    rows: PreparedRows::received(&page.items, zone).listed_at(asked_at),
                     fetched: page.fetched as u64,
                     requests: u64::from(page.requests),
                     cost: page.cost,
@@ -274,6 +276,7 @@ where
             break;
         }
         // The first page's count is the run's total, at no extra cost.
+        let asked_at = salesloft_storage::now_ms();
         let page = list
             .clone()
             .page(page_number)
@@ -302,7 +305,7 @@ where
         }
         let mut checkpoint = ctx.store.begin_checkpoint(&state).await?;
         checkpoint
-            .write(PreparedRows::received(&page.items, ctx.team.time_zone))
+            .write(PreparedRows::received(&page.items, ctx.team.time_zone).listed_at(asked_at))
             .await?;
         checkpoint.quarantine(&page.rejected).await?;
         state = run.commit(checkpoint, &cursor, last).await?;

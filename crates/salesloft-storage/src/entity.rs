@@ -126,6 +126,8 @@ pub struct Row {
 #[derive(Debug, Clone)]
 pub struct PreparedRows<T> {
     pub(crate) rows: Vec<Row>,
+    /// When the list request that returned them was sent (see [`PreparedRows::listed_at`]).
+    pub(crate) listed_at_ms: Option<i64>,
     _entity: PhantomData<fn() -> T>,
 }
 
@@ -151,6 +153,7 @@ impl<T: Entity> PreparedRows<T> {
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             rows,
+            listed_at_ms: None,
             _entity: PhantomData,
         })
     }
@@ -171,8 +174,18 @@ impl<T: Entity> PreparedRows<T> {
             .collect();
         Self {
             rows,
+            listed_at_ms: None,
             _entity: PhantomData,
         }
+    }
+
+    /// Rows that SalesLoft listed in answer to a request sent at `at_ms` ([`crate::now_ms`]):
+    /// the records existed then, so a record deleted here *before* that moment (a webhook's
+    /// delete, a reconcile's) is restored with this state, whatever its version. Rows deleted
+    /// after it stay deleted: the list may have been read before the delete.
+    pub fn listed_at(mut self, at_ms: i64) -> Self {
+        self.listed_at_ms = Some(at_ms);
+        self
     }
 
     /// How many rows.

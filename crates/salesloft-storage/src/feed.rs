@@ -182,7 +182,9 @@ impl Store {
                 .await
                 .context("remembering a write")?;
             }
-            let stats = tx.upsert_rows_in(&T::TABLE, rows.rows).await?;
+            let stats = tx
+                .upsert_rows_in(&T::TABLE, rows.rows, rows.listed_at_ms)
+                .await?;
             tx.commit().await.context("committing a write's answer")?;
             Ok(stats)
         })

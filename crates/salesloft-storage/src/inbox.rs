@@ -267,6 +267,26 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Free the dedupe key of delivery `id`: the same type and body delivered again is stored
+    /// and processed anew. For a delivery whose processing found nothing to do *yet* (a delete
+    /// SalesLoft did not confirm: a replay, or one sent before the record was gone), so that
+    /// the real one, which may carry the very same body, is not taken for its duplicate.
+    pub async fn release_webhook_key(&self, id: i64) -> Result<()> {
+        on_writer!(self, |pool| {
+            sqlx::query(
+                "UPDATE webhook_events SET dedupe_key = dedupe_key || ':released:' || CAST(id AS TEXT) \
+                 WHERE id = $1",
+            )
+            .bind(id)
+            .execute(pool)
+            .await
+            .context("releasing a webhook's dedupe key")?;
+        });
+        Ok(())
+    }
+}
+
 /// New inbox ids by dedupe key.
 type NewIds = std::collections::HashMap<String, i64>;
 

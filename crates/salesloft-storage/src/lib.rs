@@ -80,7 +80,7 @@ pub use inbox::{Delivery, InboxEvent, InboxOutcome, Recorded, dedupe_key};
 pub use jobs::{Enqueued, Failed, Job, JobRecord, JobWakeups, NewJob, backoff};
 pub use lease::Lease;
 pub use quarantine::Quarantined;
-pub use store::{Backend, Store, StoreOptions};
+pub use store::{Backend, Store, StoreOptions, now_ms};
 pub use subscriptions::StoredSubscription;
 pub use sync::{Checkpoint, OpenCheckpoint, SyncState};
 pub use tokens::DbTokenStore;

@@ -29,7 +29,9 @@ impl Store {
     pub async fn upsert_prepared<T: Entity>(&self, rows: PreparedRows<T>) -> Result<UpsertStats> {
         on_writer!(self, |pool| {
             let mut tx = pool.begin_write().await.context("starting a transaction")?;
-            let stats = tx.upsert_rows_in(&T::TABLE, rows.rows).await?;
+            let stats = tx
+                .upsert_rows_in(&T::TABLE, rows.rows, rows.listed_at_ms)
+                .await?;
             tx.commit().await.context("committing rows")?;
             Ok(stats)
         })
@@ -106,6 +108,24 @@ impl Store {
             tx.commit().await.context("committing a delete")?;
             Ok(marked > 0)
         })
+    }
+
+    /// Ids of the records of type `T` deleted here at `since_ms` or later, ascending.
+    pub async fn deleted_ids_since<T: Entity>(&self, since_ms: i64) -> Result<Vec<i64>> {
+        let table = T::TABLE;
+        let sql = format!(
+            "SELECT id FROM {} WHERE deleted_at_ms >= $1 AND {} ORDER BY id",
+            table.name,
+            table.own_rows()
+        );
+        let rows: Vec<(i64,)> = on_reader!(self, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(since_ms)
+                .fetch_all(pool)
+                .await
+                .context("listing deleted ids")?
+        });
+        Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
     /// Ids of every live record of type `T`, ascending.

@@ -249,8 +249,14 @@ impl OpenCheckpoint {
     /// Write `rows` (the monotonic guard applies); what happened to them.
     pub async fn write<T: Entity>(&mut self, rows: PreparedRows<T>) -> Result<UpsertStats> {
         let stats = match &mut self.tx {
-            CheckpointTx::Postgres(tx) => tx.upsert_rows_in(&T::TABLE, rows.rows).await?,
-            CheckpointTx::Sqlite(tx) => tx.upsert_rows_in(&T::TABLE, rows.rows).await?,
+            CheckpointTx::Postgres(tx) => {
+                tx.upsert_rows_in(&T::TABLE, rows.rows, rows.listed_at_ms)
+                    .await?
+            }
+            CheckpointTx::Sqlite(tx) => {
+                tx.upsert_rows_in(&T::TABLE, rows.rows, rows.listed_at_ms)
+                    .await?
+            }
         };
         self.stats.add(stats);
         Ok(stats)

@@ -1,6 +1,10 @@
 //! Writing rows with the monotonic guard, one engine each: only a strictly newer `updated_at`
 //! replaces a stored row, so an older or equal version never overwrites it and a soft-deleted
-//! row (or a tombstone) comes back only with a version newer than the one it was deleted at. SQLite reads the stored versions and writes only what must change in one multi-row
+//! row (or a tombstone) comes back only with a version newer than the one it was deleted at,
+//! or from a list SalesLoft answered after the delete (rows [`listed_at`] a later moment: the
+//! record exists, so the delete was wrong).
+//!
+//! [`listed_at`]: crate::PreparedRows::listed_at SQLite reads the stored versions and writes only what must change in one multi-row
 //! `VALUES`; PostgreSQL does both in one `INSERT ... SELECT FROM UNNEST(...)` per batch.
 
 use std::collections::HashMap;
@@ -82,7 +86,8 @@ fn updates(table: &Table) -> String {
 
 /// SQLite's `INSERT` of `n` rows of `table` with the monotonic guard (anonymous `?`
 /// placeholders: SQLite looks a numbered parameter's name up in time linear in the parameter
-/// count, which made binding 500-row statements quadratic).
+/// count, which made binding 500-row statements quadratic). The last parameter is the moment
+/// the rows were listed (NULL when they were not), which restores rows deleted before it.
 pub(crate) fn upsert_sql(table: &Table, n: usize) -> String {
     let mut cols = row_columns(table);
     cols.extend_from_slice(&TRAILING);
@@ -92,7 +97,7 @@ pub(crate) fn upsert_sql(table: &Table, n: usize) -> String {
     let placeholders = format!("({}, NULL, ?, ?)", vec!["?"; width].join(", "));
     format!(
         "INSERT INTO {t} ({cols}) VALUES {values} ON CONFLICT ({key}) DO UPDATE SET {updates} \
-         WHERE excluded.sl_updated_at_us > {t}.sl_updated_at_us",
+         WHERE excluded.sl_updated_at_us > {t}.sl_updated_at_us OR {t}.deleted_at_ms < ?",
         t = table.name,
         cols = cols.join(", "),
         values = vec![placeholders; n].join(", "),
@@ -124,12 +129,14 @@ fn upsert_unnest_sql(table: &Table, text: &[bool]) -> String {
          FROM UNNEST({casts}) AS u \
          ON CONFLICT ({key}) DO UPDATE SET {updates} \
          WHERE excluded.sl_updated_at_us > {t}.sl_updated_at_us \
+         OR {t}.deleted_at_ms < ${listed}::int8 \
          RETURNING (xmax = 0)",
         t = table.name,
         cols = cols.join(", "),
         trailing = TRAILING.join(", "),
         synced = width + 5,
         seq = width + 6,
+        listed = width + 7,
         casts = casts.join(", "),
         key = table.key().join(", "),
         updates = updates(table),
@@ -140,17 +147,20 @@ fn upsert_unnest_sql(table: &Table, text: &[bool]) -> String {
 /// the kind is the table's constant.
 fn versions_sql(table: &Table) -> String {
     format!(
-        "SELECT id, sl_updated_at_us, deleted_at_ms IS NOT NULL FROM {} \
+        "SELECT id, sl_updated_at_us, deleted_at_ms FROM {} \
          WHERE id IN (SELECT value FROM json_each($1)) AND {}",
         table.name,
         table.own_rows()
     )
 }
 
-/// Classify `rows` against what is stored: (inserted, updated, unchanged) and the rows to write.
+/// Classify `rows` (listed at `listed_at`, when a list returned them) against what is stored,
+/// by id: the version and, for a deleted row, when it was deleted. Gives (inserted, updated,
+/// unchanged) and the rows to write.
 pub(crate) fn classify<'a>(
     rows: &'a [Row],
-    stored: &HashMap<i64, (i64, bool)>,
+    stored: &HashMap<i64, (i64, Option<i64>)>,
+    listed_at: Option<i64>,
 ) -> (UpsertStats, Vec<&'a Row>) {
     let mut stats = UpsertStats::default();
     let mut write = Vec::with_capacity(rows.len());
@@ -161,8 +171,12 @@ pub(crate) fn classify<'a>(
                 write.push(r);
             }
             // Only a newer version replaces a row; a deleted one keeps the version it was
-            // deleted at, so an equal one (a page read before the delete) leaves it deleted.
-            Some((updated, _)) if r.updated_us > *updated => {
+            // deleted at, so an equal one (a page read before the delete) leaves it deleted,
+            // unless the page was listed after the delete: then the record exists.
+            Some((updated, deleted_at))
+                if r.updated_us > *updated
+                    || deleted_at.zip(listed_at).is_some_and(|(d, l)| d < l) =>
+            {
                 stats.updated += 1;
                 write.push(r);
             }
@@ -192,8 +206,14 @@ pub(crate) fn newest_per_id(rows: Vec<Row>) -> Vec<Row> {
 /// Writing rows inside an open transaction, per backend; shared by plain upserts and
 /// checkpoints.
 pub(crate) trait UpsertTx {
-    /// Write `rows` of `table` with the monotonic guard; what changed.
-    async fn upsert_rows_in(&mut self, table: &Table, rows: Vec<Row>) -> Result<UpsertStats>;
+    /// Write `rows` of `table` with the monotonic guard (rows a list returned at
+    /// `listed_at` also restore rows deleted before it); what changed.
+    async fn upsert_rows_in(
+        &mut self,
+        table: &Table,
+        rows: Vec<Row>,
+        listed_at: Option<i64>,
+    ) -> Result<UpsertStats>;
 
     /// Take `table`'s next change position ([`NEXT_CHANGE_SEQ`]) in this transaction.
     async fn next_change_seq(&mut self, table: &Table) -> Result<i64>;
@@ -219,7 +239,12 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Sqlite> {
         Ok(())
     }
 
-    async fn upsert_rows_in(&mut self, table: &Table, rows: Vec<Row>) -> Result<UpsertStats> {
+    async fn upsert_rows_in(
+        &mut self,
+        table: &Table,
+        rows: Vec<Row>,
+        listed_at: Option<i64>,
+    ) -> Result<UpsertStats> {
         let rows = newest_per_id(rows);
         let mut stats = UpsertStats::default();
         let synced = now_ms();
@@ -231,14 +256,14 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Sqlite> {
                 what: "ids",
                 source,
             })?;
-            let stored: Vec<(i64, i64, bool)> =
+            let stored: Vec<(i64, i64, Option<i64>)> =
                 sqlx::query_as(sqlx::AssertSqlSafe(select.as_str()))
                     .bind(ids)
                     .fetch_all(&mut **self)
                     .await
                     .context("reading stored versions")?;
             let stored = stored.into_iter().map(|(id, u, d)| (id, (u, d))).collect();
-            let (counted, write) = classify(chunk, &stored);
+            let (counted, write) = classify(chunk, &stored, listed_at);
             stats.add(counted);
             if write.is_empty() {
                 continue;
@@ -268,6 +293,7 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Sqlite> {
                     .bind(seq)
                     .bind(seq);
             }
+            q = q.bind(listed_at);
             q.execute(&mut **self).await.context("upserting rows")?;
         }
         Ok(stats)
@@ -292,7 +318,12 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Postgres> {
         Ok(())
     }
 
-    async fn upsert_rows_in(&mut self, table: &Table, rows: Vec<Row>) -> Result<UpsertStats> {
+    async fn upsert_rows_in(
+        &mut self,
+        table: &Table,
+        rows: Vec<Row>,
+        listed_at: Option<i64>,
+    ) -> Result<UpsertStats> {
         let rows = newest_per_id(rows);
         let mut stats = UpsertStats::default();
         let synced = now_ms();
@@ -336,7 +367,8 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Postgres> {
                 .bind(chunk.iter().map(|r| r.raw.clone()).collect::<Vec<_>>())
                 .bind(chunk.iter().map(|r| r.drifted.clone()).collect::<Vec<_>>())
                 .bind(synced)
-                .bind(seq);
+                .bind(seq)
+                .bind(listed_at);
             debug_assert_eq!(text.len(), key_width + width);
             // The guard above is `classify` in SQL, so no read of stored versions comes first:
             // a returned row was written, `xmax = 0` marks a fresh insert, and every row not
@@ -376,7 +408,9 @@ mod tests {
         let sql = upsert_sql(&PEOPLE, 2);
         assert!(sql.starts_with("INSERT INTO people (id, email, sl_created_at_us, sl_updated_at_us, raw, drifted, synced_at_ms, deleted_at_ms, change_seq, first_seq) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?), (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)"), "{sql}");
         assert!(
-            sql.ends_with("WHERE excluded.sl_updated_at_us > people.sl_updated_at_us"),
+            sql.ends_with(
+                "WHERE excluded.sl_updated_at_us > people.sl_updated_at_us OR people.deleted_at_ms < ?"
+            ),
             "{sql}"
         );
         assert!(sql.contains("deleted_at_ms = excluded.deleted_at_ms"));
@@ -388,6 +422,58 @@ mod tests {
         };
         assert!(upsert_sql(&shared, 1).contains("ON CONFLICT (kind, id)"));
         assert!(versions_sql(&shared).ends_with("AND kind = 'email'"));
+    }
+
+    fn row(id: i64, updated_us: i64) -> Row {
+        Row {
+            id,
+            values: vec![],
+            created_us: None,
+            updated_us,
+            raw: String::new(),
+            drifted: None,
+        }
+    }
+
+    #[test]
+    fn a_deleted_row_comes_back_with_a_newer_version_or_a_later_listing() {
+        // Row 1 deleted at 100 ms at version 50; row 2 live at version 50.
+        let stored: HashMap<i64, (i64, Option<i64>)> =
+            [(1, (50, Some(100))), (2, (50, None))].into();
+        let rows = [row(1, 50), row(2, 50)];
+        let written = |listed_at| {
+            let (stats, write) = classify(&rows, &stored, listed_at);
+            (
+                stats.updated,
+                write.iter().map(|r| r.id).collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(
+            written(None),
+            (0, vec![]),
+            "an equal version changes nothing"
+        );
+        assert_eq!(
+            written(Some(99)),
+            (0, vec![]),
+            "listed before the delete: stays deleted"
+        );
+        assert_eq!(
+            written(Some(100)),
+            (0, vec![]),
+            "listed at the delete: stays deleted"
+        );
+        assert_eq!(
+            written(Some(101)),
+            (1, vec![1]),
+            "listed after the delete: restored"
+        );
+        let newer = [row(1, 51)];
+        assert_eq!(
+            classify(&newer, &stored, None).0.updated,
+            1,
+            "a newer version"
+        );
     }
 
     #[test]

@@ -57,10 +57,12 @@ pub enum Processed {
     Missing,
 }
 
-/// Applies stored deliveries: a record in its new state is upserted with the sync's monotonic
-/// guard (a duplicate, or an older state delivered after a newer one, changes nothing); a
-/// `*_deleted` record is marked deleted with its last version kept; then the stream's next
-/// sync is pulled forward (debounced), so the poller confirms what the webhook said.
+/// Applies stored deliveries: a body that is not a record of its event type's resource is
+/// kept as failed with the reason; a record in its new state is upserted with the sync's
+/// monotonic guard (a duplicate, or an older state delivered after a newer one, changes
+/// nothing); a `*_deleted` record is a hint, marked deleted (its last version kept) only once
+/// SalesLoft no longer lists it; then the stream's next sync is pulled forward (debounced), so
+/// the poller confirms what the webhook said.
 #[derive(Clone)]
 pub struct Processor {
     ctx: Context,
@@ -201,6 +203,11 @@ impl Processor {
         }
         if let Some(lookups) = &self.lookups {
             lookups.forget_pushed(stream, &event.body).await;
+        }
+        if applied == Applied::NotDeleted {
+            // SalesLoft still has the record: when it is really deleted, its delivery may be
+            // this very body, which must not be taken for a duplicate of this one.
+            store.release_webhook_key(inbox_id).await?;
         }
         store
             .finish_webhook(inbox_id, InboxOutcome::Processed, None)

@@ -197,14 +197,48 @@ async fn deliveries_are_stored_once_applied_monotonically_and_pull_the_sync_forw
     );
     assert_eq!(title_of(&s.db, id).await.as_deref(), Some("newer"));
 
-    // Deleted with its last state; a late update older than the deletion does not revive it.
+    // A captured body replayed as a delete of its own resource: SalesLoft still lists the
+    // person, so it stays; replayed as another resource's delete: not that resource's record.
+    let replayed = stored_id(deliver(&s, "person_deleted", &newer).await);
+    assert_eq!(
+        s.processor.process(replayed).await.unwrap(),
+        Processed::Applied {
+            stream: people,
+            applied: Applied::NotDeleted
+        }
+    );
+    assert_eq!(title_of(&s.db, id).await.as_deref(), Some("newer"));
+    let relabelled = stored_id(deliver(&s, "account_deleted", &newer).await);
+    match s.processor.process(relabelled).await.unwrap() {
+        Processed::Failed(reason) => assert!(reason.contains("not a accounts record"), "{reason}"),
+        other => panic!("a person's body applied as an account: {other:?}"),
+    }
+    assert_eq!(
+        count(&s.db, "SELECT CAST(COUNT(*) AS TEXT) FROM accounts").await,
+        0,
+        "no account tombstone"
+    );
+
+    // Deleted in SalesLoft, then delivered with its last state; a late update older than the
+    // deletion does not revive it.
     let deleted = person_body(&s, 0, "2030-01-03T00:00:00.000000Z", "deleted");
+    assert_eq!(s.sandbox.delete_silently("people", &[id]), 1);
+    // The real deletion may carry the very body replayed before: it is no duplicate of the
+    // replay, which was not confirmed.
+    let real = stored_id(deliver(&s, "person_deleted", &newer).await);
+    assert_eq!(
+        s.processor.process(real).await.unwrap(),
+        Processed::Applied {
+            stream: people,
+            applied: Applied::Deleted
+        }
+    );
     let gone = stored_id(deliver(&s, "person_deleted", &deleted).await);
     assert_eq!(
         s.processor.process(gone).await.unwrap(),
         Processed::Applied {
             stream: people,
-            applied: Applied::Deleted
+            applied: Applied::AlreadyDeleted
         }
     );
     assert_eq!(title_of(&s.db, id).await, None);
@@ -228,8 +262,17 @@ async fn deliveries_are_stored_once_applied_monotonically_and_pull_the_sync_forw
             "SELECT CAST(COUNT(*) AS TEXT) FROM webhook_events WHERE status = 'processed'"
         )
         .await,
-        4,
-        "four distinct deliveries, each processed"
+        6,
+        "six deliveries processed"
+    );
+    assert_eq!(
+        count(
+            &s.db,
+            "SELECT CAST(COUNT(*) AS TEXT) FROM webhook_events WHERE status = 'failed'"
+        )
+        .await,
+        1,
+        "the relabelled one kept as failed"
     );
 }
 on_both!(
@@ -255,6 +298,7 @@ async fn applied_people_invalidate_the_lookups(db: TestDb) {
 
     person["updated_at"] = "2030-01-03T00:00:00.000000Z".into();
     let body = Bytes::from(serde_json::to_vec(&person).unwrap());
+    assert_eq!(s.sandbox.delete_silently("people", &[id]), 1);
     let gone = stored_id(deliver(&s, "person_deleted", &body).await);
     s.processor.process(gone).await.unwrap();
     assert!(s.lookups.person_by_email(address).await.unwrap().is_none());

@@ -457,3 +457,100 @@ on_both!(
     reconcile,
     a_reconcile_soft_deletes_what_salesloft_no_longer_has
 );
+
+/// A `*_deleted` delivery is a hint: a body of another resource is refused, a record
+/// SalesLoft still lists is kept live (one `ids[]` list, cost 1), one it no longer lists is
+/// tombstoned; and a record deleted here that SalesLoft still lists is restored by the next
+/// reconcile or full sync.
+async fn a_delete_delivery_is_confirmed_before_it_tombstones(db: TestDb) {
+    use salesloft_services::Applied;
+    let s = setup(people_team(300), db).await;
+    assert!(
+        s.engine
+            .sync(&[people()], SyncOptions::default())
+            .await
+            .is_ok()
+    );
+    let ctx = s.engine.context().clone();
+    let snapshot = s.sandbox.snapshot();
+    let body = |i: usize| serde_json::to_vec(&snapshot["people"][i]).unwrap();
+    let id = |i: usize| snapshot["people"][i]["id"].as_i64().unwrap();
+    let live = || async {
+        s.store
+            .count_live::<salesloft_client::Person>()
+            .await
+            .unwrap()
+    };
+    assert_eq!(live().await, 300);
+
+    // A live person's body replayed as person_deleted: asked about, still listed, kept.
+    let spent = s.sandbox.counters().cost_spent;
+    let applied = people().apply_pushed(&ctx, &body(0), true).await.unwrap();
+    assert_eq!(applied, Applied::NotDeleted);
+    assert_eq!(s.sandbox.counters().cost_spent - spent, 1, "one ids[] list");
+    assert_eq!(live().await, 300);
+    // The same body as account_deleted, or as a user: not an account or a user at all.
+    for other in ["accounts", "users", "notes"] {
+        let stream = Stream::named(other).unwrap();
+        let accounts_before = stream.count_live(&s.store).await.unwrap();
+        match stream.apply_pushed(&ctx, &body(0), true).await.unwrap() {
+            Applied::Rejected(reason) => {
+                assert!(
+                    reason.contains(&format!("not a {other} record")),
+                    "{reason}"
+                );
+            }
+            applied => panic!("a person's body applied to {other}: {applied:?}"),
+        }
+        assert_eq!(stream.count_live(&s.store).await.unwrap(), accounts_before);
+    }
+    assert!(
+        s.store
+            .deleted_ids_since::<salesloft_client::Account>(0)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no tombstone left for the person's id among accounts"
+    );
+
+    // A real deletion: SalesLoft no longer lists the person, so the delivery tombstones it.
+    assert_eq!(s.sandbox.delete_silently("people", &[id(1)]), 1);
+    let applied = people().apply_pushed(&ctx, &body(1), true).await.unwrap();
+    assert_eq!(applied, Applied::Deleted);
+    assert_eq!(live().await, 299);
+
+    // Deleted here although SalesLoft has them (a forged delete stored before deliveries were
+    // confirmed): the next reconcile restores one, a full sync the other.
+    people().soft_delete(&s.store, id(2), None).await.unwrap();
+    people().soft_delete(&s.store, id(3), None).await.unwrap();
+    assert_eq!(live().await, 297);
+    let reports = Reconciler::new(ctx.clone())
+        .reconcile(&[people()], ReconcileOptions::default())
+        .await;
+    let r = &reports[0];
+    assert_eq!((r.restored, r.deleted), (2, 0), "{r:?}");
+    assert_eq!(live().await, 299);
+    people().soft_delete(&s.store, id(2), None).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    let report = s
+        .engine
+        .sync(
+            &[people()],
+            SyncOptions {
+                full: true,
+                ..SyncOptions::default()
+            },
+        )
+        .await;
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(
+        live().await,
+        299,
+        "the full sync listed it after the delete"
+    );
+    assert_equal_people(&s).await;
+}
+on_both!(
+    delete_hints,
+    a_delete_delivery_is_confirmed_before_it_tombstones
+);

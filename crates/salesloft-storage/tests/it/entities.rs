@@ -146,6 +146,65 @@ on_both!(
     deletes_stay_deleted_until_a_strictly_newer_version
 );
 
+/// A list SalesLoft answered after a delete was recorded here proves the record exists: its
+/// rows restore it whatever their version; a list asked for before the delete does not.
+async fn a_listing_after_a_delete_restores_the_record(db: &TestDb) {
+    use salesloft_storage::PreparedRows;
+    let t0 = 1_709_797_560_302_715;
+    db.store
+        .upsert(&[person(1, t0, "a"), person(2, t0, "b")], zone())
+        .await
+        .unwrap();
+    let before = salesloft_storage::now_ms() - 1;
+    // Deleted here without a version (the moment stands in, far above the record's).
+    assert!(db.store.soft_delete::<Person>(1, None).await.unwrap());
+    // A tombstone for an id never stored.
+    assert!(!db.store.soft_delete::<Person>(3, Some(t0)).await.unwrap());
+    let rows = |ids: &[i64]| {
+        let people: Vec<Person> = ids.iter().map(|id| person(*id, t0, "listed")).collect();
+        PreparedRows::new(&people, zone()).unwrap()
+    };
+    // Listed before the delete (a page read, then stored after it): still deleted.
+    let s = db
+        .store
+        .upsert_prepared(rows(&[1, 3]).listed_at(before))
+        .await
+        .unwrap();
+    assert_eq!((s.updated, s.unchanged), (0, 2), "{s:?}");
+    assert_eq!(db.store.count_live::<Person>().await.unwrap(), 1);
+    assert_eq!(
+        db.store.deleted_ids_since::<Person>(before).await.unwrap(),
+        [1, 3]
+    );
+    // Listed after it: restored with the listed state, tombstone or not.
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    let after = salesloft_storage::now_ms();
+    let s = db
+        .store
+        .upsert_prepared(rows(&[1, 2, 3]).listed_at(after))
+        .await
+        .unwrap();
+    assert_eq!(
+        (s.updated, s.unchanged),
+        (2, 1),
+        "the live one is unchanged: {s:?}"
+    );
+    assert_eq!(db.store.live_ids::<Person>().await.unwrap(), [1, 2, 3]);
+    assert_eq!(raw_title(db, 1).await.as_deref(), Some("listed"));
+    assert_eq!(raw_title(db, 2).await.as_deref(), Some("b"));
+    assert!(
+        db.store
+            .deleted_ids_since::<Person>(before)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+on_both!(
+    restored_by_a_later_listing,
+    a_listing_after_a_delete_restores_the_record
+);
+
 async fn tombstones_fill_the_columns_activities_require(db: &TestDb) {
     assert!(!db.store.soft_delete::<Email>(77, Some(5)).await.unwrap());
     assert!(!db.store.soft_delete::<Call>(77, None).await.unwrap());
