@@ -574,6 +574,15 @@ impl Settings {
         }
     }
 
+    /// How long the webhook inbox keeps deliveries (`webhooks.keep_days`, `keep_failed_days`).
+    pub fn inbox_retention(&self) -> salesloft_jobs::InboxRetention {
+        let days = |n: u64| Duration::from_secs(n.saturating_mul(86_400));
+        salesloft_jobs::InboxRetention {
+            settled: days(self.webhooks.keep_days),
+            failed: days(self.webhooks.keep_failed_days),
+        }
+    }
+
     /// The interval between scheduled syncs.
     pub fn sync_every(&self) -> Duration {
         Duration::from_secs(self.jobs.sync_every_secs)

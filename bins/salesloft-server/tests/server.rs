@@ -252,6 +252,9 @@ async fn sandbox_webhooks_reach_the_local_copy_through_a_running_server() {
         "salesloft_budget_available ",
         r#"salesloft_sync_lag_seconds{stream="people"}"#,
         r#"salesloft_cache_requests_total{cache="people_by_email",result="hit"}"#,
+        "salesloft_webhook_inbox_rows 20",
+        "salesloft_webhook_inbox_bytes ",
+        "salesloft_http_connections ",
     ] {
         assert!(metrics.contains(want), "{want} missing from:\n{metrics}");
     }

@@ -161,7 +161,8 @@ pub async fn run_on(
                 settings.engagement(),
                 settings.people_policies(),
             )
-            .with_lookups(lookups.clone()),
+            .with_lookups(lookups.clone())
+            .with_inbox_retention(settings.inbox_retention()),
         )
         .register(WebhookJob::new(ctx.clone()).invalidating(lookups.clone())),
         &ctx,

@@ -124,6 +124,9 @@ async fn sample_database(store: &Store) -> Result<(), salesloft_storage::Error> 
     for (kind, state, n) in store.job_counts_by_kind().await? {
         metrics::gauge!("salesloft_jobs", "kind" => kind, "state" => state).set(n as f64);
     }
+    let (rows, bytes) = store.webhook_inbox_size().await?;
+    metrics::gauge!("salesloft_webhook_inbox_rows").set(rows as f64);
+    metrics::gauge!("salesloft_webhook_inbox_bytes").set(bytes as f64);
     for (event_type, status, n) in store.webhook_counts().await? {
         let label = event_type_label(Some(event_type.as_bytes()));
         metrics::gauge!("salesloft_webhook_events", "event_type" => label, "status" => status)

@@ -1,7 +1,8 @@
 //! The jobs that keep the local copy fresh: [`SyncJob`] (`sync`, one stream),
 //! [`ReconcileJob`] (`reconcile`, one stream) and [`EngagementJob`] (`engagement`, the daily
 //! metrics after activities changed), with their schedules; [`EnrollJob`] (`enroll`) and
-//! [`PushJob`] (`people_push`), enqueued by callers.
+//! [`PushJob`] (`people_push`), enqueued by callers; [`InboxPruneJob`] (`webhook_prune`,
+//! hourly), which forgets webhook deliveries past their retention.
 
 use std::time::Duration;
 
@@ -254,11 +255,85 @@ pub fn engagement_job() -> NewJob {
     job
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+/// How long the webhook inbox keeps deliveries (their bodies hold personal data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InboxRetention {
+    /// Processed and skipped deliveries; default 7 days.
+    pub settled: Duration,
+    /// Failed deliveries, kept longer for inspection; default 30 days.
+    pub failed: Duration,
 }
+
+impl Default for InboxRetention {
+    fn default() -> Self {
+        Self {
+            settled: Duration::from_secs(7 * 86_400),
+            failed: Duration::from_secs(30 * 86_400),
+        }
+    }
+}
+
+/// The payload of [`InboxPruneJob`]: nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrunePayload {}
+
+/// Deliveries one prune statement deletes at most.
+const PRUNE_BATCH: i64 = 500;
+
+/// `webhook_prune`: delete the deliveries past their [`InboxRetention`], oldest first, 500
+/// per short statement with a pause between, so deliveries arriving meanwhile never wait for
+/// more than one batch. Stopped by shutdown, it keeps what it pruned; the next run goes on.
+#[derive(Debug, Clone)]
+pub struct InboxPruneJob {
+    store: salesloft_storage::Store,
+    retention: InboxRetention,
+}
+
+impl InboxPruneJob {
+    /// Prunes `store`'s inbox to `retention`.
+    pub fn new(store: salesloft_storage::Store, retention: InboxRetention) -> Self {
+        Self { store, retention }
+    }
+}
+
+fn before(now: i64, keep: Duration) -> i64 {
+    now.saturating_sub(i64::try_from(keep.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[async_trait::async_trait]
+impl Job for InboxPruneJob {
+    type Payload = PrunePayload;
+    const KIND: &'static str = "webhook_prune";
+    const MAX_ATTEMPTS: i32 = 5;
+
+    async fn run(&self, _: PrunePayload, ctx: &JobContext) -> Result<Outcome, JobError> {
+        let now = now_ms();
+        let (settled, failed) = (
+            before(now, self.retention.settled),
+            before(now, self.retention.failed),
+        );
+        let mut pruned = 0u64;
+        while !ctx.is_cancelled() {
+            let deleted = self
+                .store
+                .prune_webhooks(settled, failed, PRUNE_BATCH)
+                .await
+                .map_err(|e| JobError::Retry(salesloft_services::error_chain(&e)))?;
+            pruned += deleted;
+            if deleted < PRUNE_BATCH.unsigned_abs() {
+                break;
+            }
+            // Let deliveries (and SQLite's other writers) in between batches.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if pruned > 0 {
+            tracing::info!(pruned, "pruned webhook deliveries past their retention");
+        }
+        Ok(Outcome::Done)
+    }
+}
+
+use salesloft_storage::now_ms;
 
 /// The payload of [`PushJob`]: local person records, each a JSON object of SalesLoft field
 /// names with its `changed_at` (see [`LocalPerson::from_json`]).
@@ -357,6 +432,8 @@ pub struct BuiltinSettings {
     pub people_policies: FieldPolicies,
     /// A lookup cache to share (else each job that needs one has its own).
     pub lookups: Option<Lookups>,
+    /// Of [`InboxPruneJob`].
+    pub inbox_retention: InboxRetention,
 }
 
 impl Default for BuiltinSettings {
@@ -367,6 +444,7 @@ impl Default for BuiltinSettings {
             engagement: EngagementConfig::default(),
             people_policies: FieldPolicies::people_defaults(),
             lookups: None,
+            inbox_retention: InboxRetention::default(),
         }
     }
 }
@@ -385,6 +463,7 @@ impl BuiltinSettings {
             engagement,
             people_policies,
             lookups: None,
+            inbox_retention: InboxRetention::default(),
         }
     }
 
@@ -393,16 +472,26 @@ impl BuiltinSettings {
         self.lookups = Some(lookups);
         self
     }
+
+    /// The same settings keeping webhook deliveries for `retention`.
+    pub fn with_inbox_retention(mut self, retention: InboxRetention) -> Self {
+        self.inbox_retention = retention;
+        self
+    }
 }
 
-/// A registry with [`SyncJob`], [`ReconcileJob`], [`EngagementJob`], [`EnrollJob`] and
-/// [`PushJob`] over `ctx`.
+/// A registry with [`SyncJob`], [`ReconcileJob`], [`EngagementJob`], [`EnrollJob`],
+/// [`PushJob`] and [`InboxPruneJob`] over `ctx`.
 pub fn sync_registry(ctx: Context, settings: BuiltinSettings) -> Registry {
     let mut push = PushJob::new(ctx.clone(), settings.people_policies);
     if let Some(lookups) = settings.lookups {
         push = push.with_lookups(lookups);
     }
     Registry::new()
+        .register(InboxPruneJob::new(
+            ctx.store.clone(),
+            settings.inbox_retention,
+        ))
         .register(SyncJob::new(ctx.clone(), settings.sync))
         .register(ReconcileJob::new(ctx.clone(), settings.reconcile))
         .register(EngagementJob::new(ctx.clone(), settings.engagement))
@@ -428,7 +517,7 @@ pub fn sync_job(stream: Stream) -> NewJob {
 }
 
 /// The built-in schedules: `sync:<stream>` every `sync_every` (and at a runner's start), and
-/// `reconcile:<stream>` daily, for every stream; `engagement` daily.
+/// `reconcile:<stream>` daily, for every stream; `engagement` daily; `webhook_prune` hourly.
 pub fn sync_schedules(sync_every: Duration) -> Result<Vec<Schedule>> {
     let mut out = Vec::new();
     for stream in Stream::all() {
@@ -446,6 +535,11 @@ pub fn sync_schedules(sync_every: Duration) -> Result<Vec<Schedule>> {
         "engagement",
         &EngagementPayload::default(),
         Duration::from_secs(24 * 3600),
+    )?);
+    out.push(Schedule::every::<InboxPruneJob>(
+        "webhook_prune",
+        &PrunePayload::default(),
+        Duration::from_secs(3600),
     )?);
     Ok(out)
 }

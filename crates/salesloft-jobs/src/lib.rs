@@ -38,9 +38,9 @@ mod runner;
 mod schedule;
 
 pub use builtin::{
-    BuiltinSettings, EngagementJob, EngagementPayload, EnrollJob, EnrollPayload, PushJob,
-    PushPayload, ReconcileJob, StreamPayload, SyncJob, engagement_job, sync_job, sync_key,
-    sync_registry, sync_schedules,
+    BuiltinSettings, EngagementJob, EngagementPayload, EnrollJob, EnrollPayload, InboxPruneJob,
+    InboxRetention, PrunePayload, PushJob, PushPayload, ReconcileJob, StreamPayload, SyncJob,
+    engagement_job, sync_job, sync_key, sync_registry, sync_schedules,
 };
 pub use error::{Error, Result};
 pub use job::{Job, JobContext, JobError, Outcome};

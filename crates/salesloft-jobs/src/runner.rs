@@ -379,12 +379,7 @@ async fn tick(inner: &Inner, starting: bool) -> Result<()> {
     Ok(())
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+use salesloft_storage::now_ms;
 
 /// The reaper, the schedules, the pruner, and on SQLite the runner lease's renewal.
 async fn maintain(

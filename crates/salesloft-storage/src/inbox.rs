@@ -199,6 +199,49 @@ impl Store {
         })
     }
 
+    /// The inbox's size: deliveries kept, and the bytes of their bodies.
+    pub async fn webhook_inbox_size(&self) -> Result<(i64, i64)> {
+        on_reader!(self, |pool| {
+            sqlx::query_as(
+                "SELECT COUNT(*), CAST(COALESCE(SUM(LENGTH(body)), 0) AS BIGINT) FROM webhook_events",
+            )
+            .fetch_one(pool)
+            .await
+            .context("measuring the webhook inbox")
+        })
+    }
+
+    /// Delete at most `batch` settled deliveries, oldest first: processed and skipped ones
+    /// received before `settled_before_ms`, failed ones received before `failed_before_ms`.
+    /// Pending ones are never deleted. One short statement, so intake waits at most for one
+    /// batch; call again until it deletes fewer than `batch`. How many it deleted.
+    pub async fn prune_webhooks(
+        &self,
+        settled_before_ms: i64,
+        failed_before_ms: i64,
+        batch: i64,
+    ) -> Result<u64> {
+        let oldest_cutoff = settled_before_ms.max(failed_before_ms);
+        let deleted = on_writer!(self, |pool| {
+            sqlx::query(
+                "DELETE FROM webhook_events WHERE id IN (SELECT id FROM webhook_events \
+                 WHERE received_at_ms < $1 \
+                 AND ((status IN ('processed', 'skipped') AND received_at_ms < $2) \
+                      OR (status = 'failed' AND received_at_ms < $3)) \
+                 ORDER BY received_at_ms LIMIT $4)",
+            )
+            .bind(oldest_cutoff)
+            .bind(settled_before_ms)
+            .bind(failed_before_ms)
+            .bind(batch)
+            .execute(pool)
+            .await
+            .context("pruning the webhook inbox")?
+            .rows_affected()
+        });
+        Ok(deleted)
+    }
+
     /// Deliveries received since `since_ms`, per minute of arrival and status: (minute start
     /// ms, status, count), oldest first.
     pub async fn webhook_minutes(&self, since_ms: i64) -> Result<Vec<(i64, String, i64)>> {

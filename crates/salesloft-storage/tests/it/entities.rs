@@ -205,6 +205,83 @@ on_both!(
     a_listing_after_a_delete_restores_the_record
 );
 
+/// Settled deliveries go after their retention, failed ones after theirs, pending ones never,
+/// at most a batch per call; the inbox's size says what is left.
+async fn the_inbox_forgets_settled_deliveries_on_schedule(db: &TestDb) {
+    use salesloft_storage::InboxOutcome;
+    let day = 86_400_000;
+    let now = salesloft_storage::now_ms();
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let body = format!(r#"{{"id": {i}}}"#);
+        ids.push(
+            db.store
+                .record_webhook("person_updated", body.as_bytes(), Some(i), None)
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    assert_eq!(db.store.webhook_inbox_size().await.unwrap(), (10, 90));
+    // 0-3 processed 10 days ago, 4 skipped 10 days ago, 5-6 failed 10 days ago, 7 failed 40
+    // days ago, 8 pending from 40 days ago, 9 processed today.
+    for (i, id) in ids.iter().enumerate() {
+        let outcome = match i {
+            0..=3 | 9 => Some(InboxOutcome::Processed),
+            4 => Some(InboxOutcome::Skipped),
+            5..=7 => Some(InboxOutcome::Failed),
+            _ => None,
+        };
+        if let Some(outcome) = outcome {
+            db.store.finish_webhook(*id, outcome, None).await.unwrap();
+        }
+        let age = match i {
+            7 | 8 => 40,
+            9 => 0,
+            _ => 10,
+        };
+        salesloft_storage::testing::execute(
+            &db.store,
+            &format!(
+                "UPDATE webhook_events SET received_at_ms = {} WHERE id = {id}",
+                now - age * day
+            ),
+        )
+        .await
+        .unwrap();
+    }
+    let (settled, failed) = (now - 7 * day, now - 30 * day);
+    assert_eq!(
+        db.store.prune_webhooks(settled, failed, 3).await.unwrap(),
+        3
+    );
+    assert_eq!(
+        db.store.prune_webhooks(settled, failed, 3).await.unwrap(),
+        3
+    );
+    assert_eq!(
+        db.store.prune_webhooks(settled, failed, 3).await.unwrap(),
+        0
+    );
+    let left = fetch_texts(
+        &db.store,
+        "SELECT CAST(resource_id AS TEXT) FROM webhook_events ORDER BY resource_id",
+    )
+    .await
+    .unwrap();
+    let left: Vec<&str> = left.iter().flatten().map(String::as_str).collect();
+    assert_eq!(
+        left,
+        ["5", "6", "8", "9"],
+        "failed within 30 days, pending, recent"
+    );
+    assert_eq!(db.store.webhook_inbox_size().await.unwrap(), (4, 36));
+}
+on_both!(
+    inbox_pruned,
+    the_inbox_forgets_settled_deliveries_on_schedule
+);
+
 async fn tombstones_fill_the_columns_activities_require(db: &TestDb) {
     assert!(!db.store.soft_delete::<Email>(77, Some(5)).await.unwrap());
     assert!(!db.store.soft_delete::<Call>(77, None).await.unwrap());
