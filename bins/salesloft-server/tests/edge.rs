@@ -367,3 +367,184 @@ async fn a_broken_log_pipe_stops_nothing() {
     assert!(status.success(), "{status:?}");
     eprintln!("{dropped} log lines dropped; exited {status:?} {took:?} after SIGTERM");
 }
+
+/// On SQLite a delivery is on disk before it is answered 200: the inbox's commit syncs the
+/// write-ahead log (synchronous=FULL for it), which a power loss cannot take back. Counted
+/// with strace (`.ci/run` installs it): at least one fsync or fdatasync per delivery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_deliveries_are_synced_to_disk_before_the_200() {
+    const DELIVERIES: usize = 20;
+    let strace = std::process::Command::new("strace")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        strace,
+        "strace is not installed: `apt-get install strace` (CI does), or leave this test out \
+         with `--skip synced_to_disk`"
+    );
+    let db = TestDb::sqlite_unmigrated().await.unwrap();
+    let (public, operator) = (free_port(), free_port());
+    let trace = std::env::temp_dir().join(format!("salesloft-fsync-{}.txt", std::process::id()));
+    let mut cmd = std::process::Command::new("strace");
+    cmd.args(["-f", "-qq", "-e", "trace=fsync,fdatasync", "-o"])
+        .arg(&trace)
+        .arg(env!("CARGO_BIN_EXE_salesloft-server"));
+    let template = server_command(public, operator);
+    for (k, v) in template.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let mut server = Running(
+        cmd.env("SALESLOFT_DATABASE_URL", db.url())
+            .env("SALESLOFT_WEBHOOKS__CALLBACK_TOKENS", TOKEN)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{public}");
+    wait_for_ok(&format!("{base}/health"), Duration::from_secs(60)).await;
+    let syncs = || {
+        std::fs::read_to_string(&trace)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("fsync(") || l.contains("fdatasync("))
+            .count()
+    };
+    let before = syncs();
+    let http = reqwest::Client::new();
+    for i in 0..DELIVERIES {
+        let (body, signature) = delivery(10_000 + i);
+        let status = http
+            .post(format!("{base}/webhooks/salesloft"))
+            .header("x-salesloft-event", "person_updated")
+            .header("x-salesloft-signature", signature)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status.as_u16(), 200);
+    }
+    let during = syncs() - before;
+    // SIGTERM to the server itself (strace's child); strace ends with it.
+    let strace_pid = server.0.id();
+    let children =
+        std::fs::read_to_string(format!("/proc/{strace_pid}/task/{strace_pid}/children"))
+            .unwrap_or_default();
+    for child in children.split_whitespace() {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", child])
+            .status();
+    }
+    let started = std::time::Instant::now();
+    while server.0.try_wait().unwrap().is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the server did not stop"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = std::fs::remove_file(&trace);
+    eprintln!("{DELIVERIES} deliveries, each answered after its commit: {during} syncs to disk");
+    assert!(
+        during >= DELIVERIES,
+        "{during} syncs for {DELIVERIES} deliveries: an answered delivery may not be on disk"
+    );
+}
+
+/// Anyone can send refused deliveries, so they are counted in `/metrics` and logged as one
+/// summary line a minute, never a line each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_deliveries_are_counted_and_summarised_not_logged_each() {
+    let db = TestDb::sqlite_unmigrated().await.unwrap();
+    let (public, operator) = (free_port(), free_port());
+    let log = std::env::temp_dir().join(format!("salesloft-refusals-{}.log", std::process::id()));
+    let mut server = Running(
+        server_command(public, operator)
+            .env("SALESLOFT_DATABASE_URL", db.url())
+            .env("SALESLOFT_WEBHOOKS__CALLBACK_TOKENS", TOKEN)
+            .env("RUST_LOG", "info")
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{public}");
+    wait_for_ok(&format!("{base}/health"), Duration::from_secs(30)).await;
+    let http = reqwest::Client::new();
+    for i in 0..50 {
+        let (body, _) = delivery(i);
+        let status = http
+            .post(format!("{base}/webhooks/salesloft"))
+            .header("x-salesloft-event", "person_updated")
+            .header("x-salesloft-signature", "00".repeat(20))
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status.as_u16(), 401);
+    }
+    let metrics = http
+        .get(format!("http://127.0.0.1:{operator}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            r#"salesloft_webhook_received_total{event_type="person_updated",outcome="bad_signature"} 50"#
+        ),
+        "{metrics}"
+    );
+    let (status, _) = server.terminate(Duration::from_secs(15)).await;
+    assert!(status.success());
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    let summaries: Vec<&str> = logged
+        .lines()
+        .filter(|l| l.contains("webhook deliveries refused"))
+        .collect();
+    assert_eq!(summaries.len(), 1, "one summary line: {summaries:?}");
+    assert!(summaries[0].contains("bad_signature=1"), "{}", summaries[0]);
+    assert!(
+        !logged.contains("webhook refused"),
+        "no line per refusal:\n{logged}"
+    );
+}
+
+/// Settings that would expose the server are refused at start, with why: a short callback
+/// token, operator routes off loopback without the admin token.
+#[test]
+fn the_server_refuses_to_start_exposed() {
+    for (var, value, wanted, code) in [
+        (
+            "SALESLOFT_WEBHOOKS__CALLBACK_TOKENS",
+            "short-token".to_owned(),
+            "webhooks.callback_tokens",
+            Some(2),
+        ),
+        (
+            "SALESLOFT_SERVER__OPS_BIND",
+            format!("0.0.0.0:{}", free_port()),
+            "server.admin_token",
+            Some(1),
+        ),
+    ] {
+        let out = server_command(free_port(), free_port())
+            .env("SALESLOFT_DATABASE_URL", "sqlite::memory:")
+            .env(var, value)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), code, "{var}: {stderr}");
+        assert!(stderr.contains(wanted), "{var}: {stderr}");
+    }
+}

@@ -12,6 +12,12 @@ pub enum CliError {
     /// The command was used wrongly, or its work did not succeed.
     #[error("{0}")]
     Usage(String),
+    /// An input file was refused before anything was done (exit code 2).
+    #[error("{0}")]
+    Input(String),
+    /// The work ran, but not all of it was done: some records were not written (exit code 1).
+    #[error("{0}")]
+    Incomplete(String),
     /// Output could not be written.
     #[error("writing output: {0}")]
     Output(#[from] serde_json::Error),
@@ -39,4 +45,15 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl CliError {
+    /// The process's exit code: 2 for input refused before any work (as for a bad command
+    /// line), 1 for everything else.
+    pub fn exit_code(&self) -> std::process::ExitCode {
+        match self {
+            CliError::Input(_) => std::process::ExitCode::from(2),
+            _ => std::process::ExitCode::FAILURE,
+        }
+    }
 }

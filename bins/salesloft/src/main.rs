@@ -167,7 +167,9 @@ enum PeopleAction {
     /// must change is written (an unchanged record costs nothing), new e-mail addresses are
     /// created, and records SalesLoft refuses are parked with its errors. Each record names
     /// its person by `id`, `crm_id` or `email_address` and may say when it was `changed_at`
-    /// (else: when the file was written).
+    /// (else: when the file was written). Exit code: 0 when every record was written or
+    /// unchanged, 1 when some were not (parked, failed, to retry), 2 when the file was
+    /// refused before any write (an unreadable record or header, named by its line).
     Push {
         /// The records: JSON lines, or CSV (a header row of SalesLoft field names) when the
         /// name ends in `.csv`.
@@ -365,7 +367,7 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", salesloft_config::error_chain(&e));
-            ExitCode::FAILURE
+            e.exit_code()
         }
     }
 }

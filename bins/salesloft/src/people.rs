@@ -16,43 +16,54 @@ const RECORDS_PER_JOB: usize = 500;
 
 /// The records of `file`: CSV when its name ends in `.csv` (a header row of SalesLoft field
 /// names), else one JSON object per line. A record without `changed_at` counts as changed
-/// when the file was last written.
+/// when the file was last written. Any record that cannot be read (its place named: the line,
+/// or the CSV record and the line it starts on) refuses the whole file before anything is
+/// written.
 pub fn read_records(file: &Path) -> Result<Vec<LocalPerson>, CliError> {
-    let usage = |e: String| CliError::Usage(format!("{}: {e}", file.display()));
+    let refused =
+        |e: String| CliError::Input(format!("{}: {e} (nothing was written)", file.display()));
     let written: DateTime<Utc> = std::fs::metadata(file)
         .and_then(|m| m.modified())
         .map(DateTime::<Utc>::from)
         .unwrap_or_else(|_| Utc::now());
-    let text = std::fs::read_to_string(file).map_err(|e| usage(e.to_string()))?;
+    let bytes = std::fs::read(file).map_err(|e| refused(e.to_string()))?;
     let objects = if file
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
     {
-        csv_objects(&text).map_err(usage)?
+        csv_objects(&bytes)
     } else {
-        let mut out = Vec::new();
-        for (n, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            match serde_json::from_str::<Value>(line) {
-                Ok(Value::Object(o)) => out.push((n + 1, o)),
-                Ok(_) => return Err(usage(format!("line {}: not a JSON object", n + 1))),
-                Err(e) => return Err(usage(format!("line {}: {e}", n + 1))),
-            }
-        }
-        out
-    };
+        json_lines(&bytes)
+    }
+    .map_err(refused)?;
     objects
         .into_iter()
-        .map(|(line, o)| {
-            LocalPerson::from_json(o, written).map_err(|e| usage(format!("line {line}: {e}")))
+        .map(|(place, o)| {
+            LocalPerson::from_json(o, written).map_err(|e| refused(format!("{place}: {e}")))
         })
         .collect()
 }
 
-/// A record read from a file, with its line number.
-type NumberedObject = (usize, Map<String, Value>);
+/// A record read from a file, with where it is (`line 3`, `record 2 (line 5)`).
+type PlacedObject = (String, Map<String, Value>);
+
+/// One JSON object per line; blank lines are skipped.
+fn json_lines(bytes: &[u8]) -> Result<Vec<PlacedObject>, String> {
+    let mut out = Vec::new();
+    for (n, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        let place = format!("line {}", n + 1);
+        let line = std::str::from_utf8(line).map_err(|e| format!("{place}: not UTF-8 ({e})"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Value>(line) {
+            Ok(Value::Object(o)) => out.push((place, o)),
+            Ok(_) => return Err(format!("{place}: not a JSON object")),
+            Err(e) => return Err(format!("{place}: {e}")),
+        }
+    }
+    Ok(out)
+}
 
 /// Fields whose CSV text is an integer.
 const INTEGER_FIELDS: &[&str] = &[
@@ -67,26 +78,55 @@ const BOOLEAN_FIELDS: &[&str] = &["do_not_contact"];
 /// Fields whose CSV text is a `;`-separated list.
 const LIST_FIELDS: &[&str] = &["tags", "contact_restrictions"];
 
-/// CSV rows as JSON objects (with their line numbers): an empty cell is `null`, the id fields
-/// numbers, `do_not_contact` a boolean, `tags` and `contact_restrictions` `;`-separated lists,
-/// and a `custom_fields.NAME` column a custom field.
-fn csv_objects(text: &str) -> Result<Vec<NumberedObject>, String> {
+/// A header row that says what each column is, once: no blank names, no name twice (or
+/// twice but for case), and custom fields either as one `custom_fields` column or as
+/// `custom_fields.NAME` columns, not both.
+fn check_header(header: &[String]) -> Result<(), String> {
+    let mut seen: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
+    for (n, name) in header.iter().enumerate() {
+        if name.is_empty() || name == "custom_fields." {
+            return Err(format!("the header row: column {} has no name", n + 1));
+        }
+        if let Some(first) = seen.insert(name.to_lowercase(), name) {
+            return Err(if first == name {
+                format!("the header row: column {name} appears twice")
+            } else {
+                format!("the header row: columns {first} and {name} name one field")
+            });
+        }
+    }
+    let whole = header.iter().any(|h| h == "custom_fields");
+    match header.iter().find(|h| h.starts_with("custom_fields.")) {
+        Some(one) if whole => Err(format!(
+            "the header row: custom_fields and {one} both set custom fields; use one or the other"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// CSV rows as JSON objects (with their record number and the line each starts on, which
+/// differ once a quoted cell spans lines): an empty cell is `null`, the id fields numbers,
+/// `do_not_contact` a boolean, `tags` and `contact_restrictions` `;`-separated lists, and a
+/// `custom_fields.NAME` column a custom field.
+fn csv_objects(bytes: &[u8]) -> Result<Vec<PlacedObject>, String> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
+        .from_reader(bytes);
     let header: Vec<String> = reader
         .headers()
         .map_err(|e| format!("the header row: {e}"))?
         .iter()
         .map(str::to_owned)
         .collect();
+    check_header(&header)?;
     let mut out = Vec::new();
     for (n, row) in reader.records().enumerate() {
-        let line = n + 2;
-        let row = row.map_err(|e| format!("line {line}: {e}"))?;
+        let row = row.map_err(|e| format!("record {}: {e}", n + 1))?;
+        let line = row.position().map_or(0, csv::Position::line);
+        let place = format!("record {} (line {line})", n + 1);
         let mut object = Map::new();
         for (field, cell) in header.iter().zip(row.iter()) {
-            let value = csv_value(field, cell).map_err(|e| format!("line {line}: {e}"))?;
+            let value = csv_value(field, cell).map_err(|e| format!("{place}: {e}"))?;
             match field.strip_prefix("custom_fields.") {
                 Some(name) => {
                     let custom = object
@@ -101,7 +141,7 @@ fn csv_objects(text: &str) -> Result<Vec<NumberedObject>, String> {
                 }
             }
         }
-        out.push((line, object));
+        out.push((place, object));
     }
     Ok(out)
 }
@@ -174,14 +214,33 @@ pub async fn push(sync: &PeopleSync, records: &[LocalPerson]) -> Result<(), CliE
     for (key, reason) in report.failed.iter().chain(&report.retryable) {
         println!("failed: {key}: {reason}");
     }
-    if report.retryable.is_empty() {
-        Ok(())
-    } else {
-        Err(CliError::Usage(format!(
-            "{} records failed in a way that may pass; run again to retry them (the others cost nothing)",
-            report.retryable.len()
-        )))
+    let (parked, failed, retry) = (
+        report.parked.len(),
+        report.failed.len(),
+        report.retryable.len(),
+    );
+    if parked + failed + retry == 0 {
+        return Ok(());
     }
+    let mut why = vec![format!(
+        "{} of {} records not written",
+        parked + failed + retry,
+        report.requested
+    )];
+    if retry > 0 {
+        why.push(format!(
+            "{retry} may pass: run again to retry them (the others cost nothing)"
+        ));
+    }
+    if parked > 0 {
+        why.push(format!(
+            "{parked} refused by SalesLoft: `salesloft people parked` shows why"
+        ));
+    }
+    if failed > 0 {
+        why.push(format!("{failed} failed: fix them and push again"));
+    }
+    Err(CliError::Incomplete(why.join("; ")))
 }
 
 /// `people push --file F --enqueue`: hand the records to the worker as `people_push` jobs.
@@ -268,18 +327,52 @@ mod tests {
     #[test]
     fn csv_cells_read_as_the_fields_types() {
         let text = "id,email_address,do_not_contact,tags,title,custom_fields.tier\n12,a@x.com,no,a; b,,gold\n";
-        let rows = csv_objects(text).unwrap();
+        let rows = csv_objects(text.as_bytes()).unwrap();
         assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].0, 2);
+        assert_eq!(rows[0].0, "record 1 (line 2)");
         assert_eq!(
             Value::Object(rows[0].1.clone()),
             json!({"id": 12, "email_address": "a@x.com", "do_not_contact": false,
                    "tags": ["a", "b"], "title": null, "custom_fields": {"tier": "gold"}})
         );
         assert!(
-            csv_objects("id\nabc\n")
+            csv_objects(b"id\nabc\n")
                 .unwrap_err()
-                .contains("line 2: id is not a number")
+                .contains("record 1 (line 2): id is not a number")
         );
+    }
+
+    #[test]
+    fn a_csv_error_names_the_record_and_the_line_it_starts_on() {
+        let text = "title,id\n\"two\nlines\",1\n\"three\nmore\nlines\",x\n";
+        let err = csv_objects(text.as_bytes()).unwrap_err();
+        assert_eq!(err, "record 2 (line 4): id is not a number");
+        let bad_utf8 = b"title\nok\n\xff\xfe\n";
+        let err = csv_objects(bad_utf8).unwrap_err();
+        assert!(
+            err.starts_with("record 2") && err.contains("line 3"),
+            "{err}"
+        );
+        let err = json_lines(b"{}\n\xff\n").unwrap_err();
+        assert!(err.starts_with("line 2: not UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn a_header_that_names_a_field_twice_is_refused() {
+        for (header, wanted) in [
+            ("first_name,first_name", "column first_name appears twice"),
+            ("Title,title", "columns Title and title name one field"),
+            (
+                "custom_fields,custom_fields.tier",
+                "custom_fields and custom_fields.tier both set custom fields",
+            ),
+            ("id,,title", "column 2 has no name"),
+            ("custom_fields.", "column 1 has no name"),
+        ] {
+            let text = format!("{header}\n");
+            let err = csv_objects(text.as_bytes()).unwrap_err();
+            assert!(err.contains(wanted), "{header}: {err}");
+        }
+        assert!(csv_objects(b"custom_fields.a,custom_fields.b\n1,2\n").is_ok());
     }
 }

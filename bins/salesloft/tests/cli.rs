@@ -1023,7 +1023,18 @@ fn people_push_changes_and_parked_from_the_command_line() {
     std::fs::write(dir.0.join("people.jsonl"), jsonl).unwrap();
     let push = run(&["people", "push", "--file", "people.jsonl"]);
     let stdout = text(&push.stdout);
-    assert!(push.status.success(), "{stdout}\n{}", text(&push.stderr));
+    // One record parked: the others are written, and the exit code says not all were.
+    assert_eq!(
+        push.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        text(&push.stderr)
+    );
+    assert!(
+        text(&push.stderr).contains("1 of 3 records not written"),
+        "{}",
+        text(&push.stderr)
+    );
     assert!(
         stdout.contains(
             "3 records: 1 created, 1 updated, 0 unchanged, 1 parked, 0 failed, 0 to retry; 3 writes"
@@ -1036,6 +1047,7 @@ fn people_push_changes_and_parked_from_the_command_line() {
     );
     // The same file again writes only the refused record.
     let again = run(&["people", "push", "--file", "people.jsonl"]);
+    assert_eq!(again.status.code(), Some(1));
     let stdout = text(&again.stdout);
     assert!(
         stdout.contains("0 created, 0 updated, 2 unchanged, 1 parked"),
@@ -1056,6 +1068,7 @@ fn people_push_changes_and_parked_from_the_command_line() {
     )
     .unwrap();
     let csv = run(&["people", "push", "--file", "people.csv"]);
+    assert!(csv.status.success(), "all written: exit 0");
     let stdout = text(&csv.stdout);
     assert!(
         stdout.contains("1 records: 0 created, 1 updated"),
@@ -1071,6 +1084,53 @@ fn people_push_changes_and_parked_from_the_command_line() {
         .unwrap();
     assert_eq!(person["last_name"], "Csv");
     assert!(person["title"].is_string(), "a blank cell writes nothing");
+
+    // Files refused before any write, exit code 2, the place of the fault named: an id that
+    // is not one, a header naming a field twice, a bad record after a cell spanning lines.
+    let before = sandbox.snapshot()["people"].clone();
+    for (name, content, wanted) in [
+        (
+            "bad-id.jsonl",
+            format!(
+                "{}\n{}\n",
+                serde_json::json!({"id": ids[3], "title": "Never written", "changed_at": later}),
+                serde_json::json!({"id": "not-a-number", "email_address": "x@local.example"}),
+            ),
+            "line 2: id is not a SalesLoft person id".to_owned(),
+        ),
+        (
+            "twice.csv",
+            format!("id,first_name,first_name\n{},A,B\n", ids[3]),
+            "column first_name appears twice".to_owned(),
+        ),
+        (
+            "colliding.csv",
+            format!("id,custom_fields,custom_fields.tier\n{},,gold\n", ids[3]),
+            "custom_fields and custom_fields.tier both set custom fields".to_owned(),
+        ),
+        (
+            "multiline.csv",
+            format!(
+                "title,id\n\"Two\nlines\",{}\n\"Three\nmore\nlines\",abc\n",
+                ids[3]
+            ),
+            "record 2 (line 4): id is not a number".to_owned(),
+        ),
+    ] {
+        std::fs::write(dir.0.join(name), content).unwrap();
+        let refused = run(&["people", "push", "--file", name]);
+        assert_eq!(refused.status.code(), Some(2), "{name}");
+        let stderr = text(&refused.stderr);
+        assert!(
+            stderr.contains(&wanted) && stderr.contains("nothing was written"),
+            "{name}: {stderr}"
+        );
+    }
+    assert_eq!(
+        sandbox.snapshot()["people"],
+        before,
+        "nothing was written for a refused file"
+    );
 
     // The feed after the pushes and a sync: our writes are echoes; a SalesLoft edit is not.
     let mut edited = sandbox.snapshot()["people"]

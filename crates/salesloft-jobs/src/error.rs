@@ -25,6 +25,13 @@ pub enum Error {
         "another job runner is using this SQLite database; run one worker per SQLite file, or use PostgreSQL for more"
     )]
     RunnerBusy,
+    /// Another process took over this SQLite database's runner lease while this runner held
+    /// it (this one stalled past the lease): it stopped claiming, gave its jobs the grace and
+    /// returned. Restart it (a supervisor does) to run again.
+    #[error(
+        "another process took over this SQLite database's job runner lease (this runner stalled past it): stopped; restart it to run again"
+    )]
+    RunnerLeaseLost,
     /// The configuration cannot work.
     #[error("invalid runner configuration: {0}")]
     Config(String),

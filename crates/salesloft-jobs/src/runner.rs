@@ -179,7 +179,9 @@ impl Runner {
 
     /// Claim and run jobs until `shutdown` is cancelled; then stop claiming, give running jobs
     /// the shutdown grace to finish, snooze the rest (no attempt spent) and return. On SQLite
-    /// it first takes the database's runner lease and refuses to start beside another runner.
+    /// it first takes the database's runner lease and refuses to start beside another runner;
+    /// should another process take that lease over (this one stalled past it), it stops the
+    /// same way and returns [`Error::RunnerLeaseLost`], so its supervisor restarts it.
     pub async fn run(&self, shutdown: CancellationToken) -> Result<()> {
         let inner = &self.inner;
         let sqlite_lease = match inner.store.backend() {
@@ -192,12 +194,26 @@ impl Runner {
             ),
             Backend::Postgres => None,
         };
+        // Stopped by the caller, or by the loss of the SQLite runner lease.
+        let lease_lost = CancellationToken::new();
+        let shutdown = {
+            let stopping = shutdown.child_token();
+            let (lost, stop) = (lease_lost.clone(), stopping.clone());
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = lost.cancelled() => stop.cancel(),
+                    () = stop.cancelled() => {}
+                }
+            });
+            stopping
+        };
         let tracker = TaskTracker::new();
         let stop_maintenance = CancellationToken::new();
         tracker.spawn(maintain(
             inner.clone(),
             sqlite_lease.clone(),
             stop_maintenance.clone(),
+            lease_lost.clone(),
         ));
         let slots = Arc::new(Semaphore::new(inner.config.concurrency));
         let (completer, completing) = Completer::start(inner.store.clone());
@@ -319,6 +335,11 @@ impl Runner {
         if let Err(e) = completing.await {
             tracing::error!(error = %e, "the job completer stopped unexpectedly");
         }
+        if lease_lost.is_cancelled() {
+            shutdown.cancel();
+            return Err(Error::RunnerLeaseLost);
+        }
+        shutdown.cancel();
         if let Some(lease) = sqlite_lease {
             lease.release().await?;
         }
@@ -381,11 +402,13 @@ async fn tick(inner: &Inner, starting: bool) -> Result<()> {
 
 use salesloft_storage::now_ms;
 
-/// The reaper, the schedules, the pruner, and on SQLite the runner lease's renewal.
+/// The reaper, the schedules, the pruner, and on SQLite the runner lease's renewal (its loss
+/// cancels `lease_lost` and ends the maintenance).
 async fn maintain(
     inner: Arc<Inner>,
     sqlite_lease: Option<salesloft_storage::Lease>,
     stop: CancellationToken,
+    lease_lost: CancellationToken,
 ) {
     let mut starting = true;
     let mut last_prune: Option<tokio::time::Instant> = None;
@@ -394,7 +417,11 @@ async fn maintain(
             match lease.renew().await {
                 Ok(true) => {}
                 Ok(false) => {
-                    tracing::error!("the SQLite runner lease was taken by another process")
+                    lease_lost.cancel();
+                    tracing::error!(
+                        "another process took over the SQLite runner lease: stopping (restart to run again)"
+                    );
+                    return;
                 }
                 Err(e) => tracing::warn!(error = %e, "renewing the SQLite runner lease failed"),
             }
@@ -525,10 +552,16 @@ async fn execute(
 ) -> impl std::future::Future<Output = Finished> + Send + 'static {
     let store = inner.store.clone();
     let ran = match inner.registry.get(&job.kind) {
-        // A newer version may know it (a rolling deploy): leave it for them.
+        // Another process may know it (a rolling deploy): a failed attempt, retried with
+        // backoff, so one that does can take it; dead after its attempts, with why.
         None => {
-            tracing::warn!(job = job.id, kind = %job.kind, "no handler for this job kind here; snoozed");
-            Ran::Returned(Ok(Outcome::Snooze(Duration::from_secs(60))))
+            tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempt, "no handler for this job kind here");
+            Ran::Returned(Err(JobError::Retry(format!(
+                "no handler for job kind {:?} in this process (it runs {}): register one, or \
+                 cancel the job",
+                job.kind,
+                inner.registry.kinds().join(", ")
+            ))))
         }
         Some(handler) => {
             let ctx = JobContext {

@@ -184,6 +184,86 @@ async fn failing_jobs_retry_then_die_with_their_errors_kept(db: &TestDb) {
 }
 on_both!(retries, failing_jobs_retry_then_die_with_their_errors_kept);
 
+/// A job of a kind no process here handles is retried (another process may know it) and
+/// dies after its attempts, saying why: never put back forever.
+async fn an_unknown_kind_dies_after_its_attempts_with_why(db: &TestDb) {
+    let probe = Arc::new(Probe::default());
+    let r = runner(db, &probe, config());
+    let mut job = salesloft_storage::NewJob::new("made_up_kind", serde_json::json!({}));
+    job.max_attempts = 3;
+    let Enqueued::Created(id) = db.store.enqueue(&job).await.unwrap() else {
+        panic!("enqueued")
+    };
+    for attempt in 1..=3 {
+        due_now(&db.store).await;
+        let drained = r.run_once().await.unwrap();
+        assert_eq!(drained.snoozed, 0, "attempt {attempt}: {drained:?}");
+    }
+    let dead = db.store.job(id).await.unwrap().unwrap();
+    assert_eq!((dead.state.as_str(), dead.attempt), ("dead", 3));
+    let why = dead.last_error.unwrap_or_default();
+    assert!(
+        why.contains("no handler for job kind \"made_up_kind\"") && why.contains("test"),
+        "{why}"
+    );
+}
+on_both!(
+    unknown_kind,
+    an_unknown_kind_dies_after_its_attempts_with_why
+);
+
+/// A SQLite runner whose lease another process took (it stalled past it) stops claiming and
+/// returns an error, so its supervisor restarts it, instead of running beside the new holder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_runner_that_loses_its_lease_stops_with_an_error() {
+    let db = sqlite().await;
+    let probe = Arc::new(Probe::default());
+    let r = runner(&db, &probe, config());
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move { r.run(shutdown).await }
+    });
+    // Wait for it to hold the lease, then hand the lease to another owner.
+    let started = Instant::now();
+    loop {
+        let held = salesloft_storage::testing::fetch_texts(
+            &db.store,
+            "SELECT owner FROM leases WHERE name = 'jobs-runner'",
+        )
+        .await
+        .unwrap();
+        if !held.is_empty() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never took its lease"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    salesloft_storage::testing::execute(
+        &db.store,
+        "UPDATE leases SET owner = 'another-process' WHERE name = 'jobs-runner'",
+    )
+    .await
+    .unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("stopped within 10 s")
+        .unwrap();
+    assert!(matches!(ended, Err(Error::RunnerLeaseLost)), "{ended:?}");
+    assert!(!shutdown.is_cancelled(), "it stopped on its own");
+    // It left the new holder's lease alone.
+    let owner = salesloft_storage::testing::fetch_texts(
+        &db.store,
+        "SELECT owner FROM leases WHERE name = 'jobs-runner'",
+    )
+    .await
+    .unwrap();
+    assert_eq!(owner[0].as_deref(), Some("another-process"));
+}
+
 async fn snoozes_spend_no_attempt_and_timeouts_are_retried(db: &TestDb) {
     let probe = Arc::new(Probe::default());
     let id = enqueue(&db.store, Act::SnoozeOnce).await;

@@ -106,6 +106,7 @@ impl LocalPerson {
         mut object: Map<String, Value>,
         default_changed_at: DateTime<Utc>,
     ) -> std::result::Result<Self, String> {
+        check_key_fields(&object)?;
         let changed_at = match object.remove("changed_at") {
             None | Some(Value::Null) => default_changed_at,
             Some(Value::String(s)) => DateTime::parse_from_rfc3339(s.trim())
@@ -760,6 +761,25 @@ fn salesloft_view(raw: &Map<String, Value>) -> Map<String, Value> {
     view
 }
 
+/// The fields that name a person, when given, are what they must be: an `id` that is not a
+/// whole number (or a CRM id or an address that is not text) would otherwise be passed over
+/// for the next key, and the push would act on another person, or on nobody.
+fn check_key_fields(object: &Map<String, Value>) -> std::result::Result<(), String> {
+    match object.get("id") {
+        None | Some(Value::Null) => {}
+        Some(v) if id_value(v).is_some() => {}
+        Some(Value::String(s)) if s.trim().is_empty() => {}
+        Some(_) => return Err("id is not a SalesLoft person id (a whole number)".into()),
+    }
+    for field in ["crm_id", "email_address"] {
+        match object.get(field) {
+            None | Some(Value::Null | Value::String(_)) => {}
+            Some(_) => return Err(format!("{field} must be text")),
+        }
+    }
+    Ok(())
+}
+
 /// An id as a number or digits.
 fn id_value(v: &Value) -> Option<i64> {
     match v {
@@ -862,6 +882,38 @@ fn change_of(row: ChangedRow, since: ChangeCursor) -> PersonChange {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_key_field_that_cannot_be_read_is_an_error_not_a_missing_key() {
+        let read = |v: Value| {
+            LocalPerson::from_json(v.as_object().unwrap().clone(), Utc::now()).map(|p| p.key())
+        };
+        for (bad, wanted) in [
+            (
+                json!({"id": "not-a-number", "email_address": "a@x.com"}),
+                "id is not",
+            ),
+            (json!({"id": 1e30}), "id is not"),
+            (json!({"id": 1.5}), "id is not"),
+            (json!({"id": true}), "id is not"),
+            (
+                json!({"email_address": 12345}),
+                "email_address must be text",
+            ),
+            (json!({"crm_id": 77}), "crm_id must be text"),
+        ] {
+            let err = read(bad.clone()).unwrap_err();
+            assert!(err.contains(wanted), "{bad}: {err}");
+        }
+        assert!(matches!(
+            read(json!({"id": " 12 "})).unwrap(),
+            Some(PersonKey::Id(id)) if id.get() == 12
+        ));
+        assert!(matches!(
+            read(json!({"id": null, "email_address": "a@x.com"})).unwrap(),
+            Some(PersonKey::Email(_))
+        ));
+    }
 
     #[test]
     fn a_cursor_reads_back_what_it_prints() {
