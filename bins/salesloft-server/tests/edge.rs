@@ -7,14 +7,17 @@
 
 mod common;
 
-use common::{Running, free_port, server_command, server_command_with_file_limit, wait_for_ok};
+use common::{
+    Running, free_port, metric, post_delivery, scrape, server_command,
+    server_command_with_file_limit, stored_deliveries, wait_for_ok,
+};
 
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use salesloft_storage::testing::{TestDb, fetch_texts};
+use salesloft_storage::testing::TestDb;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -36,6 +39,28 @@ fn own_file_limit() -> u64 {
         .and_then(|l| l.split_whitespace().nth(3))
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
+}
+
+/// A `salesloft-server` on `db` verifying with [`TOKEN`], with `settings` (variables) and
+/// its stderr to `stderr`, once it answers `/health`: the process, its public port and its
+/// operator port.
+async fn edge_server(db: &TestDb, settings: &[(&str, &str)], stderr: Stdio) -> (Running, u16, u16) {
+    let (public, operator) = (free_port(), free_port());
+    let server = Running(
+        server_command(public, operator)
+            .env("SALESLOFT_DATABASE_URL", db.url())
+            .env("SALESLOFT_WEBHOOKS__CALLBACK_TOKENS", TOKEN)
+            .envs(settings.iter().copied())
+            .stderr(stderr)
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_ok(
+        &format!("http://127.0.0.1:{public}/health"),
+        Duration::from_secs(30),
+    )
+    .await;
+    (server, public, operator)
 }
 
 /// Read what the server sends until it closes the connection (bounded by `limit`).
@@ -117,14 +142,7 @@ async fn slow_socket_flood(db: TestDb) {
     while Instant::now() < until {
         let (body, signature) = delivery(answered + 1);
         let sent = Instant::now();
-        let status = http
-            .post(format!("{base}/webhooks/salesloft"))
-            .header("x-salesloft-event", "person_updated")
-            .header("x-salesloft-signature", signature)
-            .body(body)
-            .send()
-            .await
-            .map(|r| r.status().as_u16());
+        let status = post_delivery(&http, &base, "person_updated", &signature, body).await;
         let took = sent.elapsed();
         assert_eq!(
             status.as_ref().ok(),
@@ -152,13 +170,7 @@ async fn slow_socket_flood(db: TestDb) {
         reconnects > 0,
         "the server closed slow sockets to make room"
     );
-    let stored = fetch_texts(
-        &db.store,
-        "SELECT CAST(COUNT(*) AS TEXT) FROM webhook_events",
-    )
-    .await
-    .unwrap();
-    assert_eq!(stored[0].as_deref(), Some(answered.to_string().as_str()));
+    assert_eq!(stored_deliveries(&db.store).await, answered);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -177,20 +189,14 @@ async fn a_flood_of_slow_sockets_keeps_no_delivery_out_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stalled_requests_are_cut_off_with_408() {
     let db = TestDb::sqlite_unmigrated().await.unwrap();
-    let (public, operator) = (free_port(), free_port());
-    let _server = Running(
-        server_command(public, operator)
-            .env("SALESLOFT_DATABASE_URL", db.url())
-            .env("SALESLOFT_WEBHOOKS__CALLBACK_TOKENS", TOKEN)
-            .env("SALESLOFT_SERVER__HEADER_TIMEOUT_SECS", "1")
-            .env("SALESLOFT_SERVER__BODY_TIMEOUT_SECS", "1")
-            .env("SALESLOFT_SERVER__REQUEST_TIMEOUT_SECS", "3")
-            .spawn()
-            .unwrap(),
-    );
-    wait_for_ok(
-        &format!("http://127.0.0.1:{public}/health"),
-        Duration::from_secs(30),
+    let (_server, public, _) = edge_server(
+        &db,
+        &[
+            ("SALESLOFT_SERVER__HEADER_TIMEOUT_SECS", "1"),
+            ("SALESLOFT_SERVER__BODY_TIMEOUT_SECS", "1"),
+            ("SALESLOFT_SERVER__REQUEST_TIMEOUT_SECS", "3"),
+        ],
+        Stdio::null(),
     )
     .await;
     let connect = || TcpStream::connect(("127.0.0.1", public));
@@ -253,15 +259,9 @@ async fn stalled_requests_are_cut_off_with_408() {
     let answer = format!("{}{rest}", String::from_utf8_lossy(&answer));
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
     eprintln!("trickled body: 408 after {:?}", started.elapsed());
-    let stored = fetch_texts(
-        &db.store,
-        "SELECT CAST(COUNT(*) AS TEXT) FROM webhook_events",
-    )
-    .await
-    .unwrap();
     assert_eq!(
-        stored[0].as_deref(),
-        Some("0"),
+        stored_deliveries(&db.store).await,
+        0,
         "nothing cut off was stored"
     );
 }
@@ -270,22 +270,16 @@ async fn stalled_requests_are_cut_off_with_408() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_with_half_sent_requests_exits_within_the_grace() {
     let db = TestDb::sqlite_unmigrated().await.unwrap();
-    let (public, operator) = (free_port(), free_port());
-    let mut server = Running(
-        server_command(public, operator)
-            .env("SALESLOFT_DATABASE_URL", db.url())
-            .env("SALESLOFT_WEBHOOKS__CALLBACK_TOKENS", TOKEN)
+    let (mut server, public, operator) = edge_server(
+        &db,
+        &[
             // Nothing times out on its own before the test is over.
-            .env("SALESLOFT_SERVER__HEADER_TIMEOUT_SECS", "300")
-            .env("SALESLOFT_SERVER__BODY_TIMEOUT_SECS", "300")
-            .env("SALESLOFT_SERVER__REQUEST_TIMEOUT_SECS", "600")
-            .env("SALESLOFT_SERVER__SHUTDOWN_GRACE_SECS", "2")
-            .spawn()
-            .unwrap(),
-    );
-    wait_for_ok(
-        &format!("http://127.0.0.1:{public}/health"),
-        Duration::from_secs(30),
+            ("SALESLOFT_SERVER__HEADER_TIMEOUT_SECS", "300"),
+            ("SALESLOFT_SERVER__BODY_TIMEOUT_SECS", "300"),
+            ("SALESLOFT_SERVER__REQUEST_TIMEOUT_SECS", "600"),
+            ("SALESLOFT_SERVER__SHUTDOWN_GRACE_SECS", "2"),
+        ],
+        Stdio::null(),
     )
     .await;
     let mut half_headers = TcpStream::connect(("127.0.0.1", public)).await.unwrap();
@@ -320,48 +314,18 @@ async fn sigterm_with_half_sent_requests_exits_within_the_grace() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_log_pipe_stops_nothing() {
     let db = TestDb::sqlite_unmigrated().await.unwrap();
-    let (public, operator) = (free_port(), free_port());
-    let mut child = server_command(public, operator)
-        .env("SALESLOFT_DATABASE_URL", db.url())
-        .env("SALESLOFT_WEBHOOKS__CALLBACK_TOKENS", TOKEN)
-        .env("RUST_LOG", "debug")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (mut server, public, operator) =
+        edge_server(&db, &[("RUST_LOG", "debug")], Stdio::piped()).await;
     // The log reader goes away.
-    drop(child.stderr.take());
-    let mut server = Running(child);
-    wait_for_ok(
-        &format!("http://127.0.0.1:{public}/health"),
-        Duration::from_secs(30),
-    )
-    .await;
+    drop(server.0.stderr.take());
     let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{public}");
     for _ in 0..3 {
-        let status = http
-            .post(format!("http://127.0.0.1:{public}/webhooks/salesloft"))
-            .header("x-salesloft-event", "person_updated")
-            .header("x-salesloft-signature", "00".repeat(20))
-            .body("{}")
-            .send()
-            .await
-            .unwrap()
-            .status();
-        assert_eq!(status.as_u16(), 401);
+        let status = post_delivery(&http, &base, "person_updated", &"00".repeat(20), "{}").await;
+        assert_eq!(status.ok(), Some(401));
     }
-    let metrics = http
-        .get(format!("http://127.0.0.1:{operator}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let dropped: f64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("salesloft_log_lines_dropped_total "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0.0);
+    let metrics = scrape(&http, &format!("http://127.0.0.1:{operator}"), None).await;
+    let dropped = metric(&metrics, "salesloft_log_lines_dropped_total");
     assert!(dropped > 0.0, "dropped lines are counted:\n{metrics}");
     let (status, took) = server.terminate(Duration::from_secs(10)).await;
     assert!(status.success(), "{status:?}");
@@ -419,16 +383,8 @@ async fn sqlite_deliveries_are_synced_to_disk_before_the_200() {
     let http = reqwest::Client::new();
     for i in 0..DELIVERIES {
         let (body, signature) = delivery(10_000 + i);
-        let status = http
-            .post(format!("{base}/webhooks/salesloft"))
-            .header("x-salesloft-event", "person_updated")
-            .header("x-salesloft-signature", signature)
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-            .status();
-        assert_eq!(status.as_u16(), 200);
+        let status = post_delivery(&http, &base, "person_updated", &signature, body).await;
+        assert_eq!(status.ok(), Some(200));
     }
     let during = syncs() - before;
     // SIGTERM to the server itself (strace's child); strace ends with it.
@@ -462,41 +418,21 @@ async fn sqlite_deliveries_are_synced_to_disk_before_the_200() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_deliveries_are_counted_and_summarised_not_logged_each() {
     let db = TestDb::sqlite_unmigrated().await.unwrap();
-    let (public, operator) = (free_port(), free_port());
     let log = std::env::temp_dir().join(format!("salesloft-refusals-{}.log", std::process::id()));
-    let mut server = Running(
-        server_command(public, operator)
-            .env("SALESLOFT_DATABASE_URL", db.url())
-            .env("SALESLOFT_WEBHOOKS__CALLBACK_TOKENS", TOKEN)
-            .env("RUST_LOG", "info")
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap(),
-    );
+    let (mut server, public, operator) = edge_server(
+        &db,
+        &[("RUST_LOG", "info")],
+        std::fs::File::create(&log).unwrap().into(),
+    )
+    .await;
     let base = format!("http://127.0.0.1:{public}");
-    wait_for_ok(&format!("{base}/health"), Duration::from_secs(30)).await;
     let http = reqwest::Client::new();
     for i in 0..50 {
         let (body, _) = delivery(i);
-        let status = http
-            .post(format!("{base}/webhooks/salesloft"))
-            .header("x-salesloft-event", "person_updated")
-            .header("x-salesloft-signature", "00".repeat(20))
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-            .status();
-        assert_eq!(status.as_u16(), 401);
+        let status = post_delivery(&http, &base, "person_updated", &"00".repeat(20), body).await;
+        assert_eq!(status.ok(), Some(401));
     }
-    let metrics = http
-        .get(format!("http://127.0.0.1:{operator}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = scrape(&http, &format!("http://127.0.0.1:{operator}"), None).await;
     assert!(
         metrics.contains(
             r#"salesloft_webhook_received_total{event_type="person_updated",outcome="bad_signature"} 50"#

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{eventually, free_port, server_command};
+use common::{eventually, free_port, scrape, server_command, stored_deliveries};
 
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -219,27 +219,14 @@ async fn sandbox_webhooks_reach_the_local_copy_through_a_running_server() {
     let huge = vec![b' '; 2 << 20];
     let signed = salesloft_sandbox::sign_webhook(TOKEN, &huge);
     assert_eq!(post(huge, Some(signed)).await, 413);
-    let stored = fetch_texts(
-        &db.store,
-        "SELECT CAST(COUNT(*) AS TEXT) FROM webhook_events",
-    )
-    .await
-    .unwrap();
     assert_eq!(
-        stored[0].as_deref(),
-        Some("20"),
+        stored_deliveries(&db.store).await,
+        20,
         "nothing refused was stored"
     );
 
     // Metrics: deliveries by type and outcome, jobs, records per stream, the worker's caches.
-    let metrics = http
-        .get(format!("{}/metrics", server.ops_url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = scrape(&http, &server.ops_url, None).await;
     for want in [
         r#"salesloft_webhook_received_total{event_type="person_updated",outcome="stored"} 20"#,
         r#"salesloft_webhook_received_total{event_type="person_updated",outcome="bad_signature"} 2"#,
@@ -452,18 +439,7 @@ async fn deliveries_during_a_database_outage_get_503_and_their_retries_lose_noth
     })
     .await;
     subscribe(&sandbox, &server, DB_TOKEN, &["person_updated"]).await;
-    let stored = || async {
-        fetch_texts(
-            &db.store,
-            "SELECT CAST(COUNT(*) AS TEXT) FROM webhook_events",
-        )
-        .await
-        .unwrap()[0]
-            .as_deref()
-            .unwrap()
-            .parse::<usize>()
-            .unwrap()
-    };
+    let stored = || stored_deliveries(&db.store);
     // A delivery is told apart by its signature (an HMAC of its body); it is settled once
     // an attempt was answered 2xx. Attempts are logged when answered, so a delivery still
     // waiting for its first answer is not in the log yet: count against what `mutate` caused.

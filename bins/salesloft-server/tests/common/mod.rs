@@ -106,3 +106,53 @@ pub async fn wait_for_ok(url: &str, limit: Duration) {
     })
     .await;
 }
+
+/// POST `body` to `base`'s webhook route as `event_type`, signed with `signature`: the
+/// status, or the client's error.
+pub async fn post_delivery(
+    http: &reqwest::Client,
+    base: &str,
+    event_type: &str,
+    signature: &str,
+    body: impl Into<reqwest::Body>,
+) -> Result<u16, reqwest::Error> {
+    http.post(format!("{base}/webhooks/salesloft"))
+        .header("x-salesloft-event", event_type)
+        .header("x-salesloft-signature", signature)
+        .body(body)
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+}
+
+/// The text of `ops_url`'s `/metrics` (with the admin token, when given).
+pub async fn scrape(http: &reqwest::Client, ops_url: &str, admin_token: Option<&str>) -> String {
+    let mut request = http.get(format!("{ops_url}/metrics"));
+    if let Some(token) = admin_token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap().text().await.unwrap()
+}
+
+/// The value of the unlabelled metric `name` in `metrics`, 0 when absent.
+pub fn metric(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// How many deliveries the inbox of `store` holds.
+pub async fn stored_deliveries(store: &salesloft_storage::Store) -> usize {
+    salesloft_storage::testing::fetch_texts(
+        store,
+        "SELECT CAST(COUNT(*) AS TEXT) FROM webhook_events",
+    )
+    .await
+    .unwrap()[0]
+        .as_deref()
+        .unwrap_or("0")
+        .parse()
+        .unwrap()
+}
