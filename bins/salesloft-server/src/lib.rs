@@ -271,19 +271,14 @@ pub struct Listeners {
 impl Listeners {
     /// Listen on `server.bind` and `server.ops_bind`.
     pub async fn bind(settings: &salesloft_config::Settings) -> Result<Self, ServeError> {
-        let listen = |addr: std::net::SocketAddr| async move {
-            tokio::net::TcpListener::bind(addr)
-                .await
-                .map_err(|source| ServeError::Listen {
-                    addr: addr.to_string(),
-                    source,
-                })
+        let listen = |addr: std::net::SocketAddr| {
+            edge::bind(addr).map_err(|source| ServeError::Listen {
+                addr: addr.to_string(),
+                source,
+            })
         };
-        let public = listen(settings.server.bind).await?;
-        let operator = match settings.server.ops_bind {
-            Some(addr) => Some(listen(addr).await?),
-            None => None,
-        };
+        let public = listen(settings.server.bind)?;
+        let operator = settings.server.ops_bind.map(listen).transpose()?;
         Ok(Self { public, operator })
     }
 

@@ -214,6 +214,18 @@ async fn stalled_requests_are_cut_off_with_408() {
         eprintln!("{what}: closed after {:?}", started.elapsed());
     }
 
+    // A head larger than 64 KiB: 431, not held in memory.
+    let mut huge_head = connect().await.unwrap();
+    let header = format!(
+        "POST /webhooks/salesloft HTTP/1.1\r\nhost: x\r\nx-big: {}\r\n\r\n",
+        "a".repeat(100_000)
+    );
+    let _ = huge_head.write_all(header.as_bytes()).await;
+    let answer = read_until_closed(&mut huge_head, Duration::from_secs(5))
+        .await
+        .expect("closed within 5 s");
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+
     // A body that stops after 10 of 100 bytes.
     let mut paused = connect().await.unwrap();
     paused

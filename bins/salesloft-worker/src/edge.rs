@@ -2,8 +2,9 @@
 //! server's public and operator ports and the worker's operations port. A public port meets
 //! slow clients, floods and restarts, so what one client can hold is bounded:
 //!
-//! - **headers** must arrive within [`EdgeLimits::header_timeout`] (hyper's header timer);
-//!   the same bound closes a keep-alive connection that sends nothing;
+//! - **headers** must arrive within [`EdgeLimits::header_timeout`] (hyper's header timer)
+//!   and fit in 64 KiB (431 beyond); the same timer closes a keep-alive connection that sends
+//!   nothing;
 //! - **a body** may pause at most [`EdgeLimits::body_timeout`] between two frames, and the
 //!   **whole request** (body read and answer) has [`EdgeLimits::request_timeout`]: over
 //!   either it is answered 408 (tower-http's timeout layers);
@@ -66,6 +67,28 @@ impl Default for EdgeLimits {
     }
 }
 
+/// Connections the kernel queues for `accept` (Linux caps it at `net.core.somaxconn`, 4,096
+/// on current kernels): a burst of connects waits here instead of having its SYNs dropped,
+/// which costs a client a one-second retransmit.
+const BACKLOG: i32 = 4_096;
+
+/// A listener on `addr` with a deep accept queue ([`BACKLOG`]), for [`serve`].
+pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    TcpListener::from_std(socket.into())
+}
+
+/// The most a request's head (request line and headers) may take.
+const HEAD_BYTES: usize = 64 * 1024;
+
 /// Serve `app` on `listener` within `limits` until `shutdown`, then for at most the grace.
 pub async fn serve(
     listener: TcpListener,
@@ -79,6 +102,10 @@ pub async fn serve(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
+        // A request's head must fit in 64 KiB (431 beyond), and a connection buffers at most
+        // that much, not hyper's default of about 400 KiB.
+        .max_header_size(HEAD_BYTES)
+        .max_buf_size(HEAD_BYTES)
         .keep_alive(true);
     let accept_errors = Throttle::default();
     loop {

@@ -97,9 +97,7 @@ async fn serve_ops(
     let app = ops::health_routes()
         .merge(ops::ready_routes(state.clone()))
         .merge(auth.protect(ops::metrics_routes(state)));
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| WorkerError::Listen { addr, source })?;
+    let listener = edge::bind(addr).map_err(|source| WorkerError::Listen { addr, source })?;
     tracing::info!(%addr, login = auth.required(), "salesloft-worker serving /health, /ready and /metrics");
     Ok(tokio::spawn(edge::serve(
         listener,

@@ -74,8 +74,8 @@ pub async fn reconcile(
     };
     let reports = Reconciler::new(ctx).reconcile(&streams, options).await;
     println!(
-        "{:<20} {:>9} {:>8} {:>8} {:>6}  outcome",
-        "stream", "local", "missing", "deleted", "cost"
+        "{:<20} {:>9} {:>8} {:>8} {:>8} {:>6}  outcome",
+        "stream", "local", "missing", "deleted", "restored", "cost"
     );
     let mut failed = false;
     for r in &reports {
@@ -91,8 +91,8 @@ pub async fn reconcile(
             (None, None) => "ok".to_owned(),
         };
         println!(
-            "{:<20} {:>9} {:>8} {:>8} {:>6}  {}",
-            r.stream, r.local, r.missing, r.deleted, r.cost, outcome
+            "{:<20} {:>9} {:>8} {:>8} {:>8} {:>6}  {}",
+            r.stream, r.local, r.missing, r.deleted, r.restored, r.cost, outcome
         );
     }
     if failed {

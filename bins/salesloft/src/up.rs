@@ -46,15 +46,13 @@ pub async fn up(options: UpOptions, config: Option<&Path>) -> Result<(), CliErro
     let settings = Settings::load(config, vars)?;
     let metrics = salesloft_server::install_metrics_recorder().map_err(CliError::Usage)?;
     let store = crate::local::open_store(&format!("sqlite://{}", options.db)).await?;
-    let addr = format!("127.0.0.1:{}", options.port);
-    let listener = tokio::net::TcpListener::bind(&addr)
-        .await
-        .map_err(|source| CliError::Listen {
-            addr: addr.clone(),
-            source,
-        })?;
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], options.port));
+    let listener = salesloft_worker::edge::bind(addr).map_err(|source| CliError::Listen {
+        addr: addr.to_string(),
+        source,
+    })?;
     let local = listener.local_addr().map_err(|source| CliError::Listen {
-        addr: addr.clone(),
+        addr: addr.to_string(),
         source,
     })?;
     let budget = SharedBudget::new(store.clone(), settings.budget_key(), settings.budget()).await?;
