@@ -72,7 +72,7 @@ impl Default for EdgeLimits {
 /// which costs a client a one-second retransmit.
 const BACKLOG: i32 = 4_096;
 
-/// A listener on `addr` with a deep accept queue ([`BACKLOG`]), for [`serve`].
+/// A listener on `addr` with an accept queue 4,096 deep, for [`serve`].
 pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(addr),
