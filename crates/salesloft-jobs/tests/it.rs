@@ -568,8 +568,8 @@ async fn the_sync_jobs_copy_the_sandbox_team_exactly() {
     let pending = db.store.jobs(Some("available"), None, 100).await.unwrap();
     assert_eq!(
         pending.len(),
-        2 * streams + 1,
-        "next syncs, reconciles and the daily engagement are scheduled"
+        2 * streams + 2,
+        "next syncs, reconciles, the daily engagement and the hourly inbox prune are scheduled"
     );
 }
 
