@@ -132,6 +132,23 @@ impl Browser {
         self.dom().await
     }
 
+    /// The DOM once `done` holds of it (a navigation a click started may still be loading),
+    /// at most 10 s.
+    async fn dom_when(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
+        let started = Instant::now();
+        loop {
+            let dom = self.dom().await;
+            if done(&dom) {
+                return dom;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{what}: not within 10 s: {dom}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     async fn dom(&self) -> String {
         self.call(reqwest::Method::GET, "/source", Value::Null)
             .await
@@ -321,9 +338,16 @@ async fn the_status_page_behind_its_login_renders_in_chromium_and_follows_the_sa
     );
     browser.type_into("#token", "not-the-admin-token").await;
     browser.click("#login").await;
-    assert!(browser.dom().await.contains("not the admin token"));
+    browser
+        .dom_when("a wrong token refused", |d| {
+            d.contains("not the admin token")
+        })
+        .await;
     browser.type_into("#token", ADMIN_TOKEN).await;
     browser.click("#login").await;
+    browser
+        .dom_when("logged in", |d| d.contains("data-stream"))
+        .await;
     let console = browser.console().await;
     assert!(
         console.iter().all(|l| l.contains("401")),

@@ -96,7 +96,11 @@ where
         Err(rejected) => {
             // A deletion needs the id only.
             if let (true, Some(id)) = (deleted, rejected.id) {
-                return confirm_deleted::<R>(ctx, id, None).await;
+                let hint = DeleteHint {
+                    id,
+                    version_us: None,
+                };
+                return first(confirm_deleted::<R>(ctx, &[hint]).await?);
             }
             let reason = rejected.error.clone();
             ctx.store
@@ -113,9 +117,11 @@ where
         );
     }
     if deleted {
-        let id = received.record_id();
-        let version = received.updated_at().timestamp_micros();
-        return confirm_deleted::<R>(ctx, id, Some(version)).await;
+        let hint = DeleteHint {
+            id: received.record_id(),
+            version_us: Some(received.updated_at().timestamp_micros()),
+        };
+        return first(confirm_deleted::<R>(ctx, &[hint]).await?);
     }
     let rows = PreparedRows::received(std::slice::from_ref(&received), ctx.team.time_zone);
     let stats = ctx.store.upsert_prepared(rows).await?;
@@ -128,35 +134,97 @@ where
     })
 }
 
-/// A delivery said record `id` of `R` was deleted (its last version `version_us`, when
-/// known): ask SalesLoft with one `ids[]` list. Absent, it is marked deleted; listed, it is
-/// kept live with the listed state (restored if it was deleted here before the list was
-/// asked for).
-async fn confirm_deleted<R: ListResource>(
-    ctx: &Context,
-    id: i64,
-    version_us: Option<i64>,
-) -> Result<Applied>
+/// The one answer of a one-hint confirmation.
+fn first(mut applied: Vec<Applied>) -> Result<Applied> {
+    applied
+        .pop()
+        .ok_or_else(|| crate::error::Error::Unreliable("a delete hint went unanswered".into()))
+}
+
+/// What a `*_deleted` delivery says: the record it names, and the version deleted when the
+/// body has one. A hint, never proof: [`Stream::confirm_deleted`](crate::Stream) asks
+/// SalesLoft.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeleteHint {
+    /// The record's id.
+    pub id: i64,
+    /// Its `updated_at` in µs, when the body has one.
+    pub version_us: Option<i64>,
+}
+
+/// Read `body` as a delete delivery of `R`: its hint, or why it is not one of `R`'s records.
+pub(crate) fn delete_hint<R: ListResource>(body: &[u8]) -> std::result::Result<DeleteHint, String>
 where
     R::Item: Entity,
 {
-    let listed = list_by_ids::<R>(ctx, &[id]).await?;
-    if !listed.present.contains(&id) {
-        return Ok(if ctx.store.soft_delete::<R::Item>(id, version_us).await? {
+    if let Some(reason) = shape_mismatch(R::RESOURCE, body) {
+        return Err(reason);
+    }
+    match parse_received::<R::Item>(body) {
+        Ok(received) => Ok(DeleteHint {
+            id: received.record_id(),
+            version_us: Some(received.updated_at().timestamp_micros()),
+        }),
+        Err(rejected) => rejected
+            .id
+            .map(|id| DeleteHint {
+                id,
+                version_us: None,
+            })
+            .ok_or(rejected.error),
+    }
+}
+
+/// Deliveries said these records of `R` were deleted: per hint, in order, what became of it.
+/// A record with no live row here is tombstoned at once (nothing live is lost, and a list that
+/// shows it alive later restores it); the others are asked about, 100 per `ids[]` list (cost
+/// 1 each): absent, marked deleted; listed, kept live with the listed state (restored if it
+/// was deleted here before the list was asked for).
+pub(crate) async fn confirm_deleted<R: ListResource>(
+    ctx: &Context,
+    hints: &[DeleteHint],
+) -> Result<Vec<Applied>>
+where
+    R::Item: Entity,
+{
+    let ids: Vec<i64> = hints.iter().map(|h| h.id).collect();
+    let live = ctx.store.live_among::<R::Item>(&ids).await?;
+    let asked: Vec<i64> = {
+        let mut asked: Vec<i64> = ids.iter().copied().filter(|id| live.contains(id)).collect();
+        asked.sort_unstable();
+        asked.dedup();
+        asked
+    };
+    let mut listed = std::collections::HashSet::new();
+    for chunk in asked.chunks(100) {
+        let answer = list_by_ids::<R>(ctx, chunk).await?;
+        if !answer.items.is_empty() {
+            tracing::info!(
+                stream = R::RESOURCE.name,
+                records = answer.items.len(),
+                "delete deliveries name records SalesLoft still lists: kept live"
+            );
+            let rows = PreparedRows::received(&answer.items, ctx.team.time_zone)
+                .listed_at(answer.asked_at_ms);
+            ctx.store.upsert_prepared(rows).await?;
+        }
+        listed.extend(answer.present);
+    }
+    let mut out = Vec::with_capacity(hints.len());
+    for hint in hints {
+        out.push(if listed.contains(&hint.id) {
+            Applied::NotDeleted
+        } else if ctx
+            .store
+            .soft_delete::<R::Item>(hint.id, hint.version_us)
+            .await?
+        {
             Applied::Deleted
         } else {
             Applied::AlreadyDeleted
         });
     }
-    tracing::info!(
-        stream = R::RESOURCE.name,
-        id,
-        "a delete delivery names a record SalesLoft still lists: kept live"
-    );
-    let rows =
-        PreparedRows::received(&listed.items, ctx.team.time_zone).listed_at(listed.asked_at_ms);
-    ctx.store.upsert_prepared(rows).await?;
-    Ok(Applied::NotDeleted)
+    Ok(out)
 }
 
 /// A record kept in the local copy, read back with the model's tolerance for drifted fields.

@@ -64,7 +64,7 @@ mod streams;
 mod sync;
 mod verify;
 
-pub use apply::Applied;
+pub use apply::{Applied, DeleteHint};
 pub use cadences::{
     BulkProgress, CadenceDetail, CadenceManager, EnrollOptions, EnrollReport, RemoveReport,
 };

@@ -13,7 +13,7 @@ use salesloft_client::{ListResource, Resource};
 use salesloft_storage::{Entity, Store};
 use serde::Serialize;
 
-use crate::apply::{self, Applied};
+use crate::apply::{self, Applied, DeleteHint};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::pipeline::{self, Run};
@@ -48,6 +48,12 @@ trait StreamOps: Send + Sync {
         body: &'a [u8],
         deleted: bool,
     ) -> BoxFuture<'a, Result<Applied>>;
+    fn delete_hint(&self, body: &[u8]) -> std::result::Result<DeleteHint, String>;
+    fn confirm_deleted<'a>(
+        &self,
+        ctx: &'a Context,
+        hints: &'a [DeleteHint],
+    ) -> BoxFuture<'a, Result<Vec<Applied>>>;
     fn reconcile<'a>(
         &self,
         ctx: &'a Context,
@@ -95,6 +101,18 @@ where
         deleted: bool,
     ) -> BoxFuture<'a, Result<Applied>> {
         apply::apply::<R>(ctx, body, deleted).boxed()
+    }
+
+    fn delete_hint(&self, body: &[u8]) -> std::result::Result<DeleteHint, String> {
+        apply::delete_hint::<R>(body)
+    }
+
+    fn confirm_deleted<'a>(
+        &self,
+        ctx: &'a Context,
+        hints: &'a [DeleteHint],
+    ) -> BoxFuture<'a, Result<Vec<Applied>>> {
+        apply::confirm_deleted::<R>(ctx, hints).boxed()
     }
 
     fn reconcile<'a>(
@@ -192,6 +210,23 @@ impl Stream {
     /// upsert: a stale or duplicate delivery changes nothing.
     pub async fn apply_pushed(self, ctx: &Context, body: &[u8], deleted: bool) -> Result<Applied> {
         self.ops.apply(ctx, body, deleted).await
+    }
+
+    /// Read `body`, a `*_deleted` delivery, as a hint that one of its records was deleted; or
+    /// why it is not one of its records (it lacks the resource's shape, or any id).
+    pub fn delete_hint(self, body: &[u8]) -> std::result::Result<DeleteHint, String> {
+        self.ops.delete_hint(body)
+    }
+
+    /// Confirm delete hints with SalesLoft, at most one `ids[]` list (cost 1) per 100 records
+    /// live here (the others are tombstoned at no cost): per hint, in order, what became of it
+    /// (`Deleted`, `AlreadyDeleted`, or `NotDeleted` when SalesLoft still lists it).
+    pub async fn confirm_deleted(
+        self,
+        ctx: &Context,
+        hints: &[DeleteHint],
+    ) -> Result<Vec<Applied>> {
+        self.ops.confirm_deleted(ctx, hints).await
     }
 
     pub(crate) async fn reconcile(

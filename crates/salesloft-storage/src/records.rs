@@ -128,6 +128,37 @@ impl Store {
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
+    /// Which of `ids` are live records of type `T` here.
+    pub async fn live_among<T: Entity>(
+        &self,
+        ids: &[i64],
+    ) -> Result<std::collections::HashSet<i64>> {
+        let mut live = std::collections::HashSet::new();
+        for chunk in ids.chunks(500) {
+            let list = serde_json::to_string(chunk).map_err(|source| crate::Error::Encode {
+                what: "ids",
+                source,
+            })?;
+            // The ids as one JSON array, unpacked by each engine's JSON functions.
+            let ids = match self.backend() {
+                crate::Backend::Postgres => {
+                    "SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST($1 AS json))"
+                }
+                crate::Backend::Sqlite => "SELECT value FROM json_each($1)",
+            };
+            let sql = format!("SELECT id {} AND id IN ({ids})", live_rows(&T::TABLE));
+            let rows: Vec<(i64,)> = on_reader!(self, |pool| {
+                sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                    .bind(list.as_str())
+                    .fetch_all(pool)
+                    .await
+                    .context("finding live ids")?
+            });
+            live.extend(rows.into_iter().map(|(id,)| id));
+        }
+        Ok(live)
+    }
+
     /// Ids of every live record of type `T`, ascending.
     pub async fn live_ids<T: Entity>(&self) -> Result<Vec<i64>> {
         let sql = format!("SELECT id {} ORDER BY id", live_rows(&T::TABLE));

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use salesloft_services::{Applied, Context, Lookups, Stream};
+use salesloft_services::{Applied, Context, DeleteHint, Lookups, Stream};
 use salesloft_storage::{InboxOutcome, NewJob};
 
 use crate::error::{Error, Result};
@@ -31,6 +31,28 @@ pub struct BatchReport {
     pub failed: usize,
     /// Deliveries that errored and stay pending for the next attempt, with the first error.
     pub retry: Vec<(i64, String)>,
+}
+
+impl BatchReport {
+    /// Count one delivery's outcome; note its stream when it was applied.
+    fn count(&mut self, processed: &Processed, streams: &mut Vec<Stream>) {
+        match processed {
+            Processed::Applied { stream, .. } => {
+                self.applied += 1;
+                if !streams.contains(stream) {
+                    streams.push(*stream);
+                }
+            }
+            Processed::Failed(_) => self.failed += 1,
+            _ => self.skipped += 1,
+        }
+    }
+}
+
+/// A delivery read: done, or a delete to confirm with the others of its stream.
+enum Step {
+    Done(Processed),
+    Delete(Stream, DeleteHint),
 }
 
 /// Makes the job that syncs a stream, for pulling its next sync forward.
@@ -110,32 +132,35 @@ impl Processor {
     /// Process the deliveries `inbox_ids` (a [`PROCESS_KIND`] job's), each on its own: one
     /// that errors (the database, say) stays pending with its error and is in
     /// [`BatchReport::retry`], or, when `last_attempt`, is kept as failed; the others are
-    /// done. Each stream touched has its sync pulled forward once.
+    /// done. The batch's delete deliveries are confirmed together, one `ids[]` list per stream
+    /// and 100 records (a mass delete costs 1 per 100, not 1 each). Each stream touched has its
+    /// sync pulled forward once.
     pub async fn process_batch(&self, inbox_ids: &[i64], last_attempt: bool) -> BatchReport {
         let mut report = BatchReport::default();
         let mut streams: Vec<Stream> = Vec::new();
+        let mut deletes: Vec<(Stream, Vec<(i64, DeleteHint)>)> = Vec::new();
         for &id in inbox_ids {
-            match self.process_one(id).await {
-                Ok(Processed::Applied { stream, .. }) => {
-                    report.applied += 1;
-                    if !streams.contains(&stream) {
-                        streams.push(stream);
+            match self.read_one(id).await {
+                Ok(Step::Done(processed)) => report.count(&processed, &mut streams),
+                Ok(Step::Delete(stream, hint)) => {
+                    match deletes.iter_mut().find(|(s, _)| *s == stream) {
+                        Some((_, hints)) => hints.push((id, hint)),
+                        None => deletes.push((stream, vec![(id, hint)])),
                     }
                 }
-                Ok(Processed::Failed(_)) => report.failed += 1,
-                Ok(_) => report.skipped += 1,
+                Err(e) => self.failed(id, &e, last_attempt, &mut report).await,
+            }
+        }
+        for (stream, hints) in deletes {
+            match self.confirm(stream, &hints).await {
+                Ok(done) => {
+                    for processed in done {
+                        report.count(&processed, &mut streams);
+                    }
+                }
                 Err(e) => {
-                    let error = salesloft_services::error_chain(&e);
-                    tracing::warn!(inbox_id = id, error = %error, last_attempt, "processing a webhook failed");
-                    let kept = if last_attempt {
-                        report.failed += 1;
-                        self.give_up(id, &error).await
-                    } else {
-                        report.retry.push((id, error.clone()));
-                        self.attempt_failed(id, &error).await
-                    };
-                    if let Err(e) = kept {
-                        tracing::warn!(inbox_id = id, error = %e, "recording a webhook failure failed");
+                    for (id, _) in &hints {
+                        self.failed(*id, &e, last_attempt, &mut report).await;
                     }
                 }
             }
@@ -148,11 +173,34 @@ impl Processor {
         report
     }
 
+    /// Note that processing delivery `id` failed with `error`: pending for a retry, or failed
+    /// for good on the last attempt.
+    async fn failed(&self, id: i64, error: &Error, last_attempt: bool, report: &mut BatchReport) {
+        let error = salesloft_services::error_chain(error);
+        tracing::warn!(inbox_id = id, error = %error, last_attempt, "processing a webhook failed");
+        let kept = if last_attempt {
+            report.failed += 1;
+            self.give_up(id, &error).await
+        } else {
+            report.retry.push((id, error.clone()));
+            self.attempt_failed(id, &error).await
+        };
+        if let Err(e) = kept {
+            tracing::warn!(inbox_id = id, error = %e, "recording a webhook failure failed");
+        }
+    }
+
     /// Process the delivery `inbox_id` and pull its stream's sync forward. An error may be
-    /// transient (the database): the caller retries, and on its last attempt calls
+    /// transient (the database, SalesLoft): the caller retries, and on its last attempt calls
     /// [`Processor::give_up`].
     pub async fn process(&self, inbox_id: i64) -> Result<Processed> {
-        let processed = self.process_one(inbox_id).await?;
+        let processed = match self.read_one(inbox_id).await? {
+            Step::Done(processed) => processed,
+            Step::Delete(stream, hint) => {
+                let mut done = self.confirm(stream, &[(inbox_id, hint)]).await?;
+                done.pop().unwrap_or(Processed::Missing)
+            }
+        };
         if let Processed::Applied { stream, .. } = &processed {
             self.pull_sync_forward(*stream).await?;
         }
@@ -170,13 +218,15 @@ impl Processor {
         Ok(())
     }
 
-    async fn process_one(&self, inbox_id: i64) -> Result<Processed> {
+    /// Process delivery `inbox_id`, except a delete, which is read into its hint for
+    /// [`Processor::confirm`].
+    async fn read_one(&self, inbox_id: i64) -> Result<Step> {
         let store = &self.ctx.store;
         let Some(event) = store.webhook_event(inbox_id).await? else {
-            return Ok(Processed::Missing);
+            return Ok(Step::Done(Processed::Missing));
         };
         if event.status != "pending" {
-            return Ok(Processed::AlreadyDone);
+            return Ok(Step::Done(Processed::AlreadyDone));
         }
         let (stream, deleted) = match Action::of(&event.event_type) {
             Action::Upsert(stream) => (stream, false),
@@ -185,34 +235,69 @@ impl Processor {
                 store
                     .finish_webhook(inbox_id, InboxOutcome::Skipped, None)
                     .await?;
-                return Ok(Processed::Skipped);
+                return Ok(Step::Done(Processed::Skipped));
             }
         };
-        let applied = stream
-            .apply_pushed(&self.ctx, &event.body, deleted)
-            .await
-            .map_err(|source| Error::Apply {
-                event_type: event.event_type.clone(),
-                source,
-            })?;
+        let applied = if deleted {
+            match stream.delete_hint(&event.body) {
+                Ok(hint) => {
+                    // Forgetting a cached entry is always safe, whatever SalesLoft says next.
+                    if let Some(lookups) = &self.lookups {
+                        lookups.forget_pushed(stream, &event.body).await;
+                    }
+                    return Ok(Step::Delete(stream, hint));
+                }
+                Err(reason) => Applied::Rejected(reason),
+            }
+        } else {
+            stream
+                .apply_pushed(&self.ctx, &event.body, false)
+                .await
+                .map_err(|source| Error::Apply {
+                    event_type: event.event_type.clone(),
+                    source,
+                })?
+        };
         if let Applied::Rejected(reason) = applied {
             store
                 .finish_webhook(inbox_id, InboxOutcome::Failed, Some(&reason))
                 .await?;
-            return Ok(Processed::Failed(reason));
+            return Ok(Step::Done(Processed::Failed(reason)));
         }
         if let Some(lookups) = &self.lookups {
             lookups.forget_pushed(stream, &event.body).await;
         }
-        if applied == Applied::NotDeleted {
-            // SalesLoft still has the record: when it is really deleted, its delivery may be
-            // this very body, which must not be taken for a duplicate of this one.
-            store.release_webhook_key(inbox_id).await?;
-        }
         store
             .finish_webhook(inbox_id, InboxOutcome::Processed, None)
             .await?;
-        Ok(Processed::Applied { stream, applied })
+        Ok(Step::Done(Processed::Applied { stream, applied }))
+    }
+
+    /// Confirm `stream`'s delete deliveries (inbox id, hint) with SalesLoft and finish each:
+    /// what became of each, in order.
+    async fn confirm(&self, stream: Stream, hints: &[(i64, DeleteHint)]) -> Result<Vec<Processed>> {
+        let store = &self.ctx.store;
+        let just_hints: Vec<DeleteHint> = hints.iter().map(|(_, h)| *h).collect();
+        let applied = stream
+            .confirm_deleted(&self.ctx, &just_hints)
+            .await
+            .map_err(|source| Error::Apply {
+                event_type: format!("{} deletions", stream.name()),
+                source,
+            })?;
+        let mut done = Vec::with_capacity(hints.len());
+        for ((inbox_id, _), applied) in hints.iter().zip(applied) {
+            if applied == Applied::NotDeleted {
+                // SalesLoft still has the record: when it is really deleted, its delivery may
+                // be this very body, which must not be taken for a duplicate of this one.
+                store.release_webhook_key(*inbox_id).await?;
+            }
+            store
+                .finish_webhook(*inbox_id, InboxOutcome::Processed, None)
+                .await?;
+            done.push(Processed::Applied { stream, applied });
+        }
+        Ok(done)
     }
 
     /// Keep the delivery as failed with `error` (its processing ran out of attempts).

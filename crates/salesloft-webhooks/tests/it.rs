@@ -462,3 +462,54 @@ on_both!(
     concurrent,
     concurrent_deliveries_are_each_stored_once_with_one_job_each
 );
+
+/// The delete deliveries of one processing job are confirmed together: one `ids[]` list per
+/// stream and 100 live records (a mass delete is not a request each), none for records that
+/// are not live here.
+async fn delete_deliveries_are_confirmed_together(db: TestDb) {
+    let s = setup(db).await;
+    let people: Vec<serde_json::Value> = s.sandbox.snapshot()["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(7)
+        .cloned()
+        .collect();
+    let ids: Vec<i64> = people.iter().map(|p| p["id"].as_i64().unwrap()).collect();
+    // Six of them live here.
+    let mut stored = Vec::new();
+    for person in &people[..6] {
+        let body = Bytes::from(serde_json::to_vec(person).unwrap());
+        stored.push(stored_id(deliver(&s, "person_updated", &body).await));
+    }
+    let report = s.processor.process_batch(&stored, false).await;
+    assert_eq!(report.applied, 6, "{report:?}");
+    // Three are deleted in SalesLoft; deletes are delivered for all seven.
+    assert_eq!(s.sandbox.delete_silently("people", &ids[..3]), 3);
+    let mut deletes = Vec::new();
+    for person in &people {
+        let body = Bytes::from(serde_json::to_vec(person).unwrap());
+        deletes.push(stored_id(deliver(&s, "person_deleted", &body).await));
+    }
+    let spent = s.sandbox.counters().cost_spent;
+    let report = s.processor.process_batch(&deletes, false).await;
+    assert_eq!((report.applied, report.failed), (7, 0), "{report:?}");
+    assert_eq!(
+        s.sandbox.counters().cost_spent - spent,
+        1,
+        "one list for the six live ones, none for the one never seen"
+    );
+    let live = count(
+        &s.db,
+        "SELECT CAST(COUNT(*) AS TEXT) FROM people WHERE deleted_at_ms IS NULL",
+    )
+    .await;
+    assert_eq!(live, 3, "the three SalesLoft still has stay");
+    let tombstones = count(
+        &s.db,
+        "SELECT CAST(COUNT(*) AS TEXT) FROM people WHERE deleted_at_ms IS NOT NULL",
+    )
+    .await;
+    assert_eq!(tombstones, 4, "the three deleted and the one never seen");
+}
+on_both!(deletes_together, delete_deliveries_are_confirmed_together);
