@@ -336,98 +336,104 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        let b = &self.budget;
-        in_range(
-            "budget.per_minute",
-            b.per_minute.into(),
-            1,
-            600,
-            " (SalesLoft's team budget)",
-        )?;
-        in_range(
-            "budget.burst",
-            b.burst.into(),
-            1,
-            b.per_minute.into(),
-            " (at most budget.per_minute)",
-        )?;
-        in_range("budget.reserve", b.reserve.into(), 0, 600, "")?;
-        in_range("api.timeout_secs", self.api.timeout_secs, 1, 600, "")?;
-        in_range("api.max_attempts", self.api.max_attempts.into(), 1, 20, "")?;
-        in_range(
-            "api.max_rate_limited_secs",
-            self.api.max_rate_limited_secs,
-            1,
-            86_400,
-            "",
-        )?;
-        in_range(
-            "jobs.sync_every_secs",
-            self.jobs.sync_every_secs,
-            10,
-            86_400,
-            "",
-        )?;
-        in_range("jobs.concurrency", self.jobs.concurrency.into(), 1, 64, "")?;
-        in_range(
-            "jobs.shutdown_grace_secs",
-            self.jobs.shutdown_grace_secs,
-            1,
-            600,
-            "",
-        )?;
-        in_range("sync.lookback_ms", self.sync.lookback_ms, 0, 60_000, "")?;
-        in_range(
-            "sync.reconcile_max_percent",
-            self.sync.reconcile_max_percent,
-            1,
-            100,
-            "",
-        )?;
-        let server = &self.server;
-        in_range(
-            "server.header_timeout_secs",
-            server.header_timeout_secs,
-            1,
-            300,
-            "",
-        )?;
-        in_range(
-            "server.body_timeout_secs",
-            server.body_timeout_secs,
-            1,
-            300,
-            "",
-        )?;
-        in_range(
-            "server.request_timeout_secs",
-            server.request_timeout_secs,
-            1,
-            600,
-            "",
-        )?;
-        in_range(
-            "server.max_connections",
-            server.max_connections,
-            1,
-            65_536,
-            "",
-        )?;
-        in_range(
-            "server.shutdown_grace_secs",
-            server.shutdown_grace_secs,
-            1,
-            600,
-            "",
-        )?;
-        in_range("webhooks.keep_days", self.webhooks.keep_days, 1, 3_650, "")?;
-        in_range(
-            "webhooks.keep_failed_days",
-            self.webhooks.keep_failed_days,
-            1,
-            3_650,
-            "",
-        )?;
+        for (key, value, low, high, why) in self.ranges() {
+            in_range(key, value, low, high, why)?;
+        }
+        self.validate_tokens()?;
+        url::Url::parse(&self.api.base_url).map_err(|e| ConfigError::Invalid {
+            key: "api.base_url".into(),
+            message: format!("{:?} is not a URL: {e}", self.api.base_url),
+        })?;
+        Ok(())
+    }
+
+    /// Every ranged setting: its key, its value, the bounds it must lie in and why.
+    fn ranges(&self) -> [(&'static str, u64, u64, u64, &'static str); 18] {
+        let (b, s) = (&self.budget, &self.server);
+        [
+            (
+                "budget.per_minute",
+                b.per_minute.into(),
+                1,
+                600,
+                " (SalesLoft's team budget)",
+            ),
+            (
+                "budget.burst",
+                b.burst.into(),
+                1,
+                b.per_minute.into(),
+                " (at most budget.per_minute)",
+            ),
+            ("budget.reserve", b.reserve.into(), 0, 600, ""),
+            ("api.timeout_secs", self.api.timeout_secs, 1, 600, ""),
+            ("api.max_attempts", self.api.max_attempts.into(), 1, 20, ""),
+            (
+                "api.max_rate_limited_secs",
+                self.api.max_rate_limited_secs,
+                1,
+                86_400,
+                "",
+            ),
+            (
+                "jobs.sync_every_secs",
+                self.jobs.sync_every_secs,
+                10,
+                86_400,
+                "",
+            ),
+            ("jobs.concurrency", self.jobs.concurrency.into(), 1, 64, ""),
+            (
+                "jobs.shutdown_grace_secs",
+                self.jobs.shutdown_grace_secs,
+                1,
+                600,
+                "",
+            ),
+            ("sync.lookback_ms", self.sync.lookback_ms, 0, 60_000, ""),
+            (
+                "sync.reconcile_max_percent",
+                self.sync.reconcile_max_percent,
+                1,
+                100,
+                "",
+            ),
+            (
+                "server.header_timeout_secs",
+                s.header_timeout_secs,
+                1,
+                300,
+                "",
+            ),
+            ("server.body_timeout_secs", s.body_timeout_secs, 1, 300, ""),
+            (
+                "server.request_timeout_secs",
+                s.request_timeout_secs,
+                1,
+                600,
+                "",
+            ),
+            ("server.max_connections", s.max_connections, 1, 65_536, ""),
+            (
+                "server.shutdown_grace_secs",
+                s.shutdown_grace_secs,
+                1,
+                600,
+                "",
+            ),
+            ("webhooks.keep_days", self.webhooks.keep_days, 1, 3_650, ""),
+            (
+                "webhooks.keep_failed_days",
+                self.webhooks.keep_failed_days,
+                1,
+                3_650,
+                "",
+            ),
+        ]
+    }
+
+    /// Callback and admin tokens long enough not to be guessed.
+    fn validate_tokens(&self) -> Result<(), ConfigError> {
         let short = |t: &SecretString| t.expose_secret().len() < MIN_TOKEN_BYTES;
         if self.webhooks.callback_tokens.iter().any(short) {
             return Err(ConfigError::Invalid {
@@ -438,7 +444,7 @@ impl Settings {
                 ),
             });
         }
-        if server.admin_token.as_ref().is_some_and(short) {
+        if self.server.admin_token.as_ref().is_some_and(short) {
             return Err(ConfigError::Invalid {
                 key: "server.admin_token".into(),
                 message: format!(
@@ -447,10 +453,6 @@ impl Settings {
                 ),
             });
         }
-        url::Url::parse(&self.api.base_url).map_err(|e| ConfigError::Invalid {
-            key: "api.base_url".into(),
-            message: format!("{:?} is not a URL: {e}", self.api.base_url),
-        })?;
         Ok(())
     }
 

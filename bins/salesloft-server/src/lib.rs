@@ -319,25 +319,7 @@ pub async fn serve(
         None => public_addr,
     };
     check_exposure(&auth, operator_addr, "the status page and /metrics")?;
-    let configured = settings.webhooks.callback_tokens.clone();
-    let verifier = current_verifier(&store, &configured).await?;
-    if verifier.token_count() == 0 {
-        tracing::warn!(
-            "no webhook callback token yet (webhooks.callback_tokens, or `salesloft webhooks subscribe`): deliveries get 401 until one exists"
-        );
-    }
-    let inbox = Inbox::new(
-        store.clone(),
-        verifier,
-        salesloft_webhooks::InboxConfig::default(),
-    );
-    let refreshing = refresh_tokens(
-        store.clone(),
-        inbox.clone(),
-        configured,
-        std::time::Duration::from_secs(10),
-        shutdown.clone(),
-    );
+    let (inbox, refreshing) = start_inbox(settings, &store, &shutdown).await?;
     let budget = salesloft_storage::SharedBudget::new(
         store.clone(),
         settings.budget_key(),
@@ -345,8 +327,6 @@ pub async fn serve(
     )
     .await?;
     let state = AppState::new(store.clone(), inbox, metrics).with_budget(budget);
-    let public = router(state.clone());
-    let operator = operator_router(state, &auth);
     tracing::info!(
         webhooks = %public_addr,
         operator = %operator_addr,
@@ -355,20 +335,13 @@ pub async fn serve(
         database = %settings.database.display_url(),
         "salesloft-server listening"
     );
-    let limits = salesloft_worker::edge_limits(settings);
-    let stop = shutdown.clone();
-    let server = async move {
-        match listeners.operator {
-            Some(ops_listener) => {
-                let operator = operator.merge(ops::health_routes());
-                tokio::join!(
-                    edge::serve(listeners.public, public, limits.clone(), stop.clone()),
-                    edge::serve(ops_listener, operator, limits, stop),
-                );
-            }
-            None => edge::serve(listeners.public, public.merge(operator), limits, stop).await,
-        }
-    };
+    let server = serve_routes(
+        listeners,
+        router(state.clone()),
+        operator_router(state, &auth),
+        salesloft_worker::edge_limits(settings),
+        shutdown.clone(),
+    );
     let result = if with_worker {
         let worker = salesloft_worker::run_on(
             &store,
@@ -389,4 +362,54 @@ pub async fn serve(
     };
     refreshing.abort();
     result
+}
+
+/// The inbox verifying with the configured tokens and the database's, and the task that
+/// reloads them every 10 s until `shutdown`.
+async fn start_inbox(
+    settings: &salesloft_config::Settings,
+    store: &Store,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> Result<(Inbox, tokio::task::JoinHandle<()>), ServeError> {
+    let configured = settings.webhooks.callback_tokens.clone();
+    let verifier = current_verifier(store, &configured).await?;
+    if verifier.token_count() == 0 {
+        tracing::warn!(
+            "no webhook callback token yet (webhooks.callback_tokens, or `salesloft webhooks subscribe`): deliveries get 401 until one exists"
+        );
+    }
+    let inbox = Inbox::new(
+        store.clone(),
+        verifier,
+        salesloft_webhooks::InboxConfig::default(),
+    );
+    let refreshing = refresh_tokens(
+        store.clone(),
+        inbox.clone(),
+        configured,
+        std::time::Duration::from_secs(10),
+        shutdown.clone(),
+    );
+    Ok((inbox, refreshing))
+}
+
+/// The public routes on their listener and the operator routes on theirs (with `/health`), or
+/// both on the public one, through the edge until `stop` and the grace.
+async fn serve_routes(
+    listeners: Listeners,
+    public: Router,
+    operator: Router,
+    limits: edge::EdgeLimits,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    match listeners.operator {
+        Some(ops_listener) => {
+            let operator = operator.merge(ops::health_routes());
+            tokio::join!(
+                edge::serve(listeners.public, public, limits.clone(), stop.clone()),
+                edge::serve(ops_listener, operator, limits, stop),
+            );
+        }
+        None => edge::serve(listeners.public, public.merge(operator), limits, stop).await,
+    }
 }
