@@ -49,6 +49,12 @@ impl SyncJob {
             options,
         }
     }
+
+    /// Also have `lookups` forget what each checkpoint stores.
+    pub fn with_lookups(mut self, lookups: Lookups) -> Self {
+        self.engine = self.engine.with_lookups(lookups);
+        self
+    }
 }
 
 #[async_trait::async_trait]
@@ -484,15 +490,17 @@ impl BuiltinSettings {
 /// [`PushJob`] and [`InboxPruneJob`] over `ctx`.
 pub fn sync_registry(ctx: Context, settings: BuiltinSettings) -> Registry {
     let mut push = PushJob::new(ctx.clone(), settings.people_policies);
+    let mut sync = SyncJob::new(ctx.clone(), settings.sync);
     if let Some(lookups) = settings.lookups {
-        push = push.with_lookups(lookups);
+        push = push.with_lookups(lookups.clone());
+        sync = sync.with_lookups(lookups);
     }
     Registry::new()
         .register(InboxPruneJob::new(
             ctx.store.clone(),
             settings.inbox_retention,
         ))
-        .register(SyncJob::new(ctx.clone(), settings.sync))
+        .register(sync)
         .register(ReconcileJob::new(ctx.clone(), settings.reconcile))
         .register(EngagementJob::new(ctx.clone(), settings.engagement))
         .register(EnrollJob::new(ctx))

@@ -2,10 +2,19 @@
 //! id, people by e-mail address (push and enrollment). Each lookup reads the local copy first and
 //! asks SalesLoft (one `ids[]` or `email_addresses[]` list, cost 1) only when the copy does not
 //! have the record, keeping what it brings back. Concurrent lookups of one key share one load;
-//! found records live `time_to_live`, absent ones `missing_time_to_live`; the matching webhooks
-//! invalidate them. The cache is advisory: the database stays the truth, and a process that did
-//! not see a webhook sees the change when the entry expires. Each lookup counts
-//! `salesloft_cache_requests_total{cache, result = hit | miss}` through the `metrics` facade.
+//! found records live `time_to_live`, absent ones `missing_time_to_live`.
+//!
+//! The cache is advisory: the local copy stays the truth. A person looked up by address is
+//! checked against the copy on every use (one local read, which a push makes anyway): if the
+//! person no longer carries the address, or someone else now does, the entry is forgotten and
+//! looked up again, so an address that moved resolves as the copy says whichever process
+//! applied the change. Webhooks applied and syncs run in a process forget what they change in
+//! that process's cache ([`Lookups::forget_pushed`], [`Lookups::forget_ids`]); other
+//! processes need not hear of it, because of that check. Users and cadences by id are
+//! content only (an id never moves) and can be up to `time_to_live` old where no webhook
+//! reached this process. Each lookup counts `salesloft_cache_requests_total{cache, result =
+//! hit | miss}` through the `metrics` facade, and each entry found stale
+//! `salesloft_cache_stale_total{cache}`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -137,15 +146,40 @@ impl Lookups {
             .await
     }
 
-    /// The person whose e-mail address is `email` (compared case-insensitively), or `None`.
+    /// The person whose e-mail address is `email` (compared case-insensitively) in the local
+    /// copy now, or `None`. A cached answer is checked against the local copy first (one
+    /// read): a person found who no longer carries the address, or an absence while the copy
+    /// has someone with it, is forgotten and looked up again. So a key that moved to another
+    /// person (or away) in SalesLoft resolves as the copy says, whichever process applied the
+    /// change and whenever its cache was filled.
     pub async fn person_by_email(&self, email: &str) -> Result<Option<Arc<Person>>> {
         let key = email_key(email);
         if key.is_empty() {
             return Ok(None);
         }
-        self.people_by_email
-            .get(key.clone(), || self.load_person_by_email(key.clone()))
-            .await
+        let load = || self.load_person_by_email(key.clone());
+        let cached = self.people_by_email.get(key.clone(), load).await?;
+        if self.person_still_has(&key, cached.as_deref()).await? {
+            return Ok(cached);
+        }
+        self.people_by_email.cache.invalidate(&key).await;
+        metrics::counter!("salesloft_cache_stale_total", "cache" => self.people_by_email.name)
+            .increment(1);
+        self.people_by_email.get(key.clone(), load).await
+    }
+
+    /// Whether the local copy agrees with a cached answer for the address `key`: the person
+    /// found is live and carries it, or (for an absence) nobody live carries it.
+    async fn person_still_has(&self, key: &str, cached: Option<&Person>) -> Result<bool> {
+        let Some(person) = cached else {
+            return Ok(self.ctx.store.live_person_by_email(key).await?.is_none());
+        };
+        let id = person.id.get();
+        let Some((raw, _)) = self.ctx.store.raw_record::<Person>(id).await? else {
+            return Ok(false);
+        };
+        let now: Person = stored_record(People::RESOURCE.name, id, &raw)?;
+        Ok(now.email_address.as_deref().map(email_key).as_deref() == Some(key))
     }
 
     /// Forget the user `id` (it changed or was deleted).
@@ -172,6 +206,46 @@ impl Lookups {
         {
             Ok(_) => cache.run_pending_tasks().await,
             Err(e) => tracing::warn!(error = %e, "forgetting a cached person failed"),
+        }
+    }
+
+    /// Whether it caches records of the stream named `stream` (users, cadences, people).
+    pub fn caches(&self, stream: &str) -> bool {
+        [
+            Users::RESOURCE.name,
+            Cadences::RESOURCE.name,
+            People::RESOURCE.name,
+        ]
+        .contains(&stream)
+    }
+
+    /// Forget the records `ids` of the stream named `stream` (a sync stored new states of
+    /// them): users and cadences by id, people under any address they were kept (one pass over
+    /// the cache for them all, none while it holds nobody).
+    pub async fn forget_ids(&self, stream: &str, ids: &[i64]) {
+        if ids.is_empty() {
+            return;
+        }
+        if stream == Users::RESOURCE.name {
+            for id in ids {
+                self.users.cache.invalidate(id).await;
+            }
+        } else if stream == Cadences::RESOURCE.name {
+            for id in ids {
+                self.cadences.cache.invalidate(id).await;
+            }
+        } else if stream == People::RESOURCE.name {
+            let cache = &self.people_by_email.cache;
+            if cache.entry_count() == 0 {
+                return;
+            }
+            let ids: std::collections::HashSet<i64> = ids.iter().copied().collect();
+            match cache.invalidate_entries_if(move |_, v| {
+                v.as_ref().is_some_and(|p| ids.contains(&p.id.get()))
+            }) {
+                Ok(_) => cache.run_pending_tasks().await,
+                Err(e) => tracing::warn!(error = %e, "forgetting cached people failed"),
+            }
         }
     }
 

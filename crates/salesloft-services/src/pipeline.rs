@@ -13,6 +13,7 @@ use salesloft_storage::{Entity, OpenCheckpoint, PreparedRows, SyncState};
 
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::lookup::Lookups;
 use crate::report::{Progress, StreamReport, SyncOptions};
 
 /// One stream's run: what it works with and where it reports.
@@ -23,6 +24,10 @@ pub(crate) struct Run<'a> {
     pub(crate) stop: tokio_util::sync::CancellationToken,
     pub(crate) report: &'a mut StreamReport,
     pub(crate) progress: Option<&'a Progress>,
+    /// A cache to tell what each checkpoint changed, once committed.
+    pub(crate) lookups: Option<&'a Lookups>,
+    /// Ids written into the open checkpoint, for `lookups`.
+    pub(crate) written: Vec<i64>,
 }
 
 impl Run<'_> {
@@ -56,8 +61,16 @@ impl Run<'_> {
         }
     }
 
-    /// Commit `checkpoint` with `cursor`, count what changed and report progress; returns the
-    /// stream's new state.
+    /// Note the records of a page written into the open checkpoint, for the lookup cache.
+    fn note_written<T: Record>(&mut self, items: &[Received<T>]) {
+        if self.lookups.is_some_and(|l| l.caches(&self.report.stream)) {
+            self.written
+                .extend(items.iter().map(|i| i.record.record_id()));
+        }
+    }
+
+    /// Commit `checkpoint` with `cursor`, count what changed, have the lookup cache forget the
+    /// records written and report progress; returns the stream's new state.
     async fn commit(
         &mut self,
         checkpoint: OpenCheckpoint,
@@ -65,6 +78,10 @@ impl Run<'_> {
         caught_up: bool,
     ) -> Result<SyncState> {
         let done = checkpoint.commit(cursor, caught_up).await?;
+        if let Some(lookups) = self.lookups {
+            lookups.forget_ids(&self.report.stream, &self.written).await;
+        }
+        self.written.clear();
         self.report.caught_up |= caught_up;
         self.report.inserted += done.stats.inserted;
         self.report.updated += done.stats.updated;
@@ -209,6 +226,7 @@ where
                 // Records re-read at the cursor instant were skipped by the walk.
                 report.unchanged += page.skipped;
                 run.note_oddities(&page.items, &page.rejected);
+                run.note_written(&page.items);
                 let (checkpoint, _) = match &mut open {
                     Some(open) => open,
                     None => {
@@ -291,6 +309,7 @@ where
         report.cost += u64::from(page_cost(page_number));
         report.fetched += page.sent() as u64;
         run.note_oddities(&page.items, &page.rejected);
+        run.note_written(&page.items);
         let last = page.next_page().is_none() || page.sent() == 0;
         let mut cursor = cursor_of(&state)?;
         if let Some(newest) = page

@@ -9,6 +9,7 @@ use futures_util::future::join_all;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::Context;
+use crate::lookup::Lookups;
 use crate::pipeline::Run;
 use crate::report::{Progress, StreamReport, SyncOptions, SyncReport};
 use crate::streams::Stream;
@@ -52,6 +53,7 @@ fn renew_while_running(lease: salesloft_storage::Lease) -> Renewing {
 pub struct SyncEngine {
     ctx: Context,
     progress: Option<Progress>,
+    lookups: Option<Lookups>,
 }
 
 impl fmt::Debug for SyncEngine {
@@ -68,7 +70,15 @@ impl SyncEngine {
         Self {
             ctx,
             progress: None,
+            lookups: None,
         }
+    }
+
+    /// Have `lookups` forget the users, cadences and people each checkpoint stored, once it
+    /// is committed (the cache of this process; others check theirs against the copy).
+    pub fn with_lookups(mut self, lookups: Lookups) -> Self {
+        self.lookups = Some(lookups);
+        self
     }
 
     /// Report progress to `progress` when a stream starts, after every committed checkpoint and
@@ -160,6 +170,8 @@ impl SyncEngine {
                         stop: stop.clone(),
                         report: &mut report,
                         progress: self.progress.as_ref(),
+                        lookups: self.lookups.as_ref(),
+                        written: Vec::new(),
                     })
                     .await;
                 drop(renewing);
