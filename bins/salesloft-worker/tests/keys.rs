@@ -200,15 +200,15 @@ impl World {
     }
 }
 
-/// How the moved key reaches the local copy.
+/// What brings the moved key into the local copy.
 #[derive(Debug, Clone, Copy)]
 enum Moved {
     /// The worker's own scheduled sync (every 10 s).
-    ByTheWorkersSync,
+    TheWorkersSync,
     /// A sync run by another process.
-    BySyncElsewhere,
+    SyncElsewhere,
     /// A webhook applied by another process.
-    ByWebhookElsewhere,
+    WebhookElsewhere,
 }
 
 /// A push keyed by person B's address caches it in the worker; B's address changes in
@@ -216,7 +216,7 @@ enum Moved {
 /// person and leaves B alone.
 async fn an_address_that_moved_never_reaches_its_old_person(db: TestDb, moved: Moved) {
     let sync_every = match moved {
-        Moved::ByTheWorkersSync => 10,
+        Moved::TheWorkersSync => 10,
         _ => 86_400,
     };
     let w = world(db, sync_every).await;
@@ -239,9 +239,9 @@ async fn an_address_that_moved_never_reaches_its_old_person(db: TestDb, moved: M
     )
     .await;
     match moved {
-        Moved::ByTheWorkersSync => {}
-        Moved::BySyncElsewhere => w.sync_here().await,
-        Moved::ByWebhookElsewhere => w.webhook_here(id).await,
+        Moved::TheWorkersSync => {}
+        Moved::SyncElsewhere => w.sync_here().await,
+        Moved::WebhookElsewhere => w.webhook_here(id).await,
     }
     w.until("the new address in the copy", || async {
         w.here(id, "email_address").await == json!(new)
@@ -343,13 +343,13 @@ macro_rules! on_both {
 }
 
 on_both!(moved_by_the_workers_sync, |db| {
-    an_address_that_moved_never_reaches_its_old_person(db, Moved::ByTheWorkersSync)
+    an_address_that_moved_never_reaches_its_old_person(db, Moved::TheWorkersSync)
 });
 on_both!(moved_by_a_sync_elsewhere, |db| {
-    an_address_that_moved_never_reaches_its_old_person(db, Moved::BySyncElsewhere)
+    an_address_that_moved_never_reaches_its_old_person(db, Moved::SyncElsewhere)
 });
 on_both!(moved_by_a_webhook_elsewhere, |db| {
-    an_address_that_moved_never_reaches_its_old_person(db, Moved::ByWebhookElsewhere)
+    an_address_that_moved_never_reaches_its_old_person(db, Moved::WebhookElsewhere)
 });
 on_both!(
     crm_id_moved,
