@@ -315,10 +315,11 @@ impl Lookups {
         self.keep(page.items, |r| r.record_id() == id).await
     }
 
+    /// The person the local copy shows with the address `key`; when it shows nobody, what
+    /// SalesLoft lists for it is kept first (newer states only), and the copy answers again.
     async fn load_person_by_email(&self, key: String) -> Result<Option<Arc<Person>>> {
-        if let Some((id, raw)) = self.ctx.store.live_person_by_email(&key).await? {
-            return stored_record::<Person>(People::RESOURCE.name, id, &raw)
-                .map(|r| Some(Arc::new(r)));
+        if let Some(found) = self.local_person_by_email(&key).await? {
+            return Ok(Some(found));
         }
         if !self.config.ask_salesloft {
             return Ok(None);
@@ -330,13 +331,21 @@ impl Lookups {
             .email_addresses([key.as_str()])
             .send_received()
             .await?;
-        self.keep(page.items, |p| {
-            p.record
-                .email_address
-                .as_deref()
-                .is_some_and(|e| email_key(e) == key)
-        })
-        .await
+        if page.items.is_empty() {
+            return Ok(None);
+        }
+        self.ctx.keep_received(&page.items).await?;
+        self.local_person_by_email(&key).await
+    }
+
+    /// The live person with the address `key` in the local copy.
+    async fn local_person_by_email(&self, key: &str) -> Result<Option<Arc<Person>>> {
+        match self.ctx.store.live_person_by_email(key).await? {
+            Some((id, raw)) => {
+                stored_record::<Person>(People::RESOURCE.name, id, &raw).map(|r| Some(Arc::new(r)))
+            }
+            None => Ok(None),
+        }
     }
 
     /// Keep what SalesLoft sent in the local copy (the monotonic upsert: never older over
