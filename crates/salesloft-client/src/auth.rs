@@ -66,6 +66,21 @@ impl Auth {
     pub fn client_credentials(app: OAuthApp, scope: Option<String>) -> Self {
         Auth(AuthKind::ClientCredentials { app, scope })
     }
+
+    /// A name for this credential that does not reveal it: `key:` and 16 hex digits of the
+    /// key's SHA-256, or `oauth:` and those of the application's client id. Holds on rejected
+    /// credentials are kept under it, so a new key is never held by the old one's rejection.
+    pub fn credential_id(&self) -> String {
+        use sha2::Digest;
+        let (prefix, secret) = match &self.0 {
+            AuthKind::ApiKey(key) => ("key", key.expose_secret().to_owned()),
+            AuthKind::OAuth { app, .. } => ("oauth", app.client_id.clone()),
+            AuthKind::ClientCredentials { app, .. } => ("oauth-app", app.client_id.clone()),
+        };
+        let digest = sha2::Sha256::digest(secret.as_bytes());
+        let short: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        format!("{prefix}:{short}")
+    }
 }
 
 impl fmt::Debug for Auth {

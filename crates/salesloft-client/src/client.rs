@@ -14,13 +14,27 @@ use serde::de::DeserializeOwned;
 use tracing::{Instrument, field::Empty};
 
 use crate::auth::{Auth, Credential};
-use crate::error::{Error, Result, TransportKind};
+use crate::error::{Error, FailureKind, Result, TransportKind};
+use crate::hold::{CredentialHold, HoldCheck, rfc3339};
 use crate::limiter::{CostBudget, CostLimiter, Observation, page_cost};
 use crate::retry::{Idempotency, RetryPolicy};
 use crate::wire::{Page, Received, decode_page, decode_single};
 
+/// What SalesLoft said when it rejected the credentials.
+fn rejection_message(e: &Error) -> Option<String> {
+    match e {
+        Error::Api { message, .. } => message.clone(),
+        Error::Auth { message, .. } => Some(message.clone()),
+        _ => None,
+    }
+}
+
 /// Where SalesLoft's API lives unless [`ClientBuilder::base_url`] says otherwise.
 pub const DEFAULT_BASE_URL: &str = "https://api.salesloft.com";
+
+/// How often a rejected credential is tried again unless
+/// [`ClientBuilder::credential_probe_every`] says otherwise.
+pub const DEFAULT_CREDENTIAL_PROBE: Duration = Duration::from_secs(15 * 60);
 
 /// A SalesLoft API v2 client. Cheap to clone: clones share one connection pool, one
 /// credential (and its refreshes) and one [`CostLimiter`].
@@ -42,6 +56,10 @@ struct Inner {
     http: reqwest::Client,
     base_url: String,
     credential: Credential,
+    /// [`Auth::credential_id`]: the name holds are kept under.
+    credential_id: String,
+    /// How often a held credential is tried again.
+    probe_every: Duration,
     limiter: Arc<dyn CostLimiter>,
     retry: RetryPolicy,
     /// Last `x-ratelimit-endpoint-cost` seen per endpoint, for requests within page 100.
@@ -68,6 +86,7 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     user_agent: String,
     refresh_margin: Duration,
+    probe_every: Duration,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -127,6 +146,13 @@ impl ClientBuilder {
         self
     }
 
+    /// While SalesLoft rejects the credentials, send one request this often to see whether
+    /// they work again (default 15 minutes); every other request fails at once, unsent.
+    pub fn credential_probe_every(mut self, every: Duration) -> Self {
+        self.probe_every = every;
+        self
+    }
+
     /// Build the client.
     pub fn build(self) -> Result<Client> {
         let base = url::Url::parse(&self.base_url)
@@ -152,12 +178,15 @@ impl ClientBuilder {
             .pool_idle_timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
+        let credential_id = self.auth.credential_id();
         let credential = Credential::new(self.auth, self.timeout, self.refresh_margin)?;
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
                 base_url: self.base_url.trim_end_matches('/').to_owned(),
                 credential,
+                credential_id,
+                probe_every: self.probe_every,
                 limiter: self
                     .limiter
                     .unwrap_or_else(|| Arc::new(CostBudget::default())),
@@ -231,7 +260,13 @@ impl Client {
             retry: RetryPolicy::default(),
             user_agent: concat!("salesloft-client/", env!("CARGO_PKG_VERSION")).to_owned(),
             refresh_margin: Duration::from_secs(600),
+            probe_every: DEFAULT_CREDENTIAL_PROBE,
         }
+    }
+
+    /// [`Auth::credential_id`] of this client's credential.
+    pub fn credential_id(&self) -> &str {
+        &self.inner.credential_id
     }
 
     /// The base URL requests go to.
@@ -277,7 +312,69 @@ impl Client {
             remaining = Empty,
             attempts = Empty,
         );
-        self.execute_inner(req).instrument(span).await
+        self.execute_held(req).instrument(span).await
+    }
+
+    /// [`Client::execute_inner`] unless the credential is held (see [`crate::hold`]); a
+    /// rejection holds it, and any other answer to a probe lifts the hold.
+    async fn execute_held(&self, req: &Request) -> Result<Vec<u8>> {
+        let limiter = &self.inner.limiter;
+        let id = &self.inner.credential_id;
+        let probing = match limiter
+            .check_credential(id, self.inner.probe_every)
+            .await
+            .map_err(Error::Limiter)?
+        {
+            HoldCheck::Clear => false,
+            HoldCheck::Probe(hold) => {
+                tracing::info!(credential = %id, since = %rfc3339(hold.since_ms), "probing credentials SalesLoft rejected");
+                true
+            }
+            HoldCheck::Held(hold) => {
+                return Err(Error::CredentialsRejected {
+                    hold: Box::new(hold),
+                    source: None,
+                });
+            }
+        };
+        match self.execute_inner(req).await {
+            Err(e) if e.kind() == FailureKind::CredentialsRejected => {
+                let now = crate::limiter::now_ms();
+                let hold = CredentialHold {
+                    credential: id.clone(),
+                    since_ms: now,
+                    request: format!("{} {}", req.method, req.path),
+                    status: e.status().map(|s| s.as_u16()),
+                    message: rejection_message(&e),
+                    probe_at_ms: now.saturating_add(
+                        i64::try_from(self.inner.probe_every.as_millis()).unwrap_or(i64::MAX),
+                    ),
+                };
+                tracing::error!(credential = %id, request = %hold.request, "SalesLoft rejected the credentials; requests are held");
+                limiter
+                    .hold_credential(&hold)
+                    .await
+                    .map_err(Error::Limiter)?;
+                Err(Error::CredentialsRejected {
+                    hold: Box::new(hold),
+                    source: Some(Box::new(e)),
+                })
+            }
+            other => {
+                let answered = match &other {
+                    Ok(_) => true,
+                    Err(e) => e.status().is_some(),
+                };
+                if probing && answered {
+                    tracing::info!(credential = %id, "SalesLoft accepts the credentials again");
+                    limiter
+                        .release_credential(id)
+                        .await
+                        .map_err(Error::Limiter)?;
+                }
+                other
+            }
+        }
     }
 
     async fn execute_inner(&self, req: &Request) -> Result<Vec<u8>> {

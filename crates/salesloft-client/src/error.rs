@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 
+use crate::hold::CredentialHold;
+
 /// A boxed error from a pluggable part (a [`CostLimiter`](crate::CostLimiter) or a
 /// [`TokenStore`](crate::TokenStore)) that this crate does not know the type of.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -111,6 +113,25 @@ pub enum Error {
     /// The [`CostLimiter`](crate::CostLimiter) failed (for example its database is down).
     #[error("cost limiter failed")]
     Limiter(#[source] BoxError),
+    /// SalesLoft rejected the credentials (401 after any refresh, or the token endpoint
+    /// refused them): requests with them are held, not sent, until they change or a probe
+    /// finds them accepted again (see [`CredentialHold`]). `source` is the rejection itself
+    /// when this request was the one rejected; requests refused because of an earlier
+    /// rejection have none.
+    #[error(
+        "SalesLoft rejected the credentials{} ({} since {}); requests wait for new credentials \
+         or the next probe",
+        if source.is_some() { "" } else { ": not sent" },
+        hold.request,
+        crate::hold::rfc3339(hold.since_ms)
+    )]
+    CredentialsRejected {
+        /// The hold: since when, by which request, when the next probe goes.
+        hold: Box<CredentialHold>,
+        /// The rejection, when this request got it.
+        #[source]
+        source: Option<Box<Error>>,
+    },
     /// The client was configured with something unusable.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -129,6 +150,37 @@ fn api_detail(message: Option<&str>, field_errors: &BTreeMap<String, Vec<String>
         out.push_str(&format!("; {field}: {}", msgs.join(", ")));
     }
     out
+}
+
+/// What a failure says about trying again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// Trying again later may succeed: 5xx, timeouts, dropped connections, 429 past the wait,
+    /// the database unavailable.
+    Transient,
+    /// Trying again will fail the same way: 403, 404 of a configured resource, 422, bad
+    /// configuration, a contract SalesLoft broke.
+    Permanent,
+    /// SalesLoft rejected the credentials: nothing works until they change.
+    CredentialsRejected,
+}
+
+/// `error` and each of its sources, joined by `": "`, for reports, logs and a binary's last
+/// words (a source whose text the message already ends with is not repeated).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !chain.ends_with(&text) {
+            chain.push_str(": ");
+            chain.push_str(&text);
+        }
+        source = s.source();
+    }
+    chain
 }
 
 /// Why a request got no answer.
@@ -160,6 +212,9 @@ impl Error {
             Error::Api { status, .. } => Some(*status),
             Error::RateLimited { .. } => Some(StatusCode::TOO_MANY_REQUESTS),
             Error::Auth { status, .. } => *status,
+            Error::CredentialsRejected { hold, .. } => {
+                hold.status.and_then(|s| StatusCode::from_u16(s).ok())
+            }
             _ => None,
         }
     }
@@ -180,26 +235,65 @@ impl Error {
         }
     }
 
-    /// True when trying the same request later may succeed: rate limits, server errors,
-    /// timeouts and connection failures.
-    pub fn is_transient(&self) -> bool {
+    /// What this failure says about trying again.
+    pub fn kind(&self) -> FailureKind {
         match self {
-            Error::Api { status, .. } => {
-                *status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+            Error::Api { status, .. } if *status == StatusCode::UNAUTHORIZED => {
+                FailureKind::CredentialsRejected
+            }
+            Error::Api { status, .. }
+                if *status == StatusCode::TOO_MANY_REQUESTS
+                    || *status == StatusCode::REQUEST_TIMEOUT
+                    || status.is_server_error() =>
+            {
+                FailureKind::Transient
             }
             Error::Transport { .. }
             | Error::RateLimited { .. }
             | Error::Limiter(_)
-            | Error::TokenStore(_) => true,
-            Error::Auth { status, .. } => status.is_none_or(|s| s.is_server_error()),
-            _ => false,
+            | Error::TokenStore(_)
+            | Error::Protocol { .. } => FailureKind::Transient,
+            Error::Auth { status, .. } if status.is_none_or(|s| s.is_server_error()) => {
+                FailureKind::Transient
+            }
+            Error::Auth {
+                status: Some(s), ..
+            } if *s == StatusCode::BAD_REQUEST || *s == StatusCode::UNAUTHORIZED => {
+                FailureKind::CredentialsRejected
+            }
+            Error::CredentialsRejected { .. } => FailureKind::CredentialsRejected,
+            _ => FailureKind::Permanent,
+        }
+    }
+
+    /// True when trying the same request later may succeed: rate limits, server errors,
+    /// timeouts and connection failures.
+    pub fn is_transient(&self) -> bool {
+        self.kind() == FailureKind::Transient
+    }
+
+    /// The hold on the credentials, when SalesLoft rejected them.
+    pub fn credential_hold(&self) -> Option<&CredentialHold> {
+        match self {
+            Error::CredentialsRejected { hold, .. } => Some(hold),
+            _ => None,
         }
     }
 
     /// True when the token endpoint refused the refresh token or code (`invalid_grant`): it was
     /// revoked, expired or already used.
     pub fn is_invalid_grant(&self) -> bool {
-        matches!(self, Error::Auth { error_code: Some(c), .. } if c == "invalid_grant")
+        match self {
+            Error::Auth {
+                error_code: Some(c),
+                ..
+            } => c == "invalid_grant",
+            Error::CredentialsRejected {
+                source: Some(rejection),
+                ..
+            } => rejection.is_invalid_grant(),
+            _ => false,
+        }
     }
 
     /// True for a 404: the record does not exist (or is not visible to this user).

@@ -72,6 +72,7 @@ mod api;
 mod auth;
 mod client;
 mod error;
+mod hold;
 mod ids;
 mod limiter;
 mod list;
@@ -91,8 +92,12 @@ pub use auth::{
     Auth, DEFAULT_AUTHORIZE_URL, DEFAULT_TOKEN_URL, InMemoryTokenStore, OAuthApp, OAuthTokens,
     RefreshLock, ReleaseRefreshLock, TokenStore,
 };
-pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, MAX_REQUEST_COST, MAX_RETRY_AFTER};
-pub use error::{BoxError, Error, Result, TransportKind};
+pub use client::{
+    Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CREDENTIAL_PROBE, MAX_REQUEST_COST,
+    MAX_RETRY_AFTER,
+};
+pub use error::{BoxError, Error, FailureKind, Result, TransportKind, error_chain};
+pub use hold::{CredentialHold, HoldCheck};
 pub use ids::*;
 pub use limiter::{
     BudgetConfig, CostBudget, CostLimiter, Observation, Unlimited, next_minute_ms, page_cost,

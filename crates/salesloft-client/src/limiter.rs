@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::BoxError;
+use crate::hold::{CredentialHold, HoldCheck, Holds};
 
 /// The cost SalesLoft charges for fetching list page `page` (pages are 1-based):
 /// 1 up to page 100, 3 for 101-150, 8 for 151-250, 10 for 251-500 and 30 beyond.
@@ -50,6 +51,26 @@ pub trait CostLimiter: Send + Sync + fmt::Debug {
     async fn observe(&self, observation: &Observation) -> Result<(), BoxError>;
     /// The server answered 429: hold everything until its window reopens.
     async fn on_rate_limited(&self, observation: &Observation) -> Result<(), BoxError>;
+
+    /// Whether a request with `credential` may be sent (see [`CredentialHold`]); a due probe
+    /// is taken, the next one `probe_every` later. The default never holds anything.
+    async fn check_credential(
+        &self,
+        _credential: &str,
+        _probe_every: Duration,
+    ) -> Result<HoldCheck, BoxError> {
+        Ok(HoldCheck::Clear)
+    }
+
+    /// SalesLoft rejected a credential: hold it (keeping the first rejection's time).
+    async fn hold_credential(&self, _hold: &CredentialHold) -> Result<(), BoxError> {
+        Ok(())
+    }
+
+    /// A request with `credential` was accepted: lift its hold, if it had one.
+    async fn release_credential(&self, _credential: &str) -> Result<(), BoxError> {
+        Ok(())
+    }
 }
 
 /// A limiter that never waits: for a sandbox with rate limiting off, or a caller that limits
@@ -113,6 +134,7 @@ impl BudgetConfig {
 pub struct CostBudget {
     config: BudgetConfig,
     state: Mutex<Bucket>,
+    holds: Mutex<Holds>,
 }
 
 impl fmt::Debug for CostBudget {
@@ -137,6 +159,7 @@ impl CostBudget {
         Self {
             config,
             state: Mutex::new(Bucket::new(config, now)),
+            holds: Mutex::new(Holds::default()),
         }
     }
 
@@ -162,6 +185,17 @@ impl CostBudget {
     pub fn try_acquire(&self, cost: u32) -> Result<(), Duration> {
         let now = now_ms();
         self.with_bucket(|b| b.try_take(cost, now))
+    }
+
+    /// The credentials this budget holds (SalesLoft rejected them).
+    pub fn credential_holds(&self) -> Vec<CredentialHold> {
+        self.with_holds(|h| h.all())
+    }
+
+    fn with_holds<T>(&self, f: impl FnOnce(&mut Holds) -> T) -> T {
+        // A panic while holding the lock leaves a map that is still usable.
+        let mut guard = self.holds.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
     }
 
     fn with_bucket<T>(&self, f: impl FnOnce(&mut Bucket) -> T) -> T {
@@ -199,6 +233,25 @@ impl CostLimiter for CostBudget {
         let now = now_ms();
         let jitter = fastrand::i64(0..1000);
         self.with_bucket(|b| b.rate_limited(observation, now, jitter));
+        Ok(())
+    }
+
+    async fn check_credential(
+        &self,
+        credential: &str,
+        probe_every: Duration,
+    ) -> Result<HoldCheck, BoxError> {
+        let every = i64::try_from(probe_every.as_millis()).unwrap_or(i64::MAX);
+        Ok(self.with_holds(|h| h.check(credential, now_ms(), every)))
+    }
+
+    async fn hold_credential(&self, hold: &CredentialHold) -> Result<(), BoxError> {
+        self.with_holds(|h| h.hold(hold));
+        Ok(())
+    }
+
+    async fn release_credential(&self, credential: &str) -> Result<(), BoxError> {
+        self.with_holds(|h| h.release(credential));
         Ok(())
     }
 }

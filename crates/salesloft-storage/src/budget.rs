@@ -8,7 +8,9 @@
 
 use std::time::Duration;
 
-use salesloft_client::{BoxError, BudgetConfig, CostLimiter, Observation, next_minute_ms};
+use salesloft_client::{
+    BoxError, BudgetConfig, CostLimiter, CredentialHold, HoldCheck, Observation, next_minute_ms,
+};
 
 use crate::error::{Context, Result};
 use crate::store::{Store, now_ms, on_reader, on_writer};
@@ -267,6 +269,23 @@ impl CostLimiter for SharedBudget {
             None => next_minute_ms(now, o.server_date) + 1_000 + fastrand::i64(0..1_000),
         };
         self.block_until(until).await?;
+        Ok(())
+    }
+
+    async fn check_credential(
+        &self,
+        credential: &str,
+        probe_every: Duration,
+    ) -> Result<HoldCheck, BoxError> {
+        Ok(self.store.check_credential(credential, probe_every).await?)
+    }
+
+    async fn hold_credential(&self, hold: &CredentialHold) -> Result<(), BoxError> {
+        Ok(self.store.hold_credential(hold).await?)
+    }
+
+    async fn release_credential(&self, credential: &str) -> Result<(), BoxError> {
+        self.store.release_credential(credential).await?;
         Ok(())
     }
 }

@@ -109,6 +109,8 @@ pub struct JobRecord {
     pub locked_by: Option<String>,
     /// The last error.
     pub last_error: Option<String>,
+    /// The credential it waits for, while held (SalesLoft rejected it).
+    pub held_by: Option<String>,
     /// Every failed attempt's error, oldest first, as stored: a JSON array of
     /// `{"attempt", "at_ms", "error"}` (read it with [`JobRecord::attempt_errors`]).
     pub errors: String,
@@ -119,7 +121,7 @@ pub struct JobRecord {
 }
 
 const RECORD_COLUMNS: &str = "id, queue, kind, state, attempt, max_attempts, run_at_ms, unique_key, payload, \
-    locked_by, last_error, errors, created_at_ms, updated_at_ms";
+    locked_by, last_error, held_by, errors, created_at_ms, updated_at_ms";
 
 /// One failed attempt of a job.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
@@ -237,7 +239,7 @@ pub enum Failed {
 }
 
 const CLAIM_SET: &str = "state = 'running', attempt = attempt + 1, lock_token = $4, locked_by = $5, \
-    locked_until_ms = $2 + $6, heartbeat_at_ms = $2, updated_at_ms = $2, \
+    locked_until_ms = $2 + $6, heartbeat_at_ms = $2, updated_at_ms = $2, held_by = NULL, \
     unique_key = CASE WHEN unique_running = 1 THEN unique_key ELSE NULL END";
 
 const RETURNING: &str = "id, queue, kind, payload, attempt, max_attempts, lock_token";
@@ -338,7 +340,7 @@ impl Store {
             // The key is taken: pull a pending job earlier if asked, and report it.
             sqlx::query(
                 "UPDATE jobs SET run_at_ms = $1, updated_at_ms = $2 WHERE unique_key = $3 \
-                 AND state = 'available' AND run_at_ms > $1",
+                 AND state = 'available' AND run_at_ms > $1 AND held_by IS NULL",
             )
             .bind(run_at)
             .bind(now)
@@ -623,6 +625,32 @@ impl Store {
              WHERE id = $1 AND lock_token = $2 AND state = 'running'",
             job,
             &[Bind::Int(now + delay.as_millis() as i64), Bind::Int(now)],
+        )
+        .await
+    }
+
+    /// Put the job back to wait for the credentials `held_by` (no attempt spent): due at
+    /// `until_ms` (the hold's next probe), never pulled earlier by an enqueue of its unique
+    /// key, and run at once when the hold is lifted ([`Store::release_credential`]).
+    pub async fn hold_job(
+        &self,
+        job: &Job,
+        held_by: &str,
+        until_ms: i64,
+        error: &str,
+    ) -> Result<()> {
+        let now = now_ms();
+        self.fenced(
+            "UPDATE jobs SET state = 'available', attempt = attempt - 1, run_at_ms = $3, held_by = $4, \
+             last_error = $5, lock_token = NULL, locked_until_ms = NULL, updated_at_ms = $6 \
+             WHERE id = $1 AND lock_token = $2 AND state = 'running'",
+            job,
+            &[
+                Bind::Int(until_ms.max(now)),
+                Bind::Text(held_by),
+                Bind::Text(bounded_error(error)),
+                Bind::Int(now),
+            ],
         )
         .await
     }

@@ -55,6 +55,7 @@ mod engagement;
 mod entity;
 mod error;
 mod feed;
+mod holds;
 mod inbox;
 mod jobs;
 mod lease;

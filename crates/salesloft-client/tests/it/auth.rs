@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::Utc;
 use salesloft_client::{
-    Auth, BoxError, Client, Error, InMemoryTokenStore, OAuthApp, OAuthTokens, TokenStore, Unlimited,
+    Auth, BoxError, Client, Error, FailureKind, InMemoryTokenStore, OAuthApp, OAuthTokens,
+    TokenStore, Unlimited, error_chain,
 };
 use serde_json::json;
 use wiremock::matchers::{body_string_contains, header, method, path};
@@ -139,7 +140,9 @@ async fn a_second_401_is_an_error_not_a_loop() {
         .await
         .expect_err("401 twice");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
-    assert!(err.to_string().contains("No access"), "{err}");
+    assert_eq!(err.kind(), FailureKind::CredentialsRejected);
+    let chain = error_chain(&err);
+    assert!(chain.contains("No access"), "{chain}");
 }
 
 #[tokio::test]
@@ -159,7 +162,15 @@ async fn a_revoked_refresh_token_is_a_clear_auth_error() {
         .me()
         .await
         .expect_err("invalid_grant");
-    match &err {
+    assert_eq!(err.kind(), FailureKind::CredentialsRejected);
+    let Error::CredentialsRejected {
+        source: Some(rejection),
+        ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    match rejection.as_ref() {
         Error::Auth {
             status, message, ..
         } => {
@@ -494,4 +505,52 @@ async fn absurd_expires_in_from_the_token_endpoint_neither_panics_nor_stops_requ
             "absurd lifetime is 'expires soon': {expires_in}"
         );
     }
+}
+
+/// A key SalesLoft rejects is held: the rejected request is the only one sent until the probe
+/// time, the probe goes alone, and an accepted probe lifts the hold.
+#[tokio::test]
+async fn a_rejected_key_is_held_and_probed_not_resent() {
+    let server = server().await;
+    let budget = Arc::new(salesloft_client::CostBudget::default());
+    let client = Client::builder(Auth::api_key(API_KEY))
+        .base_url(server.uri())
+        .limiter(budget.clone())
+        .retry(fast_retry())
+        .credential_probe_every(std::time::Duration::from_millis(300))
+        .build()
+        .expect("client");
+    // The first request is rejected; the key works again for the two after it.
+    Mock::given(method("GET"))
+        .and(path("/v2/me"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": "Key revoked"})))
+        .up_to_n_times(1)
+        .expect(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_me_for(&server, API_KEY, 2).await;
+    let first = client.me().await.expect_err("401");
+    assert_eq!(first.kind(), FailureKind::CredentialsRejected);
+    let hold = first.credential_hold().expect("held").clone();
+    assert_eq!(hold.request, "GET /v2/me");
+    assert_eq!(hold.status, Some(401));
+    assert_eq!(hold.message.as_deref(), Some("Key revoked"));
+    assert_eq!(hold.credential, client.credential_id());
+    assert!(!client.credential_id().contains(API_KEY));
+    assert!(error_chain(&first).contains("Key revoked"));
+    // Held: these are refused without a request (the mock expects exactly one).
+    for _ in 0..5 {
+        let held = client.me().await.expect_err("held");
+        assert!(
+            matches!(&held, Error::CredentialsRejected { source: None, .. }),
+            "{held:?}"
+        );
+        assert!(held.to_string().contains("not sent"), "{held}");
+    }
+    // The probe (after 300 ms) is accepted and lifts the hold.
+    tokio::time::sleep(std::time::Duration::from_millis(350)).await;
+    client.me().await.expect("the probe is sent and accepted");
+    assert!(budget.credential_holds().is_empty());
+    client.me().await.expect("not held any more");
 }

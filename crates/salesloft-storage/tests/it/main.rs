@@ -8,6 +8,7 @@ mod checkpointer;
 mod entities;
 mod feed;
 mod helpers;
+mod holds;
 mod hostile;
 mod jobs;
 mod migrations;
