@@ -80,6 +80,9 @@ pub struct ApiSettings {
     /// Seconds of nothing but 429s (or no budget) before a request fails (1 to 86400).
     #[serde(deserialize_with = "de::number")]
     pub max_rate_limited_secs: u64,
+    /// While SalesLoft rejects the credentials, seconds between probes (1 to 86400).
+    #[serde(deserialize_with = "de::number")]
+    pub credential_probe_secs: u64,
 }
 
 /// `[oauth]`
@@ -348,7 +351,7 @@ impl Settings {
     }
 
     /// Every ranged setting: its key, its value, the bounds it must lie in and why.
-    fn ranges(&self) -> [(&'static str, u64, u64, u64, &'static str); 18] {
+    fn ranges(&self) -> [(&'static str, u64, u64, u64, &'static str); 19] {
         let (b, s) = (&self.budget, &self.server);
         [
             (
@@ -371,6 +374,13 @@ impl Settings {
             (
                 "api.max_rate_limited_secs",
                 self.api.max_rate_limited_secs,
+                1,
+                86_400,
+                "",
+            ),
+            (
+                "api.credential_probe_secs",
+                self.api.credential_probe_secs,
                 1,
                 86_400,
                 "",
@@ -520,6 +530,7 @@ impl Settings {
         Ok(salesloft_client::Client::builder(self.auth(database)?)
             .base_url(&self.api.base_url)
             .timeout(Duration::from_secs(self.api.timeout_secs))
+            .credential_probe_every(Duration::from_secs(self.api.credential_probe_secs))
             .retry(RetryPolicy {
                 max_attempts: self.api.max_attempts,
                 max_rate_limited: Duration::from_secs(self.api.max_rate_limited_secs),

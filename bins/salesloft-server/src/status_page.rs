@@ -63,6 +63,13 @@ async fn render(
             .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
             .unwrap_or_default()
     );
+    for hold in store.credential_holds().await? {
+        let _ = write!(
+            body,
+            "<p class=\"alert\" id=\"credentials-rejected\">{}: scheduled work waits for credentials SalesLoft accepts.</p>",
+            esc(&hold.to_string())
+        );
+    }
     streams(store, now, &mut body).await?;
     budget(state, now, &mut body).await?;
     jobs(store, &mut body).await?;
@@ -84,7 +91,7 @@ fn page(body: &str) -> String {
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:12px;color:#1d2330}\
 h1{font-size:20px;margin:0}h2{font-size:16px;margin:24px 0 8px}h3{font-size:14px;margin:16px 0 6px}\
-.muted{color:#667}.error{color:#b00020}section{overflow-x:auto}\
+.muted{color:#667}.error{color:#b00020}.alert{color:#b00020;font-weight:600}section{overflow-x:auto}\
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #e3e6ee;white-space:nowrap}\
 td.n,th.n{text-align:right}svg.chart{box-sizing:border-box;width:100%;height:auto;max-height:220px;background:#fafbfd;border:1px solid #e3e6ee}\
 .legend span{display:inline-block;margin-right:12px}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px}\

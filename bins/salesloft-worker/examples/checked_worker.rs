@@ -62,7 +62,7 @@ impl<J: Job> Job for Exclusive<J> {
 
     async fn run(&self, payload: Self::Payload, ctx: &JobContext) -> Result<Outcome, JobError> {
         let identity = serde_json::to_string(&payload)
-            .map_err(|e| JobError::Permanent(format!("payload: {e}")))?;
+            .map_err(|e| JobError::permanent(format!("payload: {e}")))?;
         let key = format!("{}:{identity}", J::KIND);
         let pid = std::process::id();
         let now = chrono::Utc::now().timestamp_millis();
@@ -76,7 +76,7 @@ impl<J: Job> Job for Exclusive<J> {
             ),
         )
         .await
-        .map_err(|e| JobError::Retry(format!("harness: {e}")))?;
+        .map_err(|e| JobError::retry(format!("harness: {e}")))?;
         if claimed != 1 {
             let _ = execute(
                 &self.store,
@@ -89,7 +89,7 @@ impl<J: Job> Job for Exclusive<J> {
             )
             .await;
             tracing::error!(key, "a job ran twice at once");
-            return Err(JobError::Permanent(format!("{key} ran twice at once")));
+            return Err(JobError::permanent(format!("{key} ran twice at once")));
         }
         let _held = Held {
             store: self.store.clone(),
@@ -106,7 +106,7 @@ impl<J: Job> Job for Exclusive<J> {
             ),
         )
         .await
-        .map_err(|e| JobError::Retry(format!("harness: {e}")))?;
+        .map_err(|e| JobError::retry(format!("harness: {e}")))?;
         self.inner.run(payload, ctx).await
     }
 }
@@ -121,7 +121,7 @@ impl Job for AlwaysFails {
     const MAX_ATTEMPTS: i32 = 3;
 
     async fn run(&self, _: Self::Payload, ctx: &JobContext) -> Result<Outcome, JobError> {
-        Err(JobError::Retry(format!(
+        Err(JobError::retry(format!(
             "attempt {} failed on purpose in process {}",
             ctx.attempt(),
             std::process::id()

@@ -146,6 +146,15 @@ pub async fn run_on(
         .client_builder(Some(store))?
         .limiter(Arc::new(budget))
         .build()?;
+    // Jobs held for credentials SalesLoft rejected are this process's to run if its
+    // credentials are others (a new key in the configuration).
+    let released = store.take_over_holds(client.credential_id()).await?;
+    if released > 0 {
+        tracing::info!(
+            jobs = released,
+            "the credentials changed: jobs held for the old ones run now"
+        );
+    }
     let ctx = Context::new(client, store.clone()).with_team(settings.team());
     // One cache of users, cadences and people for every job of this process; webhooks
     // applied here invalidate it.
@@ -216,9 +225,18 @@ impl Job for WebhookJob {
             .process_batch(&payload.inbox_ids, last_attempt)
             .await;
         tracing::debug!(?report, "webhooks processed");
-        match report.retry.first() {
+        let first = report.retry.first();
+        if let (Some(hold), Some((id, error))) = (&report.credentials_rejected, first) {
+            // The deliveries wait, attempts unspent, for credentials SalesLoft accepts.
+            return Err(JobError::of_failure(
+                salesloft_client::FailureKind::CredentialsRejected,
+                Some(hold),
+                format!("inbox {id}: {error}"),
+            ));
+        }
+        match first {
             // The ones done stay done; the next attempt finds only these pending.
-            Some((id, error)) => Err(JobError::Retry(format!(
+            Some((id, error)) => Err(JobError::retry(format!(
                 "{} of {} deliveries failed (inbox {id}: {error})",
                 report.retry.len(),
                 payload.inbox_ids.len()

@@ -124,6 +124,14 @@ async fn sample_database(store: &Store) -> Result<(), salesloft_storage::Error> 
     for (kind, state, n) in store.job_counts_by_kind().await? {
         metrics::gauge!("salesloft_jobs", "kind" => kind, "state" => state).set(n as f64);
     }
+    let holds = store.credential_holds().await?;
+    metrics::gauge!("salesloft_credentials_rejected").set(holds.len() as f64);
+    metrics::gauge!("salesloft_credentials_rejected_since_seconds").set(
+        holds
+            .iter()
+            .map(|h| h.since_ms as f64 / 1_000.0)
+            .fold(0.0, |a: f64, b| if a == 0.0 { b } else { a.min(b) }),
+    );
     let (rows, bytes) = store.webhook_inbox_size().await?;
     metrics::gauge!("salesloft_webhook_inbox_rows").set(rows as f64);
     metrics::gauge!("salesloft_webhook_inbox_bytes").set(bytes as f64);

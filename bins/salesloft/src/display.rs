@@ -62,7 +62,7 @@ impl Display {
         if !self.terminal {
             return Arc::new(|r: &StreamReport| {
                 if r.finished {
-                    tracing::info!(stream = %r.stream, fetched = r.fetched, inserted = r.inserted, updated = r.updated, unchanged = r.unchanged, cost = r.cost, elapsed_ms = r.elapsed_ms, error = r.error.as_deref(), "sync stream done");
+                    tracing::info!(stream = %r.stream, fetched = r.fetched, inserted = r.inserted, updated = r.updated, unchanged = r.unchanged, cost = r.cost, elapsed_ms = r.elapsed_ms, error = r.error.as_ref().map(|e| salesloft_config::error_chain(e)), "sync stream done");
                 } else if r.requests > 0 && r.requests.is_multiple_of(100) {
                     tracing::info!(stream = %r.stream, fetched = r.fetched, expected = ?r.expected, inserted = r.inserted, updated = r.updated, cost = r.cost, "sync progress");
                 }

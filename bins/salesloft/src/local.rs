@@ -171,6 +171,11 @@ pub async fn status(store: Store) -> Result<(), CliError> {
     for note in drift_notes {
         println!("{note}");
     }
+    for hold in store.credential_holds().await? {
+        println!(
+            "{hold}: scheduled work waits; change the credentials, or run `salesloft jobs resume` once SalesLoft accepts them"
+        );
+    }
     store.close().await;
     Ok(())
 }

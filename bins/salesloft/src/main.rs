@@ -111,6 +111,9 @@ enum JobsAction {
         /// The job's id.
         id: i64,
     },
+    /// Lift every hold on credentials SalesLoft rejected and run the jobs that waited for
+    /// them now (after fixing the key or the app's access in SalesLoft).
+    Resume,
 }
 
 /// Who a bulk cadence command is for.
@@ -397,6 +400,14 @@ async fn jobs(store: &salesloft_storage::Store, action: JobsAction) -> Result<()
                 )));
             }
             println!("job {id} cancelled");
+        }
+        JobsAction::Resume => {
+            let holds = store.credential_holds().await?;
+            let released = store.release_all_credentials().await?;
+            println!(
+                "lifted {} credential hold(s); {released} job(s) run now",
+                holds.len()
+            );
         }
     }
     Ok(())

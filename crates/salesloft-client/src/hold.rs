@@ -33,6 +33,26 @@ pub struct CredentialHold {
     pub probe_at_ms: i64,
 }
 
+/// "credentials rejected since <when> by <request> (HTTP 401: <message>); next probe at
+/// <when>", for status lines and pages.
+impl std::fmt::Display for CredentialHold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "credentials rejected since {} by {}",
+            rfc3339(self.since_ms),
+            self.request
+        )?;
+        match (self.status, &self.message) {
+            (Some(status), Some(m)) => write!(f, " (HTTP {status}: {m})")?,
+            (Some(status), None) => write!(f, " (HTTP {status})")?,
+            (None, Some(m)) => write!(f, " ({m})")?,
+            (None, None) => {}
+        }
+        write!(f, "; next probe at {}", rfc3339(self.probe_at_ms))
+    }
+}
+
 /// What a limiter says of a credential before a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HoldCheck {

@@ -18,6 +18,17 @@ use crate::job::{Job, JobContext, JobError, Outcome};
 use crate::registry::Registry;
 use crate::schedule::Schedule;
 
+/// The job error for a failure by what it is: retried when it may pass, held when SalesLoft
+/// rejected the credentials, dead at once otherwise.
+fn job_error<E>(e: E) -> JobError
+where
+    E: Into<salesloft_services::ReportError>,
+{
+    let e: salesloft_services::ReportError = e.into();
+    let hold = e.credential_hold().cloned();
+    JobError::of_failure(e.kind(), hold.as_ref(), e)
+}
+
 /// The payload of the stream jobs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StreamPayload {
@@ -28,7 +39,7 @@ pub struct StreamPayload {
 impl StreamPayload {
     fn stream(&self) -> Result<Stream, JobError> {
         Stream::named(&self.stream)
-            .ok_or_else(|| JobError::Permanent(format!("no stream named {:?}", self.stream)))
+            .ok_or_else(|| JobError::permanent(format!("no stream named {:?}", self.stream)))
     }
 }
 
@@ -82,7 +93,7 @@ impl Job for SyncJob {
         }
         match report.error {
             None => Ok(Outcome::Done),
-            Some(e) => Err(JobError::Retry(e)),
+            Some(e) => Err(job_error(e)),
         }
     }
 }
@@ -119,7 +130,7 @@ impl Job for ReconcileJob {
         };
         match reports.into_iter().find_map(|r| r.error) {
             None => Ok(Outcome::Done),
-            Some(e) => Err(JobError::Retry(e)),
+            Some(e) => Err(job_error(e)),
         }
     }
 }
@@ -173,7 +184,7 @@ impl Job for EngagementJob {
                 tracing::info!(?report, "daily engagement recomputed");
                 Ok(Outcome::Done)
             }
-            Err(e) => Err(JobError::Retry(salesloft_services::error_chain(&e))),
+            Err(e) => Err(job_error(e)),
         }
     }
 }
@@ -227,7 +238,7 @@ impl Job for EnrollJob {
         let failed: Vec<(i64, String)> = if payload.remove {
             let run = self.manager.remove(cadence, &people, None);
             tokio::select! {
-                r = run => r.map_err(|e| JobError::Retry(salesloft_services::error_chain(&e)))?.failed,
+                r = run => r.map_err(job_error)?.failed,
                 () = ctx.cancelled() => return Ok(Outcome::Snooze(Duration::ZERO)),
             }
         } else {
@@ -237,7 +248,7 @@ impl Job for EnrollJob {
             let run = self.manager.enroll(cadence, &people, &options, None);
             tokio::select! {
                 r = run => {
-                    let report = r.map_err(|e| JobError::Retry(salesloft_services::error_chain(&e)))?;
+                    let report = r.map_err(job_error)?;
                     tracing::info!(cadence = payload.cadence_id, enrolled = report.enrolled.len(), already_on = report.already_on.len(), do_not_contact = report.do_not_contact.len(), writes = report.writes, lists = report.lists, "enrollment done");
                     report.failed
                 }
@@ -246,7 +257,7 @@ impl Job for EnrollJob {
         };
         match failed.first() {
             None => Ok(Outcome::Done),
-            Some((person, reason)) => Err(JobError::Retry(format!(
+            Some((person, reason)) => Err(JobError::retry(format!(
                 "{} people failed (person {person}: {reason})",
                 failed.len()
             ))),
@@ -324,7 +335,7 @@ impl Job for InboxPruneJob {
                 .store
                 .prune_webhooks(settled, failed, PRUNE_BATCH)
                 .await
-                .map_err(|e| JobError::Retry(salesloft_services::error_chain(&e)))?;
+                .map_err(|e| job_error(salesloft_services::Error::from(e)))?;
             pruned += deleted;
             if deleted < PRUNE_BATCH.unsigned_abs() {
                 break;
@@ -393,13 +404,13 @@ impl Job for PushJob {
         let mut records = Vec::with_capacity(payload.records.len());
         for (n, object) in payload.records.into_iter().enumerate() {
             let record = LocalPerson::from_json(object, now)
-                .map_err(|e| JobError::Permanent(format!("record {n}: {e}")))?;
+                .map_err(|e| JobError::permanent(format!("record {n}: {e}")))?;
             records.push(record);
         }
         let options = salesloft_services::PushOptions::default();
         let report = tokio::select! {
             r = self.sync.push(&records, &options, None) => {
-                r.map_err(|e| JobError::Retry(salesloft_services::error_chain(&e)))?
+                r.map_err(job_error)?
             }
             () = ctx.cancelled() => return Ok(Outcome::Snooze(Duration::ZERO)),
         };
@@ -415,7 +426,7 @@ impl Job for PushJob {
         );
         match report.retryable.first() {
             None => Ok(Outcome::Done),
-            Some((key, reason)) => Err(JobError::Retry(format!(
+            Some((key, reason)) => Err(JobError::retry(format!(
                 "{} records failed for now (one: {reason}); {} kept",
                 report.retryable.len(),
                 key.split(':').next().unwrap_or("record")

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use salesloft_client::{CredentialHold, FailureKind};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
@@ -38,18 +39,67 @@ pub enum Outcome {
     Snooze(Duration),
 }
 
-/// Why a run failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a run failed: the error itself, kept with its source chain, and what the runner does
+/// about it.
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum JobError {
-    /// May succeed later: retried with exponential backoff and jitter until the attempts run
-    /// out, then dead.
-    #[error("{0}")]
-    Retry(String),
-    /// Will not succeed by trying again: dead at once, with the message kept.
-    #[error("{0}")]
-    Permanent(String),
+    /// May succeed later (a 5xx, a timeout, the database unavailable): retried with
+    /// exponential backoff and jitter until the attempts run out, then dead.
+    #[error(transparent)]
+    Retry(BoxError),
+    /// Will not succeed by trying again (a 422, bad configuration, a payload that cannot be
+    /// read): dead at once, with the error kept.
+    #[error(transparent)]
+    Permanent(BoxError),
+    /// SalesLoft rejected the credentials: the job waits without spending an attempt until
+    /// the hold on `credential` is lifted (a probe accepted, new credentials, `salesloft jobs
+    /// resume`) or `until_ms`, the hold's next probe, whichever comes first. Scheduled runs
+    /// of it are not enqueued meanwhile.
+    #[error("waiting for credentials SalesLoft rejected")]
+    CredentialsRejected {
+        /// The credential's id ([`salesloft_client::Client::credential_id`]).
+        credential: String,
+        /// When to try again at the latest, ms since the epoch.
+        until_ms: i64,
+        /// The rejection.
+        #[source]
+        source: BoxError,
+    },
 }
+
+impl JobError {
+    /// A failure that may pass: retried.
+    pub fn retry(e: impl Into<BoxError>) -> Self {
+        JobError::Retry(e.into())
+    }
+
+    /// A failure that will not pass: dead at once.
+    pub fn permanent(e: impl Into<BoxError>) -> Self {
+        JobError::Permanent(e.into())
+    }
+
+    /// The job error for a failure of `kind` (and its credential hold, if SalesLoft rejected
+    /// the credentials): retried, dead at once, or held.
+    pub fn of_failure(
+        kind: FailureKind,
+        hold: Option<&CredentialHold>,
+        e: impl Into<BoxError>,
+    ) -> Self {
+        match (kind, hold) {
+            (FailureKind::Transient, _) => JobError::Retry(e.into()),
+            (FailureKind::CredentialsRejected, Some(hold)) => JobError::CredentialsRejected {
+                credential: hold.credential.clone(),
+                until_ms: hold.probe_at_ms,
+                source: e.into(),
+            },
+            _ => JobError::Permanent(e.into()),
+        }
+    }
+}
+
+/// A boxed error of any type.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// What a run knows about its job, and how it learns it should stop.
 #[derive(Debug, Clone)]

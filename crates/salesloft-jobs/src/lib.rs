@@ -43,7 +43,7 @@ pub use builtin::{
     engagement_job, sync_job, sync_key, sync_registry, sync_schedules,
 };
 pub use error::{Error, Result};
-pub use job::{Job, JobContext, JobError, Outcome};
+pub use job::{BoxError, Job, JobContext, JobError, Outcome};
 pub use registry::Registry;
 pub use runner::{Drained, Finished, Runner, RunnerConfig};
 pub use schedule::Schedule;

@@ -21,7 +21,7 @@ impl<J: Job> ErasedJob for Typed<J> {
     async fn run(&self, payload: &str, ctx: &JobContext) -> Result<Outcome, JobError> {
         // A payload this version cannot read will not become readable by retrying.
         let payload: J::Payload = serde_json::from_str(payload).map_err(|e| {
-            JobError::Permanent(format!(
+            JobError::permanent(format!(
                 "the payload of this {} job is not what it expects: {e}",
                 J::KIND
             ))

@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use salesloft_client::error_chain;
 use salesloft_storage::{Backend, Failed, Store};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -92,6 +93,9 @@ pub enum Finished {
     Snoozed,
     /// The lease was lost (reaped, cancelled by an operator): nothing was written.
     LeaseLost,
+    /// Put back without spending an attempt until SalesLoft accepts the credentials (see
+    /// [`JobError::CredentialsRejected`]).
+    Held,
 }
 
 /// What [`Runner::run_once`] did.
@@ -105,6 +109,8 @@ pub struct Drained {
     pub dead: u64,
     /// Jobs snoozed.
     pub snoozed: u64,
+    /// Jobs held until SalesLoft accepts the credentials.
+    pub held: u64,
     /// Jobs whose lease was lost.
     pub lease_lost: u64,
 }
@@ -116,6 +122,7 @@ impl Drained {
             Finished::Retrying => self.retrying += 1,
             Finished::Dead => self.dead += 1,
             Finished::Snoozed => self.snoozed += 1,
+            Finished::Held => self.held += 1,
             Finished::LeaseLost => self.lease_lost += 1,
         }
     }
@@ -556,7 +563,7 @@ async fn execute(
         // backoff, so one that does can take it; dead after its attempts, with why.
         None => {
             tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempt, "no handler for this job kind here");
-            Ran::Returned(Err(JobError::Retry(format!(
+            Ran::Returned(Err(JobError::retry(format!(
                 "no handler for job kind {:?} in this process (it runs {}): register one, or \
                  cancel the job",
                 job.kind,
@@ -579,7 +586,7 @@ async fn execute(
                 tokio::select! {
                     r = tokio::time::timeout(timeout, handler.run(&job.payload, &ctx)) => Ran::Returned(match r {
                         Ok(r) => r,
-                        Err(_) => Err(JobError::Retry(format!("timed out after {}s", timeout.as_secs()))),
+                        Err(_) => Err(JobError::retry(format!("timed out after {}s", timeout.as_secs()))),
                     }),
                     () = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
                         tracing::warn!("the job outlasted the shutdown grace; dropped at a safe point and snoozed");
@@ -629,10 +636,20 @@ async fn record(
     let written = match &result {
         Ok(Outcome::Done) => store.complete(job).await.map(|()| Finished::Completed),
         Ok(Outcome::Snooze(delay)) => store.snooze(job, *delay).await.map(|()| Finished::Snoozed),
+        Err(
+            e @ JobError::CredentialsRejected {
+                credential,
+                until_ms,
+                ..
+            },
+        ) => store
+            .hold_job(job, credential, *until_ms, &error_chain(e))
+            .await
+            .map(|()| Finished::Held),
         Err(e) => {
             let permanent = matches!(e, JobError::Permanent(_));
             store
-                .fail(job, &e.to_string(), permanent)
+                .fail(job, &error_chain(e), permanent)
                 .await
                 .map(|failed| match failed {
                     Failed::Dead => Finished::Dead,
@@ -642,22 +659,34 @@ async fn record(
     };
     match written {
         Ok(f) => {
-            match (&result, f) {
-                (Err(e), Finished::Dead) => {
-                    tracing::error!(job = job.id, kind = %job.kind, error = %e, "job is dead")
-                }
-                (Err(e), _) => {
-                    tracing::warn!(job = job.id, kind = %job.kind, error = %e, "job failed; it will be retried")
-                }
-                _ => tracing::debug!(job = job.id, kind = %job.kind, outcome = ?f, "job finished"),
-            }
+            log_end(job, &result, f);
             f
         }
         Err(salesloft_storage::Error::LeaseLost { .. }) => Finished::LeaseLost,
         Err(e) => {
             // The lease lapses and the reaper returns the job: it runs again.
-            tracing::warn!(job = job.id, error = %e, "recording a job's end failed; it will run again");
+            tracing::warn!(job = job.id, error.message = %e, error.cause_chain = %error_chain(&e), "recording a job's end failed; it will run again");
             Finished::LeaseLost
+        }
+    }
+}
+
+/// One line for a job's end: the error's message and its chain, when it failed.
+fn log_end(job: &salesloft_storage::Job, result: &Result<Outcome, JobError>, f: Finished) {
+    let Err(e) = result else {
+        tracing::debug!(job = job.id, kind = %job.kind, outcome = ?f, "job finished");
+        return;
+    };
+    let chain = error_chain(e);
+    match f {
+        Finished::Dead => {
+            tracing::error!(job = job.id, kind = %job.kind, error.message = %e, error.cause_chain = %chain, "job is dead")
+        }
+        Finished::Held => {
+            tracing::warn!(job = job.id, kind = %job.kind, error.message = %e, error.cause_chain = %chain, "job waits for credentials that work")
+        }
+        _ => {
+            tracing::warn!(job = job.id, kind = %job.kind, error.message = %e, error.cause_chain = %chain, "job failed; it will be retried")
         }
     }
 }

@@ -121,8 +121,8 @@ impl Job for TestJob {
         }
         let out = match act {
             Act::Succeed => Ok(Outcome::Done),
-            Act::Fail => Err(JobError::Retry(format!("attempt {} failed", ctx.attempt()))),
-            Act::FailPermanently => Err(JobError::Permanent("never works".into())),
+            Act::Fail => Err(JobError::retry(format!("attempt {} failed", ctx.attempt()))),
+            Act::FailPermanently => Err(JobError::permanent("never works")),
             Act::SnoozeOnce if ctx.attempt() == 1 && self.0.runs.load(Ordering::SeqCst) == 1 => {
                 Ok(Outcome::Snooze(Duration::ZERO))
             }

@@ -1,5 +1,7 @@
 //! The crate's one error type.
 
+use salesloft_client::{CredentialHold, FailureKind};
+
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -46,18 +48,26 @@ pub enum Error {
     },
 }
 
-/// `error` and each of its sources, joined by `": "`, for reports, logs and a binary's last
-/// words (a source whose text the message already ends with is not repeated).
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !chain.ends_with(&text) {
-            chain.push_str(": ");
-            chain.push_str(&text);
+impl Error {
+    /// What this failure says about trying again.
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            Error::Api(e) => e.kind(),
+            Error::Storage(e) => e.kind(),
+            Error::Lookup { source, .. } => source.kind(),
+            Error::Unreliable(_) => FailureKind::Transient,
+            Error::UnknownStream(_) | Error::FetcherStopped { .. } | Error::Corrupt { .. } => {
+                FailureKind::Permanent
+            }
         }
-        source = s.source();
     }
-    chain
+
+    /// The hold on the credentials, when SalesLoft rejected them.
+    pub fn credential_hold(&self) -> Option<&CredentialHold> {
+        match self {
+            Error::Api(e) => e.credential_hold(),
+            Error::Lookup { source, .. } => source.credential_hold(),
+            _ => None,
+        }
+    }
 }

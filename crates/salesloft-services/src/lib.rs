@@ -73,7 +73,7 @@ pub use engagement::{
     Breakdown, EngagementConfig, EngagementMetrics, EngagementTotals, Recompute, RecomputeReport,
     break_down,
 };
-pub use error::{Error, Result, error_chain};
+pub use error::{Error, Result};
 pub use lookup::{CacheStats, LookupConfig, Lookups};
 pub use people::{
     ChangeBatch, ChangeCursor, ChangeKind, LocalPerson, ParkedPush, PeopleSync, PersonChange,
@@ -81,7 +81,8 @@ pub use people::{
 };
 pub use policy::{FieldDecision, FieldPolicies, FieldPolicy, is_blank};
 pub use reconcile::{ReconcileOptions, ReconcileReport, Reconciler};
-pub use report::{DEFAULT_LOOKBACK, Progress, StreamReport, SyncOptions, SyncReport};
+pub use report::{DEFAULT_LOOKBACK, Progress, ReportError, StreamReport, SyncOptions, SyncReport};
+pub use salesloft_client::error_chain;
 pub use salesloft_storage::EngagementRow;
 pub use status::{StatusReport, StreamStatus};
 pub use streams::Stream;

@@ -561,6 +561,11 @@ impl PeopleSync {
                 }
                 Err(e) => e,
             };
+            if error.kind() == salesloft_client::FailureKind::CredentialsRejected {
+                // Nothing will be accepted: stop here, what is written is kept, and the rest
+                // waits for credentials that work.
+                return Err(error.into());
+            }
             let may_have_acted = error.is_transient() || error.status().is_none();
             uncertain |= may_have_acted;
             // This create, or an earlier one, may have happened: look before anything else

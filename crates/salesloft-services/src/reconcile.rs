@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::context::Context;
 use crate::error::Result;
+use crate::report::ReportError;
 use crate::streams::Stream;
 
 /// Ids asked about per request: the largest page.
@@ -58,7 +59,7 @@ pub struct ReconcileReport {
     /// Why nothing was deleted although records were missing, if so.
     pub refused: Option<String>,
     /// Why the pass stopped early (nothing was deleted then), if it did.
-    pub error: Option<String>,
+    pub error: Option<ReportError>,
 }
 
 /// Finds and soft-deletes records SalesLoft no longer has.
@@ -87,8 +88,8 @@ impl Reconciler {
                 ..ReconcileReport::default()
             };
             if let Err(e) = stream.reconcile(&self.ctx, options, &mut report).await {
-                tracing::warn!(stream = %stream, error = %crate::error::error_chain(&e), "reconcile failed; nothing deleted");
-                report.error = Some(crate::error::error_chain(&e));
+                tracing::warn!(stream = %stream, error.message = %e, error.cause_chain = %crate::error_chain(&e), "reconcile failed; nothing deleted");
+                report.error = Some(e.into());
             }
             out.push(report);
         }

@@ -1,6 +1,66 @@
 //! What a sync run reports: per stream and in total, as it goes and at the end.
 
+use std::sync::Arc;
+
+use salesloft_client::{CredentialHold, FailureKind};
 use serde::Serialize;
+
+use crate::error::Error;
+
+/// Why a stream's run stopped early: the error itself, with its source chain, shared by every
+/// clone of the report. It serialises as its message chain.
+#[derive(Debug, Clone)]
+pub struct ReportError(Arc<Error>);
+
+impl ReportError {
+    /// The error.
+    pub fn error(&self) -> &Error {
+        &self.0
+    }
+
+    /// What it says about trying again.
+    pub fn kind(&self) -> FailureKind {
+        self.0.kind()
+    }
+
+    /// The hold on the credentials, when SalesLoft rejected them.
+    pub fn credential_hold(&self) -> Option<&CredentialHold> {
+        self.0.credential_hold()
+    }
+}
+
+impl From<Error> for ReportError {
+    fn from(e: Error) -> Self {
+        Self(Arc::new(e))
+    }
+}
+
+impl std::fmt::Display for ReportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for ReportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// Two reports' errors are equal when they say the same.
+impl PartialEq for ReportError {
+    fn eq(&self, other: &Self) -> bool {
+        salesloft_client::error_chain(self) == salesloft_client::error_chain(other)
+    }
+}
+
+impl Eq for ReportError {}
+
+impl Serialize for ReportError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&salesloft_client::error_chain(self))
+    }
+}
 
 /// What one stream's run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -31,7 +91,7 @@ pub struct StreamReport {
     /// Wall time in milliseconds.
     pub elapsed_ms: u64,
     /// Why the stream stopped early, if it did.
-    pub error: Option<String>,
+    pub error: Option<ReportError>,
     /// Whether the run of this stream has ended (its last progress report says so).
     pub finished: bool,
     /// Whether the run read everything there was (rather than stopping at `max_pages` or an

@@ -9,6 +9,7 @@ use futures_util::future::join_all;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::Context;
+use crate::error::Error;
 use crate::lookup::Lookups;
 use crate::pipeline::Run;
 use crate::report::{Progress, StreamReport, SyncOptions, SyncReport};
@@ -187,14 +188,14 @@ impl SyncEngine {
         match result {
             Ok(()) => {
                 if let Err(e) = store.sync_succeeded(stream.name()).await {
-                    report.error = Some(e.to_string());
+                    report.error = Some(Error::from(e).into());
                 }
             }
             Err(e) => {
-                let message = crate::error::error_chain(&e);
-                tracing::warn!(stream = stream.name(), error = %message, "sync stream failed");
+                let message = crate::error_chain(&e);
+                tracing::warn!(stream = stream.name(), error.message = %e, error.cause_chain = %message, "sync stream failed");
                 let _ = store.sync_failed(stream.name(), &message).await;
-                report.error = Some(message);
+                report.error = Some(e.into());
             }
         }
         tracing::debug!(

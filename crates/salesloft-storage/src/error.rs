@@ -14,7 +14,7 @@ pub enum Error {
     )]
     UnsupportedUrl(String),
     /// A file the store needs could not be created.
-    #[error("{context}: {source}")]
+    #[error("{context}")]
     Io {
         /// What the store was doing.
         context: &'static str,
@@ -35,7 +35,7 @@ pub enum Error {
     #[error("migration failed")]
     Migrate(#[source] sqlx::migrate::MigrateError),
     /// A record could not be turned into a row (or a stored row back into JSON).
-    #[error("cannot encode {what}: {source}")]
+    #[error("cannot encode {what}")]
     Encode {
         /// What was being encoded.
         what: &'static str,
@@ -49,9 +49,6 @@ pub enum Error {
         /// The stream.
         stream: String,
     },
-    /// The row asked for does not exist.
-    #[error("{0} not found")]
-    NotFound(&'static str),
     /// A lock another process holds did not come free in time.
     #[error("busy: {0}")]
     Busy(String),
@@ -65,6 +62,52 @@ pub enum Error {
         /// The job.
         job_id: i64,
     },
+}
+
+impl Error {
+    /// What this failure says about trying again: the database unreachable, busy or in a
+    /// conflict that a retry resolves is transient; anything else is permanent.
+    pub fn kind(&self) -> salesloft_client::FailureKind {
+        use salesloft_client::FailureKind::{Permanent, Transient};
+        match self {
+            Error::Database { source, .. } => {
+                if transient_database_error(source) {
+                    Transient
+                } else {
+                    Permanent
+                }
+            }
+            Error::Io { .. }
+            | Error::Conflict { .. }
+            | Error::Busy(_)
+            | Error::LeaseLost { .. } => Transient,
+            _ => Permanent,
+        }
+    }
+}
+
+/// Whether trying again may succeed: the connection or pool failed, or the database asked for
+/// a retry (serialization failure, deadlock, lock timeout, shutting down, SQLite busy).
+fn transient_database_error(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            matches!(
+                code.as_ref(),
+                // PostgreSQL: serialization failure, deadlock, lock not available, admin or
+                // crash shutdown, cannot connect now, too many connections.
+                "40001" | "40P01" | "55P03" | "57P01" | "57P02" | "57P03" | "53300"
+                // SQLite: SQLITE_BUSY and SQLITE_LOCKED (and their extended codes).
+                | "5" | "6" | "261" | "517" | "262"
+            ) || code.starts_with("08")
+        }),
+        _ => false,
+    }
 }
 
 /// Attach `context` to an sqlx error.

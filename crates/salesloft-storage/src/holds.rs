@@ -130,12 +130,21 @@ impl Store {
                 .context("lifting credential holds")?;
         });
         // No credential id is empty: every held job.
-        self.release_jobs_held_by_others("").await
+        self.release_held_jobs("held_by IS NOT NULL AND held_by <> $2", "")
+            .await
     }
 
-    /// Run the jobs that wait for another credential than `credential` at once: a process
-    /// starting with new credentials (a new key in the configuration) takes them over.
-    pub async fn release_jobs_held_by_others(&self, credential: &str) -> Result<u64> {
+    /// A process starting with `credential` (a new key in the configuration) takes over:
+    /// the holds of other credentials are dropped (a process still sending with one holds it
+    /// again at its next rejection) and the jobs that waited for them run now.
+    pub async fn take_over_holds(&self, credential: &str) -> Result<u64> {
+        on_writer!(self, |pool| {
+            sqlx::query("DELETE FROM credential_holds WHERE credential <> $1")
+                .bind(credential)
+                .execute(pool)
+                .await
+                .context("dropping the holds of other credentials")?;
+        });
         self.release_held_jobs("held_by IS NOT NULL AND held_by <> $2", credential)
             .await
     }

@@ -20,3 +20,21 @@ pub enum Error {
         source: salesloft_services::Error,
     },
 }
+
+impl Error {
+    /// What this failure says about trying again.
+    pub fn kind(&self) -> salesloft_client::FailureKind {
+        match self {
+            Error::Storage(e) => e.kind(),
+            Error::Apply { source, .. } => source.kind(),
+        }
+    }
+
+    /// The hold on the credentials, when SalesLoft rejected them.
+    pub fn credential_hold(&self) -> Option<&salesloft_client::CredentialHold> {
+        match self {
+            Error::Storage(_) => None,
+            Error::Apply { source, .. } => source.credential_hold(),
+        }
+    }
+}

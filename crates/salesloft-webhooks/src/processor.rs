@@ -31,6 +31,9 @@ pub struct BatchReport {
     pub failed: usize,
     /// Deliveries that errored and stay pending for the next attempt, with the first error.
     pub retry: Vec<(i64, String)>,
+    /// SalesLoft rejected the credentials while confirming deliveries: the hold the next
+    /// attempt waits for.
+    pub credentials_rejected: Option<salesloft_client::CredentialHold>,
 }
 
 impl BatchReport {
@@ -176,8 +179,12 @@ impl Processor {
     /// Note that processing delivery `id` failed with `error`: pending for a retry, or failed
     /// for good on the last attempt.
     async fn failed(&self, id: i64, error: &Error, last_attempt: bool, report: &mut BatchReport) {
+        if let Some(hold) = error.credential_hold() {
+            report.credentials_rejected = Some(hold.clone());
+        }
+        let message = error;
         let error = salesloft_services::error_chain(error);
-        tracing::warn!(inbox_id = id, error = %error, last_attempt, "processing a webhook failed");
+        tracing::warn!(inbox_id = id, error.message = %message, error.cause_chain = %error, last_attempt, "processing a webhook failed");
         let kept = if last_attempt {
             report.failed += 1;
             self.give_up(id, &error).await

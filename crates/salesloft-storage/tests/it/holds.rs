@@ -119,14 +119,14 @@ async fn a_held_job_waits_for_its_credential_not_for_its_schedule(db: &TestDb) {
             .is_empty()
     );
     // A process with another credential takes over the jobs the old one held.
-    assert_eq!(
-        db.store.release_jobs_held_by_others("key:a").await.unwrap(),
-        0
-    );
-    assert_eq!(
-        db.store.release_jobs_held_by_others("key:b").await.unwrap(),
-        1
-    );
+    db.store
+        .hold_credential(&rejected("key:a", now_ms(), probe_at))
+        .await
+        .unwrap();
+    assert_eq!(db.store.take_over_holds("key:a").await.unwrap(), 0);
+    assert_eq!(db.store.credential_holds().await.unwrap().len(), 1);
+    assert_eq!(db.store.take_over_holds("key:b").await.unwrap(), 1);
+    assert!(db.store.credential_holds().await.unwrap().is_empty());
     let claimed = db.store.claim("default", 10, "w1", LEASE).await.unwrap();
     assert_eq!(claimed.len(), 1, "due at once");
     db.store
