@@ -242,7 +242,7 @@ pub enum ServeError {
     #[error(transparent)]
     Storage(#[from] salesloft_storage::Error),
     /// A listener could not be opened or read.
-    #[error("listening on {addr}: {source}")]
+    #[error("listening on {addr}")]
     Listen {
         /// The address.
         addr: String,

@@ -19,7 +19,7 @@ pub enum CliError {
     #[error("{0}")]
     Incomplete(String),
     /// Output could not be written.
-    #[error("writing output: {0}")]
+    #[error("writing output")]
     Output(#[from] serde_json::Error),
     /// Standard output could not be written.
     #[error("writing to standard output")]

@@ -8,10 +8,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// The database failed.
-    #[error("storage: {0}")]
+    #[error("storage")]
     Storage(#[from] salesloft_storage::Error),
     /// A payload could not be encoded as JSON.
-    #[error("cannot encode the payload of a {kind} job: {source}")]
+    #[error("cannot encode the payload of a {kind} job")]
     Encode {
         /// The job's kind.
         kind: &'static str,

@@ -8,10 +8,10 @@ use serde_json::{Value, json};
 #[non_exhaustive]
 pub enum SandboxError {
     /// A stored record could not be (de)serialised.
-    #[error("stored record is not valid JSON for its model: {0}")]
+    #[error("stored record is not valid JSON for its model")]
     Json(#[from] serde_json::Error),
     /// The listener could not be bound or served.
-    #[error("sandbox server I/O: {0}")]
+    #[error("sandbox server I/O")]
     Io(#[from] std::io::Error),
     /// The configuration is unusable.
     #[error("invalid sandbox configuration: {0}")]

@@ -365,6 +365,7 @@ impl PeopleSync {
 
     /// Push `records` to SalesLoft, writing only what the policies say must change;
     /// `progress` hears after each record.
+    #[tracing::instrument(name = "people.push", skip_all, fields(records = records.len()))]
     pub async fn push(
         &self,
         records: &[LocalPerson],

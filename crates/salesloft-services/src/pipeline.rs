@@ -71,6 +71,7 @@ impl Run<'_> {
 
     /// Commit `checkpoint` with `cursor`, count what changed, have the lookup cache forget the
     /// records written and report progress; returns the stream's new state.
+    #[tracing::instrument(name = "sync.checkpoint", skip_all, fields(stream = %self.report.stream, caught_up))]
     async fn commit(
         &mut self,
         checkpoint: OpenCheckpoint,

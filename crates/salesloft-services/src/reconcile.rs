@@ -76,6 +76,7 @@ impl Reconciler {
 
     /// One pass over each of `streams`, in order; a stream's failure is in its report and
     /// does not stop the others.
+    #[tracing::instrument(name = "reconcile", skip_all, fields(streams = streams.len()))]
     pub async fn reconcile(
         &self,
         streams: &[Stream],

@@ -138,6 +138,7 @@ impl SyncEngine {
     /// further page is fetched, the pages fetched already are committed with their cursor
     /// (the next run resumes there), and the report says it did not catch up. Waiting for
     /// another process's sync of the stream ends at once.
+    #[tracing::instrument(name = "sync.stream", skip_all, fields(stream = stream.name()))]
     pub async fn sync_stream_until(
         &self,
         stream: Stream,

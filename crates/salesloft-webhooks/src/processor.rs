@@ -138,6 +138,7 @@ impl Processor {
     /// done. The batch's delete deliveries are confirmed together, one `ids[]` list per stream
     /// and 100 records (a mass delete costs 1 per 100, not 1 each). Each stream touched has its
     /// sync pulled forward once.
+    #[tracing::instrument(name = "webhooks.batch", skip_all, fields(deliveries = inbox_ids.len(), last_attempt))]
     pub async fn process_batch(&self, inbox_ids: &[i64], last_attempt: bool) -> BatchReport {
         let mut report = BatchReport::default();
         let mut streams: Vec<Stream> = Vec::new();
@@ -200,6 +201,7 @@ impl Processor {
     /// Process the delivery `inbox_id` and pull its stream's sync forward. An error may be
     /// transient (the database, SalesLoft): the caller retries, and on its last attempt calls
     /// [`Processor::give_up`].
+    #[tracing::instrument(name = "webhooks.delivery", skip(self))]
     pub async fn process(&self, inbox_id: i64) -> Result<Processed> {
         let processed = match self.read_one(inbox_id).await? {
             Step::Done(processed) => processed,

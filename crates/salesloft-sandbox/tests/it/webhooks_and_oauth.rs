@@ -166,7 +166,13 @@ async fn oauth_codes_refresh_with_rotation_and_expiry() {
     .build()
     .unwrap();
     let err = stale.me().await.unwrap_err();
-    assert!(err.to_string().contains("invalid_grant"), "{err}");
+    assert!(err.is_invalid_grant(), "{err}");
+    assert_eq!(
+        err.kind(),
+        salesloft_client::FailureKind::CredentialsRejected
+    );
+    let chain = salesloft_client::error_chain(&err);
+    assert!(chain.contains("invalid_grant"), "{chain}");
 }
 
 #[tokio::test]
@@ -190,8 +196,18 @@ async fn client_credentials_get_a_token_without_refresh() {
     .base_url(sb.url())
     .build()
     .unwrap();
-    assert!(matches!(
-        bad.me().await.unwrap_err(),
-        salesloft_client::Error::Auth { .. }
-    ));
+    let refused = bad.me().await.unwrap_err();
+    assert_eq!(
+        refused.kind(),
+        salesloft_client::FailureKind::CredentialsRejected,
+        "{refused:?}"
+    );
+    assert!(
+        matches!(
+            &refused,
+            salesloft_client::Error::CredentialsRejected { source: Some(s), .. }
+                if matches!(s.as_ref(), salesloft_client::Error::Auth { .. })
+        ),
+        "{refused:?}"
+    );
 }
