@@ -5,7 +5,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 use futures_util::TryStreamExt;
-use salesloft_client::{Client, ListResource, Resource, ResourceVisitor, Timestamp, WalkCursor};
+use salesloft_client::{
+    Client, ListResource, Resource, ResourceVisitor, Timestamp, VisitResource, WalkCursor,
+};
 
 use crate::error::CliError;
 

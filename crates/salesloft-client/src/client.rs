@@ -15,10 +15,9 @@ use tracing::{Instrument, field::Empty};
 
 use crate::auth::{Auth, Credential};
 use crate::error::{Error, FailureKind, Result, TransportKind};
-use crate::hold::{CredentialHold, HoldCheck, rfc3339};
-use crate::limiter::{CostBudget, CostLimiter, Observation, page_cost};
 use crate::retry::{Idempotency, RetryPolicy};
 use crate::wire::{Page, Received, decode_page, decode_single};
+use salesloft_model::{CostBudget, CostLimiter, CredentialHold, HoldCheck, Observation, page_cost};
 
 /// What SalesLoft said when it rejected the credentials.
 fn rejection_message(e: &Error) -> Option<String> {
@@ -327,7 +326,7 @@ impl Client {
         {
             HoldCheck::Clear => false,
             HoldCheck::Probe(hold) => {
-                tracing::info!(credential = %id, since = %rfc3339(hold.since_ms), "probing credentials SalesLoft rejected");
+                tracing::info!(credential = %id, since = %hold.since_rfc3339(), "probing credentials SalesLoft rejected");
                 true
             }
             HoldCheck::Held(hold) => {
@@ -339,7 +338,7 @@ impl Client {
         };
         match self.execute_inner(req).await {
             Err(e) if e.kind() == FailureKind::CredentialsRejected => {
-                let now = crate::limiter::now_ms();
+                let now = chrono::Utc::now().timestamp_millis();
                 let hold = CredentialHold {
                     credential: id.clone(),
                     since_ms: now,
@@ -600,13 +599,13 @@ impl Client {
     ) -> Result<T> {
         let req = Request::new(Method::GET, path, endpoint);
         let body = self.execute(&req).await?;
-        decode_single(&req.path, &body)
+        Ok(decode_single(&req.path, &body)?)
     }
 
     /// Send `req` and decode one record from the answer.
     pub(crate) async fn send_one<T: DeserializeOwned>(&self, req: Request) -> Result<T> {
         let body = self.execute(&req).await?;
-        decode_single(&req.path, &body)
+        Ok(decode_single(&req.path, &body)?)
     }
 
     /// Send a `DELETE` (idempotent; 204 expected).
@@ -621,7 +620,7 @@ impl Client {
         req: &Request,
     ) -> Result<Page<Received<T>>> {
         let body = self.execute(req).await?;
-        decode_page(&req.path, &body)
+        Ok(decode_page(&req.path, &body)?)
     }
 }
 

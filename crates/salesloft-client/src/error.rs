@@ -5,11 +5,9 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 
-use crate::hold::CredentialHold;
+use salesloft_model::CredentialHold;
 
-/// A boxed error from a pluggable part (a [`CostLimiter`](crate::CostLimiter) or a
-/// [`TokenStore`](crate::TokenStore)) that this crate does not know the type of.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub use salesloft_model::{BoxError, FailureKind};
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -123,7 +121,7 @@ pub enum Error {
          or the next probe",
         if source.is_some() { "" } else { ": not sent" },
         hold.request,
-        crate::hold::rfc3339(hold.since_ms)
+        hold.since_rfc3339()
     )]
     CredentialsRejected {
         /// The hold: since when, by which request, when the next probe goes.
@@ -150,37 +148,6 @@ fn api_detail(message: Option<&str>, field_errors: &BTreeMap<String, Vec<String>
         out.push_str(&format!("; {field}: {}", msgs.join(", ")));
     }
     out
-}
-
-/// What a failure says about trying again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum FailureKind {
-    /// Trying again later may succeed: 5xx, timeouts, dropped connections, 429 past the wait,
-    /// the database unavailable.
-    Transient,
-    /// Trying again will fail the same way: 403, 404 of a configured resource, 422, bad
-    /// configuration, a contract SalesLoft broke.
-    Permanent,
-    /// SalesLoft rejected the credentials: nothing works until they change.
-    CredentialsRejected,
-}
-
-/// `error` and each of its sources, joined by `": "`, for reports, logs and a binary's last
-/// words (a source whose text the message already ends with is not repeated).
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !chain.ends_with(&text) {
-            chain.push_str(": ");
-            chain.push_str(&text);
-        }
-        source = s.source();
-    }
-    chain
 }
 
 /// Why a request got no answer.
@@ -308,87 +275,19 @@ impl Error {
     }
 }
 
-/// Builds an [`Error::Decode`] from a `serde_path_to_error` failure.
-pub(crate) fn decode_error(
-    path: &str,
-    err: serde_path_to_error::Error<serde_json::Error>,
-) -> Error {
-    let field = err.path().to_string();
-    Error::Decode {
-        path: path.to_owned(),
-        field,
-        message: without_values(&err.into_inner().to_string()),
-    }
-}
-
-/// serde's message with the offending value left out: `invalid type: string "ann@x.com",
-/// expected i64` becomes `invalid type: string, expected i64`. Field names, types and the
-/// position stay.
-pub(crate) fn without_values(message: &str) -> String {
-    for prefix in ["invalid type: ", "invalid value: ", "unknown variant "] {
-        if let Some(rest) = message.strip_prefix(prefix) {
-            // The expected clause is serde's own and comes last; a value could itself hold
-            // ", expected ", so split at the last one.
-            return match rest.rfind(", expected ") {
-                Some(at) => {
-                    let kind = rest[..at]
-                        .split(['`', '"', '\''])
-                        .next()
-                        .unwrap_or("")
-                        .trim();
-                    let prefix = prefix.trim_end();
-                    let sep = if kind.is_empty() { "" } else { " " };
-                    format!("{prefix}{sep}{kind}{}", &rest[at..])
-                }
-                None => prefix.trim_end().trim_end_matches(':').to_owned(),
-            };
+impl From<salesloft_model::DecodeError> for Error {
+    fn from(e: salesloft_model::DecodeError) -> Self {
+        Error::Decode {
+            path: e.path,
+            field: e.field,
+            message: e.message,
         }
     }
-    message.to_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn decode_messages_keep_types_and_drop_values() {
-        #[derive(Debug, serde::Deserialize)]
-        #[allow(dead_code)]
-        struct P {
-            id: i64,
-            n: Option<u8>,
-            k: Option<Kind>,
-        }
-        #[derive(Debug, serde::Deserialize)]
-        enum Kind {
-            A,
-        }
-        for (body, kept) in [
-            (
-                r#"{"id":"ann@example.com"}"#,
-                "invalid type: string, expected i64",
-            ),
-            (r#"{"id":1,"n":-7}"#, "invalid value: integer, expected u8"),
-            (
-                r#"{"id":1,"k":"ann@example.com"}"#,
-                "unknown variant, expected",
-            ),
-            (r#"{"id":true}"#, "invalid type: boolean, expected i64"),
-            (
-                r#"{"id":"x, expected i64 ann@example.com"}"#,
-                "invalid type: string, expected i64",
-            ),
-            (r#"{"n":1}"#, "missing field `id`"),
-        ] {
-            let de = &mut serde_json::Deserializer::from_str(body);
-            let e = serde_path_to_error::deserialize::<_, P>(de).unwrap_err();
-            let m = decode_error("/v2/people", e).to_string();
-            assert!(m.contains(kept), "{body}: {m}");
-            assert!(!m.contains("ann@") && !m.contains("-7"), "{body}: {m}");
-            assert!(!m.contains("true"), "{body}: {m}");
-        }
-    }
 
     #[test]
     fn api_error_display_names_path_status_and_fields() {

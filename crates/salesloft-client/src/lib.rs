@@ -72,36 +72,26 @@ mod api;
 mod auth;
 mod client;
 mod error;
-mod hold;
-mod ids;
-mod limiter;
 mod list;
-pub mod models;
-pub mod resource;
 pub mod retry;
 mod visit;
 mod walk;
-pub mod wire;
+
+// The types, the registry and the seams live in salesloft-model; the client re-exports them
+// under the paths it always had.
+pub use salesloft_model::{for_each_resource, models, resource, wire};
 
 pub use api::{
     AccountSort, AccountUpsertKey, Accounts, CadenceMemberships, CadenceSort, Cadences, CallSort,
     Calls, EmailSort, Emails, MembershipSort, NoteSort, Notes, People, PersonSort, PersonUpsertKey,
     StepSort, Steps, UserSort, Users, WebhookSubscriptions,
 };
-pub use auth::{
-    Auth, DEFAULT_AUTHORIZE_URL, DEFAULT_TOKEN_URL, InMemoryTokenStore, OAuthApp, OAuthTokens,
-    RefreshLock, ReleaseRefreshLock, TokenStore,
-};
+pub use auth::{Auth, DEFAULT_AUTHORIZE_URL, DEFAULT_TOKEN_URL, OAuthApp};
 pub use client::{
     Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CREDENTIAL_PROBE, MAX_REQUEST_COST,
     MAX_RETRY_AFTER,
 };
-pub use error::{BoxError, Error, FailureKind, Result, TransportKind, error_chain};
-pub use hold::{CredentialHold, HoldCheck};
-pub use ids::*;
-pub use limiter::{
-    BudgetConfig, CostBudget, CostLimiter, Observation, Unlimited, next_minute_ms, page_cost,
-};
+pub use error::{Error, Result, TransportKind};
 pub use list::{
     Cmp, FilterCreatedAt, ListRequest, ListResource, SortDirection, SortField, format_filter_time,
 };
@@ -112,7 +102,13 @@ pub use models::{
 };
 pub use resource::{RESOURCES, Resource};
 pub use retry::RetryPolicy;
-pub use visit::ResourceVisitor;
+pub use salesloft_model::{
+    AccountId, BoxError, BudgetConfig, CadenceId, CadenceMembershipId, CallId, CostBudget,
+    CostLimiter, CredentialHold, EmailId, FailureKind, HoldCheck, InMemoryTokenStore, NoteId,
+    OAuthTokens, Observation, PersonId, RefreshLock, ReleaseRefreshLock, RoleId, StepId, TeamId,
+    TokenStore, Unlimited, UserId, WebhookSubscriptionId, error_chain, next_minute_ms, page_cost,
+};
+pub use visit::{ResourceVisitor, VisitResource};
 pub use walk::{
     IncrementalWalk, WALK_PAGE_SIZE, WINDOW_MAX_WAITING, WINDOW_PAGES, WalkCursor, WalkPage,
     WalkWindow,

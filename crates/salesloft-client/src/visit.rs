@@ -1,16 +1,16 @@
 //! Running code generic over resources for one chosen at run time, such as a name on the
-//! command line: implement [`ResourceVisitor`] once and [`Resource::visit`] calls it with the
-//! resource's list type.
+//! command line: implement [`ResourceVisitor`] once and [`VisitResource::visit`] calls it with
+//! the resource's list type.
 
 use crate::list::ListResource;
 use crate::resource::{
     ACCOUNTS, CADENCE_MEMBERSHIPS, CADENCES, CALLS, EMAILS, NOTES, PEOPLE, Resource, STEPS, USERS,
 };
 
-/// Code generic over a resource's list type, run by [`Resource::visit`].
+/// Code generic over a resource's list type, run by [`VisitResource::visit`].
 ///
 /// ```no_run
-/// use salesloft_client::{Client, ListResource, Resource, ResourceVisitor};
+/// use salesloft_client::{Client, ListResource, Resource, ResourceVisitor, VisitResource};
 ///
 /// struct FirstPage(Client);
 /// impl ResourceVisitor for FirstPage {
@@ -31,9 +31,15 @@ pub trait ResourceVisitor {
     fn visit<R: ListResource>(self) -> Self::Output;
 }
 
-impl Resource {
+/// [`Resource::visit`](VisitResource::visit): the registry's descriptors (salesloft-model)
+/// joined to the client's list types.
+pub trait VisitResource {
     /// Run `visitor` with this resource's list type.
-    pub fn visit<V: ResourceVisitor>(&'static self, visitor: V) -> V::Output {
+    fn visit<V: ResourceVisitor>(&'static self, visitor: V) -> V::Output;
+}
+
+impl VisitResource for Resource {
+    fn visit<V: ResourceVisitor>(&'static self, visitor: V) -> V::Output {
         // Every `Resource` is one of the descriptors below: the type cannot be built elsewhere.
         macro_rules! dispatch {
             ($($list:ident => $resource:ident),*) => {
@@ -63,5 +69,16 @@ mod tests {
         for r in RESOURCES {
             assert_eq!(r.visit(Path), r.path);
         }
+    }
+
+    #[test]
+    fn each_list_type_names_its_own_descriptor() {
+        use crate::resource::*;
+        macro_rules! check {
+            ($($list:ident => $resource:ident),*) => {
+                $(assert!(std::ptr::eq(<crate::$list as ListResource>::RESOURCE, &$resource), stringify!($list));)*
+            };
+        }
+        crate::for_each_resource!(check);
     }
 }

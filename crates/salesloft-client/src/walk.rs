@@ -85,10 +85,10 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::limiter::page_cost;
 use crate::list::{ListRequest, ListResource, SortDirection, format_filter_time};
 use crate::models::{Record, Timestamp};
 use crate::wire::{Received, Rejected};
+use salesloft_model::page_cost;
 
 /// Records per walk request: the largest page SalesLoft serves.
 pub const WALK_PAGE_SIZE: u32 = 100;
@@ -766,7 +766,7 @@ impl<R: ListResource> IncrementalWalk<R> {
     pub fn into_stream(self) -> impl Stream<Item = Result<R::Item>> + Send + 'static {
         use futures_util::{StreamExt, TryStreamExt};
         stream::try_unfold(self, |mut walk| async move {
-            Ok(walk.next_page().await?.map(|p| (p.items, walk)))
+            Ok::<_, Error>(walk.next_page().await?.map(|p| (p.items, walk)))
         })
         .map_ok(|items| stream::iter(items.into_iter().map(|r| Ok(r.record))))
         .try_flatten()

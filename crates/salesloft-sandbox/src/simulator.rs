@@ -2,8 +2,8 @@
 //! replied to and bounced, calls logged, memberships advance, a few people are deleted, and
 //! every change emits its webhooks, as in a real team.
 
-use salesloft_client::models::EmailCounts;
-use salesloft_client::{CadenceMembership, Email, EmailId, Person, PersonId, Ref};
+use salesloft_model::models::EmailCounts;
+use salesloft_model::{CadenceMembership, Email, EmailId, Person, PersonId, Ref};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, json};
 

@@ -5,9 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
-use salesloft_client::models::Record;
-use salesloft_client::resource::{self, RESOURCES, Resource};
-use salesloft_client::{
+use salesloft_model::models::Record;
+use salesloft_model::resource::{self, RESOURCES, Resource};
+use salesloft_model::{
     Account, Cadence, CadenceMembership, Call, Email, Note, Person, Step, Timestamp, User,
 };
 use serde::Serialize;

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
 use chrono::FixedOffset;
-use salesloft_client::{
+use salesloft_model::{
     Account, AccountId, Cadence, CadenceId, CadenceMembership, CadenceMembershipId, Call, CallId,
     Note, NoteId, Person, PersonId, Ref, Step, StepId, Timestamp, User, UserId,
 };
@@ -1179,7 +1179,7 @@ impl World {
     }
 
     /// Store an e-mail the simulator made, or a changed one.
-    pub fn save_email(&mut self, email: &salesloft_client::Email) -> Result<Bytes, ApiError> {
+    pub fn save_email(&mut self, email: &salesloft_model::Email) -> Result<Bytes, ApiError> {
         self.save(Kind::EMAILS, email)
     }
 

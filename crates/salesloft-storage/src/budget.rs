@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use salesloft_client::{
+use salesloft_model::{
     BoxError, BudgetConfig, CostLimiter, CredentialHold, HoldCheck, Observation, next_minute_ms,
 };
 

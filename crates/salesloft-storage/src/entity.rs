@@ -5,8 +5,8 @@
 use std::marker::PhantomData;
 
 use chrono_tz::Tz;
-use salesloft_client::models::Record;
-use salesloft_client::{
+use salesloft_model::models::Record;
+use salesloft_model::{
     Account, Cadence, CadenceMembership, Call, Email, Note, Person, Received, Step, Timestamp, User,
 };
 use serde::Serialize;
@@ -203,7 +203,7 @@ fn us(t: &Timestamp) -> i64 {
     t.timestamp_micros()
 }
 
-fn ref_id<I: Copy + Into<i64>>(r: &Option<salesloft_client::Ref<I>>) -> Option<i64> {
+fn ref_id<I: Copy + Into<i64>>(r: &Option<salesloft_model::Ref<I>>) -> Option<i64> {
     r.as_ref().map(|r| r.id.into())
 }
 

@@ -67,8 +67,8 @@ pub enum Error {
 impl Error {
     /// What this failure says about trying again: the database unreachable, busy or in a
     /// conflict that a retry resolves is transient; anything else is permanent.
-    pub fn kind(&self) -> salesloft_client::FailureKind {
-        use salesloft_client::FailureKind::{Permanent, Transient};
+    pub fn kind(&self) -> salesloft_model::FailureKind {
+        use salesloft_model::FailureKind::{Permanent, Transient};
         match self {
             Error::Database { source, .. } => {
                 if transient_database_error(source) {

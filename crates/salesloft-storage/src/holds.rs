@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use salesloft_client::{CredentialHold, HoldCheck};
+use salesloft_model::{CredentialHold, HoldCheck};
 
 use crate::error::{Context, Result};
 use crate::store::{Store, now_ms, on_reader, on_writer};

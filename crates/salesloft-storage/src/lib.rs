@@ -36,7 +36,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> salesloft_storage::Result<()> {
-//! use salesloft_client::Person;
+//! use salesloft_model::Person;
 //! let store = salesloft_storage::Store::connect("sqlite://salesloft.db").await?;
 //! store.migrate().await?;
 //! let people: Vec<Person> = Vec::new(); // from salesloft-client

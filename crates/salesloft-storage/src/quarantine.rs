@@ -2,7 +2,7 @@
 //! object, no usable id or timestamps), kept with the reason so nothing SalesLoft sent is lost
 //! and a person can look at it. Each distinct body is kept once, with how often it came.
 
-use salesloft_client::Rejected;
+use salesloft_model::Rejected;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Context, Result};

@@ -226,7 +226,7 @@ impl Store {
         let sql = format!(
             "SELECT id, person_id, CAST(currently_on_cadence AS BIGINT) {} AND cadence_id = $1 \
              ORDER BY person_id, id",
-            live_rows(&<salesloft_client::CadenceMembership as crate::entity::Mapping>::TABLE)
+            live_rows(&<salesloft_model::CadenceMembership as crate::entity::Mapping>::TABLE)
         );
         let rows: Vec<(i64, i64, i64)> = on_reader!(self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -246,7 +246,7 @@ impl Store {
     /// do-not-contact; ids it does not hold are left out.
     pub async fn people_do_not_contact(&self, ids: &[i64]) -> Result<Vec<(i64, bool)>> {
         let mut out = Vec::with_capacity(ids.len());
-        let table = &<salesloft_client::Person as crate::entity::Mapping>::TABLE;
+        let table = &<salesloft_model::Person as crate::entity::Mapping>::TABLE;
         for chunk in ids.chunks(500) {
             let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
@@ -273,7 +273,7 @@ impl Store {
     pub async fn live_person_by_email(&self, email: &str) -> Result<Option<(i64, String)>> {
         let sql = format!(
             "SELECT id, raw {} AND lower(email) = lower($1) ORDER BY id LIMIT 1",
-            live_rows(&<salesloft_client::Person as crate::entity::Mapping>::TABLE)
+            live_rows(&<salesloft_model::Person as crate::entity::Mapping>::TABLE)
         );
         on_reader!(self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use salesloft_client::{BoxError, OAuthTokens, RefreshLock, ReleaseRefreshLock, TokenStore};
+use salesloft_model::{BoxError, OAuthTokens, RefreshLock, ReleaseRefreshLock, TokenStore};
 use secrecy::ExposeSecret;
 
 use crate::error::{Context, Result};

@@ -23,7 +23,7 @@ pub enum Error {
 
 impl Error {
     /// What this failure says about trying again.
-    pub fn kind(&self) -> salesloft_client::FailureKind {
+    pub fn kind(&self) -> salesloft_model::FailureKind {
         match self {
             Error::Storage(e) => e.kind(),
             Error::Apply { source, .. } => source.kind(),
@@ -31,7 +31,7 @@ impl Error {
     }
 
     /// The hold on the credentials, when SalesLoft rejected them.
-    pub fn credential_hold(&self) -> Option<&salesloft_client::CredentialHold> {
+    pub fn credential_hold(&self) -> Option<&salesloft_model::CredentialHold> {
         match self {
             Error::Storage(_) => None,
             Error::Apply { source, .. } => source.credential_hold(),

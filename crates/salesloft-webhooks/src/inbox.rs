@@ -246,7 +246,7 @@ fn peek(body: &[u8]) -> (Option<i64>, Option<i64>) {
 /// An RFC 3339 instant in µs since the epoch, read by the client's timestamp model.
 fn micros_of(text: &str) -> Option<i64> {
     let quoted = serde_json::Value::String(text.to_owned());
-    serde_json::from_value::<salesloft_client::Timestamp>(quoted)
+    serde_json::from_value::<salesloft_model::Timestamp>(quoted)
         .ok()
         .map(|t| t.timestamp_micros())
 }

@@ -33,7 +33,7 @@ pub struct BatchReport {
     pub retry: Vec<(i64, String)>,
     /// SalesLoft rejected the credentials while confirming deliveries: the hold the next
     /// attempt waits for.
-    pub credentials_rejected: Option<salesloft_client::CredentialHold>,
+    pub credentials_rejected: Option<salesloft_model::CredentialHold>,
 }
 
 impl BatchReport {

@@ -1,9 +1,9 @@
 use super::send::{handler, post_json, put_json, upsert};
 use crate::error::Result;
-use crate::ids::{AccountId, UserId};
 use crate::list::{FilterCreatedAt, ListRequest, ListResource, sort_fields};
 use crate::models::{Account, AccountInput, Upserted};
 use crate::resource::{self, Resource};
+use crate::{AccountId, UserId};
 
 handler! {
     /// `/v2/accounts`: list, get, create, update, delete and upsert accounts.

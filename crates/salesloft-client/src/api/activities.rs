@@ -1,9 +1,9 @@
 use super::send::{handler, post_json};
 use crate::error::Result;
-use crate::ids::{CadenceId, CallId, EmailId, PersonId, StepId, UserId};
 use crate::list::{Cmp, FilterCreatedAt, ListRequest, ListResource, sort_fields};
 use crate::models::{Call, CallInput, Email, Timestamp};
 use crate::resource::{self, Resource};
+use crate::{CadenceId, CallId, EmailId, PersonId, StepId, UserId};
 
 handler! {
     /// `/v2/activities/emails`: e-mail activities (read-only).

@@ -2,10 +2,10 @@ use serde::Deserialize;
 
 use super::send::{handler, post_json};
 use crate::error::Result;
-use crate::ids::{CadenceId, StepId};
 use crate::list::{ListRequest, ListResource, sort_fields};
 use crate::models::{Cadence, CadenceImport, Step};
 use crate::resource::{self, Resource};
+use crate::{CadenceId, StepId};
 
 handler! {
     /// `/v2/cadences`: list and get cadences; create them through `/v2/cadence_imports`

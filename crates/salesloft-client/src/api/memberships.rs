@@ -3,10 +3,10 @@ use reqwest::Method;
 use super::send::handler;
 use crate::client::Request;
 use crate::error::Result;
-use crate::ids::{CadenceId, CadenceMembershipId, PersonId};
 use crate::list::{ListRequest, ListResource, sort_fields};
 use crate::models::{CadenceMembership, Enrollment};
 use crate::resource::{self, Resource};
+use crate::{CadenceId, CadenceMembershipId, PersonId};
 
 handler! {
     /// `/v2/cadence_memberships`: who is on which cadence; enroll people and remove them.

@@ -1,6 +1,6 @@
 use super::send::{handler, post_json, put_json};
+use crate::NoteId;
 use crate::error::Result;
-use crate::ids::NoteId;
 use crate::list::{ListRequest, ListResource, sort_fields};
 use crate::models::{Note, NoteInput, NoteTarget};
 use crate::resource::{self, Resource};

@@ -1,9 +1,9 @@
 use super::send::{handler, post_json, put_json, upsert};
 use crate::error::Result;
-use crate::ids::{AccountId, CadenceId, PersonId, UserId};
 use crate::list::{FilterCreatedAt, ListRequest, ListResource, sort_fields};
 use crate::models::{Person, PersonInput, Upserted};
 use crate::resource::{self, Resource};
+use crate::{AccountId, CadenceId, PersonId, UserId};
 
 handler! {
     /// `/v2/people`: list, get, create, update, delete and upsert people.

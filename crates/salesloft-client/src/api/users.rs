@@ -1,6 +1,6 @@
 use super::send::{handler, put_json};
+use crate::UserId;
 use crate::error::Result;
-use crate::ids::UserId;
 use crate::list::{ListRequest, ListResource, sort_fields};
 use crate::models::User;
 use crate::resource::{self, Resource};

@@ -1,9 +1,9 @@
 use reqwest::Method;
 
 use super::send::{handler, post_json, put_json};
+use crate::WebhookSubscriptionId;
 use crate::client::Request;
 use crate::error::Result;
-use crate::ids::WebhookSubscriptionId;
 use crate::models::{WebhookSubscription, WebhookSubscriptionInput};
 
 handler! {

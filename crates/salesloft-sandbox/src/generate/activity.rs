@@ -4,11 +4,11 @@ use std::collections::HashMap;
 
 use chrono::TimeZone;
 use chrono_tz::Tz;
-use salesloft_client::models::EmailCounts;
-use salesloft_client::{
+use salesloft_model::models::EmailCounts;
+use salesloft_model::{
     CadenceId, Call, CallId, Email, EmailId, Note, NoteId, Person, Ref, StepId, UserId,
 };
-use salesloft_client::{Timestamp, User};
+use salesloft_model::{Timestamp, User};
 use serde_json::json;
 
 use super::size::{FIRST_CALL_ID, FIRST_EMAIL_ID, FIRST_NOTE_ID, TeamSize};

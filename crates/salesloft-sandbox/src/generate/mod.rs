@@ -14,9 +14,7 @@ mod tools;
 mod words;
 
 use chrono::FixedOffset;
-use salesloft_client::{
-    Account, Cadence, CadenceMembership, Call, Email, Note, Person, Step, User,
-};
+use salesloft_model::{Account, Cadence, CadenceMembership, Call, Email, Note, Person, Step, User};
 use std::collections::HashMap;
 
 pub(crate) use size::{

@@ -2,8 +2,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use salesloft_client::models::{MembershipCounts, PersonCounts};
-use salesloft_client::{
+use salesloft_model::models::{MembershipCounts, PersonCounts};
+use salesloft_model::{
     AccountId, CadenceId, CadenceMembership, CadenceMembershipId, Person, PersonId, Ref, UserId,
 };
 use serde_json::json;

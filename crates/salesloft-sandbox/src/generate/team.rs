@@ -1,7 +1,7 @@
 //! The team's own records: users, accounts, cadences and their steps.
 
-use salesloft_client::models::{AccountCounts, CadenceCounts};
-use salesloft_client::{
+use salesloft_model::models::{AccountCounts, CadenceCounts};
+use salesloft_model::{
     Account, AccountId, Cadence, CadenceId, Ref, RoleId, Step, StepId, TeamId, User, UserId,
 };
 use serde_json::json;

@@ -1,7 +1,7 @@
 //! The generator's tools: its random source, timestamps, references, tie groups, ids.
 
 use chrono::{DateTime, FixedOffset};
-use salesloft_client::{Ref, Timestamp};
+use salesloft_model::{Ref, Timestamp};
 
 use super::size::{HISTORY_SPAN_US, HISTORY_START_US};
 

@@ -10,7 +10,7 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::error::BoxError;
+use crate::failure::BoxError;
 use crate::hold::{CredentialHold, HoldCheck, Holds};
 
 /// The cost SalesLoft charges for fetching list page `page` (pages are 1-based):

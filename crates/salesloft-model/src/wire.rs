@@ -18,8 +18,22 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use serde_path_to_error::Segment;
 
-use crate::error::{Error, Result, decode_error};
 use crate::models::{Record, Timestamp};
+
+/// A body that could not be decoded. It names the field and the types involved, never a value
+/// or a piece of the body (they carry personal data).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: cannot decode response at `{field}`: {message}")]
+pub struct DecodeError {
+    /// The request path, without query string (`(body)` for a body received otherwise).
+    pub path: String,
+    /// Where in the JSON document decoding failed, such as `data[3].owner.id`.
+    pub field: String,
+    /// What was wrong there, such as `invalid type: string, expected i64 at line 1 column 40`.
+    pub message: String,
+}
+
+type Result<T, E = DecodeError> = std::result::Result<T, E>;
 
 /// Decode one record from `{"data": {...}}` or from a bare object (webhook bodies are bare).
 pub fn parse_record<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
@@ -237,10 +251,10 @@ struct DataEnvelope<T> {
 
 /// Decode `{"data": T}`; a bare `T` is accepted too (the webhook-subscription create response
 /// may come without the envelope, and webhook bodies never have one).
-pub(crate) fn decode_single<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T> {
+pub fn decode_single<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T> {
     match decode_as::<DataEnvelope<T>>(path, body) {
         Ok(e) => Ok(e.data),
-        Err(Error::Decode { field, message, .. })
+        Err(DecodeError { field, message, .. })
             if field == "." && message.starts_with("missing field `data`") =>
         {
             decode_single_bare(path, body)
@@ -250,16 +264,13 @@ pub(crate) fn decode_single<T: DeserializeOwned>(path: &str, body: &[u8]) -> Res
 }
 
 /// Decode a bare `T` (no envelope).
-pub(crate) fn decode_single_bare<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T> {
+pub fn decode_single_bare<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T> {
     decode_as(path, body)
 }
 
 /// Decode a list answer `{"data": [...], "metadata": {...}}` (a bare array is accepted too),
 /// each record on its own: see the module docs.
-pub(crate) fn decode_page<T: DeserializeOwned>(
-    path: &str,
-    body: &[u8],
-) -> Result<Page<Received<T>>> {
+pub fn decode_page<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<Page<Received<T>>> {
     #[derive(serde::Deserialize)]
     struct Envelope<'a> {
         #[serde(borrow)]
@@ -377,6 +388,89 @@ fn set_null(value: &mut Value, keys: &[String]) -> bool {
             true
         }
         None => false,
+    }
+}
+
+/// Builds a [`DecodeError`] from a `serde_path_to_error` failure.
+pub(crate) fn decode_error(
+    path: &str,
+    err: serde_path_to_error::Error<serde_json::Error>,
+) -> DecodeError {
+    let field = err.path().to_string();
+    DecodeError {
+        path: path.to_owned(),
+        field,
+        message: without_values(&err.into_inner().to_string()),
+    }
+}
+
+/// serde's message with the offending value left out: `invalid type: string "ann@x.com",
+/// expected i64` becomes `invalid type: string, expected i64`. Field names, types and the
+/// position stay.
+pub(crate) fn without_values(message: &str) -> String {
+    for prefix in ["invalid type: ", "invalid value: ", "unknown variant "] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            // The expected clause is serde's own and comes last; a value could itself hold
+            // ", expected ", so split at the last one.
+            return match rest.rfind(", expected ") {
+                Some(at) => {
+                    let kind = rest[..at]
+                        .split(['`', '"', '\''])
+                        .next()
+                        .unwrap_or("")
+                        .trim();
+                    let prefix = prefix.trim_end();
+                    let sep = if kind.is_empty() { "" } else { " " };
+                    format!("{prefix}{sep}{kind}{}", &rest[at..])
+                }
+                None => prefix.trim_end().trim_end_matches(':').to_owned(),
+            };
+        }
+    }
+    message.to_owned()
+}
+
+#[cfg(test)]
+mod decode_messages {
+    use super::*;
+
+    #[test]
+    fn decode_messages_keep_types_and_drop_values() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct P {
+            id: i64,
+            n: Option<u8>,
+            k: Option<Kind>,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        enum Kind {
+            A,
+        }
+        for (body, kept) in [
+            (
+                r#"{"id":"ann@example.com"}"#,
+                "invalid type: string, expected i64",
+            ),
+            (r#"{"id":1,"n":-7}"#, "invalid value: integer, expected u8"),
+            (
+                r#"{"id":1,"k":"ann@example.com"}"#,
+                "unknown variant, expected",
+            ),
+            (r#"{"id":true}"#, "invalid type: boolean, expected i64"),
+            (
+                r#"{"id":"x, expected i64 ann@example.com"}"#,
+                "invalid type: string, expected i64",
+            ),
+            (r#"{"n":1}"#, "missing field `id`"),
+        ] {
+            let de = &mut serde_json::Deserializer::from_str(body);
+            let e = serde_path_to_error::deserialize::<_, P>(de).unwrap_err();
+            let m = decode_error("/v2/people", e).to_string();
+            assert!(m.contains(kept), "{body}: {m}");
+            assert!(!m.contains("ann@") && !m.contains("-7"), "{body}: {m}");
+            assert!(!m.contains("true"), "{body}: {m}");
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 //! way; sending more only spends the team's budget and fills its logs. When a request is
 //! answered 401 after any refresh the credential could make, the client tells its
 //! [`CostLimiter`](crate::CostLimiter) to hold the credential. While held, requests fail at once
-//! with [`Error::CredentialsRejected`](crate::Error::CredentialsRejected) without being sent,
+//! with salesloft-client's `Error::CredentialsRejected` without being sent,
 //! except the first one after the hold's probe time: it is sent, and either lifts the hold
 //! (any answer but 401) or moves the probe time on. A limiter shared through a database holds
 //! the credential for every process using it; other credentials (a new key) are not held.
@@ -17,7 +17,7 @@ use serde::Serialize;
 /// A credential SalesLoft rejected, and since when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CredentialHold {
-    /// Which credential: [`Client::credential_id`](crate::Client::credential_id), a digest
+    /// Which credential: salesloft-client's `Client::credential_id`, a digest
     /// that names it without revealing it.
     pub credential: String,
     /// When it was first rejected, ms since the epoch.
@@ -33,8 +33,20 @@ pub struct CredentialHold {
     pub probe_at_ms: i64,
 }
 
-/// "credentials rejected since <when> by <request> (HTTP 401: <message>); next probe at
-/// <when>", for status lines and pages.
+impl CredentialHold {
+    /// When it was first rejected, as RFC 3339 (UTC, seconds).
+    pub fn since_rfc3339(&self) -> String {
+        rfc3339(self.since_ms)
+    }
+
+    /// When the next probe goes, as RFC 3339 (UTC, seconds).
+    pub fn probe_at_rfc3339(&self) -> String {
+        rfc3339(self.probe_at_ms)
+    }
+}
+
+/// `credentials rejected since WHEN by REQUEST (HTTP 401: MESSAGE); next probe at WHEN`,
+/// for status lines and pages.
 impl std::fmt::Display for CredentialHold {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(

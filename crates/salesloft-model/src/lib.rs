@@ -1,0 +1,27 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod failure;
+mod hold;
+mod ids;
+mod limiter;
+pub mod models;
+pub mod resource;
+mod tokens;
+pub mod wire;
+
+pub use failure::{BoxError, FailureKind, error_chain};
+pub use hold::{CredentialHold, HoldCheck};
+pub use ids::*;
+pub use limiter::{
+    BudgetConfig, CostBudget, CostLimiter, Observation, Unlimited, next_minute_ms, page_cost,
+};
+pub use models::{
+    Account, AccountInput, Cadence, CadenceImport, CadenceMembership, Call, CallInput, Email,
+    Enrollment, Note, NoteInput, NoteTarget, Person, PersonInput, Record, Ref, Step, Team,
+    Timestamp, UpsertType, Upserted, User, WebhookSubscription, WebhookSubscriptionInput,
+};
+pub use resource::{RESOURCES, Resource};
+pub use tokens::{InMemoryTokenStore, OAuthTokens, RefreshLock, ReleaseRefreshLock, TokenStore};
+pub use wire::{DecodeError, Page, Paging, Received, Rejected, Sorting};
