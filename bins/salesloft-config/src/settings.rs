@@ -588,9 +588,9 @@ impl Settings {
     }
 
     /// How long the webhook inbox keeps deliveries (`webhooks.keep_days`, `keep_failed_days`).
-    pub fn inbox_retention(&self) -> salesloft_jobs::InboxRetention {
+    pub fn inbox_retention(&self) -> salesloft_webhooks::jobs::InboxRetention {
         let days = |n: u64| Duration::from_secs(n.saturating_mul(86_400));
-        salesloft_jobs::InboxRetention {
+        salesloft_webhooks::jobs::InboxRetention {
             settled: days(self.webhooks.keep_days),
             failed: days(self.webhooks.keep_failed_days),
         }

@@ -12,9 +12,7 @@
 
 use std::process::ExitCode;
 
-use salesloft_jobs::{
-    CancellationToken, Job, JobContext, JobError, Outcome, ReconcileJob, SyncJob,
-};
+use salesloft_jobs::{CancellationToken, Job, JobContext, JobError, Outcome};
 use salesloft_storage::Store;
 use salesloft_storage::testing::execute;
 
@@ -149,11 +147,11 @@ async fn main() -> ExitCode {
         let store = ctx.store.clone();
         registry
             .register(Exclusive {
-                inner: SyncJob::new(ctx.clone(), sync),
+                inner: salesloft_services::jobs::SyncJob::new(ctx.clone(), sync),
                 store: store.clone(),
             })
             .register(Exclusive {
-                inner: ReconcileJob::new(ctx.clone(), reconcile),
+                inner: salesloft_services::jobs::ReconcileJob::new(ctx.clone(), reconcile),
                 store,
             })
             .register(Exclusive {

@@ -18,13 +18,10 @@ pub mod edge;
 pub mod ops;
 
 use salesloft_config::Settings;
-use salesloft_jobs::{
-    BuiltinSettings, CancellationToken, Job, JobContext, JobError, Outcome, Registry, Runner,
-    RunnerConfig, sync_job, sync_registry, sync_schedules,
-};
+use salesloft_jobs::{CancellationToken, Registry, Runner, RunnerConfig};
+use salesloft_services::jobs::{BuiltinSettings, sync_registry, sync_schedules};
 use salesloft_services::{Context, LookupConfig, Lookups};
 use salesloft_storage::{SharedBudget, Store};
-use salesloft_webhooks::{PROCESS_KIND, ProcessPayload, Processor};
 
 /// Why the worker stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -168,82 +165,32 @@ pub async fn run_on(
                 settings.engagement(),
                 settings.people_policies(),
             )
-            .with_lookups(lookups.clone())
-            .with_inbox_retention(settings.inbox_retention()),
-        )
-        .register(WebhookJob::new(ctx.clone()).invalidating(lookups.clone())),
+            .with_lookups(lookups.clone()),
+        ),
         &ctx,
+    );
+    let registry = salesloft_webhooks::jobs::register(
+        registry,
+        &ctx,
+        Some(lookups.clone()),
+        settings.inbox_retention(),
     );
     let mut config = RunnerConfig::default();
     config.queue = queue;
     config.concurrency = usize::try_from(settings.jobs.concurrency).unwrap_or(1);
     config.shutdown_grace = Duration::from_secs(settings.jobs.shutdown_grace_secs);
-    let runner = Runner::new(store.clone(), registry, config)?
-        .with_schedules(sync_schedules(settings.sync_every())?);
+    let runner = Runner::new(store.clone(), registry, config)?.with_schedules(
+        sync_schedules(settings.sync_every())?
+            .into_iter()
+            .chain(salesloft_webhooks::jobs::schedules()?)
+            .collect(),
+    );
     tracing::info!(
         database = %settings.database.display_url(),
         sync_every_secs = settings.jobs.sync_every_secs,
         "salesloft-worker starting"
     );
     Ok(runner.run(shutdown).await?)
-}
-
-/// `webhook`: apply the deliveries one inbox transaction stored with salesloft-webhooks'
-/// [`Processor`], then pull each touched stream's sync forward (5 s later, so a burst asks for
-/// one sync). Deliveries that error are retried with backoff; on the last attempt their
-/// error is kept on the delivery, which is marked failed.
-#[derive(Debug, Clone)]
-pub struct WebhookJob {
-    processor: Processor,
-}
-
-impl WebhookJob {
-    /// Processes deliveries through `ctx`.
-    pub fn new(ctx: Context) -> Self {
-        let processor =
-            Processor::new(ctx).pull_syncs_forward(Arc::new(sync_job), Duration::from_secs(5));
-        Self { processor }
-    }
-
-    /// Also forget what `lookups` cached of each user, cadence or person applied.
-    pub fn invalidating(mut self, lookups: Lookups) -> Self {
-        self.processor = self.processor.invalidate_lookups(lookups);
-        self
-    }
-}
-
-#[async_trait::async_trait]
-impl Job for WebhookJob {
-    type Payload = ProcessPayload;
-    const KIND: &'static str = PROCESS_KIND;
-    const MAX_ATTEMPTS: i32 = 10;
-
-    async fn run(&self, payload: ProcessPayload, ctx: &JobContext) -> Result<Outcome, JobError> {
-        let last_attempt = ctx.attempt() >= ctx.max_attempts();
-        let report = self
-            .processor
-            .process_batch(&payload.inbox_ids, last_attempt)
-            .await;
-        tracing::debug!(?report, "webhooks processed");
-        let first = report.retry.first();
-        if let (Some(hold), Some((id, error))) = (&report.credentials_rejected, first) {
-            // The deliveries wait, attempts unspent, for credentials SalesLoft accepts.
-            return Err(JobError::of_failure(
-                salesloft_client::FailureKind::CredentialsRejected,
-                Some(hold),
-                format!("inbox {id}: {error}"),
-            ));
-        }
-        match first {
-            // The ones done stay done; the next attempt finds only these pending.
-            Some((id, error)) => Err(JobError::retry(format!(
-                "{} of {} deliveries failed (inbox {id}: {error})",
-                report.retry.len(),
-                payload.inbox_ids.len()
-            ))),
-            None => Ok(Outcome::Done),
-        }
-    }
 }
 
 /// Cancel `shutdown` on the first SIGTERM or SIGINT. It cancels first and logs after, so a

@@ -141,8 +141,8 @@ impl World {
     async fn push(&self, fields: Value) {
         let later = chrono::Utc::now() + chrono::Duration::hours(1);
         let record = LocalPerson::new(fields.as_object().unwrap().clone(), later);
-        let job = salesloft_jobs::Registry::job::<salesloft_jobs::PushJob>(
-            &salesloft_jobs::PushPayload::of(&[record]),
+        let job = salesloft_jobs::Registry::job::<salesloft_services::jobs::PushJob>(
+            &salesloft_services::jobs::PushPayload::of(&[record]),
         )
         .unwrap();
         let id = match self.db.store.enqueue(&job).await.unwrap() {

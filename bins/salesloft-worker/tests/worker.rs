@@ -295,8 +295,8 @@ fn four_workers_keep_the_copy_exact_for_five_minutes_and_no_job_runs_twice_at_on
     // (an earlier time wins over the pending ones), as an operator would.
     let asked = now_ms();
     for stream in salesloft_services::Stream::all() {
-        let job = salesloft_jobs::Registry::job::<salesloft_jobs::ReconcileJob>(
-            &salesloft_jobs::StreamPayload {
+        let job = salesloft_jobs::Registry::job::<salesloft_services::jobs::ReconcileJob>(
+            &salesloft_services::jobs::StreamPayload {
                 stream: stream.name().to_owned(),
             },
         )
@@ -491,12 +491,12 @@ fn the_worker_runs_the_pushes_and_enrollments_queued_for_it() {
         fresh.as_object().unwrap().clone(),
         later,
     ));
-    let push = salesloft_jobs::Registry::job::<salesloft_jobs::PushJob>(
-        &salesloft_jobs::PushPayload::of(&records),
+    let push = salesloft_jobs::Registry::job::<salesloft_services::jobs::PushJob>(
+        &salesloft_services::jobs::PushPayload::of(&records),
     )
     .unwrap();
-    let enroll = salesloft_jobs::Registry::job::<salesloft_jobs::EnrollJob>(
-        &salesloft_jobs::EnrollPayload {
+    let enroll = salesloft_jobs::Registry::job::<salesloft_services::jobs::EnrollJob>(
+        &salesloft_services::jobs::EnrollPayload {
             cadence_id: cadence,
             person_ids: people[..40].to_vec(),
             user_id: None,

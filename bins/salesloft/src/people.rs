@@ -247,9 +247,10 @@ pub async fn push(sync: &PeopleSync, records: &[LocalPerson]) -> Result<(), CliE
 pub async fn enqueue(store: &Store, records: &[LocalPerson]) -> Result<(), CliError> {
     let mut jobs = 0;
     for chunk in records.chunks(RECORDS_PER_JOB) {
-        let payload = salesloft_jobs::PushPayload::of(chunk);
-        let job: NewJob = salesloft_jobs::Registry::job::<salesloft_jobs::PushJob>(&payload)
-            .map_err(|e| CliError::Usage(format!("encoding a push job: {e}")))?;
+        let payload = salesloft_services::jobs::PushPayload::of(chunk);
+        let job: NewJob =
+            salesloft_jobs::Registry::job::<salesloft_services::jobs::PushJob>(&payload)
+                .map_err(|e| CliError::Usage(format!("encoding a push job: {e}")))?;
         store.enqueue(&job).await?;
         jobs += 1;
     }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use salesloft_client::{CredentialHold, FailureKind};
+use salesloft_model::{CredentialHold, FailureKind};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
@@ -58,7 +58,7 @@ pub enum JobError {
     /// of it are not enqueued meanwhile.
     #[error("waiting for credentials SalesLoft rejected")]
     CredentialsRejected {
-        /// The credential's id ([`salesloft_client::Client::credential_id`]).
+        /// The credential's id (salesloft-client's `Client::credential_id`).
         credential: String,
         /// When to try again at the latest, ms since the epoch.
         until_ms: i64,
@@ -130,6 +130,11 @@ impl JobContext {
     /// Attempts allowed.
     pub fn max_attempts(&self) -> i32 {
         self.max_attempts
+    }
+
+    /// The token that is cancelled once the run should stop, for code that takes one.
+    pub fn cancellation(&self) -> &CancellationToken {
+        &self.cancel
     }
 
     /// True once the run should stop (shutdown, or the lease was lost).

@@ -12,17 +12,42 @@
 //!   snoozes what did not finish. [`Runner::run_once`] drains the due jobs, for tests.
 //! - [`Schedule`]: periodic work without a leader: every runner enqueues each schedule under
 //!   its unique key, so duplicates are no-ops.
-//! - Built in: [`SyncJob`], [`ReconcileJob`], [`EngagementJob`], [`EnrollJob`], [`PushJob`],
-//!   [`sync_registry`], [`sync_schedules`].
+//! - [`JobError`]: a failure kept with its source and decided by what it is: retried
+//!   ([`JobError::Retry`]), dead at once ([`JobError::Permanent`]) or parked until SalesLoft
+//!   accepts the credentials ([`JobError::CredentialsRejected`]).
+//!
+//! This crate is the runtime only: the jobs of the toolkit live beside their behaviours
+//! (salesloft-services' `jobs` module, salesloft-webhooks' `WebhookJob`), and an embedder's
+//! own jobs are registered the same way:
 //!
 //! ```no_run
-//! # async fn demo(ctx: salesloft_services::Context) -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn demo(store: salesloft_storage::Store) -> Result<(), Box<dyn std::error::Error>> {
 //! use std::time::Duration;
-//! use salesloft_jobs::{Runner, RunnerConfig, sync_registry, sync_schedules};
-//! let registry = sync_registry(ctx.clone(), Default::default());
-//! let runner = Runner::new(ctx.store.clone(), registry, RunnerConfig::default())?
-//!     .with_schedules(sync_schedules(Duration::from_secs(300))?);
-//! let shutdown = tokio_util::sync::CancellationToken::new();
+//! use salesloft_jobs::{Job, JobContext, JobError, Outcome, Registry, Runner, RunnerConfig, Schedule};
+//!
+//! struct Export;
+//!
+//! #[salesloft_jobs::async_trait]
+//! impl Job for Export {
+//!     type Payload = String; // the table to export
+//!     const KIND: &'static str = "export";
+//!
+//!     async fn run(&self, table: String, ctx: &JobContext) -> Result<Outcome, JobError> {
+//!         if table.is_empty() {
+//!             return Err(JobError::permanent("no table named"));
+//!         }
+//!         // `?` on any error type: a `std::io::Error` here is worth a retry.
+//!         std::fs::write(format!("/tmp/{table}.done"), b"ok").map_err(JobError::retry)?;
+//!         Ok(Outcome::Done)
+//!     }
+//! }
+//!
+//! let registry = Registry::new().register(Export);
+//! let mut config = RunnerConfig::default();
+//! config.concurrency = 2;
+//! let runner = Runner::new(store.clone(), registry, config)?
+//!     .with_schedules(vec![Schedule::every::<Export>("export:people", &"people".to_owned(), Duration::from_secs(3600))?]);
+//! let shutdown = salesloft_jobs::CancellationToken::new();
 //! runner.run(shutdown).await?; // until shutdown.cancel()
 //! # Ok(()) }
 //! ```
@@ -30,18 +55,13 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod builtin;
 mod error;
 mod job;
 mod registry;
 mod runner;
 mod schedule;
 
-pub use builtin::{
-    BuiltinSettings, EngagementJob, EngagementPayload, EnrollJob, EnrollPayload, InboxPruneJob,
-    InboxRetention, PrunePayload, PushJob, PushPayload, ReconcileJob, StreamPayload, SyncJob,
-    engagement_job, sync_job, sync_key, sync_registry, sync_schedules,
-};
+pub use async_trait::async_trait;
 pub use error::{Error, Result};
 pub use job::{BoxError, Job, JobContext, JobError, Outcome};
 pub use registry::Registry;

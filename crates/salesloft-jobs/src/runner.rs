@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use salesloft_client::error_chain;
+use salesloft_model::error_chain;
 use salesloft_storage::{Backend, Failed, Store};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;

@@ -53,6 +53,7 @@ mod cadences;
 mod context;
 mod engagement;
 mod error;
+pub mod jobs;
 mod lookup;
 mod people;
 mod pipeline;

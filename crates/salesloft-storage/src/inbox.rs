@@ -91,6 +91,15 @@ pub fn dedupe_key(event_type: &str, body: &[u8]) -> String {
     hex::encode(h.finalize())
 }
 
+/// The payload of the job that processes a batch of stored deliveries, as
+/// [`Store::record_webhooks`] writes it (built by SQL on PostgreSQL, serialised on SQLite) and
+/// salesloft-webhooks' processor reads it: `{"inbox_ids": [...]}`. The one owner of that format.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProcessPayload {
+    /// The deliveries' inbox ids, ascending.
+    pub inbox_ids: Vec<i64>,
+}
+
 impl Store {
     /// Store a verified delivery. `Some(id)` for a new one; `None` if the same delivery was
     /// stored before.
@@ -490,7 +499,15 @@ async fn record_in_transaction(
             )
             .bind(&job.queue)
             .bind(&job.kind)
-            .bind(serde_json::json!({ "inbox_ids": chunk }).to_string())
+            .bind(
+                serde_json::to_string(&ProcessPayload {
+                    inbox_ids: chunk.to_vec(),
+                })
+                .map_err(|source| crate::Error::Encode {
+                    what: "the processing payload",
+                    source,
+                })?,
+            )
             .bind(job.priority)
             .bind(job.max_attempts)
             .bind(job.run_at_ms.unwrap_or(now))

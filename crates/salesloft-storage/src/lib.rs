@@ -77,7 +77,7 @@ pub use engagement::{DaySpan, EngagementRow, EngagementWritten, LocalDays, Offse
 pub use entity::{Entity, PreparedRows};
 pub use error::{Error, Result};
 pub use feed::{ChangedRow, FeedPosition, OwnWrite, ParkedWrite};
-pub use inbox::{Delivery, InboxEvent, InboxOutcome, Recorded, dedupe_key};
+pub use inbox::{Delivery, InboxEvent, InboxOutcome, ProcessPayload, Recorded, dedupe_key};
 pub use jobs::{Enqueued, Failed, Job, JobRecord, JobWakeups, NewJob, backoff};
 pub use lease::Lease;
 pub use quarantine::Quarantined;

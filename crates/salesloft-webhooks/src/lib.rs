@@ -33,6 +33,7 @@
 mod error;
 mod event;
 mod inbox;
+pub mod jobs;
 mod processor;
 mod verify;
 

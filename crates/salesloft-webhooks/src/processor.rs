@@ -13,12 +13,8 @@ use crate::event::Action;
 /// payload is `{"inbox_ids": [...]}`.
 pub const PROCESS_KIND: &str = "webhook";
 
-/// The payload of a [`PROCESS_KIND`] job.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ProcessPayload {
-    /// The deliveries' inbox ids.
-    pub inbox_ids: Vec<i64>,
-}
+/// The payload of a [`PROCESS_KIND`] job: storage's, which its SQL writes.
+pub use salesloft_storage::ProcessPayload;
 
 /// How a batch of deliveries went.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

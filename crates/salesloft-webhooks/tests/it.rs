@@ -1,7 +1,7 @@
 //! The inbox and the processor on real databases (SQLite and PostgreSQL, never skipped),
 //! with record bodies from the sandbox signed by the sandbox's own signing code.
 
-#![allow(clippy::unwrap_used)] // tests panic on failure
+#![allow(clippy::unwrap_used, clippy::print_stderr)] // tests panic on failure and report what they measured
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -513,3 +513,120 @@ async fn delete_deliveries_are_confirmed_together(db: TestDb) {
     assert_eq!(tombstones, 4, "the three deleted and the one never seen");
 }
 on_both!(deletes_together, delete_deliveries_are_confirmed_together);
+
+/// The hourly prune deletes settled deliveries past their retention in short batches (see
+/// below), through the runner.
+mod prune {
+    use salesloft_jobs::{Registry, Runner, RunnerConfig};
+    use salesloft_storage::testing::TestDb;
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+    use std::time::{Duration, Instant};
+
+    fn config() -> RunnerConfig {
+        let mut c = RunnerConfig::default();
+        c.lease = Duration::from_millis(900);
+        c.poll_min = Duration::from_millis(20);
+        c.poll_max = Duration::from_millis(100);
+        c.shutdown_grace = Duration::from_millis(500);
+        c.maintenance_every = Duration::from_millis(200);
+        c
+    }
+
+    /// The hourly prune deletes settled deliveries past their retention in short batches, so
+    /// deliveries keep being stored while it runs (on SQLite's one writer too), and never touches
+    /// recent or pending ones.
+    async fn the_inbox_prune_never_holds_intake_back(db: TestDb) {
+        const OLD: usize = 12_000;
+        let store = db.store.clone();
+        let body = vec![b'x'; 512];
+        let bodies: Vec<Vec<u8>> = (0..OLD)
+            .map(|i| {
+                let mut b = format!("{{\"id\": {i}, \"pad\": \"").into_bytes();
+                b.extend_from_slice(&body);
+                b.extend_from_slice(b"\"}");
+                b
+            })
+            .collect();
+        for chunk in bodies.chunks(500) {
+            let deliveries: Vec<salesloft_storage::Delivery<'_>> = chunk
+                .iter()
+                .map(|b| salesloft_storage::Delivery {
+                    event_type: "person_updated",
+                    body: b,
+                    resource_id: None,
+                    resource_updated_at_us: None,
+                })
+                .collect();
+            store.record_webhooks(&deliveries, None).await.unwrap();
+        }
+        let month_ago = salesloft_storage::now_ms() - 31 * 86_400_000;
+        salesloft_storage::testing::execute(
+            &store,
+            &format!(
+                "UPDATE webhook_events SET status = 'processed', received_at_ms = {month_ago}"
+            ),
+        )
+        .await
+        .unwrap();
+        let registry = Registry::new().register(salesloft_webhooks::jobs::InboxPruneJob::new(
+            store.clone(),
+            salesloft_webhooks::jobs::InboxRetention::default(),
+        ));
+        store
+            .enqueue(
+                &Registry::job::<salesloft_webhooks::jobs::InboxPruneJob>(&Default::default())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let runner = Runner::new(store.clone(), registry, config()).unwrap();
+
+        // Deliveries arrive every 5 ms while the prune runs.
+        let pruning = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let arrivals = {
+            let (store, pruning) = (store.clone(), pruning.clone());
+            tokio::spawn(async move {
+                let mut stored_at = Vec::new();
+                let mut i = 0;
+                while pruning.load(Ordering::Relaxed) {
+                    let body = format!("{{\"id\": {i}, \"fresh\": true}}");
+                    store
+                        .record_webhook("person_updated", body.as_bytes(), None, None)
+                        .await
+                        .unwrap();
+                    stored_at.push(Instant::now());
+                    i += 1;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                stored_at
+            })
+        };
+        let started = Instant::now();
+        let drained = runner.run_once().await.unwrap();
+        let ended = Instant::now();
+        pruning.store(false, Ordering::Relaxed);
+        let stored_at = arrivals.await.unwrap();
+        assert_eq!(drained.completed, 1, "{drained:?}");
+        let during = stored_at
+            .iter()
+            .filter(|t| **t > started && **t < ended)
+            .count();
+        eprintln!(
+            "pruned {OLD} deliveries in {:?}; {during} deliveries stored meanwhile",
+            ended - started
+        );
+        assert!(
+            during >= 10,
+            "deliveries were stored while the prune ran ({during} in {:?})",
+            ended - started
+        );
+        let (rows, _) = store.webhook_inbox_size().await.unwrap();
+        assert_eq!(
+            rows as usize,
+            stored_at.len(),
+            "only the fresh deliveries are left"
+        );
+    }
+    on_both!(inbox_prune, the_inbox_prune_never_holds_intake_back);
+}

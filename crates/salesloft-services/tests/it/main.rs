@@ -382,6 +382,7 @@ on_both!(
 mod cadences;
 mod engagement;
 mod exact;
+mod jobs;
 mod lookup;
 mod people;
 

@@ -405,3 +405,44 @@ async fn webhook_subscriptions_keep_their_tokens(db: &TestDb) {
     assert_eq!(db.store.subscriptions().await.unwrap().len(), 1);
 }
 on_both!(subscriptions, webhook_subscriptions_keep_their_tokens);
+
+/// The processing job's payload is written by SQL (a string built on PostgreSQL, serde on
+/// SQLite): what each engine writes decodes as the one `ProcessPayload` the processor reads.
+async fn the_processing_payload_each_engine_writes_decodes(db: &TestDb) {
+    let bodies: Vec<Vec<u8>> = (0..3)
+        .map(|i| format!("{{\"id\": {i}}}").into_bytes())
+        .collect();
+    let deliveries: Vec<salesloft_storage::Delivery<'_>> = bodies
+        .iter()
+        .map(|b| salesloft_storage::Delivery {
+            event_type: "person_updated",
+            body: b,
+            resource_id: None,
+            resource_updated_at_us: None,
+        })
+        .collect();
+    let process = NewJob::new("webhook", json!({}));
+    let recorded = db
+        .store
+        .record_webhooks(&deliveries, Some(&process))
+        .await
+        .unwrap();
+    let mut ids: Vec<i64> = recorded
+        .iter()
+        .filter_map(|r| match r {
+            salesloft_storage::Recorded::New(id) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids.len(), 3);
+    let jobs = db.store.jobs(None, Some("webhook"), 10).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    let payload: salesloft_storage::ProcessPayload =
+        serde_json::from_str(&jobs[0].payload).unwrap();
+    assert_eq!(payload.inbox_ids, ids);
+}
+on_both!(
+    processing_payload,
+    the_processing_payload_each_engine_writes_decodes
+);

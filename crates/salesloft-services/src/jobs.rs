@@ -1,30 +1,31 @@
-//! The jobs that keep the local copy fresh: [`SyncJob`] (`sync`, one stream),
-//! [`ReconcileJob`] (`reconcile`, one stream) and [`EngagementJob`] (`engagement`, the daily
-//! metrics after activities changed), with their schedules; [`EnrollJob`] (`enroll`) and
-//! [`PushJob`] (`people_push`), enqueued by callers; [`InboxPruneJob`] (`webhook_prune`,
-//! hourly), which forgets webhook deliveries past their retention.
+//! The behaviours of this crate as jobs of salesloft-jobs' runtime: [`SyncJob`] (`sync`, one
+//! stream), [`ReconcileJob`] (`reconcile`, one stream) and [`EngagementJob`] (`engagement`,
+//! the daily metrics after activities changed), with their schedules; [`EnrollJob`]
+//! (`enroll`) and [`PushJob`] (`people_push`), enqueued by callers.
 
 use std::time::Duration;
 
-use salesloft_services::{
-    Context, EngagementConfig, EngagementMetrics, FieldPolicies, LocalPerson, Lookups, Recompute,
-    ReconcileOptions, Reconciler, Stream, SyncEngine, SyncOptions,
-};
-use salesloft_storage::NewJob;
+use salesloft_jobs::{Job, JobContext, JobError, Outcome, Registry, Schedule};
+use salesloft_storage::{NewJob, now_ms};
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
-use crate::job::{Job, JobContext, JobError, Outcome};
-use crate::registry::Registry;
-use crate::schedule::Schedule;
+use crate::context::Context;
+use crate::engagement::{EngagementConfig, EngagementMetrics, Recompute};
+use crate::lookup::Lookups;
+use crate::people::LocalPerson;
+use crate::policy::FieldPolicies;
+use crate::reconcile::{ReconcileOptions, Reconciler};
+use crate::report::SyncOptions;
+use crate::streams::Stream;
+use crate::sync::SyncEngine;
 
 /// The job error for a failure by what it is: retried when it may pass, held when SalesLoft
 /// rejected the credentials, dead at once otherwise.
 fn job_error<E>(e: E) -> JobError
 where
-    E: Into<salesloft_services::ReportError>,
+    E: Into<crate::report::ReportError>,
 {
-    let e: salesloft_services::ReportError = e.into();
+    let e: crate::report::ReportError = e.into();
     let hold = e.credential_hold().cloned();
     JobError::of_failure(e.kind(), hold.as_ref(), e)
 }
@@ -68,7 +69,7 @@ impl SyncJob {
     }
 }
 
-#[async_trait::async_trait]
+#[salesloft_jobs::async_trait]
 impl Job for SyncJob {
     type Payload = StreamPayload;
     const KIND: &'static str = "sync";
@@ -77,7 +78,7 @@ impl Job for SyncJob {
         let stream = payload.stream()?;
         let report = self
             .engine
-            .sync_stream_until(stream, self.options, &ctx.cancel)
+            .sync_stream_until(stream, self.options, ctx.cancellation())
             .await;
         if report.inserted + report.updated > 0 && ENGAGEMENT_INPUTS.contains(&stream.name()) {
             // The days these records fall on are recomputed shortly (one job for a burst).
@@ -116,7 +117,7 @@ impl ReconcileJob {
     }
 }
 
-#[async_trait::async_trait]
+#[salesloft_jobs::async_trait]
 impl Job for ReconcileJob {
     type Payload = StreamPayload;
     const KIND: &'static str = "reconcile";
@@ -164,7 +165,7 @@ impl EngagementJob {
     }
 }
 
-#[async_trait::async_trait]
+#[salesloft_jobs::async_trait]
 impl Job for EngagementJob {
     type Payload = EngagementPayload;
     const KIND: &'static str = "engagement";
@@ -208,25 +209,25 @@ pub struct EnrollPayload {
 }
 
 /// `enroll`: add people to a cadence (or take them off) with salesloft-services'
-/// [`CadenceManager`](salesloft_services::CadenceManager). Resumable: each write is kept in
+/// [`CadenceManager`](crate::CadenceManager). Resumable: each write is kept in
 /// the local copy as it is answered, so an attempt after a crash or a shutdown writes only
 /// what is left. People SalesLoft refused stay in the job's log as a retry error until they
 /// are the only ones left on the last attempt.
 #[derive(Debug, Clone)]
 pub struct EnrollJob {
-    manager: salesloft_services::CadenceManager,
+    manager: crate::CadenceManager,
 }
 
 impl EnrollJob {
     /// Enrolls through `ctx`.
     pub fn new(ctx: Context) -> Self {
         Self {
-            manager: salesloft_services::CadenceManager::new(ctx),
+            manager: crate::CadenceManager::new(ctx),
         }
     }
 }
 
-#[async_trait::async_trait]
+#[salesloft_jobs::async_trait]
 impl Job for EnrollJob {
     type Payload = EnrollPayload;
     const KIND: &'static str = "enroll";
@@ -242,9 +243,11 @@ impl Job for EnrollJob {
                 () = ctx.cancelled() => return Ok(Outcome::Snooze(Duration::ZERO)),
             }
         } else {
-            let mut options = salesloft_services::EnrollOptions::default();
-            options.user_id = payload.user_id.map(Into::into);
-            options.step_id = payload.step_id.map(Into::into);
+            let options = crate::EnrollOptions {
+                user_id: payload.user_id.map(Into::into),
+                step_id: payload.step_id.map(Into::into),
+                ..Default::default()
+            };
             let run = self.manager.enroll(cadence, &people, &options, None);
             tokio::select! {
                 r = run => {
@@ -272,86 +275,6 @@ pub fn engagement_job() -> NewJob {
     job
 }
 
-/// How long the webhook inbox keeps deliveries (their bodies hold personal data).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InboxRetention {
-    /// Processed and skipped deliveries; default 7 days.
-    pub settled: Duration,
-    /// Failed deliveries, kept longer for inspection; default 30 days.
-    pub failed: Duration,
-}
-
-impl Default for InboxRetention {
-    fn default() -> Self {
-        Self {
-            settled: Duration::from_secs(7 * 86_400),
-            failed: Duration::from_secs(30 * 86_400),
-        }
-    }
-}
-
-/// The payload of [`InboxPruneJob`]: nothing.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PrunePayload {}
-
-/// Deliveries one prune statement deletes at most.
-const PRUNE_BATCH: i64 = 500;
-
-/// `webhook_prune`: delete the deliveries past their [`InboxRetention`], oldest first, 500
-/// per short statement with a pause between, so deliveries arriving meanwhile never wait for
-/// more than one batch. Stopped by shutdown, it keeps what it pruned; the next run goes on.
-#[derive(Debug, Clone)]
-pub struct InboxPruneJob {
-    store: salesloft_storage::Store,
-    retention: InboxRetention,
-}
-
-impl InboxPruneJob {
-    /// Prunes `store`'s inbox to `retention`.
-    pub fn new(store: salesloft_storage::Store, retention: InboxRetention) -> Self {
-        Self { store, retention }
-    }
-}
-
-fn before(now: i64, keep: Duration) -> i64 {
-    now.saturating_sub(i64::try_from(keep.as_millis()).unwrap_or(i64::MAX))
-}
-
-#[async_trait::async_trait]
-impl Job for InboxPruneJob {
-    type Payload = PrunePayload;
-    const KIND: &'static str = "webhook_prune";
-    const MAX_ATTEMPTS: i32 = 5;
-
-    async fn run(&self, _: PrunePayload, ctx: &JobContext) -> Result<Outcome, JobError> {
-        let now = now_ms();
-        let (settled, failed) = (
-            before(now, self.retention.settled),
-            before(now, self.retention.failed),
-        );
-        let mut pruned = 0u64;
-        while !ctx.is_cancelled() {
-            let deleted = self
-                .store
-                .prune_webhooks(settled, failed, PRUNE_BATCH)
-                .await
-                .map_err(|e| job_error(salesloft_services::Error::from(e)))?;
-            pruned += deleted;
-            if deleted < PRUNE_BATCH.unsigned_abs() {
-                break;
-            }
-            // Let deliveries (and SQLite's other writers) in between batches.
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        if pruned > 0 {
-            tracing::info!(pruned, "pruned webhook deliveries past their retention");
-        }
-        Ok(Outcome::Done)
-    }
-}
-
-use salesloft_storage::now_ms;
-
 /// The payload of [`PushJob`]: local person records, each a JSON object of SalesLoft field
 /// names with its `changed_at` (see [`LocalPerson::from_json`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -370,20 +293,20 @@ impl PushPayload {
 }
 
 /// `people_push`: push local people to SalesLoft with salesloft-services'
-/// [`PeopleSync`](salesloft_services::PeopleSync) under the configured field policies.
+/// [`PeopleSync`](crate::PeopleSync) under the configured field policies.
 /// Records SalesLoft refused are parked (not retried); when any failed in a way that may pass
 /// (a 5xx, a lost connection), the job is retried, and the records that went through cost
 /// nothing the next time (the local copy holds their answers).
 #[derive(Debug, Clone)]
 pub struct PushJob {
-    sync: salesloft_services::PeopleSync,
+    sync: crate::PeopleSync,
 }
 
 impl PushJob {
     /// Pushes through `ctx` under `policies`.
     pub fn new(ctx: Context, policies: FieldPolicies) -> Self {
         Self {
-            sync: salesloft_services::PeopleSync::new(ctx, policies),
+            sync: crate::PeopleSync::new(ctx, policies),
         }
     }
 
@@ -394,7 +317,7 @@ impl PushJob {
     }
 }
 
-#[async_trait::async_trait]
+#[salesloft_jobs::async_trait]
 impl Job for PushJob {
     type Payload = PushPayload;
     const KIND: &'static str = "people_push";
@@ -407,7 +330,7 @@ impl Job for PushJob {
                 .map_err(|e| JobError::permanent(format!("record {n}: {e}")))?;
             records.push(record);
         }
-        let options = salesloft_services::PushOptions::default();
+        let options = crate::PushOptions::default();
         let report = tokio::select! {
             r = self.sync.push(&records, &options, None) => {
                 r.map_err(job_error)?
@@ -449,8 +372,6 @@ pub struct BuiltinSettings {
     pub people_policies: FieldPolicies,
     /// A lookup cache to share (else each job that needs one has its own).
     pub lookups: Option<Lookups>,
-    /// Of [`InboxPruneJob`].
-    pub inbox_retention: InboxRetention,
 }
 
 impl Default for BuiltinSettings {
@@ -461,7 +382,6 @@ impl Default for BuiltinSettings {
             engagement: EngagementConfig::default(),
             people_policies: FieldPolicies::people_defaults(),
             lookups: None,
-            inbox_retention: InboxRetention::default(),
         }
     }
 }
@@ -480,7 +400,6 @@ impl BuiltinSettings {
             engagement,
             people_policies,
             lookups: None,
-            inbox_retention: InboxRetention::default(),
         }
     }
 
@@ -489,16 +408,10 @@ impl BuiltinSettings {
         self.lookups = Some(lookups);
         self
     }
-
-    /// The same settings keeping webhook deliveries for `retention`.
-    pub fn with_inbox_retention(mut self, retention: InboxRetention) -> Self {
-        self.inbox_retention = retention;
-        self
-    }
 }
 
 /// A registry with [`SyncJob`], [`ReconcileJob`], [`EngagementJob`], [`EnrollJob`],
-/// [`PushJob`] and [`InboxPruneJob`] over `ctx`.
+/// and [`PushJob`] over `ctx`.
 pub fn sync_registry(ctx: Context, settings: BuiltinSettings) -> Registry {
     let mut push = PushJob::new(ctx.clone(), settings.people_policies);
     let mut sync = SyncJob::new(ctx.clone(), settings.sync);
@@ -507,10 +420,6 @@ pub fn sync_registry(ctx: Context, settings: BuiltinSettings) -> Registry {
         sync = sync.with_lookups(lookups);
     }
     Registry::new()
-        .register(InboxPruneJob::new(
-            ctx.store.clone(),
-            settings.inbox_retention,
-        ))
         .register(sync)
         .register(ReconcileJob::new(ctx.clone(), settings.reconcile))
         .register(EngagementJob::new(ctx.clone(), settings.engagement))
@@ -536,8 +445,8 @@ pub fn sync_job(stream: Stream) -> NewJob {
 }
 
 /// The built-in schedules: `sync:<stream>` every `sync_every` (and at a runner's start), and
-/// `reconcile:<stream>` daily, for every stream; `engagement` daily; `webhook_prune` hourly.
-pub fn sync_schedules(sync_every: Duration) -> Result<Vec<Schedule>> {
+/// `reconcile:<stream>` daily, for every stream; `engagement` daily.
+pub fn sync_schedules(sync_every: Duration) -> salesloft_jobs::Result<Vec<Schedule>> {
     let mut out = Vec::new();
     for stream in Stream::all() {
         let payload = StreamPayload {
@@ -554,11 +463,6 @@ pub fn sync_schedules(sync_every: Duration) -> Result<Vec<Schedule>> {
         "engagement",
         &EngagementPayload::default(),
         Duration::from_secs(24 * 3600),
-    )?);
-    out.push(Schedule::every::<InboxPruneJob>(
-        "webhook_prune",
-        &PrunePayload::default(),
-        Duration::from_secs(3600),
     )?);
     Ok(out)
 }
