@@ -45,9 +45,7 @@ pub(crate) async fn status_page(
     }
 }
 
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
+use salesloft_storage::now_ms;
 
 async fn render(
     state: &AppState,

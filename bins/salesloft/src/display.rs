@@ -60,13 +60,7 @@ impl Display {
         let budget_per_second =
             budget.map(|b| f64::from(b.per_minute.saturating_sub(b.burst).max(1)) / 60.0);
         if !self.terminal {
-            return Arc::new(|r: &StreamReport| {
-                if r.finished {
-                    tracing::info!(stream = %r.stream, fetched = r.fetched, inserted = r.inserted, updated = r.updated, unchanged = r.unchanged, cost = r.cost, elapsed_ms = r.elapsed_ms, error = r.error.as_ref().map(|e| salesloft_config::error_chain(e)), "sync stream done");
-                } else if r.requests > 0 && r.requests.is_multiple_of(100) {
-                    tracing::info!(stream = %r.stream, fetched = r.fetched, expected = ?r.expected, inserted = r.inserted, updated = r.updated, cost = r.cost, "sync progress");
-                }
-            });
+            return Arc::new(log_progress);
         }
         let bars: HashMap<String, ProgressBar> = streams
             .iter()
@@ -89,21 +83,11 @@ impl Display {
             };
             if report.finished {
                 // The stream's last report: freeze its line with the outcome.
-                lock(&remaining).remove(&report.stream);
-                bar.set_style(style(true));
-                bar.set_length(report.fetched);
-                bar.set_position(report.fetched);
-                bar.finish_with_message(match &report.error {
-                    Some(e) => format!("FAILED: {e}"),
-                    None => format!(
-                        "done: {} new, {} updated, cost {}, {:.1}s, {:.0} rec/s",
-                        report.inserted,
-                        report.updated,
-                        report.cost,
-                        report.elapsed_ms as f64 / 1000.0,
-                        report.fetched as f64 * 1000.0 / report.elapsed_ms.max(1) as f64
-                    ),
-                });
+                remaining
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .remove(&report.stream);
+                finish_bar(bar, report);
                 return;
             }
             if let Some(total) = report.expected {
@@ -117,7 +101,9 @@ impl Display {
                 .expected
                 .map_or(0, |t| t.saturating_sub(report.fetched));
             let total_spent: u64 = {
-                let mut spent = lock(&spent);
+                let mut spent = spent
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 spent.insert(report.stream.clone(), report.cost);
                 spent.values().sum()
             };
@@ -130,7 +116,9 @@ impl Display {
                     let secs = started.elapsed().as_secs_f64();
                     let observed = (secs > 5.0).then(|| total_spent as f64 / secs);
                     let rate = observed.map_or(budget, |o| o.min(budget));
-                    let mut remaining = lock(&remaining);
+                    let mut remaining = remaining
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
                     remaining.insert(report.stream.clone(), left.div_ceil(100));
                     let finish = fair_share_finish(&remaining, rate);
                     finish.get(&report.stream).copied().unwrap_or_default()
@@ -150,6 +138,33 @@ impl Display {
     }
 }
 
+/// A stream's progress as log lines, when stderr is not a terminal.
+fn log_progress(r: &StreamReport) {
+    if r.finished {
+        tracing::info!(stream = %r.stream, fetched = r.fetched, inserted = r.inserted, updated = r.updated, unchanged = r.unchanged, cost = r.cost, elapsed_ms = r.elapsed_ms, error = r.error.as_ref().map(|e| salesloft_config::error_chain(e)), "sync stream done");
+    } else if r.requests > 0 && r.requests.is_multiple_of(100) {
+        tracing::info!(stream = %r.stream, fetched = r.fetched, expected = ?r.expected, inserted = r.inserted, updated = r.updated, cost = r.cost, "sync progress");
+    }
+}
+
+/// Freeze a stream's bar with its outcome (its last report).
+fn finish_bar(bar: &ProgressBar, report: &StreamReport) {
+    bar.set_style(style(true));
+    bar.set_length(report.fetched);
+    bar.set_position(report.fetched);
+    bar.finish_with_message(match &report.error {
+        Some(e) => format!("FAILED: {}", salesloft_config::error_chain(e)),
+        None => format!(
+            "done: {} new, {} updated, cost {}, {:.1}s, {:.0} rec/s",
+            report.inserted,
+            report.updated,
+            report.cost,
+            report.elapsed_ms as f64 / 1000.0,
+            report.fetched as f64 * 1000.0 / report.elapsed_ms.max(1) as f64
+        ),
+    });
+}
+
 /// When each stream finishes if they share `per_second` of budget equally and each needs the
 /// cost given: the cheapest finishes first, and the others then share its part.
 fn fair_share_finish(costs: &HashMap<String, u64>, per_second: f64) -> HashMap<String, Duration> {
@@ -165,10 +180,6 @@ fn fair_share_finish(costs: &HashMap<String, u64>, per_second: f64) -> HashMap<S
         out.insert(stream.clone(), Duration::from_secs_f64(t));
     }
     out
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A bar's look: with a total, or counting while SalesLoft has not said how many.

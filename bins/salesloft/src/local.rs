@@ -40,7 +40,7 @@ pub fn print_report(report: &SyncReport) {
             s.elapsed_ms as f64 / 1000.0,
             s.error
                 .as_ref()
-                .map(|e| format!("  FAILED: {e}"))
+                .map(|e| format!("  FAILED: {}", salesloft_config::error_chain(e)))
                 .unwrap_or_default()
         );
     }
@@ -82,7 +82,7 @@ pub async fn reconcile(
         let outcome = match (&r.error, &r.refused) {
             (Some(e), _) => {
                 failed = true;
-                format!("failed: {e}")
+                format!("failed: {}", salesloft_config::error_chain(e))
             }
             (None, Some(why)) => {
                 failed = true;
@@ -258,7 +258,7 @@ pub async fn demo(
             d.local,
             s.error
                 .as_ref()
-                .map(|e| format!("  FAILED: {e}"))
+                .map(|e| format!("  FAILED: {}", salesloft_config::error_chain(e)))
                 .unwrap_or_default()
         );
     }

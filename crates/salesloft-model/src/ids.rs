@@ -28,15 +28,6 @@ macro_rules! int_id {
             }
         }
 
-        impl $crate::models::record::WireField for $name {
-            fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                Self::deserialize(d)
-            }
-            fn missing() -> Option<Self> {
-                None
-            }
-        }
-
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 self.0.fmt(f)

@@ -15,7 +15,8 @@ pub use failure::{BoxError, FailureKind, error_chain};
 pub use hold::{CredentialHold, HoldCheck};
 pub use ids::*;
 pub use limiter::{
-    BudgetConfig, CostBudget, CostLimiter, Observation, Unlimited, next_minute_ms, page_cost,
+    BudgetConfig, CostBudget, CostLimiter, Observation, Unlimited, next_minute_ms, now_ms,
+    page_cost,
 };
 pub use models::{
     Account, AccountInput, Cadence, CadenceImport, CadenceMembership, Call, CallInput, Email,

@@ -354,7 +354,8 @@ pub fn next_minute_ms(now_ms: i64, server_date: Option<SystemTime>) -> i64 {
     now_ms + (60_000 - into_minute)
 }
 
-pub(crate) fn now_ms() -> i64 {
+/// Milliseconds since the epoch by the system clock: the one clock of the toolkit's records.
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

@@ -9,15 +9,9 @@ use serde_json::{Map, Value, json};
 use crate::error::ApiError;
 use crate::store::{Collection, Kind};
 
-/// The cost SalesLoft charges for list page `page`.
+/// The cost SalesLoft charges for list page `page` (the model's table).
 pub fn page_cost(page: u64) -> u32 {
-    match page {
-        0..=100 => 1,
-        101..=150 => 3,
-        151..=250 => 8,
-        251..=500 => 10,
-        _ => 30,
-    }
+    salesloft_model::page_cost(u32::try_from(page).unwrap_or(u32::MAX))
 }
 
 /// Decoded query-string parameters, in order.

@@ -19,12 +19,13 @@ pub enum Error {
     #[error("unknown stream {0:?}: use one of {names}", names = salesloft_client::Resource::names())]
     UnknownStream(String),
     /// The task fetching a stream's pages stopped without finishing (it panicked).
-    #[error("the fetcher of {stream} stopped: {reason}")]
+    #[error("the fetcher of {stream} stopped")]
     FetcherStopped {
         /// The stream.
         stream: String,
         /// What the runtime reported.
-        reason: String,
+        #[source]
+        source: tokio::task::JoinError,
     },
     /// SalesLoft answered in a way that cannot be trusted for the operation.
     #[error("{0}")]

@@ -269,10 +269,9 @@ where
     let mut fetcher = AbortOnDrop(tokio::spawn(fetcher));
     writer.await?;
     // The channel closed: the fetcher finished, unless it panicked.
-    (&mut fetcher.0).await.map_err(|e| Error::FetcherStopped {
-        stream,
-        reason: e.to_string(),
-    })
+    (&mut fetcher.0)
+        .await
+        .map_err(|source| Error::FetcherStopped { stream, source })
 }
 
 /// Lists SalesLoft cannot filter by `updated_at`: read in full every run (they are small) and

@@ -384,8 +384,4 @@ impl BeginWrite for SqlitePool {
     }
 }
 
-/// Milliseconds since the epoch: the bookkeeping clock of every table (`synced_at_ms`,
-/// `deleted_at_ms`, ...), for callers that stamp what they pass in with the same clock.
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
+pub use salesloft_model::now_ms;

@@ -71,8 +71,23 @@ pub enum Refusal {
     #[error("the x-salesloft-event header is missing or not text")]
     NoEventType,
     /// The database could not take the delivery (answer 503: SalesLoft retries).
-    #[error("the database cannot store the delivery now: {0}")]
-    Unavailable(String),
+    #[error("the database cannot store the delivery now")]
+    Unavailable(#[source] StoreFailure),
+}
+
+/// Why the inbox could not store a delivery.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreFailure {
+    /// The task that writes deliveries has stopped (the inbox is shutting down).
+    #[error("the inbox writer has stopped")]
+    WriterStopped,
+    /// The database did not take the delivery in time.
+    #[error("the database did not take the delivery within {0:?}")]
+    TimedOut(std::time::Duration),
+    /// Storing the batch the delivery was in failed (every delivery of it gets this error).
+    #[error("storing the batch failed")]
+    Storage(#[source] Arc<salesloft_storage::Error>),
 }
 
 impl Refusal {
@@ -93,7 +108,7 @@ struct Pending {
     body: Bytes,
     resource_id: Option<i64>,
     resource_updated_at_us: Option<i64>,
-    answer: oneshot::Sender<Result<Receipt, String>>,
+    answer: oneshot::Sender<Result<Receipt, StoreFailure>>,
 }
 
 /// Verifies deliveries and stores each durably, with its processing job, before answering.
@@ -201,18 +216,17 @@ impl Inbox {
             self.writer
                 .send(pending)
                 .await
-                .map_err(|_| Refusal::Unavailable("the inbox writer has stopped".into()))?;
+                .map_err(|_| Refusal::Unavailable(StoreFailure::WriterStopped))?;
             match answered.await {
                 Ok(Ok(receipt)) => Ok(receipt),
                 Ok(Err(e)) => Err(Refusal::Unavailable(e)),
-                Err(_) => Err(Refusal::Unavailable("the inbox writer has stopped".into())),
+                Err(_) => Err(Refusal::Unavailable(StoreFailure::WriterStopped)),
             }
         };
         match tokio::time::timeout(self.store_timeout, stored).await {
             Ok(result) => result,
-            Err(_) => Err(Refusal::Unavailable(format!(
-                "the database did not take the delivery within {:?}",
-                self.store_timeout
+            Err(_) => Err(Refusal::Unavailable(StoreFailure::TimedOut(
+                self.store_timeout,
             ))),
         }
     }
@@ -305,10 +319,10 @@ async fn write_batch(store: &Store, template: &NewJob, mut batch: Vec<Pending>) 
             }
         }
         Err(e) => {
-            let message = salesloft_services::error_chain(&e);
-            tracing::warn!(error = %message, deliveries = batch.len(), "storing webhooks failed; answering 503");
+            tracing::warn!(error.message = %e, error.cause_chain = %salesloft_services::error_chain(&e), deliveries = batch.len(), "storing webhooks failed; answering 503");
+            let failure = StoreFailure::Storage(Arc::new(e));
             for pending in batch.drain(..) {
-                let _ = pending.answer.send(Err(message.clone()));
+                let _ = pending.answer.send(Err(failure.clone()));
             }
         }
     }

@@ -39,6 +39,6 @@ mod verify;
 
 pub use error::{Error, Result};
 pub use event::{Action, EventType};
-pub use inbox::{Inbox, InboxConfig, Receipt, Refusal};
+pub use inbox::{Inbox, InboxConfig, Receipt, Refusal, StoreFailure};
 pub use processor::{BatchReport, PROCESS_KIND, ProcessPayload, Processed, Processor, SyncJobFor};
 pub use verify::{SignatureError, Verifier, sign};

@@ -68,6 +68,34 @@ impl WireField for Timestamp {
     }
 }
 
+/// Ids are required where a model has them as plain fields: read as they are, never missing.
+macro_rules! required_ids {
+    ($($id:ident),*) => {$(
+        impl WireField for crate::ids::$id {
+            fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                Self::deserialize(d)
+            }
+            fn missing() -> Option<Self> {
+                None
+            }
+        }
+    )*};
+}
+
+required_ids!(
+    PersonId,
+    AccountId,
+    UserId,
+    TeamId,
+    CadenceId,
+    StepId,
+    CadenceMembershipId,
+    EmailId,
+    CallId,
+    NoteId,
+    WebhookSubscriptionId
+);
+
 /// Deserialises one field through its [`WireField`] rules.
 pub(crate) struct WireValue<T>(pub(crate) T);
 

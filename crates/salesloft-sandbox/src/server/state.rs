@@ -113,9 +113,7 @@ pub(crate) struct Shared {
     sim_generation: std::sync::atomic::AtomicU64,
 }
 
-pub(crate) fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
+pub(crate) use salesloft_model::now_ms;
 
 impl Shared {
     pub(crate) fn new(config: SandboxConfig) -> Result<Arc<Self>, SandboxError> {
