@@ -9,12 +9,29 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Lines of `source` before its first `#[cfg(test)]`: the production code.
-pub fn production(source: &str) -> &str {
-    match source.find("\n#[cfg(test)]") {
-        Some(at) => &source[..at],
-        None => source,
+/// `source` without its test code: each `#[cfg(test)]` module (to its closing brace at the
+/// same indentation) and each other `#[cfg(test)]` item's line.
+pub fn production(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    let mut lines = source.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() != "#[cfg(test)]" {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        let Some(item) = lines.next() else { break };
+        if item.trim_end().ends_with('{') {
+            let close = format!("{}}}", " ".repeat(indent));
+            for rest in lines.by_ref() {
+                if rest.trim_end() == close {
+                    break;
+                }
+            }
+        }
     }
+    out
 }
 
 /// Module cycles among a crate's top-level modules: `modules` is each module's name and its
@@ -24,6 +41,7 @@ pub fn cycles(modules: &[(&str, &str)]) -> Vec<String> {
     let mut edges: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for (name, source) in modules {
         let code = production(source);
+        let code = code.as_str();
         for other in &names {
             if other != name && mentions(code, &format!("crate::{other}::")) {
                 edges.entry(name).or_default().insert(other);
@@ -97,7 +115,7 @@ pub fn layering(layers: &BTreeMap<&str, u32>, deps: &[(&str, Vec<String>)]) -> V
 pub fn duplicate_helpers(files: &[(&str, &str)]) -> Vec<String> {
     let mut seen: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     for (path, source) in files {
-        for f in functions(production(source)) {
+        for f in functions(&production(source)) {
             if f.indent == 0 && f.lines >= 3 {
                 let body: String = f.text.split_whitespace().collect::<Vec<_>>().join(" ");
                 seen.entry((f.name.clone(), body))
@@ -215,7 +233,7 @@ pub fn long_items(
         if file_lines > file_cap {
             out.push(format!("{path}: {file_lines} lines (at most {file_cap})"));
         }
-        for f in functions(code) {
+        for f in functions(&code) {
             let key = format!("{path}::{}", f.name);
             let cap = allowed.get(&key).copied().unwrap_or(max_fn);
             if f.lines > cap {
@@ -293,6 +311,12 @@ pub fn misnamed_packages(packages: &[(&str, &str)]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_modules_are_left_out_wherever_they_are() {
+        let source = "fn a() {}\n#[cfg(test)]\nmod tests {\n    fn t() {}\n}\nfn b() {}\n#[cfg(test)]\nuse x::Y;\nfn c() {}\n";
+        assert_eq!(production(source), "fn a() {}\nfn b() {}\nfn c() {}\n");
+    }
 
     #[test]
     fn a_planted_module_cycle_is_found_once() {

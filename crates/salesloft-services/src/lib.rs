@@ -59,6 +59,7 @@ mod people;
 mod pipeline;
 mod policy;
 mod reconcile;
+mod reconciler;
 mod report;
 mod status;
 mod streams;
@@ -81,7 +82,8 @@ pub use people::{
     PersonKey, PushOptions, PushReport,
 };
 pub use policy::{FieldDecision, FieldPolicies, FieldPolicy, is_blank};
-pub use reconcile::{ReconcileOptions, ReconcileReport, Reconciler};
+pub use reconcile::{ReconcileOptions, ReconcileReport};
+pub use reconciler::Reconciler;
 pub use report::{DEFAULT_LOOKBACK, Progress, ReportError, StreamReport, SyncOptions, SyncReport};
 pub use salesloft_client::error_chain;
 pub use salesloft_storage::EngagementRow;

@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 use moka::Expiry;
 use moka::future::Cache;
 use salesloft_client::{
-    Cadence, CadenceId, Cadences, ListResource, People, Person, PersonId, Received, Record, User,
-    UserId, Users,
+    Cadence, CadenceId, Cadences, ListResource, People, Person, PersonId, Received, Record,
+    Resource, User, UserId, Users,
 };
 use salesloft_storage::Entity;
 use serde::de::DeserializeOwned;
@@ -32,7 +32,6 @@ use serde::de::DeserializeOwned;
 use crate::apply::stored_record;
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::streams::Stream;
 
 /// How long lookups are kept and how many.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,9 +248,9 @@ impl Lookups {
         }
     }
 
-    /// Forget what a pushed record of `stream` (a webhook body) makes stale; other streams
-    /// are not cached and cost nothing.
-    pub async fn forget_pushed(&self, stream: Stream, body: &[u8]) {
+    /// Forget what a pushed record of `resource` (a webhook body) makes stale; other
+    /// resources are not cached and cost nothing.
+    pub async fn forget_pushed(&self, resource: &Resource, body: &[u8]) {
         #[derive(serde::Deserialize)]
         struct Peek {
             #[serde(default)]
@@ -265,7 +264,7 @@ impl Lookups {
         let Some(id) = peek.id.as_ref().and_then(id_of) else {
             return;
         };
-        let name = stream.name();
+        let name = resource.name;
         if name == Users::RESOURCE.name {
             self.forget_user(UserId::from(id)).await;
         } else if name == Cadences::RESOURCE.name {

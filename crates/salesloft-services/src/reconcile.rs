@@ -15,7 +15,6 @@ use serde::Serialize;
 use crate::context::Context;
 use crate::error::Result;
 use crate::report::ReportError;
-use crate::streams::Stream;
 
 /// Ids asked about per request: the largest page.
 const IDS_PER_REQUEST: usize = 100;
@@ -60,42 +59,6 @@ pub struct ReconcileReport {
     pub refused: Option<String>,
     /// Why the pass stopped early (nothing was deleted then), if it did.
     pub error: Option<ReportError>,
-}
-
-/// Finds and soft-deletes records SalesLoft no longer has.
-#[derive(Debug, Clone)]
-pub struct Reconciler {
-    ctx: Context,
-}
-
-impl Reconciler {
-    /// A reconciler of `ctx`'s local copy against its SalesLoft.
-    pub fn new(ctx: Context) -> Self {
-        Self { ctx }
-    }
-
-    /// One pass over each of `streams`, in order; a stream's failure is in its report and
-    /// does not stop the others.
-    #[tracing::instrument(name = "reconcile", skip_all, fields(streams = streams.len()))]
-    pub async fn reconcile(
-        &self,
-        streams: &[Stream],
-        options: ReconcileOptions,
-    ) -> Vec<ReconcileReport> {
-        let mut out = Vec::new();
-        for stream in streams {
-            let mut report = ReconcileReport {
-                stream: stream.name().to_owned(),
-                ..ReconcileReport::default()
-            };
-            if let Err(e) = stream.reconcile(&self.ctx, options, &mut report).await {
-                tracing::warn!(stream = %stream, error.message = %e, error.cause_chain = %crate::error_chain(&e), "reconcile failed; nothing deleted");
-                report.error = Some(e.into());
-            }
-            out.push(report);
-        }
-        out
-    }
 }
 
 /// What one `ids[]` list answered: the records SalesLoft still has among those asked about.

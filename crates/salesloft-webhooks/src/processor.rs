@@ -248,7 +248,7 @@ impl Processor {
                 Ok(hint) => {
                     // Forgetting a cached entry is always safe, whatever SalesLoft says next.
                     if let Some(lookups) = &self.lookups {
-                        lookups.forget_pushed(stream, &event.body).await;
+                        lookups.forget_pushed(stream.resource(), &event.body).await;
                     }
                     return Ok(Step::Delete(stream, hint));
                 }
@@ -270,7 +270,7 @@ impl Processor {
             return Ok(Step::Done(Processed::Failed(reason)));
         }
         if let Some(lookups) = &self.lookups {
-            lookups.forget_pushed(stream, &event.body).await;
+            lookups.forget_pushed(stream.resource(), &event.body).await;
         }
         store
             .finish_webhook(inbox_id, InboxOutcome::Processed, None)

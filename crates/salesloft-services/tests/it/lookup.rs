@@ -158,7 +158,7 @@ async fn lookups_load_once_remember_absence_and_forget_on_webhooks(db: TestDb) {
         .await
         .unwrap();
     lookups
-        .forget_pushed(Stream::named("people").unwrap(), &body)
+        .forget_pushed(Stream::named("people").unwrap().resource(), &body)
         .await;
     let moved = lookups.person_by_email(nobody).await.unwrap();
     assert_eq!(moved.map(|p| p.id.get()), Some(id), "the new address");
@@ -172,7 +172,7 @@ async fn lookups_load_once_remember_absence_and_forget_on_webhooks(db: TestDb) {
     let before = stats(&lookups, "users").misses;
     lookups
         .forget_pushed(
-            Stream::named("users").unwrap(),
+            Stream::named("users").unwrap().resource(),
             format!(r#"{{"id":{user}}}"#).as_bytes(),
         )
         .await;
