@@ -70,7 +70,11 @@ async fn serve(
 ) -> Result<(), StartError> {
     use secrecy::ExposeSecret;
     let metrics = salesloft_server::install_metrics_recorder().map_err(StartError::Metrics)?;
-    let store = Store::connect(settings.database.url.expose_secret()).await?;
+    let store = Store::connect_with(
+        settings.database.url.expose_secret(),
+        settings.store_options(),
+    )
+    .await?;
     store.migrate().await?;
     let served = match salesloft_server::Listeners::bind(settings).await {
         Ok(listeners) => {

@@ -114,7 +114,11 @@ pub async fn run(
     customize: impl FnOnce(Registry, &Context) -> Registry,
 ) -> Result<(), WorkerError> {
     use secrecy::ExposeSecret;
-    let store = Store::connect(settings.database.url.expose_secret()).await?;
+    let store = Store::connect_with(
+        settings.database.url.expose_secret(),
+        settings.store_options(),
+    )
+    .await?;
     store.migrate().await?;
     let ops = match settings.jobs.metrics_bind {
         Some(addr) => Some(serve_ops(&store, settings, addr, shutdown.clone()).await?),

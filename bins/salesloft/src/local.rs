@@ -16,7 +16,11 @@ use crate::error::CliError;
 
 /// Connect to the configured database, migrating it.
 pub async fn open_store(url: &str) -> Result<Store, CliError> {
-    let store = Store::connect(url).await?;
+    let options = salesloft_storage::StoreOptions {
+        tcp_nodelay: true,
+        ..salesloft_storage::StoreOptions::default()
+    };
+    let store = Store::connect_with(url, options).await?;
     store.migrate().await?;
     Ok(store)
 }

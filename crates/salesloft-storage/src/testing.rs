@@ -95,7 +95,7 @@ impl TestDb {
     pub async fn sqlite_unmigrated() -> Result<Self> {
         let path = std::env::temp_dir().join(format!("salesloft-test-{}.db", unique_name()));
         let url = format!("sqlite://{}", path.display());
-        let store = Store::connect(&url).await?;
+        let store = Store::connect_with(&url, nodelay()).await?;
         Ok(Self {
             store,
             url,
@@ -113,7 +113,7 @@ impl TestDb {
     /// A fresh database with no tables yet on the server named by `admin_url`.
     pub async fn postgres_unmigrated_at(admin_url: &str) -> Result<Self> {
         let name = format!("salesloft_test_{}", unique_name());
-        let admin = Store::connect(admin_url).await?;
+        let admin = Store::connect_with(admin_url, nodelay()).await?;
         let Pools::Postgres(pool) = &admin.pools else {
             return Err(Error::UnsupportedUrl(
                 admin_url.split(':').next().unwrap_or_default().to_owned(),
@@ -125,7 +125,7 @@ impl TestDb {
             .context("creating a test database")?;
         admin.close().await;
         let url = with_database(admin_url, &name);
-        let store = Store::connect(&url).await?;
+        let store = Store::connect_with(&url, nodelay()).await?;
         Ok(Self {
             store,
             url,
@@ -156,7 +156,7 @@ impl TestDb {
 
     /// Another pool on the same database, as another process would have.
     pub async fn another_pool(&self) -> Result<Store> {
-        Store::connect(&self.url).await
+        Store::connect_with(&self.url, nodelay()).await
     }
 }
 
@@ -209,7 +209,7 @@ impl Drop for TestDb {
                         if let Ok(Store {
                             pools: Pools::Postgres(pool),
                             ..
-                        }) = Store::connect(&admin_url).await
+                        }) = Store::connect_with(&admin_url, nodelay()).await
                         {
                             let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
                                 "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
@@ -223,6 +223,14 @@ impl Drop for TestDb {
                 .join();
             }
         }
+    }
+}
+
+/// Pool settings for tests: Nagle off, as our binaries run.
+fn nodelay() -> crate::StoreOptions {
+    crate::StoreOptions {
+        tcp_nodelay: true,
+        ..crate::StoreOptions::default()
     }
 }
 
