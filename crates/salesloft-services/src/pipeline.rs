@@ -10,6 +10,7 @@ use salesloft_client::{
     ListRequest, ListResource, Received, Record, Rejected, WalkCursor, page_cost,
 };
 use salesloft_storage::{Entity, OpenCheckpoint, PreparedRows, SyncState};
+use tokio_util::task::AbortOnDropHandle;
 
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -266,10 +267,10 @@ where
     };
     // The fetcher decodes on another worker thread while this task writes; it stops at its
     // next page when the writer has stopped, and at once if this future is dropped.
-    let mut fetcher = AbortOnDrop(tokio::spawn(fetcher));
+    let fetcher = AbortOnDropHandle::new(tokio::spawn(fetcher));
     writer.await?;
     // The channel closed: the fetcher finished, unless it panicked.
-    (&mut fetcher.0)
+    fetcher
         .await
         .map_err(|source| Error::FetcherStopped { stream, source })
 }
@@ -347,15 +348,6 @@ const COMMIT_INTERVAL: Duration = Duration::from_millis(1_000);
 /// How long an open checkpoint waits for the next page once none is waiting before it commits:
 /// a page that takes longer is a network-bound sync, where committing each page costs nothing.
 const CATCH_UP_GRACE: Duration = Duration::from_millis(25);
-
-/// Aborts a spawned task when dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
 
 /// One fetched page, ready to store.
 struct Fetched<T> {

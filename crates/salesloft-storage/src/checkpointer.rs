@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use tokio_util::task::AbortOnDropHandle;
 
 /// How often the log is looked at.
 const INTERVAL: Duration = Duration::from_millis(200);
@@ -25,16 +26,7 @@ pub(crate) const WRITER_CHECKPOINT_FRAMES: &str = "65536";
 #[derive(Debug, Clone)]
 pub struct Checkpointer {
     pool: SqlitePool,
-    task: Arc<AbortOnDrop>,
-}
-
-#[derive(Debug)]
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
+    task: Arc<AbortOnDropHandle<()>>,
 }
 
 impl Checkpointer {
@@ -50,13 +42,13 @@ impl Checkpointer {
         let task = tokio::spawn(run(pool.clone()));
         Ok(Self {
             pool,
-            task: Arc::new(AbortOnDrop(task)),
+            task: Arc::new(AbortOnDropHandle::new(task)),
         })
     }
 
     /// Stop checkpointing and close the connection.
     pub(crate) async fn close(&self) {
-        self.task.0.abort();
+        self.task.abort();
         self.pool.close().await;
     }
 }
