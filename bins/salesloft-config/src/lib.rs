@@ -22,6 +22,7 @@ mod error;
 mod layers;
 pub mod logging;
 mod settings;
+mod store;
 mod tokens;
 
 pub use error::ConfigError;

@@ -538,14 +538,6 @@ impl Settings {
             }))
     }
 
-    /// The pool settings our binaries open the store with (Nagle off on PostgreSQL).
-    pub fn store_options(&self) -> salesloft_storage::StoreOptions {
-        salesloft_storage::StoreOptions {
-            tcp_nodelay: true,
-            ..salesloft_storage::StoreOptions::default()
-        }
-    }
-
     /// The budget as the client and the shared budget take it.
     pub fn budget(&self) -> BudgetConfig {
         BudgetConfig {
