@@ -133,34 +133,15 @@ fn layers() -> BTreeMap<&'static str, u32> {
         ("salesloft-sandbox", 2),
         ("salesloft-services", 3),
         ("salesloft-webhooks", 4),
-        ("salesloft-config", 5),
-        ("salesloft-sandbox-bin", 5),
-        ("salesloft-worker", 6),
+        ("salesloft-runtime", 5),
+        ("salesloft-config", 6),
+        ("salesloft-sandbox-bin", 6),
+        ("salesloft-worker", 7),
         ("salesloft-server", 7),
-        ("salesloft", 8),
-        ("tests", 9),
+        ("salesloft", 7),
+        ("tests", 8),
     ])
 }
-
-/// `bins/` packages that still depend on another `bins/` package than the config, each with
-/// why (the list only shrinks).
-const BINS_ON_BINS: &[(&str, &str, &str)] = &[
-    (
-        "salesloft-server",
-        "salesloft-worker",
-        "issue 26 item 4: the runtime crate takes the worker's body and ops routes",
-    ),
-    (
-        "salesloft",
-        "salesloft-server",
-        "issue 26 item 4: `salesloft up` mounts the runtime instead",
-    ),
-    (
-        "salesloft",
-        "salesloft-worker",
-        "issue 26 item 4: `salesloft up` mounts the runtime instead",
-    ),
-];
 
 #[test]
 fn crates_depend_only_on_layers_below_and_bins_only_on_the_config() {
@@ -188,8 +169,7 @@ fn crates_depend_only_on_layers_below_and_bins_only_on_the_config() {
                 let is_bin = package_dirs()
                     .iter()
                     .any(|d| relative(d).starts_with("bins/") && name_of(d) == *dep);
-                let allowed = BINS_ON_BINS.iter().any(|(a, b, _)| *a == name && b == dep);
-                if is_bin && dep != "salesloft-config" && !allowed {
+                if is_bin && dep != "salesloft-config" {
                     found.push(format!(
                         "{name} (bins/) depends on {dep}: only on salesloft-config"
                     ));
@@ -268,9 +248,11 @@ const LONG: &[(&str, usize)] = &[
     ("bins/salesloft/src/display.rs::sync_progress", 93),
     ("bins/salesloft/src/local.rs::demo", 127),
     ("bins/salesloft/src/main.rs::run", 191),
-    ("bins/salesloft-config/src/settings.rs", 919),
-    ("bins/salesloft-config/src/settings.rs::ranges", 90),
-    ("bins/salesloft-server/src/status_page.rs::engagement", 82),
+    ("crates/salesloft-runtime/src/settings/mod.rs::ranges", 90),
+    (
+        "crates/salesloft-runtime/src/server/status_page.rs::engagement",
+        82,
+    ),
 ];
 
 #[test]

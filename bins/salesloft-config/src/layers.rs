@@ -7,9 +7,6 @@ use toml::{Table, Value};
 
 use crate::error::ConfigError;
 
-/// The built-in defaults.
-pub(crate) const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
-
 /// Environment variables with a short name, and the key each sets.
 pub const ALIASES: &[(&str, &str)] = &[
     ("SALESLOFT_API_KEY", "api.key"),
@@ -28,7 +25,7 @@ pub(crate) fn merged(
     explicit: Option<&Path>,
     vars: &[(String, String)],
 ) -> Result<Table, ConfigError> {
-    let mut merged = parse(DEFAULT_TOML, "built-in config/default.toml")?;
+    let mut merged = salesloft_runtime::Settings::defaults_table()?;
     let env_name = vars
         .iter()
         .find(|(k, _)| k == "SALESLOFT_ENV")

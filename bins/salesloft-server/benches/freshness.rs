@@ -41,7 +41,7 @@ async fn measure(backend: &str, seconds: f64, events_per_second: f64) {
         "postgres" => TestDb::postgres().await.unwrap(),
         other => panic!("unknown backend {other}"),
     };
-    let settings = salesloft_config::Settings::load(
+    let settings = salesloft_config::load(
         None,
         [
             ("SALESLOFT_API_KEY", sandbox.api_key().to_owned()),
@@ -53,7 +53,7 @@ async fn measure(backend: &str, seconds: f64, events_per_second: f64) {
     )
     .unwrap();
     let verifier =
-        salesloft_server::current_verifier(&db.store, &settings.webhooks.callback_tokens)
+        salesloft_runtime::server::current_verifier(&db.store, &settings.webhooks.callback_tokens)
             .await
             .unwrap();
     let inbox = salesloft_webhooks::Inbox::new(
@@ -61,7 +61,7 @@ async fn measure(backend: &str, seconds: f64, events_per_second: f64) {
         verifier,
         salesloft_webhooks::InboxConfig::default(),
     );
-    let app = salesloft_server::router(salesloft_server::AppState::new(
+    let app = salesloft_runtime::server::router(salesloft_runtime::server::AppState::new(
         db.store.clone(),
         inbox,
         None,
@@ -70,7 +70,7 @@ async fn measure(backend: &str, seconds: f64, events_per_second: f64) {
     let url = format!(
         "http://{}{}",
         listener.local_addr().unwrap(),
-        salesloft_server::WEBHOOK_PATH
+        salesloft_runtime::server::WEBHOOK_PATH
     );
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let shutdown = salesloft_jobs::CancellationToken::new();
@@ -78,9 +78,15 @@ async fn measure(backend: &str, seconds: f64, events_per_second: f64) {
         let (store, shutdown) = (db.store.clone(), shutdown.clone());
         let settings = settings;
         tokio::spawn(async move {
-            salesloft_worker::run_on(&store, &settings, "default".into(), shutdown, |r, _| r)
-                .await
-                .unwrap();
+            salesloft_runtime::worker::run_on(
+                &store,
+                &settings,
+                "default".into(),
+                shutdown,
+                |r, _| r,
+            )
+            .await
+            .unwrap();
         })
     };
     // The first sync, then subscribe to every event type the toolkit applies.

@@ -115,10 +115,10 @@ async fn serve(app: axum::Router) -> String {
 async fn serve_at_the_edge(app: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(salesloft_worker::edge::serve(
+    tokio::spawn(salesloft_runtime::edge::serve(
         listener,
         app,
-        salesloft_worker::edge::EdgeLimits::default(),
+        salesloft_runtime::edge::EdgeLimits::default(),
         tokio_util::sync::CancellationToken::new(),
     ));
     format!("http://{addr}")
@@ -179,14 +179,12 @@ fn main() {
                 Verifier::new([&token]),
                 InboxConfig::default(),
             );
-            let url = serve_at_the_edge(salesloft_server::router(salesloft_server::AppState::new(
-                db.store.clone(),
-                inbox,
-                None,
-            )))
+            let url = serve_at_the_edge(salesloft_runtime::server::router(
+                salesloft_runtime::server::AppState::new(db.store.clone(), inbox, None),
+            ))
             .await;
             let m = send_all(
-                &format!("{url}{}", salesloft_server::WEBHOOK_PATH),
+                &format!("{url}{}", salesloft_runtime::server::WEBHOOK_PATH),
                 deliveries.clone(),
                 senders,
             )

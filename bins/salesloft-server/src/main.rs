@@ -4,19 +4,15 @@
 //! status page, `/metrics` and `/ready` on `server.ops_bind` (default `127.0.0.1:8081`; off
 //! loopback only with `server.admin_token`). With `--with-worker` it also runs the job runner
 //! (scheduled syncs, webhook processing), as the embedded SQLite default does; without it, it
-//! only serves and enqueues, and `salesloft-worker` processes.
-//! SIGTERM or SIGINT: stop accepting, finish what is in flight within
-//! `server.shutdown_grace_secs` (then close what is left), exit 0.
-
-#![allow(clippy::print_stderr)] // errors before logging is up go to stderr
+//! only serves and enqueues, and `salesloft-worker` processes. The body is the runtime's
+//! (`salesloft_runtime::App`). SIGTERM or SIGINT: stop accepting, finish what is in flight
+//! within `server.shutdown_grace_secs` (then close what is left), exit 0.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use salesloft_config::Settings;
-use salesloft_jobs::CancellationToken;
-use salesloft_storage::Store;
+use salesloft_runtime::{App, Roles};
 
 /// Serve SalesLoft webhooks, health, readiness and metrics.
 #[derive(Debug, Parser)]
@@ -38,58 +34,16 @@ async fn main() -> ExitCode {
         Err(code) => return code,
     };
     salesloft_config::logging::init(&settings.log.filter);
-    let shutdown = CancellationToken::new();
-    if let Err(e) = salesloft_worker::listen_for_signals(shutdown.clone()) {
-        eprintln!("error: {e}");
-        return ExitCode::FAILURE;
-    }
-    match serve(&settings, cli.with_worker, shutdown).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = %salesloft_config::error_chain(&e), "server stopped");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// Why the server could not start or stopped with an error.
-#[derive(Debug, thiserror::Error)]
-enum StartError {
-    #[error(transparent)]
-    Storage(#[from] salesloft_storage::Error),
-    #[error("installing the metrics recorder: {0}")]
-    Metrics(String),
-    #[error(transparent)]
-    Serve(#[from] salesloft_server::ServeError),
-}
-
-async fn serve(
-    settings: &Settings,
-    with_worker: bool,
-    shutdown: CancellationToken,
-) -> Result<(), StartError> {
-    use secrecy::ExposeSecret;
-    let metrics = salesloft_server::install_metrics_recorder().map_err(StartError::Metrics)?;
-    let store = Store::connect_with(
-        settings.database.url.expose_secret(),
-        settings.store_options(),
-    )
-    .await?;
-    store.migrate().await?;
-    let served = match salesloft_server::Listeners::bind(settings).await {
-        Ok(listeners) => {
-            salesloft_server::serve(
-                settings,
-                store.clone(),
-                Some(metrics),
-                listeners,
-                with_worker,
-                shutdown,
-            )
-            .await
-        }
-        Err(e) => Err(e),
+    let roles = Roles {
+        api: true,
+        worker: cli.with_worker,
     };
-    store.close().await;
-    Ok(served?)
+    let run = async {
+        let shutdown = salesloft_jobs::CancellationToken::new();
+        salesloft_runtime::listen_for_signals(shutdown.clone())?;
+        let metrics = salesloft_runtime::ops::install_metrics_recorder()?;
+        let app = App::build(settings, roles).await?;
+        app.with_metrics(metrics).run_until_stopped(shutdown).await
+    };
+    salesloft_config::exit_code(run.await, "server stopped")
 }

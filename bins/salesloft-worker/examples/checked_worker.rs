@@ -1,5 +1,5 @@
 //! `salesloft-worker` with checks inside its jobs, for the process tests: the same body
-//! ([`salesloft_worker::run`]) with every built-in job wrapped so that a run first claims its
+//! (`salesloft_runtime::App` with the worker role) with every built-in job wrapped so that a run first claims its
 //! job's identity (kind and payload) in the table `harness_running` and fails loudly, writing
 //! `harness_violations`, if another run of the same job holds it: no job runs twice at once,
 //! whichever process runs it. Each run is also written to `harness_runs` (key, process id), so
@@ -8,11 +8,10 @@
 //!
 //! The test creates the three tables before starting workers (see `tests/worker.rs`).
 
-#![allow(clippy::print_stderr)] // errors before logging is up go to stderr
-
 use std::process::ExitCode;
 
 use salesloft_jobs::{CancellationToken, Job, JobContext, JobError, Outcome};
+use salesloft_runtime::{App, Roles};
 use salesloft_storage::Store;
 use salesloft_storage::testing::execute;
 
@@ -27,21 +26,41 @@ fn quoted(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
-/// Releases the claim on a job's identity however the run ends (done, failed, dropped at
-/// the end of the shutdown grace).
+/// The claim on a job's identity. A run that returns releases it before it returns, so the
+/// claim is gone before the runner records the run and the next run of the job can start; a
+/// run dropped mid-way (the shutdown grace ended) releases it from `Drop`, in the background.
 struct Held {
     store: Store,
     key: String,
     job_id: i64,
+    released: bool,
+}
+
+impl Held {
+    fn release_sql(&self) -> String {
+        format!(
+            "DELETE FROM harness_running WHERE key = {} AND job_id = {}",
+            quoted(&self.key),
+            self.job_id
+        )
+    }
+
+    /// Release the claim now, waiting for the database to have it.
+    async fn release(mut self) -> Result<(), JobError> {
+        self.released = true;
+        execute(&self.store, &self.release_sql())
+            .await
+            .map(|_| ())
+            .map_err(|e| JobError::retry(format!("harness: releasing the claim: {e}")))
+    }
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
-        let (store, key, job_id) = (self.store.clone(), self.key.clone(), self.job_id);
-        let release = format!(
-            "DELETE FROM harness_running WHERE key = {} AND job_id = {job_id}",
-            quoted(&key)
-        );
+        if self.released {
+            return;
+        }
+        let (store, release) = (self.store.clone(), self.release_sql());
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(async move {
                 if let Err(e) = execute(&store, &release).await {
@@ -79,20 +98,23 @@ impl<J: Job> Job for Exclusive<J> {
             let _ = execute(
                 &self.store,
                 &format!(
-                    "INSERT INTO harness_violations (key, job_id, pid, at_ms) \
-                     VALUES ({}, {}, {pid}, {now})",
-                    quoted(&key),
-                    ctx.id()
+                    "INSERT INTO harness_violations (key, job_id, pid, at_ms, holder) \
+                     SELECT {key}, {}, {pid}, {now}, (SELECT 'job ' || CAST(job_id AS TEXT) \
+                     || ' in process ' || CAST(pid AS TEXT) || ' since ' \
+                     || CAST(started_at_ms AS TEXT) FROM harness_running WHERE key = {key})",
+                    ctx.id(),
+                    key = quoted(&key)
                 ),
             )
             .await;
             tracing::error!(key, "a job ran twice at once");
             return Err(JobError::permanent(format!("{key} ran twice at once")));
         }
-        let _held = Held {
+        let held = Held {
             store: self.store.clone(),
             key: key.clone(),
             job_id: ctx.id(),
+            released: false,
         };
         execute(
             &self.store,
@@ -105,7 +127,9 @@ impl<J: Job> Job for Exclusive<J> {
         )
         .await
         .map_err(|e| JobError::retry(format!("harness: {e}")))?;
-        self.inner.run(payload, ctx).await
+        let ran = self.inner.run(payload, ctx).await;
+        held.release().await?;
+        ran
     }
 }
 
@@ -134,37 +158,34 @@ async fn main() -> ExitCode {
         Err(code) => return code,
     };
     salesloft_config::logging::init(&settings.log.filter);
-    let shutdown = CancellationToken::new();
-    if let Err(e) = salesloft_worker::listen_for_signals(shutdown.clone()) {
-        eprintln!("error: {e}");
-        return ExitCode::FAILURE;
-    }
     let (sync, reconcile) = (
         settings.sync_options(false),
         settings.reconcile_options(false),
     );
-    let ran = salesloft_worker::run(&settings, "default".into(), shutdown, |registry, ctx| {
-        let store = ctx.store.clone();
-        registry
-            .register(Exclusive {
-                inner: salesloft_services::jobs::SyncJob::new(ctx.clone(), sync),
-                store: store.clone(),
+    let run = async {
+        let shutdown = CancellationToken::new();
+        salesloft_runtime::listen_for_signals(shutdown.clone())?;
+        let metrics = salesloft_runtime::ops::install_metrics_recorder()?;
+        let app = App::build(settings, Roles::WORKER).await?;
+        app.with_metrics(metrics)
+            .with_jobs(move |registry, ctx| {
+                let store = ctx.store.clone();
+                registry
+                    .register(Exclusive {
+                        inner: salesloft_services::jobs::SyncJob::new(ctx.clone(), sync),
+                        store: store.clone(),
+                    })
+                    .register(Exclusive {
+                        inner: salesloft_services::jobs::ReconcileJob::new(ctx.clone(), reconcile),
+                        store,
+                    })
+                    .register(Exclusive {
+                        inner: AlwaysFails,
+                        store: ctx.store.clone(),
+                    })
             })
-            .register(Exclusive {
-                inner: salesloft_services::jobs::ReconcileJob::new(ctx.clone(), reconcile),
-                store,
-            })
-            .register(Exclusive {
-                inner: AlwaysFails,
-                store: ctx.store.clone(),
-            })
-    })
-    .await;
-    match ran {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = %salesloft_config::error_chain(&e), "worker stopped");
-            ExitCode::FAILURE
-        }
-    }
+            .run_until_stopped(shutdown)
+            .await
+    };
+    salesloft_config::exit_code(run.await, "worker stopped")
 }

@@ -1,20 +1,17 @@
 //! `salesloft-worker`: runs the integration's background jobs until SIGTERM or SIGINT.
 //!
 //! It reads the same configuration as `salesloft` (`SALESLOFT_API_KEY`, `SALESLOFT_BASE_URL`,
-//! `SALESLOFT_DATABASE_URL`, `SALESLOFT_JOBS__SYNC_EVERY_SECS`, ...), spends through the
-//! team's shared budget in the database, keeps OAuth tokens there, schedules `sync:<stream>`
-//! every `jobs.sync_every_secs` and `reconcile:<stream>` daily, and runs every queued job with
-//! salesloft-jobs' runner. Any number of workers share one PostgreSQL; SQLite takes one.
-//! On a signal it stops claiming, gives running jobs `jobs.shutdown_grace_secs`, snoozes what
-//! did not finish (no attempt spent) and exits 0.
-
-#![allow(clippy::print_stderr)] // errors before logging is up go to stderr
+//! `SALESLOFT_DATABASE_URL`, `SALESLOFT_JOBS__SYNC_EVERY_SECS`, ...) and runs the runtime's
+//! worker role (`salesloft_runtime::App` with `Roles::WORKER`): scheduled syncs and
+//! reconciles and every queued job, through the team's shared budget. Any number of workers
+//! share one PostgreSQL; SQLite takes one. On a signal it stops claiming, gives running jobs
+//! `jobs.shutdown_grace_secs`, snoozes what did not finish (no attempt spent) and exits 0.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use salesloft_jobs::CancellationToken;
+use salesloft_runtime::{App, Roles};
 
 /// Run the SalesLoft integration's background jobs.
 #[derive(Debug, Parser)]
@@ -36,16 +33,15 @@ async fn main() -> ExitCode {
         Err(code) => return code,
     };
     salesloft_config::logging::init(&settings.log.filter);
-    let shutdown = CancellationToken::new();
-    let ran = match salesloft_worker::listen_for_signals(shutdown.clone()) {
-        Ok(()) => salesloft_worker::run(&settings, cli.queue, shutdown, |r, _| r).await,
-        Err(e) => Err(e),
+    let run = async {
+        let shutdown = salesloft_jobs::CancellationToken::new();
+        salesloft_runtime::listen_for_signals(shutdown.clone())?;
+        let metrics = salesloft_runtime::ops::install_metrics_recorder()?;
+        let app = App::build(settings, Roles::WORKER).await?;
+        app.with_metrics(metrics)
+            .on_queue(cli.queue)
+            .run_until_stopped(shutdown)
+            .await
     };
-    match ran {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = %salesloft_config::error_chain(&e), "worker stopped");
-            ExitCode::FAILURE
-        }
-    }
+    salesloft_config::exit_code(run.await, "worker stopped")
 }

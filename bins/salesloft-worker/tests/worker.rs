@@ -138,13 +138,15 @@ fn texts(team: &Team, query: &str) -> Vec<String> {
         .collect()
 }
 
-/// Jobs the check caught running twice at once (but the probe, caught on purpose).
-fn violations(team: &Team) -> usize {
+/// Jobs the check caught running twice at once (but the probe, caught on purpose): which
+/// job, in which process, when, and who held it.
+fn violations(team: &Team) -> Vec<String> {
     texts(
         team,
-        r#"SELECT key FROM harness_violations WHERE key <> 'always_fails:{"probe":true}'"#,
+        r#"SELECT key || ': job ' || CAST(job_id AS TEXT) || ' in process ' || CAST(pid AS TEXT)
+           || ' at ' || CAST(at_ms AS TEXT) || ', held by ' || COALESCE(holder, 'nobody now')
+           FROM harness_violations WHERE key <> 'always_fails:{"probe":true}'"#,
     )
-    .len()
 }
 
 fn jobs(team: &Team, state: &str, kind: &str) -> Vec<salesloft_storage::JobRecord> {
@@ -228,7 +230,7 @@ fn four_workers_keep_the_copy_exact_for_five_minutes_and_no_job_runs_twice_at_on
         "harness_runs (key TEXT NOT NULL, job_id BIGINT NOT NULL, pid BIGINT NOT NULL, \
          started_at_ms BIGINT NOT NULL)",
         "harness_violations (key TEXT NOT NULL, job_id BIGINT NOT NULL, pid BIGINT NOT NULL, \
-         at_ms BIGINT NOT NULL)",
+         at_ms BIGINT NOT NULL, holder TEXT)",
     ] {
         sql(&team, &format!("CREATE TABLE {table}"));
     }
@@ -278,7 +280,11 @@ fn four_workers_keep_the_copy_exact_for_five_minutes_and_no_job_runs_twice_at_on
     // Five minutes of scheduled syncs under changes, watching for a job run twice at once.
     let changing = Instant::now();
     while changing.elapsed() < CHANGING_FOR {
-        assert_eq!(violations(&team), 0, "a job ran twice at once");
+        let violations = violations(&team);
+        assert!(
+            violations.is_empty(),
+            "a job ran twice at once: {violations:#?}"
+        );
         assert!(jobs(&team, "dead", "sync").is_empty(), "a sync died");
         std::thread::sleep(Duration::from_secs(1));
     }
@@ -314,7 +320,11 @@ fn four_workers_keep_the_copy_exact_for_five_minutes_and_no_job_runs_twice_at_on
     assert!(exact(&team), "the copy is exact");
     assert_eq!(team.sandbox.counters().rate_limited, 0, "no 429s");
     assert!(jobs(&team, "dead", "sync").is_empty());
-    assert_eq!(violations(&team), 0, "a job ran twice at once");
+    let violations = violations(&team);
+    assert!(
+        violations.is_empty(),
+        "a job ran twice at once: {violations:#?}"
+    );
     // The checks ran: many checked runs, spread over the processes.
     let runs = texts(&team, "SELECT CAST(pid AS TEXT) FROM harness_runs");
     let processes: std::collections::HashSet<_> = runs.iter().collect();

@@ -3,9 +3,10 @@
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    /// The configuration could not be loaded or lacks a setting.
+    /// The configuration could not be loaded or lacks a setting, or the process of `salesloft
+    /// up` could not start or stopped with an error.
     #[error(transparent)]
-    Config(#[from] salesloft_config::ConfigError),
+    Runtime(#[from] salesloft_runtime::Error),
     /// SalesLoft answered with an error or could not be reached.
     #[error(transparent)]
     Api(#[from] salesloft_client::Error),
@@ -33,9 +34,6 @@ pub enum CliError {
     /// The offline sandbox could not start or stop.
     #[error(transparent)]
     Sandbox(#[from] salesloft_sandbox::SandboxError),
-    /// The server of `salesloft up` could not start or stopped with an error.
-    #[error(transparent)]
-    Server(#[from] salesloft_server::ServeError),
     /// A port could not be listened on.
     #[error("listening on {addr}")]
     Listen {

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use salesloft_config::Settings;
+use salesloft_runtime::{App, Roles};
 use salesloft_sandbox::{Sandbox, SandboxConfig, SimulatorConfig, TeamSize};
 use salesloft_storage::SharedBudget;
 
@@ -35,19 +35,15 @@ pub async fn up(options: UpOptions, config: Option<&Path>) -> Result<(), CliErro
     })
     .await?;
     // The user's configuration, with the sandbox and the file on top.
-    let overrides = [
-        ("SALESLOFT_API_KEY", sandbox.api_key().to_owned()),
-        ("SALESLOFT_BASE_URL", sandbox.url()),
-        ("SALESLOFT_DATABASE_URL", format!("sqlite://{}", options.db)),
-    ];
-    let vars = std::env::vars()
-        .filter(|(k, _)| !overrides.iter().any(|(o, _)| o == k))
-        .chain(overrides.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
-    let settings = Settings::load(config, vars)?;
-    let metrics = salesloft_server::install_metrics_recorder().map_err(CliError::Usage)?;
-    let store = crate::local::open_store(&format!("sqlite://{}", options.db)).await?;
+    let mut settings = salesloft_config::load(config, std::env::vars())?;
+    settings.api.key = Some(sandbox.api_key().to_owned().into());
+    settings.api.base_url = sandbox.url();
+    settings.database.url = format!("sqlite://{}", options.db).into();
+    settings.database.migrate_on_start = true;
+    settings.validate()?;
+    let metrics = salesloft_runtime::ops::install_metrics_recorder()?;
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], options.port));
-    let listener = salesloft_worker::edge::bind(addr).map_err(|source| CliError::Listen {
+    let listener = salesloft_runtime::edge::bind(addr).map_err(|source| CliError::Listen {
         addr: addr.to_string(),
         source,
     })?;
@@ -55,15 +51,26 @@ pub async fn up(options: UpOptions, config: Option<&Path>) -> Result<(), CliErro
         addr: addr.to_string(),
         source,
     })?;
-    let budget = SharedBudget::new(store.clone(), settings.budget_key(), settings.budget()).await?;
-    let client = settings
+    let app = App::build(settings, Roles::ALL)
+        .await?
+        .with_listener(listener)
+        .with_metrics(metrics);
+    let store = app.store().clone();
+    let budget = SharedBudget::new(
+        store.clone(),
+        app.settings().budget_key(),
+        app.settings().budget(),
+    )
+    .await?;
+    let client = app
+        .settings()
         .client_builder(Some(&store))?
         .limiter(Arc::new(budget))
         .build()?;
     crate::webhooks::subscribe(
         &client,
         &store,
-        &format!("http://{local}{}", salesloft_server::WEBHOOK_PATH),
+        &format!("http://{local}{}", salesloft_runtime::server::WEBHOOK_PATH),
         Vec::new(),
     )
     .await?;
@@ -79,20 +86,10 @@ pub async fn up(options: UpOptions, config: Option<&Path>) -> Result<(), CliErro
         options.db
     );
     let shutdown = salesloft_jobs::CancellationToken::new();
-    salesloft_worker::listen_for_signals(shutdown.clone())
-        .map_err(|e| CliError::Usage(format!("listening for Ctrl-C: {e}")))?;
-    let served = salesloft_server::serve(
-        &settings,
-        store.clone(),
-        Some(metrics),
-        salesloft_server::Listeners::shared(listener),
-        true,
-        shutdown,
-    )
-    .await;
+    salesloft_runtime::listen_for_signals(shutdown.clone())?;
+    let served = app.run_until_stopped(shutdown).await;
     sandbox.stop_simulator();
     sandbox.shutdown().await?;
-    store.close().await;
     served?;
     println!("stopped");
     Ok(())

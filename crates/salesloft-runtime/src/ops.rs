@@ -60,14 +60,14 @@ pub fn metrics_routes(state: OpsState) -> Router {
 
 /// Install the process's Prometheus recorder (latency buckets from 0.5 ms to 5 s) and give
 /// back its handle for `/metrics`.
-pub fn install_metrics_recorder() -> Result<PrometheusHandle, String> {
+pub fn install_metrics_recorder() -> crate::Result<PrometheusHandle> {
     metrics_exporter_prometheus::PrometheusBuilder::new()
         .set_buckets(&[
             0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
         ])
-        .map_err(|e| e.to_string())?
+        .map_err(crate::Error::Metrics)?
         .install_recorder()
-        .map_err(|e| e.to_string())
+        .map_err(crate::Error::Metrics)
 }
 
 /// The label of a delivery's type: documented types by name, anything else as `other` (a

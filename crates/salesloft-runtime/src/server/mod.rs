@@ -1,6 +1,6 @@
-//! The body of `salesloft-server`. Two sets of routes, each served through the worker's
-//! bounded HTTP edge ([`salesloft_worker::edge`]: header, body and request timeouts, a
-//! connection cap that a flood of slow sockets cannot fill, a shutdown deadline):
+//! The web process: two sets of routes, each served through the bounded HTTP edge
+//! ([`crate::edge`]: header, body and request timeouts, a connection cap that a flood of slow
+//! sockets cannot fill, a shutdown deadline):
 //!
 //! - [`router`], the public routes: `POST /webhooks/salesloft` (verified, stored durably with
 //!   its processing job, then answered) and `GET /health`;
@@ -8,16 +8,17 @@
 //!   budget, jobs, webhooks and engagement, with reps' names), `GET /metrics` (Prometheus
 //!   text) behind the admin login, and `GET /ready` (the database answers and is migrated).
 //!
-//! [`serve`] runs them on `server.bind` and `server.ops_bind` (or together on `server.bind`),
-//! and refuses operator routes off loopback without `server.admin_token`.
+//! [`crate::App`] with the api role runs them on `server.bind` and `server.ops_bind` (or
+//! together on `server.bind`), and refuses operator routes off loopback without
+//! `server.admin_token`.
 //!
 //! ```no_run
 //! # async fn demo(store: salesloft_storage::Store, inbox: salesloft_webhooks::Inbox) {
-//! let app = salesloft_server::router(salesloft_server::AppState::new(store, inbox, None));
+//! use salesloft_runtime::{edge, server};
+//! let app = server::router(server::AppState::new(store, inbox, None));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await.expect("a port");
-//! let limits = salesloft_worker::edge::EdgeLimits::default();
 //! let stop = salesloft_jobs::CancellationToken::new();
-//! salesloft_worker::edge::serve(listener, app, limits, stop).await;
+//! edge::serve(listener, app, edge::EdgeLimits::default(), stop).await;
 //! # }
 //! ```
 
@@ -27,6 +28,10 @@ use std::time::Instant;
 
 mod status_page;
 
+use crate::admin::{AdminAuth, check_exposure};
+use crate::edge::{self, Throttle};
+use crate::error::{Error, Result};
+use crate::ops::{self, OpsState};
 use axum::Router;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
@@ -37,9 +42,6 @@ use bytes::Bytes;
 use metrics_exporter_prometheus::PrometheusHandle;
 use salesloft_storage::Store;
 use salesloft_webhooks::{Inbox, Receipt, Refusal};
-use salesloft_worker::admin::{AdminAuth, check_exposure};
-use salesloft_worker::edge::{self, Throttle};
-use salesloft_worker::ops::{self, OpsState};
 
 /// The path SalesLoft delivers webhooks to.
 pub const WEBHOOK_PATH: &str = "/webhooks/salesloft";
@@ -82,8 +84,6 @@ impl AppState {
         }
     }
 }
-
-pub use salesloft_worker::ops::install_metrics_recorder;
 
 /// The public routes: `POST /webhooks/salesloft` and `GET /health`. Nothing here shows data.
 pub fn router(state: AppState) -> Router {
@@ -146,7 +146,7 @@ async fn receive_webhook(
     let started = Instant::now();
     let event_type = headers.get("x-salesloft-event").map(|v| v.as_bytes());
     let signature = headers.get("x-salesloft-signature").map(|v| v.as_bytes());
-    let label = salesloft_worker::ops::event_type_label(event_type);
+    let label = ops::event_type_label(event_type);
     let (status, outcome, text) = match body {
         Err(rejection) => {
             let status = edge::body_error_status(&rejection, rejection.status());
@@ -234,45 +234,21 @@ pub fn refresh_tokens(
     })
 }
 
-/// Why [`serve`] stopped with an error.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ServeError {
-    /// The database failed.
-    #[error(transparent)]
-    Storage(#[from] salesloft_storage::Error),
-    /// A listener could not be opened or read.
-    #[error("listening on {addr}")]
-    Listen {
-        /// The address.
-        addr: String,
-        /// Why not.
-        #[source]
-        source: std::io::Error,
-    },
-    /// Operator routes would be public without a login.
-    #[error(transparent)]
-    Exposed(#[from] salesloft_worker::admin::Exposed),
-    /// The job runner of `--with-worker` stopped with an error.
-    #[error("the worker stopped")]
-    Worker(#[source] salesloft_worker::WorkerError),
-}
-
 /// Where [`serve`] listens: the public routes on `public`, the operator routes on `operator`
 /// or, without one, on `public` too.
 #[derive(Debug)]
-pub struct Listeners {
+pub(crate) struct Listeners {
     /// `server.bind`.
-    pub public: tokio::net::TcpListener,
+    pub(crate) public: tokio::net::TcpListener,
     /// `server.ops_bind`.
-    pub operator: Option<tokio::net::TcpListener>,
+    pub(crate) operator: Option<tokio::net::TcpListener>,
 }
 
 impl Listeners {
     /// Listen on `server.bind` and `server.ops_bind`.
-    pub async fn bind(settings: &salesloft_config::Settings) -> Result<Self, ServeError> {
+    pub(crate) async fn bind(settings: &crate::Settings) -> Result<Self> {
         let listen = |addr: std::net::SocketAddr| {
-            edge::bind(addr).map_err(|source| ServeError::Listen {
+            edge::bind(addr).map_err(|source| Error::Listen {
                 addr: addr.to_string(),
                 source,
             })
@@ -283,7 +259,7 @@ impl Listeners {
     }
 
     /// Every route on one listener.
-    pub fn shared(listener: tokio::net::TcpListener) -> Self {
+    pub(crate) fn shared(listener: tokio::net::TcpListener) -> Self {
         Self {
             public: listener,
             operator: None,
@@ -291,8 +267,8 @@ impl Listeners {
     }
 }
 
-fn local_addr(listener: &tokio::net::TcpListener) -> Result<std::net::SocketAddr, ServeError> {
-    listener.local_addr().map_err(|source| ServeError::Listen {
+fn local_addr(listener: &tokio::net::TcpListener) -> Result<std::net::SocketAddr> {
+    listener.local_addr().map_err(|source| Error::Listen {
         addr: "a bound socket".into(),
         source,
     })
@@ -300,77 +276,98 @@ fn local_addr(listener: &tokio::net::TcpListener) -> Result<std::net::SocketAddr
 
 /// Serve on `listeners` over a migrated `store` until `shutdown`: the routes of [`router`]
 /// and [`operator_router`] through the bounded edge, webhook tokens reloaded every 10 s, and
-/// with `with_worker` the job runner in this process too (a runner that fails stops the
+/// with a `worker` (its queue and job kinds) the job runner in this process too (a runner that fails stops the
 /// server: the process is one unit). Refuses operator routes on an address that is not
 /// loopback unless `server.admin_token` is set. Once `shutdown` is cancelled, connections
 /// get `server.shutdown_grace_secs` and are then closed.
-pub async fn serve(
-    settings: &salesloft_config::Settings,
+pub(crate) async fn serve(
+    settings: &crate::Settings,
     store: Store,
     metrics: Option<PrometheusHandle>,
     listeners: Listeners,
-    with_worker: bool,
+    worker: Option<(String, crate::worker::CustomizeJobs)>,
     shutdown: tokio_util::sync::CancellationToken,
-) -> Result<(), ServeError> {
-    let auth = salesloft_worker::admin_auth(settings);
+) -> Result<()> {
+    let auth = crate::worker::admin_auth(settings);
     let public_addr = local_addr(&listeners.public)?;
     let operator_addr = match &listeners.operator {
         Some(l) => local_addr(l)?,
         None => public_addr,
     };
     check_exposure(&auth, operator_addr, "the status page and /metrics")?;
-    let (inbox, refreshing) = start_inbox(settings, &store, &shutdown).await?;
-    let budget = salesloft_storage::SharedBudget::new(
-        store.clone(),
-        settings.budget_key(),
-        settings.budget(),
-    )
-    .await?;
-    let state = AppState::new(store.clone(), inbox, metrics).with_budget(budget);
+    let routes = Routes::build(settings, &store, metrics, &shutdown).await?;
     tracing::info!(
         webhooks = %public_addr,
         operator = %operator_addr,
         login = auth.required(),
-        with_worker,
+        with_worker = worker.is_some(),
         database = %settings.database.display_url(),
         "salesloft-server listening"
     );
     let server = serve_routes(
         listeners,
-        router(state.clone()),
-        operator_router(state, &auth),
-        salesloft_worker::edge_limits(settings),
+        routes.public,
+        routes.operator,
+        crate::worker::edge_limits(settings),
         shutdown.clone(),
     );
-    let result = if with_worker {
-        let worker = salesloft_worker::run_on(
-            &store,
-            settings,
-            "default".into(),
-            shutdown.clone(),
-            |r, _| r,
-        );
+    if let Some((queue, customize)) = worker {
+        let worker = crate::worker::run_on(&store, settings, queue, shutdown.clone(), customize);
         let ((), worked) = tokio::join!(server, async {
             let worked = worker.await;
             shutdown.cancel();
             worked
         });
-        worked.map_err(ServeError::Worker)
+        worked.map_err(|e| Error::Worker(Box::new(e)))
     } else {
         server.await;
         Ok(())
-    };
-    refreshing.abort();
-    result
+    }
 }
 
-/// The inbox verifying with the configured tokens and the database's, and the task that
-/// reloads them every 10 s until `shutdown`.
+/// The api role's routes over a migrated store, for [`serve`] or an embedder's own server
+/// ([`crate::App::routes`]).
+#[derive(Debug)]
+pub struct Routes {
+    /// `POST /webhooks/salesloft` and `/health` ([`router`]): the routes SalesLoft reaches.
+    pub public: Router,
+    /// The status page and `/metrics` behind the admin login, and `/ready`
+    /// ([`operator_router`]): for the private network only.
+    pub operator: Router,
+}
+
+impl Routes {
+    /// The routes, with the webhook tokens reloaded from the database every 10 s until
+    /// `shutdown`.
+    pub(crate) async fn build(
+        settings: &crate::Settings,
+        store: &Store,
+        metrics: Option<PrometheusHandle>,
+        shutdown: &tokio_util::sync::CancellationToken,
+    ) -> Result<Self> {
+        let auth = crate::worker::admin_auth(settings);
+        let inbox = start_inbox(settings, store, shutdown).await?;
+        let budget = salesloft_storage::SharedBudget::new(
+            store.clone(),
+            settings.budget_key(),
+            settings.budget(),
+        )
+        .await?;
+        let state = AppState::new(store.clone(), inbox, metrics).with_budget(budget);
+        Ok(Self {
+            public: router(state.clone()),
+            operator: operator_router(state, &auth),
+        })
+    }
+}
+
+/// The inbox verifying with the configured tokens and the database's, reloaded every 10 s
+/// until `shutdown`.
 async fn start_inbox(
-    settings: &salesloft_config::Settings,
+    settings: &crate::Settings,
     store: &Store,
     shutdown: &tokio_util::sync::CancellationToken,
-) -> Result<(Inbox, tokio::task::JoinHandle<()>), ServeError> {
+) -> Result<Inbox> {
     let configured = settings.webhooks.callback_tokens.clone();
     let verifier = current_verifier(store, &configured).await?;
     if verifier.token_count() == 0 {
@@ -383,14 +380,14 @@ async fn start_inbox(
         verifier,
         salesloft_webhooks::InboxConfig::default(),
     );
-    let refreshing = refresh_tokens(
+    refresh_tokens(
         store.clone(),
         inbox.clone(),
         configured,
         std::time::Duration::from_secs(10),
         shutdown.clone(),
     );
-    Ok((inbox, refreshing))
+    Ok(inbox)
 }
 
 /// The public routes on their listener and the operator routes on theirs (with `/health`), or

@@ -1,8 +1,9 @@
-//! The typed settings, their ranges, and what the binaries build from them (credentials, the
-//! client, the budget, the team).
+//! The typed settings, their ranges, and what a process builds from them (credentials, the
+//! client, the budget, the team). Built from the defaults and changed in code, or loaded by
+//! the binaries' configuration crate from files and the environment.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,10 +15,16 @@ use salesloft_storage::Tz;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::de;
-use crate::error::ConfigError;
-use crate::layers;
-use crate::tokens::FileTokenStore;
+mod de;
+mod store;
+mod tokens;
+
+pub use tokens::FileTokenStore;
+
+use crate::error::Error;
+
+/// The built-in defaults of every setting, as TOML (the first configuration layer).
+pub const DEFAULTS_TOML: &str = include_str!("../../defaults.toml");
 
 /// Every setting of every binary (`salesloft`, `salesloft-server`, `salesloft-worker`).
 #[derive(Debug, Deserialize)]
@@ -108,6 +115,10 @@ pub struct OAuthSettings {
     /// configuration directory (`$XDG_CONFIG_HOME` or `~/.config`).
     #[serde(default)]
     pub token_file: Option<PathBuf>,
+    /// Where tokens go when neither `token_file` nor a database is at hand (the binaries set
+    /// it from `$XDG_CONFIG_HOME` or `$HOME`; a library reads no environment).
+    #[serde(skip)]
+    pub default_token_file: Option<PathBuf>,
 }
 
 /// `[database]`
@@ -118,6 +129,9 @@ pub struct DatabaseSettings {
     /// `sqlite://path`, `sqlite::memory:` or `postgres://...` (which may carry a password).
     #[serde(deserialize_with = "required_secret")]
     pub url: SecretString,
+    /// Apply pending migrations when a process starts ([`crate::App::build`]); without it a
+    /// process starts only on a migrated database (`salesloft migrate`).
+    pub migrate_on_start: bool,
 }
 
 fn required_secret<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SecretString, D::Error> {
@@ -302,17 +316,11 @@ pub struct TeamSection {
 }
 
 /// One range rule: the key, the value, the allowed bounds and why.
-fn in_range(
-    key: &'static str,
-    value: u64,
-    low: u64,
-    high: u64,
-    why: &str,
-) -> Result<(), ConfigError> {
+fn in_range(key: &'static str, value: u64, low: u64, high: u64, why: &str) -> Result<(), Error> {
     if (low..=high).contains(&value) {
         return Ok(());
     }
-    Err(ConfigError::OutOfRange {
+    Err(Error::OutOfRange {
         key,
         allowed: format!("{low}..={high}{why}"),
         got: value.to_string(),
@@ -320,17 +328,21 @@ fn in_range(
 }
 
 impl Settings {
-    /// Load the layers: the built-in `config/default.toml`, then `explicit` or
-    /// `config/<SALESLOFT_ENV>.toml`, then the `SALESLOFT_*` variables of `vars` (pass
-    /// `std::env::vars()`), and check every range.
-    pub fn load(
-        explicit: Option<&Path>,
-        vars: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, ConfigError> {
-        let vars: Vec<(String, String)> = vars.into_iter().collect();
-        let merged = layers::merged(explicit, &vars)?;
-        let settings: Settings = serde_path_to_error::deserialize(toml::Value::Table(merged))
-            .map_err(|e| ConfigError::Invalid {
+    /// The built-in defaults ([`DEFAULTS_TOML`]) as a table, to merge layers over.
+    pub fn defaults_table() -> Result<toml::Table, Error> {
+        DEFAULTS_TOML
+            .parse::<toml::Table>()
+            .map_err(|e| Error::Parse {
+                origin: "the built-in defaults".into(),
+                message: e.message().to_owned(),
+            })
+    }
+
+    /// The settings of a merged table (the defaults with any layers over them), every range
+    /// checked.
+    pub fn from_table(table: toml::Table) -> Result<Self, Error> {
+        let settings: Settings = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e| Error::Invalid {
                 key: e.path().to_string(),
                 message: e.inner().message().to_owned(),
             })?;
@@ -338,12 +350,19 @@ impl Settings {
         Ok(settings)
     }
 
-    fn validate(&self) -> Result<(), ConfigError> {
+    /// The built-in defaults: the embedded SQLite database and the real API, with no
+    /// credentials. Change fields in code, then [`Settings::validate`].
+    pub fn defaults() -> Result<Self, Error> {
+        Self::from_table(Self::defaults_table()?)
+    }
+
+    /// Check every range and token length (after changing fields in code).
+    pub fn validate(&self) -> Result<(), Error> {
         for (key, value, low, high, why) in self.ranges() {
             in_range(key, value, low, high, why)?;
         }
         self.validate_tokens()?;
-        url::Url::parse(&self.api.base_url).map_err(|e| ConfigError::Invalid {
+        url::Url::parse(&self.api.base_url).map_err(|e| Error::Invalid {
             key: "api.base_url".into(),
             message: format!("{:?} is not a URL: {e}", self.api.base_url),
         })?;
@@ -443,10 +462,10 @@ impl Settings {
     }
 
     /// Callback and admin tokens long enough not to be guessed.
-    fn validate_tokens(&self) -> Result<(), ConfigError> {
+    fn validate_tokens(&self) -> Result<(), Error> {
         let short = |t: &SecretString| t.expose_secret().len() < MIN_TOKEN_BYTES;
         if self.webhooks.callback_tokens.iter().any(short) {
-            return Err(ConfigError::Invalid {
+            return Err(Error::Invalid {
                 key: "webhooks.callback_tokens".into(),
                 message: format!(
                     "a token is shorter than {MIN_TOKEN_BYTES} bytes: short tokens can be guessed \
@@ -455,7 +474,7 @@ impl Settings {
             });
         }
         if self.server.admin_token.as_ref().is_some_and(short) {
-            return Err(ConfigError::Invalid {
+            return Err(Error::Invalid {
                 key: "server.admin_token".into(),
                 message: format!(
                     "shorter than {MIN_TOKEN_BYTES} bytes: short tokens can be guessed (try \
@@ -469,13 +488,13 @@ impl Settings {
     /// The credentials: an API key, or an OAuth app with a refresh token whose rotations are
     /// kept in `oauth.token_file` when set, else in `database` (shared by every process on it),
     /// else in the default token file.
-    pub fn auth(&self, database: Option<&salesloft_storage::Store>) -> Result<Auth, ConfigError> {
+    pub fn auth(&self, database: Option<&salesloft_storage::Store>) -> Result<Auth, Error> {
         if let Some(key) = &self.api.key {
             return Ok(Auth::api_key(key.expose_secret()));
         }
         let o = &self.oauth;
         match (&o.client_id, &o.client_secret, &o.refresh_token) {
-            (None, None, None) => Err(ConfigError::Missing {
+            (None, None, None) => Err(Error::Missing {
                 key: "api.key",
                 hint: "set SALESLOFT_API_KEY, or oauth.client_id, oauth.client_secret and oauth.refresh_token",
             }),
@@ -491,7 +510,7 @@ impl Settings {
                         format!("oauth:{}:{id}", app.token_url),
                     )),
                     (None, None) => Arc::new(FileTokenStore::new(
-                        FileTokenStore::default_path().ok_or(ConfigError::Missing {
+                        o.default_token_file.clone().ok_or(Error::Missing {
                             key: "oauth.token_file",
                             hint: "set SALESLOFT_OAUTH__TOKEN_FILE (neither XDG_CONFIG_HOME nor HOME is set)",
                         })?,
@@ -506,15 +525,15 @@ impl Settings {
                 );
                 Ok(Auth::oauth(app, tokens, store))
             }
-            (None, _, _) => Err(ConfigError::Missing {
+            (None, _, _) => Err(Error::Missing {
                 key: "oauth.client_id",
                 hint: "set SALESLOFT_OAUTH_CLIENT_ID",
             }),
-            (_, None, _) => Err(ConfigError::Missing {
+            (_, None, _) => Err(Error::Missing {
                 key: "oauth.client_secret",
                 hint: "set SALESLOFT_OAUTH_CLIENT_SECRET",
             }),
-            (_, _, None) => Err(ConfigError::Missing {
+            (_, _, None) => Err(Error::Missing {
                 key: "oauth.refresh_token",
                 hint: "set SALESLOFT_OAUTH_REFRESH_TOKEN",
             }),
@@ -526,7 +545,7 @@ impl Settings {
     pub fn client_builder(
         &self,
         database: Option<&salesloft_storage::Store>,
-    ) -> Result<ClientBuilder, ConfigError> {
+    ) -> Result<ClientBuilder, Error> {
         Ok(salesloft_client::Client::builder(self.auth(database)?)
             .base_url(&self.api.base_url)
             .timeout(Duration::from_secs(self.api.timeout_secs))
@@ -616,304 +635,5 @@ impl Settings {
             max_fraction: self.sync.reconcile_max_percent as f64 / 100.0,
             force,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
-    fn load(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        Settings::load(None, vars(pairs))
-    }
-
-    #[test]
-    fn defaults_load_with_no_files_and_no_environment() {
-        let s = load(&[]).unwrap();
-        assert_eq!(s.api.base_url, "https://api.salesloft.com");
-        assert_eq!(s.budget.per_minute, 540);
-        assert_eq!(s.server.bind, "127.0.0.1:8080".parse().unwrap());
-        assert!(s.webhooks.callback_tokens.is_empty());
-        assert_eq!(s.jobs.sync_every_secs, 300);
-        assert_eq!(s.team.time_zone, Tz::UTC);
-        assert_eq!(s.team.connected_dispositions, ["Connected"]);
-        assert_eq!(
-            s.people_policies(),
-            salesloft_services::FieldPolicies::people_defaults(),
-            "config/default.toml documents the library's defaults"
-        );
-    }
-
-    #[test]
-    fn environment_overrides_files_with_typed_values() {
-        let s = load(&[
-            ("SALESLOFT_API_KEY", "12345"),
-            ("SALESLOFT_BUDGET__PER_MINUTE", "300"),
-            ("SALESLOFT_BASE_URL", "http://127.0.0.1:9"),
-            ("SALESLOFT_SERVER__BIND", "0.0.0.0:9000"),
-            ("SALESLOFT_JOBS__SYNC_EVERY_SECS", "60"),
-            ("SALESLOFT_TEAM__TIME_ZONE", "America/Chicago"),
-            (
-                "SALESLOFT_WEBHOOKS__CALLBACK_TOKENS",
-                "token-one-of-sixteen, token-two-of-sixteen,,",
-            ),
-            ("UNRELATED", "x"),
-        ])
-        .unwrap();
-        assert_eq!(s.budget.per_minute, 300);
-        assert_eq!(s.api.base_url, "http://127.0.0.1:9");
-        assert_eq!(
-            s.api.key.as_ref().map(|k| k.expose_secret()),
-            Some("12345"),
-            "a numeric-looking key stays text"
-        );
-        assert_eq!(s.server.bind.port(), 9000);
-        assert_eq!(s.sync_every(), Duration::from_secs(60));
-        assert_eq!(s.team().time_zone, Tz::America__Chicago);
-        let tokens: Vec<&str> = s
-            .webhooks
-            .callback_tokens
-            .iter()
-            .map(|t| t.expose_secret())
-            .collect();
-        assert_eq!(tokens, ["token-one-of-sixteen", "token-two-of-sixteen"]);
-        assert!(s.auth(None).is_ok());
-    }
-
-    #[test]
-    fn secrets_never_reach_debug_output() {
-        let s = load(&[
-            ("SALESLOFT_API_KEY", "ak_secret_123"),
-            ("SALESLOFT_DATABASE_URL", "postgres://u:pw_secret@db/x"),
-            ("SALESLOFT_OAUTH_CLIENT_SECRET", "cs_secret"),
-            (
-                "SALESLOFT_WEBHOOKS__CALLBACK_TOKENS",
-                "tok_secret_of_16_bytes",
-            ),
-            ("SALESLOFT_SERVER__ADMIN_TOKEN", "admin_secret_of_16_bytes"),
-        ])
-        .unwrap();
-        let shown = format!("{s:?}");
-        for secret in [
-            "ak_secret_123",
-            "pw_secret",
-            "cs_secret",
-            "tok_secret",
-            "admin_secret",
-        ] {
-            assert!(!shown.contains(secret), "{secret} in {shown}");
-        }
-        assert_eq!(s.database.display_url(), "postgres://u@db/x");
-    }
-
-    #[test]
-    fn one_budget_per_team_named_without_the_credential() {
-        let key = |env: &[(&str, &str)]| load(env).unwrap().budget_key();
-        let a = key(&[("SALESLOFT_API_KEY", "ak_secret_123")]);
-        assert_eq!(a, key(&[("SALESLOFT_API_KEY", "ak_secret_123")]), "stable");
-        assert!(!a.contains("ak_secret"), "{a}");
-        assert!(a.starts_with("salesloft:https://api.salesloft.com:"), "{a}");
-        assert_ne!(a, key(&[("SALESLOFT_API_KEY", "ak_other")]), "another team");
-        assert_eq!(
-            key(&[
-                ("SALESLOFT_API_KEY", "ak_secret_123"),
-                ("SALESLOFT_BUDGET__KEY", "team-16")
-            ]),
-            "team-16"
-        );
-    }
-
-    #[test]
-    fn database_passwords_never_show_whatever_the_spelling() {
-        for (url, shown) in [
-            ("postgres://u:pw@db/x", "postgres://u@db/x"),
-            ("Postgres://u:pw@db/x", "Postgres://u@db/x"),
-            (
-                "postgresql://u:p@ss/w@rd@db:5432/x",
-                "postgresql://u@db:5432/x",
-            ),
-            (
-                "jdbc:postgresql://u:pw@db/x?sslmode=require&Password=pw",
-                "jdbc:postgresql://u@db/x?sslmode=require&Password=[redacted]",
-            ),
-            (
-                "host=db user=u password=pw dbname=x",
-                "host=db user=u password=[redacted] dbname=x",
-            ),
-            ("sqlite://salesloft.db", "sqlite://salesloft.db"),
-        ] {
-            let redacted = redact_database_url(url);
-            assert_eq!(redacted, shown, "{url}");
-            for secret in ["pw", "p@ss", "w@rd"] {
-                assert!(!redacted.contains(secret), "{secret} in {redacted}");
-            }
-        }
-    }
-
-    #[test]
-    fn a_missing_credential_names_the_setting() {
-        let err = load(&[]).unwrap().auth(None).unwrap_err().to_string();
-        assert!(
-            err.contains("api.key") && err.contains("SALESLOFT_API_KEY"),
-            "{err}"
-        );
-        let s = load(&[("SALESLOFT_OAUTH_CLIENT_ID", "c")]).unwrap();
-        let err = s.auth(None).unwrap_err().to_string();
-        assert!(err.contains("oauth.client_secret"), "{err}");
-    }
-
-    #[test]
-    fn bad_values_name_the_key_and_the_allowed_range() {
-        let cases: &[(&str, &str, &[&str])] = &[
-            (
-                "SALESLOFT_BUDGET__PER_MINUTE",
-                "900",
-                &["budget.per_minute", "1..=600", "900"],
-            ),
-            (
-                "SALESLOFT_BUDGET__PER_MINUTE",
-                "0",
-                &["budget.per_minute", "1..=600"],
-            ),
-            (
-                "SALESLOFT_BUDGET__BURST",
-                "541",
-                &["budget.burst", "1..=540"],
-            ),
-            (
-                "SALESLOFT_API__MAX_ATTEMPTS",
-                "0",
-                &["api.max_attempts", "1..=20"],
-            ),
-            (
-                "SALESLOFT_API__TIMEOUT_SECS",
-                "9999",
-                &["api.timeout_secs", "1..=600"],
-            ),
-            (
-                "SALESLOFT_JOBS__SYNC_EVERY_SECS",
-                "1",
-                &["jobs.sync_every_secs", "10..=86400"],
-            ),
-            (
-                "SALESLOFT_JOBS__CONCURRENCY",
-                "100",
-                &["jobs.concurrency", "1..=64"],
-            ),
-            (
-                "SALESLOFT_JOBS__SHUTDOWN_GRACE_SECS",
-                "0",
-                &["jobs.shutdown_grace_secs"],
-            ),
-            (
-                "SALESLOFT_SYNC__LOOKBACK_MS",
-                "90000",
-                &["sync.lookback_ms", "0..=60000"],
-            ),
-            (
-                "SALESLOFT_SYNC__RECONCILE_MAX_PERCENT",
-                "0",
-                &["sync.reconcile_max_percent", "1..=100"],
-            ),
-            (
-                "SALESLOFT_BUDGET__PER_MINUTE",
-                "lots",
-                &["budget.per_minute", "not a number"],
-            ),
-            ("SALESLOFT_BUDGET__PER_MINUTE", "-5", &["budget.per_minute"]),
-            (
-                "SALESLOFT_TEAM__TIME_ZONE",
-                "Mars/Olympus",
-                &["team.time_zone", "Mars/Olympus"],
-            ),
-            ("SALESLOFT_SERVER__BIND", "localhost", &["server.bind"]),
-            (
-                "SALESLOFT_WEBHOOKS__CALLBACK_TOKENS",
-                "long-enough-token-1,short",
-                &["webhooks.callback_tokens", "16 bytes"],
-            ),
-            (
-                "SALESLOFT_SERVER__ADMIN_TOKEN",
-                "hunter2",
-                &["server.admin_token", "16 bytes"],
-            ),
-            (
-                "SALESLOFT_SERVER__MAX_CONNECTIONS",
-                "0",
-                &["server.max_connections", "1..=65536"],
-            ),
-            (
-                "SALESLOFT_SERVER__SHUTDOWN_GRACE_SECS",
-                "0",
-                &["server.shutdown_grace_secs"],
-            ),
-            (
-                "SALESLOFT_WEBHOOKS__KEEP_DAYS",
-                "0",
-                &["webhooks.keep_days"],
-            ),
-            ("SALESLOFT_BASE_URL", "not a url", &["api.base_url"]),
-            ("SALESLOFT_API__TYPO", "1", &["typo"]),
-        ];
-        for (var, value, wanted) in cases {
-            let err = load(&[(var, value)]).unwrap_err().to_string();
-            for w in *wanted {
-                assert!(err.contains(w), "{var}={value}: {err:?} lacks {w:?}");
-            }
-        }
-    }
-
-    #[test]
-    fn an_explicit_layer_file_is_read() {
-        let dir = std::env::temp_dir().join(format!("salesloft-cfg-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("custom.toml");
-        std::fs::write(
-            &file,
-            "[api]\ntimeout_secs = 7\n[webhooks]\ncallback_tokens = [\"token-a-of-16-bytes\", \"token-b-of-16-bytes\"]\n",
-        )
-        .unwrap();
-        let s = Settings::load(Some(&file), vars(&[])).unwrap();
-        assert_eq!(s.api.timeout_secs, 7);
-        assert_eq!(s.api.max_attempts, 8, "other keys keep their defaults");
-        assert_eq!(s.webhooks.callback_tokens.len(), 2);
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn the_shipped_layers_load() {
-        for env in ["production", "test"] {
-            let file = PathBuf::from(format!(
-                "{}/../../config/{env}.toml",
-                env!("CARGO_MANIFEST_DIR")
-            ));
-            assert!(Settings::load(Some(&file), vars(&[])).is_ok(), "{env}");
-        }
-        let production = PathBuf::from(format!(
-            "{}/../../config/production.toml",
-            env!("CARGO_MANIFEST_DIR")
-        ));
-        let s = Settings::load(Some(&production), vars(&[])).unwrap();
-        assert_eq!(
-            s.jobs.metrics_bind,
-            Some("0.0.0.0:9091".parse().unwrap()),
-            "workers serve their metrics in production"
-        );
-        assert_eq!(s.server.bind, "0.0.0.0:8080".parse().unwrap());
-        let unset = Settings::load(None, vars(&[])).unwrap();
-        assert_eq!(unset.jobs.metrics_bind, None, "off by default");
-        let set = Settings::load(
-            None,
-            vars(&[("SALESLOFT_JOBS__METRICS_BIND", "127.0.0.1:9")]),
-        )
-        .unwrap();
-        assert_eq!(set.jobs.metrics_bind, Some("127.0.0.1:9".parse().unwrap()));
     }
 }

@@ -9,7 +9,7 @@ use salesloft_client::{BoxError, OAuthTokens, RefreshLock, ReleaseRefreshLock, T
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
-use crate::error::ConfigError;
+use crate::error::Error;
 
 /// Keeps OAuth tokens in a JSON file only the owner can read (mode 0600, written whole under
 /// a fresh name and renamed into place), with a lock file beside it so that processes on one
@@ -39,32 +39,18 @@ impl FileTokenStore {
         }
     }
 
-    /// Where tokens go unless `oauth.token_file` says otherwise: `salesloft/oauth-tokens.json`
-    /// under `$XDG_CONFIG_HOME`, else under `$HOME/.config`; `None` when neither is set.
-    pub fn default_path() -> Option<PathBuf> {
-        let base = std::env::var_os("XDG_CONFIG_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME")
-                    .filter(|v| !v.is_empty())
-                    .map(|h| PathBuf::from(h).join(".config"))
-            })?;
-        Some(base.join("salesloft").join("oauth-tokens.json"))
-    }
-
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// The tokens an earlier run saved, if any.
-    pub fn read(&self) -> Result<Option<OAuthTokens>, ConfigError> {
+    pub fn read(&self) -> Result<Option<OAuthTokens>, Error> {
         match std::fs::read_to_string(&self.path) {
             Ok(text) => {
                 // serde's messages name the field and the expected type, never the value.
                 let stored: StoredTokens =
-                    serde_json::from_str(&text).map_err(|e| ConfigError::Invalid {
+                    serde_json::from_str(&text).map_err(|e| Error::Invalid {
                         key: "oauth.token_file".into(),
                         message: format!(
                             "{} is not a token file (line {}, column {})",
@@ -82,7 +68,7 @@ impl FileTokenStore {
                 Ok(Some(tokens))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(ConfigError::Read {
+            Err(source) => Err(Error::Read {
                 path: self.path.clone(),
                 source,
             }),

@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 use salesloft_services::{Breakdown, StatusReport, Stream, break_down};
 use salesloft_storage::{JobRecord, MinuteSpend, Store};
 
-use crate::AppState;
+use super::AppState;
 
 /// The page's query: `?day=YYYY-MM-DD` picks the day of the per-rep table.
 #[derive(Debug, Default, serde::Deserialize)]
