@@ -329,6 +329,10 @@ mod tests {
             "workers serve their metrics in production"
         );
         assert_eq!(s.server.bind, "0.0.0.0:8080".parse().unwrap());
+        assert!(
+            !s.database.migrate_on_start,
+            "production migrates as a release step"
+        );
         let unset = load(None, vars(&[])).unwrap();
         assert_eq!(unset.jobs.metrics_bind, None, "off by default");
         let set = load(
