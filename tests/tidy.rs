@@ -244,10 +244,9 @@ const LONG: &[(&str, usize)] = &[
         115,
     ),
     ("crates/salesloft-storage/src/jobs.rs", 828),
-    ("crates/salesloft-storage/src/store.rs::connect_with", 119),
-    ("bins/salesloft/src/display.rs::sync_progress", 93),
+    ("crates/salesloft-storage/src/store.rs::connect_with", 117),
+    ("bins/salesloft/src/display.rs::sync_progress", 81),
     ("bins/salesloft/src/local.rs::demo", 127),
-    ("bins/salesloft/src/main.rs::run", 191),
     ("crates/salesloft-runtime/src/settings/mod.rs::ranges", 90),
     (
         "crates/salesloft-runtime/src/server/status_page.rs::engagement",

@@ -226,15 +226,18 @@ pub fn long_items(
     allowed: &BTreeMap<String, usize>,
 ) -> Vec<String> {
     let mut out = Vec::new();
+    let mut sizes = BTreeMap::new();
     for (path, source) in files {
         let code = production(source);
         let file_lines = source.lines().count();
+        sizes.insert((*path).to_owned(), file_lines);
         let file_cap = allowed.get(*path).copied().unwrap_or(max_file);
         if file_lines > file_cap {
             out.push(format!("{path}: {file_lines} lines (at most {file_cap})"));
         }
         for f in functions(&code) {
             let key = format!("{path}::{}", f.name);
+            sizes.insert(key.clone(), f.lines);
             let cap = allowed.get(&key).copied().unwrap_or(max_fn);
             if f.lines > cap {
                 out.push(format!(
@@ -242,6 +245,22 @@ pub fn long_items(
                     f.line, f.lines
                 ));
             }
+        }
+    }
+    // The list only shrinks: an entry that is gone, within the limit, or under its cap says so.
+    for (key, cap) in allowed {
+        let limit = if key.contains("::") { max_fn } else { max_file };
+        match sizes.get(key) {
+            None => out.push(format!(
+                "{key}: listed, but not found: remove it from the list"
+            )),
+            Some(&n) if n <= limit => out.push(format!(
+                "{key}: {n} lines, within the limit now: remove it from the list"
+            )),
+            Some(&n) if n < *cap => out.push(format!(
+                "{key}: {n} lines now: lower its cap from {cap} to {n}"
+            )),
+            Some(_) => {}
         }
     }
     out
@@ -369,6 +388,21 @@ mod tests {
         assert_eq!(
             long_items(&files, 80, 50, &allowed),
             ["a.rs: 83 lines (at most 50)"]
+        );
+        // The list only shrinks.
+        let loose = BTreeMap::from([("a.rs::long".to_owned(), 90)]);
+        assert_eq!(
+            long_items(&files, 80, 800, &loose),
+            ["a.rs::long: 83 lines now: lower its cap from 90 to 83"]
+        );
+        let gone = BTreeMap::from([("a.rs::short".to_owned(), 90)]);
+        assert_eq!(
+            long_items(&files, 80, 800, &gone)[1],
+            "a.rs::short: listed, but not found: remove it from the list"
+        );
+        assert_eq!(
+            long_items(&files, 90, 800, &allowed),
+            ["a.rs::long: 83 lines, within the limit now: remove it from the list"]
         );
     }
 

@@ -14,8 +14,10 @@ use salesloft_storage::Store;
 use crate::display::{Display, humanize};
 use crate::error::CliError;
 
-/// Connect to the configured database, migrating it.
-pub async fn open_store(url: &str) -> Result<Store, CliError> {
+/// Connect to `url` and apply its pending migrations (`salesloft migrate`, the demo's fresh
+/// file); every other command opens the store as the processes do
+/// (`salesloft_runtime::open_store`).
+pub async fn open_migrated(url: &str) -> Result<Store, CliError> {
     let options = salesloft_storage::StoreOptions {
         tcp_nodelay: true,
         ..salesloft_storage::StoreOptions::default()
@@ -220,7 +222,7 @@ pub async fn demo(
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{db_path}{suffix}"));
     }
-    let store = open_store(&format!("sqlite://{db_path}")).await?;
+    let store = open_migrated(&format!("sqlite://{db_path}")).await?;
     let client = Client::builder(Auth::api_key(sandbox.api_key()))
         .base_url(sandbox.url())
         .limiter(Arc::new(Unlimited))

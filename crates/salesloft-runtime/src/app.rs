@@ -40,6 +40,33 @@ impl Roles {
     };
 }
 
+/// Open the configured store as every process of the integration does: migrating it when
+/// `database.migrate_on_start`, else refusing a database that lacks a migration of this
+/// version ([`Error::NotMigrated`]; `salesloft migrate` applies them).
+pub async fn open_store(settings: &Settings) -> Result<Store> {
+    use secrecy::ExposeSecret;
+    let store = Store::connect_with(
+        settings.database.url.expose_secret(),
+        settings.store_options(),
+    )
+    .await?;
+    if settings.database.migrate_on_start {
+        store.migrate().await?;
+        return Ok(store);
+    }
+    match store.pending_migrations().await {
+        Ok(0) => Ok(store),
+        Ok(pending) => {
+            store.close().await;
+            Err(Error::NotMigrated { pending })
+        }
+        Err(e) => {
+            store.close().await;
+            Err(e.into())
+        }
+    }
+}
+
 /// One process of the integration, built and listening, not yet running.
 ///
 /// ```no_run
@@ -77,21 +104,7 @@ impl App {
     /// Open the store (and migrate it when `database.migrate_on_start`), and with the api
     /// role bind `server.bind` and `server.ops_bind`, so that a port taken fails here.
     pub async fn build(settings: Settings, roles: Roles) -> Result<Self> {
-        use secrecy::ExposeSecret;
-        let store = Store::connect_with(
-            settings.database.url.expose_secret(),
-            settings.store_options(),
-        )
-        .await?;
-        if settings.database.migrate_on_start {
-            store.migrate().await?;
-        } else {
-            let pending = store.pending_migrations().await?;
-            if pending > 0 {
-                store.close().await;
-                return Err(Error::NotMigrated { pending });
-            }
-        }
+        let store = open_store(&settings).await?;
         let listeners = if roles.api {
             Some(Listeners::bind(&settings).await?)
         } else {

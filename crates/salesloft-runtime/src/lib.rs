@@ -12,7 +12,7 @@ mod settings;
 mod signals;
 pub mod worker;
 
-pub use app::{App, Roles};
+pub use app::{App, Roles, open_store};
 pub use error::{Error, Result};
 pub use settings::{
     ApiSettings, BudgetSettings, DEFAULTS_TOML, DatabaseSettings, FileTokenStore, JobSettings,
