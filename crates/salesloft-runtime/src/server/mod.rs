@@ -325,8 +325,8 @@ pub(crate) async fn serve(
     }
 }
 
-/// The api role's routes over a migrated store, for [`serve`] or an embedder's own server
-/// ([`crate::App::routes`]).
+/// The api role's routes over a migrated store, for [`crate::App`]'s api role or an
+/// embedder's own server ([`crate::App::routes`]).
 #[derive(Debug)]
 pub struct Routes {
     /// `POST /webhooks/salesloft` and `/health` ([`router`]): the routes SalesLoft reaches.
