@@ -10,6 +10,7 @@ pub mod ops;
 pub mod server;
 mod settings;
 mod signals;
+pub mod status;
 pub mod worker;
 
 pub use app::{App, Roles, open_store};

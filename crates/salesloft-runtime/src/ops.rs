@@ -1,7 +1,8 @@
 //! The operations endpoints every process of the integration serves: `GET /health` (the
 //! process is up), `GET /ready` (the database answers and is migrated) and `GET /metrics`
-//! (Prometheus text, with gauges sampled from the database at each scrape: jobs, webhooks,
-//! the inbox's size, records, sync lag, the team budget). The probes need no login;
+//! (Prometheus text, with gauges from the process's latest [`crate::status::StatusSnapshot`]:
+//! jobs, webhooks, the inbox's size, records, sync lag, credential holds; and the team
+//! budget). The probes need no login;
 //! `/metrics` is an operator route (behind [`crate::admin::AdminAuth`]). `salesloft-server`
 //! serves them beside its own routes; `salesloft-worker` serves them on `jobs.metrics_bind`.
 
@@ -11,9 +12,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
-use salesloft_services::Stream;
+use std::sync::Arc;
+
+use crate::status::{StatusSnapshot, StatusWatch};
 use salesloft_storage::{SharedBudget, Store};
-use salesloft_webhooks::EventType;
 
 /// What the operations endpoints read.
 #[derive(Debug, Clone)]
@@ -21,6 +23,7 @@ pub struct OpsState {
     store: Store,
     metrics: Option<PrometheusHandle>,
     budget: Option<SharedBudget>,
+    status: Option<StatusWatch>,
 }
 
 impl OpsState {
@@ -31,7 +34,15 @@ impl OpsState {
             store,
             metrics,
             budget: None,
+            status: None,
         }
+    }
+
+    /// Export the gauges from `status`'s latest snapshot (without one, each scrape gathers
+    /// its own from the database).
+    pub fn with_status(mut self, status: StatusWatch) -> Self {
+        self.status = Some(status);
+        self
     }
 
     /// Also report the team budget's remaining cost on `/metrics`.
@@ -70,15 +81,6 @@ pub fn install_metrics_recorder() -> crate::Result<PrometheusHandle> {
         .map_err(crate::Error::Metrics)
 }
 
-/// The label of a delivery's type: documented types by name, anything else as `other` (a
-/// sender cannot grow a metric without bound).
-pub fn event_type_label(event_type: Option<&[u8]>) -> &'static str {
-    event_type
-        .and_then(|t| std::str::from_utf8(t).ok())
-        .and_then(EventType::parse)
-        .map_or("other", EventType::as_str)
-}
-
 async fn health() -> &'static str {
     "ok\n"
 }
@@ -102,8 +104,13 @@ async fn render_metrics(State(state): State<OpsState>) -> Response {
     let Some(handle) = &state.metrics else {
         return (StatusCode::NOT_FOUND, "metrics are off\n").into_response();
     };
-    if let Err(e) = sample_database(&state.store).await {
-        tracing::warn!(error = %e, "sampling metrics from the database failed");
+    let snapshot = match &state.status {
+        Some(watch) => watch.snapshot().await,
+        None => StatusSnapshot::gather(&state.store).await.map(Arc::new),
+    };
+    match snapshot {
+        Ok(snapshot) => snapshot.export_gauges(salesloft_storage::now_ms()),
+        Err(e) => tracing::warn!(error = %e, "reading the status snapshot failed"),
     }
     if let Some(budget) = &state.budget {
         match budget.available().await {
@@ -117,56 +124,4 @@ async fn render_metrics(State(state): State<OpsState>) -> Response {
         handle.render(),
     )
         .into_response()
-}
-
-/// Gauges read from the database at each scrape: they are the truth every process shares.
-async fn sample_database(store: &Store) -> Result<(), salesloft_storage::Error> {
-    for (kind, state, n) in store.job_counts_by_kind().await? {
-        metrics::gauge!("salesloft_jobs", "kind" => kind, "state" => state).set(n as f64);
-    }
-    let holds = store.credential_holds().await?;
-    metrics::gauge!("salesloft_credentials_rejected").set(holds.len() as f64);
-    metrics::gauge!("salesloft_credentials_rejected_since_seconds").set(
-        holds
-            .iter()
-            .map(|h| h.since_ms as f64 / 1_000.0)
-            .fold(0.0, |a: f64, b| if a == 0.0 { b } else { a.min(b) }),
-    );
-    let (rows, bytes) = store.webhook_inbox_size().await?;
-    metrics::gauge!("salesloft_webhook_inbox_rows").set(rows as f64);
-    metrics::gauge!("salesloft_webhook_inbox_bytes").set(bytes as f64);
-    for (event_type, status, n) in store.webhook_counts().await? {
-        let label = event_type_label(Some(event_type.as_bytes()));
-        metrics::gauge!("salesloft_webhook_events", "event_type" => label, "status" => status)
-            .set(n as f64);
-    }
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    for state in store.sync_states().await? {
-        if let Some(at) = state.last_success_at_ms {
-            let lag = (now_ms.saturating_sub(at)).max(0) as f64 / 1_000.0;
-            metrics::gauge!("salesloft_sync_lag_seconds", "stream" => state.stream.clone())
-                .set(lag);
-        }
-    }
-    for stream in Stream::all() {
-        if let Ok(n) = stream.count_live(store).await {
-            metrics::gauge!("salesloft_records", "stream" => stream.name()).set(n as f64);
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unknown_types_share_one_label() {
-        assert_eq!(event_type_label(Some(b"person_updated")), "person_updated");
-        assert_eq!(event_type_label(Some(b"made_up_123")), "other");
-        assert_eq!(event_type_label(Some(&[0xff])), "other");
-        assert_eq!(event_type_label(None), "other");
-    }
 }

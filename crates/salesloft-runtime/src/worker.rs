@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::settings::Settings;
+use crate::status::{STATUS_EVERY, StatusWatch};
 use crate::{admin, edge, ops};
 use metrics_exporter_prometheus::PrometheusHandle;
 use salesloft_jobs::{CancellationToken, Registry, Runner, RunnerConfig};
@@ -49,7 +50,10 @@ async fn serve_ops(
     let auth = admin_auth(settings);
     admin::check_exposure(&auth, addr, "/metrics")?;
     let budget = SharedBudget::new(store.clone(), settings.budget_key(), settings.budget()).await?;
-    let state = ops::OpsState::new(store.clone(), metrics).with_budget(budget);
+    let status = StatusWatch::spawn(store.clone(), STATUS_EVERY, shutdown.clone());
+    let state = ops::OpsState::new(store.clone(), metrics)
+        .with_budget(budget)
+        .with_status(status);
     let app = ops::health_routes()
         .merge(ops::ready_routes(state.clone()))
         .merge(auth.protect(ops::metrics_routes(state)));

@@ -32,6 +32,7 @@ use crate::admin::{AdminAuth, check_exposure};
 use crate::edge::{self, Throttle};
 use crate::error::{Error, Result};
 use crate::ops::{self, OpsState};
+use crate::status::{STATUS_EVERY, StatusSnapshot, StatusWatch};
 use axum::Router;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
@@ -53,6 +54,7 @@ pub struct AppState {
     inbox: Inbox,
     metrics: Option<PrometheusHandle>,
     budget: Option<salesloft_storage::SharedBudget>,
+    status: Option<StatusWatch>,
     refusals: Arc<RefusalSummary>,
 }
 
@@ -65,6 +67,7 @@ impl AppState {
             inbox,
             metrics,
             budget: None,
+            status: None,
             refusals: Arc::default(),
         }
     }
@@ -75,12 +78,30 @@ impl AppState {
         self
     }
 
+    /// Read the status page and `/metrics` from `status`'s latest snapshot (without one,
+    /// each view gathers its own).
+    pub fn with_status(mut self, status: StatusWatch) -> Self {
+        self.status = Some(status);
+        self
+    }
+
     /// The state of the operations endpoints.
     fn ops(&self) -> OpsState {
-        let ops = OpsState::new(self.store.clone(), self.metrics.clone());
-        match &self.budget {
-            Some(b) => ops.with_budget(b.clone()),
-            None => ops,
+        let mut ops = OpsState::new(self.store.clone(), self.metrics.clone());
+        if let Some(b) = &self.budget {
+            ops = ops.with_budget(b.clone());
+        }
+        if let Some(s) = &self.status {
+            ops = ops.with_status(s.clone());
+        }
+        ops
+    }
+
+    /// The latest status snapshot.
+    async fn snapshot(&self) -> Result<Arc<StatusSnapshot>, salesloft_services::Error> {
+        match &self.status {
+            Some(watch) => watch.snapshot().await,
+            None => StatusSnapshot::gather(&self.store).await.map(Arc::new),
         }
     }
 }
@@ -146,7 +167,7 @@ async fn receive_webhook(
     let started = Instant::now();
     let event_type = headers.get("x-salesloft-event").map(|v| v.as_bytes());
     let signature = headers.get("x-salesloft-signature").map(|v| v.as_bytes());
-    let label = ops::event_type_label(event_type);
+    let label = crate::status::event_type_label(event_type);
     let (status, outcome, text) = match body {
         Err(rejection) => {
             let status = edge::body_error_status(&rejection, rejection.status());
@@ -353,7 +374,10 @@ impl Routes {
             settings.budget(),
         )
         .await?;
-        let state = AppState::new(store.clone(), inbox, metrics).with_budget(budget);
+        let status = StatusWatch::spawn(store.clone(), STATUS_EVERY, shutdown.clone());
+        let state = AppState::new(store.clone(), inbox, metrics)
+            .with_budget(budget)
+            .with_status(status);
         Ok(Self {
             public: router(state.clone()),
             operator: operator_router(state, &auth),
