@@ -6,8 +6,8 @@ use std::time::Instant;
 use salesloft_client::{Auth, Client, RetryPolicy, Unlimited};
 use salesloft_sandbox::{Sandbox, SandboxConfig, TeamSize};
 use salesloft_services::{
-    Context, EngagementConfig, EngagementMetrics, Recompute, ReconcileOptions, Reconciler,
-    StatusReport, Stream, SyncEngine, SyncOptions, SyncReport, TeamSettings, Verifier,
+    Context, EngagementConfig, EngagementMetrics, Recompute, ReconcileOptions, Reconciler, Stream,
+    SyncEngine, SyncOptions, SyncReport, TeamSettings, Verifier,
 };
 use salesloft_storage::Store;
 
@@ -134,7 +134,9 @@ pub async fn sync(run: SyncRun<'_>) -> Result<(), CliError> {
 /// `salesloft status`: per stream, its records, how fresh it is (the time since its last
 /// successful sync), where its cursor stands and its last error.
 pub async fn status(store: Store) -> Result<(), CliError> {
-    let streams = StatusReport::of_store(store.clone()).streams().await?;
+    // The snapshot the processes gather for their status page and `/metrics`, read once.
+    let snapshot = salesloft_runtime::status::StatusSnapshot::gather(&store).await?;
+    let streams = &snapshot.streams;
     println!(
         "{:<20} {:>10} {:>10}  {:<24} {:<28} {:>7} {:>11}  last error",
         "stream",
@@ -177,7 +179,7 @@ pub async fn status(store: Store) -> Result<(), CliError> {
     for note in drift_notes {
         println!("{note}");
     }
-    for hold in store.credential_holds().await? {
+    for hold in &snapshot.credential_holds {
         println!(
             "{hold}: scheduled work waits; change the credentials, or run `salesloft jobs resume` once SalesLoft accepts them"
         );
@@ -239,35 +241,7 @@ pub async fn demo(
         .compare(&sandbox.snapshot_bytes(), Stream::all())
         .await?;
     let equal = diffs.iter().all(|d| d.is_equal());
-    println!(
-        "{:<20} {:>9} {:>9} {:>8} {:>6} {:>7}   {:>9} {:>9}  equal (JSON text, record by record)",
-        "stream", "fetched", "inserted", "requests", "cost", "time", "source", "local",
-    );
-    for (s, d) in report.streams.iter().zip(&diffs) {
-        let verdict = if d.is_equal() {
-            "yes".to_owned()
-        } else {
-            format!(
-                "NO: {} missing, {} extra, {} different",
-                d.missing_count, d.extra_count, d.different_count
-            )
-        };
-        println!(
-            "{:<20} {:>9} {:>9} {:>8} {:>6} {:>6.1}s   {:>9} {:>9}  {verdict}{}",
-            s.stream,
-            s.fetched,
-            s.inserted,
-            s.requests,
-            s.cost,
-            s.elapsed_ms as f64 / 1000.0,
-            d.source,
-            d.local,
-            s.error
-                .as_ref()
-                .map(|e| format!("  FAILED: {}", salesloft_config::error_chain(e)))
-                .unwrap_or_default()
-        );
-    }
+    print_verified(&report, &diffs);
     let cost = sandbox.counters().cost_spent;
     let records = report.fetched();
     // Computed, not measured: what reading the walkable lists by page number would cost by
@@ -312,6 +286,39 @@ pub async fn demo(
         Err(CliError::Usage(
             "the local copy differs from the source".into(),
         ))
+    }
+}
+
+/// Each stream's sync beside its record-by-record comparison with the source.
+fn print_verified(report: &SyncReport, diffs: &[salesloft_services::StreamDiff]) {
+    println!(
+        "{:<20} {:>9} {:>9} {:>8} {:>6} {:>7}   {:>9} {:>9}  equal (JSON text, record by record)",
+        "stream", "fetched", "inserted", "requests", "cost", "time", "source", "local",
+    );
+    for (s, d) in report.streams.iter().zip(diffs) {
+        let verdict = if d.is_equal() {
+            "yes".to_owned()
+        } else {
+            format!(
+                "NO: {} missing, {} extra, {} different",
+                d.missing_count, d.extra_count, d.different_count
+            )
+        };
+        println!(
+            "{:<20} {:>9} {:>9} {:>8} {:>6} {:>6.1}s   {:>9} {:>9}  {verdict}{}",
+            s.stream,
+            s.fetched,
+            s.inserted,
+            s.requests,
+            s.cost,
+            s.elapsed_ms as f64 / 1000.0,
+            d.source,
+            d.local,
+            s.error
+                .as_ref()
+                .map(|e| format!("  FAILED: {}", salesloft_config::error_chain(e)))
+                .unwrap_or_default()
+        );
     }
 }
 

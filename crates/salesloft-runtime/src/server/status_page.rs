@@ -1,6 +1,7 @@
 //! The status page at `/`: server-rendered HTML with inline CSS and SVG charts (no script, no
 //! external request), refreshing itself every 10 s. Everything on it is read from the database,
-//! the truth every process shares; nothing secret is shown (errors are the toolkit's own
+//! the truth every process shares: the streams, jobs and credential holds from the process's
+//! latest [`StatusSnapshot`], the charts from their own small queries; nothing secret is shown (errors are the toolkit's own
 //! messages, which never carry tokens or keys).
 
 use std::collections::BTreeMap;
@@ -9,10 +10,11 @@ use std::fmt::Write as _;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use salesloft_services::{Breakdown, StatusReport, Stream, break_down};
-use salesloft_storage::{JobRecord, MinuteSpend, Store};
+use salesloft_services::{Breakdown, Stream, break_down};
+use salesloft_storage::{MinuteSpend, Store};
 
 use super::AppState;
+use crate::status::StatusSnapshot;
 
 /// The page's query: `?day=YYYY-MM-DD` picks the day of the per-rep table.
 #[derive(Debug, Default, serde::Deserialize)]
@@ -61,16 +63,17 @@ async fn render(
             .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
             .unwrap_or_default()
     );
-    for hold in store.credential_holds().await? {
+    let snapshot = state.snapshot().await?;
+    for hold in &snapshot.credential_holds {
         let _ = write!(
             body,
             "<p class=\"alert\" id=\"credentials-rejected\">{}: scheduled work waits for credentials SalesLoft accepts.</p>",
             esc(&hold.to_string())
         );
     }
-    streams(store, now, &mut body).await?;
+    streams(&snapshot, now, &mut body);
     budget(state, now, &mut body).await?;
-    jobs(store, &mut body).await?;
+    jobs(&snapshot, &mut body);
     webhooks(store, now, &mut body).await?;
     engagement(store, now, day, &mut body).await?;
     Ok(page(&body))
@@ -122,30 +125,19 @@ fn ago(ms: i64) -> String {
     }
 }
 
-async fn streams(
-    store: &Store,
-    now: i64,
-    body: &mut String,
-) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let statuses = StatusReport::of_store(store.clone()).streams().await?;
-    let mut last_webhook: BTreeMap<&'static str, i64> = BTreeMap::new();
-    for (event_type, at) in store.webhooks_last_processed().await? {
-        if let Some((stream, _)) = Stream::of_event(&event_type) {
-            let e = last_webhook.entry(stream.name()).or_insert(at);
-            *e = (*e).max(at);
-        }
-    }
+fn streams(snapshot: &StatusSnapshot, now: i64, body: &mut String) {
     body.push_str(
         "<section id=\"streams\"><h2>Streams</h2><table><thead><tr><th>stream</th>\
          <th class=\"n\">records</th><th class=\"n\">since sync</th><th class=\"n\">since webhook</th>\
          <th>cursor</th><th class=\"n\">drifted</th><th class=\"n\">quarantined</th><th>errors</th></tr></thead><tbody>",
     );
-    for s in &statuses {
+    for s in &snapshot.streams {
         let name = s.stream.name();
         let since_sync = s
             .last_success_at_ms
             .map_or("never".to_owned(), |at| ago(now - at));
-        let since_webhook = last_webhook
+        let since_webhook = snapshot
+            .last_webhook_at_ms
             .get(name)
             .map_or("—".to_owned(), |at| ago(now - at));
         let cursor = s
@@ -163,7 +155,6 @@ async fn streams(
         );
     }
     body.push_str("</tbody></table></section>");
-    Ok(())
 }
 
 async fn budget(
@@ -205,11 +196,7 @@ fn minute_of(ms: i64) -> i64 {
     ms - ms.rem_euclid(60_000)
 }
 
-async fn jobs(
-    store: &Store,
-    body: &mut String,
-) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let counts = store.job_counts_by_kind().await?;
+fn jobs(snapshot: &StatusSnapshot, body: &mut String) {
     let states = [
         "available",
         "running",
@@ -219,8 +206,11 @@ async fn jobs(
         "cancelled",
     ];
     let mut by_kind: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-    for (kind, state, n) in counts {
-        by_kind.entry(kind).or_default().insert(state, n);
+    for (kind, state, n) in &snapshot.jobs {
+        by_kind
+            .entry(kind.clone())
+            .or_default()
+            .insert(state.clone(), *n);
     }
     body.push_str("<section id=\"jobs\"><h2>Jobs</h2><table><thead><tr><th>kind</th>");
     for s in states {
@@ -239,7 +229,7 @@ async fn jobs(
         body.push_str("</tr>");
     }
     body.push_str("</tbody></table>");
-    let dead: Vec<JobRecord> = store.jobs(Some("dead"), None, 20).await?;
+    let dead = &snapshot.dead_jobs;
     if dead.is_empty() {
         body.push_str("<p class=\"muted\">No dead jobs.</p>");
     } else {
@@ -247,7 +237,7 @@ async fn jobs(
             "<h3>Dead jobs</h3><table><thead><tr><th class=\"n\">id</th><th>kind</th>\
              <th class=\"n\">attempts</th><th>last error</th></tr></thead><tbody>",
         );
-        for j in &dead {
+        for j in dead {
             let _ = write!(
                 body,
                 "<tr><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"error\">{}</td></tr>",
@@ -260,7 +250,6 @@ async fn jobs(
         body.push_str("</tbody></table>");
     }
     body.push_str("</section>");
-    Ok(())
 }
 
 async fn webhooks(
@@ -345,15 +334,26 @@ async fn engagement(
         .map(fmt)
         .or_else(|| per_day.iter().rev().find_map(|t| t.day.clone()))
         .unwrap_or_else(|| fmt(today));
-    let day_rows = store.engagement_rows(&chosen, &chosen).await?;
+    reps_of_day(store, &chosen, body).await?;
+    body.push_str("</section>");
+    Ok(())
+}
+
+/// The per-rep table of `day`, with the form that picks the day.
+async fn reps_of_day(
+    store: &Store,
+    day: &str,
+    body: &mut String,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let day_rows = store.engagement_rows(day, day).await?;
     let reps = break_down(&day_rows, Breakdown::User);
     let names = user_names(store).await?;
     let _ = write!(
         body,
         "<h3>Per rep on {}</h3><form method=\"get\"><label>day <input type=\"date\" name=\"day\" value=\"{}\"></label> \
          <button type=\"submit\">show</button></form>",
-        esc(&chosen),
-        esc(&chosen)
+        esc(day),
+        esc(day)
     );
     body.push_str(
         "<table id=\"reps\"><thead><tr><th>rep</th><th class=\"n\">sent</th><th class=\"n\">delivered</th>\
@@ -382,7 +382,7 @@ async fn engagement(
     if reps.is_empty() {
         body.push_str("<tr><td colspan=\"7\" class=\"muted\">No activity that day.</td></tr>");
     }
-    body.push_str("</tbody></table></section>");
+    body.push_str("</tbody></table>");
     Ok(())
 }
 
