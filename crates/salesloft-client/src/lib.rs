@@ -72,6 +72,7 @@ mod api;
 mod auth;
 mod client;
 mod error;
+mod headers;
 mod list;
 pub mod retry;
 mod visit;
@@ -87,11 +88,9 @@ pub use api::{
     StepSort, Steps, UserSort, Users, WebhookSubscriptions,
 };
 pub use auth::{Auth, DEFAULT_AUTHORIZE_URL, DEFAULT_TOKEN_URL, OAuthApp};
-pub use client::{
-    Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CREDENTIAL_PROBE, MAX_REQUEST_COST,
-    MAX_RETRY_AFTER,
-};
+pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CREDENTIAL_PROBE};
 pub use error::{Error, Result, TransportKind};
+pub use headers::{MAX_REQUEST_COST, MAX_RETRY_AFTER};
 pub use list::{
     Cmp, FilterCreatedAt, ListRequest, ListResource, SortDirection, SortField, format_filter_time,
 };

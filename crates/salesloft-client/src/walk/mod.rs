@@ -80,172 +80,20 @@
 
 use futures_core::Stream;
 use futures_util::stream;
-use serde::{Deserialize, Serialize};
 
 use std::time::Duration;
 
+mod cursor;
+
+pub use cursor::{WALK_PAGE_SIZE, WINDOW_MAX_WAITING, WINDOW_PAGES, WalkCursor, WalkWindow};
+use cursor::{check_ceiling, check_order, instant, next_in_window, tie_page, tie_page_at};
+
+use crate::client::Request;
 use crate::error::{Error, Result};
 use crate::list::{ListRequest, ListResource, SortDirection, format_filter_time};
-use crate::models::{Record, Timestamp};
-use crate::wire::{Received, Rejected};
+use crate::models::Record;
+use crate::wire::{Page, Received, Rejected};
 use salesloft_model::page_cost;
-
-/// Records per walk request: the largest page SalesLoft serves.
-pub const WALK_PAGE_SIZE: u32 = 100;
-
-/// The deepest page a window reads: pages past 100 cost more than 1.
-pub const WINDOW_PAGES: u32 = 100;
-
-/// The most records a window's range may hold when it opens. Every window page makes the
-/// server count its range; past this, those counts cost the server more than the 1% of
-/// requests a window saves, and the walk stays on the keyset (about `N / 99`).
-pub const WINDOW_MAX_WAITING: u64 = 200_000;
-
-/// A fixed query read by page number: `updated_at` from `from_us` (inclusive) to `to_us`
-/// (inclusive), trusted while it holds `count` records. When `from_us` equals `to_us` it is a
-/// tie group's window. See the module docs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WalkWindow {
-    /// The `updated_at[gte]` bound in microseconds; `None` from the first record on.
-    pub from_us: Option<i64>,
-    /// The `updated_at[lte]` bound in microseconds: the newest record when the window opened.
-    pub to_us: i64,
-    /// `total_count` on the window's last page read; `None` until its first page is read.
-    pub count: Option<u64>,
-    /// In a tie group's window: how many of its first records (in the server's order, under
-    /// `count`) have been read.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub read: u64,
-    /// In a tie group's window: the most records seen leaving it between two of its pages.
-    /// Reads start that far before what is read, so the next such change still joins up.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub moved: u64,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
-
-impl WalkWindow {
-    /// Whether this window holds one instant: a tie group larger than a page.
-    pub fn is_tie_group(&self) -> bool {
-        self.from_us == Some(self.to_us)
-    }
-}
-
-/// Where an incremental walk stands. Persist it with the records it covers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WalkCursor {
-    /// `updated_at` of the newest record read, in microseconds since the Unix epoch;
-    /// `None` before the first record (the walk then reads everything: a backfill).
-    pub updated_at_us: Option<i64>,
-    /// Ids already read whose `updated_at` is exactly `updated_at_us`, sorted.
-    pub seen_ids: Vec<i64>,
-    /// The page to request next: of the window when there is one, else 1 except inside a tie
-    /// group larger than a page.
-    pub page: u32,
-    /// The window being read, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub window: Option<WalkWindow>,
-    /// Every record with an `updated_at` at or before this instant (µs) was read when it could
-    /// no longer be committed late (at least twice the lookback interval after it): a lookback
-    /// starts after it. Noted only by walks with a lookback.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub settled_us: Option<i64>,
-}
-
-impl Default for WalkCursor {
-    fn default() -> Self {
-        Self::start()
-    }
-}
-
-impl WalkCursor {
-    /// A cursor before every record: the walk backfills.
-    pub fn start() -> Self {
-        Self {
-            updated_at_us: None,
-            seen_ids: Vec::new(),
-            page: 1,
-            window: None,
-            settled_us: None,
-        }
-    }
-
-    /// A cursor that reads records updated at or after `t`.
-    pub fn since(t: Timestamp) -> Self {
-        Self {
-            updated_at_us: Some(t.timestamp_micros()),
-            seen_ids: Vec::new(),
-            page: 1,
-            window: None,
-            settled_us: None,
-        }
-    }
-
-    /// The cursor instant as a timestamp (UTC).
-    pub fn updated_at(&self) -> Option<Timestamp> {
-        self.updated_at_us
-            .and_then(chrono::DateTime::from_timestamp_micros)
-            .map(|t| t.fixed_offset())
-    }
-
-    fn has_seen(&self, updated_at_us: i64, id: i64) -> bool {
-        self.updated_at_us == Some(updated_at_us) && self.seen_ids.binary_search(&id).is_ok()
-    }
-
-    /// The cursor after reading `items` (the page fetched from `self`, in server order), outside
-    /// any window.
-    fn advance<T: Record>(&self, items: &[T], per_page: u32) -> WalkCursor {
-        let Some(last) = items.last() else {
-            return WalkCursor {
-                page: tie_page(self.seen_ids.len(), per_page),
-                window: None,
-                ..self.clone()
-            };
-        };
-        let settled_us = self.settled_us;
-        let max = last.updated_at().timestamp_micros();
-        let mut seen: Vec<i64> = if Some(max) == self.updated_at_us {
-            self.seen_ids.clone()
-        } else {
-            Vec::new()
-        };
-        seen.extend(
-            items
-                .iter()
-                .filter(|r| r.updated_at().timestamp_micros() == max)
-                .map(|r| r.record_id()),
-        );
-        seen.sort_unstable();
-        seen.dedup();
-        // The records read at `max` are the first ones of its group in server order, so the
-        // next unread one sits on this page of `updated_at[gte]=max`.
-        let page = tie_page(seen.len(), per_page);
-        WalkCursor {
-            updated_at_us: Some(max),
-            seen_ids: seen,
-            page,
-            window: None,
-            settled_us,
-        }
-    }
-
-    /// Add the ids of `items` at the cursor instant to the ones read there.
-    fn remember<T: Record>(&mut self, items: &[T]) {
-        let Some(at) = self.updated_at_us else {
-            return;
-        };
-        self.seen_ids.extend(
-            items
-                .iter()
-                .filter(|r| r.updated_at().timestamp_micros() == at)
-                .map(|r| r.record_id()),
-        );
-        self.seen_ids.sort_unstable();
-        self.seen_ids.dedup();
-    }
-}
 
 /// One step of an [`IncrementalWalk`].
 #[derive(Debug, Clone, PartialEq)]
@@ -423,200 +271,241 @@ impl<R: ListResource> IncrementalWalk<R> {
                 R::RESOURCE.name
             )));
         }
-        let (mut requests, mut cost) = (0u32, 0u64);
+        let mut spent = Spent::default();
         loop {
             self.settle();
-            if self.open_window && self.windows && self.cursor.page == 1 {
-                self.open_window = false;
-                self.requests += 1;
-                requests += 1;
-                cost += u64::from(page_cost(1));
-                // With a lookback, a window ends where late commits can no longer arrive:
-                // one that joined it between two pages, while a record left it, would leave
-                // the count as it was and shift the positions unseen. Newer records are read
-                // by keyset after it.
-                let horizon = self
-                    .settle
-                    .as_ref()
-                    .map_or(i64::MAX, |s| (s.now_us)().saturating_sub(s.margin_us));
-                if let Some(to_us) = self.newest().await?.map(|t| t.min(horizon))
-                    && self.cursor.updated_at_us.is_none_or(|c| to_us > c)
-                {
-                    self.cursor.window = Some(WalkWindow {
-                        from_us: self.cursor.updated_at_us,
-                        to_us,
-                        count: None,
-                        read: 0,
-                        moved: 0,
-                    });
-                }
-            }
+            self.open_window_if_due(&mut spent).await?;
             let window = self.cursor.window.clone();
-            // A tie group's window is read from where its read part ends.
-            let (page_number, per_page) = match &window {
-                Some(w) if w.is_tie_group() => {
-                    tie_page_at(w.read.saturating_sub(w.moved), self.per_page)
-                }
-                _ => (self.cursor.page, self.per_page),
-            };
-            let mut list = self.request.clone();
-            list.sort_by = Some("updated_at");
-            list.sort_direction = Some(SortDirection::Asc);
-            list.per_page = Some(per_page);
-            list.filters.retain(|(k, _)| !k.starts_with("updated_at["));
-            let from_us = match &window {
-                Some(w) => w.from_us,
-                None => self.cursor.updated_at_us,
-            };
-            if let Some(t) = from_us.and_then(instant) {
-                list.filters
-                    .push(("updated_at[gte]".into(), format_filter_time(&t)));
-            }
-            if let Some(t) = window.as_ref().and_then(|w| instant(w.to_us)) {
-                list.filters
-                    .push(("updated_at[lte]".into(), format_filter_time(&t)));
-            }
-            // Counts tell a window whether it moved, and a first page how much is waiting. They
-            // cost the server a count of the range, so nothing else asks for them.
-            let counted = self.windows && (window.is_some() || self.count_next);
-            list.include_paging_counts = counted;
-            let req = list.to_request(Some(page_number))?;
+            let plan = self.plan(window.as_ref())?;
             self.requests += 1;
-            requests += 1;
-            cost += u64::from(page_cost(page_number));
+            spent.request(plan.page_number);
             let read_at = self.read_at();
-            let page = self.request.client.get_page::<R::Item>(&req).await?;
-            let fetched = page.sent();
-            let full = fetched >= per_page as usize;
-            let count = page.paging.as_ref().and_then(|p| p.total_count);
-            let rejected = page.rejected;
-            let window_records = u64::from(WINDOW_PAGES * self.per_page);
-            let Some(w) = window else {
-                // Outside a window: page 1 at the cursor (or a step inside a tie group).
-                check_order(&req.path, &page.items, self.cursor.updated_at_us)?;
-                let mut next = self.cursor.advance(&page.items, self.per_page);
-                if full
-                    && next.updated_at_us == self.cursor.updated_at_us
-                    && next.page == self.cursor.page
-                    && next.seen_ids == self.cursor.seen_ids
-                {
-                    return Err(Error::Protocol {
-                        path: req.path.clone(),
-                        message: format!(
-                            "a full page holds no readable record ({} rejected): the walk cannot move past it",
-                            rejected.len()
-                        ),
-                    });
-                }
-                // A full page read everything before its last instant; a short one, everything.
-                let to = match next.updated_at_us {
-                    Some(last) if full => last.saturating_sub(1),
-                    _ => i64::MAX,
-                };
-                self.covered(&mut next, self.cursor.updated_at_us, to, read_at);
-                let items = self.unseen(page.items);
-                // A window saves a request per 99 pages and costs one to open: worth it only
-                // when more than a window's worth is waiting.
-                let waiting = count.map(|c| c.saturating_sub(fetched as u64));
-                self.open_window = full
-                    && next.page == 1
-                    && waiting.is_some_and(|w| w > window_records && w <= WINDOW_MAX_WAITING);
-                if counted {
-                    self.windows = count.is_some();
-                    self.count_next = false;
-                }
-                self.cursor = next;
-                self.done = !full;
-                let waiting = if counted { count } else { None };
-                return Ok(Some(
-                    self.step(items, rejected, fetched, requests, cost, waiting),
-                ));
+            let page = self.request.client.get_page::<R::Item>(&plan.req).await?;
+            let read = match window {
+                None => Some(self.cursor_step(&plan, page, read_at, spent)?),
+                Some(w) => self.window_step(&plan, w, page, read_at, spent)?,
             };
-            let Some(count) = count else {
-                // No counts from this server: a window cannot be checked, so none is used.
-                self.windows = false;
-                self.cursor.window = None;
-                self.lookback = None;
-                continue;
-            };
-            check_ceiling(&req.path, &page.items, w.to_us)?;
-            if w.is_tie_group() {
-                return self.tie_group_step(TieRead {
-                    path: &req.path,
-                    read_at,
-                    window: w,
-                    offset: u64::from(page_number - 1) * u64::from(per_page),
-                    per_page,
-                    count,
-                    items: page.items,
-                    rejected,
-                    fetched,
-                    requests,
-                    cost,
-                });
+            if let Some(read) = read {
+                return Ok(Some(read));
             }
-            // Past its first page, a window page starts where the last one ended: a record
-            // read before means the positions moved.
-            let repeats = page_number > 1
-                && page.items.iter().any(|r| {
-                    let t = r.updated_at().timestamp_micros();
-                    self.cursor.updated_at_us.is_some_and(|c| t < c)
-                        || self.cursor.has_seen(t, r.record_id())
-                });
-            if w.count.is_some_and(|c| c != count) || repeats {
-                // Records left the window (or equal timestamps came back in another order):
-                // this page's positions are not the ones the last page ended at. Drop it and
-                // read on from the cursor.
-                tracing::debug!(path = %req.path, page = page_number, ?count, expected = ?w.count, repeats, "walk window moved; reading on from the cursor");
-                self.cursor.window = None;
-                self.cursor.page = tie_page(self.cursor.seen_ids.len(), self.per_page);
-                self.open_window = self.cursor.page == 1;
-                continue;
-            }
-            check_order(&req.path, &page.items, self.cursor.updated_at_us)?;
-            let mut next = self.cursor.advance(&page.items, self.per_page);
-            // Read to the window's end (by its count, so no request finds it empty)?
-            let exhausted = u64::from(page_number) * u64::from(self.per_page) >= count;
-            if full && !exhausted && page_number < WINDOW_PAGES {
-                next.window = Some(WalkWindow {
-                    count: Some(count),
-                    ..w
-                });
-                next.page = page_number + 1;
-            } else if full && !exhausted && next.page == 1 {
-                // The window's last cheap page: the next window starts at the cursor, under
-                // the same ceiling (every record changed since lies above it).
-                next.window = Some(WalkWindow {
-                    from_us: next.updated_at_us,
-                    to_us: w.to_us,
-                    count: None,
-                    read: 0,
-                    moved: 0,
-                });
-            }
-            let to = if !full || exhausted {
-                w.to_us
-            } else {
-                next.updated_at_us
-                    .map_or(i64::MIN, |last| last.saturating_sub(1))
-            };
-            self.covered(&mut next, self.cursor.updated_at_us, to, read_at);
-            let items = self.unseen(page.items);
-            // A short page ends the window; page 1 at the cursor then reads what changed
-            // after its ceiling (counting it: a window may pay again), and ends the walk if
-            // that is a page or less.
-            self.count_next = next.window.is_none();
-            self.cursor = next;
-            return Ok(Some(
-                self.step(items, rejected, fetched, requests, cost, None),
-            ));
         }
+    }
+
+    /// Open a counted window at page 1 when one is due: its ceiling is the newest record (or,
+    /// with a lookback, where late commits can no longer arrive: one that joined the window
+    /// between two pages, while a record left it, would leave the count as it was and shift
+    /// the positions unseen; newer records are read by keyset after it).
+    async fn open_window_if_due(&mut self, spent: &mut Spent) -> Result<()> {
+        if !(self.open_window && self.windows && self.cursor.page == 1) {
+            return Ok(());
+        }
+        self.open_window = false;
+        self.requests += 1;
+        spent.request(1);
+        let horizon = self
+            .settle
+            .as_ref()
+            .map_or(i64::MAX, |s| (s.now_us)().saturating_sub(s.margin_us));
+        if let Some(to_us) = self.newest().await?.map(|t| t.min(horizon))
+            && self.cursor.updated_at_us.is_none_or(|c| to_us > c)
+        {
+            self.cursor.window = Some(WalkWindow {
+                from_us: self.cursor.updated_at_us,
+                to_us,
+                count: None,
+                read: 0,
+                moved: 0,
+            });
+        }
+        Ok(())
+    }
+
+    /// The next request: the cursor's page (or, in a tie group's window, the page where its
+    /// read part ends), sorted by `updated_at` ascending within the window's bounds or from
+    /// the cursor, with counts when a window needs them or a first page may open one (they
+    /// cost the server a count of the range, so nothing else asks for them).
+    fn plan(&self, window: Option<&WalkWindow>) -> Result<PlannedPage> {
+        let (page_number, per_page) = match window {
+            Some(w) if w.is_tie_group() => {
+                tie_page_at(w.read.saturating_sub(w.moved), self.per_page)
+            }
+            _ => (self.cursor.page, self.per_page),
+        };
+        let mut list = self.request.clone();
+        list.sort_by = Some("updated_at");
+        list.sort_direction = Some(SortDirection::Asc);
+        list.per_page = Some(per_page);
+        list.filters.retain(|(k, _)| !k.starts_with("updated_at["));
+        let from_us = match window {
+            Some(w) => w.from_us,
+            None => self.cursor.updated_at_us,
+        };
+        if let Some(t) = from_us.and_then(instant) {
+            list.filters
+                .push(("updated_at[gte]".into(), format_filter_time(&t)));
+        }
+        if let Some(t) = window.and_then(|w| instant(w.to_us)) {
+            list.filters
+                .push(("updated_at[lte]".into(), format_filter_time(&t)));
+        }
+        let counted = self.windows && (window.is_some() || self.count_next);
+        list.include_paging_counts = counted;
+        Ok(PlannedPage {
+            req: list.to_request(Some(page_number))?,
+            page_number,
+            per_page,
+            counted,
+        })
+    }
+
+    /// Outside a window: page 1 at the cursor (or a step inside a tie group).
+    fn cursor_step(
+        &mut self,
+        plan: &PlannedPage,
+        page: Page<Received<R::Item>>,
+        read_at: Option<i64>,
+        spent: Spent,
+    ) -> Result<WalkPage<R::Item>> {
+        let path = &plan.req.path;
+        let fetched = page.sent();
+        let full = fetched >= plan.per_page as usize;
+        let count = page.paging.as_ref().and_then(|p| p.total_count);
+        check_order(path, &page.items, self.cursor.updated_at_us)?;
+        let mut next = self.cursor.advance(&page.items, self.per_page);
+        if full
+            && next.updated_at_us == self.cursor.updated_at_us
+            && next.page == self.cursor.page
+            && next.seen_ids == self.cursor.seen_ids
+        {
+            return Err(Error::Protocol {
+                path: path.clone(),
+                message: format!(
+                    "a full page holds no readable record ({} rejected): the walk cannot move past it",
+                    page.rejected.len()
+                ),
+            });
+        }
+        // A full page read everything before its last instant; a short one, everything.
+        let to = match next.updated_at_us {
+            Some(last) if full => last.saturating_sub(1),
+            _ => i64::MAX,
+        };
+        self.covered(&mut next, self.cursor.updated_at_us, to, read_at);
+        let items = self.unseen(page.items);
+        // A window saves a request per 99 pages and costs one to open: worth it only when
+        // more than a window's worth is waiting.
+        let window_records = u64::from(WINDOW_PAGES * self.per_page);
+        let waiting = count.map(|c| c.saturating_sub(fetched as u64));
+        self.open_window = full
+            && next.page == 1
+            && waiting.is_some_and(|w| w > window_records && w <= WINDOW_MAX_WAITING);
+        if plan.counted {
+            self.windows = count.is_some();
+            self.count_next = false;
+        }
+        self.cursor = next;
+        self.done = !full;
+        let waiting = if plan.counted { count } else { None };
+        Ok(self.step(
+            items,
+            page.rejected,
+            fetched,
+            spent.requests,
+            spent.cost,
+            waiting,
+        ))
+    }
+
+    /// A page of window `w`; `None` when the page cannot be used (no counts from this server,
+    /// or the window moved) and the walk reads again from the cursor.
+    fn window_step(
+        &mut self,
+        plan: &PlannedPage,
+        w: WalkWindow,
+        page: Page<Received<R::Item>>,
+        read_at: Option<i64>,
+        spent: Spent,
+    ) -> Result<Option<WalkPage<R::Item>>> {
+        let path = &plan.req.path;
+        let page_number = plan.page_number;
+        let fetched = page.sent();
+        let full = fetched >= plan.per_page as usize;
+        let Some(count) = page.paging.as_ref().and_then(|p| p.total_count) else {
+            // No counts from this server: a window cannot be checked, so none is used.
+            self.windows = false;
+            self.cursor.window = None;
+            self.lookback = None;
+            return Ok(None);
+        };
+        check_ceiling(path, &page.items, w.to_us)?;
+        if w.is_tie_group() {
+            return Ok(Some(self.tie_group_step(TieRead {
+                path,
+                read_at,
+                window: w,
+                offset: u64::from(page_number - 1) * u64::from(plan.per_page),
+                per_page: plan.per_page,
+                count,
+                items: page.items,
+                rejected: page.rejected,
+                fetched,
+                requests: spent.requests,
+                cost: spent.cost,
+            })?));
+        }
+        if self.window_moved(&w, page_number, count, &page.items) {
+            // Records left the window (or equal timestamps came back in another order): this
+            // page's positions are not the ones the last page ended at. Drop it and read on
+            // from the cursor.
+            tracing::debug!(path = %path, page = page_number, ?count, expected = ?w.count, "walk window moved; reading on from the cursor");
+            self.cursor.window = None;
+            self.cursor.page = tie_page(self.cursor.seen_ids.len(), self.per_page);
+            self.open_window = self.cursor.page == 1;
+            return Ok(None);
+        }
+        check_order(path, &page.items, self.cursor.updated_at_us)?;
+        let mut next = self.cursor.advance(&page.items, self.per_page);
+        let to = next_in_window(&mut next, w, page_number, self.per_page, count, full);
+        self.covered(&mut next, self.cursor.updated_at_us, to, read_at);
+        let items = self.unseen(page.items);
+        // A short page ends the window; page 1 at the cursor then reads what changed after
+        // its ceiling (counting it: a window may pay again), and ends the walk if that is a
+        // page or less.
+        self.count_next = next.window.is_none();
+        self.cursor = next;
+        Ok(Some(self.step(
+            items,
+            page.rejected,
+            fetched,
+            spent.requests,
+            spent.cost,
+            None,
+        )))
+    }
+
+    /// Whether window `w` moved under page `page_number` of it: its count changed, or (past
+    /// its first page, which starts where the last one ended) the page repeats a record read
+    /// before.
+    fn window_moved(
+        &self,
+        w: &WalkWindow,
+        page_number: u32,
+        count: u64,
+        items: &[Received<R::Item>],
+    ) -> bool {
+        let repeats = page_number > 1
+            && items.iter().any(|r| {
+                let t = r.updated_at().timestamp_micros();
+                self.cursor.updated_at_us.is_some_and(|c| t < c)
+                    || self.cursor.has_seen(t, r.record_id())
+            });
+        w.count.is_some_and(|c| c != count) || repeats
     }
 
     /// A page of a tie group's window (see the module docs). The window knows how many of the
     /// group's first records are read under its count; a lower count means as many fewer may
     /// be, a higher one (a late commit into the group) none.
-    fn tie_group_step(&mut self, read: TieRead<'_, R::Item>) -> Result<Option<WalkPage<R::Item>>> {
+    fn tie_group_step(&mut self, read: TieRead<'_, R::Item>) -> Result<WalkPage<R::Item>> {
         let TieRead {
             path,
             read_at,
@@ -676,9 +565,7 @@ impl<R: ListResource> IncrementalWalk<R> {
             });
             self.cursor.page = 1;
         }
-        Ok(Some(
-            self.step(items, rejected, fetched, requests, cost, None),
-        ))
+        Ok(self.step(items, rejected, fetched, requests, cost, None))
     }
 
     /// Outside a window, a step past page 1 is inside a tie group larger than a page: read it
@@ -790,6 +677,29 @@ impl std::fmt::Debug for Settle {
 }
 
 /// What a tie group's page brought.
+/// A request the walk is about to send, and what reading its answer needs to know.
+struct PlannedPage {
+    req: Request,
+    page_number: u32,
+    per_page: u32,
+    /// Whether it asked for counts.
+    counted: bool,
+}
+
+/// Requests sent and cost spent by one call of `next_page`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Spent {
+    requests: u32,
+    cost: u64,
+}
+
+impl Spent {
+    fn request(&mut self, page_number: u32) {
+        self.requests = self.requests.saturating_add(1);
+        self.cost = self.cost.saturating_add(u64::from(page_cost(page_number)));
+    }
+}
+
 struct TieRead<'a, T> {
     path: &'a str,
     read_at: Option<i64>,
@@ -802,163 +712,4 @@ struct TieRead<'a, T> {
     fetched: usize,
     requests: u32,
     cost: u64,
-}
-
-fn instant(us: i64) -> Option<Timestamp> {
-    chrono::DateTime::from_timestamp_micros(us).map(|t| t.fixed_offset())
-}
-
-/// The page to request at an instant whose first `seen` records have been read.
-fn tie_page(seen: usize, per_page: u32) -> u32 {
-    u32::try_from(seen).unwrap_or(u32::MAX) / per_page.max(1) + 1
-}
-
-/// The page and page size that read on from the first `read` records of a tie group,
-/// starting as close before that point as a page boundary allows (page sizes from half the
-/// walk's up to it are tried; cost-1 pages preferred).
-fn tie_page_at(read: u64, per_page: u32) -> (u32, u32) {
-    let largest = per_page.max(1);
-    let page_for = |m: u32| read / u64::from(m) + 1;
-    let mut best = (page_for(largest), largest);
-    let mut best_start = (best.0 - 1) * u64::from(largest);
-    for m in (largest.div_ceil(2)..largest).rev() {
-        let page = page_for(m);
-        let start = (page - 1) * u64::from(m);
-        if page <= u64::from(WINDOW_PAGES) && start > best_start {
-            best = (page, m);
-            best_start = start;
-        }
-    }
-    (u32::try_from(best.0).unwrap_or(u32::MAX), best.1)
-}
-
-/// A window's records must not pass its ceiling.
-fn check_ceiling<T: Record>(path: &str, items: &[T], to_us: i64) -> Result<()> {
-    match items
-        .iter()
-        .find(|r| r.updated_at().timestamp_micros() > to_us)
-    {
-        Some(r) => Err(Error::Protocol {
-            path: path.to_owned(),
-            message: format!(
-                "record {} has updated_at {} after the updated_at[lte] bound; the server did not apply it",
-                r.record_id(),
-                r.updated_at()
-            ),
-        }),
-        None => Ok(()),
-    }
-}
-
-/// The walk is only lossless if the server filtered and sorted as asked; refuse to go on if it
-/// did not, rather than skip records silently.
-fn check_order<T: Record>(path: &str, items: &[T], cursor_us: Option<i64>) -> Result<()> {
-    let mut prev = cursor_us.unwrap_or(i64::MIN);
-    for r in items {
-        let t = r.updated_at().timestamp_micros();
-        if t < prev {
-            return Err(Error::Protocol {
-                path: path.to_owned(),
-                message: format!(
-                    "record {} has updated_at {} before the previous {}; the server did not apply updated_at[gte] with sort_by=updated_at ASC",
-                    r.record_id(),
-                    r.updated_at(),
-                    prev
-                ),
-            });
-        }
-        prev = t;
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(Debug, Clone)]
-    struct R(i64, i64);
-    impl Record for R {
-        fn record_id(&self) -> i64 {
-            self.0
-        }
-        fn updated_at(&self) -> Timestamp {
-            chrono::DateTime::from_timestamp_micros(self.1)
-                .map(|t| t.fixed_offset())
-                .unwrap_or_default()
-        }
-    }
-
-    #[test]
-    fn advancing_past_a_tie_boundary_remembers_only_the_last_instant() {
-        let c = WalkCursor::start();
-        let page: Vec<R> = (0..100).map(|i| R(i, 10 + i / 98)).collect(); // 98 at 10, 2 at 11
-        let n = c.advance(&page, 100);
-        assert_eq!(n.updated_at_us, Some(11));
-        assert_eq!(n.seen_ids, vec![98, 99]);
-        assert_eq!(n.page, 1);
-    }
-
-    #[test]
-    fn a_full_page_of_one_instant_steps_to_the_next_page() {
-        let c = WalkCursor::since(R(0, 5).updated_at());
-        let page: Vec<R> = (0..100).map(|i| R(i, 5)).collect();
-        let n = c.advance(&page, 100);
-        assert_eq!(
-            (n.updated_at_us, n.page, n.seen_ids.len()),
-            (Some(5), 2, 100)
-        );
-        let page2: Vec<R> = (100..200).map(|i| R(i, 5)).collect();
-        let n2 = n.advance(&page2, 100);
-        assert_eq!((n2.page, n2.seen_ids.len()), (3, 200));
-        // Leaving the group resets to page 1.
-        let page3: Vec<R> = (200..210).map(|i| R(i, 5)).chain([R(999, 6)]).collect();
-        let n3 = n2.advance(&page3, 100);
-        assert_eq!(
-            (n3.updated_at_us, n3.page, n3.seen_ids.clone()),
-            (Some(6), 1, vec![999])
-        );
-    }
-
-    #[test]
-    fn a_tie_group_reads_on_from_just_before_what_is_read() {
-        assert_eq!(tie_page_at(0, 100), (1, 100));
-        assert_eq!(tie_page_at(100, 100), (2, 100));
-        // 197 read: 99 a page starts a page at 198 > 197; 98 a page at 196.
-        assert_eq!(tie_page_at(197, 100), (3, 98));
-        let (page, m) = tie_page_at(4_321, 100);
-        let start = u64::from(page - 1) * u64::from(m);
-        assert!(start <= 4_321 && 4_321 - start < 10, "{page} x {m}");
-    }
-
-    #[test]
-    fn out_of_order_pages_are_refused() {
-        let items = vec![R(1, 10), R(2, 9)];
-        assert!(check_order("/v2/people", &items, None).is_err());
-        assert!(check_order("/v2/people", &[R(1, 10)], Some(11)).is_err());
-        assert!(check_order("/v2/people", &[R(1, 11), R(2, 11)], Some(11)).is_ok());
-    }
-
-    #[test]
-    fn cursor_round_trips_through_json() {
-        let c = WalkCursor {
-            updated_at_us: Some(1_709_797_560_302_715),
-            seen_ids: vec![3, 7],
-            page: 2,
-            window: Some(WalkWindow {
-                from_us: None,
-                to_us: 1_709_797_560_302_716,
-                count: Some(12),
-                read: 0,
-                moved: 0,
-            }),
-            settled_us: Some(1_709_797_560_000_000),
-        };
-        let s = serde_json::to_string(&c).unwrap();
-        assert_eq!(serde_json::from_str::<WalkCursor>(&s).unwrap(), c);
-        assert_eq!(
-            c.updated_at().unwrap().to_rfc3339(),
-            "2024-03-07T07:46:00.302715+00:00"
-        );
-    }
 }
