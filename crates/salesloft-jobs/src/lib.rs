@@ -57,6 +57,7 @@
 
 mod error;
 mod job;
+mod prefetch;
 mod registry;
 mod runner;
 mod schedule;

@@ -18,6 +18,7 @@ use tracing::Instrument;
 
 use crate::error::{Error, Result};
 use crate::job::{JobContext, JobError, Outcome};
+use crate::prefetch::Prefetch;
 use crate::registry::Registry;
 use crate::schedule::Schedule;
 
@@ -142,9 +143,6 @@ struct Inner {
     schedules: Vec<Schedule>,
 }
 
-/// How long prefetched jobs wait for a slot before they go back to the queue.
-const PREFETCH_HOLD: Duration = Duration::from_millis(200);
-
 /// The lease a runner holds on a SQLite database: one runner per file.
 const SQLITE_RUNNER_LEASE: &str = "jobs-runner";
 
@@ -222,119 +220,12 @@ impl Runner {
             stop_maintenance.clone(),
             lease_lost.clone(),
         ));
-        let slots = Arc::new(Semaphore::new(inner.config.concurrency));
         let (completer, completing) = Completer::start(inner.store.clone());
-        let mut wakeups = inner.store.job_wakeups().await?;
-        let mut idle = inner.config.poll_min;
-        tracing::info!(queue = %inner.config.queue, concurrency = inner.config.concurrency, worker = %inner.config.worker_id, "job runner started");
-        // Claimed jobs waiting for a slot, with when they were claimed: a claim takes up to
-        // `concurrency + prefetch` jobs at once, so short jobs do not cost a claim each.
-        let mut buffer: std::collections::VecDeque<(salesloft_storage::Job, tokio::time::Instant)> =
-            std::collections::VecDeque::new();
-        let capacity = inner.config.concurrency + inner.config.prefetch;
-        while !shutdown.is_cancelled() {
-            if slots.available_permits() == 0 {
-                // Busy with long jobs: prefetched ones go back after a short hold, so other
-                // runners take them instead of waiting for these slots.
-                let hold = if buffer.is_empty() {
-                    Duration::MAX
-                } else {
-                    PREFETCH_HOLD
-                };
-                tokio::select! {
-                    permit = slots.clone().acquire_owned() => drop(permit),
-                    () = tokio::time::sleep(hold) => {
-                        for (job, _) in buffer.drain(..) {
-                            let _ = inner.store.snooze(&job, Duration::ZERO).await;
-                        }
-                        continue;
-                    }
-                    () = shutdown.cancelled() => break,
-                }
-            }
-            let free = slots.available_permits();
-            if buffer.len() < free {
-                let running = inner.config.concurrency - free;
-                let want = capacity.saturating_sub(running + buffer.len());
-                match inner
-                    .store
-                    .claim(
-                        &inner.config.queue,
-                        u32::try_from(want).unwrap_or(u32::MAX),
-                        &inner.config.worker_id,
-                        inner.config.lease,
-                    )
-                    .await
-                {
-                    Ok(jobs) => {
-                        let at = tokio::time::Instant::now();
-                        buffer.extend(jobs.into_iter().map(|j| (j, at)));
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "claiming jobs failed; trying again");
-                        tokio::select! {
-                            () = tokio::time::sleep(idle) => {}
-                            () = shutdown.cancelled() => break,
-                        }
-                        idle = (idle * 2).min(inner.config.poll_max);
-                        continue;
-                    }
-                }
-            }
-            if buffer.is_empty() {
-                tokio::select! {
-                    woken = wakeups.wait(idle) => {
-                        idle = if woken { inner.config.poll_min } else { (idle * 2).min(inner.config.poll_max) };
-                    }
-                    () = shutdown.cancelled() => break,
-                }
-                continue;
-            }
-            idle = inner.config.poll_min;
-            while let Some(permit) = (!buffer.is_empty())
-                .then(|| slots.clone().try_acquire_owned().ok())
-                .flatten()
-            {
-                let Some((job, claimed_at)) = buffer.pop_front() else {
-                    break;
-                };
-                // A job that waited in the buffer proves its lease is still ours before it
-                // starts, so no job ever starts on a lease another runner has taken over.
-                if claimed_at.elapsed() >= inner.config.lease / 3
-                    && inner
-                        .store
-                        .heartbeat(&job, inner.config.lease)
-                        .await
-                        .is_err()
-                {
-                    tracing::debug!(
-                        job = job.id,
-                        "a prefetched job's lease lapsed before it started; skipped"
-                    );
-                    continue;
-                }
-                let inner = self.inner.clone();
-                let shutdown = shutdown.clone();
-                let completer = completer.clone();
-                tracker.spawn(async move {
-                    let recorded = execute(&inner, job, &shutdown, &completer).await;
-                    // The slot is free once the run is over; the record is written meanwhile.
-                    drop(permit);
-                    recorded.await;
-                });
-            }
-        }
-        // Prefetched jobs that never started go back at once, with no attempt spent.
-        for (job, _) in buffer {
-            if let Err(e) = inner.store.snooze(&job, Duration::ZERO).await {
-                tracing::debug!(job = job.id, error = %e, "returning a prefetched job failed; its lease lapses");
-            }
-        }
+        let claimed = self.claim_and_start(&shutdown, &tracker, &completer).await;
         tracing::info!(
             grace_secs = inner.config.shutdown_grace.as_secs(),
             "job runner stopping"
         );
-        drop(wakeups);
         stop_maintenance.cancel();
         tracker.close();
         tracker.wait().await;
@@ -342,6 +233,7 @@ impl Runner {
         if let Err(e) = completing.await {
             tracing::error!(error = %e, "the job completer stopped unexpectedly");
         }
+        claimed?;
         if lease_lost.is_cancelled() {
             shutdown.cancel();
             return Err(Error::RunnerLeaseLost);
@@ -352,6 +244,119 @@ impl Runner {
         }
         tracing::info!("job runner stopped");
         Ok(())
+    }
+
+    /// The claim loop of [`Runner::run`]: claim jobs into the prefetch buffer while slots
+    /// are free, start them as slots free up, until `shutdown`; then give back what never
+    /// started (no attempt spent).
+    async fn claim_and_start(
+        &self,
+        shutdown: &CancellationToken,
+        tracker: &TaskTracker,
+        completer: &Completer,
+    ) -> Result<()> {
+        let inner = &self.inner;
+        let config = &inner.config;
+        let slots = Arc::new(Semaphore::new(config.concurrency));
+        let mut wakeups = inner.store.job_wakeups().await?;
+        let mut idle = config.poll_min;
+        let mut buffer = Prefetch::new(config.concurrency, config.prefetch);
+        tracing::info!(queue = %config.queue, concurrency = config.concurrency, worker = %config.worker_id, "job runner started");
+        while !shutdown.is_cancelled() {
+            if slots.available_permits() == 0 {
+                // Busy with long jobs: prefetched ones go back after a short hold, so other
+                // runners take them instead of waiting for these slots.
+                tokio::select! {
+                    permit = slots.clone().acquire_owned() => drop(permit),
+                    () = tokio::time::sleep(buffer.hold()) => {
+                        self.give_back(buffer.drain()).await;
+                        continue;
+                    }
+                    () = shutdown.cancelled() => break,
+                }
+            }
+            if let Some(want) = buffer.want(slots.available_permits()) {
+                match inner
+                    .store
+                    .claim(&config.queue, want, &config.worker_id, config.lease)
+                    .await
+                {
+                    Ok(jobs) => buffer.extend(jobs, tokio::time::Instant::now()),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "claiming jobs failed; trying again");
+                        tokio::select! {
+                            () = tokio::time::sleep(idle) => {}
+                            () = shutdown.cancelled() => break,
+                        }
+                        idle = (idle * 2).min(config.poll_max);
+                        continue;
+                    }
+                }
+            }
+            if buffer.is_empty() {
+                tokio::select! {
+                    woken = wakeups.wait(idle) => {
+                        idle = if woken { config.poll_min } else { (idle * 2).min(config.poll_max) };
+                    }
+                    () = shutdown.cancelled() => break,
+                }
+                continue;
+            }
+            idle = config.poll_min;
+            self.start_buffered(&mut buffer, &slots, shutdown, tracker, completer)
+                .await;
+        }
+        self.give_back(buffer.drain()).await;
+        Ok(())
+    }
+
+    /// Start buffered jobs while slots are free. A job that waited a third of its lease
+    /// proves the lease is still ours first, so no job ever starts on a lease another runner
+    /// has taken over.
+    async fn start_buffered(
+        &self,
+        buffer: &mut Prefetch,
+        slots: &Arc<Semaphore>,
+        shutdown: &CancellationToken,
+        tracker: &TaskTracker,
+        completer: &Completer,
+    ) {
+        let lease = self.inner.config.lease;
+        while !buffer.is_empty() {
+            let Ok(permit) = slots.clone().try_acquire_owned() else {
+                return;
+            };
+            let Some((job, claimed_at)) = buffer.pop() else {
+                return;
+            };
+            if claimed_at.elapsed() >= lease / 3
+                && self.inner.store.heartbeat(&job, lease).await.is_err()
+            {
+                tracing::debug!(
+                    job = job.id,
+                    "a prefetched job's lease lapsed before it started; skipped"
+                );
+                continue;
+            }
+            let inner = self.inner.clone();
+            let shutdown = shutdown.clone();
+            let completer = completer.clone();
+            tracker.spawn(async move {
+                let recorded = execute(&inner, job, &shutdown, &completer).await;
+                // The slot is free once the run is over; the record is written meanwhile.
+                drop(permit);
+                recorded.await;
+            });
+        }
+    }
+
+    /// Return prefetched jobs that never started to the queue at once, no attempt spent.
+    async fn give_back(&self, jobs: Vec<salesloft_storage::Job>) {
+        for job in jobs {
+            if let Err(e) = self.inner.store.snooze(&job, Duration::ZERO).await {
+                tracing::debug!(job = job.id, error = %e, "returning a prefetched job failed; its lease lapses");
+            }
+        }
     }
 
     /// Claim and run every job due now, `concurrency` at a time, until none is left; for

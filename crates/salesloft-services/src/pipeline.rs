@@ -7,9 +7,10 @@
 use std::time::{Duration, Instant};
 
 use salesloft_client::{
-    ListRequest, ListResource, Received, Record, Rejected, WalkCursor, page_cost,
+    IncrementalWalk, ListRequest, ListResource, Received, Record, Rejected, WalkCursor, WalkPage,
+    page_cost,
 };
-use salesloft_storage::{Entity, OpenCheckpoint, PreparedRows, SyncState};
+use salesloft_storage::{Entity, OpenCheckpoint, PreparedRows, SyncState, Tz};
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::context::Context;
@@ -134,145 +135,158 @@ where
     R::Item: Entity,
 {
     let ctx = run.ctx;
-    let mut state = ctx.store.sync_state(run.stream()).await?;
+    let state = ctx.store.sync_state(run.stream()).await?;
     // Late commits: the walk notes what is settled, and re-reads what is not first.
-    let lookback = run.options.lookback;
     let clock = ctx.clock.clone();
-    let mut walk = list
+    let walk = list
         .walk(cursor_of(&state)?)
-        .with_lookback(lookback, move || clock.now().timestamp_micros());
-    let max_pages = run.options.max_pages.unwrap_or(u64::MAX);
-    let zone = ctx.team.time_zone;
-    let (sender, mut receiver) =
-        tokio::sync::mpsc::channel::<Result<Fetched<R::Item>>>(FETCH_AHEAD);
-    let stop = run.stop.clone();
-    let fetcher = async move {
-        // Pages re-read by the lookback do not count: they do not move the walk on.
-        let mut pages = 0u64;
-        while pages < max_pages {
-            // Asked to stop: the page in flight is dropped (its cost is spent, the walk's
-            // committed cursor is before it) and the writer commits what came before.
-            // Every request of the page is sent after this moment: what it lists existed then.
-            let asked_at = salesloft_storage::now_ms();
-            let next = tokio::select! {
-                biased;
-                () = stop.cancelled() => return,
-                next = walk.next_page() => next,
-            };
-            let fetched = match next {
-                Ok(None) => return,
-                Ok(Some(page)) => Ok(Fetched {
-                    lookback: page.lookback,
-                    skipped: page
-                        .fetched
-                        .saturating_sub(page.items.len() + page.rejected.len())
-                        as u64,
-                    rows: PreparedRows::received(&page.items, zone).listed_at(asked_at),
-                    fetched: page.fetched as u64,
-                    requests: u64::from(page.requests),
-                    cost: page.cost,
-                    waiting: page.waiting,
-                    cursor: page.cursor,
-                    is_last: page.is_last,
-                    items: page.items,
-                    rejected: page.rejected,
-                }),
-                Err(e) => Err(e.into()),
-            };
-            if !fetched.as_ref().is_ok_and(|f| f.lookback) {
-                pages += 1;
-            }
-            let stop = fetched.as_ref().map_or(true, |f| f.is_last);
-            // A send fails only when the writer has stopped: nothing more to do.
-            if sender.send(fetched).await.is_err() || stop {
-                return;
-            }
-        }
-    };
+        .with_lookback(run.options.lookback, move || clock.now().timestamp_micros());
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Fetched<R::Item>>>(FETCH_AHEAD);
+    let fetcher = fetch_pages(
+        walk,
+        sender,
+        run.stop.clone(),
+        run.options.max_pages.unwrap_or(u64::MAX),
+        ctx.team.time_zone,
+    );
     let stream = run.stream().to_owned();
-    let writer = async {
-        // The checkpoint being written and when it began: it takes the pages as they come and
-        // commits when the writer has caught up with the fetcher, at the end, before a
-        // failure, or after COMMIT_INTERVAL.
-        let mut open: Option<(OpenCheckpoint, Instant)> = None;
-        let mut last: Option<(WalkCursor, bool)> = None;
-        let mut waiting = None;
-        loop {
-            let first = match waiting.take() {
-                Some(first) => first,
-                None => match receiver.recv().await {
-                    Some(first) => first,
-                    None => break,
-                },
-            };
-            let mut group = vec![first];
-            while let Ok(next) = receiver.try_recv() {
-                group.push(next);
-            }
-            // Write the pages before a failed fetch, then report the failure.
-            let failure = group.iter().position(Result::is_err);
-            let failed = failure.map(|at| group.split_off(at));
-            let pages: Vec<Fetched<R::Item>> = group.into_iter().filter_map(Result::ok).collect();
-            if let Some(page) = pages.last() {
-                last = Some((page.cursor.clone(), page.is_last));
-            }
-            for page in pages {
-                let report = &mut *run.report;
-                if report.requests == 0 {
-                    // The run's first page counts what waits at the cursor.
-                    report.expected = page.waiting;
-                }
-                report.requests += page.requests;
-                report.cost += page.cost;
-                report.fetched += page.fetched;
-                // Records re-read at the cursor instant were skipped by the walk.
-                report.unchanged += page.skipped;
-                run.note_oddities(&page.items, &page.rejected);
-                run.note_written(&page.items);
-                let (checkpoint, _) = match &mut open {
-                    Some(open) => open,
-                    None => {
-                        open.insert((ctx.store.begin_checkpoint(&state).await?, Instant::now()))
-                    }
-                };
-                checkpoint.write(page.rows).await?;
-                checkpoint.quarantine(&page.rejected).await?;
-            }
-            let ending = failed.is_some() || last.as_ref().is_some_and(|(_, l)| *l);
-            let due = open
-                .as_ref()
-                .is_some_and(|(_, began)| began.elapsed() >= COMMIT_INTERVAL);
-            let mut commit_now = ending || due;
-            if !commit_now && receiver.is_empty() {
-                // Caught up with the fetcher: give the next page a moment before committing.
-                match tokio::time::timeout(CATCH_UP_GRACE, receiver.recv()).await {
-                    Ok(Some(next)) => waiting = Some(next),
-                    Ok(None) | Err(_) => commit_now = true,
-                }
-            }
-            if commit_now
-                && let (Some((checkpoint, _)), Some((cursor, is_last))) = (open.take(), &last)
-            {
-                state = run.commit(checkpoint, cursor, *is_last).await?;
-            }
-            if let Some(Err(e)) = failed.and_then(|f| f.into_iter().next()) {
-                return Err(e);
-            }
-        }
-        // The fetcher stopped (its page limit): commit what was written.
-        if let (Some((checkpoint, _)), Some((cursor, is_last))) = (open.take(), &last) {
-            run.commit(checkpoint, cursor, *is_last).await?;
-        }
-        Ok(())
-    };
     // The fetcher decodes on another worker thread while this task writes; it stops at its
     // next page when the writer has stopped, and at once if this future is dropped.
     let fetcher = AbortOnDropHandle::new(tokio::spawn(fetcher));
-    writer.await?;
+    write_pages(run, state, receiver).await?;
     // The channel closed: the fetcher finished, unless it panicked.
     fetcher
         .await
         .map_err(|source| Error::FetcherStopped { stream, source })
+}
+
+/// The fetcher: up to `max_pages` pages of `walk` (pages re-read by the lookback do not
+/// count: they do not move the walk on), each sent to the writer with what it needs, until
+/// the walk ends, a page fails, `stop` is cancelled or the writer stops.
+async fn fetch_pages<R: ListResource>(
+    mut walk: IncrementalWalk<R>,
+    sender: tokio::sync::mpsc::Sender<Result<Fetched<R::Item>>>,
+    stop: tokio_util::sync::CancellationToken,
+    max_pages: u64,
+    zone: Tz,
+) where
+    R::Item: Entity,
+{
+    let mut pages = 0u64;
+    while pages < max_pages {
+        // Asked to stop: the page in flight is dropped (its cost is spent, the walk's
+        // committed cursor is before it) and the writer commits what came before. Every
+        // request of the page is sent after this moment: what it lists existed then.
+        let asked_at = salesloft_storage::now_ms();
+        let next = tokio::select! {
+            biased;
+            () = stop.cancelled() => return,
+            next = walk.next_page() => next,
+        };
+        let fetched = match next {
+            Ok(None) => return,
+            Ok(Some(page)) => Ok(Fetched::of(page, zone, asked_at)),
+            Err(e) => Err(e.into()),
+        };
+        if !fetched.as_ref().is_ok_and(|f| f.lookback) {
+            pages += 1;
+        }
+        let stop = fetched.as_ref().map_or(true, |f| f.is_last);
+        // A send fails only when the writer has stopped: nothing more to do.
+        if sender.send(fetched).await.is_err() || stop {
+            return;
+        }
+    }
+}
+
+/// The writer: takes the fetched pages as they come into the open checkpoint, and commits it
+/// when it has caught up with the fetcher, at the end, before a failure (which it then
+/// reports), or after COMMIT_INTERVAL.
+async fn write_pages<T: Entity>(
+    run: &mut Run<'_>,
+    mut state: SyncState,
+    mut receiver: tokio::sync::mpsc::Receiver<Result<Fetched<T>>>,
+) -> Result<()> {
+    // The checkpoint being written and when it began.
+    let mut open: Option<(OpenCheckpoint, Instant)> = None;
+    let mut last: Option<(WalkCursor, bool)> = None;
+    let mut waiting = None;
+    loop {
+        let first = match waiting.take() {
+            Some(first) => first,
+            None => match receiver.recv().await {
+                Some(first) => first,
+                None => break,
+            },
+        };
+        let mut group = vec![first];
+        while let Ok(next) = receiver.try_recv() {
+            group.push(next);
+        }
+        // Write the pages before a failed fetch, then report the failure.
+        let failure = group.iter().position(Result::is_err);
+        let failed = failure.map(|at| group.split_off(at));
+        let pages: Vec<Fetched<T>> = group.into_iter().filter_map(Result::ok).collect();
+        if let Some(page) = pages.last() {
+            last = Some((page.cursor.clone(), page.is_last));
+        }
+        write_group(run, &mut open, &state, pages).await?;
+        let ending = failed.is_some() || last.as_ref().is_some_and(|(_, l)| *l);
+        let due = open
+            .as_ref()
+            .is_some_and(|(_, began)| began.elapsed() >= COMMIT_INTERVAL);
+        let mut commit_now = ending || due;
+        if !commit_now && receiver.is_empty() {
+            // Caught up with the fetcher: give the next page a moment before committing.
+            match tokio::time::timeout(CATCH_UP_GRACE, receiver.recv()).await {
+                Ok(Some(next)) => waiting = Some(next),
+                Ok(None) | Err(_) => commit_now = true,
+            }
+        }
+        if commit_now && let (Some((checkpoint, _)), Some((cursor, is_last))) = (open.take(), &last)
+        {
+            state = run.commit(checkpoint, cursor, *is_last).await?;
+        }
+        if let Some(Err(e)) = failed.and_then(|f| f.into_iter().next()) {
+            return Err(e);
+        }
+    }
+    // The fetcher stopped (its page limit): commit what was written.
+    if let (Some((checkpoint, _)), Some((cursor, is_last))) = (open.take(), &last) {
+        run.commit(checkpoint, cursor, *is_last).await?;
+    }
+    Ok(())
+}
+
+/// Write `pages` into the open checkpoint (opening one after `state` if none is), counting
+/// them in the run's report.
+async fn write_group<T: Entity>(
+    run: &mut Run<'_>,
+    open: &mut Option<(OpenCheckpoint, Instant)>,
+    state: &SyncState,
+    pages: Vec<Fetched<T>>,
+) -> Result<()> {
+    for page in pages {
+        let report = &mut *run.report;
+        if report.requests == 0 {
+            // The run's first page counts what waits at the cursor.
+            report.expected = page.waiting;
+        }
+        report.requests += page.requests;
+        report.cost += page.cost;
+        report.fetched += page.fetched;
+        // Records re-read at the cursor instant were skipped by the walk.
+        report.unchanged += page.skipped;
+        run.note_oddities(&page.items, &page.rejected);
+        run.note_written(&page.items);
+        let (checkpoint, _) = match open {
+            Some(open) => open,
+            None => open.insert((run.ctx.store.begin_checkpoint(state).await?, Instant::now())),
+        };
+        checkpoint.write(page.rows).await?;
+        checkpoint.quarantine(&page.rejected).await?;
+    }
+    Ok(())
 }
 
 /// Lists SalesLoft cannot filter by `updated_at`: read in full every run (they are small) and
@@ -362,4 +376,26 @@ struct Fetched<T> {
     waiting: Option<u64>,
     cursor: WalkCursor,
     is_last: bool,
+}
+
+impl<T: Entity> Fetched<T> {
+    /// A walk's page as the writer takes it, its rows prepared in `zone` and listed at
+    /// `asked_at`.
+    fn of(page: WalkPage<T>, zone: Tz, asked_at: i64) -> Self {
+        Fetched {
+            lookback: page.lookback,
+            skipped: page
+                .fetched
+                .saturating_sub(page.items.len() + page.rejected.len()) as u64,
+            rows: PreparedRows::received(&page.items, zone).listed_at(asked_at),
+            fetched: page.fetched as u64,
+            requests: u64::from(page.requests),
+            cost: page.cost,
+            waiting: page.waiting,
+            cursor: page.cursor,
+            is_last: page.is_last,
+            items: page.items,
+            rejected: page.rejected,
+        }
+    }
 }
