@@ -104,7 +104,7 @@ async fn measure(backend: &str, seconds: f64, events_per_second: f64) {
             .base_url(sandbox.url())
             .build()
             .unwrap();
-    for event in salesloft_webhooks::EventType::ALL {
+    for event in salesloft_webhooks::EventType::all() {
         if salesloft_webhooks::Action::of(event.as_str()) == salesloft_webhooks::Action::Skip {
             continue;
         }

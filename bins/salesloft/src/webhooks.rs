@@ -27,10 +27,7 @@ pub async fn subscribe(
     events: Vec<String>,
 ) -> Result<(), CliError> {
     let wanted: Vec<String> = if events.is_empty() {
-        EventType::ALL
-            .iter()
-            .map(|e| e.as_str().to_owned())
-            .collect()
+        EventType::all().map(|e| e.as_str().to_owned()).collect()
     } else {
         events
     };

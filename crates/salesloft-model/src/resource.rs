@@ -272,6 +272,36 @@ macro_rules! descriptors {
 /// Every resource the toolkit keeps, in the order they are synced and shown.
 pub static RESOURCES: &[&Resource] = for_each_resource!(descriptors);
 
+/// Webhook event types SalesLoft documents whose records no resource here keeps (yet):
+/// deliveries of them are stored and marked skipped.
+pub const UNKEPT_EVENTS: &[&str] = &[
+    "bulk_job_completed",
+    "call_data_record_created",
+    "call_data_record_updated",
+    "conversation_created",
+    "conversation_updated",
+    "conversation_recording_created",
+    "conversation_transcript_created",
+    "link_swap",
+    "meeting_booked",
+    "meeting_updated",
+    "success_created",
+    "task_created",
+    "task_updated",
+    "task_completed",
+    "task_deleted",
+];
+
+/// Every webhook event type SalesLoft documents, one list: each resource's (changed, then
+/// deleted, in registry order), then [`UNKEPT_EVENTS`].
+pub fn event_types() -> impl Iterator<Item = &'static str> {
+    RESOURCES
+        .iter()
+        .flat_map(|r| r.changed_events.iter().chain(r.deleted_events))
+        .chain(UNKEPT_EVENTS)
+        .copied()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,6 +318,10 @@ mod tests {
                 assert!(events.insert(*e), "{e} belongs to two resources");
             }
         }
+        for e in UNKEPT_EVENTS {
+            assert!(events.insert(*e), "{e} is kept and unkept");
+        }
+        assert_eq!(event_types().count(), events.len());
     }
 
     #[test]

@@ -1,81 +1,29 @@
 //! The event types SalesLoft sends (`x-salesloft-event`), and what each carries.
 
+use salesloft_model::resource::event_types;
 use salesloft_services::Stream;
 
-macro_rules! event_types {
-    ($($variant:ident => $name:literal),* $(,)?) => {
-        /// An event type SalesLoft documents. Deliveries of a type not listed here are stored
-        /// and marked skipped, never refused.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
-        pub enum EventType {
-            $(
-                #[doc = concat!("`", $name, "`")]
-                $variant,
-            )*
-        }
+/// An event type SalesLoft documents: one of the model's registry
+/// ([`salesloft_model::resource::event_types`]: each resource's, then the ones no resource
+/// keeps). Deliveries of a type not listed are stored and marked skipped, never refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EventType(&'static str);
 
-        impl EventType {
-            /// Every documented event type, in the order of SalesLoft's reference.
-            pub const ALL: &'static [EventType] = &[$(EventType::$variant),*];
+impl EventType {
+    /// Every documented event type, in registry order.
+    pub fn all() -> impl Iterator<Item = EventType> {
+        event_types().map(EventType)
+    }
 
-            /// The name SalesLoft uses (the header's value and a subscription's `event_type`).
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(EventType::$variant => $name,)*
-                }
-            }
+    /// The name SalesLoft uses (the header's value and a subscription's `event_type`).
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
 
-            /// The event type named `name`, if SalesLoft documents it.
-            pub fn parse(name: &str) -> Option<EventType> {
-                match name {
-                    $($name => Some(EventType::$variant),)*
-                    _ => None,
-                }
-            }
-        }
-    };
-}
-
-event_types! {
-    AccountCreated => "account_created",
-    AccountUpdated => "account_updated",
-    AccountDeleted => "account_deleted",
-    BulkJobCompleted => "bulk_job_completed",
-    CadenceCreated => "cadence_created",
-    CadenceUpdated => "cadence_updated",
-    CadenceDeleted => "cadence_deleted",
-    CadenceMembershipCreated => "cadence_membership_created",
-    CadenceMembershipUpdated => "cadence_membership_updated",
-    CallCreated => "call_created",
-    CallUpdated => "call_updated",
-    CallDataRecordCreated => "call_data_record_created",
-    CallDataRecordUpdated => "call_data_record_updated",
-    ConversationCreated => "conversation_created",
-    ConversationUpdated => "conversation_updated",
-    ConversationRecordingCreated => "conversation_recording_created",
-    ConversationTranscriptCreated => "conversation_transcript_created",
-    EmailUpdated => "email_updated",
-    EmailWithBodyAndSubjectUpdated => "email_with_body_and_subject_updated",
-    LinkSwap => "link_swap",
-    MeetingBooked => "meeting_booked",
-    MeetingUpdated => "meeting_updated",
-    NoteCreated => "note_created",
-    NoteUpdated => "note_updated",
-    NoteDeleted => "note_deleted",
-    PersonCreated => "person_created",
-    PersonUpdated => "person_updated",
-    PersonDeleted => "person_deleted",
-    StepCreated => "step_created",
-    StepUpdated => "step_updated",
-    StepDeleted => "step_deleted",
-    SuccessCreated => "success_created",
-    TaskCreated => "task_created",
-    TaskUpdated => "task_updated",
-    TaskCompleted => "task_completed",
-    TaskDeleted => "task_deleted",
-    UserCreated => "user_created",
-    UserUpdated => "user_updated",
+    /// The event type named `name`, if SalesLoft documents it.
+    pub fn parse(name: &str) -> Option<EventType> {
+        event_types().find(|t| *t == name).map(EventType)
+    }
 }
 
 /// What a delivery of some event type asks of the local copy.
@@ -108,9 +56,10 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for t in EventType::ALL {
-            assert_eq!(EventType::parse(t.as_str()), Some(*t));
+        for t in EventType::all() {
+            assert_eq!(EventType::parse(t.as_str()), Some(t));
         }
+        assert_eq!(EventType::all().count(), 38, "SalesLoft documents 38");
         assert_eq!(EventType::parse("person.updated"), None);
     }
 
