@@ -404,15 +404,13 @@ impl Runner {
 }
 
 async fn tick(inner: &Inner, starting: bool) -> Result<()> {
-    let now = now_ms();
+    let now = inner.store.now_ms();
     for s in &inner.schedules {
         debug_assert_eq!(s.queue(), inner.config.queue);
         s.tick(&inner.store, now, starting).await?;
     }
     Ok(())
 }
-
-use salesloft_storage::now_ms;
 
 /// The reaper, the schedules, the pruner, and on SQLite the runner lease's renewal (its loss
 /// cancels `lease_lost` and ends the maintenance).
@@ -448,7 +446,7 @@ async fn maintain(
         }
         starting = false;
         if last_prune.is_none_or(|t| t.elapsed() >= inner.config.prune_every) {
-            let now = now_ms();
+            let now = inner.store.now_ms();
             let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
             match inner
                 .store

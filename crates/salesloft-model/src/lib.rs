@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod clock;
 mod failure;
 mod hold;
 mod ids;
@@ -11,6 +12,7 @@ pub mod resource;
 mod tokens;
 pub mod wire;
 
+pub use clock::{Clock, SystemClock};
 pub use failure::{BoxError, FailureKind, error_chain};
 pub use hold::{CredentialHold, HoldCheck};
 pub use ids::*;

@@ -109,7 +109,7 @@ async fn render_metrics(State(state): State<OpsState>) -> Response {
         None => StatusSnapshot::gather(&state.store).await.map(Arc::new),
     };
     match snapshot {
-        Ok(snapshot) => snapshot.export_gauges(salesloft_storage::now_ms()),
+        Ok(snapshot) => snapshot.export_gauges(state.store.now_ms()),
         Err(e) => tracing::warn!(error = %e, "reading the status snapshot failed"),
     }
     if let Some(budget) = &state.budget {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use salesloft_client::CredentialHold;
 use salesloft_services::{StatusReport, Stream, StreamStatus};
-use salesloft_storage::{JobRecord, Store, now_ms};
+use salesloft_storage::{JobRecord, Store};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -64,7 +64,7 @@ impl StatusSnapshot {
             }
         }
         Ok(Self {
-            taken_at_ms: now_ms(),
+            taken_at_ms: store.now_ms(),
             streams,
             last_webhook_at_ms,
             jobs: store.job_counts_by_kind().await?,

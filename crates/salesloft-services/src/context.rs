@@ -6,26 +6,10 @@
 use std::fmt;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use salesloft_client::Client;
 use salesloft_storage::{Store, Tz};
 
-/// Where the current time comes from: the system clock in production, a fixed or stepped one in
-/// tests.
-pub trait Clock: Send + Sync + fmt::Debug {
-    /// Now.
-    fn now(&self) -> DateTime<Utc>;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
+pub use salesloft_client::{Clock, SystemClock};
 
 /// What the toolkit needs to know about the SalesLoft team it serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,12 +57,14 @@ impl fmt::Debug for Context {
 }
 
 impl Context {
-    /// A context on the system clock with default team settings (UTC).
+    /// A context on its store's clock (the system clock unless the store was given another)
+    /// with default team settings (UTC).
     pub fn new(client: Client, store: Store) -> Self {
+        let clock = store.clock();
         Self {
             client,
             store,
-            clock: Arc::new(SystemClock),
+            clock,
             team: TeamSettings::default(),
         }
     }
@@ -114,6 +100,6 @@ impl Context {
 
     /// Milliseconds since the epoch by this context's clock.
     pub fn now_ms(&self) -> i64 {
-        self.clock.now().timestamp_millis()
+        self.clock.now_ms()
     }
 }

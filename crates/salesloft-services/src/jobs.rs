@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use salesloft_jobs::{Job, JobContext, JobError, Outcome, Registry, Schedule};
-use salesloft_storage::{NewJob, now_ms};
+use salesloft_storage::NewJob;
 use serde::{Deserialize, Serialize};
 
 use crate::context::Context;
@@ -84,7 +84,7 @@ impl Job for SyncJob {
         if report.inserted + report.updated > 0 && ENGAGEMENT_INPUTS.contains(&stream.name()) {
             // The days these records fall on are recomputed shortly (one job for a burst).
             let mut job = engagement_job();
-            job.run_at_ms = Some(now_ms().saturating_add(2_000));
+            job.run_at_ms = Some(self.engine.context().now_ms().saturating_add(2_000));
             if let Err(e) = self.engine.context().store.enqueue(&job).await {
                 tracing::warn!(error = %e, "enqueuing the engagement recompute failed; the daily run will do it");
             }

@@ -147,7 +147,7 @@ where
         sender,
         run.stop.clone(),
         run.options.max_pages.unwrap_or(u64::MAX),
-        ctx.team.time_zone,
+        (ctx.team.time_zone, ctx.clock.clone()),
     );
     let stream = run.stream().to_owned();
     // The fetcher decodes on another worker thread while this task writes; it stops at its
@@ -168,7 +168,7 @@ async fn fetch_pages<R: ListResource>(
     sender: tokio::sync::mpsc::Sender<Result<Fetched<R::Item>>>,
     stop: tokio_util::sync::CancellationToken,
     max_pages: u64,
-    zone: Tz,
+    (zone, clock): (Tz, std::sync::Arc<dyn crate::Clock>),
 ) where
     R::Item: Entity,
 {
@@ -177,7 +177,7 @@ async fn fetch_pages<R: ListResource>(
         // Asked to stop: the page in flight is dropped (its cost is spent, the walk's
         // committed cursor is before it) and the writer commits what came before. Every
         // request of the page is sent after this moment: what it lists existed then.
-        let asked_at = salesloft_storage::now_ms();
+        let asked_at = clock.now_ms();
         let next = tokio::select! {
             biased;
             () = stop.cancelled() => return,
@@ -309,7 +309,7 @@ where
             break;
         }
         // The first page's count is the run's total, at no extra cost.
-        let asked_at = salesloft_storage::now_ms();
+        let asked_at = run.ctx.now_ms();
         let page = list
             .clone()
             .page(page_number)

@@ -63,7 +63,7 @@ pub struct ReconcileReport {
 
 /// What one `ids[]` list answered: the records SalesLoft still has among those asked about.
 pub(crate) struct Listed<T> {
-    /// When the request was sent ([`salesloft_storage::now_ms`]).
+    /// When the request was sent (by the context's clock).
     pub asked_at_ms: i64,
     /// The records listed, readable ones.
     pub items: Vec<Received<T>>,
@@ -78,7 +78,7 @@ pub(crate) async fn list_by_ids<R: ListResource>(
     ctx: &Context,
     ids: &[i64],
 ) -> Result<Listed<R::Item>> {
-    let asked_at_ms = salesloft_storage::now_ms();
+    let asked_at_ms = ctx.now_ms();
     let page = ctx
         .client
         .list::<R>()
@@ -167,7 +167,7 @@ async fn restore<R: ListResource>(ctx: &Context, report: &mut ReconcileReport) -
 where
     R::Item: Entity,
 {
-    let since = salesloft_storage::now_ms().saturating_sub(RESTORE_WINDOW_MS);
+    let since = ctx.now_ms().saturating_sub(RESTORE_WINDOW_MS);
     let deleted = ctx.store.deleted_ids_since::<R::Item>(since).await?;
     for chunk in deleted.chunks(IDS_PER_REQUEST) {
         let listed = list_by_ids::<R>(ctx, chunk).await?;

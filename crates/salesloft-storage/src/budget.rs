@@ -13,7 +13,7 @@ use salesloft_model::{
 };
 
 use crate::error::{Context, Result};
-use crate::store::{Store, now_ms, on_reader, on_writer};
+use crate::store::{Store, on_reader, on_writer};
 
 /// How long per-minute spend is kept.
 const SPEND_KEPT_MS: i64 = 7 * 24 * 3_600_000;
@@ -52,7 +52,7 @@ impl SharedBudget {
         let key = key.into();
         let burst = f64::from(config.burst.clamp(1, config.per_minute.max(1)));
         let refill = f64::from(config.per_minute.saturating_sub(config.burst).max(1)) / 60_000.0;
-        let now = now_ms();
+        let now = store.now_ms();
         on_writer!(&store, |pool| {
             sqlx::query(
                 "INSERT INTO api_budget (budget_key, capacity, refill_per_ms, tokens, updated_at_ms, reserve) \
@@ -79,7 +79,7 @@ impl SharedBudget {
 
     /// Count one answered request (`cost` spent) or one 429 in the current minute's row.
     async fn record_spend(&self, cost: f64, rate_limited: bool) -> Result<()> {
-        let now = now_ms();
+        let now = self.store.now_ms();
         let minute = now - now.rem_euclid(60_000);
         let limited = i64::from(rate_limited);
         on_writer!(&self.store, |pool| {
@@ -127,7 +127,7 @@ impl SharedBudget {
 
     /// Take `cost` now if available; otherwise how long to wait.
     pub async fn try_acquire(&self, cost: u32) -> Result<Option<Duration>> {
-        let now = now_ms();
+        let now = self.store.now_ms();
         let capacity_guard = format!(
             "UPDATE api_budget SET tokens = {REFILLED} - $2, updated_at_ms = {LATEST} \
              WHERE budget_key = $3 AND blocked_until_ms <= $1 \
@@ -169,7 +169,7 @@ impl SharedBudget {
 
     /// Cost that could be spent now (negative while in debt).
     pub async fn available(&self) -> Result<f64> {
-        let now = now_ms();
+        let now = self.store.now_ms();
         let (tokens, blocked): (f64, i64) = on_writer!(&self.store, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {REFILLED}, blocked_until_ms FROM api_budget WHERE budget_key = $2"
@@ -219,7 +219,7 @@ impl CostLimiter for SharedBudget {
     }
 
     async fn observe(&self, o: &Observation) -> Result<(), BoxError> {
-        let now = now_ms();
+        let now = self.store.now_ms();
         self.record_spend(f64::from(o.actual_cost.unwrap_or(o.estimated_cost)), false)
             .await?;
         let debit = o
@@ -262,7 +262,7 @@ impl CostLimiter for SharedBudget {
     }
 
     async fn on_rate_limited(&self, o: &Observation) -> Result<(), BoxError> {
-        let now = now_ms();
+        let now = self.store.now_ms();
         self.record_spend(0.0, true).await?;
         let until = match o.retry_after {
             Some(d) => now + d.as_millis() as i64,

@@ -4,7 +4,7 @@
 //! whole days with the result, so a day is always recomputed, never incremented.
 
 use crate::error::{Context, Result};
-use crate::store::{BeginWrite, Store, now_ms, on_reader, on_writer};
+use crate::store::{BeginWrite, Store, on_reader, on_writer};
 
 /// µs in a day.
 const DAY_US: i64 = 86_400_000_000;
@@ -160,7 +160,7 @@ impl Store {
         };
         // Floor division, so instants before 1970 still get the day they fall on. The rows are
         // summed and written by the database in one statement: nothing travels but the SQL.
-        let now = now_ms();
+        let now = self.now_ms();
         let insert = format!(
             "INSERT INTO daily_engagement ({ROW_COLUMNS}, computed_at_ms) \
              SELECT day, user_id, cadence_id, sent, sent - bounced, bounced, opened, clicked, \
@@ -309,7 +309,7 @@ impl Store {
             )
             .bind(watermark_ms)
             .bind(settings)
-            .bind(now_ms())
+            .bind(self.now_ms())
             .execute(pool)
             .await
             .context("saving the engagement state")?;

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::entity::{Entity, PreparedRows};
 use crate::error::{Context, Result};
-use crate::store::{BeginWrite, Store, now_ms, on_reader, on_writer};
+use crate::store::{BeginWrite, Store, on_reader, on_writer};
 use crate::upsert::{UpsertStats, UpsertTx, counter_key};
 
 /// A place in a table's change feed: the change position and id of the last row read.
@@ -162,7 +162,7 @@ impl Store {
         writes: &[(i64, OwnWrite)],
     ) -> Result<UpsertStats> {
         let stream = counter_key(&T::TABLE);
-        let now = now_ms();
+        let now = self.now_ms();
         on_writer!(self, |pool| {
             let mut tx = pool.begin_write().await.context("starting a transaction")?;
             for (id, w) in writes {
@@ -183,7 +183,7 @@ impl Store {
                 .context("remembering a write")?;
             }
             let stats = tx
-                .upsert_rows_in(&T::TABLE, rows.rows, rows.listed_at_ms)
+                .upsert_rows_in(&T::TABLE, rows.rows, rows.listed_at_ms, self.now_ms())
                 .await?;
             tx.commit().await.context("committing a write's answer")?;
             Ok(stats)
@@ -223,7 +223,7 @@ impl Store {
             .bind(record_key)
             .bind(record)
             .bind(errors)
-            .bind(now_ms())
+            .bind(self.now_ms())
             .execute(pool)
             .await
             .context("parking a refused write")?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use salesloft_model::{CredentialHold, HoldCheck};
 
 use crate::error::{Context, Result};
-use crate::store::{Store, now_ms, on_reader, on_writer};
+use crate::store::{Store, on_reader, on_writer};
 
 type HoldRow = (String, i64, String, Option<i32>, Option<String>, i64);
 
@@ -47,7 +47,7 @@ impl Store {
         credential: &str,
         probe_every: Duration,
     ) -> Result<HoldCheck> {
-        let now = now_ms();
+        let now = self.now_ms();
         let row: Option<HoldRow> = on_writer!(self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {HOLD_COLUMNS} FROM credential_holds WHERE credential = $1"
@@ -150,7 +150,7 @@ impl Store {
     }
 
     async fn release_held_jobs(&self, which: &'static str, credential: &str) -> Result<u64> {
-        let now = now_ms();
+        let now = self.now_ms();
         let queues: Vec<(String,)> = on_writer!(self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "UPDATE jobs SET held_by = NULL, run_at_ms = $1, updated_at_ms = $1 \

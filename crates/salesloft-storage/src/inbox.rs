@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Context, Result};
 use crate::jobs::NewJob;
-use crate::store::{Pools, Store, now_ms, on_reader, on_writer};
+use crate::store::{Pools, Store, on_reader, on_writer};
 
 /// A stored webhook delivery (its `Debug` shows the body's size, never its content: it holds
 /// personal data).
@@ -146,7 +146,7 @@ impl Store {
             keys.iter().map(String::as_str).zip(deliveries).collect();
         sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
         sorted.dedup_by(|a, b| a.0 == b.0);
-        let now = now_ms();
+        let now = self.now_ms();
         let mut new_ids = match &self.pools {
             Pools::Postgres(pool) => record_on_postgres(pool, &sorted, process, now).await?,
             Pools::Sqlite { writer, .. } => record_on_sqlite(writer, &sorted, process, now).await?,
@@ -301,7 +301,7 @@ impl Store {
         outcome: InboxOutcome,
         error: Option<&str>,
     ) -> Result<()> {
-        let now = now_ms();
+        let now = self.now_ms();
         on_writer!(self, |pool| {
             sqlx::query(
                 "UPDATE webhook_events SET status = $1, last_error = $2, attempts = attempts + 1, \

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::error::{Context, Error, Result};
-use crate::store::{Pools, Store, now_ms, on_reader, on_writer};
+use crate::store::{Pools, Store, on_reader, on_writer};
 
 /// A job to enqueue.
 #[derive(Debug, Clone, PartialEq)]
@@ -312,7 +312,7 @@ impl Store {
 
     /// One attempt: `None` when the key's holder finished between the insert and the look-up.
     async fn try_enqueue_row(&self, job: &NewJob) -> Result<Option<Enqueued>> {
-        let now = now_ms();
+        let now = self.now_ms();
         let run_at = job.run_at_ms.unwrap_or(now);
         let payload = job.payload.to_string();
         on_writer!(self, |pool| {
@@ -362,7 +362,7 @@ impl Store {
 
     /// Add many jobs without unique keys in one statement per 500; returns how many.
     pub async fn enqueue_batch(&self, jobs: &[NewJob]) -> Result<u64> {
-        let now = now_ms();
+        let now = self.now_ms();
         let mut total = 0;
         for chunk in jobs.chunks(500) {
             let mut sql = String::from(
@@ -421,7 +421,7 @@ impl Store {
         worker: &str,
         lease: Duration,
     ) -> Result<Vec<Job>> {
-        let now = now_ms();
+        let now = self.now_ms();
         let token = uuid::Uuid::new_v4().to_string();
         let lease_ms = lease.as_millis() as i64;
         let mut jobs: Vec<Job> = match &self.pools {
@@ -502,7 +502,7 @@ impl Store {
 
     /// Extend the lease; [`Error::LeaseLost`] if the job is no longer this claim's.
     pub async fn heartbeat(&self, job: &Job, lease: Duration) -> Result<()> {
-        let now = now_ms();
+        let now = self.now_ms();
         self.fenced(
             "UPDATE jobs SET locked_until_ms = $3, heartbeat_at_ms = $4 \
              WHERE id = $1 AND lock_token = $2 AND state = 'running'",
@@ -519,7 +519,7 @@ impl Store {
              finalized_at_ms = $3, updated_at_ms = $3 \
              WHERE id = $1 AND lock_token = $2 AND state = 'running'",
             job,
-            &[Bind::Int(now_ms())],
+            &[Bind::Int(self.now_ms())],
         )
         .await
     }
@@ -527,7 +527,7 @@ impl Store {
     /// Mark many claimed jobs done in one statement per claim; returns the ids that were still
     /// this worker's (the others' leases were lost and are left alone).
     pub async fn complete_all(&self, jobs: &[Job]) -> Result<Vec<i64>> {
-        let now = now_ms();
+        let now = self.now_ms();
         let mut by_token: std::collections::BTreeMap<&str, Vec<i64>> =
             std::collections::BTreeMap::new();
         for j in jobs {
@@ -573,7 +573,7 @@ impl Store {
     /// `permanent` is set.
     pub async fn fail(&self, job: &Job, error: &str, permanent: bool) -> Result<Failed> {
         let dead = permanent || job.attempt >= job.max_attempts;
-        let now = now_ms();
+        let now = self.now_ms();
         let run_at = now + backoff(job.attempt).as_millis() as i64;
         macro_rules! fail_sql {
             ($engine:ident, $state:literal, $finalized:literal) => {
@@ -618,7 +618,7 @@ impl Store {
     /// Put the job back without spending an attempt (rate-limited, shutting down), due after
     /// `delay`.
     pub async fn snooze(&self, job: &Job, delay: Duration) -> Result<()> {
-        let now = now_ms();
+        let now = self.now_ms();
         self.fenced(
             "UPDATE jobs SET state = 'available', attempt = attempt - 1, run_at_ms = $3, lock_token = NULL, \
              locked_until_ms = NULL, updated_at_ms = $4 \
@@ -639,7 +639,7 @@ impl Store {
         until_ms: i64,
         error: &str,
     ) -> Result<()> {
-        let now = now_ms();
+        let now = self.now_ms();
         self.fenced(
             "UPDATE jobs SET state = 'available', attempt = attempt - 1, run_at_ms = $3, held_by = $4, \
              last_error = $5, lock_token = NULL, locked_until_ms = NULL, updated_at_ms = $6 \
@@ -658,7 +658,7 @@ impl Store {
     /// Return jobs whose lease expired to the queue (or to `dead` when out of attempts).
     /// Concurrent reapers are harmless.
     pub async fn reap_expired(&self) -> Result<u64> {
-        let now = now_ms();
+        let now = self.now_ms();
         macro_rules! reap_sql {
             ($engine:ident) => {
                 concat!(
@@ -748,7 +748,7 @@ impl Store {
     /// Run a dead or cancelled job again now, with its attempts reset; `false` when it is not
     /// dead or cancelled. Refused (a conflict) while another job with its unique key is pending.
     pub async fn retry_job(&self, id: i64) -> Result<bool> {
-        let now = now_ms();
+        let now = self.now_ms();
         let queue: Option<(String,)> = on_writer!(self, |pool| {
             sqlx::query_as(
                 "UPDATE jobs SET state = 'available', attempt = 0, run_at_ms = $2, lock_token = NULL, \
@@ -773,7 +773,7 @@ impl Store {
     /// Cancel a pending or running job; `false` when it had finished. A running job's worker
     /// finds its lease gone at its next heartbeat, stops it and writes nothing more.
     pub async fn cancel_job(&self, id: i64) -> Result<bool> {
-        let now = now_ms();
+        let now = self.now_ms();
         let n = on_writer!(self, |pool| {
             sqlx::query(
                 "UPDATE jobs SET state = 'cancelled', lock_token = NULL, locked_until_ms = NULL, \

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use crate::error::{Context, Error, Result};
-use crate::store::{Store, now_ms, on_writer};
+use crate::store::{Store, on_writer};
 
 /// A lease this process holds on `name` until it lapses at the lease time after the last
 /// renewal. Give it back with [`Lease::release`]; dropped, it lapses by itself.
@@ -30,7 +30,7 @@ impl Store {
     /// when another holds it.
     pub async fn try_lease(&self, name: &str, ttl: Duration) -> Result<Option<Lease>> {
         let owner = format!("{}:{}", this_process(), uuid::Uuid::new_v4());
-        let now = now_ms();
+        let now = self.now_ms();
         let taken = on_writer!(self, |pool| {
             sqlx::query(
                 "INSERT INTO leases (name, owner, expires_at_ms) VALUES ($1, $2, $3) \
@@ -70,7 +70,7 @@ impl Store {
         if !holder_is_gone(&holder) {
             return Ok(false);
         }
-        let until = now_ms().saturating_add(ms(ttl));
+        let until = self.now_ms().saturating_add(ms(ttl));
         let taken = on_writer!(self, |pool| {
             sqlx::query(
                 "UPDATE leases SET owner = $1, expires_at_ms = $2 WHERE name = $3 AND owner = $4",
@@ -173,7 +173,7 @@ impl Lease {
     /// Push the lapse time a lease time ahead; `false` when the lease was lost (it lapsed and
     /// another process took it).
     pub async fn renew(&self) -> Result<bool> {
-        let until = now_ms().saturating_add(ms(self.ttl));
+        let until = self.store.now_ms().saturating_add(ms(self.ttl));
         let renewed = on_writer!(&self.store, |pool| {
             sqlx::query("UPDATE leases SET expires_at_ms = $1 WHERE name = $2 AND owner = $3")
                 .bind(until)

@@ -5,7 +5,7 @@ use chrono_tz::Tz;
 
 use crate::entity::{Entity, PreparedRows, Table};
 use crate::error::{Context, Result};
-use crate::store::{BeginWrite, Store, now_ms, on_reader, on_writer};
+use crate::store::{BeginWrite, Store, on_reader, on_writer};
 use crate::upsert::{UpsertStats, UpsertTx};
 
 /// `FROM <table> WHERE` the entity's rows that are not soft-deleted.
@@ -30,7 +30,7 @@ impl Store {
         on_writer!(self, |pool| {
             let mut tx = pool.begin_write().await.context("starting a transaction")?;
             let stats = tx
-                .upsert_rows_in(&T::TABLE, rows.rows, rows.listed_at_ms)
+                .upsert_rows_in(&T::TABLE, rows.rows, rows.listed_at_ms, self.now_ms())
                 .await?;
             tx.commit().await.context("committing rows")?;
             Ok(stats)
@@ -50,7 +50,7 @@ impl Store {
         deleted_version_us: Option<i64>,
     ) -> Result<bool> {
         let table = T::TABLE;
-        let now = now_ms();
+        let now = self.now_ms();
         let version = deleted_version_us.unwrap_or_else(|| now.saturating_mul(1_000));
         let mark = format!(
             "UPDATE {t} SET deleted_at_ms = $1, change_seq = $4, \

@@ -59,6 +59,8 @@ pub struct Store {
     /// Bumped on every enqueue through this store (and its clones), so job runners in this
     /// process wake without polling.
     pub(crate) jobs_wake: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    /// Where its instants come from (leases, jobs' times, spend minutes, feed positions).
+    clock: std::sync::Arc<dyn salesloft_model::Clock>,
 }
 
 impl Store {
@@ -66,7 +68,25 @@ impl Store {
         Store {
             pools,
             jobs_wake: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
+            clock: std::sync::Arc::new(salesloft_model::SystemClock),
         }
+    }
+
+    /// The same store (and its clones from now on) on `clock`: every instant it writes or
+    /// compares (leases, job times, spend minutes) comes from it. For tests that step time.
+    pub fn with_clock(mut self, clock: std::sync::Arc<dyn salesloft_model::Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Its clock.
+    pub fn clock(&self) -> std::sync::Arc<dyn salesloft_model::Clock> {
+        self.clock.clone()
+    }
+
+    /// Now by its clock, in milliseconds since the epoch.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
     }
 }
 

@@ -3,7 +3,7 @@
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::{Context, Result};
-use crate::store::{Store, now_ms, on_reader, on_writer};
+use crate::store::{Store, on_reader, on_writer};
 
 /// A webhook subscription the toolkit holds the token of (its `Debug` never shows the token).
 #[derive(Clone)]
@@ -42,7 +42,7 @@ impl Store {
             .bind(&subscription.event_type)
             .bind(&subscription.callback_url)
             .bind(subscription.callback_token.expose_secret())
-            .bind(now_ms())
+            .bind(self.now_ms())
             .execute(pool)
             .await
             .context("saving a webhook subscription")?;

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use crate::entity::{Entity, PreparedRows};
 use crate::error::{Context, Error, Result};
-use crate::store::{BeginWrite, Pools, Store, now_ms, on_reader, on_writer};
+use crate::store::{BeginWrite, Pools, Store, on_reader, on_writer};
 use crate::upsert::{UpsertStats, UpsertTx};
 
 /// Where one stream's sync stands.
@@ -90,7 +90,7 @@ pub struct Checkpoint {
 impl Store {
     /// The state of `stream` (created at the start if it has none).
     pub async fn sync_state(&self, stream: &str) -> Result<SyncState> {
-        let now = now_ms();
+        let now = self.now_ms();
         on_writer!(self, |pool| {
             sqlx::query(
                 "INSERT INTO sync_state (stream, updated_at_ms) VALUES ($1, $2) ON CONFLICT (stream) DO NOTHING",
@@ -170,6 +170,7 @@ impl Store {
             tx,
             expected: expected.clone(),
             stats: UpsertStats::default(),
+            clock: self.clock(),
         })
     }
 
@@ -191,7 +192,7 @@ impl Store {
     }
 
     async fn sync_mark(&self, stream: &str, set: &'static str, error: Option<&str>) -> Result<()> {
-        let now = now_ms();
+        let now = self.now_ms();
         let sql = format!("UPDATE sync_state SET {set}, updated_at_ms = $1 WHERE stream = $2");
         on_writer!(self, |pool| {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now).bind(stream);
@@ -205,7 +206,7 @@ impl Store {
 
     /// Forget a stream's cursor (the next run backfills again); rows stay.
     pub async fn reset_sync(&self, stream: &str) -> Result<()> {
-        let now = now_ms();
+        let now = self.now_ms();
         on_writer!(self, |pool| {
             sqlx::query(
                 "UPDATE sync_state SET cursor = NULL, backfill_done = 0, version = version + 1, \
@@ -228,6 +229,8 @@ pub struct OpenCheckpoint {
     tx: CheckpointTx,
     expected: SyncState,
     stats: UpsertStats,
+    /// The store's clock.
+    clock: std::sync::Arc<dyn salesloft_model::Clock>,
 }
 
 #[derive(Debug)]
@@ -248,13 +251,14 @@ impl OpenCheckpoint {
 
     /// Write `rows` (the monotonic guard applies); what happened to them.
     pub async fn write<T: Entity>(&mut self, rows: PreparedRows<T>) -> Result<UpsertStats> {
+        let synced_at = self.clock.now_ms();
         let stats = match &mut self.tx {
             CheckpointTx::Postgres(tx) => {
-                tx.upsert_rows_in(&T::TABLE, rows.rows, rows.listed_at_ms)
+                tx.upsert_rows_in(&T::TABLE, rows.rows, rows.listed_at_ms, synced_at)
                     .await?
             }
             CheckpointTx::Sqlite(tx) => {
-                tx.upsert_rows_in(&T::TABLE, rows.rows, rows.listed_at_ms)
+                tx.upsert_rows_in(&T::TABLE, rows.rows, rows.listed_at_ms, synced_at)
                     .await?
             }
         };
@@ -275,8 +279,9 @@ impl OpenCheckpoint {
             tx,
             expected,
             stats,
+            clock,
         } = self;
-        let now = now_ms();
+        let now = clock.now_ms();
         let cursor_json = serde_json::to_string(cursor).map_err(|source| Error::Encode {
             what: "sync cursor",
             source,

@@ -1,9 +1,13 @@
 //! Test support, behind the `testing` feature: throwaway databases (a migrated SQLite file or
 //! PostgreSQL database of a test's own, removed when dropped, so tests run in parallel without
-//! seeing each other's rows) and raw SQL access for tests and benchmarks that must look under
-//! the typed API. Downstream crates enable the feature in their dev-dependencies.
+//! seeing each other's rows), raw SQL access for tests and benchmarks that must look under
+//! the typed API, and the helpers every crate's tests share: [`on_both!`](crate::on_both)
+//! (one case on each engine), [`eventually`] and [`eventually_blocking`] (wait for a
+//! condition, never a fixed sleep) and [`free_port`]. Downstream crates enable the feature in
+//! their dev-dependencies.
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use crate::error::{Context, Error, Result};
 use crate::store::{Pools, Store};
@@ -14,6 +18,90 @@ pub const PG_URL_VAR: &str = "SALESLOFT_TEST_DATABASE_URL";
 /// The server tests use when [`PG_URL_VAR`] is not set: the local one, as on the development
 /// machine and in CI.
 pub const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// Two tests of `body` named `$name::sqlite` and `$name::postgres`, each on a [`TestDb`] of
+/// its own (`&body`: the body takes it by reference). PostgreSQL cases fail, never skip, when
+/// no server answers. The calling crate needs tokio with its `macros` and `rt-multi-thread`
+/// features.
+#[macro_export]
+macro_rules! on_both {
+    ($name:ident, & $body:path) => {
+        $crate::on_both!($name, |db: $crate::testing::TestDb| async move {
+            $body(&db).await
+        });
+    };
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = $crate::testing::TestDb::sqlite()
+                    .await
+                    .expect("a SQLite test database");
+                ($body)(db).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let db = $crate::testing::TestDb::postgres()
+                    .await
+                    .unwrap_or_else(|e| {
+                        panic!(
+                            "PostgreSQL is unreachable ({e}): start it, set \
+                         SALESLOFT_TEST_DATABASE_URL, or leave these cases out with \
+                         `cargo test -- --skip postgres`"
+                        )
+                    });
+                ($body)(db).await;
+            }
+        }
+    };
+}
+
+/// Wait until `done` holds (checked every 25 ms), at most `limit`; how long it took. Panics
+/// naming `what` when it does not hold in time.
+#[allow(clippy::print_stderr)] // test support: the wait's length, for the test's log
+pub async fn eventually<F, Fut>(what: &str, limit: Duration, mut done: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !done().await {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let took = started.elapsed();
+    eprintln!("{what}: after {took:?}");
+    took
+}
+
+/// [`eventually`] for a test thread without a runtime: checks every 100 ms.
+#[allow(clippy::print_stderr)] // test support: the wait's length, for the test's log
+pub fn eventually_blocking(
+    what: &str,
+    limit: Duration,
+    mut done: impl FnMut() -> bool,
+) -> Duration {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let took = started.elapsed();
+    eprintln!("{what}: after {took:?}");
+    took
+}
+
+/// A port nobody listens on now, on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port on 127.0.0.1")
+}
 
 /// The pool of a store that raw SQL goes to (the writer, on SQLite), for tests and benches only.
 #[derive(Debug, Clone, Copy)]

@@ -9,7 +9,7 @@ use secrecy::ExposeSecret;
 
 use crate::error::{Context, Result};
 use crate::lease::Lease;
-use crate::store::{Store, now_ms, on_reader, on_writer};
+use crate::store::{Store, on_reader, on_writer};
 
 /// access token, refresh token, expiry (ms), scope.
 type TokenRow = (String, Option<String>, Option<i64>, Option<String>);
@@ -82,7 +82,7 @@ impl TokenStore for DbTokenStore {
     }
 
     async fn save(&self, tokens: &OAuthTokens) -> Result<(), BoxError> {
-        let now = now_ms();
+        let now = self.store.now_ms();
         on_writer!(&self.store, |pool| {
             sqlx::query(
                 "INSERT INTO oauth_tokens (token_key, access_token, refresh_token, expires_at_ms, scope, updated_at_ms) \

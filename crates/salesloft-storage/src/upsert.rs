@@ -11,7 +11,6 @@ use std::collections::HashMap;
 
 use crate::entity::{Row, Table, Val};
 use crate::error::{Context, Result};
-use crate::store::now_ms;
 
 /// Rows whose stored versions are read with one query (and, on SQLite, written with one
 /// statement).
@@ -207,12 +206,14 @@ pub(crate) fn newest_per_id(rows: Vec<Row>) -> Vec<Row> {
 /// checkpoints.
 pub(crate) trait UpsertTx {
     /// Write `rows` of `table` with the monotonic guard (rows a list returned at
-    /// `listed_at` also restore rows deleted before it); what changed.
+    /// `listed_at` also restore rows deleted before it), stamped `synced_at` (the store's
+    /// clock); what changed.
     async fn upsert_rows_in(
         &mut self,
         table: &Table,
         rows: Vec<Row>,
         listed_at: Option<i64>,
+        synced_at: i64,
     ) -> Result<UpsertStats>;
 
     /// Take `table`'s next change position ([`NEXT_CHANGE_SEQ`]) in this transaction.
@@ -244,10 +245,10 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Sqlite> {
         table: &Table,
         rows: Vec<Row>,
         listed_at: Option<i64>,
+        synced: i64,
     ) -> Result<UpsertStats> {
         let rows = newest_per_id(rows);
         let mut stats = UpsertStats::default();
-        let synced = now_ms();
         let select = versions_sql(table);
         let mut seq = None;
         for chunk in rows.chunks(BATCH_ROWS) {
@@ -323,10 +324,10 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Postgres> {
         table: &Table,
         rows: Vec<Row>,
         listed_at: Option<i64>,
+        synced: i64,
     ) -> Result<UpsertStats> {
         let rows = newest_per_id(rows);
         let mut stats = UpsertStats::default();
-        let synced = now_ms();
         let key_width = table.key().len();
         if rows.is_empty() {
             return Ok(stats);

@@ -8,7 +8,6 @@ use std::time::Duration;
 use salesloft_jobs::{Job, JobContext, JobError, Outcome, Registry, Schedule};
 use salesloft_services::jobs::sync_job;
 use salesloft_services::{Context, Lookups};
-use salesloft_storage::now_ms;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
@@ -160,7 +159,7 @@ impl Job for InboxPruneJob {
     const MAX_ATTEMPTS: i32 = 5;
 
     async fn run(&self, _: PrunePayload, ctx: &JobContext) -> Result<Outcome, JobError> {
-        let now = now_ms();
+        let now = self.store.now_ms();
         let (settled, failed) = (
             before(now, self.retention.settled),
             before(now, self.retention.failed),

@@ -47,14 +47,12 @@ pub(crate) async fn status_page(
     }
 }
 
-use salesloft_storage::now_ms;
-
 async fn render(
     state: &AppState,
     day: Option<chrono::NaiveDate>,
 ) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
     let store = &state.store;
-    let now = now_ms();
+    let now = state.store.now_ms();
     let mut body = String::new();
     let _ = write!(
         body,

@@ -35,7 +35,7 @@ async fn unique_jobs_are_enqueued_once_while_pending_or_running(db: &TestDb) {
 }
 on_both!(
     unique,
-    unique_jobs_are_enqueued_once_while_pending_or_running
+    &unique_jobs_are_enqueued_once_while_pending_or_running
 );
 
 /// Enqueueing a unique job while another process finishes the one holding its key never
@@ -75,7 +75,7 @@ async fn a_unique_enqueue_racing_the_holders_completion_never_fails(db: &TestDb)
 }
 on_both!(
     unique_race,
-    a_unique_enqueue_racing_the_holders_completion_never_fails
+    &a_unique_enqueue_racing_the_holders_completion_never_fails
 );
 
 async fn claims_are_fenced_by_their_token(db: &TestDb) {
@@ -131,7 +131,7 @@ async fn claims_are_fenced_by_their_token(db: &TestDb) {
         "completed"
     );
 }
-on_both!(fencing, claims_are_fenced_by_their_token);
+on_both!(fencing, &claims_are_fenced_by_their_token);
 
 async fn failures_back_off_then_die_and_snoozes_spend_nothing(db: &TestDb) {
     let mut job = NewJob::new("flaky", json!({}));
@@ -202,7 +202,7 @@ async fn failures_back_off_then_die_and_snoozes_spend_nothing(db: &TestDb) {
 }
 on_both!(
     retries,
-    failures_back_off_then_die_and_snoozes_spend_nothing
+    &failures_back_off_then_die_and_snoozes_spend_nothing
 );
 
 /// Test-only helper: make a job due now.
@@ -262,7 +262,7 @@ async fn concurrent_claimers_take_every_job_exactly_once(db: &TestDb) {
 }
 on_both!(
     concurrent_claims,
-    concurrent_claimers_take_every_job_exactly_once
+    &concurrent_claimers_take_every_job_exactly_once
 );
 
 async fn operators_list_retry_and_cancel_jobs(db: &TestDb) {
@@ -325,7 +325,7 @@ async fn operators_list_retry_and_cancel_jobs(db: &TestDb) {
         "{counts:?}"
     );
 }
-on_both!(operators, operators_list_retry_and_cancel_jobs);
+on_both!(operators, &operators_list_retry_and_cancel_jobs);
 
 async fn an_enqueue_wakes_waiting_runners_in_this_process_and_others(db: &TestDb) {
     let mut here = db.store.job_wakeups().await.unwrap();
@@ -357,7 +357,7 @@ async fn an_enqueue_wakes_waiting_runners_in_this_process_and_others(db: &TestDb
 }
 on_both!(
     wakeups,
-    an_enqueue_wakes_waiting_runners_in_this_process_and_others
+    &an_enqueue_wakes_waiting_runners_in_this_process_and_others
 );
 
 /// Webhook subscriptions keep their tokens, are replaced by id, and list distinct tokens.
@@ -404,7 +404,7 @@ async fn webhook_subscriptions_keep_their_tokens(db: &TestDb) {
     assert!(!db.store.delete_subscription(1).await.unwrap());
     assert_eq!(db.store.subscriptions().await.unwrap().len(), 1);
 }
-on_both!(subscriptions, webhook_subscriptions_keep_their_tokens);
+on_both!(subscriptions, &webhook_subscriptions_keep_their_tokens);
 
 /// The processing job's payload is written by SQL (a string built on PostgreSQL, serde on
 /// SQLite): what each engine writes decodes as the one `ProcessPayload` the processor reads.
@@ -444,5 +444,42 @@ async fn the_processing_payload_each_engine_writes_decodes(db: &TestDb) {
 }
 on_both!(
     processing_payload,
-    the_processing_payload_each_engine_writes_decodes
+    &the_processing_payload_each_engine_writes_decodes
 );
+
+/// A clock a test steps by hand.
+#[derive(Debug)]
+struct SteppedClock(std::sync::atomic::AtomicI64);
+
+impl salesloft_model::Clock for SteppedClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp_millis(self.0.load(std::sync::atomic::Ordering::SeqCst))
+            .unwrap_or_default()
+    }
+}
+
+async fn the_store_keeps_time_by_its_clock(db: &TestDb) {
+    use std::sync::atomic::Ordering::SeqCst;
+    let start = salesloft_storage::now_ms();
+    let clock = Arc::new(SteppedClock(std::sync::atomic::AtomicI64::new(start)));
+    let store = db.store.clone().with_clock(clock.clone());
+    let mut job = NewJob::new("later", json!({}));
+    job.run_at_ms = Some(start + 3_600_000);
+    store.enqueue(&job).await.unwrap();
+    assert!(
+        store
+            .claim("default", 10, "w1", LEASE)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not due by the store's clock"
+    );
+    clock.0.store(start + 3_600_001, SeqCst);
+    let claimed = store.claim("default", 10, "w1", LEASE).await.unwrap();
+    assert_eq!(claimed.len(), 1, "due an hour on by the store's clock");
+    // Its lease runs on the same clock: a minute and a second on, it has lapsed.
+    assert_eq!(store.reap_expired().await.unwrap(), 0);
+    clock.0.store(start + 3_600_001 + 61_000, SeqCst);
+    assert_eq!(store.reap_expired().await.unwrap(), 1);
+}
+on_both!(clock, &the_store_keeps_time_by_its_clock);
