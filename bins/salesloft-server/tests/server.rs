@@ -226,7 +226,19 @@ async fn sandbox_webhooks_reach_the_local_copy_through_a_running_server() {
     );
 
     // Metrics: deliveries by type and outcome, jobs, records per stream, the worker's caches.
-    let metrics = scrape(&http, &server.ops_url, None).await;
+    // Records, jobs and the inbox come from the status snapshot, gathered every 10 s: the
+    // sync's 200 people show by the next one.
+    let gathered = Instant::now();
+    let metrics = loop {
+        let metrics = scrape(&http, &server.ops_url, None).await;
+        if metrics.contains(r#"salesloft_records{stream="people"} 200"#)
+            && metrics.contains("salesloft_webhook_inbox_rows 20")
+            || gathered.elapsed() > Duration::from_secs(30)
+        {
+            break metrics;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
     for want in [
         r#"salesloft_webhook_received_total{event_type="person_updated",outcome="stored"} 20"#,
         r#"salesloft_webhook_received_total{event_type="person_updated",outcome="bad_signature"} 2"#,

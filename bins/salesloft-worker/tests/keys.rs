@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)] // tests panic on failure and report what they measured
 
+use salesloft_storage::on_both;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -322,24 +323,6 @@ async fn a_crm_id_that_moved_never_reaches_its_old_person(db: TestDb) {
         .collect();
     assert_eq!(holders.len(), 1, "one new person has the old CRM id");
     assert_ne!(holders[0]["id"].as_i64(), Some(id));
-}
-
-macro_rules! on_both {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                ($body)(TestDb::sqlite().await.unwrap()).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                ($body)(TestDb::postgres().await.unwrap()).await;
-            }
-        }
-    };
 }
 
 on_both!(moved_by_the_workers_sync, |db| {

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)] // tests panic on failure and report what they measured
 
+use salesloft_storage::testing::{eventually_blocking, free_port};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -105,16 +106,6 @@ fn exits_within(child: &mut Child, limit: Duration) -> std::process::ExitStatus 
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// Wait until `done` holds (checked every 100 ms), at most `limit`.
-fn eventually(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    eprintln!("{what}: after {:?}", started.elapsed());
 }
 
 fn sql(team: &Team, statement: &str) {
@@ -236,7 +227,7 @@ fn four_workers_keep_the_copy_exact_for_five_minutes_and_no_job_runs_twice_at_on
     }
     let every = [("SALESLOFT_JOBS__SYNC_EVERY_SECS", "10")];
     let mut workers: Vec<Child> = (0..4).map(|_| checked_worker(&team, &every)).collect();
-    eventually(
+    eventually_blocking(
         "the first syncs of every stream",
         Duration::from_secs(120),
         || synced_since(&team, 0),
@@ -292,7 +283,7 @@ fn four_workers_keep_the_copy_exact_for_five_minutes_and_no_job_runs_twice_at_on
     let stopped = now_ms();
     // A scheduled round that started after the changes stopped: one finishing more than a
     // period (10 s) after the stop began after it (each run here takes well under a second).
-    eventually(
+    eventually_blocking(
         "scheduled syncs after the changes",
         Duration::from_secs(90),
         || synced_since(&team, stopped + 11_000),
@@ -310,7 +301,7 @@ fn four_workers_keep_the_copy_exact_for_five_minutes_and_no_job_runs_twice_at_on
         .unique(format!("reconcile:{}", stream.name()));
         team.rt.block_on(team.db.store.enqueue(&job)).unwrap();
     }
-    eventually("reconciles", Duration::from_secs(90), || {
+    eventually_blocking("reconciles", Duration::from_secs(90), || {
         jobs(&team, "completed", "reconcile")
             .iter()
             .filter(|j| j.updated_at_ms >= asked)
@@ -401,7 +392,7 @@ fn a_killed_workers_job_is_taken_over_and_a_terminated_ones_is_snoozed() {
     // a small stream's sync could end on its own before the signal.
     // Running, not only claimed: a claimed job waiting in the runner's prefetch buffer is
     // "running" too, until it goes back; the sync itself marks its start.
-    eventually("the people sync running", Duration::from_secs(60), || {
+    eventually_blocking("the people sync running", Duration::from_secs(60), || {
         running_sync_of(&team, "people").is_some()
             && team
                 .rt
@@ -430,7 +421,7 @@ fn a_killed_workers_job_is_taken_over_and_a_terminated_ones_is_snoozed() {
 
     // SIGKILL during a sync: the lease lapses (30 s) and a third worker finishes the work.
     let mut second = worker(&team, &solo);
-    eventually("a sync running again", Duration::from_secs(60), || {
+    eventually_blocking("a sync running again", Duration::from_secs(60), || {
         !jobs(&team, "running", "sync").is_empty()
     });
     std::thread::sleep(Duration::from_secs(2));
@@ -440,7 +431,7 @@ fn a_killed_workers_job_is_taken_over_and_a_terminated_ones_is_snoozed() {
     let killed = now_ms();
     let mut third = worker(&team, &solo);
     // The killed worker's job is reaped once its lease (30 s) lapses and claimed again.
-    eventually(
+    eventually_blocking(
         "the killed worker's job taken over",
         Duration::from_secs(120),
         || {
@@ -453,7 +444,7 @@ fn a_killed_workers_job_is_taken_over_and_a_terminated_ones_is_snoozed() {
                 || (job.state == "running" && job.locked_by != orphan.locked_by)
         },
     );
-    eventually(
+    eventually_blocking(
         "every stream synced by the third worker",
         Duration::from_secs(300),
         || synced_since(&team, killed),
@@ -519,7 +510,7 @@ fn the_worker_runs_the_pushes_and_enrollments_queued_for_it() {
     team.rt.block_on(team.db.store.enqueue(&enroll)).unwrap();
 
     let mut w = worker(&team, &[]);
-    eventually(
+    eventually_blocking(
         "the push and the enrollment complete",
         Duration::from_secs(120),
         || {
@@ -562,15 +553,6 @@ fn the_worker_runs_the_pushes_and_enrollments_queued_for_it() {
         people[..40].iter().all(|p| on.contains(p)),
         "all 40 on the cadence"
     );
-}
-
-/// A port nobody listens on now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// `GET path` from 127.0.0.1:`port` (HTTP/1.0, optional bearer token): status and body.
@@ -619,7 +601,7 @@ fn a_broken_log_pipe_stops_nothing_and_sigterm_still_works() {
     // The log reader goes away.
     drop(child.stderr.take());
     let people = || texts(&team, "SELECT CAST(COUNT(*) AS TEXT) FROM people");
-    eventually("the worker synced people", Duration::from_secs(60), || {
+    eventually_blocking("the worker synced people", Duration::from_secs(60), || {
         people().first().map(String::as_str) == Some("50")
     });
     let (status, _) = http_get(port, "/metrics", None).unwrap();

@@ -14,8 +14,8 @@ use salesloft_jobs::{
     CancellationToken, Drained, Error, Job, JobContext, JobError, Outcome, Registry, Runner,
     RunnerConfig, Schedule,
 };
+use salesloft_storage::on_both;
 use salesloft_storage::testing::TestDb;
-use salesloft_storage::{Enqueued, Store};
 
 async fn sqlite() -> TestDb {
     TestDb::sqlite().await.unwrap()
@@ -26,21 +26,7 @@ async fn postgres() -> TestDb {
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL is unreachable ({e}); these cases never skip"))
 }
-
-macro_rules! on_both {
-    ($name:ident, $body:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$body(&super::sqlite().await).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$body(&super::postgres().await).await;
-            }
-        }
-    };
-}
+use salesloft_storage::{Enqueued, Store};
 
 fn config() -> RunnerConfig {
     let mut c = RunnerConfig::default();
@@ -161,7 +147,7 @@ async fn failing_jobs_retry_then_die_with_their_errors_kept(db: &TestDb) {
     assert!(db.store.retry_job(failing).await.unwrap());
     assert_eq!(r.run_once().await.unwrap().retrying, 1);
 }
-on_both!(retries, failing_jobs_retry_then_die_with_their_errors_kept);
+on_both!(retries, &failing_jobs_retry_then_die_with_their_errors_kept);
 
 /// A job of a kind no process here handles is retried (another process may know it) and
 /// dies after its attempts, saying why: never put back forever.
@@ -188,7 +174,7 @@ async fn an_unknown_kind_dies_after_its_attempts_with_why(db: &TestDb) {
 }
 on_both!(
     unknown_kind,
-    an_unknown_kind_dies_after_its_attempts_with_why
+    &an_unknown_kind_dies_after_its_attempts_with_why
 );
 
 /// A SQLite runner whose lease another process took (it stalled past it) stops claiming and
@@ -269,7 +255,7 @@ async fn snoozes_spend_no_attempt_and_timeouts_are_retried(db: &TestDb) {
 }
 on_both!(
     snooze_timeout,
-    snoozes_spend_no_attempt_and_timeouts_are_retried
+    &snoozes_spend_no_attempt_and_timeouts_are_retried
 );
 
 async fn a_cancelled_running_job_is_stopped_and_writes_nothing(db: &TestDb) {
@@ -303,7 +289,7 @@ async fn a_cancelled_running_job_is_stopped_and_writes_nothing(db: &TestDb) {
 }
 on_both!(
     cancel,
-    a_cancelled_running_job_is_stopped_and_writes_nothing
+    &a_cancelled_running_job_is_stopped_and_writes_nothing
 );
 
 async fn shutdown_gives_the_grace_then_snoozes_without_spending_an_attempt(db: &TestDb) {
@@ -343,7 +329,7 @@ async fn shutdown_gives_the_grace_then_snoozes_without_spending_an_attempt(db: &
 }
 on_both!(
     shutdown,
-    shutdown_gives_the_grace_then_snoozes_without_spending_an_attempt
+    &shutdown_gives_the_grace_then_snoozes_without_spending_an_attempt
 );
 
 async fn schedules_run_once_per_period_however_many_runners_tick(db: &TestDb) {
@@ -375,7 +361,7 @@ async fn schedules_run_once_per_period_however_many_runners_tick(db: &TestDb) {
 }
 on_both!(
     schedules,
-    schedules_run_once_per_period_however_many_runners_tick
+    &schedules_run_once_per_period_however_many_runners_tick
 );
 
 async fn an_idle_runner_wakes_on_enqueue_not_on_its_poll(db: &TestDb) {
@@ -409,7 +395,7 @@ async fn an_idle_runner_wakes_on_enqueue_not_on_its_poll(db: &TestDb) {
     shutdown.cancel();
     running.await.unwrap().unwrap();
 }
-on_both!(wakeups, an_idle_runner_wakes_on_enqueue_not_on_its_poll);
+on_both!(wakeups, &an_idle_runner_wakes_on_enqueue_not_on_its_poll);
 
 /// Three runners on one PostgreSQL (as three worker processes would be) share 300 jobs: each
 /// runs once, none twice at once. On SQLite a second runner is refused.

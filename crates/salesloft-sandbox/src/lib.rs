@@ -1,44 +1,4 @@
-//! An offline SalesLoft REST API v2 that behaves like the real one.
-//!
-//! Start it in-process on a random port and point any SalesLoft client at its URL:
-//!
-//! - **the REST surface** of people, accounts, users, cadences (and `cadence_imports`), steps,
-//!   cadence memberships, e-mail and call activities, notes and webhook subscriptions, with and
-//!   without `.json`; SalesLoft's list envelope, paging (`per_page` 1-100, default 25;
-//!   users paged only when `page` is given), sorting with its defaults, `ids[]=` and `ids=1,2`,
-//!   `updated_at`/`created_at` ranges compared as instants, per-resource filters, and the real
-//!   rules (unique e-mail per team, one membership per person and cadence, do-not-contact
-//!   blocks enrollment, idempotent 204 deletes) with errors in SalesLoft's shapes;
-//! - **authentication**: bearer API keys, and an OAuth token endpoint (authorization code,
-//!   refresh with rotation, client credentials) whose access tokens expire;
-//! - **the cost budget**: 1/3/8/10/30 per request by page depth, 600 per team per calendar
-//!   minute by default, `x-ratelimit-endpoint-cost` and `x-ratelimit-remaining-minute` on
-//!   every answer, 429 when spent;
-//! - **signed webhooks** for every change, retried three more times 15 s apart;
-//! - **a live simulator** and **fault injection** (429s, 5xx, slow answers, dropped
-//!   connections, truncated bodies), driven at start or through the control API under
-//!   `/__sandbox/`, which also seeds, resets, mutates, exports the full state and shows the
-//!   request log.
-//!
-//! Data comes from a deterministic generator: the same seed and [`TeamSize`] always produce
-//! the same team, with realistic nulls, microsecond timestamps in the team's UTC offset, and
-//! tie groups of records sharing one `updated_at`, some larger than a page.
-//!
-//! ```no_run
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use salesloft_sandbox::{Sandbox, SandboxConfig, TeamSize};
-//! let sandbox = Sandbox::start(SandboxConfig {
-//!     team: TeamSize::scaled(5_000),
-//!     ..SandboxConfig::default()
-//! })
-//! .await?;
-//! let client = salesloft_client::Client::builder(salesloft_client::Auth::api_key(sandbox.api_key()))
-//!     .base_url(sandbox.url())
-//!     .build()?;
-//! let me = client.me().await?;
-//! # Ok(()) }
-//! ```
-
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)] // tests panic on failure and report what they measured
 
+use salesloft_storage::on_both;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,25 +17,6 @@ use salesloft_webhooks::{
     Verifier, sign,
 };
 use secrecy::SecretString;
-
-macro_rules! on_both {
-    ($name:ident, $body:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$body(salesloft_storage::testing::TestDb::sqlite().await.unwrap()).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let db = salesloft_storage::testing::TestDb::postgres().await.unwrap_or_else(|e| {
-                    panic!("PostgreSQL is unreachable ({e}): start it or set SALESLOFT_TEST_DATABASE_URL")
-                });
-                super::$body(db).await;
-            }
-        }
-    };
-}
 
 const TOKEN: &str = "the-callback-token";
 
@@ -628,5 +610,5 @@ mod prune {
             "only the fresh deliveries are left"
         );
     }
-    on_both!(inbox_prune, the_inbox_prune_never_holds_intake_back);
+    salesloft_storage::on_both!(inbox_prune, the_inbox_prune_never_holds_intake_back);
 }

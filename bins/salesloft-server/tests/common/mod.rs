@@ -5,30 +5,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A port nobody listens on now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Wait until `done` holds (checked every 25 ms), at most `limit`; how long it took.
-pub async fn eventually<F, Fut>(what: &str, limit: Duration, mut done: F) -> Duration
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !done().await {
-        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    let took = started.elapsed();
-    eprintln!("{what}: after {took:?}");
-    took
-}
+pub use salesloft_storage::testing::{eventually, free_port};
 
 /// `salesloft-server` with none of this environment's `SALESLOFT_*` variables, its public
 /// routes on `public` and its operator routes on `operator` (both 127.0.0.1).

@@ -5,6 +5,7 @@
 use salesloft_client::{CadenceId, PersonId};
 use salesloft_sandbox::Fault;
 use salesloft_services::{CadenceManager, EnrollOptions, Stream, SyncOptions};
+use salesloft_storage::on_both;
 use salesloft_storage::testing::TestDb;
 
 use crate::setup;

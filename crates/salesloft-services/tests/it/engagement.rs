@@ -4,6 +4,7 @@
 //! days; a rerun changes nothing; after the simulator sends, opens, bounces and logs calls,
 //! the incremental recompute equals the snapshot again.
 
+use salesloft_storage::on_both;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, TimeZone};

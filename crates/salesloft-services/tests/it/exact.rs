@@ -2,6 +2,7 @@
 //! page reads, backfills under the live simulator, late commits behind the cursor, type drift,
 //! JSON kept as received, and deletes nobody reported.
 
+use salesloft_storage::on_both;
 use std::sync::Arc;
 use std::time::Duration;
 

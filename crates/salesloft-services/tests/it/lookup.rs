@@ -2,6 +2,7 @@
 //! concurrent lookups of one key share one load; absences are remembered; a pushed change
 //! invalidates; hits and misses are counted.
 
+use salesloft_storage::on_both;
 use std::time::{Duration, Instant};
 
 use salesloft_client::{CadenceId, Person, UserId};

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)] // tests panic on purpose, and name what differs on stderr
 
+use salesloft_storage::on_both;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,27 +50,6 @@ async fn setup(config: SandboxConfig, db: TestDb) -> Setup {
         store,
         _db: db,
     }
-}
-
-/// Run a test body (taking a fresh database) against SQLite and against PostgreSQL (the server
-/// SALESLOFT_TEST_DATABASE_URL names, else the local one; never skipped silently).
-macro_rules! on_both {
-    ($name:ident, $body:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$body(salesloft_storage::testing::TestDb::sqlite().await.unwrap()).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let db = salesloft_storage::testing::TestDb::postgres().await.unwrap_or_else(|e| {
-                    panic!("PostgreSQL is unreachable ({e}): start it, set SALESLOFT_TEST_DATABASE_URL, or leave these cases out with `cargo test -- --skip postgres`")
-                });
-                super::$body(db).await;
-            }
-        }
-    };
 }
 
 fn quiet() -> SandboxConfig {

@@ -3,6 +3,7 @@
 //! not repeated, a 422 is parked and reported, and the change feed read while SalesLoft
 //! changes under it ends equal to the local copy.
 
+use salesloft_storage::on_both;
 use std::collections::BTreeMap;
 
 use chrono::{Duration as Span, Utc};

@@ -60,7 +60,7 @@ async fn several_pools_never_exceed_the_shared_budget(db: &TestDb) {
         );
     }
 }
-on_both!(shared_budget, several_pools_never_exceed_the_shared_budget);
+on_both!(shared_budget, &several_pools_never_exceed_the_shared_budget);
 
 async fn the_server_remaining_budget_and_429s_hold_everyone(db: &TestDb) {
     let config = BudgetConfig::default();
@@ -100,7 +100,7 @@ async fn the_server_remaining_budget_and_429s_hold_everyone(db: &TestDb) {
 }
 on_both!(
     shared_signals,
-    the_server_remaining_budget_and_429s_hold_everyone
+    &the_server_remaining_budget_and_429s_hold_everyone
 );
 
 async fn spend_is_counted_per_minute_across_processes(db: &TestDb) {
@@ -140,5 +140,5 @@ async fn spend_is_counted_per_minute_across_processes(db: &TestDb) {
 }
 on_both!(
     spend_per_minute,
-    spend_is_counted_per_minute_across_processes
+    &spend_is_counted_per_minute_across_processes
 );

@@ -70,7 +70,7 @@ async fn batched_upserts_keep_the_newest_version(db: &TestDb) {
     assert_eq!(raw_title(db, 7).await.as_deref(), Some("late"));
     assert_eq!(db.store.count_live::<Person>().await.unwrap(), 1_200);
 }
-on_both!(batched_upserts, batched_upserts_keep_the_newest_version);
+on_both!(batched_upserts, &batched_upserts_keep_the_newest_version);
 
 async fn deletes_stay_deleted_until_a_strictly_newer_version(db: &TestDb) {
     let t0 = 1_709_797_560_302_715;
@@ -143,7 +143,7 @@ async fn deletes_stay_deleted_until_a_strictly_newer_version(db: &TestDb) {
 }
 on_both!(
     deletes_stay_deleted,
-    deletes_stay_deleted_until_a_strictly_newer_version
+    &deletes_stay_deleted_until_a_strictly_newer_version
 );
 
 /// A list SalesLoft answered after a delete was recorded here proves the record exists: its
@@ -202,7 +202,7 @@ async fn a_listing_after_a_delete_restores_the_record(db: &TestDb) {
 }
 on_both!(
     restored_by_a_later_listing,
-    a_listing_after_a_delete_restores_the_record
+    &a_listing_after_a_delete_restores_the_record
 );
 
 /// Settled deliveries go after their retention, failed ones after theirs, pending ones never,
@@ -279,7 +279,7 @@ async fn the_inbox_forgets_settled_deliveries_on_schedule(db: &TestDb) {
 }
 on_both!(
     inbox_pruned,
-    the_inbox_forgets_settled_deliveries_on_schedule
+    &the_inbox_forgets_settled_deliveries_on_schedule
 );
 
 async fn tombstones_fill_the_columns_activities_require(db: &TestDb) {
@@ -290,7 +290,7 @@ async fn tombstones_fill_the_columns_activities_require(db: &TestDb) {
 }
 on_both!(
     activity_tombstones,
-    tombstones_fill_the_columns_activities_require
+    &tombstones_fill_the_columns_activities_require
 );
 
 async fn emails_and_calls_share_the_activities_table(db: &TestDb) {
@@ -316,7 +316,7 @@ async fn emails_and_calls_share_the_activities_table(db: &TestDb) {
     let row = email_day(db).await;
     assert_eq!(row, "2024-05-16");
 }
-on_both!(activities, emails_and_calls_share_the_activities_table);
+on_both!(activities, &emails_and_calls_share_the_activities_table);
 
 async fn email_day(db: &TestDb) -> String {
     let days = fetch_texts(&db.store, "SELECT day FROM activities WHERE kind = 'email'")
@@ -361,7 +361,7 @@ async fn the_inbox_makes_duplicate_deliveries_harmless(db: &TestDb) {
         .unwrap();
     assert_eq!(db.store.pending_webhooks(10).await.unwrap().len(), 1);
 }
-on_both!(inbox, the_inbox_makes_duplicate_deliveries_harmless);
+on_both!(inbox, &the_inbox_makes_duplicate_deliveries_harmless);
 
 async fn a_batch_of_deliveries_is_stored_once_each_with_its_jobs_and_wakes_other_processes(
     db: &TestDb,
@@ -478,7 +478,7 @@ async fn a_batch_of_deliveries_is_stored_once_each_with_its_jobs_and_wakes_other
 }
 on_both!(
     inbox_batch,
-    a_batch_of_deliveries_is_stored_once_each_with_its_jobs_and_wakes_other_processes
+    &a_batch_of_deliveries_is_stored_once_each_with_its_jobs_and_wakes_other_processes
 );
 
 async fn oauth_tokens_survive_in_the_database(db: &TestDb) {
@@ -499,7 +499,7 @@ async fn oauth_tokens_survive_in_the_database(db: &TestDb) {
     assert_eq!(loaded.refresh_token.unwrap().expose_secret(), "r2");
     assert_eq!(loaded.expires_at, Some(expires));
 }
-on_both!(tokens, oauth_tokens_survive_in_the_database);
+on_both!(tokens, &oauth_tokens_survive_in_the_database);
 
 async fn the_oauth_refresh_lock_is_one_holder_at_a_time_and_lapses(db: &TestDb) {
     use std::time::Duration;
@@ -618,12 +618,12 @@ async fn a_lease_has_one_holder_renews_and_is_lost_once_lapsed(db: &TestDb) {
 }
 on_both!(
     leases,
-    a_lease_has_one_holder_renews_and_is_lost_once_lapsed
+    &a_lease_has_one_holder_renews_and_is_lost_once_lapsed
 );
 
 on_both!(
     refresh_lock,
-    the_oauth_refresh_lock_is_one_holder_at_a_time_and_lapses
+    &the_oauth_refresh_lock_is_one_holder_at_a_time_and_lapses
 );
 
 async fn records_keep_their_text_as_received_and_drift_is_counted(db: &TestDb) {
@@ -654,7 +654,7 @@ async fn records_keep_their_text_as_received_and_drift_is_counted(db: &TestDb) {
 }
 on_both!(
     raw_text_and_drift,
-    records_keep_their_text_as_received_and_drift_is_counted
+    &records_keep_their_text_as_received_and_drift_is_counted
 );
 
 async fn unreadable_items_are_quarantined_once_per_body_and_with_a_checkpoint(db: &TestDb) {
@@ -699,5 +699,5 @@ async fn unreadable_items_are_quarantined_once_per_body_and_with_a_checkpoint(db
 }
 on_both!(
     quarantine,
-    unreadable_items_are_quarantined_once_per_body_and_with_a_checkpoint
+    &unreadable_items_are_quarantined_once_per_body_and_with_a_checkpoint
 );

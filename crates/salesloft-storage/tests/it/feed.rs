@@ -82,7 +82,7 @@ async fn the_feed_holds_each_row_once_at_its_last_change(db: &TestDb) {
 }
 on_both!(
     compacted_feed,
-    the_feed_holds_each_row_once_at_its_last_change
+    &the_feed_holds_each_row_once_at_its_last_change
 );
 
 async fn a_change_committed_late_is_never_behind_a_reader(db: &TestDb) {
@@ -128,7 +128,7 @@ async fn a_change_committed_late_is_never_behind_a_reader(db: &TestDb) {
 }
 on_both!(
     commit_order,
-    a_change_committed_late_is_never_behind_a_reader
+    &a_change_committed_late_is_never_behind_a_reader
 );
 
 async fn own_writes_parked_writes_and_crm_ids(db: &TestDb) {
@@ -194,4 +194,4 @@ async fn own_writes_parked_writes_and_crm_ids(db: &TestDb) {
     assert!(!db.store.unpark_write("people", "email:a@x").await.unwrap());
     assert!(db.store.parked_writes("people").await.unwrap().is_empty());
 }
-on_both!(own_writes, own_writes_parked_writes_and_crm_ids);
+on_both!(own_writes, &own_writes_parked_writes_and_crm_ids);

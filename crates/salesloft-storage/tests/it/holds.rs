@@ -81,7 +81,7 @@ async fn a_held_credential_is_held_everywhere_and_probed_once(db: &TestDb) {
 }
 on_both!(
     held_everywhere,
-    a_held_credential_is_held_everywhere_and_probed_once
+    &a_held_credential_is_held_everywhere_and_probed_once
 );
 
 async fn a_held_job_waits_for_its_credential_not_for_its_schedule(db: &TestDb) {
@@ -163,5 +163,5 @@ async fn a_held_job_waits_for_its_credential_not_for_its_schedule(db: &TestDb) {
 }
 on_both!(
     held_jobs,
-    a_held_job_waits_for_its_credential_not_for_its_schedule
+    &a_held_job_waits_for_its_credential_not_for_its_schedule
 );

@@ -136,4 +136,4 @@ async fn hostile_strings_are_bound_never_spliced(db: &TestDb) {
         .unwrap();
     assert_eq!(jobs, [Some((2 * HOSTILE.len()).to_string())]);
 }
-on_both!(hostile, hostile_strings_are_bound_never_spliced);
+on_both!(hostile, &hostile_strings_are_bound_never_spliced);

@@ -47,7 +47,7 @@ async fn pending_migrations_are_counted(db: &TestDb) {
     assert_eq!(fresh.store.pending_migrations().await.unwrap(), 0);
     assert_eq!(db.store.pending_migrations().await.unwrap(), 0);
 }
-crate::helpers::on_both!(pending, pending_migrations_are_counted);
+crate::helpers::on_both!(pending, &pending_migrations_are_counted);
 
 /// Before migration 3 the walk cursor lived in four columns; afterwards in one opaque JSON
 /// column, and a stream stopped mid-window resumes where it was.

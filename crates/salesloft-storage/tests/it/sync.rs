@@ -83,7 +83,7 @@ async fn a_checkpoint_writes_rows_and_cursor_together(db: &TestDb) {
     assert!(db.store.sync_state("people").await.unwrap().backfill_done);
     assert_eq!(db.store.count_live::<Person>().await.unwrap(), 200);
 }
-on_both!(checkpoint, a_checkpoint_writes_rows_and_cursor_together);
+on_both!(checkpoint, &a_checkpoint_writes_rows_and_cursor_together);
 
 async fn an_open_checkpoint_takes_pages_and_commits_them_together(db: &TestDb) {
     let t0 = 1_709_797_560_302_715;
@@ -139,7 +139,7 @@ async fn an_open_checkpoint_takes_pages_and_commits_them_together(db: &TestDb) {
 }
 on_both!(
     open_checkpoint,
-    an_open_checkpoint_takes_pages_and_commits_them_together
+    &an_open_checkpoint_takes_pages_and_commits_them_together
 );
 
 async fn runs_are_recorded(db: &TestDb) {
@@ -159,4 +159,4 @@ async fn runs_are_recorded(db: &TestDb) {
     );
     assert_eq!(db.store.sync_states().await.unwrap().len(), 1);
 }
-on_both!(run_marks, runs_are_recorded);
+on_both!(run_marks, &runs_are_recorded);
