@@ -220,7 +220,6 @@ const LONG: &[(&str, usize)] = &[
         "crates/salesloft-sandbox/src/generate/people.rs::people",
         146,
     ),
-    ("crates/salesloft-sandbox/src/query.rs::list", 215),
     ("crates/salesloft-sandbox/src/server/api.rs::route", 105),
     (
         "crates/salesloft-sandbox/src/server/control.rs::control",

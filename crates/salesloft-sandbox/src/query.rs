@@ -370,35 +370,97 @@ pub struct ListAnswer {
 
 /// Run a list request on `collection` of `kind`.
 pub fn list(kind: Kind, collection: &Collection, params: &Params) -> Result<ListAnswer, ApiError> {
-    let per_page = params
-        .get("per_page")
-        .and_then(|v| v.parse::<i64>().ok())
-        .unwrap_or(25)
-        .clamp(1, 100) as usize;
-    // Users are only paged when `page` is given.
-    let paged = kind != Kind::USERS || params.get("page").is_some();
-    let page = params
-        .get("page")
-        .and_then(|v| v.parse::<i64>().ok())
-        .unwrap_or(1)
-        .max(1) as usize;
-    let rules = rules(kind);
-    let sort_by = params.get("sort_by").unwrap_or(rules.default_sort);
-    let Some((_, sort_pointer)) = rules.sorts.iter().find(|(name, _)| *name == sort_by) else {
-        return Err(ApiError::invalid("sort_by", "is not included in the list"));
-    };
-    let asc = match params
-        .get("sort_direction")
-        .map(str::to_ascii_uppercase)
-        .as_deref()
-    {
-        None | Some("DESC") => false,
-        Some("ASC") => true,
-        Some(_) => return Err(ApiError::invalid("sort_direction", "must be ASC or DESC")),
-    };
-    let mut filtering = Map::new();
-    let ids: Option<HashSet<i64>> = match params.list("ids") {
-        Some(raw) => {
+    let query = ListQuery::parse(kind, params)?;
+    let presorted_filtered = !matches!(query.sort_by, "updated_at" | "created_at" | "id");
+    let range_is_filter = query.range_is_filter();
+    let matching = query
+        .candidates(collection)
+        .filter(|id| presorted_filtered || range_is_filter || query.keeps(collection, *id));
+    let selected = query.select(matching);
+    let records = selected.ids.len();
+    Ok(ListAnswer {
+        body: Bytes::from(query.render(collection, &selected)),
+        records,
+    })
+}
+
+/// A list request read from its parameters: paging, sort and filters, with the
+/// `metadata.filtering` echo of what it filtered by.
+struct ListQuery {
+    kind: Kind,
+    per_page: usize,
+    /// Users are only paged when `page` is given.
+    paged: bool,
+    page: usize,
+    sort_by: &'static str,
+    /// The sort field's JSON pointer (empty for the indexed `updated_at`, `created_at`, `id`).
+    sort_pointer: &'static str,
+    asc: bool,
+    ids: Option<HashSet<i64>>,
+    updated: Range,
+    created: Range,
+    /// E-mails' `sent_at` range.
+    sent: Range,
+    doc_rules: Vec<(Match, Vec<String>)>,
+    filtering: Map<String, Value>,
+    include_counts: bool,
+}
+
+/// The ids of a page, whether more follow, and the total when counts were asked for.
+struct Selected {
+    ids: Vec<i64>,
+    has_more: bool,
+    total: Option<usize>,
+}
+
+impl ListQuery {
+    fn parse(kind: Kind, params: &Params) -> Result<Self, ApiError> {
+        let rules = rules(kind);
+        let wanted = params.get("sort_by").unwrap_or(rules.default_sort);
+        let Some((sort_by, sort_pointer)) = rules.sorts.iter().find(|(name, _)| *name == wanted)
+        else {
+            return Err(ApiError::invalid("sort_by", "is not included in the list"));
+        };
+        let asc = match params
+            .get("sort_direction")
+            .map(str::to_ascii_uppercase)
+            .as_deref()
+        {
+            None | Some("DESC") => false,
+            Some("ASC") => true,
+            Some(_) => return Err(ApiError::invalid("sort_direction", "must be ASC or DESC")),
+        };
+        let number = |name: &str, default: i64| {
+            params
+                .get(name)
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(default)
+        };
+        let mut query = ListQuery {
+            kind,
+            per_page: number("per_page", 25).clamp(1, 100) as usize,
+            paged: kind != Kind::USERS || params.get("page").is_some(),
+            page: number("page", 1).max(1) as usize,
+            sort_by,
+            sort_pointer,
+            asc,
+            ids: None,
+            updated: Range::ALL,
+            created: Range::ALL,
+            sent: Range::ALL,
+            doc_rules: Vec::new(),
+            filtering: Map::new(),
+            include_counts: params
+                .get("include_paging_counts")
+                .is_some_and(|v| v == "true" || v == "1"),
+        };
+        query.read_filters(params, rules)?;
+        Ok(query)
+    }
+
+    /// `ids`, the time ranges and the list's own filters, each echoed in `filtering`.
+    fn read_filters(&mut self, params: &Params, rules: &ListRules) -> Result<(), ApiError> {
+        if let Some(raw) = params.list("ids") {
             let mut set = HashSet::new();
             for v in &raw {
                 set.insert(
@@ -406,183 +468,200 @@ pub fn list(kind: Kind, collection: &Collection, params: &Params) -> Result<List
                         .map_err(|_| ApiError::invalid("ids", "must be integers"))?,
                 );
             }
-            filtering.insert("ids".into(), json!(raw));
-            Some(set)
+            self.filtering.insert("ids".into(), json!(raw));
+            self.ids = Some(set);
         }
-        None => None,
-    };
-    let (updated, echo) = time_range(params, "updated_at")?;
-    if let Some(e) = echo {
-        filtering.insert("updated_at".into(), e);
-    }
-    let (created, echo) = time_range(params, "created_at")?;
-    if let Some(e) = echo {
-        filtering.insert("created_at".into(), e);
-    }
-    let (sent, sent_echo) = if kind == Kind::EMAILS {
-        time_range(params, "sent_at")?
-    } else {
-        (Range::ALL, None)
-    };
-    if let Some(e) = sent_echo {
-        filtering.insert("sent_at".into(), e);
-    }
-    let mut doc_rules: Vec<(Match, Vec<String>)> = Vec::new();
-    for (name, rule) in rules.filters {
-        if let Some(values) = params.list(name) {
-            filtering.insert((*name).into(), json!(values));
-            doc_rules.push((*rule, values));
+        let mut range = |field: &str| -> Result<Range, ApiError> {
+            let (r, echo) = time_range(params, field)?;
+            if let Some(e) = echo {
+                self.filtering.insert(field.into(), e);
+            }
+            Ok(r)
+        };
+        let updated = range("updated_at")?;
+        let created = range("created_at")?;
+        let sent = if self.kind == Kind::EMAILS {
+            range("sent_at")?
+        } else {
+            Range::ALL
+        };
+        (self.updated, self.created, self.sent) = (updated, created, sent);
+        for (name, rule) in rules.filters {
+            if let Some(values) = params.list(name) {
+                self.filtering.insert((*name).into(), json!(values));
+                self.doc_rules.push((*rule, values));
+            }
         }
+        Ok(())
     }
-    let needs_doc = !doc_rules.is_empty() || sent != Range::ALL;
 
-    let keep = |id: i64| -> bool {
-        if ids.as_ref().is_some_and(|s| !s.contains(&id)) {
+    /// Whether a filter needs the record's JSON (not only its indexed times).
+    fn needs_doc(&self) -> bool {
+        !self.doc_rules.is_empty() || self.sent != Range::ALL
+    }
+
+    /// An index range already applies its own bound; with no other filter every id in it
+    /// matches, and counting a large range (include_paging_counts) stays cheap.
+    fn range_is_filter(&self) -> bool {
+        self.ids.is_none()
+            && !self.needs_doc()
+            && match self.sort_by {
+                "updated_at" => self.created == Range::ALL,
+                "created_at" => self.updated == Range::ALL,
+                _ => false,
+            }
+    }
+
+    /// Whether record `id` passes every filter.
+    fn keeps(&self, collection: &Collection, id: i64) -> bool {
+        if self.ids.as_ref().is_some_and(|s| !s.contains(&id)) {
             return false;
         }
         let Some(doc) = collection.get(id) else {
             return false;
         };
-        if !updated.contains(doc.updated_us) || !created.contains(doc.created_us) {
+        if !self.updated.contains(doc.updated_us) || !self.created.contains(doc.created_us) {
             return false;
         }
-        if !needs_doc {
+        if !self.needs_doc() {
             return true;
         }
         let Ok(v) = serde_json::from_slice::<Value>(&doc.json) else {
             return false;
         };
-        if sent != Range::ALL {
+        if self.sent != Range::ALL {
             let us = v
                 .get("sent_at")
                 .and_then(Value::as_str)
                 .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
                 .map(|t| t.timestamp_micros());
-            if !us.is_some_and(|us| sent.contains(us)) {
+            if !us.is_some_and(|us| self.sent.contains(us)) {
                 return false;
             }
         }
-        doc_rules
+        self.doc_rules
             .iter()
             .all(|(rule, values)| matches(&v, *rule, values))
-    };
+    }
 
-    let candidates: Box<dyn Iterator<Item = i64> + '_> = match (sort_by, *sort_pointer) {
-        ("updated_at", _) => {
-            let it = collection.by_updated(updated.lo, updated.hi);
+    /// The ids in sort order: an index walk for the indexed sorts, else the matches sorted by
+    /// the field (ties by id).
+    fn candidates<'c>(&'c self, collection: &'c Collection) -> Box<dyn Iterator<Item = i64> + 'c> {
+        fn ordered<'i>(
+            it: impl DoubleEndedIterator<Item = i64> + 'i,
+            asc: bool,
+        ) -> Box<dyn Iterator<Item = i64> + 'i> {
             if asc {
                 Box::new(it)
             } else {
                 Box::new(it.rev())
             }
         }
-        ("created_at", _) => {
-            let it = collection.by_created(created.lo, created.hi);
-            if asc {
-                Box::new(it)
-            } else {
-                Box::new(it.rev())
+        match self.sort_by {
+            "updated_at" => ordered(
+                collection.by_updated(self.updated.lo, self.updated.hi),
+                self.asc,
+            ),
+            "created_at" => ordered(
+                collection.by_created(self.created.lo, self.created.hi),
+                self.asc,
+            ),
+            "id" => ordered(collection.iter().map(|(id, _)| id), self.asc),
+            _ => {
+                let pointer = self.sort_pointer;
+                let mut keyed: Vec<(Value, i64)> = collection
+                    .iter()
+                    .filter(|(id, _)| self.keeps(collection, *id))
+                    .map(|(id, d)| {
+                        let v: Value = serde_json::from_slice(&d.json).unwrap_or(Value::Null);
+                        (v.pointer(pointer).cloned().unwrap_or(Value::Null), id)
+                    })
+                    .collect();
+                keyed.sort_by(|a, b| compare_json(&a.0, &b.0).then(a.1.cmp(&b.1)));
+                ordered(keyed.into_iter().map(|(_, id)| id), self.asc)
             }
         }
-        ("id", _) => {
-            let it = collection.iter().map(|(id, _)| id);
-            if asc {
-                Box::new(it)
-            } else {
-                Box::new(it.rev())
-            }
-        }
-        (_, pointer) => {
-            // Unindexed sort: collect the matches and sort by the field, ties by id.
-            let mut keyed: Vec<(Value, i64)> = collection
-                .iter()
-                .filter(|(id, _)| keep(*id))
-                .map(|(id, d)| {
-                    let v: Value = serde_json::from_slice(&d.json).unwrap_or(Value::Null);
-                    (v.pointer(pointer).cloned().unwrap_or(Value::Null), id)
-                })
-                .collect();
-            keyed.sort_by(|a, b| compare_json(&a.0, &b.0).then(a.1.cmp(&b.1)));
-            if !asc {
-                keyed.reverse();
-            }
-            Box::new(keyed.into_iter().map(|(_, id)| id))
-        }
-    };
-    let presorted_filtered = !matches!(sort_by, "updated_at" | "created_at" | "id");
-    // An index range already applies its own bound; with no other filter every id in it
-    // matches, and counting a large range (include_paging_counts) stays cheap.
-    let range_is_filter = ids.is_none()
-        && !needs_doc
-        && match sort_by {
-            "updated_at" => created == Range::ALL,
-            "created_at" => updated == Range::ALL,
-            _ => false,
-        };
-    let mut matching = candidates.filter(|id| presorted_filtered || range_is_filter || keep(*id));
+    }
 
-    let include_counts = params
-        .get("include_paging_counts")
-        .is_some_and(|v| v == "true" || v == "1");
-    let skip = (page - 1).saturating_mul(per_page);
-    let (selected, has_more, total) = if !paged {
-        (matching.collect::<Vec<i64>>(), false, None)
-    } else if include_counts {
-        let mut selected = Vec::with_capacity(per_page);
+    /// The page of `matching` (all of it, for unpaged users), counting the rest when counts
+    /// were asked for.
+    fn select(&self, mut matching: impl Iterator<Item = i64>) -> Selected {
+        let (page, per_page) = (self.page, self.per_page);
+        let skip = (page - 1).saturating_mul(per_page);
+        if !self.paged {
+            return Selected {
+                ids: matching.collect(),
+                has_more: false,
+                total: None,
+            };
+        }
+        if !self.include_counts {
+            let ids: Vec<i64> = matching.by_ref().skip(skip).take(per_page).collect();
+            let has_more = matching.next().is_some();
+            return Selected {
+                ids,
+                has_more,
+                total: None,
+            };
+        }
+        let mut ids = Vec::with_capacity(per_page);
         let mut total = 0usize;
         for id in matching {
-            if total >= skip && selected.len() < per_page {
-                selected.push(id);
+            if total >= skip && ids.len() < per_page {
+                ids.push(id);
             }
             total += 1;
         }
-        (selected, total > skip + per_page, Some(total))
-    } else {
-        let selected: Vec<i64> = matching.by_ref().skip(skip).take(per_page).collect();
-        let more = matching.next().is_some();
-        (selected, more, None)
-    };
+        Selected {
+            ids,
+            has_more: total > skip + per_page,
+            total: Some(total),
+        }
+    }
 
-    let mut body = Vec::with_capacity(selected.len() * 1_600 + 400);
-    body.extend_from_slice(b"{\"metadata\":{\"filtering\":");
-    body.extend_from_slice(Value::Object(filtering).to_string().as_bytes());
-    if paged {
-        let mut paging = json!({
-            "per_page": per_page,
-            "current_page": page,
-            "next_page": if has_more { Some(page + 1) } else { None },
-            "prev_page": if page > 1 { Some(page - 1) } else { None },
-        });
-        if let Some(total) = total {
-            paging["total_count"] = json!(total);
-            paging["total_pages"] = json!(total.div_ceil(per_page));
-        }
-        body.extend_from_slice(b",\"paging\":");
-        body.extend_from_slice(paging.to_string().as_bytes());
-    }
-    body.extend_from_slice(b",\"sorting\":");
-    body.extend_from_slice(
-        json!({
-            "sort_by": sort_by,
-            "sort_direction": if asc { "ASC NULLS FIRST" } else { "DESC NULLS LAST" },
-        })
-        .to_string()
-        .as_bytes(),
-    );
-    body.extend_from_slice(b"},\"data\":[");
-    for (i, id) in selected.iter().enumerate() {
-        if let Some(doc) = collection.get(*id) {
-            if i > 0 {
-                body.push(b',');
+    /// SalesLoft's list envelope around the selected records' JSON.
+    fn render(self, collection: &Collection, selected: &Selected) -> Vec<u8> {
+        let (page, per_page) = (self.page, self.per_page);
+        let mut body = Vec::with_capacity(selected.ids.len() * 1_600 + 400);
+        body.extend_from_slice(b"{\"metadata\":{\"filtering\":");
+        body.extend_from_slice(Value::Object(self.filtering).to_string().as_bytes());
+        if self.paged {
+            let mut paging = json!({
+                "per_page": per_page,
+                "current_page": page,
+                "next_page": if selected.has_more { Some(page + 1) } else { None },
+                "prev_page": if page > 1 { Some(page - 1) } else { None },
+            });
+            if let Some(total) = selected.total {
+                paging["total_count"] = json!(total);
+                paging["total_pages"] = json!(total.div_ceil(per_page));
             }
-            body.extend_from_slice(&doc.json);
+            body.extend_from_slice(b",\"paging\":");
+            body.extend_from_slice(paging.to_string().as_bytes());
         }
+        body.extend_from_slice(b",\"sorting\":");
+        let direction = if self.asc {
+            "ASC NULLS FIRST"
+        } else {
+            "DESC NULLS LAST"
+        };
+        body.extend_from_slice(
+            json!({"sort_by": self.sort_by, "sort_direction": direction})
+                .to_string()
+                .as_bytes(),
+        );
+        body.extend_from_slice(b"},\"data\":[");
+        for (i, id) in selected.ids.iter().enumerate() {
+            if let Some(doc) = collection.get(*id) {
+                if i > 0 {
+                    body.push(b',');
+                }
+                body.extend_from_slice(&doc.json);
+            }
+        }
+        body.extend_from_slice(b"]}");
+        body
     }
-    body.extend_from_slice(b"]}");
-    Ok(ListAnswer {
-        body: Bytes::from(body),
-        records: selected.len(),
-    })
 }
 
 /// Order JSON values as SalesLoft sorts columns: nulls first, then numbers, then strings.
