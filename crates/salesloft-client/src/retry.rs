@@ -202,32 +202,22 @@ impl Attempts {
         backoff: impl Fn(u32) -> Duration,
     ) -> Next {
         let idempotent = idempotency == Idempotency::Idempotent;
-        let may_retry = |spent: u32, wait: Duration| {
-            spent < policy.max_attempts && elapsed.saturating_add(wait) <= policy.max_elapsed
+        // Send again after `wait` when `allowed` and within the attempts and the time.
+        let spent = self.spent;
+        let retry = |allowed: bool, wait: Duration, why: Why| {
+            let in_bounds =
+                spent < policy.max_attempts && elapsed.saturating_add(wait) <= policy.max_elapsed;
+            if allowed && in_bounds {
+                Next::Wait { wait, why }
+            } else {
+                Next::Fail
+            }
         };
         match outcome {
             Outcome::NoAnswer { connect } => {
-                let wait = backoff(self.spent);
-                if (connect || idempotent) && may_retry(self.spent, wait) {
-                    Next::Wait {
-                        wait,
-                        why: Why::NoAnswer,
-                    }
-                } else {
-                    Next::Fail
-                }
+                retry(connect || idempotent, backoff(spent), Why::NoAnswer)
             }
-            Outcome::BodyLost => {
-                let wait = backoff(self.spent);
-                if idempotent && may_retry(self.spent, wait) {
-                    Next::Wait {
-                        wait,
-                        why: Why::BodyLost,
-                    }
-                } else {
-                    Next::Fail
-                }
-            }
+            Outcome::BodyLost => retry(idempotent, backoff(spent), Why::BodyLost),
             Outcome::Answered { status, .. } if (200..300).contains(&status) => Next::Done,
             Outcome::Answered { status: 401, .. } if !self.refreshed_after_401 => Next::Refresh,
             Outcome::Answered {
@@ -257,15 +247,8 @@ impl Attempts {
             } => {
                 self.rate_limited = None;
                 let retryable = idempotent && matches!(status, 500 | 502 | 503 | 504);
-                let wait = retry_after.unwrap_or_else(|| backoff(self.spent));
-                if retryable && may_retry(self.spent, wait) {
-                    Next::Wait {
-                        wait,
-                        why: Why::Refused,
-                    }
-                } else {
-                    Next::Fail
-                }
+                let wait = retry_after.unwrap_or_else(|| backoff(spent));
+                retry(retryable, wait, Why::Refused)
             }
         }
     }
