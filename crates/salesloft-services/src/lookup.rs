@@ -235,6 +235,9 @@ impl Lookups {
             }
         } else if stream == People::RESOURCE.name {
             let cache = &self.people_by_email.cache;
+            // The count is kept by the cache's maintenance: bring it up to date first, or an
+            // entry inserted since the last maintenance would be missed.
+            cache.run_pending_tasks().await;
             if cache.entry_count() == 0 {
                 return;
             }

@@ -212,6 +212,45 @@ async fn a_failed_load_is_not_cached(db: TestDb) {
     assert_eq!(u.map(|u| u.id.get()), Some(user));
 }
 
+/// A sync that stores a new state of a cached person forgets that person's cached address in
+/// the process that ran it: the next lookup loads again (from the local copy) instead of
+/// answering from the cache, even right after the entry was cached.
+async fn a_sync_forgets_the_people_it_stored(db: TestDb) {
+    let s = setup(team(), db).await;
+    let lookups = Lookups::new(s.engine.context().clone(), LookupConfig::default());
+    let engine = salesloft_services::SyncEngine::new(s.engine.context().clone())
+        .with_lookups(lookups.clone());
+    let people = [Stream::named("people").unwrap()];
+    let report = engine
+        .sync(&people, salesloft_services::SyncOptions::default())
+        .await;
+    assert!(report.is_ok(), "{report:?}");
+    let person = first(&s, "people");
+    let email = person["email_address"].as_str().unwrap().to_owned();
+    let id = person["id"].as_i64().unwrap();
+    lookups.person_by_email(&email).await.unwrap().unwrap();
+    let misses = stats(&lookups, "people_by_email").misses;
+
+    // The person changes in SalesLoft (same address) and a sync stores the new state.
+    s.sandbox.retime("people", &[id], Duration::ZERO);
+    let report = engine
+        .sync(&people, salesloft_services::SyncOptions::default())
+        .await;
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.stream("people").unwrap().updated, 1, "{report:?}");
+
+    lookups.person_by_email(&email).await.unwrap().unwrap();
+    assert_eq!(
+        stats(&lookups, "people_by_email").misses,
+        misses + 1,
+        "the sync forgot the person it stored"
+    );
+}
+
+on_both!(
+    sync_forgets_stored_people,
+    a_sync_forgets_the_people_it_stored
+);
 on_both!(
     lookups_by_id_and_email,
     lookups_load_once_remember_absence_and_forget_on_webhooks
