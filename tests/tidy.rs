@@ -220,16 +220,6 @@ const LONG: &[(&str, usize)] = &[
         "crates/salesloft-sandbox/src/generate/people.rs::people",
         146,
     ),
-    ("crates/salesloft-sandbox/src/server/api.rs::route", 105),
-    (
-        "crates/salesloft-sandbox/src/server/control.rs::control",
-        177,
-    ),
-    ("crates/salesloft-sandbox/src/simulator.rs::apply", 189),
-    ("crates/salesloft-sandbox/src/world.rs", 1347),
-    ("crates/salesloft-sandbox/src/world.rs::apply_person", 86),
-    ("crates/salesloft-sandbox/src/world.rs::import_cadence", 141),
-    ("crates/salesloft-sandbox/src/world.rs::enroll", 92),
     ("crates/salesloft-services/src/people.rs", 1023),
     ("crates/salesloft-services/src/people.rs::write", 82),
     (

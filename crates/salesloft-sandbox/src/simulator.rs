@@ -3,7 +3,7 @@
 //! every change emits its webhooks, as in a real team.
 
 use salesloft_model::models::EmailCounts;
-use salesloft_model::{CadenceMembership, Email, EmailId, Person, PersonId, Ref};
+use salesloft_model::{CadenceMembership, Email, EmailId, Person, Ref};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, json};
 
@@ -117,189 +117,195 @@ pub fn apply(
     action: Action,
     rng: &mut fastrand::Rng,
 ) -> Result<Vec<Event>, ApiError> {
+    // Both draws happen for every action, so a seed replays the same team.
     let person = world.collection(Kind::PEOPLE).random_id(rng);
     let email = world.collection(Kind::EMAILS).random_id(rng);
-    match action {
-        Action::EditPerson => {
-            let Some(id) = person else {
-                return Ok(Vec::new());
-            };
+    match (action, person, email) {
+        (
+            Action::OpenEmail | Action::ClickEmail | Action::ReplyEmail | Action::BounceEmail,
+            _,
+            Some(id),
+        ) => email_event(world, id, action),
+        (Action::AdvanceMembership, _, _) => advance_membership(world, rng),
+        (Action::EditPerson, Some(id), _) => {
             let title = TITLES[rng.usize(..TITLES.len())].to_owned();
             Ok(world.touch_person(id, |p| p.title = Some(title))?.1)
         }
-        Action::SendEmail => {
-            let Some(id) = person else {
-                return Ok(Vec::new());
-            };
-            let p: Person = world.record(Kind::PEOPLE, id)?;
-            if p.do_not_contact == Some(true) {
-                return Ok(Vec::new());
-            }
-            let now = world.now();
-            let eid = world.allocate(Kind::EMAILS);
-            let e = Email {
-                id: EmailId(eid),
-                created_at: now,
-                updated_at: now,
-                recipient_email_address: p.email_address.clone(),
-                status: Some("sent".into()),
-                bounced: Some(false),
-                send_after: None,
-                sent_at: Some(now),
-                click_tracking: Some(true),
-                view_tracking: Some(true),
-                personalization: Some("10.0".into()),
-                subject: None,
-                error_message: None,
-                headers: Some(json!({"cc": null, "bcc": null})),
-                counts: Some(EmailCounts {
-                    clicks: Some(0),
-                    views: Some(0),
-                    replies: Some(0),
-                    unique_devices: Some(0),
-                    unique_locations: Some(0),
-                    attachments: Some(0),
-                    extra: Map::new(),
-                }),
-                user: p.owner.clone(),
-                recipient: Some(r("people", PersonId(id))),
-                mailing: Some(Ref {
-                    id: eid,
-                    href: None,
-                }),
-                action: None,
-                crm_activity: None,
-                cadence: p.cadences.first().cloned(),
-                step: None,
-                email_template: None,
-                task: None,
-                extra: Map::new(),
-            };
-            let body = world.save_email(&e)?;
-            let mut events = vec![Event {
-                event_type: "email_updated".into(),
-                body,
-            }];
-            events.extend(
-                world
-                    .touch_person(id, |p| {
-                        if let Some(c) = p.counts.as_mut() {
-                            c.emails_sent = Some(c.emails_sent.unwrap_or(0) + 1);
-                        }
-                        p.last_contacted_at = Some(now);
-                        p.last_contacted_type = Some("email".into());
-                        p.untouched = Some(false);
-                    })?
-                    .1,
-            );
-            Ok(events)
-        }
-        Action::OpenEmail | Action::ClickEmail | Action::ReplyEmail | Action::BounceEmail => {
-            let Some(id) = email else {
-                return Ok(Vec::new());
-            };
-            let mut e: Email = world.record(Kind::EMAILS, id)?;
-            let counts = e.counts.get_or_insert_with(Default::default);
-            let bump = |v: &mut Option<i64>| *v = Some(v.unwrap_or(0) + 1);
-            match action {
-                Action::OpenEmail => bump(&mut counts.views),
-                Action::ClickEmail => {
-                    bump(&mut counts.views);
-                    bump(&mut counts.clicks);
-                }
-                Action::ReplyEmail => bump(&mut counts.replies),
-                _ => e.bounced = Some(true),
-            }
-            e.updated_at = world.now();
-            let body = world.save_email(&e)?;
-            Ok(vec![Event {
-                event_type: "email_updated".into(),
-                body,
-            }])
-        }
-        Action::LogCall => {
-            let Some(id) = person else {
-                return Ok(Vec::new());
-            };
+        (Action::SendEmail, Some(id), _) => send_email(world, id),
+        (Action::LogCall, Some(id), _) => {
             let mut input = Map::new();
             input.insert("person_id".into(), json!(id));
             input.insert("duration".into(), json!(rng.i64(0..900)));
             input.insert("disposition".into(), json!("Connected"));
             Ok(world.create_call(&input)?.1)
         }
-        Action::AdvanceMembership => {
-            let Some(id) = world.collection(Kind::CADENCE_MEMBERSHIPS).random_id(rng) else {
-                return Ok(Vec::new());
-            };
-            let mut m: CadenceMembership = world.record(Kind::CADENCE_MEMBERSHIPS, id)?;
-            if m.currently_on_cadence != Some(true) {
-                return Ok(Vec::new());
-            }
-            let next = match m.current_state.as_deref() {
-                Some("staged") => "active",
-                Some("active") => "scheduled",
-                _ => "completed",
-            };
-            m.current_state = Some(next.into());
-            m.updated_at = world.now();
-            let mut events = Vec::new();
-            if next == "completed" {
-                m.currently_on_cadence = Some(false);
-                if let (Some(p), Some(c)) = (m.person.clone(), m.cadence.clone())
-                    && world.collection(Kind::PEOPLE).contains(p.id.0)
-                {
-                    events.extend(
-                        world
-                            .touch_person(p.id.0, |p| p.cadences.retain(|x| x.id != c.id))?
-                            .1,
-                    );
-                }
-            }
-            let body = world.save_membership(&m)?;
-            events.insert(
-                0,
-                Event {
-                    event_type: "cadence_membership_updated".into(),
-                    body,
-                },
-            );
-            Ok(events)
-        }
-        Action::DeletePerson => {
-            let Some(id) = person else {
-                return Ok(Vec::new());
-            };
-            world.delete_person(id)
-        }
-        Action::BulkUpdatePeople => {
-            let Some(first) = person else {
-                return Ok(Vec::new());
-            };
+        (Action::DeletePerson, Some(id), _) => world.delete_person(id),
+        (Action::BulkUpdatePeople, Some(first), _) => {
             let size = rng.usize(100..=400);
             let ids = world.ids_from(Kind::PEOPLE, first, size);
             let at = world.now();
             world.retime(Kind::PEOPLE, &ids, at)
         }
-        Action::LateCommitPerson => {
-            let Some(id) = person else {
-                return Ok(Vec::new());
-            };
-            let now = world.now();
-            // Committed late, but still after the version it replaces: a record's own
-            // versions only move forward.
-            let current = world
-                .collection(Kind::PEOPLE)
-                .get(id)
-                .map_or(i64::MIN, |d| d.updated_us);
-            let behind = now - chrono::Duration::microseconds(rng.i64(1_000..1_500_000));
-            let at = if behind.timestamp_micros() > current {
-                behind
-            } else {
-                now
-            };
-            world.retime(Kind::PEOPLE, &[id], at)
+        (Action::LateCommitPerson, Some(id), _) => late_commit(world, id, rng),
+        // Nothing to act on.
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// A new e-mail sent to person `id` (none to a person who must not be contacted), and the
+/// person's counts and last contact.
+fn send_email(world: &mut World, id: i64) -> Result<Vec<Event>, ApiError> {
+    let p: Person = world.record(Kind::PEOPLE, id)?;
+    if p.do_not_contact == Some(true) {
+        return Ok(Vec::new());
+    }
+    let now = world.now();
+    let eid = world.allocate(Kind::EMAILS);
+    let e = sent_email(EmailId(eid), &p, now);
+    let body = world.save_email(&e)?;
+    let mut events = vec![Event {
+        event_type: "email_updated".into(),
+        body,
+    }];
+    events.extend(
+        world
+            .touch_person(id, |p| {
+                if let Some(c) = p.counts.as_mut() {
+                    c.emails_sent = Some(c.emails_sent.unwrap_or(0) + 1);
+                }
+                p.last_contacted_at = Some(now);
+                p.last_contacted_type = Some("email".into());
+                p.untouched = Some(false);
+            })?
+            .1,
+    );
+    Ok(events)
+}
+
+/// An e-mail `id` just sent to person `p` at `now`, with zero counts.
+fn sent_email(id: EmailId, p: &Person, now: salesloft_model::Timestamp) -> Email {
+    Email {
+        id,
+        created_at: now,
+        updated_at: now,
+        recipient_email_address: p.email_address.clone(),
+        status: Some("sent".into()),
+        bounced: Some(false),
+        send_after: None,
+        sent_at: Some(now),
+        click_tracking: Some(true),
+        view_tracking: Some(true),
+        personalization: Some("10.0".into()),
+        subject: None,
+        error_message: None,
+        headers: Some(json!({"cc": null, "bcc": null})),
+        counts: Some(EmailCounts {
+            clicks: Some(0),
+            views: Some(0),
+            replies: Some(0),
+            unique_devices: Some(0),
+            unique_locations: Some(0),
+            attachments: Some(0),
+            extra: Map::new(),
+        }),
+        user: p.owner.clone(),
+        recipient: Some(r("people", p.id)),
+        mailing: Some(Ref {
+            id: id.0,
+            href: None,
+        }),
+        action: None,
+        crm_activity: None,
+        cadence: p.cadences.first().cloned(),
+        step: None,
+        email_template: None,
+        task: None,
+        extra: Map::new(),
+    }
+}
+
+/// E-mail `id` opened, clicked, replied to or bounced.
+fn email_event(world: &mut World, id: i64, action: Action) -> Result<Vec<Event>, ApiError> {
+    let mut e: Email = world.record(Kind::EMAILS, id)?;
+    let counts = e.counts.get_or_insert_with(Default::default);
+    let bump = |v: &mut Option<i64>| *v = Some(v.unwrap_or(0) + 1);
+    match action {
+        Action::OpenEmail => bump(&mut counts.views),
+        Action::ClickEmail => {
+            bump(&mut counts.views);
+            bump(&mut counts.clicks);
+        }
+        Action::ReplyEmail => bump(&mut counts.replies),
+        _ => e.bounced = Some(true),
+    }
+    e.updated_at = world.now();
+    let body = world.save_email(&e)?;
+    Ok(vec![Event {
+        event_type: "email_updated".into(),
+        body,
+    }])
+}
+
+/// A random membership on its cadence moves to its next state; a completed one leaves the
+/// person's cadences.
+fn advance_membership(world: &mut World, rng: &mut fastrand::Rng) -> Result<Vec<Event>, ApiError> {
+    let Some(id) = world.collection(Kind::CADENCE_MEMBERSHIPS).random_id(rng) else {
+        return Ok(Vec::new());
+    };
+    let mut m: CadenceMembership = world.record(Kind::CADENCE_MEMBERSHIPS, id)?;
+    if m.currently_on_cadence != Some(true) {
+        return Ok(Vec::new());
+    }
+    let next = match m.current_state.as_deref() {
+        Some("staged") => "active",
+        Some("active") => "scheduled",
+        _ => "completed",
+    };
+    m.current_state = Some(next.into());
+    m.updated_at = world.now();
+    let mut events = Vec::new();
+    if next == "completed" {
+        m.currently_on_cadence = Some(false);
+        if let (Some(p), Some(c)) = (m.person.clone(), m.cadence.clone())
+            && world.collection(Kind::PEOPLE).contains(p.id.0)
+        {
+            events.extend(
+                world
+                    .touch_person(p.id.0, |p| p.cadences.retain(|x| x.id != c.id))?
+                    .1,
+            );
         }
     }
+    let body = world.save_membership(&m)?;
+    events.insert(
+        0,
+        Event {
+            event_type: "cadence_membership_updated".into(),
+            body,
+        },
+    );
+    Ok(events)
+}
+
+/// Person `id` changes with an `updated_at` up to 1.5 s in the past, but still after the
+/// version it replaces: a record's own versions only move forward.
+fn late_commit(
+    world: &mut World,
+    id: i64,
+    rng: &mut fastrand::Rng,
+) -> Result<Vec<Event>, ApiError> {
+    let now = world.now();
+    let current = world
+        .collection(Kind::PEOPLE)
+        .get(id)
+        .map_or(i64::MIN, |d| d.updated_us);
+    let behind = now - chrono::Duration::microseconds(rng.i64(1_000..1_500_000));
+    let at = if behind.timestamp_micros() > current {
+        behind
+    } else {
+        now
+    };
+    world.retime(Kind::PEOPLE, &[id], at)
 }
 
 #[cfg(test)]

@@ -191,89 +191,117 @@ fn route(
 ) -> Answer {
     let segs = segments(path);
     let input = || request_params(headers, query, body);
-    let id_at = |i: usize| -> Result<i64, ApiError> {
-        segs.get(i)
+    if let Some(answer) = read_route(shared, method, &segs, params, input) {
+        return answer;
+    }
+    let id = || -> Result<i64, ApiError> {
+        segs.get(1)
             .and_then(|s| s.parse().ok())
             .ok_or_else(ApiError::not_found)
     };
-    // Read-only endpoints first.
-    match (method, segs.as_slice()) {
+    write_route(shared, method, &segs, input, id)
+}
+
+/// `me`, `team`, webhook subscriptions and the reads of each collection (a page, or one record
+/// by id); `None` for anything else.
+fn read_route(
+    shared: &Arc<Shared>,
+    method: &Method,
+    segs: &[&str],
+    params: &Params,
+    input: impl FnOnce() -> Result<Map<String, Value>, ApiError>,
+) -> Option<Answer> {
+    let world = || read(&shared.world);
+    match (method, segs) {
         (&Method::GET, ["me"]) => {
-            let world = read(&shared.world);
-            let doc = world
-                .collection(Kind::USERS)
-                .get(world.me)
-                .ok_or_else(ApiError::not_found)?;
-            return Ok((StatusCode::OK, data(&doc.json)));
+            let world = world();
+            let doc = world.collection(Kind::USERS).get(world.me);
+            return Some(
+                doc.map(|doc| (StatusCode::OK, data(&doc.json)))
+                    .ok_or_else(ApiError::not_found),
+            );
         }
         (&Method::GET, ["team"]) => {
-            let team = read(&shared.world).team_json();
-            return Ok((StatusCode::OK, data(team.to_string().as_bytes())));
+            let team = world().team_json();
+            return Some(Ok((StatusCode::OK, data(team.to_string().as_bytes()))));
         }
         (_, ["webhook_subscriptions", rest @ ..]) => {
-            return subscriptions(shared, method, rest, input);
+            return Some(subscriptions(shared, method, rest, input));
         }
         _ => {}
     }
-    if let Some((kind, n)) = kind_of(&segs) {
-        match (method, segs.len() - n) {
-            (&Method::GET, 0) => {
-                let world = read(&shared.world);
-                let answer = query::list(kind, world.collection(kind), params)?;
-                shared.counters.list_pages.fetch_add(1, Ordering::Relaxed);
-                shared
-                    .counters
-                    .list_records
-                    .fetch_add(answer.records as u64, Ordering::Relaxed);
-                return Ok((StatusCode::OK, answer.body));
-            }
-            (&Method::GET, 1) => {
-                let id = id_at(n)?;
-                let world = read(&shared.world);
-                let doc = world
-                    .collection(kind)
-                    .get(id)
-                    .ok_or_else(ApiError::not_found)?;
-                return Ok((StatusCode::OK, data(&doc.json)));
-            }
-            _ => {}
+    let (kind, n) = kind_of(segs)?;
+    match (method, &segs[n..]) {
+        (&Method::GET, []) => Some(list(shared, kind, params)),
+        (&Method::GET, [id]) => {
+            let world = world();
+            let doc = id
+                .parse()
+                .ok()
+                .and_then(|id| world.collection(kind).get(id));
+            Some(
+                doc.map(|doc| (StatusCode::OK, data(&doc.json)))
+                    .ok_or_else(ApiError::not_found),
+            )
         }
+        _ => None,
     }
-    // Writes.
-    let change: Change = match (method, segs.as_slice()) {
-        (&Method::POST, ["people"]) => write(&shared.world).create_person(&input()?),
-        (&Method::PUT, ["people", _]) => write(&shared.world).update_person(id_at(1)?, &input()?),
+}
+
+/// A page of collection `kind`, counted.
+fn list(shared: &Arc<Shared>, kind: Kind, params: &Params) -> Answer {
+    let world = read(&shared.world);
+    let answer = query::list(kind, world.collection(kind), params)?;
+    shared.counters.list_pages.fetch_add(1, Ordering::Relaxed);
+    shared
+        .counters
+        .list_records
+        .fetch_add(answer.records as u64, Ordering::Relaxed);
+    Ok((StatusCode::OK, answer.body))
+}
+
+/// The writes SalesLoft offers: creates, updates, upserts, deletes, imports and enrollments;
+/// their webhooks are emitted.
+fn write_route(
+    shared: &Arc<Shared>,
+    method: &Method,
+    segs: &[&str],
+    input: impl FnOnce() -> Result<Map<String, Value>, ApiError>,
+    id: impl Fn() -> Result<i64, ApiError>,
+) -> Answer {
+    let world = || write(&shared.world);
+    let change: Change = match (method, segs) {
+        (&Method::POST, ["people"]) => world().create_person(&input()?),
+        (&Method::PUT, ["people", _]) => world().update_person(id()?, &input()?),
         (&Method::DELETE, ["people", _]) => {
-            let events = write(&shared.world).delete_person(id_at(1)?);
+            let events = world().delete_person(id()?);
             return deleted(shared, events);
         }
-        (&Method::POST, ["person_upserts"]) => write(&shared.world).upsert_person(&input()?),
-        (&Method::POST, ["accounts"]) => write(&shared.world).create_account(&input()?),
-        (&Method::PUT, ["accounts", _]) => {
-            write(&shared.world).update_account(id_at(1)?, &input()?)
-        }
+        (&Method::POST, ["person_upserts"]) => world().upsert_person(&input()?),
+        (&Method::POST, ["accounts"]) => world().create_account(&input()?),
+        (&Method::PUT, ["accounts", _]) => world().update_account(id()?, &input()?),
         (&Method::DELETE, ["accounts", _]) => {
-            let events = write(&shared.world).delete_account(id_at(1)?);
+            let events = world().delete_account(id()?);
             return deleted(shared, events);
         }
-        (&Method::POST, ["account_upserts"]) => write(&shared.world).upsert_account(&input()?),
-        (&Method::PUT, ["users", _]) => write(&shared.world).update_user(id_at(1)?, &input()?),
-        (&Method::POST, ["cadence_imports"]) => write(&shared.world).import_cadence(&input()?),
-        (&Method::POST, ["cadence_memberships"]) => write(&shared.world).enroll(&input()?),
+        (&Method::POST, ["account_upserts"]) => world().upsert_account(&input()?),
+        (&Method::PUT, ["users", _]) => world().update_user(id()?, &input()?),
+        (&Method::POST, ["cadence_imports"]) => world().import_cadence(&input()?),
+        (&Method::POST, ["cadence_memberships"]) => world().enroll(&input()?),
         (&Method::DELETE, ["cadence_memberships", _]) => {
-            let events = write(&shared.world).remove_membership(id_at(1)?);
+            let events = world().remove_membership(id()?);
             return deleted(shared, events);
         }
-        (&Method::POST, ["activities", "calls"]) => write(&shared.world).create_call(&input()?),
-        (&Method::POST, ["notes"]) => write(&shared.world).create_note(&input()?),
-        (&Method::PUT, ["notes", _]) => write(&shared.world).update_note(id_at(1)?, &input()?),
+        (&Method::POST, ["activities", "calls"]) => world().create_call(&input()?),
+        (&Method::POST, ["notes"]) => world().create_note(&input()?),
+        (&Method::PUT, ["notes", _]) => world().update_note(id()?, &input()?),
         (&Method::DELETE, ["notes", _]) => {
-            let events = write(&shared.world).delete_note(id_at(1)?);
+            let events = world().delete_note(id()?);
             return deleted(shared, Ok(events));
         }
-        _ if kind_of(&segs).is_some()
+        _ if kind_of(segs).is_some()
             || matches!(
-                segs.as_slice(),
+                segs,
                 ["person_upserts" | "account_upserts" | "cadence_imports"]
             ) =>
         {

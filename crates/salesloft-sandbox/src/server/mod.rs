@@ -1,5 +1,5 @@
-//! The HTTP side of the sandbox: one handler that sends each request to the REST API, the OAuth
-//! endpoints or the control API.
+//! The HTTP side of the sandbox: one axum router for the control API (nested under
+//! `/__sandbox`), the OAuth endpoints and the REST API under `/v2/`.
 
 mod api;
 mod control;
@@ -11,9 +11,10 @@ mod window;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::extract::State;
-use axum::http::{Method, Request, Response, StatusCode};
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, RawQuery, State};
+use axum::http::{HeaderMap, Request, Response, StatusCode};
+use axum::routing::{get, post};
 use serde_json::json;
 use tokio::sync::oneshot;
 
@@ -30,7 +31,13 @@ pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: oneshot::Receiver<()>,
 ) -> Result<(), SandboxError> {
-    let app = axum::Router::new().fallback(handle).with_state(shared);
+    let app = axum::Router::new()
+        .nest("/__sandbox", control::router())
+        .route("/oauth/token", post(token))
+        .route("/oauth/authorize", get(authorize))
+        .fallback(handle)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(shared);
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             let _ = shutdown.await;
@@ -39,6 +46,22 @@ pub(crate) async fn serve(
     Ok(())
 }
 
+/// `POST /oauth/token`.
+async fn token(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response<Body> {
+    oauth::token(&shared, &headers, query.as_deref(), &body)
+}
+
+/// `GET /oauth/authorize`.
+async fn authorize(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response<Body> {
+    oauth::authorize(&shared, query.as_deref())
+}
+
+/// The REST API under `/v2/` (its paths come from the resource registry), else 404.
 async fn handle(State(shared): State<Arc<Shared>>, req: Request<Body>) -> Response<Body> {
     let (parts, body) = req.into_parts();
     let body = match axum::body::to_bytes(body, BODY_LIMIT).await {
@@ -50,29 +73,19 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request<Body>) -> Respon
             );
         }
     };
-    let path = parts.uri.path().to_owned();
-    let query = parts.uri.query().map(str::to_owned);
-    if let Some(rest) = path.strip_prefix("/__sandbox") {
-        return control::control(&shared, &parts.method, rest, query.as_deref(), &body);
+    let path = parts.uri.path();
+    if !path.starts_with("/v2/") {
+        return json_response(StatusCode::NOT_FOUND, &json!({"error": "Not Found"}));
     }
-    if path == "/oauth/token" && parts.method == Method::POST {
-        return oauth::token(&shared, &parts.headers, query.as_deref(), &body);
-    }
-    if path == "/oauth/authorize" && parts.method == Method::GET {
-        return oauth::authorize(&shared, query.as_deref());
-    }
-    if path.starts_with("/v2/") {
-        return api::api(
-            &shared,
-            parts.method,
-            &path,
-            query.as_deref(),
-            &parts.headers,
-            &body,
-        )
-        .await;
-    }
-    json_response(StatusCode::NOT_FOUND, &json!({"error": "Not Found"}))
+    api::api(
+        &shared,
+        parts.method.clone(),
+        path,
+        parts.uri.query(),
+        &parts.headers,
+        &body,
+    )
+    .await
 }
 
 /// Where the server listens.
