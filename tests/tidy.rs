@@ -220,8 +220,6 @@ const LONG: &[(&str, usize)] = &[
         "crates/salesloft-sandbox/src/generate/people.rs::people",
         146,
     ),
-    ("crates/salesloft-services/src/people.rs", 1023),
-    ("crates/salesloft-services/src/people.rs::write", 82),
     (
         "crates/salesloft-storage/src/engagement.rs::recompute_engagement",
         115,
