@@ -220,12 +220,6 @@ const LONG: &[(&str, usize)] = &[
         "crates/salesloft-sandbox/src/generate/people.rs::people",
         146,
     ),
-    (
-        "crates/salesloft-storage/src/engagement.rs::recompute_engagement",
-        115,
-    ),
-    ("crates/salesloft-storage/src/jobs.rs", 828),
-    ("crates/salesloft-storage/src/store.rs::connect_with", 117),
     ("bins/salesloft/src/display.rs::sync_progress", 81),
     ("bins/salesloft/src/local.rs::demo", 99),
     ("crates/salesloft-runtime/src/settings/mod.rs::ranges", 90),

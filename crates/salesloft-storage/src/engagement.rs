@@ -3,6 +3,7 @@
 //! (given by the caller, who knows the time zones), grouped and summed. The caller replaces
 //! whole days with the result, so a day is always recomputed, never incremented.
 
+use crate::Backend;
 use crate::error::{Context, Result};
 use crate::store::{BeginWrite, Store, on_reader, on_writer};
 
@@ -132,58 +133,12 @@ impl Store {
         only: Option<DaySpan<'_>>,
         connected: &[String],
     ) -> Result<EngagementWritten> {
-        let offset = days.offset_sql("user_id", "occurred_at_us");
-        let connected_sql = if connected.is_empty() {
-            "1 = 0".to_owned()
-        } else {
-            let marks: Vec<String> = (0..connected.len())
-                .map(|i| format!("${}", i + 1))
-                .collect();
-            format!("status IN ({})", marks.join(", "))
-        };
-        let n = connected.len();
-        let (from_mark, to_mark, first_mark, last_mark) = (n + 1, n + 2, n + 3, n + 4);
-        let day_text = match self.backend() {
-            crate::Backend::Postgres => {
-                "to_char(DATE '1970-01-01' + CAST(d AS INTEGER), 'YYYY-MM-DD')"
-            }
-            crate::Backend::Sqlite => "strftime('%Y-%m-%d', d * 86400, 'unixepoch')",
-        };
-        // A whole-table recompute scans the table, not the instant index.
-        let (range, keep) = if only.is_some() {
-            (
-                format!("occurred_at_us >= ${from_mark} AND occurred_at_us < ${to_mark} AND"),
-                format!("WHERE day >= ${first_mark} AND day <= ${last_mark}"),
-            )
-        } else {
-            (String::new(), String::new())
-        };
-        // Floor division, so instants before 1970 still get the day they fall on. The rows are
-        // summed and written by the database in one statement: nothing travels but the SQL.
-        let now = self.now_ms();
-        let insert = format!(
-            "INSERT INTO daily_engagement ({ROW_COLUMNS}, computed_at_ms) \
-             SELECT day, user_id, cadence_id, sent, sent - bounced, bounced, opened, clicked, \
-               replied, calls, connected, seconds, {now} \
-             FROM (SELECT {day_text} AS day, user_id, cadence_id, \
-                 CAST(SUM(e) AS BIGINT) AS sent, CAST(SUM(e * bounced) AS BIGINT) AS bounced, \
-                 CAST(SUM(e * opened) AS BIGINT) AS opened, \
-                 CAST(SUM(e * clicked) AS BIGINT) AS clicked, \
-                 CAST(SUM(e * replied) AS BIGINT) AS replied, \
-                 CAST(SUM(1 - e) AS BIGINT) AS calls, CAST(SUM(c) AS BIGINT) AS connected, \
-                 CAST(SUM(s) AS BIGINT) AS seconds \
-               FROM (SELECT \
-                   CASE WHEN l >= 0 THEN l / {DAY_US} ELSE (l - {last}) / {DAY_US} END AS d, \
-                   user_id, cadence_id, e, bounced, opened, clicked, replied, c, s \
-                 FROM (SELECT occurred_at_us + ({offset}) AS l, user_id, cadence_id, \
-                     CASE WHEN kind = 'email' THEN 1 ELSE 0 END AS e, bounced, opened, clicked, \
-                     replied, CASE WHEN kind = 'call' AND {connected_sql} THEN 1 ELSE 0 END AS c, \
-                     CASE WHEN kind = 'call' THEN COALESCE(duration_s, 0) ELSE 0 END AS s \
-                   FROM activities \
-                   WHERE {range} deleted_at_ms IS NULL \
-                     AND (kind = 'call' OR sent = 1)) a) b \
-               GROUP BY d, user_id, cadence_id) g {keep}",
-            last = DAY_US - 1,
+        let insert = recompute_sql(
+            self.backend(),
+            &days.offset_sql("user_id", "occurred_at_us"),
+            connected.len(),
+            only.is_some(),
+            self.now_ms(),
         );
         let (first, last) = only.map_or(("", ""), |d| (d.first, d.last));
         let count = if only.is_some() {
@@ -191,7 +146,7 @@ impl Store {
         } else {
             "SELECT COUNT(*), COUNT(DISTINCT day) FROM daily_engagement WHERE $1 = $2"
         };
-        let postgres = self.backend() == crate::Backend::Postgres;
+        let postgres = self.backend() == Backend::Postgres;
         let (rows, distinct): (i64, i64) = on_writer!(self, |pool| {
             let mut tx = pool.begin_write().await.context("starting a transaction")?;
             if postgres && only.is_some() {
@@ -316,6 +271,64 @@ impl Store {
         });
         Ok(())
     }
+}
+
+/// The statement that sums activities into `daily_engagement` rows: `connected` call statuses
+/// bound first (`$1..`), then, when `only_days`, the instant range and the day range.
+fn recompute_sql(
+    backend: Backend,
+    offset: &str,
+    connected: usize,
+    only_days: bool,
+    now: i64,
+) -> String {
+    let connected_sql = if connected == 0 {
+        "1 = 0".to_owned()
+    } else {
+        let marks: Vec<String> = (1..=connected).map(|i| format!("${i}")).collect();
+        format!("status IN ({})", marks.join(", "))
+    };
+    let n = connected;
+    let (from_mark, to_mark, first_mark, last_mark) = (n + 1, n + 2, n + 3, n + 4);
+    let day_text = match backend {
+        Backend::Postgres => "to_char(DATE '1970-01-01' + CAST(d AS INTEGER), 'YYYY-MM-DD')",
+        Backend::Sqlite => "strftime('%Y-%m-%d', d * 86400, 'unixepoch')",
+    };
+    // A whole-table recompute scans the table, not the instant index.
+    let (range, keep) = if only_days {
+        (
+            format!("occurred_at_us >= ${from_mark} AND occurred_at_us < ${to_mark} AND"),
+            format!("WHERE day >= ${first_mark} AND day <= ${last_mark}"),
+        )
+    } else {
+        (String::new(), String::new())
+    };
+    // Floor division, so instants before 1970 still get the day they fall on. The rows are
+    // summed and written by the database in one statement: nothing travels but the SQL.
+    format!(
+        "INSERT INTO daily_engagement ({ROW_COLUMNS}, computed_at_ms) \
+         SELECT day, user_id, cadence_id, sent, sent - bounced, bounced, opened, clicked, \
+           replied, calls, connected, seconds, {now} \
+         FROM (SELECT {day_text} AS day, user_id, cadence_id, \
+             CAST(SUM(e) AS BIGINT) AS sent, CAST(SUM(e * bounced) AS BIGINT) AS bounced, \
+             CAST(SUM(e * opened) AS BIGINT) AS opened, \
+             CAST(SUM(e * clicked) AS BIGINT) AS clicked, \
+             CAST(SUM(e * replied) AS BIGINT) AS replied, \
+             CAST(SUM(1 - e) AS BIGINT) AS calls, CAST(SUM(c) AS BIGINT) AS connected, \
+             CAST(SUM(s) AS BIGINT) AS seconds \
+           FROM (SELECT \
+               CASE WHEN l >= 0 THEN l / {DAY_US} ELSE (l - {last}) / {DAY_US} END AS d, \
+               user_id, cadence_id, e, bounced, opened, clicked, replied, c, s \
+             FROM (SELECT occurred_at_us + ({offset}) AS l, user_id, cadence_id, \
+                 CASE WHEN kind = 'email' THEN 1 ELSE 0 END AS e, bounced, opened, clicked, \
+                 replied, CASE WHEN kind = 'call' AND {connected_sql} THEN 1 ELSE 0 END AS c, \
+                 CASE WHEN kind = 'call' THEN COALESCE(duration_s, 0) ELSE 0 END AS s \
+               FROM activities \
+               WHERE {range} deleted_at_ms IS NULL \
+                 AND (kind = 'call' OR sent = 1)) a) b \
+           GROUP BY d, user_id, cadence_id) g {keep}",
+        last = DAY_US - 1,
+    )
 }
 
 #[cfg(test)]

@@ -155,118 +155,11 @@ impl Store {
         let (scheme, rest) = url.split_once(':').unwrap_or((url, ""));
         let scheme = scheme.to_ascii_lowercase();
         let url = &format!("{scheme}:{rest}");
-        if scheme == "postgres" || scheme == "postgresql" {
-            let connect_options =
-                PgConnectOptions::from_str(url).context("parsing the PostgreSQL URL")?;
-            // Over TCP (no Unix socket path), turn Nagle off: see `nodelay`.
-            let tcp_port = (options.tcp_nodelay && connect_options.get_socket().is_none())
-                .then(|| connect_options.get_port());
-            // One connection first, so a wrong host, password or database name fails at once
-            // with its own cause, not after the pool's acquire timeout as "timed out".
-            {
-                use sqlx::Connection;
-                sqlx::PgConnection::connect_with(&connect_options)
-                    .await
-                    .context("connecting to PostgreSQL")?
-                    .close()
-                    .await
-                    .context("connecting to PostgreSQL")?;
-            }
-            let pool = PgPoolOptions::new()
-                .max_connections(options.max_connections)
-                .acquire_timeout(options.acquire_timeout)
-                .after_connect(move |_connection, _metadata| {
-                    Box::pin(async move {
-                        if let Some(port) = tcp_port {
-                            crate::nodelay::apply(port);
-                        }
-                        Ok(())
-                    })
-                })
-                .connect_with(connect_options)
-                .await
-                .context("connecting to PostgreSQL")?;
-            return Ok(Store::from_pools(Pools::Postgres(pool)));
+        match scheme.as_str() {
+            "postgres" | "postgresql" => connect_postgres(url, &options).await,
+            "sqlite" => open_sqlite(url, &options).await,
+            _ => Err(Error::UnsupportedUrl(scheme)),
         }
-        if scheme == "sqlite" {
-            let memory = url.contains(":memory:") || url.contains("mode=memory");
-            let base = SqliteConnectOptions::from_str(url).context("parsing the SQLite URL")?;
-            if !memory {
-                create_owner_only(base.get_filename())?;
-            }
-            let base = base
-                .create_if_missing(true)
-                .busy_timeout(options.acquire_timeout)
-                .foreign_keys(false)
-                // Statement journals (every upsert has one) stay in memory, not temp files.
-                .pragma("temp_store", "memory");
-            let base = if memory {
-                // One shared in-memory database for both pools.
-                base.shared_cache(true)
-            } else {
-                base.journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-            };
-            // The writer's page cache: 32 MiB keeps the indexes of a million-row table warm.
-            // Its own WAL checkpoints bound the log; the checkpointer does most of the copying.
-            let writer_options = base.clone().pragma("cache_size", "-32768").pragma(
-                "wal_autocheckpoint",
-                if memory {
-                    "1000"
-                } else {
-                    crate::checkpointer::WRITER_CHECKPOINT_FRAMES
-                },
-            );
-            // A new file's first opener turns WAL on, which needs the file to itself; a second
-            // process opening it in the same instant is told "locked" rather than made to wait,
-            // so that one waits here, within the acquire timeout.
-            let deadline = tokio::time::Instant::now() + options.acquire_timeout;
-            let mut pause = Duration::from_millis(10);
-            let writer = loop {
-                let opened = SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .min_connections(1)
-                    .acquire_timeout(options.acquire_timeout)
-                    .idle_timeout(None)
-                    .max_lifetime(None)
-                    .connect_with(writer_options.clone())
-                    .await;
-                match opened {
-                    Err(e)
-                        if is_sqlite_busy(&e) && tokio::time::Instant::now() + pause < deadline =>
-                    {
-                        tokio::time::sleep(pause).await;
-                        pause = (pause * 2).min(Duration::from_millis(200));
-                    }
-                    other => break other.context("opening the SQLite database")?,
-                }
-            };
-            let checkpointer = if memory {
-                None
-            } else {
-                Some(
-                    Checkpointer::start(base.clone())
-                        .await
-                        .context("opening the SQLite checkpointer")?,
-                )
-            };
-            let reader = if memory {
-                writer.clone()
-            } else {
-                SqlitePoolOptions::new()
-                    .max_connections(options.max_connections.clamp(1, 8))
-                    .acquire_timeout(options.acquire_timeout)
-                    .connect_with(base.read_only(true))
-                    .await
-                    .context("opening SQLite readers")?
-            };
-            return Ok(Store::from_pools(Pools::Sqlite {
-                writer,
-                reader,
-                checkpointer,
-            }));
-        }
-        Err(Error::UnsupportedUrl(scheme))
     }
 
     /// Which engine this is.
@@ -344,6 +237,128 @@ impl Store {
                 reader.close().await;
                 writer.close().await;
             }
+        }
+    }
+}
+
+/// A pool on the PostgreSQL database at `url`, after one connection that fails at once with
+/// its own cause.
+async fn connect_postgres(url: &str, options: &StoreOptions) -> Result<Store> {
+    let connect_options = PgConnectOptions::from_str(url).context("parsing the PostgreSQL URL")?;
+    // Over TCP (no Unix socket path), turn Nagle off: see `nodelay`.
+    let tcp_port = (options.tcp_nodelay && connect_options.get_socket().is_none())
+        .then(|| connect_options.get_port());
+    // One connection first, so a wrong host, password or database name fails at once
+    // with its own cause, not after the pool's acquire timeout as "timed out".
+    {
+        use sqlx::Connection;
+        sqlx::PgConnection::connect_with(&connect_options)
+            .await
+            .context("connecting to PostgreSQL")?
+            .close()
+            .await
+            .context("connecting to PostgreSQL")?;
+    }
+    let pool = PgPoolOptions::new()
+        .max_connections(options.max_connections)
+        .acquire_timeout(options.acquire_timeout)
+        .after_connect(move |_connection, _metadata| {
+            Box::pin(async move {
+                if let Some(port) = tcp_port {
+                    crate::nodelay::apply(port);
+                }
+                Ok(())
+            })
+        })
+        .connect_with(connect_options)
+        .await
+        .context("connecting to PostgreSQL")?;
+    Ok(Store::from_pools(Pools::Postgres(pool)))
+}
+
+/// The SQLite database at `url`: one writer, a checkpointer and read-only readers for a file;
+/// one shared pool for an in-memory database.
+async fn open_sqlite(url: &str, options: &StoreOptions) -> Result<Store> {
+    let memory = url.contains(":memory:") || url.contains("mode=memory");
+    let base = SqliteConnectOptions::from_str(url).context("parsing the SQLite URL")?;
+    if !memory {
+        create_owner_only(base.get_filename())?;
+    }
+    let base = base
+        .create_if_missing(true)
+        .busy_timeout(options.acquire_timeout)
+        .foreign_keys(false)
+        // Statement journals (every upsert has one) stay in memory, not temp files.
+        .pragma("temp_store", "memory");
+    let base = if memory {
+        // One shared in-memory database for both pools.
+        base.shared_cache(true)
+    } else {
+        base.journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+    };
+    // The writer's page cache: 32 MiB keeps the indexes of a million-row table warm.
+    // Its own WAL checkpoints bound the log; the checkpointer does most of the copying.
+    let writer_options = base.clone().pragma("cache_size", "-32768").pragma(
+        "wal_autocheckpoint",
+        if memory {
+            "1000"
+        } else {
+            crate::checkpointer::WRITER_CHECKPOINT_FRAMES
+        },
+    );
+    let writer = open_sqlite_writer(writer_options, options).await?;
+    let checkpointer = if memory {
+        None
+    } else {
+        Some(
+            Checkpointer::start(base.clone())
+                .await
+                .context("opening the SQLite checkpointer")?,
+        )
+    };
+    let reader = if memory {
+        writer.clone()
+    } else {
+        SqlitePoolOptions::new()
+            .max_connections(options.max_connections.clamp(1, 8))
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(base.read_only(true))
+            .await
+            .context("opening SQLite readers")?
+    };
+    Ok(Store::from_pools(Pools::Sqlite {
+        writer,
+        reader,
+        checkpointer,
+    }))
+}
+
+/// The single writer connection of a SQLite database.
+async fn open_sqlite_writer(
+    writer_options: SqliteConnectOptions,
+    options: &StoreOptions,
+) -> Result<SqlitePool> {
+    // A new file's first opener turns WAL on, which needs the file to itself; a second
+    // process opening it in the same instant is told "locked" rather than made to wait,
+    // so that one waits here, within the acquire timeout.
+    let deadline = tokio::time::Instant::now() + options.acquire_timeout;
+    let mut pause = Duration::from_millis(10);
+    loop {
+        let opened = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(options.acquire_timeout)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(writer_options.clone())
+            .await;
+        match opened {
+            Err(e) if is_sqlite_busy(&e) && tokio::time::Instant::now() + pause < deadline => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(200));
+            }
+            other => return other.context("opening the SQLite database"),
         }
     }
 }
