@@ -212,17 +212,19 @@ fn packages_are_named_as_their_folders() {
     check("package names", tests::misnamed_packages(&refs));
 }
 
-/// Functions over 80 lines and files over 800 that are still to split into a small I/O loop
-/// around a pure core, or into folder modules (issue 26 item 5), at their size on 2026-12-04:
-/// the list only shrinks, and none of them may grow.
-const LONG: &[(&str, usize)] = &[
+/// The functions over 80 lines and files over 800 that stay so, each with its reason and its
+/// size: the list only shrinks, and none of them may grow.
+const LONG: &[(&str, usize, &str)] = &[
     (
         "crates/salesloft-sandbox/src/generate/people.rs::people",
         146,
+        "one struct literal of a person's 60 fields, drawn in the order a seed replays",
     ),
-    ("bins/salesloft/src/display.rs::sync_progress", 81),
-    ("bins/salesloft/src/local.rs::demo", 99),
-    ("crates/salesloft-runtime/src/settings/mod.rs::ranges", 90),
+    (
+        "crates/salesloft-runtime/src/settings/mod.rs::ranges",
+        90,
+        "a table of 19 settings' bounds; rustfmt gives each row five lines",
+    ),
 ];
 
 #[test]
@@ -233,7 +235,10 @@ fn functions_and_files_stay_short() {
         .map(|(p, t)| (p.as_str(), t.as_str()))
         .collect();
     let allowed: BTreeMap<String, usize> =
-        LONG.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect();
+        LONG.iter().map(|(k, n, _)| ((*k).to_owned(), *n)).collect();
+    for (item, _, why) in LONG {
+        assert!(why.len() >= 20, "{item}: say why it stays long");
+    }
     check(
         "long functions and files",
         tests::long_items(&refs, 80, 800, &allowed),

@@ -74,19 +74,18 @@ impl Display {
                 (s.name().to_owned(), bar)
             })
             .collect();
-        let remaining: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
-        let spent: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
-        let started = Instant::now();
+        let shares = BudgetShares {
+            per_second: budget_per_second,
+            started: Instant::now(),
+            streams: Mutex::default(),
+        };
         Arc::new(move |report: &StreamReport| {
             let Some(bar) = bars.get(&report.stream) else {
                 return;
             };
             if report.finished {
                 // The stream's last report: freeze its line with the outcome.
-                remaining
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .remove(&report.stream);
+                shares.finished(&report.stream);
                 finish_bar(bar, report);
                 return;
             }
@@ -97,34 +96,7 @@ impl Display {
                 bar.set_length(total.max(report.fetched));
             }
             bar.set_position(report.fetched);
-            let left = report
-                .expected
-                .map_or(0, |t| t.saturating_sub(report.fetched));
-            let total_spent: u64 = {
-                let mut spent = spent
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                spent.insert(report.stream.clone(), report.cost);
-                spent.values().sum()
-            };
-            let eta = match budget_per_second {
-                // Every stream spends from one budget, a request of cost 1 per 100 records:
-                // each finishes when its share of the budget has paid for what it has left.
-                // The budget's sustained rate, or what the sync has really spent per second
-                // when that is less (after a few seconds, once the burst is behind it).
-                Some(budget) => {
-                    let secs = started.elapsed().as_secs_f64();
-                    let observed = (secs > 5.0).then(|| total_spent as f64 / secs);
-                    let rate = observed.map_or(budget, |o| o.min(budget));
-                    let mut remaining = remaining
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    remaining.insert(report.stream.clone(), left.div_ceil(100));
-                    let finish = fair_share_finish(&remaining, rate);
-                    finish.get(&report.stream).copied().unwrap_or_default()
-                }
-                None => bar.eta(),
-            };
+            let eta = shares.eta(report).unwrap_or_else(|| bar.eta());
             let eta = if report.expected.is_some() {
                 format!("eta {}", humanize(eta))
             } else {
@@ -135,6 +107,61 @@ impl Display {
                 bar.tick();
             }
         })
+    }
+}
+
+/// What the progress bars share to estimate when each stream ends: every stream spends from
+/// one budget, a request of cost 1 per 100 records, so each finishes when its share of the
+/// budget has paid for what it has left.
+struct BudgetShares {
+    /// The budget's sustained rate, when there is a budget.
+    per_second: Option<f64>,
+    started: Instant,
+    streams: Mutex<Shares>,
+}
+
+/// Each stream's cost so far, and each unfinished stream's requests left.
+#[derive(Default)]
+struct Shares {
+    spent: HashMap<String, u64>,
+    left: HashMap<String, u64>,
+}
+
+impl BudgetShares {
+    /// `stream` has finished and takes no more of the budget.
+    fn finished(&self, stream: &str) {
+        self.lock().left.remove(stream);
+    }
+
+    /// How long `report`'s stream has left at its share of the budget's rate, or what the sync
+    /// really spends per second when that is less (after a few seconds, once the burst is
+    /// behind it); `None` without a budget.
+    fn eta(&self, report: &StreamReport) -> Option<Duration> {
+        let budget = self.per_second?;
+        let left = report
+            .expected
+            .map_or(0, |t| t.saturating_sub(report.fetched));
+        let mut shares = self.lock();
+        shares.spent.insert(report.stream.clone(), report.cost);
+        shares
+            .left
+            .insert(report.stream.clone(), left.div_ceil(100));
+        let total_spent: u64 = shares.spent.values().sum();
+        let secs = self.started.elapsed().as_secs_f64();
+        let observed = (secs > 5.0).then(|| total_spent as f64 / secs);
+        let rate = observed.map_or(budget, |o| o.min(budget));
+        Some(
+            fair_share_finish(&shares.left, rate)
+                .get(&report.stream)
+                .copied()
+                .unwrap_or_default(),
+        )
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Shares> {
+        self.streams
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -195,32 +195,8 @@ pub async fn demo(
     team: TeamSettings,
     display: &Display,
 ) -> Result<(), CliError> {
-    let size = TeamSize {
-        users: 40,
-        accounts: people / 5,
-        people,
-        cadences: (people / 400).max(3),
-        memberships: people * 2,
-        emails: people * 8,
-        calls: people * 2,
-        notes: people / 4,
-    };
-    tracing::info!(people, "starting an offline SalesLoft");
-    let started = Instant::now();
-    let sandbox = Sandbox::start(SandboxConfig {
-        team: size,
-        // Unthrottled so the demo takes a minute, not an hour; the cost is counted all the same.
-        rate_limit_per_minute: None,
-        ..SandboxConfig::default()
-    })
-    .await?;
+    let sandbox = demo_sandbox(people).await?;
     let counts = sandbox.counts();
-    tracing::info!(
-        url = %sandbox.url(),
-        secs = format!("{:.1}", started.elapsed().as_secs_f64()),
-        ?counts,
-        "sandbox ready"
-    );
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{db_path}{suffix}"));
     }
@@ -242,7 +218,76 @@ pub async fn demo(
         .await?;
     let equal = diffs.iter().all(|d| d.is_equal());
     print_verified(&report, &diffs);
-    let cost = sandbox.counters().cost_spent;
+    print_demo_summary(
+        &report,
+        sync_time,
+        sandbox.counters().cost_spent,
+        &counts,
+        db_path,
+        equal,
+    );
+    let engagement = EngagementMetrics::new(ctx, EngagementConfig::default())
+        .recompute(Recompute::Changed)
+        .await?;
+    println!(
+        "daily engagement: {} (day, user, cadence) rows over {} days computed in {:.2}s, each \
+         activity on its user's local day; see them with `salesloft report engagement --from \
+         2024-01-01 --to 2025-12-31 --by day` on {db_path}",
+        engagement.rows,
+        engagement.days,
+        engagement.took.as_secs_f64()
+    );
+    store.close().await;
+    sandbox.shutdown().await?;
+    if equal && report.is_ok() {
+        Ok(())
+    } else {
+        Err(CliError::Usage(
+            "the local copy differs from the source".into(),
+        ))
+    }
+}
+
+/// An offline SalesLoft with a team of `people` and what goes with them, unthrottled.
+async fn demo_sandbox(people: usize) -> Result<salesloft_sandbox::SandboxHandle, CliError> {
+    let size = TeamSize {
+        users: 40,
+        accounts: people / 5,
+        people,
+        cadences: (people / 400).max(3),
+        memberships: people * 2,
+        emails: people * 8,
+        calls: people * 2,
+        notes: people / 4,
+    };
+    tracing::info!(people, "starting an offline SalesLoft");
+    let started = Instant::now();
+    let sandbox = Sandbox::start(SandboxConfig {
+        team: size,
+        // Unthrottled so the demo takes a minute, not an hour; the cost is counted all the same.
+        rate_limit_per_minute: None,
+        ..SandboxConfig::default()
+    })
+    .await?;
+    tracing::info!(
+        url = %sandbox.url(),
+        secs = format!("{:.1}", started.elapsed().as_secs_f64()),
+        counts = ?sandbox.counts(),
+        "sandbox ready"
+    );
+    Ok(sandbox)
+}
+
+/// The demo's figures: records and rate, API cost beside page-number paging, and whether the
+/// copy equals the source.
+fn print_demo_summary(
+    report: &SyncReport,
+    sync_time: std::time::Duration,
+    cost: u64,
+    counts: &std::collections::BTreeMap<&'static str, usize>,
+    db_path: &str,
+    equal: bool,
+) {
     let records = report.fetched();
     // Computed, not measured: what reading the walkable lists by page number would cost by
     // SalesLoft's page table (users and steps are listed in full either way).
@@ -267,26 +312,6 @@ pub async fn demo(
         "local copy equals the source: {}",
         if equal { "yes" } else { "NO" }
     );
-    let engagement = EngagementMetrics::new(ctx, EngagementConfig::default())
-        .recompute(Recompute::Changed)
-        .await?;
-    println!(
-        "daily engagement: {} (day, user, cadence) rows over {} days computed in {:.2}s, each \
-         activity on its user's local day; see them with `salesloft report engagement --from \
-         2024-01-01 --to 2025-12-31 --by day` on {db_path}",
-        engagement.rows,
-        engagement.days,
-        engagement.took.as_secs_f64()
-    );
-    store.close().await;
-    sandbox.shutdown().await?;
-    if equal && report.is_ok() {
-        Ok(())
-    } else {
-        Err(CliError::Usage(
-            "the local copy differs from the source".into(),
-        ))
-    }
 }
 
 /// Each stream's sync beside its record-by-record comparison with the source.
