@@ -191,7 +191,6 @@ fn change_of(row: ChangedRow, since: ChangeCursor) -> PersonChange {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn a_cursor_reads_back_what_it_prints() {
