@@ -219,8 +219,14 @@ pub(crate) enum Command {
         #[arg(long, default_value_t = 2.0)]
         changes_per_second: f64,
     },
-    /// Create or upgrade the local database's tables.
-    Migrate,
+    /// Create or upgrade the local database's tables (the expand steps, safe beside a process
+    /// of the previous release).
+    Migrate {
+        /// Also run the contract steps, which remove what only an older release still uses:
+        /// only once no process of an older release is left.
+        #[arg(long)]
+        contract: bool,
+    },
     /// Bring the local copy up to date: the first run backfills, later runs fetch only what
     /// changed, a killed run resumes where it stopped.
     Sync {

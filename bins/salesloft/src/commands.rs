@@ -82,10 +82,22 @@ pub(crate) async fn run(
             };
             up::up(options, config).await
         }
-        Command::Migrate => {
+        Command::Migrate { contract } => {
             let store = local::open_migrated(settings.database.url.expose_secret()).await?;
+            let contracted = if contract {
+                store
+                    .migrate_contract()
+                    .await
+                    .map(|()| " (contract steps too)")
+            } else {
+                Ok("")
+            };
             store.close().await;
-            println!("database migrated: {}", settings.database.display_url());
+            println!(
+                "database migrated{}: {}",
+                contracted?,
+                settings.database.display_url()
+            );
             Ok(())
         }
         Command::Demo { people, db } => local::demo(people, &db, settings.team(), display).await,

@@ -15,7 +15,7 @@ use salesloft_client::wire::parse_received;
 use salesloft_client::{Call, Email, User};
 use salesloft_services::{Context, EngagementConfig, EngagementMetrics, Recompute};
 use salesloft_storage::testing::{TestDb, fetch_texts};
-use salesloft_storage::{PreparedRows, Store, Tz};
+use salesloft_storage::{PreparedRows, Store};
 
 const ZONES: &[&str] = &[
     "America/New_York",
@@ -82,25 +82,25 @@ async fn fill(store: &Store, first: i64, n: usize, from_us: i64, to_us: i64) {
         }
         if emails.len() >= 5_000 {
             store
-                .upsert_prepared(PreparedRows::received(&emails, Tz::UTC))
+                .upsert_prepared(PreparedRows::received(&emails))
                 .await
                 .unwrap();
             emails.clear();
         }
         if calls.len() >= 5_000 {
             store
-                .upsert_prepared(PreparedRows::received(&calls, Tz::UTC))
+                .upsert_prepared(PreparedRows::received(&calls))
                 .await
                 .unwrap();
             calls.clear();
         }
     }
     store
-        .upsert_prepared(PreparedRows::received(&emails, Tz::UTC))
+        .upsert_prepared(PreparedRows::received(&emails))
         .await
         .unwrap();
     store
-        .upsert_prepared(PreparedRows::received(&calls, Tz::UTC))
+        .upsert_prepared(PreparedRows::received(&calls))
         .await
         .unwrap();
 }
@@ -130,7 +130,7 @@ async fn bench(name: &str, db: TestDb, n: usize) {
         })
         .collect();
     store
-        .upsert_prepared(PreparedRows::received(&users, Tz::UTC))
+        .upsert_prepared(PreparedRows::received(&users))
         .await
         .unwrap();
     let filled = Instant::now();

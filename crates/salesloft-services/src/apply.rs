@@ -123,7 +123,7 @@ where
         };
         return first(confirm_deleted::<R>(ctx, &[hint]).await?);
     }
-    let rows = PreparedRows::received(std::slice::from_ref(&received), ctx.team.time_zone);
+    let rows = PreparedRows::received(std::slice::from_ref(&received));
     let stats = ctx.store.upsert_prepared(rows).await?;
     Ok(if stats.inserted > 0 {
         Applied::Inserted
@@ -204,8 +204,7 @@ where
                 records = answer.items.len(),
                 "delete deliveries name records SalesLoft still lists: kept live"
             );
-            let rows = PreparedRows::received(&answer.items, ctx.team.time_zone)
-                .listed_at(answer.asked_at_ms);
+            let rows = PreparedRows::received(&answer.items).listed_at(answer.asked_at_ms);
             ctx.store.upsert_prepared(rows).await?;
         }
         listed.extend(answer.present);

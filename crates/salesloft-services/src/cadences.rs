@@ -151,7 +151,7 @@ impl CadenceManager {
         let cadence = self.ctx.client.cadences().get(id).await?;
         self.ctx
             .store
-            .upsert(std::slice::from_ref(&cadence), self.ctx.team.time_zone)
+            .upsert(std::slice::from_ref(&cadence))
             .await?;
         Ok(cadence)
     }
@@ -338,7 +338,7 @@ impl CadenceManager {
     async fn keep(&self, membership: &CadenceMembership) -> Result<()> {
         self.ctx
             .store
-            .upsert(std::slice::from_ref(membership), self.ctx.team.time_zone)
+            .upsert(std::slice::from_ref(membership))
             .await?;
         Ok(())
     }

@@ -89,10 +89,7 @@ impl Context {
     ) -> crate::error::Result<()> {
         if !records.is_empty() {
             self.store
-                .upsert_prepared(salesloft_storage::PreparedRows::received(
-                    records,
-                    self.team.time_zone,
-                ))
+                .upsert_prepared(salesloft_storage::PreparedRows::received(records))
                 .await?;
         }
         Ok(())

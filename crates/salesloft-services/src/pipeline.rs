@@ -10,7 +10,7 @@ use salesloft_client::{
     IncrementalWalk, ListRequest, ListResource, Received, Record, Rejected, WalkCursor, WalkPage,
     page_cost,
 };
-use salesloft_storage::{Entity, OpenCheckpoint, PreparedRows, SyncState, Tz};
+use salesloft_storage::{Entity, OpenCheckpoint, PreparedRows, SyncState};
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::context::Context;
@@ -147,7 +147,7 @@ where
         sender,
         run.stop.clone(),
         run.options.max_pages.unwrap_or(u64::MAX),
-        (ctx.team.time_zone, ctx.clock.clone()),
+        ctx.clock.clone(),
     );
     let stream = run.stream().to_owned();
     // The fetcher decodes on another worker thread while this task writes; it stops at its
@@ -168,7 +168,7 @@ async fn fetch_pages<R: ListResource>(
     sender: tokio::sync::mpsc::Sender<Result<Fetched<R::Item>>>,
     stop: tokio_util::sync::CancellationToken,
     max_pages: u64,
-    (zone, clock): (Tz, std::sync::Arc<dyn crate::Clock>),
+    clock: std::sync::Arc<dyn crate::Clock>,
 ) where
     R::Item: Entity,
 {
@@ -185,7 +185,7 @@ async fn fetch_pages<R: ListResource>(
         };
         let fetched = match next {
             Ok(None) => return,
-            Ok(Some(page)) => Ok(Fetched::of(page, zone, asked_at)),
+            Ok(Some(page)) => Ok(Fetched::of(page, asked_at)),
             Err(e) => Err(e.into()),
         };
         if !fetched.as_ref().is_ok_and(|f| f.lookback) {
@@ -339,7 +339,7 @@ where
         }
         let mut checkpoint = ctx.store.begin_checkpoint(&state).await?;
         checkpoint
-            .write(PreparedRows::received(&page.items, ctx.team.time_zone).listed_at(asked_at))
+            .write(PreparedRows::received(&page.items).listed_at(asked_at))
             .await?;
         checkpoint.quarantine(&page.rejected).await?;
         state = run.commit(checkpoint, &cursor, last).await?;
@@ -379,15 +379,14 @@ struct Fetched<T> {
 }
 
 impl<T: Entity> Fetched<T> {
-    /// A walk's page as the writer takes it, its rows prepared in `zone` and listed at
-    /// `asked_at`.
-    fn of(page: WalkPage<T>, zone: Tz, asked_at: i64) -> Self {
+    /// A walk's page as the writer takes it, its rows listed at `asked_at`.
+    fn of(page: WalkPage<T>, asked_at: i64) -> Self {
         Fetched {
             lookback: page.lookback,
             skipped: page
                 .fetched
                 .saturating_sub(page.items.len() + page.rejected.len()) as u64,
-            rows: PreparedRows::received(&page.items, zone).listed_at(asked_at),
+            rows: PreparedRows::received(&page.items).listed_at(asked_at),
             fetched: page.fetched as u64,
             requests: u64::from(page.requests),
             cost: page.cost,

@@ -176,8 +176,8 @@ where
         if listed.items.is_empty() {
             continue;
         }
-        let rows = salesloft_storage::PreparedRows::received(&listed.items, ctx.team.time_zone)
-            .listed_at(listed.asked_at_ms);
+        let rows =
+            salesloft_storage::PreparedRows::received(&listed.items).listed_at(listed.asked_at_ms);
         let stats = ctx.store.upsert_prepared(rows).await?;
         report.restored += stats.updated;
     }

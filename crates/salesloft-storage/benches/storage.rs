@@ -145,7 +145,7 @@ async fn reference_insert(store: &Store, rows: &[PlainRow]) -> Duration {
 fn prepared(people: &[Person]) -> Vec<PreparedRows<Person>> {
     people
         .chunks(5_000)
-        .map(|c| PreparedRows::new(c, chrono_tz::UTC).unwrap())
+        .map(|c| PreparedRows::new(c).unwrap())
         .collect()
 }
 
@@ -199,7 +199,7 @@ async fn checkpoints(name: &str, store: &Store, n: usize) {
                 window: None,
                 settled_us: None,
             };
-            (PreparedRows::new(page, chrono_tz::UTC).unwrap(), cursor)
+            (PreparedRows::new(page).unwrap(), cursor)
         })
         .collect();
     let mut state = store.sync_state("bench").await.unwrap();

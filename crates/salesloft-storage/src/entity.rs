@@ -4,7 +4,6 @@
 
 use std::marker::PhantomData;
 
-use chrono_tz::Tz;
 use salesloft_model::models::Record;
 use salesloft_model::{
     Account, Cadence, CadenceMembership, Call, Email, Note, Person, Received, Step, Timestamp, User,
@@ -25,9 +24,8 @@ impl<T: Record + Serialize + Send + Sync + 'static + Mapping> Entity for T {}
 pub trait Mapping {
     /// The entity's table.
     const TABLE: Table;
-    /// The typed column values of this record, in [`Table::columns`] order; `zone` is the team's
-    /// time zone (it sets the day an activity counts for).
-    fn values(&self, zone: Tz) -> Vec<Val>;
+    /// The typed column values of this record, in [`Table::columns`] order.
+    fn values(&self) -> Vec<Val>;
     /// SalesLoft's `created_at`.
     fn created_at(&self) -> Option<&Timestamp>;
 }
@@ -132,15 +130,14 @@ pub struct PreparedRows<T> {
 }
 
 impl<T: Entity> PreparedRows<T> {
-    /// Turn `records` into rows; `zone` is the team's time zone, which sets the day an
-    /// activity counts for.
-    pub fn new(records: &[T], zone: Tz) -> Result<Self> {
+    /// Turn `records` into rows.
+    pub fn new(records: &[T]) -> Result<Self> {
         let rows = records
             .iter()
             .map(|r| {
                 Ok(Row {
                     id: r.record_id(),
-                    values: r.values(zone),
+                    values: r.values(),
                     created_us: r.created_at().map(Timestamp::timestamp_micros),
                     updated_us: r.updated_at().timestamp_micros(),
                     raw: serde_json::to_string(r).map_err(|source| Error::Encode {
@@ -160,12 +157,12 @@ impl<T: Entity> PreparedRows<T> {
 
     /// Turn records as SalesLoft sent them into rows: each keeps its JSON text exactly as
     /// received, and the fields that drifted are noted on the row.
-    pub fn received(records: &[Received<T>], zone: Tz) -> Self {
+    pub fn received(records: &[Received<T>]) -> Self {
         let rows = records
             .iter()
             .map(|r| Row {
                 id: r.record.record_id(),
-                values: r.record.values(zone),
+                values: r.record.values(),
                 created_us: r.record.created_at().map(Timestamp::timestamp_micros),
                 updated_us: r.record.updated_at().timestamp_micros(),
                 raw: r.raw.clone(),
@@ -207,11 +204,6 @@ fn ref_id<I: Copy + Into<i64>>(r: &Option<salesloft_model::Ref<I>>) -> Option<i6
     r.as_ref().map(|r| r.id.into())
 }
 
-/// The local day of an instant in `zone`, as `YYYY-MM-DD`.
-fn day_in(t: &Timestamp, zone: Tz) -> String {
-    t.with_timezone(&zone).format("%Y-%m-%d").to_string()
-}
-
 impl Mapping for Person {
     const TABLE: Table = Table {
         name: "people",
@@ -228,7 +220,7 @@ impl Mapping for Person {
         ],
         fillers: &[],
     };
-    fn values(&self, _: Tz) -> Vec<Val> {
+    fn values(&self) -> Vec<Val> {
         vec![
             (&self.email_address).into(),
             (&self.first_name).into(),
@@ -252,7 +244,7 @@ impl Mapping for Account {
         columns: &["name", "domain", "owner_user_id", "archived_at_us"],
         fillers: &[],
     };
-    fn values(&self, _: Tz) -> Vec<Val> {
+    fn values(&self) -> Vec<Val> {
         vec![
             (&self.name).into(),
             (&self.domain).into(),
@@ -272,7 +264,7 @@ impl Mapping for User {
         columns: &["guid", "email", "name", "active", "role_id"],
         fillers: &[],
     };
-    fn values(&self, _: Tz) -> Vec<Val> {
+    fn values(&self) -> Vec<Val> {
         vec![
             (&self.guid).into(),
             (&self.email).into(),
@@ -299,7 +291,7 @@ impl Mapping for Cadence {
         ],
         fillers: &[],
     };
-    fn values(&self, _: Tz) -> Vec<Val> {
+    fn values(&self) -> Vec<Val> {
         vec![
             (&self.name).into(),
             ref_id(&self.owner).into(),
@@ -320,7 +312,7 @@ impl Mapping for Step {
         columns: &["cadence_id", "step_type", "day", "step_number"],
         fillers: &[],
     };
-    fn values(&self, _: Tz) -> Vec<Val> {
+    fn values(&self) -> Vec<Val> {
         vec![
             ref_id(&self.cadence).unwrap_or(0).into(),
             (&self.step_type).into(),
@@ -347,7 +339,7 @@ impl Mapping for CadenceMembership {
         ],
         fillers: &[],
     };
-    fn values(&self, _: Tz) -> Vec<Val> {
+    fn values(&self) -> Vec<Val> {
         vec![
             ref_id(&self.person).unwrap_or(0).into(),
             ref_id(&self.cadence).unwrap_or(0).into(),
@@ -375,7 +367,7 @@ impl Mapping for Note {
         ],
         fillers: &[],
     };
-    fn values(&self, _: Tz) -> Vec<Val> {
+    fn values(&self) -> Vec<Val> {
         vec![
             (&self.associated_type).into(),
             self.associated_with.as_ref().map(|r| r.id).into(),
@@ -390,7 +382,7 @@ impl Mapping for Note {
 }
 
 /// The `NOT NULL` activity columns without a default, filled on a tombstone.
-const ACTIVITY_FILLERS: &[(&str, &str)] = &[("occurred_at_us", "0"), ("day", "''")];
+const ACTIVITY_FILLERS: &[(&str, &str)] = &[("occurred_at_us", "0")];
 
 const ACTIVITY_COLUMNS: &[&str] = &[
     "user_id",
@@ -398,7 +390,6 @@ const ACTIVITY_COLUMNS: &[&str] = &[
     "cadence_id",
     "step_id",
     "occurred_at_us",
-    "day",
     "status",
     "opened",
     "clicked",
@@ -415,7 +406,7 @@ impl Mapping for Email {
         columns: ACTIVITY_COLUMNS,
         fillers: ACTIVITY_FILLERS,
     };
-    fn values(&self, zone: Tz) -> Vec<Val> {
+    fn values(&self) -> Vec<Val> {
         let occurred = self.sent_at.unwrap_or(self.created_at);
         let counts = self.counts.clone().unwrap_or_default();
         let positive = |v: Option<i64>| Val::Int(Some(i64::from(v.unwrap_or(0) > 0)));
@@ -425,7 +416,6 @@ impl Mapping for Email {
             ref_id(&self.cadence).unwrap_or(0).into(),
             ref_id(&self.step).unwrap_or(0).into(),
             us(&occurred).into(),
-            day_in(&occurred, zone).into(),
             (&self.status).into(),
             positive(counts.views),
             positive(counts.clicks),
@@ -447,14 +437,13 @@ impl Mapping for Call {
         columns: ACTIVITY_COLUMNS,
         fillers: ACTIVITY_FILLERS,
     };
-    fn values(&self, zone: Tz) -> Vec<Val> {
+    fn values(&self) -> Vec<Val> {
         vec![
             ref_id(&self.user).unwrap_or(0).into(),
             ref_id(&self.called_person).unwrap_or(0).into(),
             ref_id(&self.cadence).unwrap_or(0).into(),
             ref_id(&self.step).unwrap_or(0).into(),
             us(&self.created_at).into(),
-            day_in(&self.created_at, zone).into(),
             (&self.disposition).into(),
             Val::Int(Some(0)),
             Val::Int(Some(0)),
@@ -472,14 +461,6 @@ impl Mapping for Call {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn activity_days_are_local_to_the_team() {
-        let t: Timestamp =
-            chrono::DateTime::parse_from_rfc3339("2024-05-16T23:30:03-04:00").unwrap();
-        assert_eq!(day_in(&t, chrono_tz::UTC), "2024-05-17");
-        assert_eq!(day_in(&t, chrono_tz::America::Chicago), "2024-05-16");
-    }
 
     #[test]
     fn every_table_name_and_column_is_a_plain_identifier() {

@@ -1,7 +1,5 @@
-//! Reading and writing the local copy, keyed by record type: `store.upsert(&people, zone)`,
+//! Reading and writing the local copy, keyed by record type: `store.upsert(&people)`,
 //! `store.count_live::<Email>()`, `store.soft_delete::<Person>(id)`.
-
-use chrono_tz::Tz;
 
 use crate::entity::{Entity, PreparedRows, Table};
 use crate::error::{Context, Result};
@@ -18,11 +16,9 @@ fn live_rows(table: &Table) -> String {
 }
 
 impl Store {
-    /// Write `records` in batches, newest version wins; returns what changed. `zone` is the
-    /// team's time zone (it sets the day an activity counts for).
-    pub async fn upsert<T: Entity>(&self, records: &[T], zone: Tz) -> Result<UpsertStats> {
-        self.upsert_prepared(PreparedRows::new(records, zone)?)
-            .await
+    /// Write `records` in batches, newest version wins; returns what changed.
+    pub async fn upsert<T: Entity>(&self, records: &[T]) -> Result<UpsertStats> {
+        self.upsert_prepared(PreparedRows::new(records)?).await
     }
 
     /// Write rows prepared earlier, in one transaction; returns what changed.

@@ -11,11 +11,26 @@ use sqlx::sqlite::{
 use crate::checkpointer::Checkpointer;
 use crate::error::{Context, Error, Result};
 
-/// The PostgreSQL migrations (`migrations/postgres`).
-pub(crate) static POSTGRES_MIGRATOR: sqlx::migrate::Migrator =
-    sqlx::migrate!("./migrations/postgres");
+/// The PostgreSQL migrations (`migrations/postgres`): expand steps, safe to run while the
+/// previous release still runs. Like every migrator here, it accepts a database where a later
+/// release applied migrations it does not know, so this release still starts beside the next
+/// one's expand steps.
+pub(crate) static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate::Migrator {
+    ignore_missing: true,
+    ..sqlx::migrate!("./migrations/postgres")
+};
 /// The SQLite migrations (`migrations/sqlite`).
-pub(crate) static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+pub(crate) static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate::Migrator {
+    ignore_missing: true,
+    ..sqlx::migrate!("./migrations/sqlite")
+};
+/// PostgreSQL's contract steps (`migrations/postgres/contract`): they remove what only an older
+/// release still uses, so they run once no older process is left, tracked in their own table.
+static POSTGRES_CONTRACT_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate::Migrator {
+    ignore_missing: true,
+    table_name: std::borrow::Cow::Borrowed("_salesloft_contract_migrations"),
+    ..sqlx::migrate!("./migrations/postgres/contract")
+};
 
 /// Pool settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,6 +207,20 @@ impl Store {
                     }
                 }
             }
+        }
+    }
+
+    /// Apply the contract steps: they remove what only an older release still uses (today
+    /// `activities.day` on PostgreSQL; SQLite has none), so run them once every process runs this
+    /// release or a later one. Applies pending expand migrations first.
+    pub async fn migrate_contract(&self) -> Result<()> {
+        self.migrate().await?;
+        match &self.pools {
+            Pools::Postgres(p) => POSTGRES_CONTRACT_MIGRATOR
+                .run(p)
+                .await
+                .map_err(Error::Migrate),
+            Pools::Sqlite { .. } => Ok(()),
         }
     }
 

@@ -383,7 +383,7 @@ impl PeopleSync {
         self.ctx
             .store
             .upsert_written(
-                PreparedRows::new(std::slice::from_ref(person), self.ctx.team.time_zone)?,
+                PreparedRows::new(std::slice::from_ref(person))?,
                 &[(person.id.get(), own)],
             )
             .await?;
@@ -414,10 +414,7 @@ impl PeopleSync {
 
     /// Keep a person read from SalesLoft.
     async fn keep_read(&self, person: &Person) -> Result<()> {
-        self.ctx
-            .store
-            .upsert(std::slice::from_ref(person), self.ctx.team.time_zone)
-            .await?;
+        self.ctx.store.upsert(std::slice::from_ref(person)).await?;
         Ok(())
     }
 }

@@ -152,10 +152,9 @@ async fn lookups_load_once_remember_absence_and_forget_on_webhooks(db: TestDb) {
     );
     let body = serde_json::to_vec(&changed).unwrap();
     ctx.store
-        .upsert_prepared(salesloft_storage::PreparedRows::received(
-            &[salesloft_client::wire::parse_received::<Person>(&body).unwrap()],
-            ctx.team.time_zone,
-        ))
+        .upsert_prepared(salesloft_storage::PreparedRows::received(&[
+            salesloft_client::wire::parse_received::<Person>(&body).unwrap(),
+        ]))
         .await
         .unwrap();
     lookups

@@ -14,7 +14,7 @@ async fn the_log_reaches_the_database_file_without_a_writer_checkpoint() {
     let t0 = 1_709_797_560_302_715;
     let people: Vec<_> = (0..2_000).map(|i| person(i + 1, t0 + i, "vp")).collect();
     let before = size();
-    db.store.upsert(&people, chrono_tz::UTC).await.unwrap();
+    db.store.upsert(&people).await.unwrap();
     // Far below the writer's own checkpoint threshold (256 MiB): without the background
     // checkpointer (it looks every 200 ms, so on a busy machine it may already have run during
     // the upsert) the rows would stay in the log and the file would not grow.

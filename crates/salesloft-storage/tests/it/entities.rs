@@ -12,11 +12,6 @@ fn offset() -> FixedOffset {
     FixedOffset::west_opt(5 * 3600).unwrap()
 }
 
-/// The team's time zone: five hours behind UTC all year.
-fn zone() -> chrono_tz::Tz {
-    chrono_tz::Etc::GMTPlus5
-}
-
 pub fn person(id: i64, updated_us: i64, title: &str) -> Person {
     let t = |us: i64| {
         chrono::DateTime::from_timestamp_micros(us)
@@ -47,26 +42,26 @@ async fn raw_title(db: &TestDb, id: i64) -> Option<String> {
 async fn batched_upserts_keep_the_newest_version(db: &TestDb) {
     let t0 = 1_709_797_560_302_715;
     let people: Vec<Person> = (0..1_200).map(|i| person(i + 1, t0 + i, "v1")).collect();
-    let s = db.store.upsert(&people, zone()).await.unwrap();
+    let s = db.store.upsert(&people).await.unwrap();
     assert_eq!((s.inserted, s.updated, s.unchanged), (1_200, 0, 0));
-    let again = db.store.upsert(&people, zone()).await.unwrap();
+    let again = db.store.upsert(&people).await.unwrap();
     assert_eq!(
         (again.inserted, again.updated, again.unchanged),
         (0, 0, 1_200)
     );
     // An older version never overwrites a newer row; a newer one does.
     let older = vec![person(5, t0 - 10, "stale")];
-    assert_eq!(db.store.upsert(&older, zone()).await.unwrap().unchanged, 1);
+    assert_eq!(db.store.upsert(&older).await.unwrap().unchanged, 1);
     assert_eq!(raw_title(db, 5).await.as_deref(), Some("v1"));
     let newer = vec![person(5, t0 + 10_000, "v2"), person(6, t0 + 10_000, "v2")];
-    assert_eq!(db.store.upsert(&newer, zone()).await.unwrap().updated, 2);
+    assert_eq!(db.store.upsert(&newer).await.unwrap().updated, 2);
     assert_eq!(raw_title(db, 5).await.as_deref(), Some("v2"));
     // One batch naming a record twice keeps its newest version.
     let twice = vec![
         person(7, t0 + 20_000, "late"),
         person(7, t0 + 15_000, "early"),
     ];
-    db.store.upsert(&twice, zone()).await.unwrap();
+    db.store.upsert(&twice).await.unwrap();
     assert_eq!(raw_title(db, 7).await.as_deref(), Some("late"));
     assert_eq!(db.store.count_live::<Person>().await.unwrap(), 1_200);
 }
@@ -74,10 +69,7 @@ on_both!(batched_upserts, &batched_upserts_keep_the_newest_version);
 
 async fn deletes_stay_deleted_until_a_strictly_newer_version(db: &TestDb) {
     let t0 = 1_709_797_560_302_715;
-    db.store
-        .upsert(&[person(1, t0, "a")], zone())
-        .await
-        .unwrap();
+    db.store.upsert(&[person(1, t0, "a")]).await.unwrap();
     assert!(db.store.soft_delete::<Person>(1, Some(t0)).await.unwrap());
     assert!(
         !db.store.soft_delete::<Person>(1, Some(t0)).await.unwrap(),
@@ -88,19 +80,11 @@ async fn deletes_stay_deleted_until_a_strictly_newer_version(db: &TestDb) {
     // A stale copy, or one of the very version deleted (a page read before the delete and
     // stored after it), leaves it deleted; only a strictly newer version revives it.
     for stale in [t0 - 5, t0] {
-        let s = db
-            .store
-            .upsert(&[person(1, stale, "stale")], zone())
-            .await
-            .unwrap();
+        let s = db.store.upsert(&[person(1, stale, "stale")]).await.unwrap();
         assert_eq!(s.unchanged, 1);
         assert_eq!(db.store.count_live::<Person>().await.unwrap(), 0);
     }
-    let s = db
-        .store
-        .upsert(&[person(1, t0 + 1, "b")], zone())
-        .await
-        .unwrap();
+    let s = db.store.upsert(&[person(1, t0 + 1, "b")]).await.unwrap();
     assert_eq!(s.updated, 1);
     assert_eq!(db.store.count_live::<Person>().await.unwrap(), 1);
 
@@ -112,31 +96,22 @@ async fn deletes_stay_deleted_until_a_strictly_newer_version(db: &TestDb) {
             .unwrap()
     );
     db.store
-        .upsert(&[person(1, t0 + 50, "fetched before the delete")], zone())
+        .upsert(&[person(1, t0 + 50, "fetched before the delete")])
         .await
         .unwrap();
     assert_eq!(db.store.count_live::<Person>().await.unwrap(), 0);
 
     // A delete for an id never stored leaves a tombstone: a stale page cannot create it.
     assert!(!db.store.soft_delete::<Person>(2, Some(t0)).await.unwrap());
-    db.store
-        .upsert(&[person(2, t0, "stale")], zone())
-        .await
-        .unwrap();
+    db.store.upsert(&[person(2, t0, "stale")]).await.unwrap();
     assert_eq!(db.store.count_live::<Person>().await.unwrap(), 0);
     assert!(db.store.raw_records::<Person>().await.unwrap().is_empty());
 
     // Without a known version (a reconcile), the moment of the delete stands in.
-    db.store
-        .upsert(&[person(3, t0, "c")], zone())
-        .await
-        .unwrap();
+    db.store.upsert(&[person(3, t0, "c")]).await.unwrap();
     assert!(db.store.soft_delete::<Person>(3, None).await.unwrap());
     db.store
-        .upsert(
-            &[person(3, t0 + 1_000_000, "read before the delete")],
-            zone(),
-        )
+        .upsert(&[person(3, t0 + 1_000_000, "read before the delete")])
         .await
         .unwrap();
     assert_eq!(db.store.count_live::<Person>().await.unwrap(), 0);
@@ -152,7 +127,7 @@ async fn a_listing_after_a_delete_restores_the_record(db: &TestDb) {
     use salesloft_storage::PreparedRows;
     let t0 = 1_709_797_560_302_715;
     db.store
-        .upsert(&[person(1, t0, "a"), person(2, t0, "b")], zone())
+        .upsert(&[person(1, t0, "a"), person(2, t0, "b")])
         .await
         .unwrap();
     let before = salesloft_storage::now_ms() - 1;
@@ -162,7 +137,7 @@ async fn a_listing_after_a_delete_restores_the_record(db: &TestDb) {
     assert!(!db.store.soft_delete::<Person>(3, Some(t0)).await.unwrap());
     let rows = |ids: &[i64]| {
         let people: Vec<Person> = ids.iter().map(|id| person(*id, t0, "listed")).collect();
-        PreparedRows::new(&people, zone()).unwrap()
+        PreparedRows::new(&people).unwrap()
     };
     // Listed before the delete (a page read, then stored after it): still deleted.
     let s = db
@@ -305,24 +280,26 @@ async fn emails_and_calls_share_the_activities_table(db: &TestDb) {
         "duration": 184, "disposition": "Connected", "user": {"id": 1}, "called_person": {"id": 5}
     }))
     .unwrap();
-    let s1 = db.store.upsert(&[email], zone()).await.unwrap();
-    let s2 = db.store.upsert(&[call], zone()).await.unwrap();
+    let s1 = db.store.upsert(&[email]).await.unwrap();
+    let s2 = db.store.upsert(&[call]).await.unwrap();
     assert_eq!(
         (s1.inserted, s2.inserted),
         (1, 1),
         "same id, different kinds"
     );
-    // The e-mail was sent at 23:30 in -04:00, which is the 16th in a -05:00 team.
-    let row = email_day(db).await;
-    assert_eq!(row, "2024-05-16");
+    // An e-mail counts at its sending instant (the local day is the engagement recompute's,
+    // in the user's zone).
+    let sent_us = chrono::DateTime::parse_from_rfc3339("2024-05-16T23:30:03-04:00")
+        .unwrap()
+        .timestamp_micros();
+    assert_eq!(email_occurred_us(db).await, sent_us.to_string());
 }
 on_both!(activities, &emails_and_calls_share_the_activities_table);
 
-async fn email_day(db: &TestDb) -> String {
-    let days = fetch_texts(&db.store, "SELECT day FROM activities WHERE kind = 'email'")
-        .await
-        .unwrap();
-    days.into_iter().flatten().next().unwrap()
+async fn email_occurred_us(db: &TestDb) -> String {
+    let sql = "SELECT CAST(occurred_at_us AS TEXT) FROM activities WHERE kind = 'email'";
+    let occurred = fetch_texts(&db.store, sql).await.unwrap();
+    occurred.into_iter().flatten().next().unwrap()
 }
 
 async fn the_inbox_makes_duplicate_deliveries_harmless(db: &TestDb) {
@@ -631,7 +608,7 @@ async fn records_keep_their_text_as_received_and_drift_is_counted(db: &TestDb) {
     let page = salesloft_client::wire::parse_page::<Person>(format!("[{text}]").as_bytes())
         .expect("a list");
     assert_eq!(page.items[0].drifted, ["title"]);
-    let rows = salesloft_storage::PreparedRows::received(&page.items, zone());
+    let rows = salesloft_storage::PreparedRows::received(&page.items);
     db.store.upsert_prepared(rows).await.unwrap();
     let (raw, _) = db.store.raw_record::<Person>(41).await.unwrap().unwrap();
     assert_eq!(raw, text, "the JSON text exactly as sent");
@@ -644,10 +621,7 @@ async fn records_keep_their_text_as_received_and_drift_is_counted(db: &TestDb) {
     let page = salesloft_client::wire::parse_page::<Person>(format!("[{fixed}]").as_bytes())
         .expect("a list");
     db.store
-        .upsert_prepared(salesloft_storage::PreparedRows::received(
-            &page.items,
-            zone(),
-        ))
+        .upsert_prepared(salesloft_storage::PreparedRows::received(&page.items))
         .await
         .unwrap();
     assert_eq!(db.store.drift::<Person>().await.unwrap().0, 0);

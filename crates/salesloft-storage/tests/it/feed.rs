@@ -28,12 +28,8 @@ async fn ids_after(db: &TestDb, after: FeedPosition) -> Vec<(i64, bool)> {
 }
 
 async fn the_feed_holds_each_row_once_at_its_last_change(db: &TestDb) {
-    let zone = chrono_tz::UTC;
     db.store
-        .upsert(
-            &[person(1, T0, "a"), person(2, T0, "a"), person(3, T0, "a")],
-            zone,
-        )
+        .upsert(&[person(1, T0, "a"), person(2, T0, "a"), person(3, T0, "a")])
         .await
         .unwrap();
     let first = rows_after(db, FeedPosition::START, 100).await;
@@ -45,13 +41,10 @@ async fn the_feed_holds_each_row_once_at_its_last_change(db: &TestDb) {
             .all(|r| r.position.seq == p1.seq && r.first_seq == p1.seq)
     );
     // A version already stored changes nothing and moves nothing.
-    db.store.upsert(&[person(1, T0, "a")], zone).await.unwrap();
+    db.store.upsert(&[person(1, T0, "a")]).await.unwrap();
     assert_eq!(ids_after(db, first[2].position).await, []);
     // An update moves its row past the others; a delete moves it too, marked deleted.
-    db.store
-        .upsert(&[person(2, T0 + 1, "b")], zone)
-        .await
-        .unwrap();
+    db.store.upsert(&[person(2, T0 + 1, "b")]).await.unwrap();
     db.store.soft_delete::<Person>(3, None).await.unwrap();
     assert_eq!(
         ids_after(db, FeedPosition::START).await,
@@ -86,21 +79,16 @@ on_both!(
 );
 
 async fn a_change_committed_late_is_never_behind_a_reader(db: &TestDb) {
-    let zone = chrono_tz::UTC;
     // A sync's checkpoint takes its position and stays open...
     let state = db.store.sync_state("people").await.unwrap();
     let mut open = db.store.begin_checkpoint(&state).await.unwrap();
-    open.write(PreparedRows::new(&[person(10, T0, "slow")], zone).unwrap())
+    open.write(PreparedRows::new(&[person(10, T0, "slow")]).unwrap())
         .await
         .unwrap();
     // ...while another writer (a webhook) changes another person.
     let other = db.store.clone();
-    let webhook = tokio::spawn(async move {
-        other
-            .upsert(&[person(11, T0, "fast")], chrono_tz::UTC)
-            .await
-            .unwrap()
-    });
+    let webhook =
+        tokio::spawn(async move { other.upsert(&[person(11, T0, "fast")]).await.unwrap() });
     if db.store.backend() == salesloft_storage::Backend::Postgres {
         // Wait until the second writer is queued behind the first one's position.
         let waiting = "SELECT CAST(count(*) AS TEXT) FROM pg_locks WHERE NOT granted";
@@ -132,7 +120,6 @@ on_both!(
 );
 
 async fn own_writes_parked_writes_and_crm_ids(db: &TestDb) {
-    let zone = chrono_tz::UTC;
     let mut p = person(5, T0, "mine");
     p.crm_id = Some("003ABC".into());
     let own = OwnWrite {
@@ -140,7 +127,7 @@ async fn own_writes_parked_writes_and_crm_ids(db: &TestDb) {
         content_hash: "h1".into(),
     };
     db.store
-        .upsert_written(PreparedRows::new(&[p], zone).unwrap(), &[(5, own.clone())])
+        .upsert_written(PreparedRows::new(&[p]).unwrap(), &[(5, own.clone())])
         .await
         .unwrap();
     let rows = rows_after(db, FeedPosition::START, 10).await;
@@ -153,7 +140,7 @@ async fn own_writes_parked_writes_and_crm_ids(db: &TestDb) {
     };
     db.store
         .upsert_written(
-            PreparedRows::new(&[person(5, T0 - 1, "old")], zone).unwrap(),
+            PreparedRows::new(&[person(5, T0 - 1, "old")]).unwrap(),
             &[(5, older)],
         )
         .await

@@ -26,10 +26,7 @@ async fn hostile_strings_are_bound_never_spliced(db: &TestDb) {
     let store = &db.store;
     let t0 = 1_709_797_560_302_715;
     // Rows that must survive everything below.
-    store
-        .upsert(&[person(1, t0, "keep")], chrono_tz::UTC)
-        .await
-        .unwrap();
+    store.upsert(&[person(1, t0, "keep")]).await.unwrap();
     for (i, evil) in HOSTILE.iter().enumerate() {
         let i = i as i64;
         // Sync state: stream names, errors, cursors.
@@ -44,9 +41,7 @@ async fn hostile_strings_are_bound_never_spliced(db: &TestDb) {
         let mut cursor = WalkCursor::start();
         cursor.seen_ids = vec![i];
         let marker = json!({ "walk": cursor, "note": evil });
-        let rows =
-            salesloft_storage::PreparedRows::new(&[person(100 + i, t0 + i, evil)], chrono_tz::UTC)
-                .unwrap();
+        let rows = salesloft_storage::PreparedRows::new(&[person(100 + i, t0 + i, evil)]).unwrap();
         let done = store
             .checkpoint(&state, rows, &marker, false)
             .await

@@ -9,7 +9,7 @@ use crate::helpers::{TestDb, on_both};
 /// People `from..to` (ids from 1), updated a microsecond apart, as rows.
 fn rows(t0: i64, ids: std::ops::Range<i64>) -> PreparedRows<Person> {
     let people: Vec<Person> = ids.map(|i| person(i + 1, t0 + i, "x")).collect();
-    PreparedRows::new(&people, chrono_tz::UTC).unwrap()
+    PreparedRows::new(&people).unwrap()
 }
 
 fn cursor_of(state: &SyncState) -> Option<WalkCursor> {
@@ -112,7 +112,7 @@ async fn an_open_checkpoint_takes_pages_and_commits_them_together(db: &TestDb) {
         let stats = open.write(page(from)).await.unwrap();
         assert_eq!(stats.inserted, 100);
     }
-    let newer = PreparedRows::new(&[person(5, t0 + 500, "y")], chrono_tz::UTC).unwrap();
+    let newer = PreparedRows::new(&[person(5, t0 + 500, "y")]).unwrap();
     assert_eq!(
         open.write(newer).await.unwrap().updated,
         1,
