@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use salesloft_client::{CadenceId, CadenceImport, PersonId};
-use salesloft_services::{CadenceManager, EnrollOptions};
+use salesloft_services::{CadenceManager, EnrollOptions, RecordFailure};
 
 use crate::error::CliError;
 
@@ -179,9 +179,12 @@ pub async fn remove(
 }
 
 /// Print each failed person; an error when there is any.
-fn failures(failed: &[(i64, String)], verb: &str) -> Result<(), CliError> {
+fn failures(failed: &[(i64, RecordFailure)], verb: &str) -> Result<(), CliError> {
     for (person, reason) in failed {
-        println!("failed: person {person}: {reason}");
+        println!(
+            "failed: person {person}: {}",
+            salesloft_config::error_chain(reason)
+        );
     }
     if failed.is_empty() {
         Ok(())

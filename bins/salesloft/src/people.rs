@@ -212,7 +212,7 @@ pub async fn push(sync: &PeopleSync, records: &[LocalPerson]) -> Result<(), CliE
         println!("parked: {}: {}", parked.key, errors.join("; "));
     }
     for (key, reason) in report.failed.iter().chain(&report.retryable) {
-        println!("failed: {key}: {reason}");
+        println!("failed: {key}: {}", salesloft_config::error_chain(reason));
     }
     let (parked, failed, retry) = (
         report.parked.len(),

@@ -17,6 +17,8 @@ use salesloft_client::{
 };
 use serde::Serialize;
 
+use crate::report::RecordFailure;
+
 use crate::apply::stored_record;
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -58,7 +60,7 @@ pub struct EnrollReport {
     /// Not people SalesLoft has.
     pub not_found: Vec<i64>,
     /// Refused by SalesLoft or failed for good, with the reason.
-    pub failed: Vec<(i64, String)>,
+    pub failed: Vec<(i64, RecordFailure)>,
     /// Membership writes sent.
     pub writes: u64,
     /// List requests sent to confirm what the local copy could not tell.
@@ -76,7 +78,7 @@ pub struct RemoveReport {
     /// Not on the cadence: nothing written.
     pub not_on: Vec<i64>,
     /// Failed, with the reason.
-    pub failed: Vec<(i64, String)>,
+    pub failed: Vec<(i64, RecordFailure)>,
     /// Deletes sent.
     pub writes: u64,
     /// List requests sent.
@@ -236,9 +238,7 @@ impl CadenceManager {
                                 .await?;
                             report.removed.push(person);
                         }
-                        Err(e) => report
-                            .failed
-                            .push((person, crate::error_chain(&Error::Api(e)))),
+                        Err(e) => report.failed.push((person, Error::Api(e).into())),
                     }
                 }
             }
@@ -296,12 +296,8 @@ impl CadenceManager {
             }
             if !may_have_acted || attempt == attempts {
                 let reason = match error.field_errors() {
-                    Some(fields) => fields
-                        .iter()
-                        .map(|(field, errors)| format!("{field} {}", errors.join(", ")))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                    None => crate::error_chain(&Error::Api(error)),
+                    Some(fields) => RecordFailure::Refused(fields.clone()),
+                    None => Error::Api(error).into(),
                 };
                 report.failed.push((person, reason));
                 return Ok(());

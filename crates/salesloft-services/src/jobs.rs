@@ -5,18 +5,20 @@
 
 use std::time::Duration;
 
+use salesloft_client::FailureKind;
 use salesloft_jobs::{Job, JobContext, JobError, Outcome, Registry, Schedule};
 use salesloft_storage::NewJob;
 use serde::{Deserialize, Serialize};
 
 use crate::context::Context;
 use crate::engagement::{EngagementConfig, EngagementMetrics, Recompute};
+use crate::error::Error;
 use crate::lookup::Lookups;
 use crate::people::LocalPerson;
 use crate::policy::FieldPolicies;
 use crate::reconcile::ReconcileOptions;
 use crate::reconciler::Reconciler;
-use crate::report::SyncOptions;
+use crate::report::{RecordFailure, SyncOptions};
 use crate::streams::Stream;
 use crate::sync::SyncEngine;
 
@@ -237,7 +239,7 @@ impl Job for EnrollJob {
         let cadence = salesloft_client::CadenceId::from(payload.cadence_id);
         let people: Vec<salesloft_client::PersonId> =
             payload.person_ids.iter().copied().map(Into::into).collect();
-        let failed: Vec<(i64, String)> = if payload.remove {
+        let failed: Vec<(i64, RecordFailure)> = if payload.remove {
             let run = self.manager.remove(cadence, &people, None);
             tokio::select! {
                 r = run => r.map_err(job_error)?.failed,
@@ -259,14 +261,38 @@ impl Job for EnrollJob {
                 () = ctx.cancelled() => return Ok(Outcome::Snooze(Duration::ZERO)),
             }
         };
-        match failed.first() {
-            None => Ok(Outcome::Done),
-            Some((person, reason)) => Err(JobError::retry(format!(
-                "{} people failed (person {person}: {reason})",
-                failed.len()
-            ))),
-        }
+        let failed: Vec<(String, RecordFailure)> = failed
+            .into_iter()
+            .map(|(person, reason)| (format!("person {person}"), reason))
+            .collect();
+        records_not_written(&failed)
     }
+}
+
+/// A batch job's outcome from the records it could not write: done when there are none, else
+/// decided by the first failure that may pass (retried), or held (credentials rejected), else
+/// by the first (dead at once: trying again fails the same way).
+fn records_not_written(failed: &[(String, RecordFailure)]) -> Result<Outcome, JobError> {
+    let deciding = failed
+        .iter()
+        .find(|(_, f)| f.kind() != FailureKind::Permanent)
+        .or_else(|| failed.first());
+    let Some((record, reason)) = deciding else {
+        return Ok(Outcome::Done);
+    };
+    let hold = match reason {
+        RecordFailure::Failed(e) => e.credential_hold().cloned(),
+        _ => None,
+    };
+    Err(JobError::of_failure(
+        reason.kind(),
+        hold.as_ref(),
+        Error::RecordsNotWritten {
+            failed: failed.len(),
+            record: record.clone(),
+            reason: reason.clone(),
+        },
+    ))
 }
 
 /// The engagement recompute under its unique key `engagement`, ready to enqueue.
@@ -348,14 +374,17 @@ impl Job for PushJob {
             writes = report.writes,
             "people push done"
         );
-        match report.retryable.first() {
-            None => Ok(Outcome::Done),
-            Some((key, reason)) => Err(JobError::retry(format!(
-                "{} records failed for now (one: {reason}); {} kept",
-                report.retryable.len(),
-                key.split(':').next().unwrap_or("record")
-            ))),
-        }
+        // Parked and refused records are reported and stay so; only the ones that may pass
+        // make the job run again. Keys are named by their kind: an address is personal data.
+        let retryable: Vec<(String, RecordFailure)> = report
+            .retryable
+            .into_iter()
+            .map(|(key, reason)| {
+                let kind = key.split(':').next().unwrap_or("record");
+                (format!("a record keyed by {kind}"), reason)
+            })
+            .collect();
+        records_not_written(&retryable)
     }
 }
 
@@ -466,4 +495,43 @@ pub fn sync_schedules(sync_every: Duration) -> salesloft_jobs::Result<Vec<Schedu
         Duration::from_secs(24 * 3600),
     )?);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(kind: &str) -> (String, RecordFailure) {
+        let reason = match kind {
+            "refused" => RecordFailure::Refused(
+                [("email_address".to_owned(), vec!["is invalid".to_owned()])].into(),
+            ),
+            "missing" => RecordFailure::NoSuchPerson(7),
+            _ => Error::Unreliable("SalesLoft answered 503".into()).into(),
+        };
+        (format!("person {kind}"), reason)
+    }
+
+    #[test]
+    fn a_batch_is_retried_only_for_failures_that_may_pass() {
+        assert!(matches!(records_not_written(&[]), Ok(Outcome::Done)));
+        let permanent = records_not_written(&[failure("refused"), failure("missing")]);
+        let Err(JobError::Permanent(e)) = permanent else {
+            panic!("{permanent:?}")
+        };
+        assert_eq!(
+            salesloft_client::error_chain(e.as_ref()),
+            "2 records were not written (among them person refused): email_address is invalid"
+        );
+        let mixed = records_not_written(&[failure("refused"), failure("503"), failure("missing")]);
+        let Err(JobError::Retry(e)) = mixed else {
+            panic!("{mixed:?}")
+        };
+        let chain = salesloft_client::error_chain(e.as_ref());
+        assert!(
+            chain.starts_with("3 records were not written (among them person 503)")
+                && chain.contains("503"),
+            "{chain}"
+        );
+    }
 }

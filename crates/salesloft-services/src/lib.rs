@@ -38,7 +38,9 @@ pub use people::{
 pub use policy::{FieldDecision, FieldPolicies, FieldPolicy, is_blank};
 pub use reconcile::{ReconcileOptions, ReconcileReport};
 pub use reconciler::Reconciler;
-pub use report::{DEFAULT_LOOKBACK, Progress, ReportError, StreamReport, SyncOptions, SyncReport};
+pub use report::{
+    DEFAULT_LOOKBACK, Progress, RecordFailure, ReportError, StreamReport, SyncOptions, SyncReport,
+};
 pub use salesloft_client::error_chain;
 pub use salesloft_storage::EngagementRow;
 pub use status::{StatusReport, StreamStatus};

@@ -62,6 +62,73 @@ impl Serialize for ReportError {
     }
 }
 
+/// Why one record of a push, an enrollment or a removal was not written. It prints, and
+/// serialises, as one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RecordFailure {
+    /// The record names no person: it has no `id`, `crm_id` or `email_address`.
+    NoKey,
+    /// SalesLoft has no person with this id.
+    NoSuchPerson(i64),
+    /// SalesLoft refused the write (422): each field with what it said of it.
+    Refused(std::collections::BTreeMap<String, Vec<String>>),
+    /// The write (or the look-up before it) failed: the error, with its source chain.
+    Failed(ReportError),
+}
+
+impl RecordFailure {
+    /// What it says about trying again: only a failed write may pass.
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            Self::Failed(e) => e.kind(),
+            Self::NoKey | Self::NoSuchPerson(_) | Self::Refused(_) => FailureKind::Permanent,
+        }
+    }
+}
+
+impl From<Error> for RecordFailure {
+    fn from(e: Error) -> Self {
+        Self::Failed(e.into())
+    }
+}
+
+impl std::fmt::Display for RecordFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NoKey => f.write_str("the record has no id, crm_id or email_address"),
+            Self::NoSuchPerson(id) => write!(f, "SalesLoft has no person {id}"),
+            Self::Refused(fields) => {
+                let mut first = true;
+                for (field, errors) in fields {
+                    if !first {
+                        f.write_str("; ")?;
+                    }
+                    first = false;
+                    write!(f, "{field} {}", errors.join(", "))?;
+                }
+                Ok(())
+            }
+            Self::Failed(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for RecordFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Failed(e) => std::error::Error::source(e),
+            _ => None,
+        }
+    }
+}
+
+impl Serialize for RecordFailure {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&salesloft_client::error_chain(self))
+    }
+}
+
 /// What one stream's run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct StreamReport {

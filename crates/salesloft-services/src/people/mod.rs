@@ -44,6 +44,7 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::lookup::{LookupConfig, Lookups};
 use crate::policy::{FieldPolicies, FieldPolicy, is_blank};
+use crate::report::RecordFailure;
 
 /// The stream name of people in the feed and the parked writes.
 const STREAM: &str = "people";

@@ -43,9 +43,9 @@ pub struct PushReport {
     /// Refused by SalesLoft (422), parked with the errors.
     pub parked: Vec<ParkedPush>,
     /// Failed for now (a failure that may pass: try again later), by key with the reason.
-    pub retryable: Vec<(String, String)>,
+    pub retryable: Vec<(String, RecordFailure)>,
     /// Failed for good (no key, an id SalesLoft does not have, ...), by key with the reason.
-    pub failed: Vec<(String, String)>,
+    pub failed: Vec<(String, RecordFailure)>,
     /// Writes sent (creates, updates, upserts, including retries).
     pub writes: u64,
     /// Creates found, by a lookup after a failure, to have taken effect.
@@ -72,7 +72,7 @@ impl fmt::Debug for ParkedPush {
 
 impl fmt::Debug for PushReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let keyed = |list: &[(String, String)]| -> Vec<(String, String)> {
+        let keyed = |list: &[(String, RecordFailure)]| -> Vec<(String, RecordFailure)> {
             list.iter()
                 .map(|(k, reason)| (redacted(k).to_owned(), reason.clone()))
                 .collect()
@@ -121,10 +121,7 @@ impl PeopleSync {
         report: &mut PushReport,
     ) -> Result<()> {
         let Some(key) = record.key() else {
-            report.failed.push((
-                "(none)".into(),
-                "the record has no id, crm_id or email_address".into(),
-            ));
+            report.failed.push(("(none)".into(), RecordFailure::NoKey));
             return Ok(());
         };
         let fields = self.syncable(&record.fields);
@@ -155,7 +152,7 @@ impl PeopleSync {
                     PersonKey::Id(id) => {
                         report
                             .failed
-                            .push((key.to_string(), format!("SalesLoft has no person {id}")));
+                            .push((key.to_string(), RecordFailure::NoSuchPerson(id.get())));
                         return Ok(());
                     }
                     PersonKey::CrmId(_) => Write::UpsertByCrmId(fields),
@@ -163,9 +160,7 @@ impl PeopleSync {
                 }
             }
             Err(e) => {
-                report
-                    .retryable
-                    .push((key.to_string(), crate::error_chain(&e)));
+                report.retryable.push((key.to_string(), e.into()));
                 return Ok(());
             }
         };
@@ -308,15 +303,11 @@ impl PeopleSync {
                 return Ok(());
             }
             if !may_have_acted {
-                report
-                    .failed
-                    .push((key_text, crate::error_chain(&Error::Api(error))));
+                report.failed.push((key_text, Error::Api(error).into()));
                 return Ok(());
             }
             if attempt == attempts {
-                report
-                    .retryable
-                    .push((key_text, crate::error_chain(&Error::Api(error))));
+                report.retryable.push((key_text, Error::Api(error).into()));
                 return Ok(());
             }
         }
@@ -510,8 +501,8 @@ mod tests {
                 key: "email:ada@example.com".into(),
                 errors: BTreeMap::new(),
             }],
-            failed: vec![("crm_id:003SECRET".into(), "no".into())],
-            retryable: vec![("id:12".into(), "503".into())],
+            failed: vec![("crm_id:003SECRET".into(), RecordFailure::NoSuchPerson(7))],
+            retryable: vec![("id:12".into(), RecordFailure::NoKey)],
             ..PushReport::default()
         };
         let text = format!("{report:?}");

@@ -371,7 +371,12 @@ async fn a_refused_record_is_parked_and_the_others_go_on(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(report.retryable.len(), 1, "{report:?}");
-    assert!(report.retryable[0].1.contains("503"), "{report:?}");
+    let reason = salesloft_client::error_chain(&report.retryable[0].1);
+    assert!(reason.contains("503"), "{report:?}");
+    assert_eq!(
+        report.retryable[0].1.kind(),
+        salesloft_client::FailureKind::Transient
+    );
     assert!(
         report.parked.is_empty() && report.updated.is_empty(),
         "{report:?}"
