@@ -1,8 +1,9 @@
 //! Daily engagement: a full recompute over BENCH_ACTIVITIES (default 1,000,000) activities
 //! (70% e-mails, 30% calls, a year of them, 50 users in 6 time zones, 20 cadences), then an
 //! incremental recompute after 1% more arrive in the last day; each beside a naive full
-//! `GROUP BY` of the same table (team-zone days, no time zones) measured in the same run, on
-//! SQLite and PostgreSQL (the server SALESLOFT_TEST_DATABASE_URL names, else the local one).
+//! `GROUP BY` of the same table (UTC days by integer division, no time zones) measured in the
+//! same run, on SQLite and PostgreSQL (the server SALESLOFT_TEST_DATABASE_URL names, else the
+//! local one).
 //!
 //! Run: `cargo bench -p salesloft-services --bench engagement`; BENCH_BACKENDS (default
 //! `sqlite,postgres`) picks the engines.
@@ -26,7 +27,7 @@ const ZONES: &[&str] = &[
     "",
 ];
 const DAY_US: i64 = 86_400_000_000;
-const NAIVE: &str = "SELECT day || ',' || user_id || ',' || cadence_id || ',' || \
+const NAIVE: &str = "SELECT (occurred_at_us / 86400000000) || ',' || user_id || ',' || cadence_id || ',' || \
     SUM(CASE WHEN kind = 'email' AND sent = 1 THEN 1 ELSE 0 END) || ',' || \
     SUM(CASE WHEN kind = 'email' AND sent = 1 THEN bounced ELSE 0 END) || ',' || \
     SUM(CASE WHEN kind = 'email' AND sent = 1 THEN opened ELSE 0 END) || ',' || \
@@ -35,7 +36,8 @@ const NAIVE: &str = "SELECT day || ',' || user_id || ',' || cadence_id || ',' ||
     SUM(CASE WHEN kind = 'call' THEN 1 ELSE 0 END) || ',' || \
     SUM(CASE WHEN kind = 'call' AND status = 'Connected' THEN 1 ELSE 0 END) || ',' || \
     SUM(CASE WHEN kind = 'call' THEN COALESCE(duration_s, 0) ELSE 0 END) \
-    FROM activities WHERE deleted_at_ms IS NULL GROUP BY day, user_id, cadence_id";
+    FROM activities WHERE deleted_at_ms IS NULL \
+    GROUP BY occurred_at_us / 86400000000, user_id, cadence_id";
 
 fn ts(us: i64) -> String {
     chrono::DateTime::from_timestamp_micros(us)
