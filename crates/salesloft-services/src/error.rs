@@ -39,18 +39,6 @@ pub enum Error {
         #[source]
         source: std::sync::Arc<Error>,
     },
-    /// Records of a batch were not written: how many, and the one that decides what the job
-    /// does (a failure that may pass, else the first).
-    #[error("{failed} records were not written (among them {record})")]
-    RecordsNotWritten {
-        /// How many.
-        failed: usize,
-        /// Which record (no personal data: a person id, or the kind of key).
-        record: String,
-        /// Why.
-        #[source]
-        reason: crate::report::RecordFailure,
-    },
     /// A stored record is not valid JSON.
     #[error("stored record {id} of {stream} is not valid JSON")]
     Corrupt {
@@ -69,7 +57,6 @@ impl Error {
             Error::Storage(e) => e.kind(),
             Error::Lookup { source, .. } => source.kind(),
             Error::Unreliable(_) => FailureKind::Transient,
-            Error::RecordsNotWritten { reason, .. } => reason.kind(),
             Error::UnknownStream(_) | Error::FetcherStopped { .. } | Error::Corrupt { .. } => {
                 FailureKind::Permanent
             }

@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::context::Context;
 use crate::engagement::{EngagementConfig, EngagementMetrics, Recompute};
-use crate::error::Error;
 use crate::lookup::Lookups;
 use crate::people::LocalPerson;
 use crate::policy::FieldPolicies;
@@ -269,6 +268,18 @@ impl Job for EnrollJob {
     }
 }
 
+/// Records of a batch job were not written: how many, and the one that decided what the job
+/// does.
+#[derive(Debug, thiserror::Error)]
+#[error("{failed} records were not written (among them {record})")]
+struct RecordsNotWritten {
+    failed: usize,
+    /// Which record (no personal data: a person id, or the kind of key).
+    record: String,
+    #[source]
+    reason: RecordFailure,
+}
+
 /// A batch job's outcome from the records it could not write: done when there are none, else
 /// decided by the first failure that may pass (retried), or held (credentials rejected), else
 /// by the first (dead at once: trying again fails the same way).
@@ -287,7 +298,7 @@ fn records_not_written(failed: &[(String, RecordFailure)]) -> Result<Outcome, Jo
     Err(JobError::of_failure(
         reason.kind(),
         hold.as_ref(),
-        Error::RecordsNotWritten {
+        RecordsNotWritten {
             failed: failed.len(),
             record: record.clone(),
             reason: reason.clone(),
@@ -500,6 +511,7 @@ pub fn sync_schedules(sync_every: Duration) -> salesloft_jobs::Result<Vec<Schedu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
 
     fn failure(kind: &str) -> (String, RecordFailure) {
         let reason = match kind {
