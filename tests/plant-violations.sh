@@ -25,6 +25,12 @@ p='bins/salesloft-server/Cargo.toml'; s=open(p).read()
 s=s.replace("[dependencies]\n","[dependencies]\nsalesloft-worker = { path = \"../salesloft-worker\" }\n",1); open(p,'w').write(s)
 PY
 run "salesloft-server (bins/) depends on salesloft-worker"
+# 2c. the embedder service on the runtime (the libraries alone must do)
+python3 - <<'PY'
+p='tests/embedder/Cargo.toml'; s=open(p).read()
+s=s.replace("[dependencies]\n","[dependencies]\nsalesloft-runtime = { path = \"../../crates/salesloft-runtime\" }\n",1); open(p,'w').write(s)
+PY
+run "embedder depends on salesloft-runtime"
 # 3. a helper defined twice
 python3 - <<'PY'
 src=open('crates/salesloft-services/src/apply.rs').read()

@@ -53,7 +53,7 @@ async fn measure(backend: &str, seconds: f64, events_per_second: f64) {
     )
     .unwrap();
     let verifier =
-        salesloft_runtime::server::current_verifier(&db.store, &settings.webhooks.callback_tokens)
+        salesloft_webhooks::stored_verifier(&db.store, &settings.webhooks.callback_tokens)
             .await
             .unwrap();
     let inbox = salesloft_webhooks::Inbox::new(

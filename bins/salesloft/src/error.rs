@@ -31,6 +31,9 @@ pub enum CliError {
     /// A behaviour of the services failed.
     #[error(transparent)]
     Services(#[from] salesloft_services::Error),
+    /// Subscribing webhooks failed.
+    #[error(transparent)]
+    Webhooks(Box<salesloft_webhooks::Error>),
     /// The offline sandbox could not start or stop.
     #[error(transparent)]
     Sandbox(#[from] salesloft_sandbox::SandboxError),
@@ -43,6 +46,12 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<salesloft_webhooks::Error> for CliError {
+    fn from(e: salesloft_webhooks::Error) -> Self {
+        CliError::Webhooks(Box::new(e))
+    }
 }
 
 impl CliError {

@@ -73,16 +73,45 @@ impl Auth {
     /// key's SHA-256, or `oauth:` and those of the application's client id. Holds on rejected
     /// credentials are kept under it, so a new key is never held by the old one's rejection.
     pub fn credential_id(&self) -> String {
-        use sha2::Digest;
-        let (prefix, secret) = match &self.0 {
-            AuthKind::ApiKey(key) => ("key", key.expose_secret().to_owned()),
-            AuthKind::OAuth { app, .. } => ("oauth", app.client_id.clone()),
-            AuthKind::ClientCredentials { app, .. } => ("oauth-app", app.client_id.clone()),
-        };
-        let digest = sha2::Sha256::digest(secret.as_bytes());
-        let short: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-        format!("{prefix}:{short}")
+        match &self.0 {
+            AuthKind::ApiKey(key) => digest_id("key", key.expose_secret()),
+            AuthKind::OAuth { app, .. } => app.credential_id(),
+            AuthKind::ClientCredentials { app, .. } => digest_id("oauth-app", &app.client_id),
+        }
     }
+
+    /// The name of the team's shared cost budget for requests to `base_url` with this
+    /// credential: [`budget_key`]`(base_url, &self.credential_id())`.
+    pub fn budget_key(&self, base_url: &str) -> String {
+        budget_key(base_url, &self.credential_id())
+    }
+}
+
+/// The name every process of one SalesLoft team spends its shared cost budget under (the
+/// storage crate's `SharedBudget`): `salesloft:<base URL>:<credential id>`. The toolkit's
+/// binaries name theirs with it, so a service built on the libraries that names its budget
+/// the same way spends from the same one beside them, never from a second.
+///
+/// ```
+/// use salesloft_client::{Auth, DEFAULT_BASE_URL, budget_key};
+/// let auth = Auth::api_key("ak_example");
+/// let key = auth.budget_key(DEFAULT_BASE_URL);
+/// assert_eq!(key, budget_key(DEFAULT_BASE_URL, &auth.credential_id()));
+/// assert!(key.starts_with("salesloft:https://api.salesloft.com:key:") && !key.contains("ak_"));
+/// ```
+pub fn budget_key(base_url: &str, credential_id: &str) -> String {
+    format!(
+        "salesloft:{}:{credential_id}",
+        base_url.trim_end_matches('/')
+    )
+}
+
+/// `prefix:` and 16 hex digits of `secret`'s SHA-256.
+fn digest_id(prefix: &str, secret: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(secret.as_bytes());
+    let short: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}:{short}")
 }
 
 impl fmt::Debug for Auth {
@@ -121,6 +150,12 @@ impl OAuthApp {
             client_secret: SecretString::from(client_secret.into()),
             token_url: DEFAULT_TOKEN_URL.to_owned(),
         }
+    }
+
+    /// The [`Auth::credential_id`] of this app's authorization-code tokens: `oauth:` and 16
+    /// hex digits of the client id's SHA-256 (every token pair of the app shares it).
+    pub fn credential_id(&self) -> String {
+        digest_id("oauth", &self.client_id)
     }
 
     /// Use another token endpoint (a sandbox, a test server).

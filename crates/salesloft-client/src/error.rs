@@ -285,6 +285,16 @@ impl From<salesloft_model::DecodeError> for Error {
     }
 }
 
+impl salesloft_model::Failure for Error {
+    fn failure_kind(&self) -> salesloft_model::FailureKind {
+        self.kind()
+    }
+
+    fn held_credential(&self) -> Option<&salesloft_model::CredentialHold> {
+        self.credential_hold()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,14 +14,14 @@ mod walk;
 
 // The types, the registry and the seams live in salesloft-model; the client re-exports them
 // under the paths it always had.
-pub use salesloft_model::{for_each_resource, models, resource, wire};
+pub use salesloft_model::{for_each_resource, models, resource, wire, with_setters};
 
 pub use api::{
     AccountSort, AccountUpsertKey, Accounts, CadenceMemberships, CadenceSort, Cadences, CallSort,
     Calls, EmailSort, Emails, MembershipSort, NoteSort, Notes, People, PersonSort, PersonUpsertKey,
     StepSort, Steps, UserSort, Users, WebhookSubscriptions,
 };
-pub use auth::{Auth, DEFAULT_AUTHORIZE_URL, DEFAULT_TOKEN_URL, OAuthApp};
+pub use auth::{Auth, DEFAULT_AUTHORIZE_URL, DEFAULT_TOKEN_URL, OAuthApp, budget_key};
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CREDENTIAL_PROBE};
 pub use error::{Error, Result, TransportKind};
 pub use headers::{MAX_REQUEST_COST, MAX_RETRY_AFTER};
@@ -37,8 +37,8 @@ pub use resource::{RESOURCES, Resource};
 pub use retry::RetryPolicy;
 pub use salesloft_model::{
     AccountId, BoxError, BudgetConfig, CadenceId, CadenceMembershipId, CallId, Clock, CostBudget,
-    CostLimiter, CredentialHold, EmailId, FailureKind, HoldCheck, InMemoryTokenStore, NoteId,
-    OAuthTokens, Observation, PersonId, RefreshLock, ReleaseRefreshLock, RoleId, StepId,
+    CostLimiter, CredentialHold, EmailId, Failure, FailureKind, HoldCheck, InMemoryTokenStore,
+    NoteId, OAuthTokens, Observation, PersonId, RefreshLock, ReleaseRefreshLock, RoleId, StepId,
     SystemClock, TeamId, TokenStore, Unlimited, UserId, WebhookSubscriptionId, error_chain,
     next_minute_ms, page_cost,
 };

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use salesloft_model::{CredentialHold, FailureKind};
+use salesloft_model::{CredentialHold, Failure, FailureKind};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
@@ -95,6 +95,16 @@ impl JobError {
             },
             _ => JobError::Permanent(e.into()),
         }
+    }
+}
+
+/// Any crate's typed error becomes the job error its [`Failure`] kind calls for
+/// ([`JobError::of_failure`]), so `?` works in a job on every error of the toolkit.
+impl<E: Failure> From<E> for JobError {
+    fn from(e: E) -> Self {
+        let kind = e.failure_kind();
+        let hold = e.held_credential().cloned();
+        JobError::of_failure(kind, hold.as_ref(), e)
     }
 }
 

@@ -57,6 +57,22 @@ pub struct RunnerConfig {
     pub worker_id: String,
 }
 
+salesloft_model::with_setters!(RunnerConfig {
+    with_queue => queue: String,
+    with_concurrency => concurrency: usize,
+    with_prefetch => prefetch: usize,
+    with_lease => lease: Duration,
+    with_poll_min => poll_min: Duration,
+    with_poll_max => poll_max: Duration,
+    with_job_timeout => job_timeout: Duration,
+    with_shutdown_grace => shutdown_grace: Duration,
+    with_maintenance_every => maintenance_every: Duration,
+    with_prune_every => prune_every: Duration,
+    with_keep_completed => keep_completed: Duration,
+    with_keep_dead => keep_dead: Duration,
+    with_worker_id => worker_id: String,
+});
+
 impl Default for RunnerConfig {
     fn default() -> Self {
         Self {
@@ -141,6 +157,8 @@ struct Inner {
     registry: Registry,
     config: RunnerConfig,
     schedules: Vec<Schedule>,
+    /// Job kinds claimed here with no handler, each warned of once.
+    unhandled: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
 }
 
 /// The lease a runner holds on a SQLite database: one runner per file.
@@ -161,6 +179,7 @@ impl Runner {
                 registry,
                 config,
                 schedules: Vec::new(),
+                unhandled: Arc::default(),
             }),
         })
     }
@@ -546,6 +565,25 @@ async fn heartbeat_until_lost(store: &Store, job: &salesloft_storage::Job, lease
     }
 }
 
+/// Count a claimed job of a kind this runner has no handler for
+/// (`salesloft_jobs_unhandled_total{kind}`), warning the first time a kind is met.
+fn note_unhandled(inner: &Inner, job: &salesloft_storage::Job) {
+    metrics::counter!("salesloft_jobs_unhandled_total", "kind" => job.kind.clone()).increment(1);
+    let first = inner
+        .unhandled
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(job.kind.clone());
+    if first {
+        tracing::warn!(
+            job = job.id,
+            kind = %job.kind,
+            handled = %inner.registry.kinds().join(", "),
+            "a job of a kind no handler is registered for here: it fails each attempt and goes dead after its last (register the kind, or cancel the job)"
+        );
+    }
+}
+
 /// How a run ended, before it is recorded.
 enum Ran {
     Returned(Result<Outcome, JobError>),
@@ -563,9 +601,10 @@ async fn execute(
     let store = inner.store.clone();
     let ran = match inner.registry.get(&job.kind) {
         // Another process may know it (a rolling deploy): a failed attempt, retried with
-        // backoff, so one that does can take it; dead after its attempts, with why.
+        // backoff, so one that does can take it; dead after its attempts, with why (on the
+        // job, which status pages list), counted, and warned of once per kind.
         None => {
-            tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempt, "no handler for this job kind here");
+            note_unhandled(inner, &job);
             Ran::Returned(Err(JobError::retry(format!(
                 "no handler for job kind {:?} in this process (it runs {}): register one, or \
                  cancel the job",

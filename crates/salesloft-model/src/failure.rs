@@ -1,5 +1,5 @@
 //! What every crate's errors share: [`FailureKind`] (what a failure says about trying again),
-//! [`error_chain`] and [`BoxError`].
+//! the [`Failure`] trait that says it, [`error_chain`] and [`BoxError`].
 
 /// A boxed error from a pluggable part (a [`CostLimiter`](crate::CostLimiter) or a
 /// [`TokenStore`](crate::TokenStore)) that this crate does not know the type of.
@@ -18,6 +18,19 @@ pub enum FailureKind {
     Permanent,
     /// SalesLoft rejected the credentials: nothing works until they change.
     CredentialsRejected,
+}
+
+/// An error that says what it means for trying again. Every crate's error type implements
+/// it, so code that handles failures from any of them (the job runner's `JobError`, which
+/// is built from any `Failure` with `?`) decides by what the error is, not by its text.
+pub trait Failure: std::error::Error + Send + Sync + 'static {
+    /// What this failure says about trying again.
+    fn failure_kind(&self) -> FailureKind;
+
+    /// The hold on the credentials, when SalesLoft rejected them.
+    fn held_credential(&self) -> Option<&crate::CredentialHold> {
+        None
+    }
 }
 
 /// `error` and each of its sources, joined by `": "`, for reports, logs and a binary's last

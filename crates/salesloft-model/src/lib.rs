@@ -9,11 +9,12 @@ mod ids;
 mod limiter;
 pub mod models;
 pub mod resource;
+mod setters;
 mod tokens;
 pub mod wire;
 
 pub use clock::{Clock, SystemClock};
-pub use failure::{BoxError, FailureKind, error_chain};
+pub use failure::{BoxError, Failure, FailureKind, error_chain};
 pub use hold::{CredentialHold, HoldCheck};
 pub use ids::*;
 pub use limiter::{

@@ -91,18 +91,28 @@ impl CostLimiter for Unlimited {
     }
 }
 
-/// Settings of a [`CostBudget`].
+/// Settings of a [`CostBudget`] (and of the storage crate's shared budget).
+///
+/// ```
+/// use salesloft_model::BudgetConfig;
+/// // A sandbox or a team granted 60 a minute: spend up to 54, keep 6 for the others.
+/// let small = BudgetConfig::per_minute(60);
+/// assert_eq!((small.burst(), small.refill_per_minute(), small.reserve()), (6, 54, 6));
+/// let custom = BudgetConfig::per_minute(300).with_burst(20).with_reserve_percent(5);
+/// assert_eq!(custom.reserve(), 15);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BudgetConfig {
     /// The most this process spends in any calendar minute. Default 540 of SalesLoft's 600,
     /// leaving 60 for the team's other integrations.
     pub per_minute: u32,
     /// How much of `per_minute` may go out at once; the rest refills evenly over the minute.
-    /// Default 60.
+    /// Default 60; at most a tenth of `per_minute` takes effect ([`BudgetConfig::burst`]).
     pub burst: u32,
-    /// Cost left unspent when the server's `x-ratelimit-remaining-minute` runs low, for the
-    /// team's other integrations. Default 60.
-    pub reserve: u32,
+    /// The share of `per_minute`, in percent, left unspent when the server's
+    /// `x-ratelimit-remaining-minute` runs low, for the team's other integrations: default
+    /// 10 (54 of 540, 6 of 60); at most 50 takes effect ([`BudgetConfig::reserve`]).
+    pub reserve_percent: u8,
 }
 
 impl Default for BudgetConfig {
@@ -110,20 +120,51 @@ impl Default for BudgetConfig {
         Self {
             per_minute: 540,
             burst: 60,
-            reserve: 60,
+            reserve_percent: 10,
         }
     }
 }
 
 impl BudgetConfig {
-    /// A budget of `per_minute` with the default burst and reserve (each capped to fit).
+    /// A budget of `per_minute` with the default burst and reserve share.
     pub fn per_minute(per_minute: u32) -> Self {
-        let d = Self::default();
         Self {
             per_minute,
-            burst: d.burst.min(per_minute),
-            reserve: d.reserve,
+            ..Self::default()
         }
+    }
+
+    /// The same budget spending at most `burst` at once.
+    pub fn with_burst(mut self, burst: u32) -> Self {
+        self.burst = burst;
+        self
+    }
+
+    /// The same budget keeping `percent` of `per_minute` in reserve.
+    pub fn with_reserve_percent(mut self, percent: u8) -> Self {
+        self.reserve_percent = percent;
+        self
+    }
+
+    /// The burst that takes effect: `burst`, between 1 and a tenth of `per_minute`. A bucket
+    /// spends what refills each minute (`per_minute` less the burst) when kept busy, so a
+    /// larger burst would leave a busy minute short: at most a tenth keeps it at 90% or more,
+    /// which is what the reserve leaves anyway.
+    pub fn burst(&self) -> u32 {
+        self.burst.clamp(1, (self.per_minute / 10).max(1))
+    }
+
+    /// What refills per minute: `per_minute` less the burst, at least 1.
+    pub fn refill_per_minute(&self) -> u32 {
+        self.per_minute.saturating_sub(self.burst()).max(1)
+    }
+
+    /// The cost left unspent when the server's remaining budget runs low: `reserve_percent`
+    /// (at most 50) of `per_minute`, rounded up.
+    pub fn reserve(&self) -> u32 {
+        let percent = u64::from(self.reserve_percent.min(50));
+        let reserve = (u64::from(self.per_minute) * percent).div_ceil(100);
+        u32::try_from(reserve).unwrap_or(u32::MAX)
     }
 }
 
@@ -269,13 +310,12 @@ pub(crate) struct Bucket {
 
 impl Bucket {
     pub(crate) fn new(config: BudgetConfig, now_ms: i64) -> Self {
-        let burst = config.burst.clamp(1, config.per_minute.max(1));
-        let refill = config.per_minute.saturating_sub(burst).max(1);
+        let burst = f64::from(config.burst());
         Self {
-            capacity: f64::from(burst),
-            refill_per_ms: f64::from(refill) / 60_000.0,
-            reserve: f64::from(config.reserve),
-            tokens: f64::from(burst),
+            capacity: burst,
+            refill_per_ms: f64::from(config.refill_per_minute()) / 60_000.0,
+            reserve: f64::from(config.reserve()),
+            tokens: burst,
             updated_ms: now_ms,
             blocked_until_ms: 0,
         }
@@ -402,19 +442,65 @@ mod tests {
         }
         for s in spent {
             assert!(s <= cfg.per_minute, "{spent:?}");
-            assert!(s >= cfg.per_minute - cfg.burst - 1, "{spent:?}");
+            assert!(s >= cfg.refill_per_minute() - 1, "{spent:?}");
         }
+    }
+
+    /// Spend cost 1 greedily for three minutes against a server granting `granted` a minute,
+    /// each answer reporting what is left; what was spent in each calendar minute.
+    fn spent_per_minute_against(config: BudgetConfig, granted: u32) -> [u32; 3] {
+        let mut b = Bucket::new(config, T0);
+        let mut spent = [0u32; 3];
+        let mut t = T0;
+        while t < T0 + 180_000 {
+            let minute = ((t - T0) / 60_000) as usize;
+            while b.try_take(1, t).is_ok() {
+                spent[minute] += 1;
+                let remaining = granted.saturating_sub(spent[minute]);
+                let seen = Observation {
+                    estimated_cost: 1,
+                    actual_cost: Some(1),
+                    remaining: Some(remaining),
+                    ..Default::default()
+                };
+                b.observe(&seen, t);
+            }
+            t += 10;
+        }
+        spent
+    }
+
+    #[test]
+    fn a_small_budget_spends_all_but_its_reserve_every_minute() {
+        for (per_minute, reserve) in [(60, 6), (30, 3), (10, 1), (540, 54)] {
+            let config = BudgetConfig::per_minute(per_minute);
+            assert_eq!(config.reserve(), reserve);
+            let spent = spent_per_minute_against(config, per_minute);
+            for s in spent {
+                assert!(
+                    s <= per_minute - reserve && s + 2 >= per_minute - reserve,
+                    "{per_minute}/min: {spent:?}"
+                );
+            }
+        }
+        // A burst as large as the budget still refills: a tenth of it takes effect.
+        let spent = spent_per_minute_against(BudgetConfig::per_minute(60).with_burst(60), 60);
+        assert!(spent.iter().all(|s| (52..=54).contains(s)), "{spent:?}");
     }
 
     #[test]
     fn waits_are_computed_not_guessed() {
-        let mut b = Bucket::new(BudgetConfig::per_minute(120), T0); // burst 60, 60/min refill
-        for _ in 0..60 {
+        let mut b = Bucket::new(BudgetConfig::per_minute(120), T0); // burst 12, 108/min refill
+        for _ in 0..12 {
             assert!(b.try_take(1, T0).is_ok());
         }
         let wait = b.try_take(1, T0).unwrap_err();
-        assert_eq!(wait, Duration::from_millis(1000));
-        assert!(b.try_take(1, T0 + 1000).is_ok());
+        assert_eq!(
+            wait,
+            Duration::from_millis(556),
+            "60 000 ms / 108, rounded up"
+        );
+        assert!(b.try_take(1, T0 + 556).is_ok());
     }
 
     #[test]
@@ -424,7 +510,7 @@ mod tests {
             &Observation {
                 estimated_cost: 1,
                 actual_cost: Some(1),
-                remaining: Some(65),
+                remaining: Some(59),
                 ..Default::default()
             },
             T0 + 10_000,
@@ -437,7 +523,7 @@ mod tests {
             &Observation {
                 estimated_cost: 1,
                 actual_cost: Some(1),
-                remaining: Some(60),
+                remaining: Some(54),
                 ..Default::default()
             },
             T0 + 10_000,
@@ -458,7 +544,7 @@ mod tests {
             },
             T0,
         );
-        assert!((b.tokens - 50.0).abs() < 1e-9, "{}", b.tokens);
+        assert!((b.tokens - 44.0).abs() < 1e-9, "54 - 1 - 9: {}", b.tokens);
     }
 
     #[test]
@@ -491,9 +577,9 @@ mod tests {
 
     #[test]
     fn deep_pages_dearer_than_the_burst_still_go() {
-        let mut b = Bucket::new(BudgetConfig::default(), T0);
+        let mut b = Bucket::new(BudgetConfig::default(), T0); // burst 54
         assert!(b.try_take(30, T0).is_ok());
-        assert!(b.try_take(30, T0).is_ok());
+        assert!(b.try_take(24, T0).is_ok());
         assert!(b.try_take(30, T0).is_err());
         assert!(
             b.try_take(100, T0 + 3_600_000).is_ok(),

@@ -62,6 +62,9 @@ pub enum Error {
     /// The API client could not be built.
     #[error(transparent)]
     Client(#[from] salesloft_client::Error),
+    /// The webhook tokens could not be loaded.
+    #[error(transparent)]
+    Webhooks(Box<salesloft_webhooks::Error>),
     /// The job runner failed (on SQLite: another runner holds the file).
     #[error(transparent)]
     Jobs(#[from] salesloft_jobs::Error),
@@ -86,6 +89,12 @@ pub enum Error {
     /// The job runner of a process that also serves stopped with an error.
     #[error("the worker stopped")]
     Worker(#[source] Box<Error>),
+}
+
+impl From<salesloft_webhooks::Error> for Error {
+    fn from(e: salesloft_webhooks::Error) -> Self {
+        Error::Webhooks(Box::new(e))
+    }
 }
 
 /// The crate's results.

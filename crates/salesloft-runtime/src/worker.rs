@@ -14,9 +14,10 @@ use crate::status::{STATUS_EVERY, StatusWatch};
 use crate::{admin, edge, ops};
 use metrics_exporter_prometheus::PrometheusHandle;
 use salesloft_jobs::{CancellationToken, Registry, Runner, RunnerConfig};
-use salesloft_services::jobs::{BuiltinSettings, sync_registry, sync_schedules};
-use salesloft_services::{Context, LookupConfig, Lookups};
+use salesloft_services::Context;
+use salesloft_services::jobs::BuiltinSettings;
 use salesloft_storage::{SharedBudget, Store};
+use salesloft_webhooks::jobs::{builtin_registry, builtin_schedules};
 
 /// Adds or wraps job kinds on top of the built-in ones.
 pub(crate) type CustomizeJobs = Box<dyn FnOnce(Registry, &Context) -> Registry + Send>;
@@ -119,38 +120,22 @@ pub async fn run_on(
         );
     }
     let ctx = Context::new(client, store.clone()).with_team(settings.team());
-    // One cache of users, cadences and people for every job of this process; webhooks
-    // applied here invalidate it.
-    let lookups = Lookups::new(ctx.clone(), LookupConfig::default());
+    let builtin = BuiltinSettings::new(
+        settings.sync_options(false),
+        settings.reconcile_options(false),
+        settings.engagement(),
+        settings.people_policies(),
+    );
     let registry = customize(
-        sync_registry(
-            ctx.clone(),
-            BuiltinSettings::new(
-                settings.sync_options(false),
-                settings.reconcile_options(false),
-                settings.engagement(),
-                settings.people_policies(),
-            )
-            .with_lookups(lookups.clone()),
-        ),
+        builtin_registry(&ctx, builtin, settings.inbox_retention()),
         &ctx,
     );
-    let registry = salesloft_webhooks::jobs::register(
-        registry,
-        &ctx,
-        Some(lookups.clone()),
-        settings.inbox_retention(),
-    );
-    let mut config = RunnerConfig::default();
-    config.queue = queue;
-    config.concurrency = usize::try_from(settings.jobs.concurrency).unwrap_or(1);
-    config.shutdown_grace = Duration::from_secs(settings.jobs.shutdown_grace_secs);
-    let runner = Runner::new(store.clone(), registry, config)?.with_schedules(
-        sync_schedules(settings.sync_every())?
-            .into_iter()
-            .chain(salesloft_webhooks::jobs::schedules()?)
-            .collect(),
-    );
+    let config = RunnerConfig::default()
+        .with_queue(queue)
+        .with_concurrency(usize::try_from(settings.jobs.concurrency).unwrap_or(1))
+        .with_shutdown_grace(Duration::from_secs(settings.jobs.shutdown_grace_secs));
+    let runner = Runner::new(store.clone(), registry, config)?
+        .with_schedules(builtin_schedules(settings.sync_every())?);
     tracing::info!(
         database = %settings.database.display_url(),
         sync_every_secs = settings.jobs.sync_every_secs,

@@ -35,6 +35,12 @@ pub struct EnrollOptions {
     pub max_attempts: u32,
 }
 
+salesloft_client::with_setters!(EnrollOptions {
+    with_user_id => user_id: Option<UserId>,
+    with_step_id => step_id: Option<StepId>,
+    with_max_attempts => max_attempts: u32,
+});
+
 impl Default for EnrollOptions {
     fn default() -> Self {
         Self {

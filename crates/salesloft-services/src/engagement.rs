@@ -43,13 +43,11 @@ impl Default for EngagementConfig {
     }
 }
 
-impl EngagementConfig {
-    /// The same settings with these connected dispositions.
-    pub fn with_connected_dispositions(mut self, dispositions: Vec<String>) -> Self {
-        self.connected_dispositions = dispositions;
-        self
-    }
-}
+salesloft_client::with_setters!(EngagementConfig {
+    with_connected_dispositions => connected_dispositions: Vec<String>,
+    with_trailing => trailing: Duration,
+    with_overlap => overlap: Duration,
+});
 
 /// Which days a recompute covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

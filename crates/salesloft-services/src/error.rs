@@ -72,3 +72,13 @@ impl Error {
         }
     }
 }
+
+impl salesloft_client::Failure for Error {
+    fn failure_kind(&self) -> salesloft_client::FailureKind {
+        self.kind()
+    }
+
+    fn held_credential(&self) -> Option<&salesloft_client::CredentialHold> {
+        self.credential_hold()
+    }
+}

@@ -21,15 +21,11 @@ use crate::report::{RecordFailure, SyncOptions};
 use crate::streams::Stream;
 use crate::sync::SyncEngine;
 
-/// The job error for a failure by what it is: retried when it may pass, held when SalesLoft
-/// rejected the credentials, dead at once otherwise.
-fn job_error<E>(e: E) -> JobError
-where
-    E: Into<crate::report::ReportError>,
-{
-    let e: crate::report::ReportError = e.into();
-    let hold = e.credential_hold().cloned();
-    JobError::of_failure(e.kind(), hold.as_ref(), e)
+/// The job error for a failure by what it is (its [`salesloft_client::Failure`] kind):
+/// retried when it may pass, held when SalesLoft rejected the credentials, dead at once
+/// otherwise.
+fn job_error(e: impl Into<crate::report::ReportError>) -> JobError {
+    JobError::from(e.into())
 }
 
 /// The payload of the stream jobs.
@@ -414,6 +410,13 @@ pub struct BuiltinSettings {
     /// A lookup cache to share (else each job that needs one has its own).
     pub lookups: Option<Lookups>,
 }
+
+salesloft_client::with_setters!(BuiltinSettings {
+    with_sync => sync: SyncOptions,
+    with_reconcile => reconcile: ReconcileOptions,
+    with_engagement => engagement: EngagementConfig,
+    with_people_policies => people_policies: FieldPolicies,
+});
 
 impl Default for BuiltinSettings {
     fn default() -> Self {

@@ -60,31 +60,12 @@ impl Default for LookupConfig {
     }
 }
 
-impl LookupConfig {
-    /// The same settings with found records kept `ttl`.
-    pub fn with_time_to_live(mut self, ttl: Duration) -> Self {
-        self.time_to_live = ttl;
-        self
-    }
-
-    /// The same settings with absent records remembered `ttl`.
-    pub fn with_missing_time_to_live(mut self, ttl: Duration) -> Self {
-        self.missing_time_to_live = ttl;
-        self
-    }
-
-    /// The same settings with at most `n` entries per cache.
-    pub fn with_max_entries(mut self, n: u64) -> Self {
-        self.max_entries = n;
-        self
-    }
-
-    /// The same settings, asking SalesLoft on a local miss or not.
-    pub fn with_ask_salesloft(mut self, ask: bool) -> Self {
-        self.ask_salesloft = ask;
-        self
-    }
-}
+salesloft_client::with_setters!(LookupConfig {
+    with_time_to_live => time_to_live: Duration,
+    with_missing_time_to_live => missing_time_to_live: Duration,
+    with_max_entries => max_entries: u64,
+    with_ask_salesloft => ask_salesloft: bool,
+});
 
 /// Hits and misses of one cache since it was built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -228,3 +228,13 @@ impl Default for SyncOptions {
 /// Called with a stream's running report when it starts, after every committed checkpoint,
 /// and when it ends.
 pub type Progress = std::sync::Arc<dyn Fn(&StreamReport) + Send + Sync>;
+
+impl salesloft_client::Failure for ReportError {
+    fn failure_kind(&self) -> salesloft_client::FailureKind {
+        self.kind()
+    }
+
+    fn held_credential(&self) -> Option<&salesloft_client::CredentialHold> {
+        self.credential_hold()
+    }
+}

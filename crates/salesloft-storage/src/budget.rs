@@ -1,8 +1,9 @@
 //! [`SharedBudget`]: salesloft-client's `CostLimiter` kept in the `api_budget` row, so several
 //! processes on one PostgreSQL together never spend more than the team's budget.
 //!
-//! The arithmetic is the client's `CostBudget` (a bucket holding `burst` that refills
-//! `per_minute - burst` per minute, shrunk by the server's remaining budget less a reserve,
+//! The arithmetic is the client's `CostBudget` (a bucket holding the burst that refills
+//! `per_minute` less the burst per minute, shrunk by the server's remaining budget less a
+//! reserve, a share of `per_minute`,
 //! blocked to the next minute boundary on exhaustion or a 429), done in one conditional
 //! `UPDATE` per request so that the row lock serialises every process.
 
@@ -46,12 +47,13 @@ const REFILLED: &str = "(CASE WHEN $1 <= updated_at_ms THEN tokens \
 const LATEST: &str = "(CASE WHEN $1 > updated_at_ms THEN $1 ELSE updated_at_ms END)";
 
 impl SharedBudget {
-    /// The budget named `key` (such as `salesloft:team:16`), created with `config` if new.
-    /// Every process of the team must use the same key.
+    /// The budget named `key`, created with `config` if new. Every process of the team must
+    /// use the same key: name it with `salesloft_client::budget_key` (or `Auth::budget_key`),
+    /// as the toolkit's binaries do, to spend from the budget they spend from.
     pub async fn new(store: Store, key: impl Into<String>, config: BudgetConfig) -> Result<Self> {
         let key = key.into();
-        let burst = f64::from(config.burst.clamp(1, config.per_minute.max(1)));
-        let refill = f64::from(config.per_minute.saturating_sub(config.burst).max(1)) / 60_000.0;
+        let burst = f64::from(config.burst());
+        let refill = f64::from(config.refill_per_minute()) / 60_000.0;
         let now = store.now_ms();
         on_writer!(&store, |pool| {
             sqlx::query(
@@ -63,7 +65,7 @@ impl SharedBudget {
             .bind(burst)
             .bind(refill)
             .bind(now)
-            .bind(f64::from(config.reserve))
+            .bind(f64::from(config.reserve()))
             .execute(pool)
             .await
             .context("creating the budget row")?;
@@ -239,7 +241,7 @@ impl CostLimiter for SharedBudget {
             });
         }
         if let Some(remaining) = o.remaining {
-            let allowed = f64::from(remaining) - f64::from(self.config.reserve);
+            let allowed = f64::from(remaining) - f64::from(self.config.reserve());
             if allowed <= 0.0 {
                 self.block_until(next_minute_ms(now, o.server_date) + 1_000)
                     .await?;

@@ -120,3 +120,9 @@ impl<T> Context<T> for std::result::Result<T, sqlx::Error> {
         self.map_err(|source| Error::Database { context, source })
     }
 }
+
+impl salesloft_model::Failure for Error {
+    fn failure_kind(&self) -> salesloft_model::FailureKind {
+        self.kind()
+    }
+}

@@ -30,6 +30,15 @@ pub struct InboxConfig {
     pub store_timeout: std::time::Duration,
 }
 
+salesloft_model::with_setters!(InboxConfig {
+    with_max_body_bytes => max_body_bytes: usize,
+    with_max_batch => max_batch: usize,
+    with_writers => writers: usize,
+    with_queue => queue: String,
+    with_max_attempts => max_attempts: i32,
+    with_store_timeout => store_timeout: std::time::Duration,
+});
+
 impl Default for InboxConfig {
     fn default() -> Self {
         Self {

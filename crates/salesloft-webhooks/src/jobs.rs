@@ -1,52 +1,61 @@
 //! The webhook jobs, on salesloft-jobs' runtime: [`WebhookJob`] (`webhook`, the deliveries
 //! one inbox transaction stored) and [`InboxPruneJob`] (`webhook_prune`, hourly, forgetting
-//! deliveries past their retention), with [`schedules`] and [`register`].
+//! deliveries past their retention); and every built-in job of the toolkit wired together,
+//! [`builtin_registry`] and [`builtin_schedules`], which the toolkit's own worker runs.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use salesloft_jobs::{Job, JobContext, JobError, Outcome, Registry, Schedule};
-use salesloft_services::jobs::sync_job;
-use salesloft_services::{Context, Lookups};
+use salesloft_services::jobs::{BuiltinSettings, sync_job, sync_registry, sync_schedules};
+use salesloft_services::{Context, LookupConfig, Lookups};
 use serde::{Deserialize, Serialize};
 
-use crate::error::Error;
 use crate::processor::{PROCESS_KIND, ProcessPayload, Processor};
 
-/// The job error for a failure by what it is: retried when it may pass, held when SalesLoft
-/// rejected the credentials, dead at once otherwise.
-fn job_error(e: &Error) -> JobError {
-    JobError::of_failure(
-        e.kind(),
-        e.credential_hold(),
-        salesloft_model::error_chain(e),
-    )
-}
-
-/// Register [`WebhookJob`] (sharing `lookups`, which it invalidates) and [`InboxPruneJob`] in
-/// `registry`.
-pub fn register(
-    registry: Registry,
+/// Every built-in job kind over `ctx`, wired together: the services' sync, reconcile,
+/// engagement, enroll and push jobs ([`sync_registry`] with `settings`), [`WebhookJob`] (whose
+/// pulled-forward `sync` jobs this registry runs) and [`InboxPruneJob`], all sharing one
+/// lookup cache (`settings.lookups`, else a new one) that the syncs and the webhooks applied
+/// here invalidate. Add your own kinds with [`Registry::register`].
+///
+/// ```no_run
+/// # async fn demo(ctx: salesloft_services::Context, store: salesloft_storage::Store) -> salesloft_jobs::Result<()> {
+/// use std::time::Duration;
+/// use salesloft_jobs::{CancellationToken, Runner, RunnerConfig};
+/// use salesloft_services::jobs::BuiltinSettings;
+/// use salesloft_webhooks::jobs::{InboxRetention, builtin_registry, builtin_schedules};
+/// let registry = builtin_registry(&ctx, BuiltinSettings::default(), InboxRetention::default());
+/// let runner = Runner::new(store, registry, RunnerConfig::default().with_concurrency(2))?
+///     .with_schedules(builtin_schedules(Duration::from_secs(300))?);
+/// runner.run(CancellationToken::new()).await
+/// # }
+/// ```
+pub fn builtin_registry(
     ctx: &Context,
-    lookups: Option<Lookups>,
+    mut settings: BuiltinSettings,
     retention: InboxRetention,
 ) -> Registry {
-    let mut webhook = WebhookJob::new(ctx.clone());
-    if let Some(lookups) = lookups {
-        webhook = webhook.invalidating(lookups);
-    }
-    registry
-        .register(webhook)
+    let lookups = settings
+        .lookups
+        .get_or_insert_with(|| Lookups::new(ctx.clone(), LookupConfig::default()))
+        .clone();
+    sync_registry(ctx.clone(), settings)
+        .register(WebhookJob::new(ctx.clone()).invalidating(lookups))
         .register(InboxPruneJob::new(ctx.store.clone(), retention))
 }
 
-/// The webhook schedules: `webhook_prune` hourly.
-pub fn schedules() -> salesloft_jobs::Result<Vec<Schedule>> {
-    Ok(vec![Schedule::every::<InboxPruneJob>(
+/// Every built-in schedule: the services' ([`sync_schedules`]: each stream's sync every
+/// `sync_every` and at a runner's start, reconciles and engagement daily) and
+/// `webhook_prune` hourly.
+pub fn builtin_schedules(sync_every: Duration) -> salesloft_jobs::Result<Vec<Schedule>> {
+    let mut schedules = sync_schedules(sync_every)?;
+    schedules.push(Schedule::every::<InboxPruneJob>(
         "webhook_prune",
         &PrunePayload::default(),
         Duration::from_secs(3600),
-    )?])
+    )?);
+    Ok(schedules)
 }
 
 /// `webhook`: apply the deliveries one inbox transaction stored with salesloft-webhooks'
@@ -169,8 +178,7 @@ impl Job for InboxPruneJob {
             let deleted = self
                 .store
                 .prune_webhooks(settled, failed, PRUNE_BATCH)
-                .await
-                .map_err(|e| job_error(&e.into()))?;
+                .await?;
             pruned += deleted;
             if deleted < PRUNE_BATCH.unsigned_abs() {
                 break;

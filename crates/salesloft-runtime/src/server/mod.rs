@@ -218,43 +218,6 @@ fn answer_refusal(refusal: &Refusal) -> (StatusCode, &'static str, String) {
     (status, outcome, format!("{text}\n"))
 }
 
-/// The tokens deliveries may be signed with: `configured` (`webhooks.callback_tokens`) and
-/// those of the subscriptions the database keeps (`salesloft webhooks subscribe`).
-pub async fn current_verifier(
-    store: &Store,
-    configured: &[secrecy::SecretString],
-) -> Result<salesloft_webhooks::Verifier, salesloft_storage::Error> {
-    let kept = store.callback_tokens().await?;
-    Ok(salesloft_webhooks::Verifier::new(
-        configured.iter().chain(kept.iter()),
-    ))
-}
-
-/// Reload the inbox's tokens from the database every `every` until `stop`, so a subscription
-/// created by another process is verified within that time.
-pub fn refresh_tokens(
-    store: Store,
-    inbox: Inbox,
-    configured: Vec<secrecy::SecretString>,
-    every: std::time::Duration,
-    stop: tokio_util::sync::CancellationToken,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                () = stop.cancelled() => return,
-                () = tokio::time::sleep(every) => {}
-            }
-            match current_verifier(&store, &configured).await {
-                Ok(verifier) => inbox.set_verifier(verifier),
-                Err(e) => {
-                    tracing::warn!(error = %e, "reloading webhook tokens failed; keeping the current ones")
-                }
-            }
-        }
-    })
-}
-
 /// Where [`serve`] listens: the public routes on `public`, the operator routes on `operator`
 /// or, without one, on `public` too.
 #[derive(Debug)]
@@ -393,7 +356,7 @@ async fn start_inbox(
     shutdown: &tokio_util::sync::CancellationToken,
 ) -> Result<Inbox> {
     let configured = settings.webhooks.callback_tokens.clone();
-    let verifier = current_verifier(store, &configured).await?;
+    let verifier = salesloft_webhooks::stored_verifier(store, &configured).await?;
     if verifier.token_count() == 0 {
         tracing::warn!(
             "no webhook callback token yet (webhooks.callback_tokens, or `salesloft webhooks subscribe`): deliveries get 401 until one exists"
@@ -404,9 +367,9 @@ async fn start_inbox(
         verifier,
         salesloft_webhooks::InboxConfig::default(),
     );
-    refresh_tokens(
-        store.clone(),
+    salesloft_webhooks::reload_tokens(
         inbox.clone(),
+        store.clone(),
         configured,
         std::time::Duration::from_secs(10),
         shutdown.clone(),

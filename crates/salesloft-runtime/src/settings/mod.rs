@@ -189,12 +189,13 @@ pub struct BudgetSettings {
     /// Most cost spent in any calendar minute (1 to 600).
     #[serde(deserialize_with = "de::number")]
     pub per_minute: u32,
-    /// Most cost spent at once (1 to `per_minute`).
+    /// Most cost spent at once (1 to `per_minute`; at most a tenth of it takes effect).
     #[serde(deserialize_with = "de::number")]
     pub burst: u32,
-    /// Cost left for other integrations (0 to 600).
+    /// The share of `per_minute`, in percent, left for other integrations when the server
+    /// says the minute runs low (0 to 50).
     #[serde(deserialize_with = "de::number")]
-    pub reserve: u32,
+    pub reserve_percent: u8,
     /// The name of the team's budget in the database: every process spending from one team's
     /// budget uses the same one. Empty: derived from the base URL and the credentials.
     #[serde(default)]
@@ -372,6 +373,7 @@ impl Settings {
     /// Every ranged setting: its key, its value, the bounds it must lie in and why.
     fn ranges(&self) -> [(&'static str, u64, u64, u64, &'static str); 19] {
         let (b, s) = (&self.budget, &self.server);
+        let reserve = u64::from(b.reserve_percent);
         [
             (
                 "budget.per_minute",
@@ -380,14 +382,8 @@ impl Settings {
                 600,
                 " (SalesLoft's team budget)",
             ),
-            (
-                "budget.burst",
-                b.burst.into(),
-                1,
-                b.per_minute.into(),
-                " (at most budget.per_minute)",
-            ),
-            ("budget.reserve", b.reserve.into(), 0, 600, ""),
+            ("budget.burst", b.burst.into(), 1, b.per_minute.into(), ""),
+            ("budget.reserve_percent", reserve, 0, 50, ""),
             ("api.timeout_secs", self.api.timeout_secs, 1, 600, ""),
             ("api.max_attempts", self.api.max_attempts.into(), 1, 20, ""),
             (
@@ -562,7 +558,7 @@ impl Settings {
         BudgetConfig {
             per_minute: self.budget.per_minute,
             burst: self.budget.burst,
-            reserve: self.budget.reserve,
+            reserve_percent: self.budget.reserve_percent,
         }
     }
 
@@ -570,21 +566,15 @@ impl Settings {
     /// and a digest of the credential (never the credential itself), so every process with the
     /// same credentials spends from one budget.
     pub fn budget_key(&self) -> String {
-        use sha2::Digest;
         if !self.budget.key.is_empty() {
             return self.budget.key.clone();
         }
         let credential = match (&self.api.key, &self.oauth.client_id) {
-            (Some(key), _) => format!("key:{}", key.expose_secret()),
-            (None, Some(id)) => format!("oauth:{id}"),
-            (None, None) => String::new(),
+            (Some(key), _) => Auth::api_key(key.expose_secret()).credential_id(),
+            (None, Some(id)) => OAuthApp::new(id.clone(), "").credential_id(),
+            (None, None) => "none".to_owned(),
         };
-        let digest = sha2::Sha256::digest(credential.as_bytes());
-        let short: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-        format!(
-            "salesloft:{}:{short}",
-            self.api.base_url.trim_end_matches('/')
-        )
+        salesloft_client::budget_key(&self.api.base_url, &credential)
     }
 
     /// The team's settings as the services take them.

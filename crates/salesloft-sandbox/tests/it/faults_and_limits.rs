@@ -74,38 +74,28 @@ async fn the_client_limiter_keeps_below_the_sandbox_budget() {
         ..SandboxConfig::default()
     })
     .await;
-    // 16 requests against a budget of 15 per minute: sent at once they would meet a 429 in
-    // one calendar minute (the burst starts at least 5 s before a minute's end, so it cannot
-    // straddle one by luck). The client's budget learns what is left from
-    // `x-ratelimit-remaining-minute`, keeps its reserve of 3 and holds the rest of the
-    // requests until the next minute.
+    // 16 requests against a budget of 15 per minute, from a client configured with the same
+    // 15: it spends one at once and 14 a minute after that, and learns what is left from
+    // `x-ratelimit-remaining-minute`, keeping its reserve of 2 (10%, rounded up), so no
+    // calendar minute sees more than 13 and none meets a 429.
     let client = salesloft_client::Client::builder(salesloft_client::Auth::api_key(sb.api_key()))
         .base_url(sb.url())
-        .limiter(std::sync::Arc::new(CostBudget::new(BudgetConfig {
-            per_minute: 600,
-            burst: 60,
-            reserve: 3,
-        })))
+        .limiter(std::sync::Arc::new(CostBudget::new(
+            BudgetConfig::per_minute(15),
+        )))
         .build()
         .unwrap();
-    let second_of_minute = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs()
-            % 60
-    };
-    while second_of_minute() > 55 {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
     for _ in 0..16 {
         client.people().list().per_page(1).send().await.unwrap();
     }
     assert_eq!(sb.counters().rate_limited, 0);
     assert_eq!(sb.counters().requests, 16);
     let minutes = sb.spend_by_minute();
-    assert_eq!(minutes.len(), 2, "held to the next minute: {minutes:?}");
-    assert!(minutes.iter().all(|m| m.spent <= 12), "{minutes:?}");
+    assert!(
+        (2..=3).contains(&minutes.len()),
+        "spread over the minutes: {minutes:?}"
+    );
+    assert!(minutes.iter().all(|m| m.spent <= 13), "{minutes:?}");
 }
 
 #[tokio::test]

@@ -12,6 +12,10 @@ pub struct PushOptions {
     pub max_attempts: u32,
 }
 
+salesloft_client::with_setters!(PushOptions {
+    with_max_attempts => max_attempts: u32,
+});
+
 impl Default for PushOptions {
     fn default() -> Self {
         Self { max_attempts: 3 }

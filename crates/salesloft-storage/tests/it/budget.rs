@@ -6,15 +6,13 @@ use std::time::{Duration, Instant};
 use salesloft_client::{BudgetConfig, CostLimiter, Observation};
 use salesloft_storage::SharedBudget;
 
-use crate::helpers::{TestDb, another_pool, on_both};
+use crate::helpers::{SteppedClock, TestDb, another_pool, on_both};
 
 async fn several_pools_never_exceed_the_shared_budget(db: &TestDb) {
     // 5 at once, 10 per second after that: in any one-second window at most 5 + 10 may pass.
-    let config = BudgetConfig {
-        per_minute: 605,
-        burst: 5,
-        reserve: 0,
-    };
+    let config = BudgetConfig::per_minute(605)
+        .with_burst(5)
+        .with_reserve_percent(0);
     let started = Instant::now();
     let stamps = Arc::new(Mutex::new(Vec::new()));
     let mut tasks = Vec::new();
@@ -75,16 +73,17 @@ async fn the_server_remaining_budget_and_429s_hold_everyone(db: &TestDb) {
     a.observe(&Observation {
         estimated_cost: 1,
         actual_cost: Some(1),
-        remaining: Some(63),
+        remaining: Some(57),
         ..Default::default()
     })
     .await
     .unwrap();
-    // The server left 63 and the reserve is 60, so 3 remain, plus whatever refilled (at
-    // (540 - 60) / minute) between the observation and the read: a busy machine may take a
-    // while between the two, so the bound follows the elapsed time rather than a fixed margin.
+    // The server left 57 and the reserve is 54 (10% of 540), so 3 remain, plus whatever
+    // refilled (at (540 - 54) / minute) between the observation and the read: a busy machine
+    // may take a while between the two, so the bound follows the elapsed time rather than a
+    // fixed margin.
     let seen = b.available().await.unwrap();
-    let refilled = observed.elapsed().as_secs_f64() * 480.0 / 60.0;
+    let refilled = observed.elapsed().as_secs_f64() * 486.0 / 60.0;
     assert!(
         seen <= 3.0 + refilled + 0.01,
         "the other process sees it: {seen} available, {refilled} refilled since"
@@ -141,4 +140,45 @@ async fn spend_is_counted_per_minute_across_processes(db: &TestDb) {
 on_both!(
     spend_per_minute,
     &spend_is_counted_per_minute_across_processes
+);
+
+async fn a_small_budget_spends_all_but_its_reserve_every_minute(db: &TestDb) {
+    use std::sync::atomic::{AtomicI64, Ordering::SeqCst};
+    // A team granted 60 a minute (the sandbox's `--rate-limit 60`): 54 a minute go, 6 stay.
+    let t0 = salesloft_storage::now_ms() / 60_000 * 60_000 + 60_000;
+    let clock = Arc::new(SteppedClock(AtomicI64::new(t0)));
+    let store = db.store.clone().with_clock(clock.clone());
+    let budget = SharedBudget::new(store, "team:small", BudgetConfig::per_minute(60))
+        .await
+        .unwrap();
+    let mut spent = [0u32; 3];
+    loop {
+        let now = clock.0.load(SeqCst);
+        let minute = usize::try_from((now - t0) / 60_000).unwrap();
+        if minute >= spent.len() {
+            break;
+        }
+        match budget.try_acquire(1).await.unwrap() {
+            None => {
+                spent[minute] += 1;
+                let remaining = Some(60u32.saturating_sub(spent[minute]));
+                let answer = Observation {
+                    estimated_cost: 1,
+                    actual_cost: Some(1),
+                    remaining,
+                    ..Default::default()
+                };
+                budget.observe(&answer).await.unwrap();
+            }
+            Some(wait) => {
+                let wait = i64::try_from(wait.as_millis()).unwrap().max(1);
+                clock.0.fetch_add(wait, SeqCst);
+            }
+        }
+    }
+    assert!(spent.iter().all(|s| (52..=54).contains(s)), "{spent:?}");
+}
+on_both!(
+    small_budget,
+    &a_small_budget_spends_all_but_its_reserve_every_minute
 );

@@ -14,3 +14,14 @@ pub async fn another_pool(db: &TestDb) -> Store {
 }
 
 pub(crate) use salesloft_storage::on_both;
+
+/// A clock a test steps by hand.
+#[derive(Debug)]
+pub struct SteppedClock(pub std::sync::atomic::AtomicI64);
+
+impl salesloft_model::Clock for SteppedClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp_millis(self.0.load(std::sync::atomic::Ordering::SeqCst))
+            .unwrap_or_default()
+    }
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 use salesloft_storage::{Enqueued, Error, Failed, NewJob};
 use serde_json::json;
 
-use crate::helpers::{TestDb, another_pool, on_both};
+use crate::helpers::{SteppedClock, TestDb, another_pool, on_both};
 
 const LEASE: Duration = Duration::from_secs(60);
 
@@ -446,17 +446,6 @@ on_both!(
     processing_payload,
     &the_processing_payload_each_engine_writes_decodes
 );
-
-/// A clock a test steps by hand.
-#[derive(Debug)]
-struct SteppedClock(std::sync::atomic::AtomicI64);
-
-impl salesloft_model::Clock for SteppedClock {
-    fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        chrono::DateTime::from_timestamp_millis(self.0.load(std::sync::atomic::Ordering::SeqCst))
-            .unwrap_or_default()
-    }
-}
 
 async fn the_store_keeps_time_by_its_clock(db: &TestDb) {
     use std::sync::atomic::Ordering::SeqCst;
