@@ -29,7 +29,9 @@ struct Args {
     /// The team's UTC offset in minutes; timestamps are written in it.
     #[arg(long, default_value_t = -300, allow_hyphen_values = true)]
     utc_offset_minutes: i32,
-    /// The team's cost budget per calendar minute.
+    /// The team's cost budget per calendar minute. A client of a smaller budget should be
+    /// told the same (`SALESLOFT_BUDGET__PER_MINUTE`, `BudgetConfig::per_minute`): it spends
+    /// all but its reserve (10%) of it.
     #[arg(long, default_value_t = 600)]
     rate_limit: u32,
     /// Turn rate limiting off (no 429s; headers still sent).

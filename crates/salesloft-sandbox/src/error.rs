@@ -28,6 +28,14 @@ pub struct ApiError {
     pub body: Value,
 }
 
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the sandbox answered {}: {}", self.status, self.body)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
 impl ApiError {
     /// 404 `{"error": "Not Found"}`.
     pub fn not_found() -> Self {

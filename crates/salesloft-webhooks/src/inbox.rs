@@ -189,6 +189,34 @@ impl Inbox {
         }
     }
 
+    /// Take one delivery as an HTTP handler has it (its headers and raw body) and say what to
+    /// answer: 200 once stored (or a duplicate), else the refusal's status (401, 413, 400,
+    /// 503). The status is the `http` crate's, which axum, hyper and most Rust servers share:
+    ///
+    /// ```no_run
+    /// use axum::{Router, extract::State, http::{HeaderMap, StatusCode}, routing::post};
+    /// use salesloft_webhooks::Inbox;
+    ///
+    /// async fn receive(State(inbox): State<Inbox>, headers: HeaderMap, body: bytes::Bytes) -> StatusCode {
+    ///     inbox.answer(&headers, body).await
+    /// }
+    /// # fn app(inbox: Inbox) -> Router {
+    /// Router::new().route("/hooks/salesloft", post(receive)).with_state(inbox)
+    /// # }
+    /// ```
+    pub async fn answer(&self, headers: &http::HeaderMap, body: Bytes) -> http::StatusCode {
+        let header = |name: &str| headers.get(name).map(|v| v.as_bytes());
+        let event = header("x-salesloft-event");
+        match self
+            .receive(event, header("x-salesloft-signature"), body)
+            .await
+        {
+            Ok(_) => http::StatusCode::OK,
+            Err(refusal) => http::StatusCode::from_u16(refusal.status())
+                .unwrap_or(http::StatusCode::BAD_REQUEST),
+        }
+    }
+
     /// Take one delivery: its `x-salesloft-event` and `x-salesloft-signature` header values
     /// and its raw body. The signature is checked before anything reads the body; the answer
     /// comes once the delivery and its job are committed. A body that is not the JSON

@@ -41,13 +41,5 @@ pub fn router(inbox: Inbox) -> Router {
 
 /// Store a delivery with its processing job, then answer 200; a refusal gets its status.
 async fn receive(State(inbox): State<Inbox>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let header = |name: &str| headers.get(name).map(|v| v.as_bytes());
-    let event = header("x-salesloft-event");
-    match inbox
-        .receive(event, header("x-salesloft-signature"), body)
-        .await
-    {
-        Ok(_) => StatusCode::OK,
-        Err(refusal) => StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::BAD_REQUEST),
-    }
+    inbox.answer(&headers, body).await
 }
