@@ -79,7 +79,7 @@ fn spawn(
             BUDGET_PER_MINUTE.to_string(),
         )
         .env("SALESLOFT_BUDGET__BURST", "20")
-        .env("SALESLOFT_BUDGET__RESERVE", "10")
+        .env("SALESLOFT_BUDGET__RESERVE_PERCENT", "12")
         .env("SALESLOFT_JOBS__SYNC_EVERY_SECS", "60")
         .env("SALESLOFT_JOBS__SHUTDOWN_GRACE_SECS", "5")
         .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))

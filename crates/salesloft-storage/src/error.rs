@@ -62,6 +62,49 @@ pub enum Error {
         /// The job.
         job_id: i64,
     },
+    /// No secrets key was given to the store (`Store::with_keyring`; `secrets.key` in the
+    /// configuration), so team credentials can be neither sealed nor opened.
+    #[error(
+        "no secrets key is configured (secrets.key, SALESLOFT_SECRETS__KEY: the base64 of 32 random bytes), so team credentials cannot be stored or read"
+    )]
+    NoSecretsKey,
+    /// A team with this slug exists.
+    #[error("a team named {slug:?} exists")]
+    TeamSlugTaken {
+        /// The slug.
+        slug: String,
+    },
+    /// The SalesLoft team is connected already, under another slug.
+    #[error(
+        "SalesLoft team {salesloft_team_id} is connected already as {slug:?}: reconnect that team instead of adding it twice"
+    )]
+    SalesLoftTeamTaken {
+        /// SalesLoft's id of the team.
+        salesloft_team_id: i64,
+        /// The slug that holds it.
+        slug: String,
+    },
+    /// A secrets key from the configuration is not usable (the key itself is never shown).
+    #[error("secrets key {id:?} is {why}: expected the base64 of 32 random bytes")]
+    SecretsKey {
+        /// The key's id.
+        id: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// A secret was sealed by a key the store was not given (a key rotated out too soon).
+    #[error("a stored secret was sealed by key {key_id:?}, which is not configured")]
+    UnknownSecretsKey {
+        /// The missing key's id.
+        key_id: String,
+    },
+    /// A secret could not be sealed or opened: the key is not the one that sealed it, or the
+    /// ciphertext was altered or moved to another row.
+    #[error("a stored secret did not open with key {key_id:?}: altered, moved, or another key")]
+    Sealing {
+        /// The key's id.
+        key_id: String,
+    },
 }
 
 impl Error {

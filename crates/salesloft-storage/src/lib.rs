@@ -15,9 +15,11 @@ mod lease;
 mod nodelay;
 mod quarantine;
 mod records;
+mod secrets;
 mod store;
 mod subscriptions;
 mod sync;
+mod teams;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tokens;
@@ -34,8 +36,10 @@ pub use inbox::{Delivery, InboxEvent, InboxOutcome, ProcessPayload, Recorded, de
 pub use jobs::{Enqueued, Failed, Job, JobRecord, JobWakeups, NewJob, backoff};
 pub use lease::Lease;
 pub use quarantine::Quarantined;
+pub use secrets::{Keyring, Sealed, SecretsKey};
 pub use store::{Backend, Store, StoreOptions, now_ms};
 pub use subscriptions::StoredSubscription;
 pub use sync::{Checkpoint, OpenCheckpoint, SyncState};
+pub use teams::{NewTeam, TeamCredentials, TeamRecord, TeamSlug, TeamState};
 pub use tokens::DbTokenStore;
 pub use upsert::UpsertStats;

@@ -76,6 +76,8 @@ pub struct Store {
     pub(crate) jobs_wake: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
     /// Where its instants come from (leases, jobs' times, spend minutes, feed positions).
     clock: std::sync::Arc<dyn salesloft_model::Clock>,
+    /// The keys team credentials are sealed with (none: they can be neither stored nor read).
+    keyring: Option<std::sync::Arc<crate::secrets::Keyring>>,
 }
 
 impl Store {
@@ -84,7 +86,20 @@ impl Store {
             pools,
             jobs_wake: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
             clock: std::sync::Arc::new(salesloft_model::SystemClock),
+            keyring: None,
         }
+    }
+
+    /// The same store (and its clones from now on) sealing and opening team credentials
+    /// with `keyring`.
+    pub fn with_keyring(mut self, keyring: std::sync::Arc<crate::secrets::Keyring>) -> Self {
+        self.keyring = Some(keyring);
+        self
+    }
+
+    /// Its keyring, or [`crate::Error::NoSecretsKey`].
+    pub(crate) fn keyring(&self) -> crate::Result<&crate::secrets::Keyring> {
+        self.keyring.as_deref().ok_or(crate::Error::NoSecretsKey)
     }
 
     /// The same store (and its clones from now on) on `clock`: every instant it writes or

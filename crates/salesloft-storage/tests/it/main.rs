@@ -13,3 +13,4 @@ mod hostile;
 mod jobs;
 mod migrations;
 mod sync;
+mod teams;

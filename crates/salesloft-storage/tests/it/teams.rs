@@ -1,0 +1,129 @@
+//! The teams a deployment serves: slugs, one slug per SalesLoft team, states, and credentials
+//! sealed at rest under rotating keys.
+
+use std::sync::Arc;
+
+use salesloft_storage::testing::fetch_texts;
+use salesloft_storage::{
+    Backend, Error, Keyring, NewTeam, SecretsKey, TeamCredentials, TeamSlug, TeamState,
+};
+use secrecy::ExposeSecret;
+
+use crate::helpers::{TestDb, on_both};
+
+fn team(slug: &str, salesloft_team_id: i64, key: &str) -> NewTeam {
+    NewTeam {
+        slug: TeamSlug::parse(slug).unwrap(),
+        base_url: "https://api.salesloft.com".into(),
+        salesloft_team_id: Some(salesloft_team_id),
+        name: Some(format!("Team {salesloft_team_id}")),
+        credentials: TeamCredentials::ApiKey(key.to_owned().into()),
+        settings: serde_json::json!({"time_zone": "Europe/Paris"}),
+    }
+}
+
+fn api_key(credentials: TeamCredentials) -> String {
+    match credentials {
+        TeamCredentials::ApiKey(key) => key.expose_secret().to_owned(),
+        other => panic!("an API key, not {other:?}"),
+    }
+}
+
+/// The sealed credentials as the database holds them, in hex.
+async fn stored_hex(db: &TestDb) -> Vec<Option<String>> {
+    let sql = match db.store.backend() {
+        Backend::Postgres => "SELECT encode(credentials, 'hex') FROM teams ORDER BY id",
+        Backend::Sqlite => "SELECT lower(hex(credentials)) FROM teams ORDER BY id",
+    };
+    fetch_texts(&db.store, sql).await.unwrap()
+}
+
+async fn teams_keep_their_credentials_sealed_and_one_slug_per_salesloft_team(db: &TestDb) {
+    let (k1, encoded) = SecretsKey::generate("k1");
+    let store = db.store.clone().with_keyring(Arc::new(Keyring::new(k1)));
+    let acme = store
+        .add_team(&team("acme", 16, "ak_acme_secret"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (acme.slug.as_str(), acme.state),
+        ("acme", TeamState::Active)
+    );
+    assert_eq!(acme.settings["time_zone"], "Europe/Paris");
+    store
+        .add_team(&team("globex", 17, "ak_globex_secret"))
+        .await
+        .unwrap();
+    let slugs: Vec<String> = store
+        .teams()
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.slug.to_string())
+        .collect();
+    assert_eq!(slugs, ["acme", "globex"]);
+    assert_eq!(
+        api_key(store.team_credentials(&acme.slug).await.unwrap()),
+        "ak_acme_secret"
+    );
+
+    // Never in the clear in the database.
+    let secret_hex = hex::encode("ak_acme_secret");
+    for sealed in stored_hex(db).await {
+        assert!(!sealed.unwrap().contains(&secret_hex));
+    }
+    // A slug in use, or a SalesLoft team another slug holds, is refused.
+    let again = store.add_team(&team("acme", 99, "ak_x")).await.unwrap_err();
+    assert!(matches!(again, Error::TeamSlugTaken { .. }), "{again}");
+    let twice = store
+        .add_team(&team("acme-2", 16, "ak_x"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&twice, Error::SalesLoftTeamTaken { slug, .. } if slug == "acme"),
+        "{twice}"
+    );
+    assert!(
+        store
+            .set_team_state(&acme.slug, TeamState::Paused)
+            .await
+            .unwrap()
+    );
+    let paused = store.team_by_slug(&acme.slug).await.unwrap().unwrap();
+    assert_eq!(paused.state, TeamState::Paused);
+
+    // Without a key nothing opens; a wrong key says which one is missing.
+    let keyless = db.store.team_credentials(&acme.slug).await.unwrap_err();
+    assert!(matches!(keyless, Error::NoSecretsKey), "{keyless}");
+    let (stranger, _) = SecretsKey::generate("k9");
+    let wrong = db
+        .store
+        .clone()
+        .with_keyring(Arc::new(Keyring::new(stranger)));
+    let refused = wrong.team_credentials(&acme.slug).await.unwrap_err();
+    assert!(
+        matches!(refused, Error::UnknownSecretsKey { .. }),
+        "{refused}"
+    );
+
+    // Rotation: a new current key, the old one kept to open; resealed, the old one can go.
+    let (k2, encoded_k2) = SecretsKey::generate("k2");
+    let old = SecretsKey::from_base64("k1", encoded.expose_secret()).unwrap();
+    let rotating = db
+        .store
+        .clone()
+        .with_keyring(Arc::new(Keyring::new(k2).with_older(old)));
+    assert_eq!(rotating.reseal_team_credentials().await.unwrap(), 2);
+    assert_eq!(rotating.reseal_team_credentials().await.unwrap(), 0);
+    let k2 = SecretsKey::from_base64("k2", encoded_k2.expose_secret()).unwrap();
+    let rotated = db.store.clone().with_keyring(Arc::new(Keyring::new(k2)));
+    let globex = TeamSlug::parse("globex").unwrap();
+    assert_eq!(
+        api_key(rotated.team_credentials(&globex).await.unwrap()),
+        "ak_globex_secret"
+    );
+}
+on_both!(
+    teams,
+    &teams_keep_their_credentials_sealed_and_one_slug_per_salesloft_team
+);
