@@ -136,6 +136,28 @@ mod tests {
     }
 
     #[test]
+    fn the_secrets_key_comes_from_the_environment_and_is_checked_but_never_shown() {
+        let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // 32 bytes
+        let none = load_vars(&[]).unwrap();
+        assert!(none.keyring().unwrap().is_none());
+        let s = load_vars(&[
+            ("SALESLOFT_SECRETS__KEY", key),
+            ("SALESLOFT_SECRETS__KEY_ID", "k2"),
+            ("SALESLOFT_SECRETS__OLD_KEYS", &format!("k1:{key}")),
+        ])
+        .unwrap();
+        let ring = s.keyring().unwrap().unwrap();
+        assert_eq!(ring.current_id(), "k2");
+        assert!(!format!("{s:?}{ring:?}").contains(key));
+        let short = load_vars(&[("SALESLOFT_SECRETS__KEY", "c2hvcnQ=")]).unwrap_err();
+        let said = short.to_string();
+        assert!(
+            said.contains("secrets.key") && !said.contains("c2hvcnQ"),
+            "{said}"
+        );
+    }
+
+    #[test]
     fn one_budget_per_team_named_without_the_credential() {
         let key = |env: &[(&str, &str)]| load_vars(env).unwrap().budget_key();
         let a = key(&[("SALESLOFT_API_KEY", "ak_secret_123")]);

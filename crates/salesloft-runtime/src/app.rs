@@ -45,11 +45,14 @@ impl Roles {
 /// version ([`Error::NotMigrated`]; `salesloft migrate` applies them).
 pub async fn open_store(settings: &Settings) -> Result<Store> {
     use secrecy::ExposeSecret;
-    let store = Store::connect_with(
+    let mut store = Store::connect_with(
         settings.database.url.expose_secret(),
         settings.store_options(),
     )
     .await?;
+    if let Some(keyring) = settings.keyring()? {
+        store = store.with_keyring(std::sync::Arc::new(keyring));
+    }
     if settings.database.migrate_on_start {
         store.migrate().await?;
         return Ok(store);

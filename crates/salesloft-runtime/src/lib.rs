@@ -17,7 +17,7 @@ pub use app::{App, Roles, open_store};
 pub use error::{Error, Result};
 pub use settings::{
     ApiSettings, BudgetSettings, DEFAULTS_TOML, DatabaseSettings, FileTokenStore, JobSettings,
-    LogSettings, OAuthSettings, PeopleSection, ServerSettings, Settings, SyncSection, TeamSection,
-    WebhookSettings, redact_database_url,
+    LogSettings, OAuthSettings, PeopleSection, SecretsSettings, ServerSettings, Settings,
+    SyncSection, TeamSection, WebhookSettings, redact_database_url,
 };
 pub use signals::listen_for_signals;

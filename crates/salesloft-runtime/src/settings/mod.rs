@@ -54,6 +54,40 @@ pub struct Settings {
     pub team: TeamSection,
     /// `[people]`: two-way people sync.
     pub people: PeopleSection,
+    /// `[secrets]`: the keys team credentials are sealed with.
+    #[serde(default)]
+    pub secrets: SecretsSettings,
+}
+
+/// `[secrets]`: the keys the database's copies of team credentials are sealed with.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SecretsSettings {
+    /// The key that seals: the base64 of 32 random bytes (`openssl rand -base64 32`). Unset,
+    /// team credentials can be neither stored nor read.
+    #[serde(default, deserialize_with = "de::secret")]
+    pub key: Option<SecretString>,
+    /// Its id, stored beside every secret it seals (default `k1`): give a new key a new id.
+    #[serde(default = "default_key_id")]
+    pub key_id: String,
+    /// Older keys that still open what they sealed, during a rotation: `id:base64` each.
+    #[serde(default, deserialize_with = "de::secret_list")]
+    pub old_keys: Vec<SecretString>,
+}
+
+fn default_key_id() -> String {
+    "k1".to_owned()
+}
+
+impl Default for SecretsSettings {
+    fn default() -> Self {
+        Self {
+            key: None,
+            key_id: default_key_id(),
+            old_keys: Vec::new(),
+        }
+    }
 }
 
 /// `[people]`
@@ -363,6 +397,7 @@ impl Settings {
             in_range(key, value, low, high, why)?;
         }
         self.validate_tokens()?;
+        self.keyring()?;
         url::Url::parse(&self.api.base_url).map_err(|e| Error::Invalid {
             key: "api.base_url".into(),
             message: format!("{:?} is not a URL: {e}", self.api.base_url),
@@ -575,6 +610,33 @@ impl Settings {
             (None, None) => "none".to_owned(),
         };
         salesloft_client::budget_key(&self.api.base_url, &credential)
+    }
+
+    /// The keyring of `[secrets]` (none without `secrets.key`); a key that is not the base64
+    /// of 32 bytes is refused, naming the setting, never showing the key.
+    pub fn keyring(&self) -> Result<Option<salesloft_storage::Keyring>, Error> {
+        use salesloft_storage::{Keyring, SecretsKey};
+        let s = &self.secrets;
+        let Some(key) = &s.key else {
+            return Ok(None);
+        };
+        let invalid = |key: &str, e: salesloft_storage::Error| Error::Invalid {
+            key: key.to_owned(),
+            message: e.to_string(),
+        };
+        let current = SecretsKey::from_base64(s.key_id.clone(), key.expose_secret())
+            .map_err(|e| invalid("secrets.key", e))?;
+        let mut ring = Keyring::new(current);
+        for old in &s.old_keys {
+            let (id, encoded) = old.expose_secret().split_once(':').ok_or(Error::Invalid {
+                key: "secrets.old_keys".into(),
+                message: "each is `id:base64`".into(),
+            })?;
+            let older =
+                SecretsKey::from_base64(id, encoded).map_err(|e| invalid("secrets.old_keys", e))?;
+            ring = ring.with_older(older);
+        }
+        Ok(Some(ring))
     }
 
     /// The team's settings as the services take them.
