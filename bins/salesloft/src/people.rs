@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use salesloft_services::{ChangeCursor, LocalPerson, PeopleSync, PushOptions};
+use salesloft_services::{ChangeCursor, LocalPerson, PeopleSync, PushOptions, RecordFailure};
 use salesloft_storage::{NewJob, Store};
 use serde_json::{Map, Value};
 
@@ -204,12 +204,8 @@ pub async fn push(sync: &PeopleSync, records: &[LocalPerson]) -> Result<(), CliE
         }
     );
     for parked in &report.parked {
-        let errors: Vec<String> = parked
-            .errors
-            .iter()
-            .map(|(field, messages)| format!("{field} {}", messages.join(", ")))
-            .collect();
-        println!("parked: {}: {}", parked.key, errors.join("; "));
+        let why = RecordFailure::Refused(parked.errors.clone());
+        println!("parked: {}: {why}", parked.key);
     }
     for (key, reason) in report.failed.iter().chain(&report.retryable) {
         println!("failed: {key}: {}", salesloft_config::error_chain(reason));
@@ -308,9 +304,13 @@ pub async fn parked(store: &Store) -> Result<(), CliError> {
         let when = DateTime::from_timestamp_millis(p.parked_at_ms)
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
             .unwrap_or_default();
+        // SalesLoft's field errors as a push reports them (the stored JSON if it is not that).
+        let why = serde_json::from_str(&p.errors)
+            .map(|fields| RecordFailure::Refused(fields).to_string())
+            .unwrap_or_else(|_| p.errors.clone());
         println!(
-            "{}  refused {}x, last {when}: {}",
-            p.record_key, p.attempts, p.errors
+            "{}  refused {}x, last {when}: {why}",
+            p.record_key, p.attempts
         );
     }
     println!(

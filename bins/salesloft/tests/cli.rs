@@ -1058,7 +1058,8 @@ fn people_push_changes_and_parked_from_the_command_line() {
     let parked = run(&["people", "parked"]);
     let stdout = text(&parked.stdout);
     assert!(
-        stdout.contains(&format!("id:{}  refused 2x", ids[1])),
+        stdout.contains(&format!("id:{}  refused 2x", ids[1]))
+            && stdout.contains(": job_seniority "),
         "{stdout}"
     );
 

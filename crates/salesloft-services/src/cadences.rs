@@ -20,6 +20,7 @@ use serde::Serialize;
 use crate::report::RecordFailure;
 
 use crate::apply::stored_record;
+use crate::checked_write::{Checked, send_checked};
 use crate::context::Context;
 use crate::error::{Error, Result};
 
@@ -267,46 +268,32 @@ impl CadenceManager {
         let mut enrollment = Enrollment::new(PersonId::from(person), cadence);
         enrollment.user_id = options.user_id;
         enrollment.step_id = options.step_id;
-        let attempts = options.max_attempts.max(1);
-        // Whether a write of this person may have acted without our hearing so.
-        let mut uncertain = false;
-        for attempt in 1..=attempts {
-            report.writes += 1;
-            let error = match self
-                .ctx
-                .client
-                .cadence_memberships()
-                .create(&enrollment)
-                .await
-            {
-                Ok(membership) => {
-                    self.keep(&membership).await?;
-                    report.enrolled.push(person);
-                    return Ok(());
-                }
-                Err(e) => e,
-            };
-            if error.kind() == salesloft_client::FailureKind::CredentialsRejected {
-                // Nothing will be accepted: stop here, what is written is kept, and the rest
-                // waits for credentials that work.
-                return Err(error.into());
-            }
-            let may_have_acted = error.is_transient() || error.status().is_none();
-            uncertain |= may_have_acted;
-            // This write, or an earlier one, may have happened: look before anything else
-            // (a refusal now may only say the person is on the cadence already).
-            if uncertain && let Some(m) = self.membership_now(cadence, person, report).await {
-                self.keep(&m).await?;
+        let memberships = self.ctx.client.cadence_memberships();
+        let enrollment = &enrollment;
+        let mut lists = 0;
+        let (end, writes) = send_checked(
+            options.max_attempts,
+            || memberships.create(enrollment),
+            // A refusal after an uncertain attempt may only say the person is on it already.
+            || {
+                lists += 1;
+                self.membership_now(cadence, person)
+            },
+        )
+        .await?;
+        report.writes += writes;
+        report.lists += lists;
+        match end {
+            Checked::Written { value, .. } => {
+                self.keep(&value).await?;
                 report.enrolled.push(person);
-                return Ok(());
             }
-            if !may_have_acted || attempt == attempts {
+            Checked::NotWritten { error, .. } => {
                 let reason = match error.field_errors() {
                     Some(fields) => RecordFailure::Refused(fields.clone()),
                     None => Error::Api(error).into(),
                 };
                 report.failed.push((person, reason));
-                return Ok(());
             }
         }
         Ok(())
@@ -314,13 +301,7 @@ impl CadenceManager {
 
     /// `person`'s membership of `cadence` as SalesLoft has it now, if they are on it (one
     /// filtered list; `None` when that fails too).
-    async fn membership_now(
-        &self,
-        cadence: CadenceId,
-        person: i64,
-        report: &mut EnrollReport,
-    ) -> Option<CadenceMembership> {
-        report.lists += 1;
+    async fn membership_now(&self, cadence: CadenceId, person: i64) -> Option<CadenceMembership> {
         let page = self
             .ctx
             .client

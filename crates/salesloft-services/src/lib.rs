@@ -4,6 +4,7 @@
 
 mod apply;
 mod cadences;
+mod checked_write;
 mod context;
 mod engagement;
 mod error;

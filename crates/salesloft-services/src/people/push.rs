@@ -3,6 +3,7 @@
 //! the toolkit's own write.
 
 use super::*;
+use crate::checked_write::{Checked, send_checked};
 
 /// How pushes go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -262,38 +263,32 @@ impl PeopleSync {
         options: &PushOptions,
         report: &mut PushReport,
     ) -> Result<()> {
-        let attempts = options.max_attempts.max(1);
         let key_text = key.to_string();
-        // Whether a create may have acted without our hearing so.
-        let mut uncertain = false;
-        for attempt in 1..=attempts {
-            report.writes += 1;
-            let error = match self.send(&write).await {
-                Ok((person, created)) => {
-                    self.written(key, &person, created, report).await?;
-                    return Ok(());
+        let email = match (&write, key) {
+            (Write::Create(_), PersonKey::Email(email)) => Some(email),
+            _ => None,
+        };
+        let write = &write;
+        let (end, writes) = send_checked(
+            options.max_attempts,
+            || self.send(write),
+            // Only a create keyed by address can be found again by what it was sent with.
+            || async move {
+                match email {
+                    Some(email) => self.look_again(email).await.map(|p| (p, true)),
+                    None => None,
                 }
-                Err(e) => e,
-            };
-            if error.kind() == salesloft_client::FailureKind::CredentialsRejected {
-                // Nothing will be accepted: stop here, what is written is kept, and the rest
-                // waits for credentials that work.
-                return Err(error.into());
+            },
+        )
+        .await?;
+        report.writes += writes;
+        match end {
+            Checked::Written { value, recovered } => {
+                report.recovered += u64::from(recovered);
+                self.written(key, &value.0, value.1, report).await?;
             }
-            let may_have_acted = error.is_transient() || error.status().is_none();
-            uncertain |= may_have_acted;
-            // This create, or an earlier one, may have happened: look before anything else
-            // (a refusal now may only say the address is taken, by our own first try).
-            if uncertain
-                && let (Write::Create(_), PersonKey::Email(email)) = (&write, key)
-                && let Some(person) = self.look_again(email).await
-            {
-                report.recovered += 1;
-                self.written(key, &person, true, report).await?;
-                return Ok(());
-            }
-            if let Some(errors) = error.field_errors() {
-                let errors = errors.clone();
+            Checked::NotWritten { error, .. } if error.field_errors().is_some() => {
+                let errors = error.field_errors().cloned().unwrap_or_default();
                 let encoded = serde_json::to_string(&errors).unwrap_or_default();
                 let fields = serde_json::to_string(&record.fields).unwrap_or_default();
                 self.ctx
@@ -304,15 +299,13 @@ impl PeopleSync {
                     key: key_text,
                     errors,
                 });
-                return Ok(());
             }
-            if !may_have_acted {
+            Checked::NotWritten {
+                error,
+                may_have_acted: true,
+            } => report.retryable.push((key_text, Error::Api(error).into())),
+            Checked::NotWritten { error, .. } => {
                 report.failed.push((key_text, Error::Api(error).into()));
-                return Ok(());
-            }
-            if attempt == attempts {
-                report.retryable.push((key_text, Error::Api(error).into()));
-                return Ok(());
             }
         }
         Ok(())
