@@ -22,7 +22,8 @@ use crate::prefetch::Prefetch;
 use crate::registry::Registry;
 use crate::schedule::Schedule;
 
-/// How a runner works.
+/// How a runner works: the defaults, with a `with_*` setter per field
+/// (`RunnerConfig::default().with_concurrency(2).with_lease(Duration::from_secs(60))`).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct RunnerConfig {

@@ -147,9 +147,10 @@ impl BudgetConfig {
     }
 
     /// The burst that takes effect: `burst`, between 1 and a tenth of `per_minute`. A bucket
-    /// spends what refills each minute (`per_minute` less the burst) when kept busy, so a
-    /// larger burst would leave a busy minute short: at most a tenth keeps it at 90% or more,
-    /// which is what the reserve leaves anyway.
+    /// kept busy spends what refills each minute (`per_minute` less the burst), so a larger
+    /// burst would leave a busy minute short (a burst as large as the budget: one request a
+    /// minute after the first); at most a tenth keeps it at 90% or more, which is what the
+    /// reserve leaves anyway.
     pub fn burst(&self) -> u32 {
         self.burst.clamp(1, (self.per_minute / 10).max(1))
     }
@@ -353,8 +354,10 @@ impl Bucket {
     pub(crate) fn observe(&mut self, o: &Observation, now_ms: i64) {
         self.refill(now_ms);
         if let Some(actual) = o.actual_cost {
-            // Settle the difference between what we guessed and what it cost.
+            // Settle the difference between what we guessed and what it cost; a refund never
+            // lifts the bucket past its capacity.
             self.tokens -= f64::from(actual) - f64::from(o.estimated_cost);
+            self.tokens = self.tokens.min(self.capacity);
         }
         if let Some(remaining) = o.remaining {
             let allowed = f64::from(remaining) - self.reserve;
@@ -530,6 +533,28 @@ mod tests {
         );
         let wait = b.try_take(1, T0 + 10_000).unwrap_err();
         assert_eq!(wait, Duration::from_millis(51_000), "to the boundary + 1 s");
+    }
+
+    #[test]
+    fn overestimates_are_refunded_up_to_the_capacity_only() {
+        let mut b = Bucket::new(BudgetConfig::default(), T0); // burst 54
+        assert!(b.try_take(1, T0).is_ok());
+        // Guessed 30 (a deep page's cost kept for the endpoint), charged 1: the refund fills
+        // the bucket but never past its capacity, or a minute could spend more than its share.
+        b.observe(
+            &Observation {
+                estimated_cost: 30,
+                actual_cost: Some(1),
+                ..Default::default()
+            },
+            T0,
+        );
+        assert!(
+            b.tokens <= b.capacity + 1e-9,
+            "{} > {}",
+            b.tokens,
+            b.capacity
+        );
     }
 
     #[test]

@@ -24,7 +24,8 @@ use crate::checked_write::{Checked, send_checked};
 use crate::context::Context;
 use crate::error::{Error, Result};
 
-/// How people are enrolled.
+/// How people are enrolled: the defaults, with a `with_*` setter per field
+/// (`EnrollOptions::default().with_step_id(Some(step))`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EnrollOptions {

@@ -20,7 +20,8 @@ use crate::error::{Error, Result};
 /// µs in a day.
 const DAY_US: i64 = 86_400_000_000;
 
-/// What counts as a connected call and how far back every run looks.
+/// What counts as a connected call and how far back every run looks: the defaults, with a
+/// `with_*` setter per field (`EngagementConfig::default().with_overlap(Duration::ZERO)`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EngagementConfig {

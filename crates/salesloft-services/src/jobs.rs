@@ -395,7 +395,8 @@ impl Job for PushJob {
     }
 }
 
-/// What the built-in jobs are configured with.
+/// What the built-in jobs are configured with: the defaults, with a `with_*` setter per field
+/// (`BuiltinSettings::default().with_sync(options).with_lookups(lookups)`).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct BuiltinSettings {

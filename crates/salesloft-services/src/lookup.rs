@@ -33,7 +33,8 @@ use crate::apply::stored_record;
 use crate::context::Context;
 use crate::error::{Error, Result};
 
-/// How long lookups are kept and how many.
+/// How long lookups are kept and how many: the defaults, with a `with_*` setter per field
+/// (`LookupConfig::default().with_max_entries(50_000)`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LookupConfig {

@@ -230,7 +230,8 @@ impl CostLimiter for SharedBudget {
         if debit != 0.0 {
             on_writer!(&self.store, |pool| {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "UPDATE api_budget SET tokens = {REFILLED} - $2, updated_at_ms = {LATEST} WHERE budget_key = $3"
+                    "UPDATE api_budget SET tokens = CASE WHEN {REFILLED} - $2 > capacity THEN capacity \
+                     ELSE {REFILLED} - $2 END, updated_at_ms = {LATEST} WHERE budget_key = $3"
                 )))
                     .bind(now)
                     .bind(debit)

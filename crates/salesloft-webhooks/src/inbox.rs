@@ -9,7 +9,8 @@ use tokio::sync::{mpsc, oneshot};
 use crate::processor::PROCESS_KIND;
 use crate::verify::{SignatureError, Verifier};
 
-/// How an [`Inbox`] stores deliveries.
+/// How an [`Inbox`] stores deliveries: the defaults, with a `with_*` setter per field
+/// (`InboxConfig::default().with_queue("webhooks".into()).with_max_attempts(5)`).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct InboxConfig {

@@ -5,7 +5,8 @@
 use super::*;
 use crate::checked_write::{Checked, send_checked};
 
-/// How pushes go.
+/// How pushes go: the defaults, with a `with_*` setter per field
+/// (`PushOptions::default().with_max_attempts(5)`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PushOptions {

@@ -182,3 +182,28 @@ on_both!(
     small_budget,
     &a_small_budget_spends_all_but_its_reserve_every_minute
 );
+
+async fn a_refund_never_lifts_the_shared_budget_past_its_burst(db: &TestDb) {
+    use std::sync::atomic::AtomicI64;
+    // Time stands still, so nothing refills and no read caps what the refund left.
+    let clock = Arc::new(SteppedClock(AtomicI64::new(salesloft_storage::now_ms())));
+    let store = db.store.clone().with_clock(clock);
+    let budget = SharedBudget::new(store, "team:refund", BudgetConfig::default())
+        .await
+        .unwrap();
+    assert!(budget.try_acquire(1).await.unwrap().is_none());
+    // Guessed 30 (a deep page's cost kept for the endpoint), charged 1.
+    let answered = Observation {
+        estimated_cost: 30,
+        actual_cost: Some(1),
+        ..Default::default()
+    };
+    budget.observe(&answered).await.unwrap();
+    let burst = f64::from(BudgetConfig::default().burst());
+    let available = budget.available().await.unwrap();
+    assert!(available <= burst + 1e-9, "{available} > {burst}");
+}
+on_both!(
+    refund,
+    &a_refund_never_lifts_the_shared_budget_past_its_burst
+);
