@@ -142,10 +142,13 @@ impl Store {
         );
         let (first, last) = only.map_or(("", ""), |d| (d.first, d.last));
         let count = if only.is_some() {
-            "SELECT COUNT(*), COUNT(DISTINCT day) FROM daily_engagement WHERE day >= $1 AND day <= $2"
+            "SELECT COUNT(*), COUNT(DISTINCT day) FROM daily_engagement \
+             WHERE team_id = $3 AND day >= $1 AND day <= $2"
         } else {
-            "SELECT COUNT(*), COUNT(DISTINCT day) FROM daily_engagement WHERE $1 = $2"
+            "SELECT COUNT(*), COUNT(DISTINCT day) FROM daily_engagement \
+             WHERE team_id = $3 AND $1 = $2"
         };
+        let team = self.tid();
         let postgres = self.backend() == Backend::Postgres;
         let (rows, distinct): (i64, i64) = on_writer!(self, |pool| {
             let mut tx = pool.begin_write().await.context("starting a transaction")?;
@@ -158,15 +161,17 @@ impl Store {
                     .context("turning JIT off for a recompute")?;
             }
             match only {
-                Some(DaySpan { first, last, .. }) => {
-                    sqlx::query("DELETE FROM daily_engagement WHERE day >= $1 AND day <= $2")
-                        .bind(first)
-                        .bind(last)
-                        .execute(&mut *tx)
-                        .await
-                }
+                Some(DaySpan { first, last, .. }) => sqlx::query(
+                    "DELETE FROM daily_engagement WHERE team_id = $3 AND day >= $1 AND day <= $2",
+                )
+                .bind(first)
+                .bind(last)
+                .bind(team)
+                .execute(&mut *tx)
+                .await,
                 None => {
-                    sqlx::query("DELETE FROM daily_engagement")
+                    sqlx::query("DELETE FROM daily_engagement WHERE team_id = $1")
+                        .bind(team)
                         .execute(&mut *tx)
                         .await
                 }
@@ -179,12 +184,14 @@ impl Store {
             if let Some(d) = only {
                 q = q.bind(d.from_us).bind(d.to_us).bind(d.first).bind(d.last);
             }
-            q.execute(&mut *tx)
+            q.bind(team)
+                .execute(&mut *tx)
                 .await
                 .context("computing daily engagement")?;
             let counted = sqlx::query_as(count)
                 .bind(first)
                 .bind(last)
+                .bind(team)
                 .fetch_one(&mut *tx)
                 .await
                 .context("counting engagement rows")?;
@@ -200,13 +207,14 @@ impl Store {
     /// The stored engagement of the days `first..=last` (`YYYY-MM-DD`), by day, user, cadence.
     pub async fn engagement_rows(&self, first: &str, last: &str) -> Result<Vec<EngagementRow>> {
         let sql = format!(
-            "SELECT {ROW_COLUMNS} FROM daily_engagement WHERE day >= $1 AND day <= $2 \
-             ORDER BY day, user_id, cadence_id"
+            "SELECT {ROW_COLUMNS} FROM daily_engagement WHERE team_id = $3 AND day >= $1 \
+             AND day <= $2 ORDER BY day, user_id, cadence_id"
         );
         on_reader!(self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(first)
                 .bind(last)
+                .bind(self.tid())
                 .fetch_all(pool)
                 .await
                 .context("reading daily engagement")
@@ -219,8 +227,9 @@ impl Store {
         let row: (Option<i64>, Option<i64>) = on_reader!(self, |pool| {
             sqlx::query_as(
                 "SELECT MIN(occurred_at_us), MAX(occurred_at_us) FROM activities \
-                 WHERE deleted_at_ms IS NULL AND (kind = 'call' OR sent = 1)",
+                 WHERE team_id = $1 AND deleted_at_ms IS NULL AND (kind = 'call' OR sent = 1)",
             )
+            .bind(self.tid())
             .fetch_one(pool)
             .await
             .context("reading the activities' span")?
@@ -233,10 +242,13 @@ impl Store {
     pub async fn activities_written_since(&self, since_ms: i64) -> Result<Vec<(i64, i64)>> {
         on_reader!(self, |pool| {
             sqlx::query_as(
-                "SELECT user_id, occurred_at_us FROM activities WHERE synced_at_ms >= $1 \
-                 UNION SELECT user_id, occurred_at_us FROM activities WHERE deleted_at_ms >= $1",
+                "SELECT user_id, occurred_at_us FROM activities \
+                 WHERE team_id = $2 AND synced_at_ms >= $1 \
+                 UNION SELECT user_id, occurred_at_us FROM activities \
+                 WHERE team_id = $2 AND deleted_at_ms >= $1",
             )
             .bind(since_ms)
+            .bind(self.tid())
             .fetch_all(pool)
             .await
             .context("reading recently written activities")
@@ -246,7 +258,8 @@ impl Store {
     /// The last recompute's watermark (ms) and the settings its rows were computed with.
     pub async fn engagement_state(&self) -> Result<Option<(i64, String)>> {
         on_reader!(self, |pool| {
-            sqlx::query_as("SELECT watermark_ms, settings FROM engagement_state WHERE id = 1")
+            sqlx::query_as("SELECT watermark_ms, settings FROM engagement_state WHERE team_id = $1")
+                .bind(self.tid())
                 .fetch_optional(pool)
                 .await
                 .context("reading the engagement state")
@@ -257,14 +270,15 @@ impl Store {
     pub async fn set_engagement_state(&self, watermark_ms: i64, settings: &str) -> Result<()> {
         on_writer!(self, |pool| {
             sqlx::query(
-                "INSERT INTO engagement_state (id, watermark_ms, settings, computed_at_ms) \
-                 VALUES (1, $1, $2, $3) ON CONFLICT (id) DO UPDATE SET \
+                "INSERT INTO engagement_state (team_id, watermark_ms, settings, computed_at_ms) \
+                 VALUES ($4, $1, $2, $3) ON CONFLICT (team_id) DO UPDATE SET \
                  watermark_ms = excluded.watermark_ms, settings = excluded.settings, \
                  computed_at_ms = excluded.computed_at_ms",
             )
             .bind(watermark_ms)
             .bind(settings)
             .bind(self.now_ms())
+            .bind(self.tid())
             .execute(pool)
             .await
             .context("saving the engagement state")?;
@@ -274,7 +288,8 @@ impl Store {
 }
 
 /// The statement that sums activities into `daily_engagement` rows: `connected` call statuses
-/// bound first (`$1..`), then, when `only_days`, the instant range and the day range.
+/// bound first (`$1..`), then, when `only_days`, the instant range and the day range, then the
+/// team.
 fn recompute_sql(
     backend: Backend,
     offset: &str,
@@ -290,6 +305,7 @@ fn recompute_sql(
     };
     let n = connected;
     let (from_mark, to_mark, first_mark, last_mark) = (n + 1, n + 2, n + 3, n + 4);
+    let team_mark = if only_days { n + 5 } else { n + 1 };
     let day_text = match backend {
         Backend::Postgres => "to_char(DATE '1970-01-01' + CAST(d AS INTEGER), 'YYYY-MM-DD')",
         Backend::Sqlite => "strftime('%Y-%m-%d', d * 86400, 'unixepoch')",
@@ -306,8 +322,8 @@ fn recompute_sql(
     // Floor division, so instants before 1970 still get the day they fall on. The rows are
     // summed and written by the database in one statement: nothing travels but the SQL.
     format!(
-        "INSERT INTO daily_engagement ({ROW_COLUMNS}, computed_at_ms) \
-         SELECT day, user_id, cadence_id, sent, sent - bounced, bounced, opened, clicked, \
+        "INSERT INTO daily_engagement (team_id, {ROW_COLUMNS}, computed_at_ms) \
+         SELECT ${team_mark}, day, user_id, cadence_id, sent, sent - bounced, bounced, opened, clicked, \
            replied, calls, connected, seconds, {now} \
          FROM (SELECT {day_text} AS day, user_id, cadence_id, \
              CAST(SUM(e) AS BIGINT) AS sent, CAST(SUM(e * bounced) AS BIGINT) AS bounced, \
@@ -324,7 +340,7 @@ fn recompute_sql(
                  replied, CASE WHEN kind = 'call' AND {connected_sql} THEN 1 ELSE 0 END AS c, \
                  CASE WHEN kind = 'call' THEN COALESCE(duration_s, 0) ELSE 0 END AS s \
                FROM activities \
-               WHERE {range} deleted_at_ms IS NULL \
+               WHERE team_id = ${team_mark} AND {range} deleted_at_ms IS NULL \
                  AND (kind = 'call' OR sent = 1)) a) b \
            GROUP BY d, user_id, cadence_id) g {keep}",
         last = DAY_US - 1,

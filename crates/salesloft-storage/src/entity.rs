@@ -89,12 +89,23 @@ impl Table {
         }
     }
 
-    /// `WHERE` conditions selecting this entity's rows (`kind = '...'` on a shared table: the
-    /// kind is one of this crate's constants, never input).
-    pub fn own_rows(&self) -> String {
+    /// The key a row is unique by: the team, then [`Table::key`].
+    pub fn team_key(&self) -> String {
+        format!("team_id, {}", self.key().join(", "))
+    }
+
+    /// `WHERE` conditions selecting this entity's rows of the team bound at the placeholder
+    /// `team` (`$3`, `?`), with `kind = '...'` on a shared table (the kind is one of this
+    /// crate's constants, never input).
+    pub fn own_rows(&self, team: &str) -> String {
+        self.own_rows_of("", team)
+    }
+
+    /// [`Table::own_rows`] with each column qualified by `alias` (`"t."`), for a join.
+    pub fn own_rows_of(&self, alias: &str, team: &str) -> String {
         match self.kind {
-            Some(kind) => format!("kind = '{kind}'"),
-            None => "TRUE".to_owned(),
+            Some(kind) => format!("{alias}team_id = {team} AND {alias}kind = '{kind}'"),
+            None => format!("{alias}team_id = {team}"),
         }
     }
 }

@@ -68,6 +68,12 @@ pub enum Error {
         "no secrets key is configured (secrets.key, SALESLOFT_SECRETS__KEY: the base64 of 32 random bytes), so team credentials cannot be stored or read"
     )]
     NoSecretsKey,
+    /// A second team cannot be added to a PostgreSQL database until the contract step that
+    /// makes every key include the team has run.
+    #[error(
+        "a second team needs the keys that include the team: run `salesloft migrate --contract` once no process of the previous release is left"
+    )]
+    ContractPending,
     /// A team with this slug exists.
     #[error("a team named {slug:?} exists")]
     TeamSlugTaken {

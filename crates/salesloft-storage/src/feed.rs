@@ -99,11 +99,12 @@ impl Store {
         let sql = format!(
             "SELECT t.change_seq, t.id, t.first_seq, t.deleted_at_ms IS NOT NULL, t.raw, \
              t.sl_updated_at_us, w.version_us, w.content_hash \
-             FROM {t} t LEFT JOIN own_writes w ON w.stream = $1 AND w.id = t.id \
+             FROM {t} t LEFT JOIN own_writes w \
+             ON w.team_id = t.team_id AND w.stream = $1 AND w.id = t.id \
              WHERE (t.change_seq > $2 OR (t.change_seq = $2 AND t.id > $3)) AND {own} \
              ORDER BY t.change_seq, t.id LIMIT $4",
             t = table.name,
-            own = table.own_rows(),
+            own = table.own_rows_of("t.", "$5"),
         );
         let stream = counter_key(table);
         let rows: Vec<ChangeTuple> = on_reader!(self, |pool| {
@@ -112,6 +113,7 @@ impl Store {
                 .bind(after.seq)
                 .bind(after.id)
                 .bind(limit)
+                .bind(self.tid())
                 .fetch_all(pool)
                 .await
                 .context("reading the change feed")?
@@ -142,10 +144,11 @@ impl Store {
         let sql = format!(
             "SELECT change_seq, id FROM {t} WHERE {own} ORDER BY change_seq DESC, id DESC LIMIT 1",
             t = table.name,
-            own = table.own_rows(),
+            own = table.own_rows("$1"),
         );
         let row: Option<(i64, i64)> = on_reader!(self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(self.tid())
                 .fetch_optional(pool)
                 .await
                 .context("reading the change feed's head")?
@@ -167,8 +170,8 @@ impl Store {
             let mut tx = pool.begin_write().await.context("starting a transaction")?;
             for (id, w) in writes {
                 sqlx::query(
-                    "INSERT INTO own_writes (stream, id, version_us, content_hash, written_at_ms) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (stream, id) DO UPDATE SET \
+                    "INSERT INTO own_writes (team_id, stream, id, version_us, content_hash, written_at_ms) \
+                     VALUES ($6, $1, $2, $3, $4, $5) ON CONFLICT (team_id, stream, id) DO UPDATE SET \
                      version_us = excluded.version_us, content_hash = excluded.content_hash, \
                      written_at_ms = excluded.written_at_ms \
                      WHERE excluded.version_us >= own_writes.version_us",
@@ -178,12 +181,19 @@ impl Store {
                 .bind(w.version_us)
                 .bind(&w.content_hash)
                 .bind(now)
+                .bind(self.tid())
                 .execute(&mut *tx)
                 .await
                 .context("remembering a write")?;
             }
             let stats = tx
-                .upsert_rows_in(&T::TABLE, rows.rows, rows.listed_at_ms, self.now_ms())
+                .upsert_rows_in(
+                    self.tid(),
+                    &T::TABLE,
+                    rows.rows,
+                    rows.listed_at_ms,
+                    self.now_ms(),
+                )
                 .await?;
             tx.commit().await.context("committing a write's answer")?;
             Ok(stats)
@@ -192,11 +202,12 @@ impl Store {
 
     /// The live person whose CRM id is `crm_id`: id and raw JSON (the lowest id if several).
     pub async fn live_person_by_crm_id(&self, crm_id: &str) -> Result<Option<(i64, String)>> {
-        let sql = "SELECT id, raw FROM people WHERE deleted_at_ms IS NULL AND crm_id = $1 \
-                   ORDER BY id LIMIT 1";
+        let sql = "SELECT id, raw FROM people WHERE team_id = $2 AND deleted_at_ms IS NULL \
+                   AND crm_id = $1 ORDER BY id LIMIT 1";
         on_reader!(self, |pool| {
             sqlx::query_as(sql)
                 .bind(crm_id)
+                .bind(self.tid())
                 .fetch_optional(pool)
                 .await
                 .context("reading a person by CRM id")
@@ -214,8 +225,9 @@ impl Store {
     ) -> Result<()> {
         on_writer!(self, |pool| {
             sqlx::query(
-                "INSERT INTO parked_writes (stream, record_key, record, errors, attempts, parked_at_ms) \
-                 VALUES ($1, $2, $3, $4, 1, $5) ON CONFLICT (stream, record_key) DO UPDATE SET \
+                "INSERT INTO parked_writes (team_id, stream, record_key, record, errors, attempts, \
+                 parked_at_ms) VALUES ($6, $1, $2, $3, $4, 1, $5) \
+                 ON CONFLICT (team_id, stream, record_key) DO UPDATE SET \
                  record = excluded.record, errors = excluded.errors, \
                  attempts = parked_writes.attempts + 1, parked_at_ms = excluded.parked_at_ms",
             )
@@ -224,6 +236,7 @@ impl Store {
             .bind(record)
             .bind(errors)
             .bind(self.now_ms())
+            .bind(self.tid())
             .execute(pool)
             .await
             .context("parking a refused write")?;
@@ -235,13 +248,16 @@ impl Store {
     /// parked.
     pub async fn unpark_write(&self, stream: &str, record_key: &str) -> Result<bool> {
         let done = on_writer!(self, |pool| {
-            sqlx::query("DELETE FROM parked_writes WHERE stream = $1 AND record_key = $2")
-                .bind(stream)
-                .bind(record_key)
-                .execute(pool)
-                .await
-                .context("unparking a write")?
-                .rows_affected()
+            sqlx::query(
+                "DELETE FROM parked_writes WHERE team_id = $3 AND stream = $1 AND record_key = $2",
+            )
+            .bind(stream)
+            .bind(record_key)
+            .bind(self.tid())
+            .execute(pool)
+            .await
+            .context("unparking a write")?
+            .rows_affected()
         });
         Ok(done > 0)
     }
@@ -251,9 +267,10 @@ impl Store {
         let rows: Vec<(String, String, String, i64, i64)> = on_reader!(self, |pool| {
             sqlx::query_as(
                 "SELECT record_key, record, errors, attempts, parked_at_ms FROM parked_writes \
-                 WHERE stream = $1 ORDER BY parked_at_ms, record_key",
+                 WHERE team_id = $2 AND stream = $1 ORDER BY parked_at_ms, record_key",
             )
             .bind(stream)
+            .bind(self.tid())
             .fetch_all(pool)
             .await
             .context("reading parked writes")?

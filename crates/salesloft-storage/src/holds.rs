@@ -31,8 +31,10 @@ impl Store {
     pub async fn credential_holds(&self) -> Result<Vec<CredentialHold>> {
         let rows: Vec<HoldRow> = on_reader!(self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {HOLD_COLUMNS} FROM credential_holds ORDER BY since_ms, credential"
+                "SELECT {HOLD_COLUMNS} FROM credential_holds WHERE team_id = $1 \
+                 ORDER BY since_ms, credential"
             )))
+            .bind(self.tid())
             .fetch_all(pool)
             .await
             .context("reading credential holds")?
@@ -50,9 +52,10 @@ impl Store {
         let now = self.now_ms();
         let row: Option<HoldRow> = on_writer!(self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {HOLD_COLUMNS} FROM credential_holds WHERE credential = $1"
+                "SELECT {HOLD_COLUMNS} FROM credential_holds WHERE team_id = $2 AND credential = $1"
             )))
             .bind(credential)
+            .bind(self.tid())
             .fetch_optional(pool)
             .await
             .context("reading a credential hold")?
@@ -66,11 +69,13 @@ impl Store {
         let next = now.saturating_add(i64::try_from(probe_every.as_millis()).unwrap_or(i64::MAX));
         let taken = on_writer!(self, |pool| {
             sqlx::query(
-                "UPDATE credential_holds SET probe_at_ms = $3 WHERE credential = $1 AND probe_at_ms <= $2",
+                "UPDATE credential_holds SET probe_at_ms = $3 \
+                 WHERE team_id = $4 AND credential = $1 AND probe_at_ms <= $2",
             )
             .bind(credential)
             .bind(now)
             .bind(next)
+            .bind(self.tid())
             .execute(pool)
             .await
             .context("taking a credential probe")?
@@ -90,8 +95,9 @@ impl Store {
     pub async fn hold_credential(&self, hold: &CredentialHold) -> Result<()> {
         on_writer!(self, |pool| {
             sqlx::query(
-                "INSERT INTO credential_holds (credential, since_ms, request, status, message, probe_at_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (credential) DO UPDATE SET \
+                "INSERT INTO credential_holds (team_id, credential, since_ms, request, status, \
+                 message, probe_at_ms) VALUES ($7, $1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (team_id, credential) DO UPDATE SET \
                  request = excluded.request, status = excluded.status, message = excluded.message, \
                  probe_at_ms = excluded.probe_at_ms",
             )
@@ -101,6 +107,7 @@ impl Store {
             .bind(hold.status.map(i32::from))
             .bind(&hold.message)
             .bind(hold.probe_at_ms)
+            .bind(self.tid())
             .execute(pool)
             .await
             .context("holding a credential")?;
@@ -111,8 +118,9 @@ impl Store {
     /// Lift the hold of `credential` and run the jobs that waited for it at once.
     pub async fn release_credential(&self, credential: &str) -> Result<u64> {
         on_writer!(self, |pool| {
-            sqlx::query("DELETE FROM credential_holds WHERE credential = $1")
+            sqlx::query("DELETE FROM credential_holds WHERE team_id = $2 AND credential = $1")
                 .bind(credential)
+                .bind(self.tid())
                 .execute(pool)
                 .await
                 .context("lifting a credential hold")?;
@@ -120,11 +128,12 @@ impl Store {
         self.release_held_jobs("held_by = $2", credential).await
     }
 
-    /// Lift every hold and run every job that waited for one (`salesloft jobs resume`; new
-    /// OAuth tokens).
+    /// Lift every hold of the team and run every job of it that waited for one (`salesloft
+    /// jobs resume`; new OAuth tokens).
     pub async fn release_all_credentials(&self) -> Result<u64> {
         on_writer!(self, |pool| {
-            sqlx::query("DELETE FROM credential_holds")
+            sqlx::query("DELETE FROM credential_holds WHERE team_id = $1")
+                .bind(self.tid())
                 .execute(pool)
                 .await
                 .context("lifting credential holds")?;
@@ -134,13 +143,14 @@ impl Store {
             .await
     }
 
-    /// A process starting with `credential` (a new key in the configuration) takes over:
-    /// the holds of other credentials are dropped (a process still sending with one holds it
+    /// A process starting with `credential` (a new key in the configuration) takes over
+    /// the team: the holds of its other credentials are dropped (a process still sending with one holds it
     /// again at its next rejection) and the jobs that waited for them run now.
     pub async fn take_over_holds(&self, credential: &str) -> Result<u64> {
         on_writer!(self, |pool| {
-            sqlx::query("DELETE FROM credential_holds WHERE credential <> $1")
+            sqlx::query("DELETE FROM credential_holds WHERE team_id = $2 AND credential <> $1")
                 .bind(credential)
+                .bind(self.tid())
                 .execute(pool)
                 .await
                 .context("dropping the holds of other credentials")?;
@@ -154,10 +164,11 @@ impl Store {
         let queues: Vec<(String,)> = on_writer!(self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "UPDATE jobs SET held_by = NULL, run_at_ms = $1, updated_at_ms = $1 \
-                 WHERE state = 'available' AND {which} RETURNING queue"
+                 WHERE team_id = $3 AND state = 'available' AND {which} RETURNING queue"
             )))
             .bind(now)
             .bind(credential)
+            .bind(self.tid())
             .fetch_all(pool)
             .await
             .context("releasing held jobs")?

@@ -148,8 +148,12 @@ impl Store {
         sorted.dedup_by(|a, b| a.0 == b.0);
         let now = self.now_ms();
         let mut new_ids = match &self.pools {
-            Pools::Postgres(pool) => record_on_postgres(pool, &sorted, process, now).await?,
-            Pools::Sqlite { writer, .. } => record_on_sqlite(writer, &sorted, process, now).await?,
+            Pools::Postgres(pool) => {
+                record_on_postgres(pool, self.tid(), &sorted, process, now).await?
+            }
+            Pools::Sqlite { writer, .. } => {
+                record_on_sqlite(writer, self.tid(), &sorted, process, now).await?
+            }
         };
         if process.is_some() && !new_ids.is_empty() {
             // Runners of this process (PostgreSQL's were told at commit).
@@ -169,9 +173,11 @@ impl Store {
     pub async fn webhook_event(&self, id: i64) -> Result<Option<InboxEvent>> {
         on_reader!(self, |pool| {
             sqlx::query_as(
-                "SELECT id, event_type, body, status, attempts FROM webhook_events WHERE id = $1",
+                "SELECT id, event_type, body, status, attempts FROM webhook_events \
+                 WHERE team_id = $2 AND id = $1",
             )
             .bind(id)
+            .bind(self.tid())
             .fetch_optional(pool)
             .await
             .context("reading a webhook")
@@ -184,10 +190,11 @@ impl Store {
         on_writer!(self, |pool| {
             sqlx::query(
                 "UPDATE webhook_events SET last_error = $1, attempts = attempts + 1 \
-                 WHERE id = $2 AND status = 'pending'",
+                 WHERE team_id = $3 AND id = $2 AND status = 'pending'",
             )
             .bind(error)
             .bind(id)
+            .bind(self.tid())
             .execute(pool)
             .await
             .context("recording a webhook failure")?;
@@ -199,9 +206,10 @@ impl Store {
     pub async fn webhook_counts(&self) -> Result<Vec<(String, String, i64)>> {
         on_reader!(self, |pool| {
             sqlx::query_as(
-                "SELECT event_type, status, COUNT(*) FROM webhook_events \
+                "SELECT event_type, status, COUNT(*) FROM webhook_events WHERE team_id = $1 \
                  GROUP BY event_type, status ORDER BY event_type, status",
             )
+            .bind(self.tid())
             .fetch_all(pool)
             .await
             .context("counting webhooks")
@@ -212,8 +220,10 @@ impl Store {
     pub async fn webhook_inbox_size(&self) -> Result<(i64, i64)> {
         on_reader!(self, |pool| {
             sqlx::query_as(
-                "SELECT COUNT(*), CAST(COALESCE(SUM(LENGTH(body)), 0) AS BIGINT) FROM webhook_events",
+                "SELECT COUNT(*), CAST(COALESCE(SUM(LENGTH(body)), 0) AS BIGINT) \
+                 FROM webhook_events WHERE team_id = $1",
             )
+            .bind(self.tid())
             .fetch_one(pool)
             .await
             .context("measuring the webhook inbox")
@@ -234,7 +244,7 @@ impl Store {
         let deleted = on_writer!(self, |pool| {
             sqlx::query(
                 "DELETE FROM webhook_events WHERE id IN (SELECT id FROM webhook_events \
-                 WHERE received_at_ms < $1 \
+                 WHERE team_id = $5 AND received_at_ms < $1 \
                  AND ((status IN ('processed', 'skipped') AND received_at_ms < $2) \
                       OR (status = 'failed' AND received_at_ms < $3)) \
                  ORDER BY received_at_ms LIMIT $4)",
@@ -243,6 +253,7 @@ impl Store {
             .bind(settled_before_ms)
             .bind(failed_before_ms)
             .bind(batch)
+            .bind(self.tid())
             .execute(pool)
             .await
             .context("pruning the webhook inbox")?
@@ -257,10 +268,11 @@ impl Store {
         on_reader!(self, |pool| {
             sqlx::query_as(
                 "SELECT received_at_ms - (received_at_ms % 60000) AS minute, status, COUNT(*) \
-                 FROM webhook_events WHERE received_at_ms >= $1 \
+                 FROM webhook_events WHERE team_id = $2 AND received_at_ms >= $1 \
                  GROUP BY minute, status ORDER BY minute, status",
             )
             .bind(since_ms)
+            .bind(self.tid())
             .fetch_all(pool)
             .await
             .context("counting webhooks per minute")
@@ -272,8 +284,10 @@ impl Store {
         on_reader!(self, |pool| {
             sqlx::query_as(
                 "SELECT event_type, MAX(processed_at_ms) FROM webhook_events \
-                 WHERE status = 'processed' AND processed_at_ms IS NOT NULL GROUP BY event_type",
+                 WHERE team_id = $1 AND status = 'processed' AND processed_at_ms IS NOT NULL \
+                 GROUP BY event_type",
             )
+            .bind(self.tid())
             .fetch_all(pool)
             .await
             .context("reading the last applied webhooks")
@@ -285,9 +299,10 @@ impl Store {
         on_reader!(self, |pool| {
             sqlx::query_as(
                 "SELECT id, event_type, body, status, attempts FROM webhook_events \
-                 WHERE status = 'pending' ORDER BY received_at_ms, id LIMIT $1",
+                 WHERE team_id = $2 AND status = 'pending' ORDER BY received_at_ms, id LIMIT $1",
             )
             .bind(limit)
+            .bind(self.tid())
             .fetch_all(pool)
             .await
             .context("reading pending webhooks")
@@ -305,12 +320,13 @@ impl Store {
         on_writer!(self, |pool| {
             sqlx::query(
                 "UPDATE webhook_events SET status = $1, last_error = $2, attempts = attempts + 1, \
-                 processed_at_ms = $3 WHERE id = $4",
+                 processed_at_ms = $3 WHERE team_id = $5 AND id = $4",
             )
             .bind(outcome.as_str())
             .bind(error)
             .bind(now)
             .bind(id)
+            .bind(self.tid())
             .execute(pool)
             .await
             .context("finishing a webhook")?;
@@ -328,9 +344,10 @@ impl Store {
         on_writer!(self, |pool| {
             sqlx::query(
                 "UPDATE webhook_events SET dedupe_key = dedupe_key || ':released:' || CAST(id AS TEXT) \
-                 WHERE id = $1",
+                 WHERE team_id = $2 AND id = $1",
             )
             .bind(id)
+            .bind(self.tid())
             .execute(pool)
             .await
             .context("releasing a webhook's dedupe key")?;
@@ -347,23 +364,24 @@ type NewIds = std::collections::HashMap<String, i64>;
 /// and `NOTIFY` for those jobs, all committed together.
 async fn record_on_postgres(
     pool: &sqlx::PgPool,
+    team: i64,
     sorted: &[(&str, &Delivery<'_>)],
     process: Option<&NewJob>,
     now: i64,
 ) -> Result<NewIds> {
     const SQL: &str = "WITH stored AS ( \
-           INSERT INTO webhook_events (dedupe_key, event_type, resource_id, \
+           INSERT INTO webhook_events (team_id, dedupe_key, event_type, resource_id, \
              resource_updated_at_us, body, received_at_ms) \
-           SELECT k, t, r, u, b, $6 \
+           SELECT $15, k, t, r, u, b, $6 \
            FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::bytea[]) \
              WITH ORDINALITY AS d(k, t, r, u, b, n) \
            ORDER BY n \
-           ON CONFLICT (source, dedupe_key) DO NOTHING \
+           ON CONFLICT (team_id, source, dedupe_key) DO NOTHING \
            RETURNING id, dedupe_key), \
          enqueued AS ( \
-           INSERT INTO jobs (queue, kind, payload, priority, max_attempts, run_at_ms, \
+           INSERT INTO jobs (team_id, queue, kind, payload, priority, max_attempts, run_at_ms, \
              unique_key, unique_running, created_at_ms, updated_at_ms) \
-           SELECT $7, $8, '{\"inbox_ids\":[' || string_agg(id::text, ',' ORDER BY id) || ']}', \
+           SELECT $15, $7, $8, '{\"inbox_ids\":[' || string_agg(id::text, ',' ORDER BY id) || ']}', \
              $9, $10, $11, NULL, 1, $6, $6 \
            FROM (SELECT id, (row_number() OVER (ORDER BY id) - 1) / $12 AS part FROM stored) p \
            WHERE $13 GROUP BY part \
@@ -409,6 +427,7 @@ async fn record_on_postgres(
         .bind(RECORD_CHUNK as i64)
         .bind(process.is_some())
         .bind(crate::jobs::JOBS_CHANNEL)
+        .bind(team)
         .fetch_all(pool)
         .await
         .context("storing webhooks with their jobs")?;
@@ -422,6 +441,7 @@ async fn record_on_postgres(
 /// writes keep `NORMAL`: a sync checkpoint lost to a power cut is fetched again.)
 async fn record_on_sqlite(
     pool: &sqlx::SqlitePool,
+    team: i64,
     sorted: &[(&str, &Delivery<'_>)],
     process: Option<&NewJob>,
     now: i64,
@@ -431,7 +451,7 @@ async fn record_on_sqlite(
         .execute(&mut *conn)
         .await
         .context("asking for a durable commit")?;
-    let recorded = record_in_transaction(&mut conn, sorted, process, now).await;
+    let recorded = record_in_transaction(&mut conn, team, sorted, process, now).await;
     // Back to the pool's setting whatever happened; should that fail, the connection is
     // closed rather than left slower (or returned mid-transaction).
     let restored = sqlx::query("PRAGMA synchronous = NORMAL")
@@ -445,6 +465,7 @@ async fn record_on_sqlite(
 
 async fn record_in_transaction(
     conn: &mut sqlx::pool::PoolConnection<sqlx::Sqlite>,
+    team: i64,
     sorted: &[(&str, &Delivery<'_>)],
     process: Option<&NewJob>,
     now: i64,
@@ -455,16 +476,17 @@ async fn record_in_transaction(
         .context("starting a transaction")?;
     for chunk in sorted.chunks(RECORD_CHUNK) {
         let mut sql = String::from(
-            "INSERT INTO webhook_events (dedupe_key, event_type, resource_id, \
+            "INSERT INTO webhook_events (team_id, dedupe_key, event_type, resource_id, \
              resource_updated_at_us, body, received_at_ms) VALUES ",
         );
+        let team_mark = chunk.len() * 6 + 1;
         for i in 0..chunk.len() {
             let b = i * 6;
             if i > 0 {
                 sql.push_str(", ");
             }
             sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${})",
+                "(${team_mark}, ${}, ${}, ${}, ${}, ${}, ${})",
                 b + 1,
                 b + 2,
                 b + 3,
@@ -473,7 +495,9 @@ async fn record_in_transaction(
                 b + 6
             ));
         }
-        sql.push_str(" ON CONFLICT (source, dedupe_key) DO NOTHING RETURNING id, dedupe_key");
+        sql.push_str(
+            " ON CONFLICT (team_id, source, dedupe_key) DO NOTHING RETURNING id, dedupe_key",
+        );
         let mut q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
         for (key, d) in chunk {
             q = q
@@ -484,6 +508,7 @@ async fn record_in_transaction(
                 .bind(d.body)
                 .bind(now);
         }
+        q = q.bind(team);
         for (id, key) in q.fetch_all(&mut *tx).await.context("storing webhooks")? {
             new_ids.insert(key, id);
         }
@@ -493,9 +518,9 @@ async fn record_in_transaction(
         ids.sort_unstable();
         for chunk in ids.chunks(RECORD_CHUNK) {
             sqlx::query(
-                "INSERT INTO jobs (queue, kind, payload, priority, max_attempts, run_at_ms, \
-                 unique_key, unique_running, created_at_ms, updated_at_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, NULL, 1, $7, $7)",
+                "INSERT INTO jobs (team_id, queue, kind, payload, priority, max_attempts, \
+                 run_at_ms, unique_key, unique_running, created_at_ms, updated_at_ms) \
+                 VALUES ($8, $1, $2, $3, $4, $5, $6, NULL, 1, $7, $7)",
             )
             .bind(&job.queue)
             .bind(&job.kind)
@@ -512,6 +537,7 @@ async fn record_in_transaction(
             .bind(job.max_attempts)
             .bind(job.run_at_ms.unwrap_or(now))
             .bind(now)
+            .bind(team)
             .execute(&mut *tx)
             .await
             .context("enqueueing webhook processing")?;

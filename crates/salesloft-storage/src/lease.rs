@@ -33,14 +33,15 @@ impl Store {
         let now = self.now_ms();
         let taken = on_writer!(self, |pool| {
             sqlx::query(
-                "INSERT INTO leases (name, owner, expires_at_ms) VALUES ($1, $2, $3) \
-                 ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at_ms = excluded.expires_at_ms \
+                "INSERT INTO leases (team_id, name, owner, expires_at_ms) VALUES ($5, $1, $2, $3) \
+                 ON CONFLICT (team_id, name) DO UPDATE SET owner = excluded.owner, expires_at_ms = excluded.expires_at_ms \
                  WHERE leases.expires_at_ms <= $4",
             )
             .bind(name)
             .bind(&owner)
             .bind(now.saturating_add(ms(ttl)))
             .bind(now)
+            .bind(self.tid())
             .execute(pool)
             .await
             .context("taking a lease")?
@@ -58,8 +59,9 @@ impl Store {
     /// Take `name` over when its holder is a process of this machine that is gone.
     async fn take_from_dead_holder(&self, name: &str, owner: &str, ttl: Duration) -> Result<bool> {
         let held: Option<(String,)> = on_writer!(self, |pool| {
-            sqlx::query_as("SELECT owner FROM leases WHERE name = $1")
+            sqlx::query_as("SELECT owner FROM leases WHERE team_id = $2 AND name = $1")
                 .bind(name)
+                .bind(self.tid())
                 .fetch_optional(pool)
                 .await
                 .context("reading a lease")?
@@ -73,12 +75,14 @@ impl Store {
         let until = self.now_ms().saturating_add(ms(ttl));
         let taken = on_writer!(self, |pool| {
             sqlx::query(
-                "UPDATE leases SET owner = $1, expires_at_ms = $2 WHERE name = $3 AND owner = $4",
+                "UPDATE leases SET owner = $1, expires_at_ms = $2 \
+                 WHERE team_id = $5 AND name = $3 AND owner = $4",
             )
             .bind(owner)
             .bind(until)
             .bind(name)
             .bind(&holder)
+            .bind(self.tid())
             .execute(pool)
             .await
             .context("taking over a lease")?
@@ -175,10 +179,13 @@ impl Lease {
     pub async fn renew(&self) -> Result<bool> {
         let until = self.store.now_ms().saturating_add(ms(self.ttl));
         let renewed = on_writer!(&self.store, |pool| {
-            sqlx::query("UPDATE leases SET expires_at_ms = $1 WHERE name = $2 AND owner = $3")
-                .bind(until)
-                .bind(&self.name)
-                .bind(&self.owner)
+            sqlx::query(
+                "UPDATE leases SET expires_at_ms = $1 WHERE team_id = $4 AND name = $2 AND owner = $3",
+            )
+            .bind(until)
+            .bind(&self.name)
+            .bind(&self.owner)
+            .bind(self.store.tid())
                 .execute(pool)
                 .await
                 .context("renewing a lease")?
@@ -190,9 +197,10 @@ impl Lease {
     /// Give the lease back (nothing happens if it was lost already).
     pub async fn release(self) -> Result<()> {
         on_writer!(&self.store, |pool| {
-            sqlx::query("DELETE FROM leases WHERE name = $1 AND owner = $2")
+            sqlx::query("DELETE FROM leases WHERE team_id = $3 AND name = $1 AND owner = $2")
                 .bind(&self.name)
                 .bind(&self.owner)
+                .bind(self.store.tid())
                 .execute(pool)
                 .await
                 .context("releasing a lease")?;

@@ -40,6 +40,6 @@ pub use secrets::{Keyring, Sealed, SecretsKey};
 pub use store::{Backend, Store, StoreOptions, now_ms};
 pub use subscriptions::StoredSubscription;
 pub use sync::{Checkpoint, OpenCheckpoint, SyncState};
-pub use teams::{NewTeam, TeamCredentials, TeamRecord, TeamSlug, TeamState};
+pub use teams::{NewTeam, TeamCredentials, TeamId, TeamRecord, TeamSlug, TeamState};
 pub use tokens::DbTokenStore;
 pub use upsert::UpsertStats;

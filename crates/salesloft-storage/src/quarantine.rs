@@ -42,18 +42,18 @@ impl std::fmt::Debug for Quarantined {
 }
 
 const INSERT: &str = "INSERT INTO quarantine \
-     (stream, digest, record_id, error, raw, first_seen_at_ms, last_seen_at_ms, times) \
-     VALUES ($1, $2, $3, $4, $5, $6, $6, 1) \
-     ON CONFLICT (stream, digest) DO UPDATE SET last_seen_at_ms = excluded.last_seen_at_ms, \
+     (team_id, stream, digest, record_id, error, raw, first_seen_at_ms, last_seen_at_ms, times) \
+     VALUES ($7, $1, $2, $3, $4, $5, $6, $6, 1) \
+     ON CONFLICT (team_id, stream, digest) DO UPDATE SET last_seen_at_ms = excluded.last_seen_at_ms, \
      error = excluded.error, times = quarantine.times + 1";
 
 fn digest(raw: &str) -> String {
     hex::encode(Sha256::digest(raw.as_bytes()))
 }
 
-/// Write `items` on `conn` (any engine).
+/// Write `items` of the team `$team` on `conn` (any engine).
 macro_rules! write_items {
-    ($conn:expr, $stream:expr, $items:expr) => {{
+    ($conn:expr, $team:expr, $stream:expr, $items:expr) => {{
         let now = now_ms();
         for item in $items {
             sqlx::query(INSERT)
@@ -63,6 +63,7 @@ macro_rules! write_items {
                 .bind(&item.error)
                 .bind(&item.raw)
                 .bind(now)
+                .bind($team)
                 .execute(&mut *$conn)
                 .await
                 .context("quarantining an item")?;
@@ -78,7 +79,7 @@ impl Store {
         }
         on_writer!(self, |pool| {
             let mut tx = pool.begin_write().await.context("starting a transaction")?;
-            write_items!(tx, stream, items);
+            write_items!(tx, self.tid(), stream, items);
             tx.commit().await.context("committing quarantined items")?;
             Ok(())
         })
@@ -90,9 +91,11 @@ impl Store {
         let rows: Vec<Row> = on_reader!(self, |pool| {
             sqlx::query_as(
                 "SELECT stream, record_id, error, raw, first_seen_at_ms, last_seen_at_ms, times \
-                 FROM quarantine WHERE stream = $1 ORDER BY last_seen_at_ms DESC, digest",
+                 FROM quarantine WHERE team_id = $2 AND stream = $1 \
+                 ORDER BY last_seen_at_ms DESC, digest",
             )
             .bind(stream)
+            .bind(self.tid())
             .fetch_all(pool)
             .await
             .context("reading the quarantine")?
@@ -119,8 +122,10 @@ impl Store {
     pub async fn quarantine_counts(&self) -> Result<Vec<(String, i64)>> {
         on_reader!(self, |pool| {
             sqlx::query_as(
-                "SELECT stream, COUNT(*) FROM quarantine GROUP BY stream ORDER BY stream",
+                "SELECT stream, COUNT(*) FROM quarantine WHERE team_id = $1 \
+                 GROUP BY stream ORDER BY stream",
             )
+            .bind(self.tid())
             .fetch_all(pool)
             .await
             .context("counting the quarantine")
@@ -136,9 +141,10 @@ impl OpenCheckpoint {
             return Ok(());
         }
         let stream = self.stream().to_owned();
+        let team = self.team();
         match self.tx_mut() {
-            crate::sync::CheckpointTx::Postgres(tx) => write_items!(*tx, &stream, items),
-            crate::sync::CheckpointTx::Sqlite(tx) => write_items!(*tx, &stream, items),
+            crate::sync::CheckpointTx::Postgres(tx) => write_items!(*tx, team, &stream, items),
+            crate::sync::CheckpointTx::Sqlite(tx) => write_items!(*tx, team, &stream, items),
         }
         Ok(())
     }

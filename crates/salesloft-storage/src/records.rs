@@ -6,12 +6,13 @@ use crate::error::{Context, Result};
 use crate::store::{BeginWrite, Store, on_reader, on_writer};
 use crate::upsert::{UpsertStats, UpsertTx};
 
-/// `FROM <table> WHERE` the entity's rows that are not soft-deleted.
-fn live_rows(table: &Table) -> String {
+/// `FROM <table> WHERE` the entity's rows of the team bound at the placeholder `team` that are
+/// not soft-deleted.
+fn live_rows(table: &Table, team: &str) -> String {
     format!(
         "FROM {} WHERE deleted_at_ms IS NULL AND {}",
         table.name,
-        table.own_rows()
+        table.own_rows(team)
     )
 }
 
@@ -26,7 +27,13 @@ impl Store {
         on_writer!(self, |pool| {
             let mut tx = pool.begin_write().await.context("starting a transaction")?;
             let stats = tx
-                .upsert_rows_in(&T::TABLE, rows.rows, rows.listed_at_ms, self.now_ms())
+                .upsert_rows_in(
+                    self.tid(),
+                    &T::TABLE,
+                    rows.rows,
+                    rows.listed_at_ms,
+                    self.now_ms(),
+                )
                 .await?;
             tx.commit().await.context("committing rows")?;
             Ok(stats)
@@ -53,7 +60,7 @@ impl Store {
              sl_updated_at_us = CASE WHEN $2 > sl_updated_at_us THEN $2 ELSE sl_updated_at_us END \
              WHERE id = $3 AND deleted_at_ms IS NULL AND {own}",
             t = table.name,
-            own = table.own_rows()
+            own = table.own_rows("$5")
         );
         let (kind_col, kind_val) = match table.kind {
             Some(kind) => ("kind, ", format!("'{kind}', ")),
@@ -70,22 +77,23 @@ impl Store {
             .map(|(_, v)| format!("{v}, "))
             .collect();
         let tombstone = format!(
-            "INSERT INTO {t} ({kind_col}id, {filler_cols}sl_updated_at_us, raw, synced_at_ms, deleted_at_ms, change_seq, first_seq) \
-             VALUES ({kind_val}$1, {filler_vals}$2, '', $3, $3, $4, $4) \
+            "INSERT INTO {t} (team_id, {kind_col}id, {filler_cols}sl_updated_at_us, raw, synced_at_ms, deleted_at_ms, change_seq, first_seq) \
+             VALUES ($5, {kind_val}$1, {filler_vals}$2, '', $3, $3, $4, $4) \
              ON CONFLICT ({key}) DO UPDATE SET sl_updated_at_us = excluded.sl_updated_at_us, \
              change_seq = excluded.change_seq \
              WHERE excluded.sl_updated_at_us > {t}.sl_updated_at_us AND {t}.deleted_at_ms IS NOT NULL",
             t = table.name,
-            key = table.key().join(", "),
+            key = table.team_key(),
         );
         on_writer!(self, |pool| {
             let mut tx = pool.begin_write().await.context("starting a transaction")?;
-            let seq = tx.next_change_seq(&table).await?;
+            let seq = tx.next_change_seq(self.tid(), &table).await?;
             let marked = sqlx::query(sqlx::AssertSqlSafe(mark))
                 .bind(now)
                 .bind(version)
                 .bind(id)
                 .bind(seq)
+                .bind(self.tid())
                 .execute(&mut *tx)
                 .await
                 .context("soft-deleting a row")?
@@ -97,6 +105,7 @@ impl Store {
                     .bind(version)
                     .bind(now)
                     .bind(seq)
+                    .bind(self.tid())
                     .execute(&mut *tx)
                     .await
                     .context("leaving a tombstone")?;
@@ -112,11 +121,12 @@ impl Store {
         let sql = format!(
             "SELECT id FROM {} WHERE deleted_at_ms >= $1 AND {} ORDER BY id",
             table.name,
-            table.own_rows()
+            table.own_rows("$2")
         );
         let rows: Vec<(i64,)> = on_reader!(self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(since_ms)
+                .bind(self.tid())
                 .fetch_all(pool)
                 .await
                 .context("listing deleted ids")?
@@ -142,10 +152,11 @@ impl Store {
                 }
                 crate::Backend::Sqlite => "SELECT value FROM json_each($1)",
             };
-            let sql = format!("SELECT id {} AND id IN ({ids})", live_rows(&T::TABLE));
+            let sql = format!("SELECT id {} AND id IN ({ids})", live_rows(&T::TABLE, "$2"));
             let rows: Vec<(i64,)> = on_reader!(self, |pool| {
                 sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(list.as_str())
+                    .bind(self.tid())
                     .fetch_all(pool)
                     .await
                     .context("finding live ids")?
@@ -157,9 +168,10 @@ impl Store {
 
     /// Ids of every live record of type `T`, ascending.
     pub async fn live_ids<T: Entity>(&self) -> Result<Vec<i64>> {
-        let sql = format!("SELECT id {} ORDER BY id", live_rows(&T::TABLE));
+        let sql = format!("SELECT id {} ORDER BY id", live_rows(&T::TABLE, "$1"));
         let rows: Vec<(i64,)> = on_reader!(self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(self.tid())
                 .fetch_all(pool)
                 .await
                 .context("listing ids")?
@@ -172,10 +184,11 @@ impl Store {
     pub async fn drift<T: Entity>(&self) -> Result<(i64, Vec<(String, i64)>)> {
         let sql = format!(
             "SELECT drifted, COUNT(*) {} AND drifted IS NOT NULL GROUP BY drifted",
-            live_rows(&T::TABLE)
+            live_rows(&T::TABLE, "$1")
         );
         let rows: Vec<(String, i64)> = on_reader!(self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(self.tid())
                 .fetch_all(pool)
                 .await
                 .context("counting drifted rows")?
@@ -195,9 +208,10 @@ impl Store {
 
     /// How many records of type `T` the local copy holds (soft-deleted ones left out).
     pub async fn count_live<T: Entity>(&self) -> Result<i64> {
-        let sql = format!("SELECT COUNT(*) {}", live_rows(&T::TABLE));
+        let sql = format!("SELECT COUNT(*) {}", live_rows(&T::TABLE, "$1"));
         on_reader!(self, |pool| {
             let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(self.tid())
                 .fetch_one(pool)
                 .await
                 .context("counting rows")?;
@@ -207,9 +221,10 @@ impl Store {
 
     /// Every live record of type `T` as (id, raw JSON), by id.
     pub async fn raw_records<T: Entity>(&self) -> Result<Vec<(i64, String)>> {
-        let sql = format!("SELECT id, raw {} ORDER BY id", live_rows(&T::TABLE));
+        let sql = format!("SELECT id, raw {} ORDER BY id", live_rows(&T::TABLE, "$1"));
         on_reader!(self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(self.tid())
                 .fetch_all(pool)
                 .await
                 .context("reading records")
@@ -222,11 +237,15 @@ impl Store {
         let sql = format!(
             "SELECT id, person_id, CAST(currently_on_cadence AS BIGINT) {} AND cadence_id = $1 \
              ORDER BY person_id, id",
-            live_rows(&<salesloft_model::CadenceMembership as crate::entity::Mapping>::TABLE)
+            live_rows(
+                &<salesloft_model::CadenceMembership as crate::entity::Mapping>::TABLE,
+                "$2"
+            )
         );
         let rows: Vec<(i64, i64, i64)> = on_reader!(self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(cadence_id)
+                .bind(self.tid())
                 .fetch_all(pool)
                 .await
                 .context("reading a cadence's memberships")?
@@ -244,14 +263,14 @@ impl Store {
         let mut out = Vec::with_capacity(ids.len());
         let table = &<salesloft_model::Person as crate::entity::Mapping>::TABLE;
         for chunk in ids.chunks(500) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let marks: Vec<String> = (2..=chunk.len() + 1).map(|i| format!("${i}")).collect();
             let sql = format!(
                 "SELECT id, CAST(do_not_contact AS BIGINT) {} AND id IN ({})",
-                live_rows(table),
+                live_rows(table, "$1"),
                 marks.join(", ")
             );
             let rows: Vec<(i64, i64)> = on_reader!(self, |pool| {
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(self.tid());
                 for id in chunk {
                     q = q.bind(id);
                 }
@@ -269,11 +288,15 @@ impl Store {
     pub async fn live_person_by_email(&self, email: &str) -> Result<Option<(i64, String)>> {
         let sql = format!(
             "SELECT id, raw {} AND lower(email) = lower($1) ORDER BY id LIMIT 1",
-            live_rows(&<salesloft_model::Person as crate::entity::Mapping>::TABLE)
+            live_rows(
+                &<salesloft_model::Person as crate::entity::Mapping>::TABLE,
+                "$2"
+            )
         );
         on_reader!(self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(email)
+                .bind(self.tid())
                 .fetch_optional(pool)
                 .await
                 .context("reading a person by e-mail")
@@ -285,11 +308,12 @@ impl Store {
     pub async fn raw_record<T: Entity>(&self, id: i64) -> Result<Option<(String, i64)>> {
         let sql = format!(
             "SELECT raw, sl_updated_at_us {} AND id = $1",
-            live_rows(&T::TABLE)
+            live_rows(&T::TABLE, "$2")
         );
         on_reader!(self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(id)
+                .bind(self.tid())
                 .fetch_optional(pool)
                 .await
                 .context("reading a record")

@@ -78,6 +78,9 @@ pub struct Store {
     clock: std::sync::Arc<dyn salesloft_model::Clock>,
     /// The keys team credentials are sealed with (none: they can be neither stored nor read).
     keyring: Option<std::sync::Arc<crate::secrets::Keyring>>,
+    /// The team every per-team operation of this handle reads and writes: the default team
+    /// until [`Store::team`] gives a handle on another.
+    team: crate::teams::TeamId,
 }
 
 impl Store {
@@ -87,7 +90,30 @@ impl Store {
             jobs_wake: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
             clock: std::sync::Arc::new(salesloft_model::SystemClock),
             keyring: None,
+            team: crate::teams::TeamId::DEFAULT,
         }
+    }
+
+    /// A handle on the same database for the team `id`: every per-team operation through it
+    /// (records, change feed, sync state, engagement, quarantine, inbox, jobs, tokens, leases,
+    /// subscriptions) reads and writes that team's rows only. There is no per-team operation
+    /// without a team: a handle from [`Store::connect`] acts on the default team (id 1, which
+    /// holds a single-team deployment's data).
+    pub fn team(&self, id: crate::teams::TeamId) -> Store {
+        Store {
+            team: id,
+            ..self.clone()
+        }
+    }
+
+    /// The team this handle acts on.
+    pub fn team_id(&self) -> crate::teams::TeamId {
+        self.team
+    }
+
+    /// The team's id as bound into SQL.
+    pub(crate) fn tid(&self) -> i64 {
+        self.team.get()
     }
 
     /// The same store (and its clones from now on) sealing and opening team credentials

@@ -34,8 +34,9 @@ impl Store {
     pub async fn save_subscription(&self, subscription: &StoredSubscription) -> Result<()> {
         on_writer!(self, |pool| {
             sqlx::query(
-                "INSERT INTO webhook_subscriptions (id, event_type, callback_url, callback_token, created_at_ms) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET event_type = excluded.event_type, \
+                "INSERT INTO webhook_subscriptions (team_id, id, event_type, callback_url, \
+                 callback_token, created_at_ms) VALUES ($6, $1, $2, $3, $4, $5) \
+                 ON CONFLICT (team_id, id) DO UPDATE SET event_type = excluded.event_type, \
                  callback_url = excluded.callback_url, callback_token = excluded.callback_token",
             )
             .bind(subscription.id)
@@ -43,6 +44,7 @@ impl Store {
             .bind(&subscription.callback_url)
             .bind(subscription.callback_token.expose_secret())
             .bind(self.now_ms())
+            .bind(self.tid())
             .execute(pool)
             .await
             .context("saving a webhook subscription")?;
@@ -54,8 +56,10 @@ impl Store {
     pub async fn subscriptions(&self) -> Result<Vec<StoredSubscription>> {
         let rows: Vec<(i64, String, String, String)> = on_reader!(self, |pool| {
             sqlx::query_as(
-                "SELECT id, event_type, callback_url, callback_token FROM webhook_subscriptions ORDER BY id",
+                "SELECT id, event_type, callback_url, callback_token FROM webhook_subscriptions \
+                 WHERE team_id = $1 ORDER BY id",
             )
+            .bind(self.tid())
             .fetch_all(pool)
             .await
             .context("reading webhook subscriptions")?
@@ -74,8 +78,9 @@ impl Store {
     /// Forget subscription `id`; whether it was kept.
     pub async fn delete_subscription(&self, id: i64) -> Result<bool> {
         let n = on_writer!(self, |pool| {
-            sqlx::query("DELETE FROM webhook_subscriptions WHERE id = $1")
+            sqlx::query("DELETE FROM webhook_subscriptions WHERE team_id = $2 AND id = $1")
                 .bind(id)
+                .bind(self.tid())
                 .execute(pool)
                 .await
                 .context("deleting a webhook subscription")?
@@ -88,10 +93,13 @@ impl Store {
     /// with).
     pub async fn callback_tokens(&self) -> Result<Vec<SecretString>> {
         let rows: Vec<(String,)> = on_reader!(self, |pool| {
-            sqlx::query_as("SELECT DISTINCT callback_token FROM webhook_subscriptions")
-                .fetch_all(pool)
-                .await
-                .context("reading callback tokens")?
+            sqlx::query_as(
+                "SELECT DISTINCT callback_token FROM webhook_subscriptions WHERE team_id = $1",
+            )
+            .bind(self.tid())
+            .fetch_all(pool)
+            .await
+            .context("reading callback tokens")?
         });
         Ok(rows.into_iter().map(|(t,)| SecretString::from(t)).collect())
     }

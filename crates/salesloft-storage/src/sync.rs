@@ -93,19 +93,22 @@ impl Store {
         let now = self.now_ms();
         on_writer!(self, |pool| {
             sqlx::query(
-                "INSERT INTO sync_state (stream, updated_at_ms) VALUES ($1, $2) ON CONFLICT (stream) DO NOTHING",
+                "INSERT INTO sync_state (team_id, stream, updated_at_ms) VALUES ($3, $1, $2) \
+                 ON CONFLICT (team_id, stream) DO NOTHING",
             )
             .bind(stream)
             .bind(now)
+            .bind(self.tid())
             .execute(pool)
             .await
             .context("creating sync state")?;
         });
         on_reader!(self, |pool| {
             let row: StateRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "{SELECT_STATE} WHERE stream = $1"
+                "{SELECT_STATE} WHERE team_id = $2 AND stream = $1"
             )))
             .bind(stream)
+            .bind(self.tid())
             .fetch_one(pool)
             .await
             .context("reading sync state")?;
@@ -117,8 +120,9 @@ impl Store {
     pub async fn sync_states(&self) -> Result<Vec<SyncState>> {
         on_reader!(self, |pool| {
             let rows: Vec<StateRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "{SELECT_STATE} ORDER BY stream"
+                "{SELECT_STATE} WHERE team_id = $1 ORDER BY stream"
             )))
+            .bind(self.tid())
             .fetch_all(pool)
             .await
             .context("reading sync states")?;
@@ -171,6 +175,7 @@ impl Store {
             expected: expected.clone(),
             stats: UpsertStats::default(),
             clock: self.clock(),
+            team: self.tid(),
         })
     }
 
@@ -188,14 +193,19 @@ impl Store {
 
     /// Record that a run of `stream` failed with `error`.
     pub async fn sync_failed(&self, stream: &str, error: &str) -> Result<()> {
-        self.sync_mark(stream, "last_error = $3", Some(error)).await
+        self.sync_mark(stream, "last_error = $4", Some(error)).await
     }
 
     async fn sync_mark(&self, stream: &str, set: &'static str, error: Option<&str>) -> Result<()> {
         let now = self.now_ms();
-        let sql = format!("UPDATE sync_state SET {set}, updated_at_ms = $1 WHERE stream = $2");
+        let sql = format!(
+            "UPDATE sync_state SET {set}, updated_at_ms = $1 WHERE team_id = $3 AND stream = $2"
+        );
         on_writer!(self, |pool| {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now).bind(stream);
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(now)
+                .bind(stream)
+                .bind(self.tid());
             if let Some(e) = error {
                 q = q.bind(e.to_owned());
             }
@@ -210,10 +220,11 @@ impl Store {
         on_writer!(self, |pool| {
             sqlx::query(
                 "UPDATE sync_state SET cursor = NULL, backfill_done = 0, version = version + 1, \
-                 updated_at_ms = $1 WHERE stream = $2",
+                 updated_at_ms = $1 WHERE team_id = $3 AND stream = $2",
             )
             .bind(now)
             .bind(stream)
+            .bind(self.tid())
             .execute(pool)
             .await
             .context("resetting sync state")?;
@@ -231,6 +242,8 @@ pub struct OpenCheckpoint {
     stats: UpsertStats,
     /// The store's clock.
     clock: std::sync::Arc<dyn salesloft_model::Clock>,
+    /// The team whose rows and cursor it writes.
+    team: i64,
 }
 
 #[derive(Debug)]
@@ -245,6 +258,11 @@ impl OpenCheckpoint {
         &self.expected.stream
     }
 
+    /// The team it writes for.
+    pub(crate) fn team(&self) -> i64 {
+        self.team
+    }
+
     pub(crate) fn tx_mut(&mut self) -> &mut CheckpointTx {
         &mut self.tx
     }
@@ -254,12 +272,24 @@ impl OpenCheckpoint {
         let synced_at = self.clock.now_ms();
         let stats = match &mut self.tx {
             CheckpointTx::Postgres(tx) => {
-                tx.upsert_rows_in(&T::TABLE, rows.rows, rows.listed_at_ms, synced_at)
-                    .await?
+                tx.upsert_rows_in(
+                    self.team,
+                    &T::TABLE,
+                    rows.rows,
+                    rows.listed_at_ms,
+                    synced_at,
+                )
+                .await?
             }
             CheckpointTx::Sqlite(tx) => {
-                tx.upsert_rows_in(&T::TABLE, rows.rows, rows.listed_at_ms, synced_at)
-                    .await?
+                tx.upsert_rows_in(
+                    self.team,
+                    &T::TABLE,
+                    rows.rows,
+                    rows.listed_at_ms,
+                    synced_at,
+                )
+                .await?
             }
         };
         self.stats.add(stats);
@@ -280,6 +310,7 @@ impl OpenCheckpoint {
             expected,
             stats,
             clock,
+            team,
         } = self;
         let now = clock.now_ms();
         let cursor_json = serde_json::to_string(cursor).map_err(|source| Error::Encode {
@@ -294,7 +325,7 @@ impl OpenCheckpoint {
                     "UPDATE sync_state SET cursor = $1, records_total = records_total + $2, \
                      backfill_done = CASE WHEN $3 = 1 THEN 1 ELSE backfill_done END, \
                      version = version + 1, updated_at_ms = $4 \
-                     WHERE stream = $5 AND version = $6",
+                     WHERE team_id = $7 AND stream = $5 AND version = $6",
                 )
                 .bind(&cursor_json)
                 .bind(written)
@@ -302,6 +333,7 @@ impl OpenCheckpoint {
                 .bind(now)
                 .bind(&expected.stream)
                 .bind(expected.version)
+                .bind(team)
                 .execute(&mut *tx)
                 .await
                 .context("advancing the sync cursor")?;

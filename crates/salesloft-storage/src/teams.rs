@@ -13,6 +13,33 @@ use crate::error::{Context, Error, Result};
 use crate::secrets::Sealed;
 use crate::store::{Store, on_reader, on_writer};
 
+/// A team's id in a deployment (the `teams` row's id), which every team-owned row carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TeamId(i64);
+
+impl TeamId {
+    /// The default team: a single-team deployment's, and the owner of everything stored
+    /// before teams existed.
+    pub const DEFAULT: TeamId = TeamId(1);
+
+    /// The id `id` (as the `teams` table gives it).
+    pub const fn new(id: i64) -> Self {
+        TeamId(id)
+    }
+
+    /// The number.
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for TeamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 /// A team's name in a deployment: 1 to 40 of `a-z`, `0-9` and `-`, unique; it names the
 /// team in routes (`/webhooks/salesloft/{slug}`) and on the command line (`--team`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -172,7 +199,7 @@ impl TeamState {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TeamRecord {
     /// The row's id, which every team-owned row carries.
-    pub id: i64,
+    pub id: TeamId,
     /// Its slug.
     pub slug: TeamSlug,
     /// The SalesLoft API it talks to.
@@ -232,7 +259,7 @@ type TeamRow = (
 fn team_of(row: TeamRow) -> Result<TeamRecord> {
     let (id, slug, base_url, salesloft_team_id, name, state, settings, created, updated) = row;
     Ok(TeamRecord {
-        id,
+        id: TeamId(id),
         slug: TeamSlug::parse(&slug)?,
         base_url,
         salesloft_team_id,
@@ -251,6 +278,9 @@ impl Store {
     /// Add `team`, its credentials sealed with the store's keyring. A slug in use, or a
     /// SalesLoft team (at that base URL) another slug holds, is refused.
     pub async fn add_team(&self, team: &NewTeam) -> Result<TeamRecord> {
+        if !self.team_keys_ready().await? {
+            return Err(Error::ContractPending);
+        }
         if self.team_by_slug(&team.slug).await?.is_some() {
             return Err(Error::TeamSlugTaken {
                 slug: team.slug.to_string(),
@@ -360,9 +390,12 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// The credentials of the team named `slug`, opened with the store's keyring.
-    pub async fn team_credentials(&self, slug: &TeamSlug) -> Result<TeamCredentials> {
-        let row: Option<(String, Vec<u8>, Vec<u8>)> = on_reader!(self, |pool| {
+    /// The credentials of the team named `slug`, opened with the store's keyring; `None` for
+    /// a team whose credentials are the deployment's configured ones (the default team of a
+    /// single-team deployment).
+    pub async fn team_credentials(&self, slug: &TeamSlug) -> Result<Option<TeamCredentials>> {
+        type SealedRow = (Option<String>, Option<Vec<u8>>, Option<Vec<u8>>);
+        let row: Option<SealedRow> = on_reader!(self, |pool| {
             sqlx::query_as(
                 "SELECT credentials_key_id, credentials_nonce, credentials FROM teams WHERE slug = $1",
             )
@@ -373,6 +406,9 @@ impl Store {
         });
         let (key_id, nonce, ciphertext) =
             row.ok_or_else(|| Error::Invalid(format!("no team named {slug}")))?;
+        let (Some(key_id), Some(nonce), Some(ciphertext)) = (key_id, nonce, ciphertext) else {
+            return Ok(None);
+        };
         let sealed = Sealed {
             key_id,
             nonce,
@@ -384,7 +420,7 @@ impl Store {
                 what: "a team's credentials",
                 source,
             })?;
-        Ok(stored.into())
+        Ok(Some(stored.into()))
     }
 
     /// Replace the credentials of the team named `slug` (new tokens, a new key); whether it
@@ -418,22 +454,52 @@ impl Store {
     /// before the old key leaves the configuration); how many were sealed again.
     pub async fn reseal_team_credentials(&self) -> Result<usize> {
         let current = self.keyring()?.current_id().to_owned();
+        let stale: Vec<String> = on_reader!(self, |pool| {
+            sqlx::query_scalar(
+                "SELECT slug FROM teams WHERE credentials_key_id IS NOT NULL \
+                 AND credentials_key_id <> $1 ORDER BY slug",
+            )
+            .bind(&current)
+            .fetch_all(pool)
+            .await
+            .context("finding credentials sealed with an older key")?
+        });
         let mut resealed = 0;
-        for team in self.teams().await? {
-            let key_id: Option<String> = on_reader!(self, |pool| {
-                sqlx::query_scalar("SELECT credentials_key_id FROM teams WHERE id = $1")
-                    .bind(team.id)
-                    .fetch_optional(pool)
-                    .await
-                    .context("reading a team's key id")?
-            });
-            if key_id.as_deref() != Some(current.as_str()) {
-                let credentials = self.team_credentials(&team.slug).await?;
-                self.set_team_credentials(&team.slug, &credentials).await?;
+        for slug in stale {
+            let slug = TeamSlug::parse(&slug)?;
+            if let Some(credentials) = self.team_credentials(&slug).await? {
+                self.set_team_credentials(&slug, &credentials).await?;
                 resealed += 1;
             }
         }
         Ok(resealed)
+    }
+
+    /// Whether every key includes the team, so a second team's records cannot collide with
+    /// the first's: always on SQLite; on PostgreSQL once the contract step 0016 has run.
+    async fn team_keys_ready(&self) -> Result<bool> {
+        if self.backend() == crate::Backend::Sqlite {
+            return Ok(true);
+        }
+        let applied: std::result::Result<Option<i64>, sqlx::Error> = on_reader!(self, |pool| {
+            sqlx::query_scalar(
+                "SELECT version FROM _salesloft_contract_migrations \
+                 WHERE version = 16 AND success",
+            )
+            .fetch_optional(pool)
+            .await
+        });
+        match applied {
+            Ok(version) => Ok(version.is_some()),
+            // No contract step ever ran.
+            Err(sqlx::Error::Database(e)) if e.message().contains("_salesloft_contract") => {
+                Ok(false)
+            }
+            Err(source) => Err(Error::Database {
+                context: "reading the applied contract steps",
+                source,
+            }),
+        }
     }
 
     fn seal_credentials(&self, slug: &TeamSlug, credentials: &TeamCredentials) -> Result<Sealed> {

@@ -191,10 +191,11 @@ impl TestDb {
         })
     }
 
-    /// A fresh, migrated database on the server named by `admin_url`.
+    /// A fresh database on the server named by `admin_url`, migrated with the contract steps
+    /// too (as a deployment is once its rolling upgrade is over).
     pub async fn postgres_at(admin_url: &str) -> Result<Self> {
         let db = Self::postgres_unmigrated_at(admin_url).await?;
-        db.store.migrate().await?;
+        db.store.migrate_contract().await?;
         Ok(db)
     }
 

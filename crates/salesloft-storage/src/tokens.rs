@@ -46,9 +46,11 @@ impl DbTokenStore {
     pub async fn load(&self) -> Result<Option<OAuthTokens>> {
         let row: Option<TokenRow> = on_reader!(&self.store, |pool| {
             sqlx::query_as(
-                "SELECT access_token, refresh_token, expires_at_ms, scope FROM oauth_tokens WHERE token_key = $1",
+                "SELECT access_token, refresh_token, expires_at_ms, scope FROM oauth_tokens \
+                 WHERE team_id = $2 AND token_key = $1",
             )
             .bind(&self.key)
+            .bind(self.store.tid())
             .fetch_optional(pool)
             .await
             .context("reading OAuth tokens")?
@@ -85,8 +87,9 @@ impl TokenStore for DbTokenStore {
         let now = self.store.now_ms();
         on_writer!(&self.store, |pool| {
             sqlx::query(
-                "INSERT INTO oauth_tokens (token_key, access_token, refresh_token, expires_at_ms, scope, updated_at_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (token_key) DO UPDATE SET \
+                "INSERT INTO oauth_tokens (team_id, token_key, access_token, refresh_token, \
+                 expires_at_ms, scope, updated_at_ms) VALUES ($7, $1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (team_id, token_key) DO UPDATE SET \
                  access_token = excluded.access_token, refresh_token = excluded.refresh_token, \
                  expires_at_ms = excluded.expires_at_ms, scope = excluded.scope, updated_at_ms = excluded.updated_at_ms",
             )
@@ -96,6 +99,7 @@ impl TokenStore for DbTokenStore {
             .bind(tokens.expires_at.map(|t| t.timestamp_millis()))
             .bind(&tokens.scope)
             .bind(now)
+            .bind(self.store.tid())
             .execute(pool)
             .await
             .context("saving OAuth tokens")?;

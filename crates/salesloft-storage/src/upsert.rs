@@ -62,12 +62,13 @@ pub(crate) fn counter_key(table: &Table) -> String {
 /// Take the next change position of `table` inside the caller's transaction: the counter's
 /// row stays locked until that transaction ends, so positions are handed out in commit
 /// order (SQLite has one writer at a time anyway).
-pub(crate) const NEXT_CHANGE_SEQ: &str = "INSERT INTO change_counters (stream, seq) VALUES ($1, 1) \
-     ON CONFLICT (stream) DO UPDATE SET seq = change_counters.seq + 1 RETURNING seq";
+pub(crate) const NEXT_CHANGE_SEQ: &str = "INSERT INTO change_counters (team_id, stream, seq) \
+     VALUES ($2, $1, 1) ON CONFLICT (team_id, stream) DO UPDATE SET seq = change_counters.seq + 1 RETURNING seq";
 
-/// Key and typed columns, in bind order.
+/// Team, key and typed columns, in bind order.
 fn row_columns(table: &Table) -> Vec<&'static str> {
-    let mut cols = table.key().to_vec();
+    let mut cols = vec!["team_id"];
+    cols.extend_from_slice(table.key());
     cols.extend_from_slice(table.columns);
     cols
 }
@@ -100,16 +101,16 @@ pub(crate) fn upsert_sql(table: &Table, n: usize) -> String {
         t = table.name,
         cols = cols.join(", "),
         values = vec![placeholders; n].join(", "),
-        key = table.key().join(", "),
+        key = table.team_key(),
         updates = updates(table),
     )
 }
 
 /// PostgreSQL's `INSERT ... SELECT FROM UNNEST` of one array per column, with the guard in its
-/// `WHERE` and `RETURNING (xmax = 0)` to tell inserts from updates. `text` says which typed
-/// columns are text.
+/// `WHERE` and `RETURNING (xmax = 0)` to tell inserts from updates. `text` says which key and
+/// typed columns are text; the team is one value for every row, bound last.
 fn upsert_unnest_sql(table: &Table, text: &[bool]) -> String {
-    let cols = row_columns(table);
+    let cols = &row_columns(table)[1..];
     let width = cols.len();
     let casts: Vec<String> = text
         .iter()
@@ -123,8 +124,8 @@ fn upsert_unnest_sql(table: &Table, text: &[bool]) -> String {
         ])
         .collect();
     format!(
-        "INSERT INTO {t} ({cols}, {trailing}, {INSERT_ONLY}) \
-         SELECT u.*, ${synced}::int8, NULL::int8, ${seq}::int8, ${seq}::int8 \
+        "INSERT INTO {t} (team_id, {cols}, {trailing}, {INSERT_ONLY}) \
+         SELECT ${team}::int8, u.*, ${synced}::int8, NULL::int8, ${seq}::int8, ${seq}::int8 \
          FROM UNNEST({casts}) AS u \
          ON CONFLICT ({key}) DO UPDATE SET {updates} \
          WHERE excluded.sl_updated_at_us > {t}.sl_updated_at_us \
@@ -136,20 +137,21 @@ fn upsert_unnest_sql(table: &Table, text: &[bool]) -> String {
         synced = width + 5,
         seq = width + 6,
         listed = width + 7,
+        team = width + 8,
         casts = casts.join(", "),
-        key = table.key().join(", "),
+        key = table.team_key(),
         updates = updates(table),
     )
 }
 
 /// SQLite's `SELECT` of the stored versions of a chunk: the ids are bound as one JSON array,
-/// the kind is the table's constant.
+/// then the team; the kind is the table's constant.
 fn versions_sql(table: &Table) -> String {
     format!(
         "SELECT id, sl_updated_at_us, deleted_at_ms FROM {} \
          WHERE id IN (SELECT value FROM json_each($1)) AND {}",
         table.name,
-        table.own_rows()
+        table.own_rows("$2")
     )
 }
 
@@ -205,19 +207,21 @@ pub(crate) fn newest_per_id(rows: Vec<Row>) -> Vec<Row> {
 /// Writing rows inside an open transaction, per backend; shared by plain upserts and
 /// checkpoints.
 pub(crate) trait UpsertTx {
-    /// Write `rows` of `table` with the monotonic guard (rows a list returned at
-    /// `listed_at` also restore rows deleted before it), stamped `synced_at` (the store's
-    /// clock); what changed.
+    /// Write `rows` of `table` for the team `team` with the monotonic guard (rows a list
+    /// returned at `listed_at` also restore rows deleted before it), stamped `synced_at` (the
+    /// store's clock); what changed.
     async fn upsert_rows_in(
         &mut self,
+        team: i64,
         table: &Table,
         rows: Vec<Row>,
         listed_at: Option<i64>,
         synced_at: i64,
     ) -> Result<UpsertStats>;
 
-    /// Take `table`'s next change position ([`NEXT_CHANGE_SEQ`]) in this transaction.
-    async fn next_change_seq(&mut self, table: &Table) -> Result<i64>;
+    /// Take the team's next change position of `table` ([`NEXT_CHANGE_SEQ`]) in this
+    /// transaction.
+    async fn next_change_seq(&mut self, team: i64, table: &Table) -> Result<i64>;
 
     /// Let this transaction commit without waiting for its WAL flush. Only for writes that
     /// are safe to lose *whole* in a crash — a checkpoint is: its rows and its cursor vanish
@@ -226,9 +230,10 @@ pub(crate) trait UpsertTx {
 }
 
 impl UpsertTx for sqlx::Transaction<'_, sqlx::Sqlite> {
-    async fn next_change_seq(&mut self, table: &Table) -> Result<i64> {
+    async fn next_change_seq(&mut self, team: i64, table: &Table) -> Result<i64> {
         let (seq,): (i64,) = sqlx::query_as(NEXT_CHANGE_SEQ)
             .bind(counter_key(table))
+            .bind(team)
             .fetch_one(&mut **self)
             .await
             .context("taking a change position")?;
@@ -242,6 +247,7 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Sqlite> {
 
     async fn upsert_rows_in(
         &mut self,
+        team: i64,
         table: &Table,
         rows: Vec<Row>,
         listed_at: Option<i64>,
@@ -260,6 +266,7 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Sqlite> {
             let stored: Vec<(i64, i64, Option<i64>)> =
                 sqlx::query_as(sqlx::AssertSqlSafe(select.as_str()))
                     .bind(ids)
+                    .bind(team)
                     .fetch_all(&mut **self)
                     .await
                     .context("reading stored versions")?;
@@ -271,10 +278,11 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Sqlite> {
             }
             let seq = match seq {
                 Some(seq) => seq,
-                None => *seq.insert(self.next_change_seq(table).await?),
+                None => *seq.insert(self.next_change_seq(team, table).await?),
             };
             let mut q = sqlx::query(sqlx::AssertSqlSafe(upsert_sql(table, write.len())));
             for r in &write {
+                q = q.bind(team);
                 if let Some(kind) = table.kind {
                     q = q.bind(kind);
                 }
@@ -302,9 +310,10 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Sqlite> {
 }
 
 impl UpsertTx for sqlx::Transaction<'_, sqlx::Postgres> {
-    async fn next_change_seq(&mut self, table: &Table) -> Result<i64> {
+    async fn next_change_seq(&mut self, team: i64, table: &Table) -> Result<i64> {
         let (seq,): (i64,) = sqlx::query_as(NEXT_CHANGE_SEQ)
             .bind(counter_key(table))
+            .bind(team)
             .fetch_one(&mut **self)
             .await
             .context("taking a change position")?;
@@ -321,6 +330,7 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Postgres> {
 
     async fn upsert_rows_in(
         &mut self,
+        team: i64,
         table: &Table,
         rows: Vec<Row>,
         listed_at: Option<i64>,
@@ -332,7 +342,7 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Postgres> {
         if rows.is_empty() {
             return Ok(stats);
         }
-        let seq = self.next_change_seq(table).await?;
+        let seq = self.next_change_seq(team, table).await?;
         for chunk in rows.chunks(BATCH_ROWS) {
             // One array per column, expanded by UNNEST: a handful of parameters whatever the
             // number of rows, which PostgreSQL plans and binds far faster than thousands.
@@ -369,7 +379,8 @@ impl UpsertTx for sqlx::Transaction<'_, sqlx::Postgres> {
                 .bind(chunk.iter().map(|r| r.drifted.clone()).collect::<Vec<_>>())
                 .bind(synced)
                 .bind(seq)
-                .bind(listed_at);
+                .bind(listed_at)
+                .bind(team);
             debug_assert_eq!(text.len(), key_width + width);
             // The guard above is `classify` in SQL, so no read of stored versions comes first:
             // a returned row was written, `xmax = 0` marks a fresh insert, and every row not
@@ -407,7 +418,7 @@ mod tests {
     #[test]
     fn the_sqlite_upsert_has_the_monotonic_guard() {
         let sql = upsert_sql(&PEOPLE, 2);
-        assert!(sql.starts_with("INSERT INTO people (id, email, sl_created_at_us, sl_updated_at_us, raw, drifted, synced_at_ms, deleted_at_ms, change_seq, first_seq) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?), (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)"), "{sql}");
+        assert!(sql.starts_with("INSERT INTO people (team_id, id, email, sl_created_at_us, sl_updated_at_us, raw, drifted, synced_at_ms, deleted_at_ms, change_seq, first_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)"), "{sql}");
         assert!(
             sql.ends_with(
                 "WHERE excluded.sl_updated_at_us > people.sl_updated_at_us OR people.deleted_at_ms < ?"
@@ -421,8 +432,8 @@ mod tests {
             columns: &["status"],
             fillers: &[],
         };
-        assert!(upsert_sql(&shared, 1).contains("ON CONFLICT (kind, id)"));
-        assert!(versions_sql(&shared).ends_with("AND kind = 'email'"));
+        assert!(upsert_sql(&shared, 1).contains("ON CONFLICT (team_id, kind, id)"));
+        assert!(versions_sql(&shared).ends_with("AND team_id = $2 AND kind = 'email'"));
     }
 
     fn row(id: i64, updated_us: i64) -> Row {

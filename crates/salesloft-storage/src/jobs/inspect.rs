@@ -7,9 +7,10 @@ impl Store {
     pub async fn job(&self, id: i64) -> Result<Option<JobRecord>> {
         on_reader!(self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {RECORD_COLUMNS} FROM jobs WHERE id = $1"
+                "SELECT {RECORD_COLUMNS} FROM jobs WHERE team_id = $2 AND id = $1"
             )))
             .bind(id)
+            .bind(self.tid())
             .fetch_optional(pool)
             .await
             .context("reading a job")
@@ -25,12 +26,13 @@ impl Store {
     ) -> Result<Vec<JobRecord>> {
         on_reader!(self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {RECORD_COLUMNS} FROM jobs WHERE ($1 IS NULL OR state = $1) \
+                "SELECT {RECORD_COLUMNS} FROM jobs WHERE team_id = $4 AND ($1 IS NULL OR state = $1) \
                  AND ($2 IS NULL OR kind = $2) ORDER BY id DESC LIMIT $3"
             )))
             .bind(state)
             .bind(kind)
             .bind(i64::from(limit))
+            .bind(self.tid())
             .fetch_all(pool)
             .await
             .context("listing jobs")
@@ -45,10 +47,11 @@ impl Store {
             sqlx::query_as(
                 "UPDATE jobs SET state = 'available', attempt = 0, run_at_ms = $2, lock_token = NULL, \
                  locked_until_ms = NULL, finalized_at_ms = NULL, updated_at_ms = $2 \
-                 WHERE id = $1 AND state IN ('dead', 'cancelled') RETURNING queue",
+                 WHERE team_id = $3 AND id = $1 AND state IN ('dead', 'cancelled') RETURNING queue",
             )
             .bind(id)
             .bind(now)
+            .bind(self.tid())
             .fetch_optional(pool)
             .await
             .context("retrying a job")?
@@ -70,10 +73,11 @@ impl Store {
             sqlx::query(
                 "UPDATE jobs SET state = 'cancelled', lock_token = NULL, locked_until_ms = NULL, \
                  finalized_at_ms = $2, updated_at_ms = $2, last_error = COALESCE(last_error, 'cancelled') \
-                 WHERE id = $1 AND state IN ('available', 'running')",
+                 WHERE team_id = $3 AND id = $1 AND state IN ('available', 'running')",
             )
             .bind(id)
             .bind(now)
+            .bind(self.tid())
             .execute(pool)
             .await
             .context("cancelling a job")?
@@ -86,8 +90,10 @@ impl Store {
     pub async fn job_counts_by_kind(&self) -> Result<Vec<(String, String, i64)>> {
         on_reader!(self, |pool| {
             sqlx::query_as(
-                "SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state ORDER BY kind, state",
+                "SELECT kind, state, COUNT(*) FROM jobs WHERE team_id = $1 \
+                 GROUP BY kind, state ORDER BY kind, state",
             )
+            .bind(self.tid())
             .fetch_all(pool)
             .await
             .context("counting jobs")
@@ -97,10 +103,13 @@ impl Store {
     /// Jobs per state.
     pub async fn job_counts(&self) -> Result<Vec<(String, i64)>> {
         on_reader!(self, |pool| {
-            sqlx::query_as("SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state")
-                .fetch_all(pool)
-                .await
-                .context("counting jobs")
+            sqlx::query_as(
+                "SELECT state, COUNT(*) FROM jobs WHERE team_id = $1 GROUP BY state ORDER BY state",
+            )
+            .bind(self.tid())
+            .fetch_all(pool)
+            .await
+            .context("counting jobs")
         })
     }
 }

@@ -321,9 +321,10 @@ impl Store {
         let payload = job.payload.to_string();
         on_writer!(self, |pool| {
             let inserted: Option<(i64,)> = sqlx::query_as(
-                "INSERT INTO jobs (queue, kind, payload, priority, max_attempts, run_at_ms, unique_key, \
-                 unique_running, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
-                 ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running') \
+                "INSERT INTO jobs (team_id, queue, kind, payload, priority, max_attempts, run_at_ms, \
+                 unique_key, unique_running, created_at_ms, updated_at_ms) \
+                 VALUES ($10, $1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+                 ON CONFLICT (team_id, unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running') \
                  DO NOTHING RETURNING id",
             )
             .bind(&job.queue)
@@ -335,6 +336,7 @@ impl Store {
             .bind(&job.unique_key)
             .bind(i16::from(job.unique_while_running))
             .bind(now)
+            .bind(self.tid())
             .fetch_optional(pool)
             .await
             .context("enqueueing a job")?;
@@ -343,19 +345,22 @@ impl Store {
             }
             // The key is taken: pull a pending job earlier if asked, and report it.
             sqlx::query(
-                "UPDATE jobs SET run_at_ms = $1, updated_at_ms = $2 WHERE unique_key = $3 \
-                 AND state = 'available' AND run_at_ms > $1 AND held_by IS NULL",
+                "UPDATE jobs SET run_at_ms = $1, updated_at_ms = $2 WHERE team_id = $4 \
+                 AND unique_key = $3 AND state = 'available' AND run_at_ms > $1 AND held_by IS NULL",
             )
             .bind(run_at)
             .bind(now)
             .bind(&job.unique_key)
+            .bind(self.tid())
             .execute(pool)
             .await
             .context("rescheduling a unique job")?;
             let existing: Option<(i64,)> = sqlx::query_as(
-                "SELECT id FROM jobs WHERE unique_key = $1 AND state IN ('available', 'running')",
+                "SELECT id FROM jobs WHERE team_id = $2 AND unique_key = $1 \
+                 AND state IN ('available', 'running')",
             )
             .bind(&job.unique_key)
+            .bind(self.tid())
             .fetch_optional(pool)
             .await
             .context("finding a unique job")?;
@@ -370,16 +375,17 @@ impl Store {
         let mut total = 0;
         for chunk in jobs.chunks(500) {
             let mut sql = String::from(
-                "INSERT INTO jobs (queue, kind, payload, priority, max_attempts, run_at_ms, unique_key, \
-                 unique_running, created_at_ms, updated_at_ms) VALUES ",
+                "INSERT INTO jobs (team_id, queue, kind, payload, priority, max_attempts, run_at_ms, \
+                 unique_key, unique_running, created_at_ms, updated_at_ms) VALUES ",
             );
+            let team_mark = chunk.len() * 7 + 1;
             for i in 0..chunk.len() {
                 let b = i * 7;
                 if i > 0 {
                     sql.push_str(", ");
                 }
                 sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, NULL, 1, ${}, ${})",
+                    "(${team_mark}, ${}, ${}, ${}, ${}, ${}, ${}, NULL, 1, ${}, ${})",
                     b + 1,
                     b + 2,
                     b + 3,
@@ -402,7 +408,8 @@ impl Store {
                         .bind(j.run_at_ms.unwrap_or(now))
                         .bind(now);
                 }
-                q.execute(pool)
+                q.bind(self.tid())
+                    .execute(pool)
                     .await
                     .context("enqueueing jobs")?
                     .rows_affected()
@@ -430,8 +437,8 @@ impl Store {
         let lease_ms = lease.as_millis() as i64;
         let mut jobs: Vec<Job> = match &self.pools {
             Pools::Postgres(pool) => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "WITH picked AS MATERIALIZED (SELECT id FROM jobs WHERE state = 'available' AND queue = $1 \
-                 AND run_at_ms <= $2 ORDER BY priority, run_at_ms, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+                "WITH picked AS MATERIALIZED (SELECT id FROM jobs WHERE state = 'available' \
+                 AND team_id = $7 AND queue = $1 AND run_at_ms <= $2 ORDER BY priority, run_at_ms, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
                  UPDATE jobs SET {CLAIM_SET} FROM picked WHERE jobs.id = picked.id RETURNING {}",
                 RETURNING
                     .split(", ")
@@ -445,12 +452,14 @@ impl Store {
             .bind(&token)
             .bind(worker)
             .bind(lease_ms)
+            .bind(self.tid())
             .fetch_all(pool)
             .await
             .context("claiming jobs")?,
             Pools::Sqlite { writer, .. } => sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "UPDATE jobs SET {CLAIM_SET} WHERE id IN (SELECT id FROM jobs WHERE state = 'available' \
-                 AND queue = $1 AND run_at_ms <= $2 ORDER BY priority, run_at_ms, id LIMIT $3) RETURNING {RETURNING}"
+                 AND team_id = $7 AND queue = $1 AND run_at_ms <= $2 ORDER BY priority, run_at_ms, id LIMIT $3) \
+                 RETURNING {RETURNING}"
             )))
             .bind(queue)
             .bind(now)
@@ -458,6 +467,7 @@ impl Store {
             .bind(&token)
             .bind(worker)
             .bind(lease_ms)
+            .bind(self.tid())
             .fetch_all(writer)
             .await
             .context("claiming jobs")?,

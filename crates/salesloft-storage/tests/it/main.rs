@@ -10,6 +10,7 @@ mod feed;
 mod helpers;
 mod holds;
 mod hostile;
+mod isolation;
 mod jobs;
 mod migrations;
 mod sync;

@@ -22,9 +22,9 @@ fn team(slug: &str, salesloft_team_id: i64, key: &str) -> NewTeam {
     }
 }
 
-fn api_key(credentials: TeamCredentials) -> String {
+fn api_key(credentials: Option<TeamCredentials>) -> String {
     match credentials {
-        TeamCredentials::ApiKey(key) => key.expose_secret().to_owned(),
+        Some(TeamCredentials::ApiKey(key)) => key.expose_secret().to_owned(),
         other => panic!("an API key, not {other:?}"),
     }
 }
@@ -32,8 +32,12 @@ fn api_key(credentials: TeamCredentials) -> String {
 /// The sealed credentials as the database holds them, in hex.
 async fn stored_hex(db: &TestDb) -> Vec<Option<String>> {
     let sql = match db.store.backend() {
-        Backend::Postgres => "SELECT encode(credentials, 'hex') FROM teams ORDER BY id",
-        Backend::Sqlite => "SELECT lower(hex(credentials)) FROM teams ORDER BY id",
+        Backend::Postgres => {
+            "SELECT encode(credentials, 'hex') FROM teams WHERE credentials IS NOT NULL ORDER BY id"
+        }
+        Backend::Sqlite => {
+            "SELECT lower(hex(credentials)) FROM teams WHERE credentials IS NOT NULL ORDER BY id"
+        }
     };
     fetch_texts(&db.store, sql).await.unwrap()
 }
@@ -61,7 +65,11 @@ async fn teams_keep_their_credentials_sealed_and_one_slug_per_salesloft_team(db:
         .iter()
         .map(|t| t.slug.to_string())
         .collect();
-    assert_eq!(slugs, ["acme", "globex"]);
+    // The default team (a single-team deployment's, the owner of what was stored before teams
+    // existed) is there from the start, its credentials the configured ones.
+    assert_eq!(slugs, ["acme", "default", "globex"]);
+    let default = TeamSlug::parse("default").unwrap();
+    assert!(store.team_credentials(&default).await.unwrap().is_none());
     assert_eq!(
         api_key(store.team_credentials(&acme.slug).await.unwrap()),
         "ak_acme_secret"
@@ -69,8 +77,10 @@ async fn teams_keep_their_credentials_sealed_and_one_slug_per_salesloft_team(db:
 
     // Never in the clear in the database.
     let secret_hex = hex::encode("ak_acme_secret");
-    for sealed in stored_hex(db).await {
-        assert!(!sealed.unwrap().contains(&secret_hex));
+    let sealed = stored_hex(db).await;
+    assert_eq!(sealed.iter().flatten().count(), 2);
+    for sealed in sealed.iter().flatten() {
+        assert!(!sealed.contains(&secret_hex));
     }
     // A slug in use, or a SalesLoft team another slug holds, is refused.
     let again = store.add_team(&team("acme", 99, "ak_x")).await.unwrap_err();
