@@ -98,6 +98,7 @@ mod tests {
     fn waiting_jobs_are_claimed_around() {
         let mut buffer = Prefetch::new(2, 0);
         let job = |id| Job {
+            team_id: salesloft_storage::TeamId::DEFAULT,
             id,
             queue: "default".into(),
             kind: "k".into(),

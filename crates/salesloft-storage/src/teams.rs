@@ -14,8 +14,11 @@ use crate::secrets::Sealed;
 use crate::store::{Store, on_reader, on_writer};
 
 /// A team's id in a deployment (the `teams` row's id), which every team-owned row carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, sqlx::Type,
+)]
 #[serde(transparent)]
+#[sqlx(transparent)]
 pub struct TeamId(i64);
 
 impl TeamId {

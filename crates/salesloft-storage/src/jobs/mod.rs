@@ -70,6 +70,8 @@ pub enum Enqueued {
 pub struct Job {
     /// Id.
     pub id: i64,
+    /// The team it belongs to (run it with that team's handle and credentials).
+    pub team_id: crate::TeamId,
     /// Queue.
     pub queue: String,
     /// Kind.
@@ -246,7 +248,53 @@ const CLAIM_SET: &str = "state = 'running', attempt = attempt + 1, lock_token = 
     locked_until_ms = $2 + $6, heartbeat_at_ms = $2, updated_at_ms = $2, held_by = NULL, \
     unique_key = CASE WHEN unique_running = 1 THEN unique_key ELSE NULL END";
 
-const RETURNING: &str = "id, queue, kind, payload, attempt, max_attempts, lock_token";
+const RETURNING: &str = "id, team_id, queue, kind, payload, attempt, max_attempts, lock_token";
+
+/// [`RETURNING`] with each column qualified by `jobs.` (for an `UPDATE ... FROM`).
+fn qualified_returning() -> String {
+    RETURNING
+        .split(", ")
+        .map(|c| format!("jobs.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Serialises the claims across teams on PostgreSQL (a transaction-scoped advisory lock), so
+/// two claims never together give a team more than its share of running jobs.
+const CLAIM_LOCK: i64 = 0x5341_4c45_534c_4a42;
+
+/// PostgreSQL's claim across teams: per active team (a lateral look-up on `jobs_fetch`) its
+/// first due jobs up to what it may still run, ranked within the team, then the first `$3`
+/// by rank (every team's first job before any team's second: round robin), priority and age.
+/// `$7` is the most jobs a team may run at once.
+const CLAIM_ACROSS_POSTGRES: &str = "WITH busy AS ( \
+       SELECT team_id, COUNT(*) AS n FROM jobs WHERE state = 'running' GROUP BY team_id), \
+     ranked AS ( \
+       SELECT c.id, c.rank, c.priority, c.run_at_ms FROM teams t \
+       CROSS JOIN LATERAL ( \
+         SELECT j.id, j.priority, j.run_at_ms, \
+           row_number() OVER (ORDER BY j.priority, j.run_at_ms, j.id) AS rank \
+         FROM jobs j WHERE j.team_id = t.id AND j.state = 'available' AND j.queue = $1 \
+           AND j.run_at_ms <= $2 ORDER BY j.priority, j.run_at_ms, j.id LIMIT $7) c \
+       LEFT JOIN busy b ON b.team_id = t.id \
+       WHERE t.state = 'active' AND c.rank + COALESCE(b.n, 0) <= $7), \
+     picked AS MATERIALIZED ( \
+       SELECT id FROM jobs WHERE id IN ( \
+         SELECT id FROM ranked ORDER BY rank, priority, run_at_ms, id LIMIT $3) \
+       FOR UPDATE SKIP LOCKED) \
+     UPDATE jobs SET {CLAIM_SET} FROM picked WHERE jobs.id = picked.id RETURNING {RETURNING}";
+
+/// SQLite's claim across teams: as on PostgreSQL, ranking each active team's due jobs with a
+/// window (SQLite has one writer, so claims are serial anyway).
+const CLAIM_ACROSS_SQLITE: &str = "UPDATE jobs SET {CLAIM_SET} WHERE id IN ( \
+       SELECT id FROM ( \
+         SELECT j.id, j.priority, j.run_at_ms, \
+           row_number() OVER (PARTITION BY j.team_id ORDER BY j.priority, j.run_at_ms, j.id) AS rank, \
+           (SELECT COUNT(*) FROM jobs r WHERE r.team_id = j.team_id AND r.state = 'running') AS busy \
+         FROM jobs j JOIN teams t ON t.id = j.team_id AND t.state = 'active' \
+         WHERE j.state = 'available' AND j.queue = $1 AND j.run_at_ms <= $2) \
+       WHERE rank + busy <= $7 ORDER BY rank, priority, run_at_ms, id LIMIT $3) \
+     RETURNING {RETURNING}";
 
 /// A value bound after a fenced statement's id and token.
 enum Bind<'a> {
@@ -440,11 +488,7 @@ impl Store {
                 "WITH picked AS MATERIALIZED (SELECT id FROM jobs WHERE state = 'available' \
                  AND team_id = $7 AND queue = $1 AND run_at_ms <= $2 ORDER BY priority, run_at_ms, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
                  UPDATE jobs SET {CLAIM_SET} FROM picked WHERE jobs.id = picked.id RETURNING {}",
-                RETURNING
-                    .split(", ")
-                    .map(|c| format!("jobs.{c}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                qualified_returning()
             )))
             .bind(queue)
             .bind(now)
@@ -471,6 +515,64 @@ impl Store {
             .fetch_all(writer)
             .await
             .context("claiming jobs")?,
+        };
+        jobs.sort_by_key(|j| j.id);
+        Ok(jobs)
+    }
+    /// Claim up to `n` due jobs of `queue` for `worker`, leased for `lease`, across every
+    /// active team (paused teams and teams whose credentials were rejected run nothing),
+    /// never giving a team more than `max_per_team` running jobs and taking every team's next
+    /// job before any team's second (round robin), so a team's due work waits behind another
+    /// team's backlog for at most one job. Each job names its team ([`Job::team_id`]).
+    pub async fn claim_across_teams(
+        &self,
+        queue: &str,
+        n: u32,
+        worker: &str,
+        lease: Duration,
+        max_per_team: u32,
+    ) -> Result<Vec<Job>> {
+        let now = self.now_ms();
+        let token = uuid::Uuid::new_v4().to_string();
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        let sql = match self.backend() {
+            crate::Backend::Postgres => {
+                CLAIM_ACROSS_POSTGRES.replace("{RETURNING}", &qualified_returning())
+            }
+            crate::Backend::Sqlite => CLAIM_ACROSS_SQLITE.replace("{RETURNING}", RETURNING),
+        }
+        .replace("{CLAIM_SET}", CLAIM_SET);
+        macro_rules! claim_in {
+            ($tx:expr) => {
+                sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(queue)
+                    .bind(now)
+                    .bind(i64::from(n))
+                    .bind(&token)
+                    .bind(worker)
+                    .bind(lease_ms)
+                    .bind(i64::from(max_per_team.max(1)))
+                    .fetch_all(&mut *$tx)
+                    .await
+                    .context("claiming jobs across teams")?
+            };
+        }
+        let mut jobs: Vec<Job> = match &self.pools {
+            Pools::Postgres(pool) => {
+                let mut tx = pool.begin().await.context("starting a claim")?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(CLAIM_LOCK)
+                    .execute(&mut *tx)
+                    .await
+                    .context("waiting for the claim lock")?;
+                let jobs = claim_in!(tx);
+                tx.commit().await.context("committing a claim")?;
+                jobs
+            }
+            Pools::Sqlite { writer, .. } => {
+                let mut conn = writer.acquire().await.context("taking the writer")?;
+                claim_in!(conn)
+            }
         };
         jobs.sort_by_key(|j| j.id);
         Ok(jobs)

@@ -472,3 +472,93 @@ async fn the_store_keeps_time_by_its_clock(db: &TestDb) {
     assert_eq!(store.reap_expired().await.unwrap(), 1);
 }
 on_both!(clock, &the_store_keeps_time_by_its_clock);
+
+/// Claims across teams are fair: every active team's next job before any team's second, at
+/// most `max_per_team` running per team, nothing for a paused team; another process's claims
+/// at the same time keep the bound.
+async fn claims_across_teams_take_turns_and_keep_each_teams_share(db: &TestDb) {
+    use salesloft_storage::{Keyring, NewTeam, SecretsKey, TeamCredentials, TeamSlug, TeamState};
+    let (key, _) = SecretsKey::generate("k1");
+    let store = db.store.clone().with_keyring(Arc::new(Keyring::new(key)));
+    let mut teams = Vec::new();
+    for (n, slug) in ["big", "small", "tiny", "paused"].into_iter().enumerate() {
+        let team = store
+            .add_team(&NewTeam {
+                slug: TeamSlug::parse(slug).unwrap(),
+                base_url: "https://api.salesloft.com".into(),
+                salesloft_team_id: Some(n as i64 + 100),
+                name: None,
+                credentials: TeamCredentials::ApiKey("ak".to_owned().into()),
+                settings: json!({}),
+            })
+            .await
+            .unwrap();
+        teams.push(team);
+    }
+    let [big, small, tiny, paused] = [0, 1, 2, 3].map(|i| store.team(teams[i].id));
+    // The big team's backlog was enqueued first (older), yet waits its turn.
+    let backlog: Vec<NewJob> = (0..10)
+        .map(|i| NewJob::new("sync", json!({"i": i})))
+        .collect();
+    big.enqueue_batch(&backlog).await.unwrap();
+    for team in [&small, &tiny, &paused] {
+        team.enqueue(&NewJob::new("sync", json!({}))).await.unwrap();
+    }
+    store
+        .set_team_state(&teams[3].slug, TeamState::Paused)
+        .await
+        .unwrap();
+
+    let first = store
+        .claim_across_teams("default", 3, "w1", LEASE, 2)
+        .await
+        .unwrap();
+    let owners: HashSet<_> = first.iter().map(|j| j.team_id).collect();
+    assert_eq!(
+        owners,
+        HashSet::from([big.team_id(), small.team_id(), tiny.team_id()]),
+        "one job of each active team first"
+    );
+    // Another process claims at the same time: together they never pass two for the big team.
+    let other = another_pool(db).await;
+    let (a, b) = tokio::join!(
+        store.claim_across_teams("default", 10, "w1", LEASE, 2),
+        other.claim_across_teams("default", 10, "w2", LEASE, 2),
+    );
+    let more: Vec<_> = a.unwrap().into_iter().chain(b.unwrap()).collect();
+    assert_eq!(more.len(), 1, "{more:?}");
+    assert_eq!(more[0].team_id, big.team_id());
+    assert!(
+        store
+            .claim_across_teams("default", 10, "w1", LEASE, 2)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the big team runs two already; the paused team runs nothing"
+    );
+    // A finished job frees a place; a resumed team runs again.
+    store.complete(&more[0]).await.unwrap();
+    store
+        .set_team_state(&teams[3].slug, TeamState::Active)
+        .await
+        .unwrap();
+    let next = store
+        .claim_across_teams("default", 10, "w1", LEASE, 2)
+        .await
+        .unwrap();
+    let owners: HashSet<_> = next.iter().map(|j| j.team_id).collect();
+    assert_eq!(owners, HashSet::from([big.team_id(), paused.team_id()]));
+    assert_eq!(next.len(), 2);
+    // Each team's own claim still sees only its jobs.
+    assert!(
+        small
+            .claim("default", 10, "w1", LEASE)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+on_both!(
+    fair_claims,
+    &claims_across_teams_take_turns_and_keep_each_teams_share
+);

@@ -214,3 +214,147 @@ async fn activity_day_goes_on_postgres() {
     )
     .await;
 }
+
+/// Writes of the release before teams (schema 14): what its processes store.
+const BEFORE_TEAMS: [&str; 9] = [
+    "INSERT INTO people (id, email, sl_updated_at_us, raw, synced_at_ms, change_seq, first_seq) \
+     VALUES (1, 'p1@example.com', 10, '{\"id\":1}', 0, 1, 1), \
+            (2, 'p2@example.com', 11, '{\"id\":2}', 0, 2, 2)",
+    "INSERT INTO change_counters (stream, seq) VALUES ('people', 2)",
+    "INSERT INTO sync_state (stream, cursor, backfill_done, records_total, version, updated_at_ms) \
+     VALUES ('people', '{\"kept\":true}', 1, 2, 7, 0)",
+    "INSERT INTO jobs (queue, kind, payload, run_at_ms, unique_key, created_at_ms, updated_at_ms) \
+     VALUES ('default', 'sync:people', '{}', 0, 'sync:people', 0, 0)",
+    "INSERT INTO webhook_events (dedupe_key, event_type, body, received_at_ms) \
+     VALUES ('k1', 'person_updated', '{}', 0)",
+    "INSERT INTO webhook_subscriptions (id, event_type, callback_url, callback_token, created_at_ms) \
+     VALUES (5, 'person_updated', 'https://example.com/hook', 'tok', 0)",
+    "INSERT INTO oauth_tokens (token_key, access_token, updated_at_ms) VALUES ('salesloft', 'at', 0)",
+    "INSERT INTO engagement_state (id, watermark_ms, settings, computed_at_ms) VALUES (1, 5, 's', 0)",
+    "INSERT INTO credential_holds (credential, since_ms, request, probe_at_ms) \
+     VALUES ('cred', 1, 'GET /v2/people', 9223372036854775807)",
+];
+
+/// Migration 15 gives every team-owned row a team: a database at the schema before it, with
+/// data, becomes the default team's, nothing lost and nothing to sync again (the cursor and
+/// the backfill stay). On PostgreSQL the previous release keeps writing beside this one
+/// until the contract step; then a second team may be added.
+async fn rows_before_teams_become_the_default_teams(db: TestDb) {
+    use salesloft_client::Person;
+    use salesloft_storage::{Enqueued, NewJob, TeamSlug};
+
+    let postgres = db.store.backend() == salesloft_storage::Backend::Postgres;
+    migrate_to(&db.store, 14).await.unwrap();
+    for sql in BEFORE_TEAMS {
+        execute(&db.store, sql).await.unwrap();
+    }
+    db.store.migrate().await.unwrap();
+    let store = &db.store;
+    assert_eq!(store.team_id(), salesloft_storage::TeamId::DEFAULT);
+    let default = store
+        .team_by_slug(&TeamSlug::parse("default").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(default.id, salesloft_storage::TeamId::DEFAULT);
+    assert!(
+        store
+            .team_credentials(&default.slug)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    assert_eq!(store.live_ids::<Person>().await.unwrap(), [1, 2]);
+    let state = store.sync_state("people").await.unwrap();
+    assert_eq!(
+        (
+            state.cursor_json.as_deref(),
+            state.backfill_done,
+            state.version
+        ),
+        (Some("{\"kept\":true}"), true, 7)
+    );
+    // The change feed goes on from where it was.
+    store.soft_delete::<Person>(2, None).await.unwrap();
+    assert_eq!(store.feed_head::<Person>().await.unwrap().seq, 3);
+    // The pending job keeps its unique key.
+    let again = store
+        .enqueue(&NewJob::new("sync:people", serde_json::json!({})).unique("sync:people"))
+        .await
+        .unwrap();
+    assert!(matches!(again, Enqueued::Existing(_)), "{again:?}");
+    assert_eq!(store.pending_webhooks(10).await.unwrap().len(), 1);
+    assert_eq!(store.subscriptions().await.unwrap()[0].id, 5);
+    assert_eq!(
+        store.engagement_state().await.unwrap(),
+        Some((5, "s".into()))
+    );
+    assert_eq!(
+        store.credential_holds().await.unwrap()[0].credential,
+        "cred"
+    );
+    let tokens = salesloft_storage::DbTokenStore::new(store.clone(), "salesloft")
+        .load()
+        .await
+        .unwrap();
+    assert!(tokens.is_some());
+
+    if postgres {
+        // A process of the previous release writes beside this one, into the default team.
+        execute(
+            store,
+            "INSERT INTO people (id, sl_updated_at_us, raw, synced_at_ms) VALUES (3, 1, '{}', 0) \
+             ON CONFLICT (id) DO UPDATE SET raw = excluded.raw",
+        )
+        .await
+        .unwrap();
+        assert_eq!(store.live_ids::<Person>().await.unwrap(), [1, 3]);
+        // A second team waits for the contract step.
+        let refused = store.clone().add_team(&second_team()).await;
+        assert!(
+            matches!(refused, Err(salesloft_storage::Error::ContractPending)),
+            "{refused:?}"
+        );
+        store.migrate_contract().await.unwrap();
+    }
+    let (key, _) = salesloft_storage::SecretsKey::generate("k1");
+    let keyed = store
+        .clone()
+        .with_keyring(std::sync::Arc::new(salesloft_storage::Keyring::new(key)));
+    let acme = keyed.add_team(&second_team()).await.unwrap();
+    let acme = store.team(acme.id);
+    // Records of the same ids in another team are that team's.
+    let person: Person = serde_json::from_value(serde_json::json!({
+        "id": 1, "created_at": "2024-05-17T09:14:52-04:00", "updated_at": "2024-05-17T09:14:52.302715-04:00"
+    }))
+    .unwrap();
+    acme.upsert(&[person]).await.unwrap();
+    assert_eq!(acme.live_ids::<Person>().await.unwrap(), [1]);
+    assert_eq!(
+        store.count_live::<Person>().await.unwrap(),
+        if postgres { 2 } else { 1 }
+    );
+    assert_eq!(store.pending_migrations().await.unwrap(), 0);
+}
+
+fn second_team() -> salesloft_storage::NewTeam {
+    salesloft_storage::NewTeam {
+        slug: salesloft_storage::TeamSlug::parse("acme").unwrap(),
+        base_url: "https://api.salesloft.com".into(),
+        salesloft_team_id: Some(16),
+        name: None,
+        credentials: salesloft_storage::TeamCredentials::ApiKey("ak".to_owned().into()),
+        settings: serde_json::json!({}),
+    }
+}
+
+#[tokio::test]
+async fn rows_before_teams_on_sqlite() {
+    rows_before_teams_become_the_default_teams(TestDb::sqlite_unmigrated().await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn rows_before_teams_on_postgres() {
+    rows_before_teams_become_the_default_teams(crate::helpers::postgres_unmigrated().await).await;
+}
