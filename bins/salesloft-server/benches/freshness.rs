@@ -83,7 +83,7 @@ async fn measure(backend: &str, seconds: f64, events_per_second: f64) {
                 &settings,
                 "default".into(),
                 shutdown,
-                |r, _| r,
+                std::sync::Arc::new(|r, _: &salesloft_services::Context| r),
             )
             .await
             .unwrap();

@@ -46,7 +46,7 @@ fn own_file_limit() -> u64 {
 /// operator port.
 async fn edge_server(db: &TestDb, settings: &[(&str, &str)], stderr: Stdio) -> (Running, u16, u16) {
     let (public, operator) = (free_port(), free_port());
-    let server = Running(
+    let mut server = Running(
         server_command(public, operator)
             .env("SALESLOFT_DATABASE_URL", db.url())
             .env("SALESLOFT_WEBHOOKS__CALLBACK_TOKENS", TOKEN)
@@ -55,6 +55,9 @@ async fn edge_server(db: &TestDb, settings: &[(&str, &str)], stderr: Stdio) -> (
             .spawn()
             .unwrap(),
     );
+    // A piped stderr is the log reader that goes away: closed before the server has
+    // written a line, so a start that logs more than a pipe holds cannot block on it.
+    drop(server.0.stderr.take());
     wait_for_ok(
         &format!("http://127.0.0.1:{public}/health"),
         Duration::from_secs(30),
@@ -328,8 +331,8 @@ async fn a_broken_log_pipe_stops_nothing() {
     let db = TestDb::sqlite_unmigrated().await.unwrap();
     let (mut server, public, operator) =
         edge_server(&db, &[("RUST_LOG", "debug")], Stdio::piped()).await;
-    // The log reader goes away.
-    drop(server.0.stderr.take());
+    // The log reader went away as the server started (`edge_server`).
+    assert!(server.0.stderr.is_none());
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{public}");
     for _ in 0..3 {

@@ -6,6 +6,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
 use salesloft_client::{RESOURCES, Resource, Timestamp};
 use salesloft_services::Stream;
+use salesloft_storage::TeamSlug;
 
 use crate::report;
 
@@ -16,6 +17,10 @@ pub(crate) struct Cli {
     /// A TOML file layered over the built-in defaults (instead of config/<SALESLOFT_ENV>.toml).
     #[arg(long, global = true)]
     pub(crate) config: Option<PathBuf>,
+    /// The team a command acts on (see `salesloft teams list`); without it, the team of the
+    /// configured credentials, or the only team.
+    #[arg(long, global = true, env = "SALESLOFT_TEAM")]
+    pub(crate) team: Option<TeamSlug>,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -57,6 +62,46 @@ pub(crate) enum WebhooksAction {
         /// This subscription.
         #[arg(long)]
         id: Option<i64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TeamsAction {
+    /// Connect a SalesLoft team: its key is checked against SalesLoft (which team it is),
+    /// then kept sealed with secrets.key; workers start its backfill.
+    Add {
+        /// Its name here: 1 to 40 of a-z, 0-9 and -.
+        slug: TeamSlug,
+        /// The SalesLoft API it talks to (default: api.base_url).
+        #[arg(long)]
+        base_url: Option<String>,
+        /// Read its API key from this environment variable (keeps it out of the shell's
+        /// history).
+        #[arg(long, required_unless_present = "api_key", conflicts_with = "api_key")]
+        api_key_env: Option<String>,
+        /// Its API key.
+        #[arg(long)]
+        api_key: Option<String>,
+    },
+    /// Every team: slug, SalesLoft team, state, records kept, budget spent this minute.
+    List,
+    /// Stop a team's work: nothing runs and nothing is spent until it is resumed.
+    Pause {
+        /// The team.
+        slug: TeamSlug,
+    },
+    /// Run a paused team's work again (or a team whose credentials were replaced).
+    Resume {
+        /// The team.
+        slug: TeamSlug,
+    },
+    /// Remove a team; with --purge, every row it owns too (in small batches).
+    Remove {
+        /// The team.
+        slug: TeamSlug,
+        /// Delete its records, jobs, webhooks and state (needed when it holds any).
+        #[arg(long)]
+        purge: bool,
     },
 }
 
@@ -275,6 +320,11 @@ pub(crate) enum Command {
     Report {
         #[command(subcommand)]
         kind: ReportKind,
+    },
+    /// The SalesLoft teams this deployment serves: connect, list, pause, resume, remove.
+    Teams {
+        #[command(subcommand)]
+        action: TeamsAction,
     },
     /// Manage the team's webhook subscriptions to salesloft-server.
     Webhooks {

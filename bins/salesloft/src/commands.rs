@@ -5,13 +5,13 @@ use std::sync::Arc;
 use salesloft_client::WalkCursor;
 use salesloft_config::Settings;
 use salesloft_services::{Context, PeopleSync};
-use salesloft_storage::{SharedBudget, Store};
+use salesloft_storage::Store;
 
 use crate::args::*;
 use crate::display::Display;
 use crate::error::CliError;
 use crate::meter::Metered;
-use crate::{cadences, local, people, remote, report, up, webhooks};
+use crate::{cadences, local, people, remote, report, teams, up, webhooks};
 
 async fn jobs(store: &salesloft_storage::Store, action: JobsAction) -> Result<(), CliError> {
     match action {
@@ -59,10 +59,35 @@ fn offline_context(settings: &Settings, store: &Store) -> Result<Context, CliErr
     Ok(Context::new(client, store.clone()).with_team(settings.team()))
 }
 
-/// Run `command` (`config`: the file `--config` named, for `up`).
+/// What a command was pointed at: the file `--config` named (for `up`) and the team
+/// `--team` named.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Target<'a> {
+    /// `--config`.
+    pub(crate) config: Option<&'a std::path::Path>,
+    /// `--team`.
+    pub(crate) team: Option<&'a salesloft_storage::TeamSlug>,
+}
+
+/// The store scoped to the team a command acts on, and that team.
+async fn team_store(
+    settings: &Settings,
+    team: Option<&salesloft_storage::TeamSlug>,
+) -> Result<(Store, salesloft_storage::TeamRecord), CliError> {
+    let store = salesloft_runtime::open_store(settings).await?;
+    match salesloft_runtime::teams::resolve_team(&store, settings, team).await {
+        Ok(record) => Ok((store.team(record.id), record)),
+        Err(e) => {
+            store.close().await;
+            Err(e.into())
+        }
+    }
+}
+
+/// Run `command` against `target`.
 pub(crate) async fn run(
     command: Command,
-    config: Option<&std::path::Path>,
+    target: Target<'_>,
     settings: &Settings,
     display: &Display,
 ) -> Result<(), CliError> {
@@ -80,7 +105,7 @@ pub(crate) async fn run(
                 db,
                 changes_per_second,
             };
-            up::up(options, config).await
+            up::up(options, target.config).await
         }
         Command::Migrate { contract } => {
             let store = local::open_migrated(settings.database.url.expose_secret()).await?;
@@ -101,13 +126,19 @@ pub(crate) async fn run(
             Ok(())
         }
         Command::Demo { people, db } => local::demo(people, &db, settings.team(), display).await,
-        command if command.is_offline() => {
+        Command::Teams { action } => {
             let store = salesloft_runtime::open_store(settings).await?;
+            let result = teams::run(&store, settings, action).await;
+            store.close().await;
+            result
+        }
+        command if command.is_offline() => {
+            let (store, _) = team_store(settings, target.team).await?;
             let result = run_offline(command, settings, &store).await;
             store.close().await;
             result
         }
-        command => run_online(command, settings, display).await,
+        command => run_online(command, settings, target.team, display).await,
     }
 }
 
@@ -172,15 +203,14 @@ async fn run_offline(command: Command, settings: &Settings, store: &Store) -> Re
 async fn run_online(
     command: Command,
     settings: &Settings,
+    team: Option<&salesloft_storage::TeamSlug>,
     display: &Display,
 ) -> Result<(), CliError> {
-    let store = salesloft_runtime::open_store(settings).await?;
-    let budget = SharedBudget::new(store.clone(), settings.budget_key(), settings.budget()).await?;
+    let (store, record) = team_store(settings, team).await?;
+    let (builder, budget) =
+        salesloft_runtime::teams::team_client_builder(&store, settings, &record).await?;
     let meter = Arc::new(Metered::new(budget));
-    let client = settings
-        .client_builder(Some(&store))?
-        .limiter(meter.clone())
-        .build()?;
+    let client = builder.limiter(meter.clone()).build()?;
     let ctx = Context::new(client.clone(), store.clone()).with_team(settings.team());
     let result = match command {
         Command::People {
@@ -206,7 +236,7 @@ async fn run_online(
         Command::Cadences { action } => {
             cadences_command(salesloft_services::CadenceManager::new(ctx), action).await
         }
-        Command::Webhooks { action } => webhooks_command(&client, &store, action).await,
+        Command::Webhooks { action } => webhooks_command(&client, &store, &record, action).await,
         command => remote_command(&client, command).await,
     };
     store.close().await;
@@ -239,10 +269,12 @@ async fn cadences_command(
 async fn webhooks_command(
     client: &salesloft_client::Client,
     store: &Store,
+    team: &salesloft_storage::TeamRecord,
     action: WebhooksAction,
 ) -> Result<(), CliError> {
     match action {
         WebhooksAction::Subscribe { url, events } => {
+            let url = salesloft_runtime::server::team_webhook_url(&url, team);
             webhooks::subscribe(client, store, &url, events).await
         }
         WebhooksAction::List => webhooks::list(client, store).await,

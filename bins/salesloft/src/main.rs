@@ -16,6 +16,7 @@ mod meter;
 mod people;
 mod remote;
 mod report;
+mod teams;
 mod up;
 mod webhooks;
 
@@ -34,7 +35,11 @@ async fn main() -> ExitCode {
     };
     let display = Display::new();
     init_logging(&settings.log.filter, &display);
-    let result = commands::run(cli.command, cli.config.as_deref(), &settings, &display).await;
+    let target = commands::Target {
+        config: cli.config.as_deref(),
+        team: cli.team.as_ref(),
+    };
+    let result = commands::run(cli.command, target, &settings, &display).await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1342,3 +1342,108 @@ fn up_shows_a_live_status_page_within_a_minute_and_stops_on_ctrl_c() {
     };
     assert!(status.success(), "{status}");
 }
+
+/// Two teams from the command line: the configured key's (the default team) and one added
+/// with `teams add`; `--team` points every command at one, and neither sees the other's
+/// records; its webhooks go to its own route; paused, then removed with its rows.
+#[test]
+fn teams_are_added_listed_scoped_paused_and_removed_from_the_command_line() {
+    use secrecy::ExposeSecret;
+    let (rt, _a, env) = sandbox_team(5);
+    let b = rt
+        .block_on(salesloft_sandbox::Sandbox::start(
+            salesloft_sandbox::SandboxConfig {
+                team: salesloft_sandbox::TeamSize {
+                    people: 7,
+                    users: 2,
+                    ..salesloft_sandbox::TeamSize::empty()
+                },
+                seed: 9,
+                ..salesloft_sandbox::SandboxConfig::default()
+            },
+        ))
+        .unwrap();
+    let dir = Scratch::new("teams");
+    let secrets_key = salesloft_storage::SecretsKey::generate("k1").1;
+    let (b_url, b_key) = (b.url().to_string(), b.api_key().to_owned());
+    let mut env = env_refs(&env);
+    env.extend([
+        ("SALESLOFT_SECRETS__KEY", secrets_key.expose_secret()),
+        ("B_KEY", b_key.as_str()),
+    ]);
+    let run = |args: &[&str]| {
+        let out = salesloft(&dir, args, &env, Duration::from_secs(60));
+        (out.status.success(), text(&out.stdout), text(&out.stderr))
+    };
+    let (ok, out, err) = run(&[
+        "teams",
+        "add",
+        "b",
+        "--base-url",
+        &b_url,
+        "--api-key-env",
+        "B_KEY",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("team b connected"), "{out}");
+    let (ok, _, err) = run(&["--team", "b", "sync"]);
+    assert!(ok, "{err}");
+    let (_, status_b, _) = run(&["--team", "b", "status"]);
+    assert_eq!(row(&status_b, "people")[1], "7", "{status_b}");
+    let (_, status_a, _) = run(&["status"]);
+    assert_eq!(
+        row(&status_a, "people")[1],
+        "0",
+        "the default team synced nothing yet"
+    );
+    let (ok, _, err) = run(&["sync", "--stream", "people"]);
+    assert!(ok, "{err}");
+    let (_, status_a, _) = run(&["status"]);
+    assert_eq!(row(&status_a, "people")[1], "5", "{status_a}");
+    let (_, status_b, _) = run(&["--team", "b", "status"]);
+    assert_eq!(row(&status_b, "people")[1], "7", "{status_b}");
+
+    let (ok, out, err) = run(&[
+        "--team",
+        "b",
+        "webhooks",
+        "subscribe",
+        "--url",
+        "https://hooks.example.com/webhooks/salesloft",
+        "--event",
+        "person_updated",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("https://hooks.example.com/webhooks/salesloft/b:"),
+        "{out}"
+    );
+
+    let (ok, listed, _) = run(&["teams", "list"]);
+    assert!(ok);
+    assert!(row(&listed, "b").contains(&"active"), "{listed}");
+    assert!(row(&listed, "default").len() > 3, "{listed}");
+    let (ok, _, _) = run(&["teams", "pause", "b"]);
+    assert!(ok);
+    let (_, listed, _) = run(&["teams", "list"]);
+    assert!(row(&listed, "b").contains(&"paused"), "{listed}");
+
+    let (ok, _, err) = run(&["--team", "nobody", "status"]);
+    assert!(
+        !ok && err.contains("no team named nobody") && err.contains("b, default"),
+        "{err}"
+    );
+    let (ok, _, err) = run(&["teams", "remove", "b"]);
+    assert!(!ok && err.contains("--purge"), "{err}");
+    let (ok, out, err) = run(&["teams", "remove", "b", "--purge"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("team b removed"), "{out}");
+    let (_, listed, _) = run(&["teams", "list"]);
+    assert!(!listed.contains("\nb "), "{listed}");
+    let (_, status_a, _) = run(&["status"]);
+    assert_eq!(
+        row(&status_a, "people")[1],
+        "5",
+        "the other team's rows stay"
+    );
+}

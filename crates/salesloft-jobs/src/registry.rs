@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use salesloft_storage::NewJob;
+use salesloft_storage::{NewJob, TeamId};
 
 use crate::error::{Error, Result};
 use crate::job::{Job, JobContext, JobError, Outcome};
@@ -27,6 +27,24 @@ impl<J: Job> ErasedJob for Typed<J> {
             ))
         })?;
         self.0.run(payload, ctx).await
+    }
+}
+
+/// Where a runner serving many teams ([`Runner::for_teams`](crate::Runner::for_teams)) finds
+/// the job kinds of each team, each bound to that team (its store handle, its credentials,
+/// its budget). Build each team's registry once and keep it; forget it when the team's
+/// credentials or settings change.
+#[async_trait::async_trait]
+pub trait TeamRegistries: Send + Sync + 'static {
+    /// The registry that runs the jobs of `team`. An error fails the attempt of the job that
+    /// asked (retried as the error's kind says).
+    async fn registry(&self, team: TeamId) -> Result<Arc<Registry>, JobError>;
+
+    /// Whether this process runs `team`'s work at all (its schedules are enqueued only if
+    /// so): a team without credentials here is left alone. Every team by default.
+    fn serves(&self, team: TeamId) -> bool {
+        let _ = team;
+        true
     }
 }
 

@@ -16,87 +16,13 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
+pub use crate::config::RunnerConfig;
 use crate::error::{Error, Result};
 use crate::job::{JobContext, JobError, Outcome};
 use crate::prefetch::Prefetch;
-use crate::registry::Registry;
+use crate::registry::{Registry, TeamRegistries};
 use crate::schedule::Schedule;
-
-/// How a runner works: the defaults, with a `with_*` setter per field
-/// (`RunnerConfig::default().with_concurrency(2).with_lease(Duration::from_secs(60))`).
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct RunnerConfig {
-    /// The queue it claims from.
-    pub queue: String,
-    /// Jobs run at once.
-    pub concurrency: usize,
-    /// Jobs claimed ahead of free slots, so short jobs do not cost a claim each (a prefetched
-    /// job that waited a third of its lease renews it before it starts, and is skipped if it
-    /// was lost). 0 claims only for free slots.
-    pub prefetch: usize,
-    /// How long a claim lasts without a heartbeat (heartbeats come every third of it).
-    pub lease: Duration,
-    /// Polling when idle starts at this interval...
-    pub poll_min: Duration,
-    /// ...and backs off to this one (wake-ups on enqueue come sooner).
-    pub poll_max: Duration,
-    /// A run longer than this fails (and is retried).
-    pub job_timeout: Duration,
-    /// After shutdown is asked, how long running jobs get to finish before they are
-    /// dropped and snoozed.
-    pub shutdown_grace: Duration,
-    /// How often the reaper and the schedules run.
-    pub maintenance_every: Duration,
-    /// How often old finished jobs are deleted.
-    pub prune_every: Duration,
-    /// Completed and cancelled jobs are kept this long.
-    pub keep_completed: Duration,
-    /// Dead jobs are kept this long.
-    pub keep_dead: Duration,
-    /// Who claims (in `locked_by`): host, process and a random part by default.
-    pub worker_id: String,
-}
-
-salesloft_model::with_setters!(RunnerConfig {
-    with_queue => queue: String,
-    with_concurrency => concurrency: usize,
-    with_prefetch => prefetch: usize,
-    with_lease => lease: Duration,
-    with_poll_min => poll_min: Duration,
-    with_poll_max => poll_max: Duration,
-    with_job_timeout => job_timeout: Duration,
-    with_shutdown_grace => shutdown_grace: Duration,
-    with_maintenance_every => maintenance_every: Duration,
-    with_prune_every => prune_every: Duration,
-    with_keep_completed => keep_completed: Duration,
-    with_keep_dead => keep_dead: Duration,
-    with_worker_id => worker_id: String,
-});
-
-impl Default for RunnerConfig {
-    fn default() -> Self {
-        Self {
-            queue: "default".into(),
-            concurrency: 4,
-            prefetch: 16,
-            lease: Duration::from_secs(30),
-            poll_min: Duration::from_secs(1),
-            poll_max: Duration::from_secs(5),
-            job_timeout: Duration::from_secs(3600),
-            shutdown_grace: Duration::from_secs(25),
-            maintenance_every: Duration::from_secs(15),
-            prune_every: Duration::from_secs(3600),
-            keep_completed: Duration::from_secs(24 * 3600),
-            keep_dead: Duration::from_secs(30 * 24 * 3600),
-            worker_id: format!(
-                "pid-{}-{}",
-                std::process::id(),
-                &uuid::Uuid::new_v4().simple().to_string()[..8]
-            ),
-        }
-    }
-}
+use crate::team_jobs::Jobs;
 
 /// What became of one claimed job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,7 +81,7 @@ pub struct Runner {
 #[derive(Debug, Clone)]
 struct Inner {
     store: Store,
-    registry: Registry,
+    jobs: Jobs,
     config: RunnerConfig,
     schedules: Vec<Schedule>,
     /// Job kinds claimed here with no handler, each warned of once.
@@ -166,8 +92,30 @@ struct Inner {
 const SQLITE_RUNNER_LEASE: &str = "jobs-runner";
 
 impl Runner {
-    /// A runner of `registry`'s kinds on `store`.
+    /// A runner of `registry`'s kinds on `store`, for the team of that handle.
     pub fn new(store: Store, registry: Registry, config: RunnerConfig) -> Result<Self> {
+        Self::with_jobs(store, Jobs::One(Arc::new(registry)), config)
+    }
+
+    /// One runner for every active team of the deployment `store` is on: it claims across
+    /// teams (round robin, at most [`RunnerConfig::max_running_per_team`] of a team running
+    /// at once over every process, nothing for paused teams or teams whose credentials were
+    /// rejected), runs each job with its team's registry from `teams`, and enqueues the
+    /// schedules for each active team.
+    pub fn for_teams(
+        store: Store,
+        teams: Arc<dyn TeamRegistries>,
+        config: RunnerConfig,
+    ) -> Result<Self> {
+        if config.max_running_per_team == 0 {
+            return Err(Error::Config(
+                "max_running_per_team must be at least 1".into(),
+            ));
+        }
+        Self::with_jobs(store, Jobs::teams(teams), config)
+    }
+
+    fn with_jobs(store: Store, jobs: Jobs, config: RunnerConfig) -> Result<Self> {
         if config.concurrency == 0 {
             return Err(Error::Config("concurrency must be at least 1".into()));
         }
@@ -177,7 +125,7 @@ impl Runner {
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
-                registry,
+                jobs,
                 config,
                 schedules: Vec::new(),
                 unhandled: Arc::default(),
@@ -296,11 +244,7 @@ impl Runner {
                 }
             }
             if let Some(want) = buffer.want(slots.available_permits()) {
-                match inner
-                    .store
-                    .claim(&config.queue, want, &config.worker_id, config.lease)
-                    .await
-                {
+                match inner.jobs.claim(&inner.store, config, want).await {
                     Ok(jobs) => buffer.extend(jobs, tokio::time::Instant::now()),
                     Err(e) => {
                         tracing::warn!(error = %e, "claiming jobs failed; trying again");
@@ -388,15 +332,7 @@ impl Runner {
         let mut drained = Drained::default();
         loop {
             let n = u32::try_from(inner.config.concurrency).unwrap_or(u32::MAX);
-            let claimed = inner
-                .store
-                .claim(
-                    &inner.config.queue,
-                    n,
-                    &inner.config.worker_id,
-                    inner.config.lease,
-                )
-                .await?;
+            let claimed = inner.jobs.claim(&inner.store, &inner.config, n).await?;
             if claimed.is_empty() {
                 return Ok(drained);
             }
@@ -423,13 +359,19 @@ impl Runner {
     }
 }
 
+/// Enqueue the schedules for the teams whose jobs this runner runs.
 async fn tick(inner: &Inner, starting: bool) -> Result<()> {
+    debug_assert!(
+        inner
+            .schedules
+            .iter()
+            .all(|s| s.queue() == inner.config.queue)
+    );
     let now = inner.store.now_ms();
-    for s in &inner.schedules {
-        debug_assert_eq!(s.queue(), inner.config.queue);
-        s.tick(&inner.store, now, starting).await?;
-    }
-    Ok(())
+    inner
+        .jobs
+        .tick(&inner.store, &inner.schedules, now, starting)
+        .await
 }
 
 /// The reaper, the schedules, the pruner, and on SQLite the runner lease's renewal (its loss
@@ -568,7 +510,7 @@ async fn heartbeat_until_lost(store: &Store, job: &salesloft_storage::Job, lease
 
 /// Count a claimed job of a kind this runner has no handler for
 /// (`salesloft_jobs_unhandled_total{kind}`), warning the first time a kind is met.
-fn note_unhandled(inner: &Inner, job: &salesloft_storage::Job) {
+fn note_unhandled(inner: &Inner, registry: &Registry, job: &salesloft_storage::Job) {
     metrics::counter!("salesloft_jobs_unhandled_total", "kind" => job.kind.clone()).increment(1);
     let first = inner
         .unhandled
@@ -579,7 +521,7 @@ fn note_unhandled(inner: &Inner, job: &salesloft_storage::Job) {
         tracing::warn!(
             job = job.id,
             kind = %job.kind,
-            handled = %inner.registry.kinds().join(", "),
+            handled = %registry.kinds().join(", "),
             "a job of a kind no handler is registered for here: it fails each attempt and goes dead after its last (register the kind, or cancel the job)"
         );
     }
@@ -591,6 +533,26 @@ enum Ran {
     LeaseLost,
 }
 
+/// The handler of `job`: its kind in its team's registry. A kind nobody registered here is
+/// a failed attempt: another process may know it (a rolling deploy), so it is retried with
+/// backoff, so one that does can take it; dead after its attempts, with why (on the job,
+/// which status pages list), counted, and warned of once per kind.
+async fn handler_for(
+    inner: &Inner,
+    job: &salesloft_storage::Job,
+) -> Result<Arc<dyn crate::registry::ErasedJob>, JobError> {
+    let registry = inner.jobs.registry(job.team_id).await?;
+    registry.get(&job.kind).ok_or_else(|| {
+        note_unhandled(inner, &registry, job);
+        JobError::retry(format!(
+            "no handler for job kind {:?} in this process (it runs {}): register one, or \
+             cancel the job",
+            job.kind,
+            registry.kinds().join(", ")
+        ))
+    })
+}
+
 /// Run one claimed job to its end; its slot may be given back once this returns (the
 /// returned future only waits for the record to be written).
 async fn execute(
@@ -600,20 +562,9 @@ async fn execute(
     completer: &Completer,
 ) -> impl std::future::Future<Output = Finished> + Send + 'static {
     let store = inner.store.clone();
-    let ran = match inner.registry.get(&job.kind) {
-        // Another process may know it (a rolling deploy): a failed attempt, retried with
-        // backoff, so one that does can take it; dead after its attempts, with why (on the
-        // job, which status pages list), counted, and warned of once per kind.
-        None => {
-            note_unhandled(inner, &job);
-            Ran::Returned(Err(JobError::retry(format!(
-                "no handler for job kind {:?} in this process (it runs {}): register one, or \
-                 cancel the job",
-                job.kind,
-                inner.registry.kinds().join(", ")
-            ))))
-        }
-        Some(handler) => {
+    let ran = match handler_for(inner, &job).await {
+        Err(e) => Ran::Returned(Err(e)),
+        Ok(handler) => {
             let ctx = JobContext {
                 id: job.id,
                 kind: job.kind.clone(),

@@ -144,12 +144,13 @@ impl App {
         self
     }
 
-    /// Add or wrap job kinds on top of the built-in ones.
+    /// Add or wrap job kinds on top of the built-in ones, in each team's registry (called
+    /// once per team, with that team's context).
     pub fn with_jobs(
         mut self,
-        customize: impl FnOnce(Registry, &Context) -> Registry + Send + 'static,
+        customize: impl Fn(Registry, &Context) -> Registry + Send + Sync + 'static,
     ) -> Self {
-        self.customize = Some(Box::new(customize));
+        self.customize = Some(std::sync::Arc::new(customize));
         self
     }
 
@@ -183,7 +184,7 @@ impl App {
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<()> {
         let customize = self
             .customize
-            .unwrap_or_else(|| Box::new(|registry, _: &Context| registry));
+            .unwrap_or_else(|| std::sync::Arc::new(|registry, _: &Context| registry));
         let ran = match (self.listeners, self.roles.worker) {
             (Some(listeners), worker) => {
                 let worker = worker.then_some((self.queue, customize));

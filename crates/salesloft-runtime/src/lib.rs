@@ -11,6 +11,7 @@ pub mod server;
 mod settings;
 mod signals;
 pub mod status;
+pub mod teams;
 pub mod worker;
 
 pub use app::{App, Roles, open_store};

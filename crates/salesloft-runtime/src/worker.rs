@@ -11,16 +11,14 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::settings::Settings;
 use crate::status::{STATUS_EVERY, StatusWatch};
+use crate::teams::TeamJobs;
 use crate::{admin, edge, ops};
 use metrics_exporter_prometheus::PrometheusHandle;
-use salesloft_jobs::{CancellationToken, Registry, Runner, RunnerConfig};
-use salesloft_services::Context;
-use salesloft_services::jobs::BuiltinSettings;
-use salesloft_storage::{SharedBudget, Store};
-use salesloft_webhooks::jobs::{builtin_registry, builtin_schedules};
+use salesloft_jobs::{CancellationToken, Runner, RunnerConfig};
+use salesloft_storage::{SharedBudget, Store, TeamId};
+use salesloft_webhooks::jobs::builtin_schedules;
 
-/// Adds or wraps job kinds on top of the built-in ones.
-pub(crate) type CustomizeJobs = Box<dyn FnOnce(Registry, &Context) -> Registry + Send>;
+pub(crate) use crate::teams::CustomizeJobs;
 
 /// What every listener of this process lets one client hold (`[server]`).
 pub fn edge_limits(settings: &Settings) -> edge::EdgeLimits {
@@ -79,7 +77,7 @@ pub(crate) async fn run_with_ops(
     queue: String,
     shutdown: CancellationToken,
     metrics: Option<PrometheusHandle>,
-    customize: impl FnOnce(Registry, &Context) -> Registry,
+    customize: CustomizeJobs,
 ) -> Result<()> {
     let ops = match settings.jobs.metrics_bind {
         Some(addr) => Some(serve_ops(store, settings, metrics, addr, shutdown.clone()).await?),
@@ -93,9 +91,11 @@ pub(crate) async fn run_with_ops(
     result
 }
 
-/// Run every queued job of `queue` and the built-in schedules on a store the caller opened
-/// and migrated (and closes), until `shutdown` is cancelled and the running jobs have stopped
-/// (or the grace ran out); `customize` may add or wrap job kinds on top of the built-in ones.
+/// Run every queued job of `queue` of every active team, and the built-in schedules of each,
+/// on a store the caller opened and migrated (and closes), until `shutdown` is cancelled and
+/// the running jobs have stopped (or the grace ran out); `customize` may add or wrap job
+/// kinds on top of the built-in ones, in each team's registry. Claims take each team's next
+/// job in turn, at most `jobs.max_running_per_team` of one team at once over every process.
 /// A server running the worker in its process shares its store, so an enqueued job wakes the
 /// runner at once.
 pub async fn run_on(
@@ -103,38 +103,26 @@ pub async fn run_on(
     settings: &Settings,
     queue: String,
     shutdown: CancellationToken,
-    customize: impl FnOnce(Registry, &Context) -> Registry,
+    customize: CustomizeJobs,
 ) -> Result<()> {
-    let budget = SharedBudget::new(store.clone(), settings.budget_key(), settings.budget()).await?;
-    let client = settings
-        .client_builder(Some(store))?
-        .limiter(Arc::new(budget))
-        .build()?;
-    // Jobs held for credentials SalesLoft rejected are this process's to run if its
-    // credentials are others (a new key in the configuration).
-    let released = store.take_over_holds(client.credential_id()).await?;
-    if released > 0 {
-        tracing::info!(
-            jobs = released,
-            "the credentials changed: jobs held for the old ones run now"
-        );
+    let teams = TeamJobs::new(store.clone(), Arc::new(settings.clone()), customize);
+    // The default team's credentials are checked now, so configured credentials that do
+    // not work fail at start, not at its first job. Without any, only connected teams run;
+    // without those either, there is nothing to do.
+    if settings.has_credentials() {
+        teams.get(TeamId::DEFAULT).await?;
+    } else if store.teams().await?.len() < 2 {
+        return Err(Error::Missing {
+            key: "api.key",
+            hint: "set SALESLOFT_API_KEY (or an OAuth app), or connect a team with `salesloft teams add`",
+        });
     }
-    let ctx = Context::new(client, store.clone()).with_team(settings.team());
-    let builtin = BuiltinSettings::new(
-        settings.sync_options(false),
-        settings.reconcile_options(false),
-        settings.engagement(),
-        settings.people_policies(),
-    );
-    let registry = customize(
-        builtin_registry(&ctx, builtin, settings.inbox_retention()),
-        &ctx,
-    );
     let config = RunnerConfig::default()
         .with_queue(queue)
         .with_concurrency(usize::try_from(settings.jobs.concurrency).unwrap_or(1))
+        .with_max_running_per_team(settings.jobs.max_running_per_team)
         .with_shutdown_grace(Duration::from_secs(settings.jobs.shutdown_grace_secs));
-    let runner = Runner::new(store.clone(), registry, config)?
+    let runner = Runner::for_teams(store.clone(), Arc::new(teams), config)?
         .with_schedules(builtin_schedules(settings.sync_every())?);
     tracing::info!(
         database = %settings.database.display_url(),

@@ -42,22 +42,36 @@ impl StreamPayload {
     }
 }
 
-/// `sync`: one incremental run of a stream. Stopped by shutdown (or a lost lease), it fetches
-/// no further page, commits the pages it fetched with their cursor, and is snoozed: the next
-/// run resumes there. Dropped at the end of the grace, it loses only its open checkpoint.
+/// `sync`: one incremental run of a stream, for at most a time slice. Stopped by shutdown
+/// (or a lost lease), or at the end of its slice, it fetches no further page, commits the
+/// pages it fetched with their cursor, and is snoozed: the next run resumes there. So a long
+/// backfill takes turns with the team's other work (its webhooks, its other streams) and
+/// with other teams', instead of holding a worker to its end. Dropped at the end of the
+/// grace, it loses only its open checkpoint.
 #[derive(Debug, Clone)]
 pub struct SyncJob {
     engine: SyncEngine,
     options: SyncOptions,
+    slice: Duration,
 }
 
+/// How long one sync run goes before it takes its turn again ([`SyncJob::with_slice`]).
+pub const SYNC_SLICE: Duration = Duration::from_secs(60);
+
 impl SyncJob {
-    /// Syncs through `ctx` with `options`.
+    /// Syncs through `ctx` with `options`, in slices of [`SYNC_SLICE`].
     pub fn new(ctx: Context, options: SyncOptions) -> Self {
         Self {
             engine: SyncEngine::new(ctx),
             options,
+            slice: SYNC_SLICE,
         }
+    }
+
+    /// Runs of at most `slice` each (at least a second).
+    pub fn with_slice(mut self, slice: Duration) -> Self {
+        self.slice = slice.max(Duration::from_secs(1));
+        self
     }
 
     /// Also have `lookups` forget what each checkpoint stores.
@@ -74,10 +88,20 @@ impl Job for SyncJob {
 
     async fn run(&self, payload: StreamPayload, ctx: &JobContext) -> Result<Outcome, JobError> {
         let stream = payload.stream()?;
+        // Stopped by the runner, or at the end of the slice.
+        let turn = ctx.cancellation().child_token();
+        let timer = {
+            let (turn, slice) = (turn.clone(), self.slice);
+            tokio::spawn(async move {
+                tokio::time::sleep(slice).await;
+                turn.cancel();
+            })
+        };
         let report = self
             .engine
-            .sync_stream_until(stream, self.options, ctx.cancellation())
+            .sync_stream_until(stream, self.options, &turn)
             .await;
+        timer.abort();
         if report.inserted + report.updated > 0 && ENGAGEMENT_INPUTS.contains(&stream.name()) {
             // The days these records fall on are recomputed shortly (one job for a burst).
             let mut job = engagement_job();
@@ -86,8 +110,9 @@ impl Job for SyncJob {
                 tracing::warn!(error = %e, "enqueuing the engagement recompute failed; the daily run will do it");
             }
         }
-        if ctx.is_cancelled() && !report.caught_up {
-            // Stopped at a safe point: the next run resumes from the committed cursor.
+        if turn.is_cancelled() && !report.caught_up {
+            // Stopped at a safe point: the next run resumes from the committed cursor, after
+            // the work that waited meanwhile.
             return Ok(Outcome::Snooze(Duration::ZERO));
         }
         match report.error {

@@ -516,33 +516,46 @@ async fn record_in_transaction(
     if let Some(job) = process {
         let mut ids: Vec<i64> = new_ids.values().copied().collect();
         ids.sort_unstable();
-        for chunk in ids.chunks(RECORD_CHUNK) {
-            sqlx::query(
-                "INSERT INTO jobs (team_id, queue, kind, payload, priority, max_attempts, \
-                 run_at_ms, unique_key, unique_running, created_at_ms, updated_at_ms) \
-                 VALUES ($8, $1, $2, $3, $4, $5, $6, NULL, 1, $7, $7)",
-            )
-            .bind(&job.queue)
-            .bind(&job.kind)
-            .bind(
-                serde_json::to_string(&ProcessPayload {
-                    inbox_ids: chunk.to_vec(),
-                })
-                .map_err(|source| crate::Error::Encode {
-                    what: "the processing payload",
-                    source,
-                })?,
-            )
-            .bind(job.priority)
-            .bind(job.max_attempts)
-            .bind(job.run_at_ms.unwrap_or(now))
-            .bind(now)
-            .bind(team)
-            .execute(&mut *tx)
-            .await
-            .context("enqueueing webhook processing")?;
-        }
+        enqueue_processing(&mut tx, team, job, &ids, now).await?;
     }
     tx.commit().await.context("committing webhooks")?;
     Ok(new_ids)
+}
+
+/// SQLite: the processing jobs of the new deliveries `ids` (up to 500 a job), in the
+/// deliveries' transaction.
+async fn enqueue_processing(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    team: i64,
+    job: &NewJob,
+    ids: &[i64],
+    now: i64,
+) -> Result<()> {
+    for chunk in ids.chunks(RECORD_CHUNK) {
+        sqlx::query(
+            "INSERT INTO jobs (team_id, queue, kind, payload, priority, max_attempts, \
+             run_at_ms, unique_key, unique_running, created_at_ms, updated_at_ms) \
+             VALUES ($8, $1, $2, $3, $4, $5, $6, NULL, 1, $7, $7)",
+        )
+        .bind(&job.queue)
+        .bind(&job.kind)
+        .bind(
+            serde_json::to_string(&ProcessPayload {
+                inbox_ids: chunk.to_vec(),
+            })
+            .map_err(|source| crate::Error::Encode {
+                what: "the processing payload",
+                source,
+            })?,
+        )
+        .bind(job.priority)
+        .bind(job.max_attempts)
+        .bind(job.run_at_ms.unwrap_or(now))
+        .bind(now)
+        .bind(team)
+        .execute(&mut **tx)
+        .await
+        .context("enqueueing webhook processing")?;
+    }
+    Ok(())
 }

@@ -19,6 +19,7 @@ mod secrets;
 mod store;
 mod subscriptions;
 mod sync;
+mod team_id;
 mod teams;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -40,6 +41,7 @@ pub use secrets::{Keyring, Sealed, SecretsKey};
 pub use store::{Backend, Store, StoreOptions, now_ms};
 pub use subscriptions::StoredSubscription;
 pub use sync::{Checkpoint, OpenCheckpoint, SyncState};
-pub use teams::{NewTeam, TeamCredentials, TeamId, TeamRecord, TeamSlug, TeamState};
+pub use team_id::TeamId;
+pub use teams::{NewTeam, TeamCredentials, TeamRecord, TeamSlug, TeamState};
 pub use tokens::DbTokenStore;
 pub use upsert::UpsertStats;

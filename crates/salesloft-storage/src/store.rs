@@ -80,7 +80,7 @@ pub struct Store {
     keyring: Option<std::sync::Arc<crate::secrets::Keyring>>,
     /// The team every per-team operation of this handle reads and writes: the default team
     /// until [`Store::team`] gives a handle on another.
-    team: crate::teams::TeamId,
+    team: crate::team_id::TeamId,
 }
 
 impl Store {
@@ -90,7 +90,7 @@ impl Store {
             jobs_wake: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
             clock: std::sync::Arc::new(salesloft_model::SystemClock),
             keyring: None,
-            team: crate::teams::TeamId::DEFAULT,
+            team: crate::team_id::TeamId::DEFAULT,
         }
     }
 
@@ -99,7 +99,7 @@ impl Store {
     /// subscriptions) reads and writes that team's rows only. There is no per-team operation
     /// without a team: a handle from [`Store::connect`] acts on the default team (id 1, which
     /// holds a single-team deployment's data).
-    pub fn team(&self, id: crate::teams::TeamId) -> Store {
+    pub fn team(&self, id: crate::team_id::TeamId) -> Store {
         Store {
             team: id,
             ..self.clone()
@@ -107,7 +107,7 @@ impl Store {
     }
 
     /// The team this handle acts on.
-    pub fn team_id(&self) -> crate::teams::TeamId {
+    pub fn team_id(&self) -> crate::team_id::TeamId {
         self.team
     }
 

@@ -89,6 +89,31 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// Every team's distinct callback tokens, in one read (a server routing each team's
+    /// deliveries to that team's inbox). A deployment-wide read: a team's own handle reads
+    /// its tokens with [`Store::callback_tokens`].
+    pub async fn callback_tokens_by_team(
+        &self,
+    ) -> Result<std::collections::BTreeMap<crate::TeamId, Vec<SecretString>>> {
+        let rows: Vec<(crate::TeamId, String)> = on_reader!(self, |pool| {
+            sqlx::query_as(
+                "SELECT DISTINCT team_id, callback_token FROM webhook_subscriptions \
+                 ORDER BY team_id",
+            )
+            .fetch_all(pool)
+            .await
+            .context("reading every team's callback tokens")?
+        });
+        let mut tokens: std::collections::BTreeMap<_, Vec<SecretString>> = Default::default();
+        for (team, token) in rows {
+            tokens
+                .entry(team)
+                .or_default()
+                .push(SecretString::from(token));
+        }
+        Ok(tokens)
+    }
+
     /// The distinct callback tokens of the kept subscriptions (what deliveries may be signed
     /// with).
     pub async fn callback_tokens(&self) -> Result<Vec<SecretString>> {

@@ -12,36 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Context, Error, Result};
 use crate::secrets::Sealed;
 use crate::store::{Store, on_reader, on_writer};
-
-/// A team's id in a deployment (the `teams` row's id), which every team-owned row carries.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, sqlx::Type,
-)]
-#[serde(transparent)]
-#[sqlx(transparent)]
-pub struct TeamId(i64);
-
-impl TeamId {
-    /// The default team: a single-team deployment's, and the owner of everything stored
-    /// before teams existed.
-    pub const DEFAULT: TeamId = TeamId(1);
-
-    /// The id `id` (as the `teams` table gives it).
-    pub const fn new(id: i64) -> Self {
-        TeamId(id)
-    }
-
-    /// The number.
-    pub const fn get(self) -> i64 {
-        self.0
-    }
-}
-
-impl fmt::Display for TeamId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
+use crate::team_id::TeamId;
 
 /// A team's name in a deployment: 1 to 40 of `a-z`, `0-9` and `-`, unique; it names the
 /// team in routes (`/webhooks/salesloft/{slug}`) and on the command line (`--team`).
@@ -244,6 +215,31 @@ fn sealing_context(slug: &TeamSlug) -> Vec<u8> {
     format!("salesloft-team:{}", slug.as_str()).into_bytes()
 }
 
+/// Every table whose rows belong to a team (`team_id`), the jobs and the inbox last.
+const TEAM_TABLES: [&str; 21] = [
+    "people",
+    "accounts",
+    "users",
+    "cadences",
+    "steps",
+    "cadence_memberships",
+    "activities",
+    "notes",
+    "daily_engagement",
+    "engagement_state",
+    "sync_state",
+    "change_counters",
+    "own_writes",
+    "parked_writes",
+    "quarantine",
+    "webhook_subscriptions",
+    "oauth_tokens",
+    "credential_holds",
+    "leases",
+    "webhook_events",
+    "jobs",
+];
+
 const TEAM_COLUMNS: &str = "id, slug, base_url, salesloft_team_id, name, state, settings, \
      created_at_ms, updated_at_ms";
 
@@ -262,7 +258,7 @@ type TeamRow = (
 fn team_of(row: TeamRow) -> Result<TeamRecord> {
     let (id, slug, base_url, salesloft_team_id, name, state, settings, created, updated) = row;
     Ok(TeamRecord {
-        id: TeamId(id),
+        id: TeamId::new(id),
         slug: TeamSlug::parse(&slug)?,
         base_url,
         salesloft_team_id,
@@ -348,6 +344,20 @@ impl Store {
                 "SELECT {TEAM_COLUMNS} FROM teams WHERE slug = $1"
             )))
             .bind(slug.as_str())
+            .fetch_optional(pool)
+            .await
+            .context("reading a team")?
+        });
+        row.map(team_of).transpose()
+    }
+
+    /// The team whose id is `id`.
+    pub async fn team_by_id(&self, id: TeamId) -> Result<Option<TeamRecord>> {
+        let row: Option<TeamRow> = on_reader!(self, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {TEAM_COLUMNS} FROM teams WHERE id = $1"
+            )))
+            .bind(id.get())
             .fetch_optional(pool)
             .await
             .context("reading a team")?
@@ -476,6 +486,76 @@ impl Store {
             }
         }
         Ok(resealed)
+    }
+
+    /// Whether any team-owned table holds a row of team `id`.
+    pub async fn team_holds_rows(&self, id: TeamId) -> Result<bool> {
+        for table in TEAM_TABLES {
+            let sql = format!("SELECT 1 FROM {table} WHERE team_id = $1 LIMIT 1");
+            let found: Option<i32> = on_reader!(self, |pool| {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .bind(id.get())
+                    .fetch_optional(pool)
+                    .await
+                    .context("looking for a team's rows")?
+            });
+            if found.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Remove the team named `slug` and every row it owns: paused first (so no worker claims
+    /// its jobs), then its rows deleted table by table in batches of `batch` (short
+    /// statements, so the other teams' writes wait at most for one batch), then its row.
+    /// The default team cannot be removed. How many rows were deleted.
+    pub async fn remove_team(&self, slug: &TeamSlug, batch: u32) -> Result<u64> {
+        let team = self
+            .team_by_slug(slug)
+            .await?
+            .ok_or_else(|| Error::Invalid(format!("no team named {slug}")))?;
+        if team.id == TeamId::DEFAULT {
+            return Err(Error::Invalid(
+                "the default team holds the configured credentials' data and cannot be removed"
+                    .into(),
+            ));
+        }
+        self.set_team_state(slug, TeamState::Paused).await?;
+        let row = match self.backend() {
+            crate::Backend::Postgres => "ctid",
+            crate::Backend::Sqlite => "rowid",
+        };
+        let mut deleted = 0;
+        for table in TEAM_TABLES {
+            let sql = format!(
+                "DELETE FROM {table} WHERE {row} IN \
+                 (SELECT {row} FROM {table} WHERE team_id = $1 LIMIT $2)"
+            );
+            loop {
+                let n = on_writer!(self, |pool| {
+                    sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                        .bind(team.id.get())
+                        .bind(i64::from(batch.max(1)))
+                        .execute(pool)
+                        .await
+                        .context("deleting a team's rows")?
+                        .rows_affected()
+                });
+                deleted += n;
+                if n < u64::from(batch.max(1)) {
+                    break;
+                }
+            }
+        }
+        on_writer!(self, |pool| {
+            sqlx::query("DELETE FROM teams WHERE id = $1")
+                .bind(team.id.get())
+                .execute(pool)
+                .await
+                .context("removing a team")?;
+        });
+        Ok(deleted)
     }
 
     /// Whether every key includes the team, so a second team's records cannot collide with

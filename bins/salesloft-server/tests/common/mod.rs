@@ -74,7 +74,12 @@ impl Running {
 
 /// Wait until `url` answers 200 (bounded).
 pub async fn wait_for_ok(url: &str, limit: Duration) {
-    let http = reqwest::Client::new();
+    // Each attempt bounded too: a server that accepted the connection but never answers
+    // (its runtime blocked) fails the wait instead of hanging it.
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("a client");
     eventually(url, limit, || async {
         http.get(url)
             .send()

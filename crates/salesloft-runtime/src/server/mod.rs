@@ -27,6 +27,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 mod status_page;
+mod team_inboxes;
+
+pub use team_inboxes::TeamInboxes;
 
 use crate::admin::{AdminAuth, check_exposure};
 use crate::edge::{self, Throttle};
@@ -44,14 +47,26 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use salesloft_storage::Store;
 use salesloft_webhooks::{Inbox, Receipt, Refusal};
 
-/// The path SalesLoft delivers webhooks to.
+/// The path SalesLoft delivers webhooks to (a deployment's default team; another team's
+/// are below it: `/webhooks/salesloft/{slug}`).
 pub const WEBHOOK_PATH: &str = "/webhooks/salesloft";
+
+/// The callback URL of `team`'s subscriptions, given `url`, where SalesLoft reaches
+/// [`WEBHOOK_PATH`]: `url` itself for the default team, `url/{slug}` for another.
+pub fn team_webhook_url(url: &str, team: &salesloft_storage::TeamRecord) -> String {
+    if team.id == salesloft_storage::TeamId::DEFAULT {
+        url.to_owned()
+    } else {
+        format!("{}/{}", url.trim_end_matches('/'), team.slug)
+    }
+}
 
 /// What the handlers share.
 #[derive(Debug, Clone)]
 pub struct AppState {
     store: Store,
     inbox: Inbox,
+    teams: Option<TeamInboxes>,
     metrics: Option<PrometheusHandle>,
     budget: Option<salesloft_storage::SharedBudget>,
     status: Option<StatusWatch>,
@@ -65,11 +80,19 @@ impl AppState {
         Self {
             store,
             inbox,
+            teams: None,
             metrics,
             budget: None,
             status: None,
             refusals: Arc::default(),
         }
+    }
+
+    /// Also take each team's deliveries on `POST /webhooks/salesloft/{slug}`, into that
+    /// team's inbox.
+    pub fn with_teams(mut self, teams: TeamInboxes) -> Self {
+        self.teams = Some(teams);
+        self
     }
 
     /// Also report the team budget's remaining cost on `/metrics`.
@@ -106,15 +129,18 @@ impl AppState {
     }
 }
 
-/// The public routes: `POST /webhooks/salesloft` and `GET /health`. Nothing here shows data.
+/// The public routes: `POST /webhooks/salesloft` (the default team), `POST
+/// /webhooks/salesloft/{slug}` (each team, with [`AppState::with_teams`]) and `GET /health`.
+/// Nothing here shows data.
 pub fn router(state: AppState) -> Router {
     // One byte over the inbox's limit reaches the inbox, which answers 413 itself; anything
     // larger is refused by axum before it is read whole.
-    let limit = state.inbox.max_body_bytes();
+    let limit = DefaultBodyLimit::max(state.inbox.max_body_bytes().saturating_add(1));
     Router::new()
+        .route(WEBHOOK_PATH, post(receive_webhook).layer(limit))
         .route(
-            WEBHOOK_PATH,
-            post(receive_webhook).layer(DefaultBodyLimit::max(limit.saturating_add(1))),
+            &format!("{WEBHOOK_PATH}/{{slug}}"),
+            post(receive_team_webhook).layer(limit),
         )
         .with_state(state)
         .merge(ops::health_routes())
@@ -164,6 +190,35 @@ async fn receive_webhook(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let inbox = state.inbox.clone();
+    deliver(&state, &inbox, headers, body).await
+}
+
+/// A team's delivery: into its inbox, verified with its tokens only; 404 for a slug no team
+/// has (nothing read, nothing stored).
+async fn receive_team_webhook(
+    State(state): State<AppState>,
+    axum::extract::Path(slug): axum::extract::Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    match state.teams.as_ref().and_then(|teams| teams.get(&slug)) {
+        Some(inbox) => deliver(&state, &inbox, headers, body).await,
+        None => {
+            state.refusals.note("unknown_team");
+            metrics::counter!("salesloft_webhook_received_total", "event_type" => "unknown", "outcome" => "unknown_team")
+                .increment(1);
+            (StatusCode::NOT_FOUND, "no such team\n").into_response()
+        }
+    }
+}
+
+async fn deliver(
+    state: &AppState,
+    inbox: &Inbox,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let started = Instant::now();
     let event_type = headers.get("x-salesloft-event").map(|v| v.as_bytes());
     let signature = headers.get("x-salesloft-signature").map(|v| v.as_bytes());
@@ -182,7 +237,7 @@ async fn receive_webhook(
                 format!("the body could not be read: {outcome}\n"),
             )
         }
-        Ok(body) => match state.inbox.receive(event_type, signature, body).await {
+        Ok(body) => match inbox.receive(event_type, signature, body).await {
             Ok(Receipt::Stored(_)) => (StatusCode::OK, "stored", "stored\n".to_owned()),
             Ok(Receipt::Duplicate) => (StatusCode::OK, "duplicate", "duplicate\n".to_owned()),
             Err(refusal) => answer_refusal(&refusal),
@@ -331,6 +386,13 @@ impl Routes {
     ) -> Result<Self> {
         let auth = crate::worker::admin_auth(settings);
         let inbox = start_inbox(settings, store, shutdown).await?;
+        let teams = TeamInboxes::start(
+            store.clone(),
+            settings.webhooks.callback_tokens.clone(),
+            std::time::Duration::from_secs(10),
+            shutdown.clone(),
+        )
+        .await?;
         let budget = salesloft_storage::SharedBudget::new(
             store.clone(),
             settings.budget_key(),
@@ -339,6 +401,7 @@ impl Routes {
         .await?;
         let status = StatusWatch::spawn(store.clone(), STATUS_EVERY, shutdown.clone());
         let state = AppState::new(store.clone(), inbox, metrics)
+            .with_teams(teams)
             .with_budget(budget)
             .with_status(status);
         Ok(Self {

@@ -27,7 +27,7 @@ use crate::error::Error;
 pub const DEFAULTS_TOML: &str = include_str!("../../defaults.toml");
 
 /// Every setting of every binary (`salesloft`, `salesloft-server`, `salesloft-worker`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Settings {
@@ -60,7 +60,7 @@ pub struct Settings {
 }
 
 /// `[secrets]`: the keys the database's copies of team credentials are sealed with.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct SecretsSettings {
@@ -91,7 +91,7 @@ impl Default for SecretsSettings {
 }
 
 /// `[people]`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct PeopleSection {
@@ -103,7 +103,7 @@ pub struct PeopleSection {
 }
 
 /// `[api]`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ApiSettings {
@@ -127,7 +127,7 @@ pub struct ApiSettings {
 }
 
 /// `[oauth]`
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct OAuthSettings {
@@ -156,7 +156,7 @@ pub struct OAuthSettings {
 }
 
 /// `[database]`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct DatabaseSettings {
@@ -216,7 +216,7 @@ fn redact_password_params(text: &str, sep: char) -> String {
 }
 
 /// `[budget]`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct BudgetSettings {
@@ -237,7 +237,7 @@ pub struct BudgetSettings {
 }
 
 /// `[log]`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct LogSettings {
@@ -246,7 +246,7 @@ pub struct LogSettings {
 }
 
 /// `[server]`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ServerSettings {
@@ -285,7 +285,7 @@ pub struct ServerSettings {
 pub const MIN_TOKEN_BYTES: usize = 16;
 
 /// `[webhooks]`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct WebhookSettings {
@@ -303,7 +303,7 @@ pub struct WebhookSettings {
 }
 
 /// `[jobs]`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct JobSettings {
@@ -313,6 +313,9 @@ pub struct JobSettings {
     /// Jobs one worker process runs at once (1 to 64).
     #[serde(deserialize_with = "de::number")]
     pub concurrency: u32,
+    /// Jobs of one team running at once over every worker process (1 to 64).
+    #[serde(deserialize_with = "de::number")]
+    pub max_running_per_team: u32,
     /// Seconds a stopping worker gives running jobs to reach a safe point (1 to 600).
     #[serde(deserialize_with = "de::number")]
     pub shutdown_grace_secs: u64,
@@ -322,7 +325,7 @@ pub struct JobSettings {
 }
 
 /// `[sync]`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct SyncSection {
@@ -337,7 +340,7 @@ pub struct SyncSection {
 }
 
 /// `[team]`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct TeamSection {
@@ -406,89 +409,32 @@ impl Settings {
     }
 
     /// Every ranged setting: its key, its value, the bounds it must lie in and why.
-    fn ranges(&self) -> [(&'static str, u64, u64, u64, &'static str); 19] {
-        let (b, s) = (&self.budget, &self.server);
-        let reserve = u64::from(b.reserve_percent);
+    // A table: one setting a row (rustfmt would give each row seven lines).
+    #[rustfmt::skip]
+    fn ranges(&self) -> [(&'static str, u64, u64, u64, &'static str); 20] {
+        let (b, s, a, j, w) = (&self.budget, &self.server, &self.api, &self.jobs, &self.webhooks);
+        let per_minute = u64::from(b.per_minute);
         [
-            (
-                "budget.per_minute",
-                b.per_minute.into(),
-                1,
-                600,
-                " (SalesLoft's team budget)",
-            ),
-            ("budget.burst", b.burst.into(), 1, b.per_minute.into(), ""),
-            ("budget.reserve_percent", reserve, 0, 50, ""),
-            ("api.timeout_secs", self.api.timeout_secs, 1, 600, ""),
-            ("api.max_attempts", self.api.max_attempts.into(), 1, 20, ""),
-            (
-                "api.max_rate_limited_secs",
-                self.api.max_rate_limited_secs,
-                1,
-                86_400,
-                "",
-            ),
-            (
-                "api.credential_probe_secs",
-                self.api.credential_probe_secs,
-                1,
-                86_400,
-                "",
-            ),
-            (
-                "jobs.sync_every_secs",
-                self.jobs.sync_every_secs,
-                10,
-                86_400,
-                "",
-            ),
-            ("jobs.concurrency", self.jobs.concurrency.into(), 1, 64, ""),
-            (
-                "jobs.shutdown_grace_secs",
-                self.jobs.shutdown_grace_secs,
-                1,
-                600,
-                "",
-            ),
+            ("budget.per_minute", per_minute, 1, 600, " (SalesLoft's team budget)"),
+            ("budget.burst", b.burst.into(), 1, per_minute, ""),
+            ("budget.reserve_percent", b.reserve_percent.into(), 0, 50, ""),
+            ("api.timeout_secs", a.timeout_secs, 1, 600, ""),
+            ("api.max_attempts", a.max_attempts.into(), 1, 20, ""),
+            ("api.max_rate_limited_secs", a.max_rate_limited_secs, 1, 86_400, ""),
+            ("api.credential_probe_secs", a.credential_probe_secs, 1, 86_400, ""),
+            ("jobs.sync_every_secs", j.sync_every_secs, 10, 86_400, ""),
+            ("jobs.concurrency", j.concurrency.into(), 1, 64, ""),
+            ("jobs.max_running_per_team", j.max_running_per_team.into(), 1, 64, ""),
+            ("jobs.shutdown_grace_secs", j.shutdown_grace_secs, 1, 600, ""),
             ("sync.lookback_ms", self.sync.lookback_ms, 0, 60_000, ""),
-            (
-                "sync.reconcile_max_percent",
-                self.sync.reconcile_max_percent,
-                1,
-                100,
-                "",
-            ),
-            (
-                "server.header_timeout_secs",
-                s.header_timeout_secs,
-                1,
-                300,
-                "",
-            ),
+            ("sync.reconcile_max_percent", self.sync.reconcile_max_percent, 1, 100, ""),
+            ("server.header_timeout_secs", s.header_timeout_secs, 1, 300, ""),
             ("server.body_timeout_secs", s.body_timeout_secs, 1, 300, ""),
-            (
-                "server.request_timeout_secs",
-                s.request_timeout_secs,
-                1,
-                600,
-                "",
-            ),
+            ("server.request_timeout_secs", s.request_timeout_secs, 1, 600, ""),
             ("server.max_connections", s.max_connections, 1, 65_536, ""),
-            (
-                "server.shutdown_grace_secs",
-                s.shutdown_grace_secs,
-                1,
-                600,
-                "",
-            ),
-            ("webhooks.keep_days", self.webhooks.keep_days, 1, 3_650, ""),
-            (
-                "webhooks.keep_failed_days",
-                self.webhooks.keep_failed_days,
-                1,
-                3_650,
-                "",
-            ),
+            ("server.shutdown_grace_secs", s.shutdown_grace_secs, 1, 600, ""),
+            ("webhooks.keep_days", w.keep_days, 1, 3_650, ""),
+            ("webhooks.keep_failed_days", w.keep_failed_days, 1, 3_650, ""),
         ]
     }
 
@@ -577,15 +523,21 @@ impl Settings {
         &self,
         database: Option<&salesloft_storage::Store>,
     ) -> Result<ClientBuilder, Error> {
-        Ok(salesloft_client::Client::builder(self.auth(database)?)
-            .base_url(&self.api.base_url)
+        Ok(self.client_builder_for(self.auth(database)?, &self.api.base_url))
+    }
+
+    /// A client builder with `auth` for the API at `base_url`, and the configured timeout
+    /// and retry policy (a team connected with its own credentials).
+    pub fn client_builder_for(&self, auth: Auth, base_url: &str) -> ClientBuilder {
+        salesloft_client::Client::builder(auth)
+            .base_url(base_url)
             .timeout(Duration::from_secs(self.api.timeout_secs))
             .credential_probe_every(Duration::from_secs(self.api.credential_probe_secs))
             .retry(RetryPolicy {
                 max_attempts: self.api.max_attempts,
                 max_rate_limited: Duration::from_secs(self.api.max_rate_limited_secs),
                 ..RetryPolicy::default()
-            }))
+            })
     }
 
     /// The budget as the client and the shared budget take it.
@@ -637,6 +589,12 @@ impl Settings {
             ring = ring.with_older(older);
         }
         Ok(Some(ring))
+    }
+
+    /// Whether the configuration holds credentials (`api.key` or an OAuth app): the default
+    /// team's.
+    pub fn has_credentials(&self) -> bool {
+        self.api.key.is_some() || self.oauth.client_id.is_some()
     }
 
     /// The team's settings as the services take them.

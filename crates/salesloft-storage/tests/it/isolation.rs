@@ -453,5 +453,17 @@ async fn a_team_reads_none_of_another_teams_rows(db: &TestDb) {
     // Deployment-wide reads see both teams; the default team saw nothing of either.
     assert_eq!(store.teams().await.unwrap().len(), 3);
     assert_eq!(reads(&db.store, 0, 0).await, empty);
+
+    // Removing team B deletes every row it owns, in small batches, and nothing of A's.
+    let a_full = reads(&a, a_inbox, a_job).await;
+    assert!(store.team_holds_rows(b.team_id()).await.unwrap());
+    let b_slug = TeamSlug::parse("b").unwrap();
+    assert!(store.remove_team(&b_slug, 3).await.unwrap() > 20);
+    assert!(!store.team_holds_rows(b.team_id()).await.unwrap());
+    assert!(store.team_by_slug(&b_slug).await.unwrap().is_none());
+    assert_eq!(reads(&b, b_inbox, b_job).await, empty);
+    assert_eq!(reads(&a, a_inbox, a_job).await, a_full);
+    let default = TeamSlug::parse("default").unwrap();
+    assert!(store.remove_team(&default, 3).await.is_err());
 }
 on_both!(isolation, &a_team_reads_none_of_another_teams_rows);

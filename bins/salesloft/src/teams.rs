@@ -1,0 +1,108 @@
+//! `salesloft teams add|list|pause|resume|remove`: the SalesLoft teams one deployment serves.
+
+use salesloft_config::Settings;
+use salesloft_runtime::teams::{TeamConnection, connect_team, team_budget_key};
+use salesloft_storage::{SharedBudget, Store, TeamCredentials, TeamSlug, TeamState};
+
+use crate::args::TeamsAction;
+use crate::error::CliError;
+
+/// Rows deleted per statement when a team is purged.
+const PURGE_BATCH: u32 = 1_000;
+
+/// Run a `teams` action.
+pub async fn run(store: &Store, settings: &Settings, action: TeamsAction) -> Result<(), CliError> {
+    match action {
+        TeamsAction::Add {
+            slug,
+            base_url,
+            api_key_env,
+            api_key,
+        } => {
+            let key = match (api_key_env, api_key) {
+                (Some(var), _) => std::env::var(&var).map_err(|_| {
+                    CliError::Usage(format!("the environment variable {var} is not set"))
+                })?,
+                (None, Some(key)) => key,
+                (None, None) => {
+                    return Err(CliError::Usage(
+                        "give --api-key-env VAR or --api-key KEY".into(),
+                    ));
+                }
+            };
+            let connection = TeamConnection {
+                slug,
+                base_url,
+                credentials: TeamCredentials::ApiKey(key.into()),
+            };
+            let team = connect_team(store, settings, connection).await?;
+            println!(
+                "team {} connected: SalesLoft team {} ({}); its backfill starts with the next worker maintenance",
+                team.slug,
+                team.salesloft_team_id.unwrap_or_default(),
+                team.name.as_deref().unwrap_or("unnamed")
+            );
+            Ok(())
+        }
+        TeamsAction::List => list(store, settings).await,
+        TeamsAction::Pause { slug } => set_state(store, &slug, TeamState::Paused).await,
+        TeamsAction::Resume { slug } => set_state(store, &slug, TeamState::Active).await,
+        TeamsAction::Remove { slug, purge } => remove(store, &slug, purge).await,
+    }
+}
+
+async fn set_state(store: &Store, slug: &TeamSlug, state: TeamState) -> Result<(), CliError> {
+    if !store.set_team_state(slug, state).await? {
+        return Err(CliError::Usage(format!("no team named {slug}")));
+    }
+    println!("team {slug} is {}", state.as_str());
+    Ok(())
+}
+
+async fn remove(store: &Store, slug: &TeamSlug, purge: bool) -> Result<(), CliError> {
+    let team = store
+        .team_by_slug(slug)
+        .await?
+        .ok_or_else(|| CliError::Usage(format!("no team named {slug}")))?;
+    if !purge && store.team_holds_rows(team.id).await? {
+        return Err(CliError::Usage(format!(
+            "team {slug} holds records, jobs or webhooks: `salesloft teams remove {slug} --purge` deletes them with it"
+        )));
+    }
+    let deleted = store.remove_team(slug, PURGE_BATCH).await?;
+    println!("team {slug} removed ({deleted} rows deleted)");
+    Ok(())
+}
+
+/// One line per team: slug, SalesLoft team, state, records kept, spent this minute.
+async fn list(store: &Store, settings: &Settings) -> Result<(), CliError> {
+    println!(
+        "{:<20} {:>12}  {:<24} {:<21} {:>10} {:>12}",
+        "SLUG", "SALESLOFT ID", "NAME", "STATE", "RECORDS", "SPENT/MINUTE"
+    );
+    let minute = store.now_ms() - store.now_ms().rem_euclid(60_000);
+    for team in store.teams().await? {
+        let scoped = store.team(team.id);
+        let snapshot = salesloft_runtime::status::StatusSnapshot::gather(&scoped).await?;
+        let records: i64 = snapshot.streams.iter().map(|s| s.records).sum();
+        let spent = match team_budget_key(settings, &team) {
+            Some(key) => {
+                let budget = SharedBudget::new(scoped, key, settings.budget()).await?;
+                let spend = budget.spend_since(minute).await?;
+                format!("{:.0}", spend.iter().map(|m| m.cost).sum::<f64>())
+            }
+            None => "-".into(),
+        };
+        println!(
+            "{:<20} {:>12}  {:<24} {:<21} {:>10} {:>12}",
+            team.slug.as_str(),
+            team.salesloft_team_id
+                .map_or("-".to_owned(), |id| id.to_string()),
+            team.name.as_deref().unwrap_or("-"),
+            team.state.as_str(),
+            records,
+            spent
+        );
+    }
+    Ok(())
+}
