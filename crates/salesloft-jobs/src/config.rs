@@ -36,7 +36,7 @@ pub struct RunnerConfig {
     pub keep_dead: Duration,
     /// Who claims (in `locked_by`): host, process and a random part by default.
     pub worker_id: String,
-    /// Serving many teams ([`Runner::for_teams`]): the most jobs of one team running at once,
+    /// Serving many teams ([`Runner::for_teams`](crate::Runner::for_teams)): the most jobs of one team running at once,
     /// over every process.
     pub max_running_per_team: u32,
 }
