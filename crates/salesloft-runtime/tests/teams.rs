@@ -149,6 +149,30 @@ async fn two_teams_share_one_worker_pool_and_keep_apart(db: TestDb) {
     assert_eq!(store_b.webhook_inbox_size().await.unwrap().0, 1);
     assert_eq!(store_a.webhook_inbox_size().await.unwrap().0, before_a + 2);
 
+    // The status page: every team at a glance at `/`, each team's own page below it.
+    let root = base.trim_end_matches("/webhooks/salesloft").to_owned();
+    let get = |path: String| async move {
+        let answer = reqwest::get(path).await.unwrap();
+        (answer.status().as_u16(), answer.text().await.unwrap())
+    };
+    let (status, overview) = get(format!("{root}/")).await;
+    assert_eq!(status, 200);
+    assert!(
+        overview.contains("data-team=\"b\"") && overview.contains("data-team=\"default\""),
+        "{overview}"
+    );
+    let (status, page_b) = get(format!("{root}/teams/b")).await;
+    assert_eq!(status, 200);
+    let people_row = page_b
+        .split("<tr data-stream=\"people\">")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        people_row.starts_with("<td>people</td><td class=\"n\">80<"),
+        "{page_b}"
+    );
+    assert_eq!(get(format!("{root}/teams/nobody")).await.0, 404);
+
     shutdown.cancel();
     running.await.unwrap().unwrap();
 }

@@ -5,8 +5,9 @@
 //! - [`router`], the public routes: `POST /webhooks/salesloft` (verified, stored durably with
 //!   its processing job, then answered) and `GET /health`;
 //! - [`operator_router`], the operator routes: `GET /` (the status page: streams, the team
-//!   budget, jobs, webhooks and engagement, with reps' names), `GET /metrics` (Prometheus
-//!   text) behind the admin login, and `GET /ready` (the database answers and is migrated).
+//!   budget, jobs, webhooks and engagement, with reps' names; with several teams, every team
+//!   at a glance) and `GET /teams/{slug}` (one team's page), `GET /metrics` (Prometheus text)
+//!   behind the admin login, and `GET /ready` (the database answers and is migrated).
 //!
 //! [`crate::App`] with the api role runs them on `server.bind` and `server.ops_bind` (or
 //! together on `server.bind`), and refuses operator routes off loopback without
@@ -71,6 +72,7 @@ pub struct AppState {
     budget: Option<salesloft_storage::SharedBudget>,
     status: Option<StatusWatch>,
     refusals: Arc<RefusalSummary>,
+    settings: Option<Arc<crate::Settings>>,
 }
 
 impl AppState {
@@ -85,6 +87,7 @@ impl AppState {
             budget: None,
             status: None,
             refusals: Arc::default(),
+            settings: None,
         }
     }
 
@@ -92,6 +95,13 @@ impl AppState {
     /// team's inbox.
     pub fn with_teams(mut self, teams: TeamInboxes) -> Self {
         self.teams = Some(teams);
+        self
+    }
+
+    /// Name each team's budget on its status page with `settings` (without them, a team's
+    /// page shows no budget).
+    pub fn with_settings(mut self, settings: Arc<crate::Settings>) -> Self {
+        self.settings = Some(settings);
         self
     }
 
@@ -152,6 +162,7 @@ pub fn router(state: AppState) -> Router {
 pub fn operator_router(state: AppState, auth: &AdminAuth) -> Router {
     let protected = Router::new()
         .route("/", get(status_page::status_page))
+        .route("/teams/{slug}", get(status_page::team_page))
         .with_state(state.clone())
         .merge(ops::metrics_routes(state.ops()));
     auth.protect(protected)
@@ -402,6 +413,7 @@ impl Routes {
         let status = StatusWatch::spawn(store.clone(), STATUS_EVERY, shutdown.clone());
         let state = AppState::new(store.clone(), inbox, metrics)
             .with_teams(teams)
+            .with_settings(Arc::new(settings.clone()))
             .with_budget(budget)
             .with_status(status);
         Ok(Self {

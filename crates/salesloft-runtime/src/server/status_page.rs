@@ -27,12 +27,65 @@ const MINUTES: i64 = 60;
 /// Days on the engagement chart.
 const DAYS: i64 = 30;
 
-/// `GET /`.
+type PageError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What one team's page shows: its store handle, its latest snapshot, its budget.
+struct TeamView {
+    /// The team's name in the heading (none for a deployment of one team).
+    title: Option<String>,
+    store: Store,
+    snapshot: std::sync::Arc<StatusSnapshot>,
+    budget: Option<salesloft_storage::SharedBudget>,
+}
+
+/// `GET /`: with one team, its page; with several, every team at a glance, each linking to
+/// its page.
 pub(crate) async fn status_page(
     State(state): State<AppState>,
     Query(query): Query<PageQuery>,
 ) -> Response {
-    match render(&state, query.day).await {
+    let rendered = async {
+        let teams = state.store.teams().await?;
+        if teams.len() > 1 {
+            return overview(&state, &teams).await;
+        }
+        let view = TeamView {
+            title: None,
+            store: state.store.clone(),
+            snapshot: state.snapshot().await?,
+            budget: state.budget.clone(),
+        };
+        render(view, query.day).await
+    };
+    answer(rendered.await)
+}
+
+/// `GET /teams/{slug}`: one team's page (404 for a slug no team has).
+pub(crate) async fn team_page(
+    State(state): State<AppState>,
+    axum::extract::Path(slug): axum::extract::Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let team = match salesloft_storage::TeamSlug::parse(&slug) {
+        Ok(slug) => state.store.team_by_slug(&slug).await,
+        Err(_) => Ok(None),
+    };
+    let rendered = async {
+        let Some(team) = team? else {
+            return Ok(None);
+        };
+        let view = team_view(&state, &team).await?;
+        render(view, query.day).await.map(Some)
+    };
+    match rendered.await {
+        Ok(None) => (StatusCode::NOT_FOUND, Html(page("<p>No such team.</p>"))).into_response(),
+        Ok(Some(html)) => Html(html).into_response(),
+        Err(e) => answer(Err(e)),
+    }
+}
+
+fn answer(rendered: Result<String, PageError>) -> Response {
+    match rendered {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "rendering the status page failed");
@@ -47,21 +100,102 @@ pub(crate) async fn status_page(
     }
 }
 
-async fn render(
+/// `team`'s view: its handle, a snapshot gathered now, its budget (when the process knows
+/// the settings that name it).
+async fn team_view(
     state: &AppState,
-    day: Option<chrono::NaiveDate>,
-) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
-    let store = &state.store;
+    team: &salesloft_storage::TeamRecord,
+) -> Result<TeamView, PageError> {
+    let store = state.store.team(team.id);
+    let snapshot = std::sync::Arc::new(StatusSnapshot::gather(&store).await?);
+    let budget = match &state.settings {
+        Some(settings) => match crate::teams::team_budget_key(settings, team) {
+            Some(key) => Some(
+                salesloft_storage::SharedBudget::new(store.clone(), key, settings.budget()).await?,
+            ),
+            None => None,
+        },
+        None => None,
+    };
+    Ok(TeamView {
+        title: Some(format!(
+            "{} ({})",
+            team.slug,
+            team.name.as_deref().unwrap_or("unnamed")
+        )),
+        store,
+        snapshot,
+        budget,
+    })
+}
+
+/// Every team at a glance: state, the stalest stream's time since its sync, the budget
+/// spent this minute, and its errors (streams failing, dead jobs, rejected credentials).
+async fn overview(
+    state: &AppState,
+    teams: &[salesloft_storage::TeamRecord],
+) -> Result<String, PageError> {
     let now = state.store.now_ms();
-    let mut body = String::new();
-    let _ = write!(
-        body,
-        "<header><h1>SalesLoft integration</h1><p class=\"muted\">as of {} UTC · refreshes every 10 s</p></header>",
+    let mut body = heading(None, now);
+    body.push_str(
+        "<section id=\"teams\"><h2>Teams</h2><table><thead><tr><th>team</th><th>SalesLoft team</th>\
+         <th>state</th><th class=\"n\">records</th><th class=\"n\">stalest sync</th>\
+         <th class=\"n\">spent this minute</th><th class=\"n\">errors</th></tr></thead><tbody>",
+    );
+    for team in teams {
+        let view = team_view(state, team).await?;
+        let s = &view.snapshot;
+        let records: i64 = s.streams.iter().map(|st| st.records).sum();
+        let stalest = s
+            .streams
+            .iter()
+            .map(|st| st.last_success_at_ms)
+            .min()
+            .flatten()
+            .map_or("never".to_owned(), |at| ago(now - at));
+        let spent = match &view.budget {
+            Some(b) => {
+                let minute = b.spend_since(minute_of(now)).await?;
+                format!("{:.0}", minute.iter().map(|m| m.cost).sum::<f64>())
+            }
+            None => "—".to_owned(),
+        };
+        let failing = s
+            .streams
+            .iter()
+            .filter(|st| st.last_error.is_some())
+            .count();
+        let errors = failing + s.dead_jobs.len() + s.credential_holds.len();
+        let slug = esc(team.slug.as_str());
+        let _ = write!(
+            body,
+            "<tr data-team=\"{slug}\"><td><a href=\"teams/{slug}\">{slug}</a></td><td>{}</td><td>{}</td>\
+             <td class=\"n\">{records}</td><td class=\"n\">{stalest}</td><td class=\"n\">{spent}</td>\
+             <td class=\"n{}\">{errors}</td></tr>",
+            esc(team.name.as_deref().unwrap_or("—")),
+            team.state.as_str(),
+            if errors > 0 { " error" } else { "" },
+        );
+    }
+    body.push_str("</tbody></table></section>");
+    Ok(page(&body))
+}
+
+fn heading(title: Option<&str>, now: i64) -> String {
+    let title = title.map_or(String::new(), |t| format!(": {}", esc(t)));
+    format!(
+        "<header><h1>SalesLoft integration{title}</h1><p class=\"muted\">as of {} UTC · refreshes every 10 s</p></header>",
         chrono::DateTime::from_timestamp_millis(now)
             .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
             .unwrap_or_default()
-    );
-    let snapshot = state.snapshot().await?;
+    )
+}
+
+async fn render(view: TeamView, day: Option<chrono::NaiveDate>) -> Result<String, PageError> {
+    let store = &view.store;
+    let now = store.now_ms();
+    let mut body = heading(view.title.as_deref(), now);
+    let snapshot = view.snapshot.clone();
     for hold in &snapshot.credential_holds {
         let _ = write!(
             body,
@@ -70,7 +204,7 @@ async fn render(
         );
     }
     streams(&snapshot, now, &mut body);
-    budget(state, now, &mut body).await?;
+    budget(view.budget.as_ref(), now, &mut body).await?;
     jobs(&snapshot, &mut body);
     webhooks(store, now, &mut body).await?;
     engagement(store, now, day, &mut body).await?;
@@ -156,12 +290,12 @@ fn streams(snapshot: &StatusSnapshot, now: i64, body: &mut String) {
 }
 
 async fn budget(
-    state: &AppState,
+    budget: Option<&salesloft_storage::SharedBudget>,
     now: i64,
     body: &mut String,
-) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+) -> Result<(), PageError> {
     body.push_str("<section id=\"budget\"><h2>Team budget</h2>");
-    let Some(budget) = &state.budget else {
+    let Some(budget) = budget else {
         body.push_str("<p class=\"muted\">No budget configured in this process.</p></section>");
         return Ok(());
     };
