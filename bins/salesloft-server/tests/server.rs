@@ -231,8 +231,8 @@ async fn sandbox_webhooks_reach_the_local_copy_through_a_running_server() {
     let gathered = Instant::now();
     let metrics = loop {
         let metrics = scrape(&http, &server.ops_url, None).await;
-        if metrics.contains(r#"salesloft_records{stream="people"} 200"#)
-            && metrics.contains("salesloft_webhook_inbox_rows 20")
+        if metrics.contains(r#"salesloft_records{team="default",stream="people"} 200"#)
+            && metrics.contains(r#"salesloft_webhook_inbox_rows{team="default"} 20"#)
             || gathered.elapsed() > Duration::from_secs(30)
         {
             break metrics;
@@ -242,17 +242,17 @@ async fn sandbox_webhooks_reach_the_local_copy_through_a_running_server() {
     for want in [
         r#"salesloft_webhook_received_total{event_type="person_updated",outcome="stored"} 20"#,
         r#"salesloft_webhook_received_total{event_type="person_updated",outcome="bad_signature"} 2"#,
-        r#"salesloft_records{stream="people"} 200"#,
+        r#"salesloft_records{team="default",stream="people"} 200"#,
         "salesloft_jobs{",
         "salesloft_webhook_store_seconds_bucket",
         r#"salesloft_requests_total{endpoint="people.list",status="200"}"#,
         r#"salesloft_cost_total{endpoint="people.list"}"#,
         "salesloft_remaining_minute ",
         "salesloft_budget_available ",
-        r#"salesloft_sync_lag_seconds{stream="people"}"#,
+        r#"salesloft_sync_lag_seconds{team="default",stream="people"}"#,
         r#"salesloft_cache_requests_total{cache="people_by_email",result="hit"}"#,
-        "salesloft_webhook_inbox_rows 20",
-        "salesloft_webhook_inbox_bytes ",
+        r#"salesloft_webhook_inbox_rows{team="default"} 20"#,
+        r#"salesloft_webhook_inbox_bytes{team="default"} "#,
         "salesloft_http_connections ",
     ] {
         assert!(metrics.contains(want), "{want} missing from:\n{metrics}");

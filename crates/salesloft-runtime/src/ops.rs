@@ -81,6 +81,26 @@ pub fn install_metrics_recorder() -> crate::Result<PrometheusHandle> {
         .map_err(crate::Error::Metrics)
 }
 
+/// Every other team's gauges (labelled with its slug), from snapshots gathered now: the
+/// process's watch follows its own team only.
+async fn export_other_teams(store: &Store) {
+    let teams = match store.teams().await {
+        Ok(teams) => teams,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the teams for /metrics failed");
+            return;
+        }
+    };
+    for team in teams.iter().filter(|t| t.id != store.team_id()) {
+        match StatusSnapshot::gather(&store.team(team.id)).await {
+            Ok(snapshot) => snapshot.export_gauges(store.now_ms()),
+            Err(e) => {
+                tracing::warn!(team = %team.slug, error = %e, "reading a team's status failed")
+            }
+        }
+    }
+}
+
 async fn health() -> &'static str {
     "ok\n"
 }
@@ -112,6 +132,7 @@ async fn render_metrics(State(state): State<OpsState>) -> Response {
         Ok(snapshot) => snapshot.export_gauges(state.store.now_ms()),
         Err(e) => tracing::warn!(error = %e, "reading the status snapshot failed"),
     }
+    export_other_teams(&state.store).await;
     if let Some(budget) = &state.budget {
         match budget.available().await {
             Ok(available) => metrics::gauge!("salesloft_budget_available").set(available),

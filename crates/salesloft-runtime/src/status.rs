@@ -34,6 +34,8 @@ const DEAD_JOBS: u32 = 20;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct StatusSnapshot {
+    /// The team's slug (the `team` label of its `/metrics` series).
+    pub team: String,
     /// When it was gathered (ms since the epoch).
     pub taken_at_ms: i64,
     /// Every stream, in registry order: records, freshness, cursor, drift, quarantine, error.
@@ -63,7 +65,12 @@ impl StatusSnapshot {
                 *e = (*e).max(at);
             }
         }
+        let team = store
+            .team_by_id(store.team_id())
+            .await?
+            .map_or_else(|| store.team_id().to_string(), |t| t.slug.to_string());
         Ok(Self {
+            team,
             taken_at_ms: store.now_ms(),
             streams,
             last_webhook_at_ms,
@@ -77,31 +84,37 @@ impl StatusSnapshot {
 
     /// Set the process's gauges from it (`salesloft_jobs`, `salesloft_records`,
     /// `salesloft_sync_lag_seconds` as of `now_ms`, the inbox, the webhook events, the
-    /// credential holds, and `salesloft_status_age_seconds`, how old the snapshot is).
+    /// credential holds, and `salesloft_status_age_seconds`, how old the snapshot is), each
+    /// labelled with its team's slug (`team="default"` for a deployment of one team).
     pub fn export_gauges(&self, now_ms: i64) {
         let seconds = |ms: i64| ms.max(0) as f64 / 1_000.0;
-        metrics::gauge!("salesloft_status_age_seconds")
+        let team = self.team.clone();
+        metrics::gauge!("salesloft_status_age_seconds", "team" => team.clone())
             .set(seconds(now_ms.saturating_sub(self.taken_at_ms)));
         for (kind, state, n) in &self.jobs {
-            metrics::gauge!("salesloft_jobs", "kind" => kind.clone(), "state" => state.clone())
+            metrics::gauge!("salesloft_jobs", "team" => team.clone(), "kind" => kind.clone(), "state" => state.clone())
                 .set(*n as f64);
         }
-        metrics::gauge!("salesloft_credentials_rejected").set(self.credential_holds.len() as f64);
+        metrics::gauge!("salesloft_credentials_rejected", "team" => team.clone())
+            .set(self.credential_holds.len() as f64);
         let since = self.credential_holds.iter().map(|h| h.since_ms).min();
-        metrics::gauge!("salesloft_credentials_rejected_since_seconds")
+        metrics::gauge!("salesloft_credentials_rejected_since_seconds", "team" => team.clone())
             .set(since.map_or(0.0, seconds));
-        metrics::gauge!("salesloft_webhook_inbox_rows").set(self.inbox.0 as f64);
-        metrics::gauge!("salesloft_webhook_inbox_bytes").set(self.inbox.1 as f64);
+        metrics::gauge!("salesloft_webhook_inbox_rows", "team" => team.clone())
+            .set(self.inbox.0 as f64);
+        metrics::gauge!("salesloft_webhook_inbox_bytes", "team" => team.clone())
+            .set(self.inbox.1 as f64);
         for (event_type, status, n) in &self.webhook_events {
             let label = event_type_label(Some(event_type.as_bytes()));
-            metrics::gauge!("salesloft_webhook_events", "event_type" => label, "status" => status.clone())
+            metrics::gauge!("salesloft_webhook_events", "team" => team.clone(), "event_type" => label, "status" => status.clone())
                 .set(*n as f64);
         }
         for s in &self.streams {
             let stream = s.stream.name();
-            metrics::gauge!("salesloft_records", "stream" => stream).set(s.records as f64);
+            metrics::gauge!("salesloft_records", "team" => team.clone(), "stream" => stream)
+                .set(s.records as f64);
             if let Some(at) = s.last_success_at_ms {
-                metrics::gauge!("salesloft_sync_lag_seconds", "stream" => stream)
+                metrics::gauge!("salesloft_sync_lag_seconds", "team" => team.clone(), "stream" => stream)
                     .set(seconds(now_ms.saturating_sub(at)));
             }
         }

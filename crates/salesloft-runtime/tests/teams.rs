@@ -30,6 +30,15 @@ async fn sandbox(people: usize, seed: u64) -> SandboxHandle {
     .unwrap()
 }
 
+/// The process's Prometheus recorder (one per process, shared by its tests).
+fn metrics() -> metrics_exporter_prometheus::PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
+        std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| salesloft_runtime::ops::install_metrics_recorder().unwrap())
+        .clone()
+}
+
 async fn post(url: &str, token: &str, body: &str) -> u16 {
     let signature =
         salesloft_webhooks::sign(&SecretString::from(token.to_owned()), body.as_bytes());
@@ -114,7 +123,8 @@ async fn two_teams_share_one_worker_pool_and_keep_apart(db: TestDb) {
     let app = App::build(settings, Roles::ALL)
         .await
         .unwrap()
-        .with_listener(listener);
+        .with_listener(listener)
+        .with_metrics(metrics());
     let running = tokio::spawn(app.run_until_stopped(shutdown.clone()));
 
     // One worker pool syncs both teams, each from its own SalesLoft.
@@ -172,6 +182,26 @@ async fn two_teams_share_one_worker_pool_and_keep_apart(db: TestDb) {
         "{page_b}"
     );
     assert_eq!(get(format!("{root}/teams/nobody")).await.0, 404);
+    // `/metrics` labels each team's series with its slug (the process's own team from its
+    // status watch, gathered every 10 s; the others' when scraped).
+    let scraped = Instant::now();
+    let metrics = loop {
+        let (status, metrics) = get(format!("{root}/metrics")).await;
+        assert_eq!(status, 200);
+        if metrics.contains(r#"salesloft_records{team="default",stream="people"} 120"#)
+            || scraped.elapsed() > Duration::from_secs(30)
+        {
+            break metrics;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    for want in [
+        r#"salesloft_records{team="b",stream="people"} 80"#,
+        r#"salesloft_records{team="default",stream="people"} 120"#,
+        r#"salesloft_webhook_inbox_rows{team="b"} 1"#,
+    ] {
+        assert!(metrics.contains(want), "{want} missing from:\n{metrics}");
+    }
 
     shutdown.cancel();
     running.await.unwrap().unwrap();
