@@ -65,6 +65,20 @@ pub(crate) enum WebhooksAction {
     },
 }
 
+/// Where a team differs from the deployment's settings.
+#[derive(Debug, clap::Args)]
+pub(crate) struct OverrideArgs {
+    /// Its IANA time zone, such as `Europe/Paris`.
+    #[arg(long)]
+    pub(crate) time_zone: Option<String>,
+    /// Its cost budget per minute (1 to 600).
+    #[arg(long)]
+    pub(crate) budget_per_minute: Option<u32>,
+    /// A call disposition that counts as connected (repeatable).
+    #[arg(long = "connected-disposition")]
+    pub(crate) connected_dispositions: Vec<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum TeamsAction {
     /// Connect a SalesLoft team: its key is checked against SalesLoft (which team it is),
@@ -82,6 +96,16 @@ pub(crate) enum TeamsAction {
         /// Its API key.
         #[arg(long)]
         api_key: Option<String>,
+        #[command(flatten)]
+        overrides: OverrideArgs,
+    },
+    /// Set where a team differs from the deployment's settings (its time zone, its budget,
+    /// what counts as a connected call); workers pick it up within five minutes.
+    Set {
+        /// The team.
+        slug: TeamSlug,
+        #[command(flatten)]
+        overrides: OverrideArgs,
     },
     /// Every team: slug, SalesLoft team, state, records kept, budget spent this minute.
     List,

@@ -1,10 +1,10 @@
 //! `salesloft teams add|list|pause|resume|remove`: the SalesLoft teams one deployment serves.
 
 use salesloft_config::Settings;
-use salesloft_runtime::teams::{TeamConnection, connect_team, team_budget_key};
-use salesloft_storage::{SharedBudget, Store, TeamCredentials, TeamSlug, TeamState};
+use salesloft_runtime::teams::{TeamConnection, TeamOverrides, connect_team, team_budget};
+use salesloft_storage::{Store, TeamCredentials, TeamSlug, TeamState};
 
-use crate::args::TeamsAction;
+use crate::args::{OverrideArgs, TeamsAction};
 use crate::error::CliError;
 
 /// Rows deleted per statement when a team is purged.
@@ -18,6 +18,7 @@ pub async fn run(store: &Store, settings: &Settings, action: TeamsAction) -> Res
             base_url,
             api_key_env,
             api_key,
+            overrides,
         } => {
             let key = match (api_key_env, api_key) {
                 (Some(var), _) => std::env::var(&var).map_err(|_| {
@@ -34,6 +35,7 @@ pub async fn run(store: &Store, settings: &Settings, action: TeamsAction) -> Res
                 slug,
                 base_url,
                 credentials: TeamCredentials::ApiKey(key.into()),
+                overrides: overrides_of(overrides, TeamOverrides::default()),
             };
             let team = connect_team(store, settings, connection).await?;
             println!(
@@ -44,11 +46,42 @@ pub async fn run(store: &Store, settings: &Settings, action: TeamsAction) -> Res
             );
             Ok(())
         }
+        TeamsAction::Set { slug, overrides } => set(store, settings, &slug, overrides).await,
         TeamsAction::List => list(store, settings).await,
         TeamsAction::Pause { slug } => set_state(store, &slug, TeamState::Paused).await,
         TeamsAction::Resume { slug } => set_state(store, &slug, TeamState::Active).await,
         TeamsAction::Remove { slug, purge } => remove(store, &slug, purge).await,
     }
+}
+
+/// `given` over `current`: what the flags name replaces, the rest stays.
+fn overrides_of(given: OverrideArgs, current: TeamOverrides) -> TeamOverrides {
+    let dispositions = (!given.connected_dispositions.is_empty())
+        .then_some(given.connected_dispositions)
+        .or(current.connected_dispositions.clone());
+    current
+        .clone()
+        .with_time_zone(given.time_zone.or(current.time_zone))
+        .with_budget_per_minute(given.budget_per_minute.or(current.budget_per_minute))
+        .with_connected_dispositions(dispositions)
+}
+
+async fn set(
+    store: &Store,
+    settings: &Settings,
+    slug: &TeamSlug,
+    given: OverrideArgs,
+) -> Result<(), CliError> {
+    let team = store
+        .team_by_slug(slug)
+        .await?
+        .ok_or_else(|| CliError::Usage(format!("no team named {slug}")))?;
+    let overrides = overrides_of(given, TeamOverrides::of(&team)?);
+    overrides.apply(settings)?;
+    let json = serde_json::to_value(&overrides)?;
+    store.set_team_settings(slug, &json).await?;
+    println!("team {slug}: {json}");
+    Ok(())
 }
 
 async fn set_state(store: &Store, slug: &TeamSlug, state: TeamState) -> Result<(), CliError> {
@@ -85,9 +118,8 @@ async fn list(store: &Store, settings: &Settings) -> Result<(), CliError> {
         let scoped = store.team(team.id);
         let snapshot = salesloft_runtime::status::StatusSnapshot::gather(&scoped).await?;
         let records: i64 = snapshot.streams.iter().map(|s| s.records).sum();
-        let spent = match team_budget_key(settings, &team) {
-            Some(key) => {
-                let budget = SharedBudget::new(scoped, key, settings.budget()).await?;
+        let spent = match team_budget(store, settings, &team).await? {
+            Some(budget) => {
                 let spend = budget.spend_since(minute).await?;
                 format!("{:.0}", spend.iter().map(|m| m.cost).sum::<f64>())
             }

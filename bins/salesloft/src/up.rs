@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use salesloft_runtime::{App, Roles};
 use salesloft_sandbox::{Sandbox, SandboxConfig, SimulatorConfig, TeamSize};
-use salesloft_storage::SharedBudget;
 
 use crate::error::CliError;
 
@@ -56,12 +55,7 @@ pub async fn up(options: UpOptions, config: Option<&Path>) -> Result<(), CliErro
         .with_listener(listener)
         .with_metrics(metrics);
     let store = app.store().clone();
-    let budget = SharedBudget::new(
-        store.clone(),
-        app.settings().budget_key(),
-        app.settings().budget(),
-    )
-    .await?;
+    let budget = salesloft_runtime::teams::store_team_budget(&store, app.settings()).await?;
     let client = app
         .settings()
         .client_builder(Some(&store))?

@@ -1386,6 +1386,23 @@ fn teams_are_added_listed_scoped_paused_and_removed_from_the_command_line() {
     ]);
     assert!(ok, "{err}");
     assert!(out.contains("team b connected"), "{out}");
+    // Where team b differs from the deployment, checked as the deployment's settings are.
+    let (ok, _, err) = run(&["teams", "set", "b", "--budget-per-minute", "700"]);
+    assert!(!ok && err.contains("budget.per_minute"), "{err}");
+    let (ok, out, err) = run(&[
+        "teams",
+        "set",
+        "b",
+        "--budget-per-minute",
+        "300",
+        "--time-zone",
+        "Europe/Paris",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(r#""budget_per_minute":300"#) && out.contains("Europe/Paris"),
+        "{out}"
+    );
     let (ok, _, err) = run(&["--team", "b", "sync"]);
     assert!(ok, "{err}");
     let (_, status_b, _) = run(&["--team", "b", "status"]);

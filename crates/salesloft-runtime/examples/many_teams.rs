@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use salesloft_client::Person;
-use salesloft_runtime::teams::{TeamConnection, connect_team};
+use salesloft_runtime::teams::{TeamConnection, TeamOverrides, connect_team};
 use salesloft_runtime::{App, Roles, Settings};
 use salesloft_sandbox::{Sandbox, SandboxConfig, TeamSize};
 use salesloft_storage::{SecretsKey, TeamCredentials, TeamSlug};
@@ -53,6 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 slug: TeamSlug::parse(&format!("customer-{}", n + 1))?,
                 base_url: Some(sandbox.url()),
                 credentials: TeamCredentials::ApiKey(sandbox.api_key().to_owned().into()),
+                overrides: TeamOverrides::default(),
             },
         )
         .await?;

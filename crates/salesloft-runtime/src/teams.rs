@@ -40,6 +40,64 @@ pub struct TeamConnection {
     pub base_url: Option<String>,
     /// What SalesLoft accepts from it.
     pub credentials: TeamCredentials,
+    /// Where it differs from the deployment's settings.
+    pub overrides: TeamOverrides,
+}
+
+/// What a team may set apart from the deployment's settings, kept as JSON in its `teams`
+/// row (unknown keys are refused). Every job of the team, its client and its budget use the
+/// deployment's settings with these applied ([`TeamOverrides::apply`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TeamOverrides {
+    /// Its IANA time zone, such as `Europe/Paris` (else `team.time_zone`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// Its cost budget per minute, 1 to 600 (else `budget.per_minute`): a team whose
+    /// SalesLoft budget other integrations share takes less.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_per_minute: Option<u32>,
+    /// Call dispositions that count as connected (else `team.connected_dispositions`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connected_dispositions: Option<Vec<String>>,
+}
+
+salesloft_client::with_setters!(TeamOverrides {
+    with_time_zone => time_zone: Option<String>,
+    with_budget_per_minute => budget_per_minute: Option<u32>,
+    with_connected_dispositions => connected_dispositions: Option<Vec<String>>,
+});
+
+impl TeamOverrides {
+    /// `team`'s, as its row keeps them.
+    pub fn of(team: &TeamRecord) -> Result<Self> {
+        serde_json::from_value(team.settings.clone()).map_err(|e| Error::Invalid {
+            key: format!("teams.{}.settings", team.slug),
+            message: e.to_string(),
+        })
+    }
+
+    /// `settings` with these applied, checked as the deployment's are (a time zone that is
+    /// not one, a budget out of range, are refused naming the key).
+    pub fn apply(&self, settings: &Settings) -> Result<Settings> {
+        let mut applied = settings.clone();
+        if let Some(zone) = &self.time_zone {
+            applied.team.time_zone = zone.parse().map_err(|_| Error::Invalid {
+                key: "team.time_zone".into(),
+                message: format!("{zone:?} is not an IANA time zone"),
+            })?;
+        }
+        if let Some(per_minute) = self.budget_per_minute {
+            applied.budget.per_minute = per_minute;
+            applied.budget.burst = applied.budget.burst.min(per_minute);
+        }
+        if let Some(dispositions) = &self.connected_dispositions {
+            applied.team.connected_dispositions = dispositions.clone();
+        }
+        applied.validate()?;
+        Ok(applied)
+    }
 }
 
 /// Connect a team: ask SalesLoft who it is (`GET /v2/team` with its credentials, so a key
@@ -56,6 +114,7 @@ pub async fn connect_team(
         .base_url
         .clone()
         .unwrap_or_else(|| settings.api.base_url.clone());
+    team.overrides.apply(settings)?;
     let auth = stored_auth(store, settings, &team.credentials)?;
     let probe = settings.client_builder_for(auth, &base_url).build()?;
     let who = probe.team().await?;
@@ -66,14 +125,18 @@ pub async fn connect_team(
             salesloft_team_id: Some(who.id.0),
             name: who.name,
             credentials: team.credentials,
-            settings: serde_json::json!({}),
+            settings: serde_json::to_value(&team.overrides).map_err(|e| Error::Invalid {
+                key: "teams.settings".into(),
+                message: e.to_string(),
+            })?,
         })
         .await?)
 }
 
 /// A client for `team`, spending from its SalesLoft team's shared budget: the default team
 /// with the configured credentials, any other with its stored ones. `store` is any handle on
-/// the deployment's database.
+/// the deployment's database; `settings` are the deployment's (the team's overrides are
+/// applied here).
 pub async fn team_client(store: &Store, settings: &Settings, team: &TeamRecord) -> Result<Client> {
     let (builder, budget) = team_client_builder(store, settings, team).await?;
     Ok(builder.limiter(Arc::new(budget)).build()?)
@@ -86,6 +149,7 @@ pub async fn team_client_builder(
     settings: &Settings,
     team: &TeamRecord,
 ) -> Result<(ClientBuilder, SharedBudget)> {
+    let settings = &TeamOverrides::of(team)?.apply(settings)?;
     let scoped = store.team(team.id);
     let (builder, budget_key) = if team.id == TeamId::DEFAULT {
         (
@@ -108,6 +172,34 @@ pub async fn team_client_builder(
     };
     let budget = SharedBudget::new(scoped, budget_key, settings.budget()).await?;
     Ok((builder, budget))
+}
+
+/// `team`'s shared budget as its workers spend it (the deployment's `settings` with the
+/// team's overrides: creating a `SharedBudget` sets the row's capacity, so every reader must
+/// name the same one); `None` while its name is unknown ([`team_budget_key`]).
+pub async fn team_budget(
+    store: &Store,
+    settings: &Settings,
+    team: &TeamRecord,
+) -> Result<Option<SharedBudget>> {
+    let Some(key) = team_budget_key(settings, team) else {
+        return Ok(None);
+    };
+    let config = TeamOverrides::of(team)?.apply(settings)?.budget();
+    Ok(Some(
+        SharedBudget::new(store.team(team.id), key, config).await?,
+    ))
+}
+
+/// The shared budget of the team `store` acts on, as its workers spend it ([`team_budget`];
+/// the deployment's settings while the team has no row or no known budget name).
+pub async fn store_team_budget(store: &Store, settings: &Settings) -> Result<SharedBudget> {
+    if let Some(team) = store.team_by_id(store.team_id()).await?
+        && let Some(budget) = team_budget(store, settings, &team).await?
+    {
+        return Ok(budget);
+    }
+    Ok(SharedBudget::new(store.clone(), settings.budget_key(), settings.budget()).await?)
 }
 
 /// The name of `team`'s shared budget: the configured one for the default team; for another,
@@ -208,6 +300,7 @@ impl TeamJobs {
             message: "no such team".into(),
         })?;
         let client = team_client(&self.store, &self.settings, &record).await?;
+        let settings = &TeamOverrides::of(&record)?.apply(&self.settings)?;
         let scoped = self.store.team(team);
         if team == TeamId::DEFAULT {
             // Jobs held for credentials SalesLoft rejected are this process's to run if its
@@ -220,7 +313,6 @@ impl TeamJobs {
                 );
             }
         }
-        let settings = &self.settings;
         let ctx = Context::new(client, scoped).with_team(settings.team());
         let builtin = BuiltinSettings::new(
             settings.sync_options(false),
@@ -354,5 +446,61 @@ mod tests {
             "globex"
         );
         assert!(resolved(&store, &keyed, Some("nobody")).await.is_err());
+    }
+}
+
+#[cfg(test)]
+mod override_tests {
+    use super::*;
+
+    #[test]
+    fn a_team_differs_only_where_it_says_and_is_checked_like_the_deployment() {
+        let deployment = Settings::defaults().unwrap();
+        let none = TeamOverrides::default().apply(&deployment).unwrap();
+        assert_eq!(none.budget.per_minute, deployment.budget.per_minute);
+        let paris = TeamOverrides::default()
+            .with_time_zone(Some("Europe/Paris".into()))
+            .with_budget_per_minute(Some(120))
+            .apply(&deployment)
+            .unwrap();
+        assert_eq!(paris.team.time_zone, salesloft_storage::Tz::Europe__Paris);
+        assert_eq!(paris.budget().per_minute, 120);
+        assert_eq!(paris.api.base_url, deployment.api.base_url);
+        let nowhere = TeamOverrides::default().with_time_zone(Some("Mars/Olympus".into()));
+        assert!(
+            nowhere
+                .apply(&deployment)
+                .unwrap_err()
+                .to_string()
+                .contains("team.time_zone")
+        );
+        let greedy = TeamOverrides::default().with_budget_per_minute(Some(601));
+        assert!(
+            greedy
+                .apply(&deployment)
+                .unwrap_err()
+                .to_string()
+                .contains("budget.per_minute")
+        );
+        // What a row keeps: unknown keys are refused, naming the team.
+        let mut row = TeamRecord {
+            id: TeamId::new(2),
+            slug: TeamSlug::parse("acme").unwrap(),
+            base_url: String::new(),
+            salesloft_team_id: None,
+            name: None,
+            state: salesloft_storage::TeamState::Active,
+            settings: serde_json::json!({"budget_per_minute": 50}),
+            created_at_ms: 0,
+            updated_at_ms: 0,
+        };
+        assert_eq!(TeamOverrides::of(&row).unwrap().budget_per_minute, Some(50));
+        row.settings = serde_json::json!({"budget": 50});
+        assert!(
+            TeamOverrides::of(&row)
+                .unwrap_err()
+                .to_string()
+                .contains("teams.acme.settings")
+        );
     }
 }

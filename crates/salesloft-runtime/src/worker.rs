@@ -15,7 +15,7 @@ use crate::teams::TeamJobs;
 use crate::{admin, edge, ops};
 use metrics_exporter_prometheus::PrometheusHandle;
 use salesloft_jobs::{CancellationToken, Runner, RunnerConfig};
-use salesloft_storage::{SharedBudget, Store, TeamId};
+use salesloft_storage::{Store, TeamId};
 use salesloft_webhooks::jobs::builtin_schedules;
 
 pub(crate) use crate::teams::CustomizeJobs;
@@ -48,7 +48,7 @@ async fn serve_ops(
 ) -> Result<tokio::task::JoinHandle<()>> {
     let auth = admin_auth(settings);
     admin::check_exposure(&auth, addr, "/metrics")?;
-    let budget = SharedBudget::new(store.clone(), settings.budget_key(), settings.budget()).await?;
+    let budget = crate::teams::store_team_budget(store, settings).await?;
     let status = StatusWatch::spawn(store.clone(), STATUS_EVERY, shutdown.clone());
     let state = ops::OpsState::new(store.clone(), metrics)
         .with_budget(budget)

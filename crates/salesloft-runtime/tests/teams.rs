@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use salesloft_client::Person;
-use salesloft_runtime::teams::{TeamConnection, connect_team};
+use salesloft_runtime::teams::{TeamConnection, TeamOverrides, connect_team};
 use salesloft_runtime::{App, Roles, Settings};
 use salesloft_sandbox::{Sandbox, SandboxConfig, SandboxHandle, TeamSize};
 use salesloft_storage::testing::TestDb;
@@ -77,6 +77,7 @@ async fn two_teams_share_one_worker_pool_and_keep_apart(db: TestDb) {
             slug: TeamSlug::parse("b").unwrap(),
             base_url: Some(b.url()),
             credentials: TeamCredentials::ApiKey(b.api_key().to_owned().into()),
+            overrides: TeamOverrides::default(),
         },
     )
     .await
@@ -90,6 +91,7 @@ async fn two_teams_share_one_worker_pool_and_keep_apart(db: TestDb) {
             slug: TeamSlug::parse("c").unwrap(),
             base_url: Some(b.url()),
             credentials: TeamCredentials::ApiKey("wrong".to_owned().into()),
+            overrides: TeamOverrides::default(),
         },
     )
     .await;

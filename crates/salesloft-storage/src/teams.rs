@@ -403,6 +403,31 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// Replace the settings of the team named `slug` (JSON, read by the runtime); whether it
+    /// exists.
+    pub async fn set_team_settings(
+        &self,
+        slug: &TeamSlug,
+        settings: &serde_json::Value,
+    ) -> Result<bool> {
+        let text = serde_json::to_string(settings).map_err(|source| Error::Encode {
+            what: "a team's settings",
+            source,
+        })?;
+        let now = self.now_ms();
+        let n = on_writer!(self, |pool| {
+            sqlx::query("UPDATE teams SET settings = $2, updated_at_ms = $3 WHERE slug = $1")
+                .bind(slug.as_str())
+                .bind(&text)
+                .bind(now)
+                .execute(pool)
+                .await
+                .context("setting a team's settings")?
+                .rows_affected()
+        });
+        Ok(n > 0)
+    }
+
     /// The credentials of the team named `slug`, opened with the store's keyring; `None` for
     /// a team whose credentials are the deployment's configured ones (the default team of a
     /// single-team deployment).

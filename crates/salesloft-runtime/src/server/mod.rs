@@ -404,12 +404,7 @@ impl Routes {
             shutdown.clone(),
         )
         .await?;
-        let budget = salesloft_storage::SharedBudget::new(
-            store.clone(),
-            settings.budget_key(),
-            settings.budget(),
-        )
-        .await?;
+        let budget = crate::teams::store_team_budget(store, settings).await?;
         let status = StatusWatch::spawn(store.clone(), STATUS_EVERY, shutdown.clone());
         let state = AppState::new(store.clone(), inbox, metrics)
             .with_teams(teams)

@@ -109,12 +109,7 @@ async fn team_view(
     let store = state.store.team(team.id);
     let snapshot = std::sync::Arc::new(StatusSnapshot::gather(&store).await?);
     let budget = match &state.settings {
-        Some(settings) => match crate::teams::team_budget_key(settings, team) {
-            Some(key) => Some(
-                salesloft_storage::SharedBudget::new(store.clone(), key, settings.budget()).await?,
-            ),
-            None => None,
-        },
+        Some(settings) => crate::teams::team_budget(&state.store, settings, team).await?,
         None => None,
     };
     Ok(TeamView {
