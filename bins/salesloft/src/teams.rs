@@ -39,7 +39,7 @@ pub async fn run(store: &Store, settings: &Settings, action: TeamsAction) -> Res
             };
             let team = connect_team(store, settings, connection).await?;
             println!(
-                "team {} connected: SalesLoft team {} ({}); its backfill starts with the next worker maintenance",
+                "team {} connected: SalesLoft team {} ({}); its backfill is queued for the workers",
                 team.slug,
                 team.salesloft_team_id.unwrap_or_default(),
                 team.name.as_deref().unwrap_or("unnamed")
@@ -131,7 +131,7 @@ async fn list(store: &Store, settings: &Settings) -> Result<(), CliError> {
             team.salesloft_team_id
                 .map_or("-".to_owned(), |id| id.to_string()),
             team.name.as_deref().unwrap_or("-"),
-            team.state.as_str(),
+            salesloft_runtime::teams::shown_state(&team, &snapshot.credential_holds),
             records,
             spent
         );

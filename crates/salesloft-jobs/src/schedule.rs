@@ -60,6 +60,15 @@ impl Schedule {
         &self.job.queue
     }
 
+    /// Enqueue it to run now if it runs at a runner's start ([`Schedule::at_start`]): what a
+    /// team just added needs at once (its backfill) rather than at the next maintenance.
+    pub async fn start_now(&self, store: &Store) -> Result<()> {
+        if self.at_start {
+            self.tick(store, store.now_ms(), true).await?;
+        }
+        Ok(())
+    }
+
     /// Enqueue it for the next boundary after `now_ms` (or now, at a runner's start when
     /// [`Schedule::at_start`]). A pending or running one makes this a no-op (an earlier time
     /// wins).

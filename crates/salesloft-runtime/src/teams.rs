@@ -102,9 +102,9 @@ impl TeamOverrides {
 
 /// Connect a team: ask SalesLoft who it is (`GET /v2/team` with its credentials, so a key
 /// SalesLoft rejects is refused before anything is stored), then keep it with its
-/// credentials sealed by the store's keyring (`secrets.key`). A slug in use, or a SalesLoft
-/// team another slug holds, is refused. Its backfill starts at the next maintenance of any
-/// worker (a team seen for the first time gets its start-up jobs).
+/// credentials sealed by the store's keyring (`secrets.key`) and enqueue its backfill (the
+/// start-up syncs), which any worker claims at once. A slug in use, or a SalesLoft team
+/// another slug holds, is refused.
 pub async fn connect_team(
     store: &Store,
     settings: &Settings,
@@ -118,7 +118,7 @@ pub async fn connect_team(
     let auth = stored_auth(store, settings, &team.credentials)?;
     let probe = settings.client_builder_for(auth, &base_url).build()?;
     let who = probe.team().await?;
-    Ok(store
+    let added = store
         .add_team(&NewTeam {
             slug: team.slug,
             base_url,
@@ -130,7 +130,13 @@ pub async fn connect_team(
                 message: e.to_string(),
             })?,
         })
-        .await?)
+        .await?;
+    // Its backfill now, not at the next maintenance of a worker.
+    let team_store = store.team(added.id);
+    for schedule in salesloft_webhooks::jobs::builtin_schedules(settings.sync_every())? {
+        schedule.start_now(&team_store).await?;
+    }
+    Ok(added)
 }
 
 /// A client for `team`, spending from its SalesLoft team's shared budget: the default team
@@ -200,6 +206,19 @@ pub async fn store_team_budget(store: &Store, settings: &Settings) -> Result<Sha
         return Ok(budget);
     }
     Ok(SharedBudget::new(store.clone(), settings.budget_key(), settings.budget()).await?)
+}
+
+/// How a team's work stands, for operators: its row's state, except that an active team
+/// whose credentials SalesLoft rejected (held: no request but one probe every
+/// `api.credential_probe_secs`, which lifts the hold once accepted) shows
+/// `credentials_rejected`.
+pub fn shown_state(team: &TeamRecord, holds: &[salesloft_client::CredentialHold]) -> &'static str {
+    match team.state {
+        salesloft_storage::TeamState::Active if !holds.is_empty() => {
+            salesloft_storage::TeamState::CredentialsRejected.as_str()
+        }
+        state => state.as_str(),
+    }
 }
 
 /// The name of `team`'s shared budget: the configured one for the default team; for another,
@@ -502,5 +521,19 @@ mod override_tests {
                 .to_string()
                 .contains("teams.acme.settings")
         );
+
+        // An active team whose key SalesLoft rejected shows so; a paused one stays paused.
+        let hold = salesloft_client::CredentialHold {
+            credential: "key:0".into(),
+            since_ms: 1,
+            request: "GET /v2/people".into(),
+            status: Some(401),
+            message: None,
+            probe_at_ms: 2,
+        };
+        assert_eq!(shown_state(&row, &[]), "active");
+        assert_eq!(shown_state(&row, std::slice::from_ref(&hold)), "credentials_rejected");
+        row.state = salesloft_storage::TeamState::Paused;
+        assert_eq!(shown_state(&row, &[hold]), "paused");
     }
 }

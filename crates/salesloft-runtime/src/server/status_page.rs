@@ -168,7 +168,7 @@ async fn overview(
              <td class=\"n\">{records}</td><td class=\"n\">{stalest}</td><td class=\"n\">{spent}</td>\
              <td class=\"n{}\">{errors}</td></tr>",
             esc(team.name.as_deref().unwrap_or("—")),
-            team.state.as_str(),
+            crate::teams::shown_state(team, &s.credential_holds),
             if errors > 0 { " error" } else { "" },
         );
     }
