@@ -532,7 +532,10 @@ mod override_tests {
             probe_at_ms: 2,
         };
         assert_eq!(shown_state(&row, &[]), "active");
-        assert_eq!(shown_state(&row, std::slice::from_ref(&hold)), "credentials_rejected");
+        assert_eq!(
+            shown_state(&row, std::slice::from_ref(&hold)),
+            "credentials_rejected"
+        );
         row.state = salesloft_storage::TeamState::Paused;
         assert_eq!(shown_state(&row, &[hold]), "paused");
     }
