@@ -4,14 +4,18 @@
 //! after 12 hours. The cookie holds an expiry and an HMAC of it keyed by the token, so every
 //! process configured with the token accepts it, and changing the token logs everybody out.
 //!
-//! Without a token, [`check_exposure`] refuses operator routes on any address but loopback.
+//! Behind an authenticating reverse proxy, `server.admin_header` names the header the proxy
+//! sets on what it lets through (`X-Forwarded-User`): a request carrying it is admitted.
+//!
+//! Without a token or a header, [`check_exposure`] refuses operator routes on any address
+//! but loopback.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::{Form, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -29,9 +33,10 @@ const FAILURES_PER_MINUTE: u32 = 20;
 /// Operator routes exposed where they must not be.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "operator routes ({what}) on {addr}, which is not a loopback address, need \
-     server.admin_token (SALESLOFT_SERVER__ADMIN_TOKEN, at least 16 bytes): set it, or serve \
-     them on a loopback address (server.ops_bind, jobs.metrics_bind)"
+    "operator routes ({what}) on {addr}, which is not a loopback address, need a login: \
+     server.admin_token (SALESLOFT_SERVER__ADMIN_TOKEN, at least 16 bytes), or \
+     server.admin_header behind an authenticating proxy; set one, or serve them on a \
+     loopback address (server.ops_bind, jobs.metrics_bind)"
 )]
 pub struct Exposed {
     /// What would be exposed.
@@ -47,7 +52,7 @@ pub fn check_exposure(
     addr: SocketAddr,
     what: &'static str,
 ) -> Result<(), Exposed> {
-    if auth.token.is_some() || addr.ip().is_loopback() {
+    if auth.required() || addr.ip().is_loopback() {
         Ok(())
     } else {
         Err(Exposed { what, addr })
@@ -58,6 +63,7 @@ pub fn check_exposure(
 #[derive(Clone, Default)]
 pub struct AdminAuth {
     token: Option<Arc<SecretString>>,
+    header: Option<HeaderName>,
     failures: Arc<Mutex<(i64, u32)>>,
 }
 
@@ -65,6 +71,7 @@ impl std::fmt::Debug for AdminAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AdminAuth")
             .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .field("header", &self.header)
             .finish()
     }
 }
@@ -77,31 +84,42 @@ impl AdminAuth {
     pub fn new(token: Option<SecretString>) -> Self {
         Self {
             token: token.map(Arc::new),
+            header: None,
             failures: Arc::default(),
         }
     }
 
-    /// Whether a token is required.
-    pub fn required(&self) -> bool {
-        self.token.is_some()
+    /// Also admit requests carrying `header` (set by an authenticating reverse proxy).
+    #[must_use]
+    pub fn with_header(mut self, header: Option<HeaderName>) -> Self {
+        self.header = header;
+        self
     }
 
-    /// `router`'s routes behind the login, with `/login` and `/logout` added.
+    /// Whether a login (the token, or the proxy's header) is required.
+    pub fn required(&self) -> bool {
+        self.token.is_some() || self.header.is_some()
+    }
+
+    /// `router`'s routes behind the login, with `/login` and `/logout` added when there is a
+    /// token to log in with.
     pub fn protect(&self, router: Router) -> Router {
-        let Some(_) = &self.token else {
+        if !self.required() {
             return router;
-        };
-        router
-            .layer(axum::middleware::from_fn_with_state(
-                self.clone(),
-                require_login,
-            ))
-            .merge(
-                Router::new()
-                    .route("/login", get(login_form).post(log_in))
-                    .route("/logout", get(log_out).post(log_out))
-                    .with_state(self.clone()),
-            )
+        }
+        let router = router.layer(axum::middleware::from_fn_with_state(
+            self.clone(),
+            require_login,
+        ));
+        if self.token.is_none() {
+            return router;
+        }
+        router.merge(
+            Router::new()
+                .route("/login", get(login_form).post(log_in))
+                .route("/logout", get(log_out).post(log_out))
+                .with_state(self.clone()),
+        )
     }
 
     fn signer(&self, purpose: &[u8]) -> Option<Signer> {
@@ -152,8 +170,13 @@ impl AdminAuth {
         mac.verify_slice(&signature).is_ok()
     }
 
-    /// Whether `headers` carry the bearer token or a live session.
+    /// Whether `headers` carry the bearer token, a live session or the proxy's header.
     fn admits(&self, headers: &HeaderMap, now: i64) -> bool {
+        if let Some(name) = &self.header
+            && headers.get(name).is_some_and(|v| !v.as_bytes().is_empty())
+        {
+            return true;
+        }
         let bearer = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -177,7 +200,7 @@ impl AdminAuth {
 }
 
 /// The value of cookie `name` in `headers`.
-fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+pub(crate) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -205,7 +228,7 @@ async fn require_login(State(auth): State<AdminAuth>, request: Request, next: Ne
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"));
-    if wants_html && request.method() == axum::http::Method::GET {
+    if wants_html && request.method() == axum::http::Method::GET && auth.token.is_some() {
         let next = request
             .uri()
             .path_and_query()
@@ -434,6 +457,23 @@ mod tests {
             "{err}"
         );
         assert!(check_exposure(&auth(), "0.0.0.0:1".parse().unwrap(), "x").is_ok());
+        let proxied = AdminAuth::new(None).with_header(Some(HeaderName::from_static("x-user")));
+        assert!(check_exposure(&proxied, "0.0.0.0:1".parse().unwrap(), "x").is_ok());
+    }
+
+    #[test]
+    fn the_proxy_header_admits_only_when_set_and_not_empty() {
+        let proxied = AdminAuth::new(None).with_header(Some(HeaderName::from_static("x-user")));
+        let mut h = HeaderMap::new();
+        assert!(!proxied.admits(&h, 0));
+        h.insert("x-user", HeaderValue::from_static(""));
+        assert!(!proxied.admits(&h, 0), "an empty header is no user");
+        h.insert("x-user", HeaderValue::from_static("ops@example.com"));
+        assert!(proxied.admits(&h, 0));
+        assert!(
+            !auth().admits(&h, 0),
+            "without admin_header the header is nobody"
+        );
     }
 
     #[test]

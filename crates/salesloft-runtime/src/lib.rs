@@ -4,6 +4,7 @@
 
 pub mod admin;
 mod app;
+pub mod connect;
 pub mod edge;
 mod error;
 pub mod ops;

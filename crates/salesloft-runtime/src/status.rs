@@ -142,7 +142,7 @@ impl StatusWatch {
                         tx.send_replace(Some(Arc::new(snapshot)));
                     }
                     Err(e) => {
-                        tracing::warn!(error = %e, "gathering the status snapshot failed; keeping the last one")
+                        tracing::warn!(error = %salesloft_services::error_chain(&e), "gathering the status snapshot failed; keeping the last one")
                     }
                 }
                 tokio::select! {

@@ -131,12 +131,38 @@ pub async fn connect_team(
             })?,
         })
         .await?;
-    // Its backfill now, not at the next maintenance of a worker.
-    let team_store = store.team(added.id);
+    start_backfill(store, settings, &added).await?;
+    Ok(added)
+}
+
+/// Enqueue `team`'s scheduled syncs to run now (its backfill when it is new), not at the next
+/// maintenance of a worker.
+pub async fn start_backfill(store: &Store, settings: &Settings, team: &TeamRecord) -> Result<()> {
+    let team_store = store.team(team.id);
     for schedule in salesloft_webhooks::jobs::builtin_schedules(settings.sync_every())? {
         schedule.start_now(&team_store).await?;
     }
-    Ok(added)
+    Ok(())
+}
+
+/// The callback URL of `team`'s subscriptions, given `url`, where SalesLoft reaches the
+/// webhook route (`/webhooks/salesloft`): `url` itself for the default team, `url/{slug}`
+/// for another.
+pub fn team_webhook_url(url: &str, team: &TeamRecord) -> String {
+    if team.id == TeamId::DEFAULT {
+        url.to_owned()
+    } else {
+        format!("{}/{}", url.trim_end_matches('/'), team.slug)
+    }
+}
+
+/// Where `team_store`'s team keeps the rotating tokens of `app` (read by its clients before
+/// the sealed ones of its row, which are the fallback).
+pub fn team_token_store(team_store: &Store, app: &OAuthApp) -> DbTokenStore {
+    DbTokenStore::new(
+        team_store.clone(),
+        format!("oauth:{}:{}", app.token_url, app.client_id),
+    )
 }
 
 /// A client for `team`, spending from its SalesLoft team's shared budget: the default team
@@ -239,11 +265,11 @@ fn stored_auth(store: &Store, settings: &Settings, credentials: &TeamCredentials
     match credentials {
         TeamCredentials::ApiKey(key) => Ok(Auth::api_key(key.expose_secret())),
         TeamCredentials::OAuth { client_id, tokens } => {
-            let secret = settings.oauth.client_secret.as_ref().ok_or(Error::Missing {
+            let app = settings.oauth_app().ok_or(Error::Missing {
                 key: "oauth.client_secret",
-                hint: "a team connected with OAuth needs the app's secret: set SALESLOFT_OAUTH_CLIENT_SECRET",
+                hint: "a team connected with OAuth needs the app's id and secret: set SALESLOFT_OAUTH_CLIENT_ID and SALESLOFT_OAUTH_CLIENT_SECRET",
             })?;
-            if settings.oauth.client_id.as_deref() != Some(client_id.as_str()) {
+            if app.client_id != *client_id {
                 return Err(Error::Invalid {
                     key: "oauth.client_id".into(),
                     message: format!(
@@ -251,12 +277,7 @@ fn stored_auth(store: &Store, settings: &Settings, credentials: &TeamCredentials
                     ),
                 });
             }
-            let mut app = OAuthApp::new(client_id.clone(), secret.expose_secret());
-            if let Some(url) = &settings.oauth.token_url {
-                app = app.with_token_url(url.clone());
-            }
-            let key = format!("oauth:{}:{client_id}", app.token_url);
-            let saved = Arc::new(DbTokenStore::new(store.clone(), key));
+            let saved = Arc::new(team_token_store(store, &app));
             Ok(Auth::oauth(app, tokens.clone(), saved))
         }
     }

@@ -35,6 +35,7 @@ pub fn edge_limits(settings: &Settings) -> edge::EdgeLimits {
 /// The login operator routes ask for (`server.admin_token`).
 pub fn admin_auth(settings: &Settings) -> admin::AdminAuth {
     admin::AdminAuth::new(settings.server.admin_token.clone())
+        .with_header(settings.server.admin_header.clone())
 }
 
 /// Serve `/health`, `/ready` and `/metrics` (rendered from `metrics`) on `addr` until
@@ -108,14 +109,20 @@ pub async fn run_on(
     let teams = TeamJobs::new(store.clone(), Arc::new(settings.clone()), customize);
     // The default team's credentials are checked now, so configured credentials that do
     // not work fail at start, not at its first job. Without any, only connected teams run;
-    // without those either, there is nothing to do.
+    // without those either, there is nothing to do, unless an OAuth app can connect some
+    // (the runner takes up a team the moment it exists).
     if settings.has_credentials() {
         teams.get(TeamId::DEFAULT).await?;
     } else if store.teams().await?.len() < 2 {
-        return Err(Error::Missing {
-            key: "api.key",
-            hint: "set SALESLOFT_API_KEY (or an OAuth app), or connect a team with `salesloft teams add`",
-        });
+        if settings.oauth_app().is_none() {
+            return Err(Error::Missing {
+                key: "api.key",
+                hint: "set SALESLOFT_API_KEY (or an OAuth app), or connect a team with `salesloft teams add`",
+            });
+        }
+        tracing::info!(
+            "no team is connected yet: connect one on the server's /connect page (or with `salesloft teams add`); its jobs run as soon as it exists"
+        );
     }
     let config = RunnerConfig::default()
         .with_queue(queue)

@@ -170,6 +170,12 @@ impl AuthState {
         }
     }
 
+    /// Revoke every access and refresh token issued so far.
+    pub fn revoke_all(&mut self) {
+        self.access.clear();
+        self.refresh.clear();
+    }
+
     /// What the token endpoint did so far.
     pub fn stats(&self) -> OAuthStats {
         OAuthStats {

@@ -38,6 +38,9 @@ pub struct SandboxConfig {
     pub api_keys: Vec<String>,
     /// Accepted OAuth applications.
     pub oauth_clients: Vec<OAuthClient>,
+    /// Send the authorize request's `state` back with the code (SalesLoft's documentation
+    /// does not say whether it does). Default on.
+    pub oauth_returns_state: bool,
     /// Access-token lifetime in seconds. Default 7200, as SalesLoft's.
     pub token_ttl_secs: u64,
     /// Pause between webhook delivery attempts, in milliseconds. Default 15,000.
@@ -64,6 +67,7 @@ impl Default for SandboxConfig {
                 client_id: DEFAULT_CLIENT_ID.to_owned(),
                 client_secret: DEFAULT_CLIENT_SECRET.to_owned(),
             }],
+            oauth_returns_state: true,
             token_ttl_secs: 7_200,
             webhook_retry_interval_ms: 15_000,
             webhook_timeout_ms: 10_000,

@@ -215,6 +215,12 @@ impl SandboxHandle {
         self.shared.expire_tokens();
     }
 
+    /// Revoke every OAuth token issued so far, access and refresh (a user who withdrew the
+    /// app's access): requests with them get 401, refreshes `invalid_grant`.
+    pub fn revoke_tokens(&self) {
+        self.shared.revoke_tokens();
+    }
+
     /// Issue an authorization code for `client_id`, as the authorize page would.
     pub fn authorization_code(&self, client_id: &str) -> Option<String> {
         self.shared.issue_code(client_id)

@@ -74,6 +74,12 @@ pub enum Error {
         "a second team needs the keys that include the team: run `salesloft migrate --contract` once no process of the previous release is left"
     )]
     ContractPending,
+    /// A connect flow's `state` was refused: a new connect starts from the beginning.
+    #[error("the connect request is {why}: start again from the connect page")]
+    ConnectState {
+        /// Why: not signed by this deployment, expired, already used.
+        why: &'static str,
+    },
     /// A team with this slug exists.
     #[error("a team named {slug:?} exists")]
     TeamSlugTaken {

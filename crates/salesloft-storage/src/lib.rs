@@ -4,6 +4,7 @@
 
 mod budget;
 mod checkpointer;
+mod connect;
 mod engagement;
 mod entity;
 mod error;
@@ -29,6 +30,7 @@ mod upsert;
 pub use budget::{MinuteSpend, SharedBudget};
 /// The time zone type the local copy's activity days are computed in (chrono-tz's).
 pub use chrono_tz::Tz;
+pub use connect::{CONNECT_STATE_TTL, ConnectGrant};
 pub use engagement::{DaySpan, EngagementRow, EngagementWritten, LocalDays, OffsetSpans};
 pub use entity::{Entity, PreparedRows};
 pub use error::{Error, Result};

@@ -7,7 +7,9 @@
 
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretBox, SecretSlice};
+use sha2::Sha256;
 
 use crate::error::{Error, Result};
 
@@ -70,6 +72,20 @@ impl SecretsKey {
 
     fn cipher(&self) -> XChaCha20Poly1305 {
         XChaCha20Poly1305::new(self.key.expose_secret().into())
+    }
+
+    /// HMAC-SHA256 of `message` for `purpose`, under a key derived from this one (so the
+    /// sealing key itself never signs).
+    fn mac(&self, purpose: &[u8], message: &[u8]) -> Hmac<Sha256> {
+        let mut derive = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(self.key.expose_secret())
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        derive.update(b"salesloft-keyring-mac-v1:");
+        derive.update(purpose);
+        let derived = derive.finalize().into_bytes();
+        let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&derived)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(message);
+        mac
     }
 }
 
@@ -145,6 +161,26 @@ impl Keyring {
         })
     }
 
+    /// A signature of `message` for `purpose` by the current key (URL-safe base64): for
+    /// values that leave the deployment and come back, such as an OAuth `state`.
+    pub fn sign(&self, purpose: &[u8], message: &[u8]) -> String {
+        use base64::Engine as _;
+        let tag = self.current.mac(purpose, message).finalize().into_bytes();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag)
+    }
+
+    /// Whether `signature` is [`Keyring::sign`]'s for `message` and `purpose` by any key of
+    /// this keyring (compared in constant time).
+    pub fn verify(&self, purpose: &[u8], message: &[u8], signature: &str) -> bool {
+        use base64::Engine as _;
+        let Ok(tag) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(signature) else {
+            return false;
+        };
+        std::iter::once(&self.current)
+            .chain(&self.older)
+            .any(|k| k.mac(purpose, message).verify_slice(&tag).is_ok())
+    }
+
     /// Open `sealed`, which must have been sealed for `context` by a key of this keyring.
     pub fn open(&self, sealed: &Sealed, context: &[u8]) -> Result<SecretSlice<u8>> {
         let key = std::iter::once(&self.current)
@@ -177,6 +213,37 @@ impl Keyring {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signatures_hold_for_their_message_purpose_and_keys_only() {
+        let (k1, encoded) = SecretsKey::generate("k1");
+        let ring = Keyring::new(k1);
+        let sig = ring.sign(b"state", b"v1.abc.100");
+        assert!(ring.verify(b"state", b"v1.abc.100", &sig));
+        assert!(
+            !ring.verify(b"state", b"v1.abc.101", &sig),
+            "another message"
+        );
+        assert!(
+            !ring.verify(b"other", b"v1.abc.100", &sig),
+            "another purpose"
+        );
+        assert!(!ring.verify(b"state", b"v1.abc.100", "not base64!"));
+        let mut flipped = sig.clone().into_bytes();
+        flipped[0] = if flipped[0] == b'A' { b'B' } else { b'A' };
+        let flipped = String::from_utf8(flipped).unwrap();
+        assert!(!ring.verify(b"state", b"v1.abc.100", &flipped));
+        // After a rotation the older key still verifies; another deployment's key does not.
+        let (k2, _) = SecretsKey::generate("k2");
+        let old = SecretsKey::from_base64("k1", encoded.expose_secret()).unwrap();
+        assert!(
+            Keyring::new(k2)
+                .with_older(old)
+                .verify(b"state", b"v1.abc.100", &sig)
+        );
+        let (stranger, _) = SecretsKey::generate("k1");
+        assert!(!Keyring::new(stranger).verify(b"state", b"v1.abc.100", &sig));
+    }
 
     #[test]
     fn sealed_secrets_open_only_with_their_key_and_context() {

@@ -366,7 +366,7 @@ impl Store {
     }
 
     /// The team holding SalesLoft team `salesloft_team_id` at `base_url`, if any.
-    async fn team_of_salesloft(
+    pub async fn team_of_salesloft(
         &self,
         base_url: &str,
         salesloft_team_id: Option<i64>,

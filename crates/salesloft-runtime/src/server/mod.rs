@@ -27,6 +27,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+mod connect;
 mod status_page;
 mod team_inboxes;
 
@@ -52,15 +53,7 @@ use salesloft_webhooks::{Inbox, Receipt, Refusal};
 /// are below it: `/webhooks/salesloft/{slug}`).
 pub const WEBHOOK_PATH: &str = "/webhooks/salesloft";
 
-/// The callback URL of `team`'s subscriptions, given `url`, where SalesLoft reaches
-/// [`WEBHOOK_PATH`]: `url` itself for the default team, `url/{slug}` for another.
-pub fn team_webhook_url(url: &str, team: &salesloft_storage::TeamRecord) -> String {
-    if team.id == salesloft_storage::TeamId::DEFAULT {
-        url.to_owned()
-    } else {
-        format!("{}/{}", url.trim_end_matches('/'), team.slug)
-    }
-}
+pub use crate::teams::team_webhook_url;
 
 /// What the handlers share.
 #[derive(Debug, Clone)]
@@ -163,9 +156,17 @@ pub fn operator_router(state: AppState, auth: &AdminAuth) -> Router {
     let protected = Router::new()
         .route("/", get(status_page::status_page))
         .route("/teams/{slug}", get(status_page::team_page))
+        .route("/connect", get(connect::connect_page))
+        .route("/connect/start", post(connect::start))
         .with_state(state.clone())
         .merge(ops::metrics_routes(state.ops()));
+    // The callback comes back from SalesLoft's site, without the login's Strict cookie: it
+    // acts only on a state this deployment signed and this browser holds.
+    let callback = Router::new()
+        .route("/connect/callback", get(connect::callback))
+        .with_state(state.clone());
     auth.protect(protected)
+        .merge(callback)
         .merge(ops::ready_routes(state.ops()))
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }

@@ -217,6 +217,16 @@ fn page(body: &str) -> String {
     )
 }
 
+/// A page around `body` that does not refresh itself (a form, a result).
+pub(super) fn plain_page(body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <link rel=\"icon\" href=\"data:,\"><title>SalesLoft integration</title>\
+         <style>{STYLE}</style></head><body>{body}</body></html>"
+    )
+}
+
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:12px;color:#1d2330}\
 h1{font-size:20px;margin:0}h2{font-size:16px;margin:24px 0 8px}h3{font-size:14px;margin:16px 0 6px}\
 .muted{color:#667}.error{color:#b00020}.alert{color:#b00020;font-weight:600}section{overflow-x:auto}\
@@ -226,7 +236,7 @@ td.n,th.n{text-align:right}svg.chart{box-sizing:border-box;width:100%;height:aut
 @media (max-width:600px){body{font-size:13px}td,th{padding:3px 4px}}";
 
 /// `text` safe inside HTML.
-fn esc(text: &str) -> String {
+pub(super) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -65,7 +65,8 @@ impl TeamInboxes {
 
     /// Read the teams and every team's tokens (two queries whatever the number of teams):
     /// new teams get an inbox, known ones their current tokens, removed ones lose theirs.
-    async fn refresh(&self) -> Result<()> {
+    /// Besides the periodic reads, call it after this process added a team or subscribed one.
+    pub async fn refresh(&self) -> Result<()> {
         let teams = self.store.teams().await?;
         let mut tokens = self.store.callback_tokens_by_team().await?;
         let verifier = |id: TeamId, tokens: &mut std::collections::BTreeMap<_, Vec<_>>| {

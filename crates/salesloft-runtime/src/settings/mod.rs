@@ -143,6 +143,13 @@ pub struct OAuthSettings {
     /// Token endpoint.
     #[serde(default)]
     pub token_url: Option<String>,
+    /// The authorize page a browser is sent to when a team is connected (`/connect`).
+    #[serde(default, deserialize_with = "de::parsed_option")]
+    pub authorize_url: Option<url::Url>,
+    /// The redirect URI registered with the app, where the server's `/connect/callback` is
+    /// reached (`https://ops.example.com/connect/callback`). Unset: no connecting in a browser.
+    #[serde(default, deserialize_with = "de::parsed_option")]
+    pub redirect_url: Option<url::Url>,
     /// Keep tokens in this file instead of the database (SalesLoft revokes a refresh token
     /// when it issues the next, so the one in the configuration works only once). Unset: the
     /// database when the command has one, else `salesloft/oauth-tokens.json` under the
@@ -261,6 +268,11 @@ pub struct ServerSettings {
     /// it operator routes are served on loopback addresses only. At least 16 bytes.
     #[serde(default, deserialize_with = "de::secret")]
     pub admin_token: Option<SecretString>,
+    /// A header an authenticating reverse proxy sets on every request it lets through (such
+    /// as `X-Forwarded-User`): a request carrying it is an operator's. Only for a server
+    /// that nothing but that proxy can reach, and that strips the header from what clients send.
+    #[serde(default, deserialize_with = "de::parsed_option")]
+    pub admin_header: Option<axum::http::HeaderName>,
     /// Seconds a client has to send a request's headers; also how long a keep-alive
     /// connection may stay silent (1 to 300).
     #[serde(deserialize_with = "de::number")]
@@ -294,6 +306,11 @@ pub struct WebhookSettings {
     /// bytes each.
     #[serde(default, deserialize_with = "de::secret_list")]
     pub callback_tokens: Vec<SecretString>,
+    /// Where SalesLoft reaches `server.bind`'s `/webhooks/salesloft`
+    /// (`https://hooks.example.com/webhooks/salesloft`): a team connected in a browser is
+    /// subscribed at `{callback_url}/{slug}`. Unset: connected teams are not subscribed.
+    #[serde(default, deserialize_with = "de::parsed_option")]
+    pub callback_url: Option<url::Url>,
     /// Days processed (and skipped) deliveries are kept before they are pruned (1 to 3,650).
     #[serde(deserialize_with = "de::number")]
     pub keep_days: u64,
@@ -400,6 +417,7 @@ impl Settings {
             in_range(key, value, low, high, why)?;
         }
         self.validate_tokens()?;
+        self.validate_urls()?;
         self.keyring()?;
         url::Url::parse(&self.api.base_url).map_err(|e| Error::Invalid {
             key: "api.base_url".into(),
@@ -436,6 +454,26 @@ impl Settings {
             ("webhooks.keep_days", w.keep_days, 1, 3_650, ""),
             ("webhooks.keep_failed_days", w.keep_failed_days, 1, 3_650, ""),
         ]
+    }
+
+    /// The URLs browsers and SalesLoft are sent to are web addresses.
+    fn validate_urls(&self) -> Result<(), Error> {
+        let urls = [
+            ("oauth.authorize_url", &self.oauth.authorize_url),
+            ("oauth.redirect_url", &self.oauth.redirect_url),
+            ("webhooks.callback_url", &self.webhooks.callback_url),
+        ];
+        for (key, url) in urls {
+            if let Some(url) = url
+                && !matches!(url.scheme(), "http" | "https")
+            {
+                return Err(Error::Invalid {
+                    key: key.into(),
+                    message: format!("{:?} is not an http(s) URL", url.as_str()),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Callback and admin tokens long enough not to be guessed.
@@ -591,10 +629,23 @@ impl Settings {
         Ok(Some(ring))
     }
 
-    /// Whether the configuration holds credentials (`api.key` or an OAuth app): the default
-    /// team's.
+    /// Whether the configuration holds the default team's credentials: `api.key`, or an
+    /// OAuth app with its refresh token (an app alone only connects other teams).
     pub fn has_credentials(&self) -> bool {
-        self.api.key.is_some() || self.oauth.client_id.is_some()
+        self.api.key.is_some()
+            || (self.oauth.client_id.is_some() && self.oauth.refresh_token.is_some())
+    }
+
+    /// The configured OAuth app (`oauth.client_id` and `oauth.client_secret`, with
+    /// `oauth.token_url`), if both are set.
+    pub fn oauth_app(&self) -> Option<OAuthApp> {
+        let o = &self.oauth;
+        let (id, secret) = (o.client_id.as_ref()?, o.client_secret.as_ref()?);
+        let app = OAuthApp::new(id.clone(), secret.expose_secret());
+        Some(match &o.token_url {
+            Some(url) => app.with_token_url(url.clone()),
+            None => app,
+        })
     }
 
     /// The team's settings as the services take them.

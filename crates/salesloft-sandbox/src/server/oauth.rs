@@ -27,7 +27,8 @@ pub(crate) fn token(
     }
 }
 
-/// `GET /oauth/authorize`: the sandbox approves at once and redirects back with a code.
+/// `GET /oauth/authorize`: the sandbox approves at once and redirects back with a code (and
+/// the `state` it was sent, unless configured not to).
 pub(crate) fn authorize(shared: &Arc<Shared>, query: Option<&str>) -> Response<Body> {
     let p = Params::parse(query);
     let (Some(client_id), Some(redirect)) = (p.get("client_id"), p.get("redirect_uri")) else {
@@ -48,10 +49,18 @@ pub(crate) fn authorize(shared: &Arc<Shared>, query: Option<&str>) -> Response<B
             &json!({"error": "invalid_client"}),
         );
     };
-    url.query_pairs_mut()
-        .append_pair("code", &code)
-        .append_pair("context", "sandbox")
-        .append_pair("scope", "people:read people:write cadences:read");
+    let echo_state = lock(&shared.config).oauth_returns_state;
+    {
+        let mut query = url.query_pairs_mut();
+        query
+            .append_pair("code", &code)
+            .append_pair("context", "sandbox")
+            .append_pair("scope", "people:read people:write cadences:read");
+        // SalesLoft's documentation names no `state`; an app must work whether it comes back.
+        if let (true, Some(state)) = (echo_state, p.get("state")) {
+            query.append_pair("state", state);
+        }
+    }
     let mut r = Response::new(Body::empty());
     *r.status_mut() = StatusCode::FOUND;
     if let Ok(v) = HeaderValue::from_str(url.as_str()) {

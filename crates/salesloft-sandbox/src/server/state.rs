@@ -184,6 +184,10 @@ impl Shared {
         lock(&self.auth).expire_access_tokens();
     }
 
+    pub(crate) fn revoke_tokens(&self) {
+        lock(&self.auth).revoke_all();
+    }
+
     pub(crate) fn issue_code(&self, client_id: &str) -> Option<String> {
         lock(&self.auth).issue_code(client_id).ok()
     }

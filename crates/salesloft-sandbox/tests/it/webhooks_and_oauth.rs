@@ -211,3 +211,39 @@ async fn client_credentials_get_a_token_without_refresh() {
         "{refused:?}"
     );
 }
+
+#[tokio::test]
+async fn the_authorize_page_returns_the_state_unless_told_not_to() {
+    for returns_state in [true, false] {
+        let sb = sandbox_with(SandboxConfig {
+            oauth_returns_state: returns_state,
+            ..SandboxConfig::default()
+        })
+        .await;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let authorize = url::Url::parse_with_params(
+            &format!("{}/oauth/authorize", sb.url()),
+            &[
+                ("client_id", salesloft_sandbox::DEFAULT_CLIENT_ID),
+                ("redirect_uri", "http://127.0.0.1:9/connect/callback?x=1"),
+                ("response_type", "code"),
+                ("state", "v1.abc.1.sig"),
+            ],
+        )
+        .unwrap();
+        let answer = http.get(authorize).send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::FOUND);
+        let location = url::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+        let pairs: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+        assert_eq!(location.path(), "/connect/callback");
+        assert_eq!(pairs["x"], "1", "the redirect's own query is kept");
+        assert!(pairs["code"].len() >= 32);
+        assert_eq!(
+            pairs.get("state").map(String::as_str),
+            returns_state.then_some("v1.abc.1.sig")
+        );
+    }
+}

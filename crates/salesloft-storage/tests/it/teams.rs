@@ -137,3 +137,67 @@ on_both!(
     teams,
     &teams_keep_their_credentials_sealed_and_one_slug_per_salesloft_team
 );
+
+async fn a_connect_state_is_signed_used_once_and_expires(db: &TestDb) {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    let clock = Arc::new(crate::helpers::SteppedClock(AtomicI64::new(
+        1_800_000_000_000,
+    )));
+    let (key, _) = SecretsKey::generate("k1");
+    let store = db
+        .store
+        .clone()
+        .with_keyring(Arc::new(Keyring::new(key)))
+        .with_clock(clock.clone());
+    let acme = TeamSlug::parse("acme").unwrap();
+    let state = store.begin_connect(Some(&acme)).await.unwrap();
+    // Taken once, with the slug asked for; a second time (a replayed callback) it is refused.
+    let grant = store.take_connect_state(&state).await.unwrap();
+    assert_eq!(grant.slug, Some(acme));
+    let refused = |e: Error| match e {
+        Error::ConnectState { why } => why,
+        other => panic!("a refused state, not {other:?}"),
+    };
+    assert_eq!(
+        refused(store.take_connect_state(&state).await.unwrap_err()),
+        "used already"
+    );
+
+    // One that was not signed here, or was changed, is refused before the database is asked.
+    let other = store.begin_connect(None).await.unwrap();
+    let (message, _) = other.rsplit_once('.').unwrap();
+    let (stranger, _) = SecretsKey::generate("k1");
+    let forged = format!(
+        "{message}.{}",
+        Keyring::new(stranger).sign(b"salesloft-connect-state", message.as_bytes())
+    );
+    let later = other.replacen(".18", ".19", 1);
+    for bad in [forged.as_str(), later.as_str(), "v1", "", "a.b.c.d"] {
+        assert_eq!(
+            refused(store.take_connect_state(bad).await.unwrap_err()),
+            "not one this deployment began",
+            "{bad:?}"
+        );
+    }
+    // Ten minutes later it has expired; the first try used it up, so it stays refused.
+    clock.0.fetch_add(600_000, Ordering::SeqCst);
+    assert_eq!(
+        refused(store.take_connect_state(&other).await.unwrap_err()),
+        "expired"
+    );
+    clock.0.fetch_sub(1, Ordering::SeqCst);
+    assert_eq!(
+        refused(store.take_connect_state(&other).await.unwrap_err()),
+        "used already"
+    );
+    // Without a secrets key nothing can be signed.
+    assert!(matches!(
+        db.store.begin_connect(None).await,
+        Err(Error::NoSecretsKey)
+    ));
+}
+
+on_both!(
+    connect_states,
+    &a_connect_state_is_signed_used_once_and_expires
+);
