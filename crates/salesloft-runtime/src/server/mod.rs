@@ -6,8 +6,10 @@
 //!   its processing job, then answered) and `GET /health`;
 //! - [`operator_router`], the operator routes: `GET /` (the status page: streams, the team
 //!   budget, jobs, webhooks and engagement, with reps' names; with several teams, every team
-//!   at a glance) and `GET /teams/{slug}` (one team's page), `GET /metrics` (Prometheus text)
-//!   behind the admin login, and `GET /ready` (the database answers and is migrated).
+//!   at a glance) and `GET /teams/{slug}` (one team's page), `/connect` (connect a team with
+//!   OAuth, its callback acting only on the signed state the browser holds), `GET /metrics`
+//!   (Prometheus text) behind the admin login, and `GET /ready` (the database answers and is
+//!   migrated).
 //!
 //! [`crate::App`] with the api role runs them on `server.bind` and `server.ops_bind` (or
 //! together on `server.bind`), and refuses operator routes off loopback without
@@ -345,7 +347,11 @@ pub(crate) async fn serve(
         Some(l) => local_addr(l)?,
         None => public_addr,
     };
-    check_exposure(&auth, operator_addr, "the status page and /metrics")?;
+    check_exposure(
+        &auth,
+        operator_addr,
+        "the status page, /connect and /metrics",
+    )?;
     let routes = Routes::build(settings, &store, metrics, &shutdown).await?;
     tracing::info!(
         webhooks = %public_addr,
