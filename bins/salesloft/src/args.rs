@@ -77,6 +77,37 @@ pub(crate) struct OverrideArgs {
     /// A call disposition that counts as connected (repeatable).
     #[arg(long = "connected-disposition")]
     pub(crate) connected_dispositions: Vec<String>,
+    /// Seconds between two scheduled syncs of each of its streams (10 to 86,400).
+    #[arg(long)]
+    pub(crate) sync_every_secs: Option<u64>,
+    /// A people field's two-way policy, FIELD=POLICY (salesloft_wins, local_wins,
+    /// salesloft_unless_blank, local_unless_blank, newest_wins, none); repeatable.
+    #[arg(long = "field-policy", value_parser = field_policy)]
+    pub(crate) field_policies: Vec<(String, salesloft_services::FieldPolicy)>,
+    /// The policy of every people field no policy names.
+    #[arg(long, value_parser = policy)]
+    pub(crate) default_policy: Option<salesloft_services::FieldPolicy>,
+}
+
+/// `FIELD=POLICY`.
+fn field_policy(text: &str) -> Result<(String, salesloft_services::FieldPolicy), String> {
+    let (field, name) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not FIELD=POLICY"))?;
+    if field.trim().is_empty() {
+        return Err(format!("{text:?} names no field"));
+    }
+    Ok((field.trim().to_owned(), policy(name)?))
+}
+
+/// A policy by its name.
+fn policy(name: &str) -> Result<salesloft_services::FieldPolicy, String> {
+    serde_json::from_value(serde_json::Value::String(name.trim().to_owned())).map_err(|_| {
+        format!(
+            "{name:?} is not a policy (salesloft_wins, local_wins, salesloft_unless_blank, \
+             local_unless_blank, newest_wins, none)"
+        )
+    })
 }
 
 #[derive(Debug, Subcommand)]

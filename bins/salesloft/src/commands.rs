@@ -69,14 +69,20 @@ pub(crate) struct Target<'a> {
     pub(crate) team: Option<&'a salesloft_storage::TeamSlug>,
 }
 
-/// The store scoped to the team a command acts on, and that team.
+/// The store scoped to the team a command acts on, that team, and the settings it runs with
+/// (the deployment's with the team's overrides: its time zone, policies, budget).
 async fn team_store(
     settings: &Settings,
     team: Option<&salesloft_storage::TeamSlug>,
-) -> Result<(Store, salesloft_storage::TeamRecord), CliError> {
+) -> Result<(Store, salesloft_storage::TeamRecord, Settings), CliError> {
     let store = salesloft_runtime::open_store(settings).await?;
-    match salesloft_runtime::teams::resolve_team(&store, settings, team).await {
-        Ok(record) => Ok((store.team(record.id), record)),
+    let resolved = async {
+        let record = salesloft_runtime::teams::resolve_team(&store, settings, team).await?;
+        let applied = salesloft_runtime::teams::team_settings(settings, &record)?;
+        Ok::<_, salesloft_runtime::Error>((record, applied))
+    };
+    match resolved.await {
+        Ok((record, applied)) => Ok((store.team(record.id), record, applied)),
         Err(e) => {
             store.close().await;
             Err(e.into())
@@ -133,8 +139,8 @@ pub(crate) async fn run(
             result
         }
         command if command.is_offline() => {
-            let (store, _) = team_store(settings, target.team).await?;
-            let result = run_offline(command, settings, &store).await;
+            let (store, _, settings) = team_store(settings, target.team).await?;
+            let result = run_offline(command, &settings, &store).await;
             store.close().await;
             result
         }
@@ -206,7 +212,7 @@ async fn run_online(
     team: Option<&salesloft_storage::TeamSlug>,
     display: &Display,
 ) -> Result<(), CliError> {
-    let (store, record) = team_store(settings, team).await?;
+    let (store, record, ref settings) = team_store(settings, team).await?;
     let (builder, budget) =
         salesloft_runtime::teams::team_client_builder(&store, settings, &record).await?;
     let meter = Arc::new(Metered::new(budget));

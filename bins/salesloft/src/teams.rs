@@ -59,11 +59,16 @@ fn overrides_of(given: OverrideArgs, current: TeamOverrides) -> TeamOverrides {
     let dispositions = (!given.connected_dispositions.is_empty())
         .then_some(given.connected_dispositions)
         .or(current.connected_dispositions.clone());
+    let mut policies = current.field_policies.clone();
+    policies.extend(given.field_policies);
     current
         .clone()
         .with_time_zone(given.time_zone.or(current.time_zone))
         .with_budget_per_minute(given.budget_per_minute.or(current.budget_per_minute))
         .with_connected_dispositions(dispositions)
+        .with_sync_every_secs(given.sync_every_secs.or(current.sync_every_secs))
+        .with_field_policies(policies)
+        .with_default_policy(given.default_policy.or(current.default_policy))
 }
 
 async fn set(

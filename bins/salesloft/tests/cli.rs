@@ -1420,6 +1420,55 @@ fn teams_are_added_listed_scoped_paused_and_removed_from_the_command_line() {
     let (_, status_b, _) = run(&["--team", "b", "status"]);
     assert_eq!(row(&status_b, "people")[1], "7", "{status_b}");
 
+    // Team b's own field policies and sync interval: a push to b follows b's policies.
+    let (ok, _, err) = run(&["teams", "set", "b", "--field-policy", "title=always"]);
+    assert!(!ok && err.contains("not a policy"), "{err}");
+    let (ok, _, err) = run(&["teams", "set", "b", "--sync-every-secs", "5"]);
+    assert!(!ok && err.contains("jobs.sync_every_secs"), "{err}");
+    let (ok, out, err) = run(&[
+        "teams",
+        "set",
+        "b",
+        "--sync-every-secs",
+        "60",
+        "--field-policy",
+        "title=none",
+        "--default-policy",
+        "none",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(r#""sync_every_secs":60"#)
+            && out.contains(r#""field_policies":{"title":"none"}"#)
+            && out.contains(r#""default_policy":"none""#)
+            && out.contains(r#""budget_per_minute":300"#),
+        "what was set before stays: {out}"
+    );
+    let b_person = b.snapshot()["people"][0]["id"].as_i64().unwrap();
+    let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    std::fs::write(
+        dir.0.join("b.jsonl"),
+        format!(
+            "{}\n",
+            serde_json::json!({"id": b_person, "title": "Set for b", "changed_at": later})
+        ),
+    )
+    .unwrap();
+    let (ok, out, err) = run(&["--team", "b", "people", "push", "--file", "b.jsonl"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("0 updated, 1 unchanged"),
+        "b syncs no title: {out}"
+    );
+    let (ok, _, err) = run(&["teams", "set", "b", "--field-policy", "title=local_wins"]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = run(&["--team", "b", "people", "push", "--file", "b.jsonl"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("0 created, 1 updated"),
+        "now b's title is the local one: {out}"
+    );
+
     let (ok, out, err) = run(&[
         "--team",
         "b",

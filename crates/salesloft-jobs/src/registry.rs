@@ -46,6 +46,13 @@ pub trait TeamRegistries: Send + Sync + 'static {
         let _ = team;
         true
     }
+
+    /// `team`'s own schedules when they differ from the runner's (a sync interval of its
+    /// own); `None`, the default, runs the runner's.
+    fn schedules(&self, team: &salesloft_storage::TeamRecord) -> Option<Vec<crate::Schedule>> {
+        let _ = team;
+        None
+    }
 }
 
 /// The job kinds a runner runs. Register each handler once; enqueue with [`Registry::job`].

@@ -79,22 +79,24 @@ impl Jobs {
             Jobs::One(_) => return tick_team(store, schedules, now, starting).await,
             Jobs::Teams(teams, scheduled) => (teams, scheduled),
         };
-        let active: BTreeSet<TeamId> = store
+        let served: Vec<_> = store
             .teams()
             .await?
             .into_iter()
             .filter(|t| t.state == TeamState::Active && teams.serves(t.id))
-            .map(|t| t.id)
             .collect();
         let seen = scheduled
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        for team in &active {
-            let first = starting || !seen.contains(team);
-            tick_team(&store.team(*team), schedules, now, first).await?;
+        for team in &served {
+            let first = starting || !seen.contains(&team.id);
+            let own = teams.schedules(team);
+            let schedules = own.as_deref().unwrap_or(schedules);
+            tick_team(&store.team(team.id), schedules, now, first).await?;
         }
-        *scheduled.lock().unwrap_or_else(PoisonError::into_inner) = active;
+        *scheduled.lock().unwrap_or_else(PoisonError::into_inner) =
+            served.iter().map(|t| t.id).collect();
         Ok(())
     }
 }
@@ -104,4 +106,78 @@ async fn tick_team(store: &Store, schedules: &[Schedule], now: i64, starting: bo
         s.tick(store, now, starting).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::{Job, JobContext, Outcome};
+    use salesloft_storage::testing::TestDb;
+    use salesloft_storage::{Keyring, NewTeam, SecretsKey, TeamCredentials, TeamRecord, TeamSlug};
+    use std::time::Duration;
+
+    struct Nop;
+
+    #[async_trait::async_trait]
+    impl Job for Nop {
+        type Payload = ();
+        const KIND: &'static str = "nop";
+        async fn run(&self, (): (), _: &JobContext) -> Result<Outcome, JobError> {
+            Ok(Outcome::Done)
+        }
+    }
+
+    /// The team named `fast` syncs every minute; the others on the runner's hour.
+    struct FastTeam;
+
+    #[async_trait::async_trait]
+    impl TeamRegistries for FastTeam {
+        async fn registry(&self, _: TeamId) -> Result<Arc<Registry>, JobError> {
+            Ok(Arc::default())
+        }
+
+        fn schedules(&self, team: &TeamRecord) -> Option<Vec<Schedule>> {
+            (team.slug.as_str() == "fast").then(|| {
+                vec![Schedule::every::<Nop>("sync", &(), Duration::from_secs(60)).unwrap()]
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_team_with_schedules_of_its_own_is_ticked_on_them() {
+        let db = TestDb::sqlite().await.unwrap();
+        let (key, _) = SecretsKey::generate("k1");
+        let store = db.store.clone().with_keyring(Arc::new(Keyring::new(key)));
+        let fast = store
+            .add_team(&NewTeam {
+                slug: TeamSlug::parse("fast").unwrap(),
+                base_url: "https://api.salesloft.com".into(),
+                salesloft_team_id: Some(7),
+                name: None,
+                credentials: TeamCredentials::ApiKey("ak_fast".to_owned().into()),
+                settings: serde_json::json!({}),
+            })
+            .await
+            .unwrap();
+        let hourly = [Schedule::every::<Nop>("sync", &(), Duration::from_secs(3600)).unwrap()];
+        let now = 1_800_000_123_000;
+        Jobs::teams(Arc::new(FastTeam))
+            .tick(&store, &hourly, now, false)
+            .await
+            .unwrap();
+        let next = |team: TeamId| {
+            let store = store.team(team);
+            async move {
+                let jobs = store.jobs(None, Some("nop"), 10).await.unwrap();
+                assert_eq!(jobs.len(), 1);
+                jobs[0].run_at_ms
+            }
+        };
+        assert_eq!(next(fast.id).await, 1_800_000_180_000, "the next minute");
+        assert_eq!(
+            next(TeamId::DEFAULT).await,
+            1_800_003_600_000,
+            "the next hour"
+        );
+    }
 }

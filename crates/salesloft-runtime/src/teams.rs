@@ -24,6 +24,10 @@ use secrecy::ExposeSecret;
 use crate::error::{Error, Result};
 use crate::settings::Settings;
 
+mod overrides;
+
+pub use overrides::{TeamOverrides, team_settings};
+
 /// Adds or wraps job kinds on top of the built-in ones, for each team's registry.
 pub type CustomizeJobs = Arc<dyn Fn(Registry, &Context) -> Registry + Send + Sync>;
 
@@ -42,62 +46,6 @@ pub struct TeamConnection {
     pub credentials: TeamCredentials,
     /// Where it differs from the deployment's settings.
     pub overrides: TeamOverrides,
-}
-
-/// What a team may set apart from the deployment's settings, kept as JSON in its `teams`
-/// row (unknown keys are refused). Every job of the team, its client and its budget use the
-/// deployment's settings with these applied ([`TeamOverrides::apply`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct TeamOverrides {
-    /// Its IANA time zone, such as `Europe/Paris` (else `team.time_zone`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub time_zone: Option<String>,
-    /// Its cost budget per minute, 1 to 600 (else `budget.per_minute`): a team whose
-    /// SalesLoft budget other integrations share takes less.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub budget_per_minute: Option<u32>,
-    /// Call dispositions that count as connected (else `team.connected_dispositions`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub connected_dispositions: Option<Vec<String>>,
-}
-
-salesloft_client::with_setters!(TeamOverrides {
-    with_time_zone => time_zone: Option<String>,
-    with_budget_per_minute => budget_per_minute: Option<u32>,
-    with_connected_dispositions => connected_dispositions: Option<Vec<String>>,
-});
-
-impl TeamOverrides {
-    /// `team`'s, as its row keeps them.
-    pub fn of(team: &TeamRecord) -> Result<Self> {
-        serde_json::from_value(team.settings.clone()).map_err(|e| Error::Invalid {
-            key: format!("teams.{}.settings", team.slug),
-            message: e.to_string(),
-        })
-    }
-
-    /// `settings` with these applied, checked as the deployment's are (a time zone that is
-    /// not one, a budget out of range, are refused naming the key).
-    pub fn apply(&self, settings: &Settings) -> Result<Settings> {
-        let mut applied = settings.clone();
-        if let Some(zone) = &self.time_zone {
-            applied.team.time_zone = zone.parse().map_err(|_| Error::Invalid {
-                key: "team.time_zone".into(),
-                message: format!("{zone:?} is not an IANA time zone"),
-            })?;
-        }
-        if let Some(per_minute) = self.budget_per_minute {
-            applied.budget.per_minute = per_minute;
-            applied.budget.burst = applied.budget.burst.min(per_minute);
-        }
-        if let Some(dispositions) = &self.connected_dispositions {
-            applied.team.connected_dispositions = dispositions.clone();
-        }
-        applied.validate()?;
-        Ok(applied)
-    }
 }
 
 /// Connect a team: ask SalesLoft who it is (`GET /v2/team` with its credentials, so a key
@@ -139,7 +87,8 @@ pub async fn connect_team(
 /// maintenance of a worker.
 pub async fn start_backfill(store: &Store, settings: &Settings, team: &TeamRecord) -> Result<()> {
     let team_store = store.team(team.id);
-    for schedule in salesloft_webhooks::jobs::builtin_schedules(settings.sync_every())? {
+    let every = team_settings(settings, team)?.sync_every();
+    for schedule in salesloft_webhooks::jobs::builtin_schedules(every)? {
         schedule.start_now(&team_store).await?;
     }
     Ok(())
@@ -181,7 +130,7 @@ pub async fn team_client_builder(
     settings: &Settings,
     team: &TeamRecord,
 ) -> Result<(ClientBuilder, SharedBudget)> {
-    let settings = &TeamOverrides::of(team)?.apply(settings)?;
+    let settings = &team_settings(settings, team)?;
     let scoped = store.team(team.id);
     let (builder, budget_key) = if team.id == TeamId::DEFAULT {
         (
@@ -217,7 +166,7 @@ pub async fn team_budget(
     let Some(key) = team_budget_key(settings, team) else {
         return Ok(None);
     };
-    let config = TeamOverrides::of(team)?.apply(settings)?.budget();
+    let config = team_settings(settings, team)?.budget();
     Ok(Some(
         SharedBudget::new(store.team(team.id), key, config).await?,
     ))
@@ -340,7 +289,7 @@ impl TeamJobs {
             message: "no such team".into(),
         })?;
         let client = team_client(&self.store, &self.settings, &record).await?;
-        let settings = &TeamOverrides::of(&record)?.apply(&self.settings)?;
+        let settings = &team_settings(&self.settings, &record)?;
         let scoped = self.store.team(team);
         if team == TeamId::DEFAULT {
             // Jobs held for credentials SalesLoft rejected are this process's to run if its
@@ -385,6 +334,18 @@ impl TeamRegistries for TeamJobs {
     /// deployment serving only connected teams).
     fn serves(&self, team: TeamId) -> bool {
         team != TeamId::DEFAULT || self.settings.has_credentials()
+    }
+
+    /// The built-in schedules at the team's own sync interval, when it has one.
+    fn schedules(&self, team: &TeamRecord) -> Option<Vec<salesloft_jobs::Schedule>> {
+        let every = TeamOverrides::of(team).ok()?.sync_every_secs?;
+        match salesloft_webhooks::jobs::builtin_schedules(Duration::from_secs(every)) {
+            Ok(schedules) => Some(schedules),
+            Err(e) => {
+                tracing::warn!(team = %team.slug, error = %e, "the team's schedules could not be made; it runs the deployment's");
+                None
+            }
+        }
     }
 }
 
@@ -486,78 +447,5 @@ mod tests {
             "globex"
         );
         assert!(resolved(&store, &keyed, Some("nobody")).await.is_err());
-    }
-}
-
-#[cfg(test)]
-mod override_tests {
-    use super::*;
-
-    #[test]
-    fn a_team_differs_only_where_it_says_and_is_checked_like_the_deployment() {
-        let deployment = Settings::defaults().unwrap();
-        let none = TeamOverrides::default().apply(&deployment).unwrap();
-        assert_eq!(none.budget.per_minute, deployment.budget.per_minute);
-        let paris = TeamOverrides::default()
-            .with_time_zone(Some("Europe/Paris".into()))
-            .with_budget_per_minute(Some(120))
-            .apply(&deployment)
-            .unwrap();
-        assert_eq!(paris.team.time_zone, salesloft_storage::Tz::Europe__Paris);
-        assert_eq!(paris.budget().per_minute, 120);
-        assert_eq!(paris.api.base_url, deployment.api.base_url);
-        let nowhere = TeamOverrides::default().with_time_zone(Some("Mars/Olympus".into()));
-        assert!(
-            nowhere
-                .apply(&deployment)
-                .unwrap_err()
-                .to_string()
-                .contains("team.time_zone")
-        );
-        let greedy = TeamOverrides::default().with_budget_per_minute(Some(601));
-        assert!(
-            greedy
-                .apply(&deployment)
-                .unwrap_err()
-                .to_string()
-                .contains("budget.per_minute")
-        );
-        // What a row keeps: unknown keys are refused, naming the team.
-        let mut row = TeamRecord {
-            id: TeamId::new(2),
-            slug: TeamSlug::parse("acme").unwrap(),
-            base_url: String::new(),
-            salesloft_team_id: None,
-            name: None,
-            state: salesloft_storage::TeamState::Active,
-            settings: serde_json::json!({"budget_per_minute": 50}),
-            created_at_ms: 0,
-            updated_at_ms: 0,
-        };
-        assert_eq!(TeamOverrides::of(&row).unwrap().budget_per_minute, Some(50));
-        row.settings = serde_json::json!({"budget": 50});
-        assert!(
-            TeamOverrides::of(&row)
-                .unwrap_err()
-                .to_string()
-                .contains("teams.acme.settings")
-        );
-
-        // An active team whose key SalesLoft rejected shows so; a paused one stays paused.
-        let hold = salesloft_client::CredentialHold {
-            credential: "key:0".into(),
-            since_ms: 1,
-            request: "GET /v2/people".into(),
-            status: Some(401),
-            message: None,
-            probe_at_ms: 2,
-        };
-        assert_eq!(shown_state(&row, &[]), "active");
-        assert_eq!(
-            shown_state(&row, std::slice::from_ref(&hold)),
-            "credentials_rejected"
-        );
-        row.state = salesloft_storage::TeamState::Paused;
-        assert_eq!(shown_state(&row, &[hold]), "paused");
     }
 }
