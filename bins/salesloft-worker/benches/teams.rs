@@ -1,6 +1,6 @@
-//! Many teams on one PostgreSQL: `BENCH_TEAMS` small SalesLoft teams (default 200), each an
-//! offline SalesLoft of its own (its own key, data, 600-per-minute budget and webhooks),
-//! connected to one deployment and served by `BENCH_WORKERS` (default 3) `salesloft-worker`
+//! Many teams on one PostgreSQL: `BENCH_TEAMS` small SalesLoft teams (default 200), served by
+//! one sandbox at one address as SalesLoft serves every team at one API (each with its own
+//! team id, key, data, 600-per-minute budget and webhooks), connected to one deployment and served by `BENCH_WORKERS` (default 3) `salesloft-worker`
 //! processes. Prints, from one run:
 //! - one small team alone, then every team together: time until every copy equals its
 //!   SalesLoft, stream by stream, and the records per second of each (their ratio is the
@@ -70,18 +70,19 @@ async fn deployment() -> Deployment {
     }
 }
 
+/// `n` teams of `size` in one sandbox, each with its own SalesLoft id and key.
 async fn sandboxes(n: usize, size: TeamSize, seed: u64) -> Vec<SandboxHandle> {
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let config = SandboxConfig {
+    let configs = (0..n)
+        .map(|i| SandboxConfig {
             team: size,
             seed: seed + i as u64,
+            team_id: (seed * 1_000 + i as u64) as i64,
+            api_keys: vec![format!("ak_bench_team_{seed}_{i:05}_0123456789abcdef")],
             rate_limit_per_minute: Some(600),
             ..SandboxConfig::default()
-        };
-        out.push(Sandbox::start(config).await.unwrap());
-    }
-    out
+        })
+        .collect();
+    Sandbox::start_teams(configs).await.unwrap()
 }
 
 async fn connect(d: &Deployment, prefix: &str, sandboxes: &[SandboxHandle]) -> Vec<TeamRecord> {

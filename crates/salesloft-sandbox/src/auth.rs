@@ -60,13 +60,21 @@ impl AuthState {
         }
     }
 
+    /// Whether `token` is one of its API keys or an access token it issued (expired or not).
+    pub fn knows(&self, token: &str) -> bool {
+        self.api_keys.contains(token) || self.access.contains_key(token)
+    }
+
+    /// Whether it issued the code or refresh token a token request (`params`) presents.
+    pub fn issued(&self, p: &Map<String, Value>) -> bool {
+        let get = |k: &str| p.get(k).and_then(Value::as_str);
+        get("code").is_some_and(|c| self.codes.contains_key(c))
+            || get("refresh_token").is_some_and(|r| self.refresh.contains_key(r))
+    }
+
     /// Check an `Authorization` header value.
     pub fn check(&self, authorization: Option<&str>, now_ms: i64) -> Result<(), ApiError> {
-        let Some(token) = authorization.and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-                .map(str::trim)
-        }) else {
+        let Some(token) = authorization.and_then(bearer) else {
             return Err(ApiError::unauthorized(
                 "No Bearer Token attached to request, please see documentation at developers.salesloft.com",
             ));
@@ -192,6 +200,14 @@ impl AuthState {
             "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.",
         )
     }
+}
+
+/// The token of an `Authorization: Bearer` header value.
+pub(crate) fn bearer(header: &str) -> Option<&str> {
+    header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
 }
 
 fn token_error(status: StatusCode, error: &str, description: &str) -> TokenError {

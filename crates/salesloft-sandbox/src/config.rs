@@ -28,6 +28,9 @@ pub struct SandboxConfig {
     pub seed: u64,
     /// How much data to generate.
     pub team: TeamSize,
+    /// The team's SalesLoft id ([`crate::TEAM_ID`] unless set): the teams of one sandbox
+    /// ([`crate::Sandbox::start_teams`]) need ids of their own.
+    pub team_id: i64,
     /// The team's offset from UTC in minutes (timestamps are written in it). Default -300.
     pub utc_offset_minutes: i32,
     /// The team's cost budget per minute; `None` turns rate limiting off. Default 600.
@@ -59,6 +62,7 @@ impl Default for SandboxConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             seed: 1,
             team: TeamSize::default(),
+            team_id: crate::TEAM_ID,
             utc_offset_minutes: -300,
             rate_limit_per_minute: Some(600),
             send_retry_after: false,

@@ -39,38 +39,91 @@ impl Sandbox {
     /// Generate the team, bind, and serve in the background until the handle is dropped or
     /// [`SandboxHandle::shutdown`] is called. Must run inside a tokio runtime.
     pub async fn start(config: SandboxConfig) -> Result<SandboxHandle, SandboxError> {
-        let api_key = config
-            .api_keys
-            .first()
-            .cloned()
-            .unwrap_or_else(|| DEFAULT_API_KEY.to_owned());
-        let bind = config.bind;
-        let simulator = config.simulator;
-        let shared = server::Shared::new(config)?;
+        let mut teams = Self::start_teams(vec![config]).await?;
+        teams
+            .pop()
+            .ok_or_else(|| SandboxError::Config("no team to serve".into()))
+    }
+
+    /// Serve several SalesLoft teams at one address, as SalesLoft serves every team at one
+    /// API: each with its own data, API keys and OAuth tokens (a request acts on the team
+    /// its credentials belong to), budget, faults, webhooks and simulator. Give each a
+    /// `team_id` and API keys of its own; the first team's `bind` is used, and it answers
+    /// the control API (`/__sandbox`) and credentials no team knows. The authorize page
+    /// approves for the team whose `team_id` its `team_id` parameter names, else the first.
+    /// One handle per team, in order; serving stops when the last is dropped (or at any
+    /// handle's [`SandboxHandle::shutdown`]).
+    pub async fn start_teams(
+        configs: Vec<SandboxConfig>,
+    ) -> Result<Vec<SandboxHandle>, SandboxError> {
+        let Some(bind) = configs.first().map(|c| c.bind) else {
+            return Err(SandboxError::Config("no team to serve".into()));
+        };
+        let mut teams = Vec::with_capacity(configs.len());
+        let mut starts = Vec::with_capacity(configs.len());
+        for config in configs {
+            let api_key = config
+                .api_keys
+                .first()
+                .cloned()
+                .unwrap_or_else(|| DEFAULT_API_KEY.to_owned());
+            starts.push((api_key, config.simulator));
+            teams.push(server::Shared::new(config)?);
+        }
         let listener = tokio::net::TcpListener::bind(bind).await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel();
-        let task = tokio::spawn(server::serve(Arc::clone(&shared), listener, rx));
-        if let Some(sim) = simulator {
-            shared.start_simulator(sim);
-        }
-        Ok(SandboxHandle {
-            shared,
-            addr,
-            api_key,
-            shutdown: Some(tx),
-            task: Some(task),
-        })
+        let served = Arc::new(server::Teams::new(teams.clone()));
+        let task = tokio::spawn(server::serve(served, listener, rx));
+        let serving = Arc::new(Serving {
+            shutdown: std::sync::Mutex::new(Some(tx)),
+            task: std::sync::Mutex::new(Some(task)),
+        });
+        let handles = teams
+            .into_iter()
+            .zip(starts)
+            .map(|(shared, (api_key, simulator))| {
+                if let Some(sim) = simulator {
+                    shared.start_simulator(sim);
+                }
+                SandboxHandle {
+                    shared,
+                    addr,
+                    api_key,
+                    serving: Arc::clone(&serving),
+                }
+            })
+            .collect();
+        Ok(handles)
     }
 }
 
-/// A running sandbox. Dropping it stops the server.
+/// The server of one or more teams' handles: stopped when the last handle goes.
+struct Serving {
+    shutdown: std::sync::Mutex<Option<oneshot::Sender<()>>>,
+    task: std::sync::Mutex<Option<tokio::task::JoinHandle<Result<(), SandboxError>>>>,
+}
+
+impl Serving {
+    fn stop(&self) {
+        if let Some(tx) = server::lock(&self.shutdown).take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A running sandbox (one team of it). Dropping the last handle of a sandbox stops it.
 pub struct SandboxHandle {
     shared: Arc<server::Shared>,
     addr: SocketAddr,
     api_key: String,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<Result<(), SandboxError>>>,
+    serving: Arc<Serving>,
 }
 
 impl std::fmt::Debug for SandboxHandle {
@@ -232,13 +285,12 @@ impl SandboxHandle {
         self.shared.oauth_stats()
     }
 
-    /// Stop serving and wait for the server to finish.
-    pub async fn shutdown(mut self) -> Result<(), SandboxError> {
+    /// Stop serving (every team of this sandbox) and wait for the server to finish.
+    pub async fn shutdown(self) -> Result<(), SandboxError> {
         self.shared.stop_simulator();
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
+        self.serving.stop();
+        let task = server::lock(&self.serving.task).take();
+        if let Some(task) = task {
             return task
                 .await
                 .map_err(|e| SandboxError::Config(format!("server task failed: {e}")))?;
@@ -250,8 +302,5 @@ impl SandboxHandle {
 impl Drop for SandboxHandle {
     fn drop(&mut self) {
         self.shared.stop_simulator();
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
     }
 }

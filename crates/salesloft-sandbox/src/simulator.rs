@@ -316,7 +316,7 @@ mod tests {
     #[test]
     fn every_action_changes_the_world_and_emits_events() {
         let offset = chrono::FixedOffset::west_opt(5 * 3600).unwrap();
-        let mut w = World::generate(5, TeamSize::default(), offset).unwrap();
+        let mut w = World::generate(5, TeamSize::default(), offset, crate::TEAM_ID).unwrap();
         let mut rng = fastrand::Rng::with_seed(1);
         for (action, _) in WEIGHTS {
             let mut emitted = 0;

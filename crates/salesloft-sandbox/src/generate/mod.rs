@@ -47,12 +47,14 @@ pub struct Generated {
     pub notes: Vec<Note>,
 }
 
-/// Generate a team of `size` from `seed`, with timestamps in `offset`. Each kind of record
-/// comes from its own function, in an order fixed so the same seed gives the same records.
-pub fn generate(seed: u64, size: TeamSize, offset: FixedOffset) -> Generated {
+/// Generate team `team_id` of `size` from `seed`, with timestamps in `offset`. Each kind of
+/// record comes from its own function, in an order fixed so the same seed gives the same
+/// records.
+pub fn generate(seed: u64, size: TeamSize, offset: FixedOffset, team_id: i64) -> Generated {
     let mut g = tools::Gen {
         rng: fastrand::Rng::with_seed(seed),
         offset,
+        team_id,
     };
     let size = TeamSize {
         users: size.users.max(1),
@@ -101,13 +103,13 @@ mod tests {
 
     #[test]
     fn the_same_seed_gives_the_same_bytes() {
-        let a = generate(7, TeamSize::default(), offset());
-        let b = generate(7, TeamSize::default(), offset());
+        let a = generate(7, TeamSize::default(), offset(), TEAM_ID);
+        let b = generate(7, TeamSize::default(), offset(), TEAM_ID);
         assert_eq!(
             serde_json::to_string(&a.people).unwrap(),
             serde_json::to_string(&b.people).unwrap()
         );
-        let c = generate(8, TeamSize::default(), offset());
+        let c = generate(8, TeamSize::default(), offset(), TEAM_ID);
         assert_ne!(
             serde_json::to_string(&a.people).unwrap(),
             serde_json::to_string(&c.people).unwrap()
@@ -116,7 +118,7 @@ mod tests {
 
     #[test]
     fn people_have_tie_groups_larger_than_a_page_and_unique_emails() {
-        let g = generate(1, TeamSize::default(), offset());
+        let g = generate(1, TeamSize::default(), offset(), TEAM_ID);
         let mut by_instant: HashMap<i64, usize> = HashMap::new();
         for p in &g.people {
             *by_instant
@@ -139,7 +141,7 @@ mod tests {
 
     #[test]
     fn memberships_are_unique_per_person_and_cadence_and_people_list_their_cadences() {
-        let g = generate(3, TeamSize::default(), offset());
+        let g = generate(3, TeamSize::default(), offset(), TEAM_ID);
         let pairs: HashSet<_> = g
             .memberships
             .iter()

@@ -6,9 +6,7 @@ use salesloft_model::{
 };
 use serde_json::json;
 
-use super::size::{
-    FIRST_ACCOUNT_ID, FIRST_CADENCE_ID, FIRST_STEP_ID, FIRST_USER_ID, TEAM_ID, TeamSize,
-};
+use super::size::{FIRST_ACCOUNT_ID, FIRST_CADENCE_ID, FIRST_STEP_ID, FIRST_USER_ID, TeamSize};
 use super::tools::{Gen, capitalise, guid, r};
 use super::words::{CITIES, FIRST_NAMES, INDUSTRIES, LAST_NAMES, TAGS, TITLES};
 
@@ -78,7 +76,7 @@ pub(crate) fn users(g: &mut Gen, size: &TeamSize) -> Vec<User> {
             phone_number_assignment: None,
             group: None,
             team: Some(Ref {
-                id: TeamId(TEAM_ID),
+                id: TeamId(g.team_id),
                 href: Some("https://api.salesloft.com/v2/team".into()),
             }),
             role: Some(Ref {

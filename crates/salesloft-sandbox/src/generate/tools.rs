@@ -26,10 +26,11 @@ where
     }
 }
 
-/// The generator's random source and the team's offset.
+/// The generator's random source, the team's offset and its SalesLoft id.
 pub(crate) struct Gen {
     pub(crate) rng: fastrand::Rng,
     pub(crate) offset: FixedOffset,
+    pub(crate) team_id: i64,
 }
 
 impl Gen {

@@ -11,8 +11,10 @@ use super::respond::{json_response, request_params};
 use super::state::{Shared, lock, now_ms};
 use crate::query::Params;
 
+/// `POST /oauth/token`, answered by the team that issued the code or refresh token (the
+/// first for a client-credentials grant or a grant no team issued).
 pub(crate) fn token(
-    shared: &Arc<Shared>,
+    teams: &[Arc<Shared>],
     headers: &HeaderMap,
     query: Option<&str>,
     body: &[u8],
@@ -21,6 +23,13 @@ pub(crate) fn token(
         Ok(p) => p,
         Err(e) => return json_response(e.status, &e.body),
     };
+    let Some(first) = teams.first() else {
+        return json_response(StatusCode::NOT_FOUND, &json!({"error": "no team"}));
+    };
+    let shared = teams
+        .iter()
+        .find(|t| lock(&t.auth).issued(&params))
+        .unwrap_or(first);
     match lock(&shared.auth).token(&params, now_ms()) {
         Ok(v) => json_response(StatusCode::OK, &v),
         Err((status, v)) => json_response(status, &v),
@@ -29,8 +38,20 @@ pub(crate) fn token(
 
 /// `GET /oauth/authorize`: the sandbox approves at once and redirects back with a code (and
 /// the `state` it was sent, unless configured not to).
-pub(crate) fn authorize(shared: &Arc<Shared>, query: Option<&str>) -> Response<Body> {
+/// With several teams, `team_id` (a sandbox parameter: who signs in) picks the team that
+/// grants; else the first does.
+pub(crate) fn authorize(teams: &[Arc<Shared>], query: Option<&str>) -> Response<Body> {
     let p = Params::parse(query);
+    let wanted = p.get("team_id").and_then(|id| id.parse::<i64>().ok());
+    let Some(shared) = teams
+        .iter()
+        .find(|t| wanted.is_none_or(|id| super::read(&t.world).team_id == id))
+    else {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": "invalid_request", "error_description": "no such team"}),
+        );
+    };
     let (Some(client_id), Some(redirect)) = (p.get("client_id"), p.get("redirect_uri")) else {
         return json_response(
             StatusCode::BAD_REQUEST,

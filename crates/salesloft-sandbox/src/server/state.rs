@@ -117,7 +117,7 @@ pub(crate) use salesloft_model::now_ms;
 
 impl Shared {
     pub(crate) fn new(config: SandboxConfig) -> Result<Arc<Self>, SandboxError> {
-        let world = World::generate(config.seed, config.team, config.offset()?)?;
+        let world = World::generate(config.seed, config.team, config.offset()?, config.team_id)?;
         let auth = AuthState::new(
             &config.api_keys,
             &config.oauth_clients,
@@ -161,8 +161,11 @@ impl Shared {
 
     /// Regenerate the world from `seed` and `team`; forget logs and counters.
     pub(crate) fn reseed(&self, seed: u64, team: TeamSize) -> Result<(), SandboxError> {
-        let offset = lock(&self.config).offset()?;
-        let world = World::generate(seed, team, offset)?;
+        let (offset, team_id) = {
+            let c = lock(&self.config);
+            (c.offset()?, c.team_id)
+        };
+        let world = World::generate(seed, team, offset, team_id)?;
         *write(&self.world) = world;
         {
             let mut c = lock(&self.config);

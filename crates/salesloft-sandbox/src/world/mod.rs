@@ -69,6 +69,8 @@ pub struct Subscription {
 pub struct World {
     /// The team's UTC offset: every timestamp is written in it.
     pub offset: FixedOffset,
+    /// The team's SalesLoft id (`/v2/team`, users' team, subscriptions' tenant).
+    pub team_id: i64,
     /// The user the API credentials act as.
     pub me: i64,
     collections: BTreeMap<Kind, Collection>,
@@ -159,9 +161,14 @@ const SENIORITIES: &[&str] = &[
 
 impl World {
     /// A world holding `generated`.
-    pub fn from_generated(generated: Generated, offset: FixedOffset) -> Result<Self, SandboxError> {
+    pub fn from_generated(
+        generated: Generated,
+        offset: FixedOffset,
+        team_id: i64,
+    ) -> Result<Self, SandboxError> {
         let mut w = World {
             offset,
+            team_id,
             me: generated
                 .users
                 .first()
@@ -238,9 +245,18 @@ impl World {
         Ok(w)
     }
 
-    /// A freshly generated world.
-    pub fn generate(seed: u64, size: TeamSize, offset: FixedOffset) -> Result<Self, SandboxError> {
-        Self::from_generated(generate::generate(seed, size, offset), offset)
+    /// A freshly generated world of team `team_id`.
+    pub fn generate(
+        seed: u64,
+        size: TeamSize,
+        offset: FixedOffset,
+        team_id: i64,
+    ) -> Result<Self, SandboxError> {
+        Self::from_generated(
+            generate::generate(seed, size, offset, team_id),
+            offset,
+            team_id,
+        )
     }
 
     /// The collection of `kind`.
@@ -263,7 +279,7 @@ impl World {
     /// The team object (`GET /v2/team`).
     pub fn team_json(&self) -> Value {
         json!({
-            "id": generate::TEAM_ID,
+            "id": self.team_id,
             "name": "Sandbox Team",
             "plan": "enterprise",
             "license_limit": 250,
@@ -309,7 +325,7 @@ impl World {
             callback_token: field("callback_token")?,
             event_type: field("event_type")?,
             enabled: true,
-            tenant_id: generate::TEAM_ID,
+            tenant_id: self.team_id,
             user_guid: self
                 .get::<User>(Kind::USERS, self.me)
                 .ok()

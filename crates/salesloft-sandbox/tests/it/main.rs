@@ -6,4 +6,5 @@ mod api;
 mod client;
 mod faults_and_limits;
 mod helpers;
+mod teams;
 mod webhooks_and_oauth;
