@@ -22,6 +22,7 @@ pub struct OAuthClient {
 #[derive(Debug)]
 pub struct AuthState {
     api_keys: HashSet<String>,
+    revoked_keys: HashSet<String>,
     clients: Vec<OAuthClient>,
     ttl_ms: i64,
     access: HashMap<String, i64>,
@@ -50,6 +51,7 @@ impl AuthState {
     pub fn new(api_keys: &[String], clients: &[OAuthClient], ttl_ms: i64, seed: u64) -> Self {
         Self {
             api_keys: api_keys.iter().cloned().collect(),
+            revoked_keys: HashSet::new(),
             clients: clients.to_vec(),
             ttl_ms,
             access: HashMap::new(),
@@ -62,7 +64,9 @@ impl AuthState {
 
     /// Whether `token` is one of its API keys or an access token it issued (expired or not).
     pub fn knows(&self, token: &str) -> bool {
-        self.api_keys.contains(token) || self.access.contains_key(token)
+        self.api_keys.contains(token)
+            || self.revoked_keys.contains(token)
+            || self.access.contains_key(token)
     }
 
     /// Whether it issued the code or refresh token a token request (`params`) presents.
@@ -81,6 +85,9 @@ impl AuthState {
         };
         if self.api_keys.contains(token) {
             return Ok(());
+        }
+        if self.revoked_keys.contains(token) {
+            return Err(ApiError::unauthorized("The API key was revoked"));
         }
         match self.access.get(token) {
             Some(exp) if *exp > now_ms => Ok(()),
@@ -176,6 +183,11 @@ impl AuthState {
         for exp in self.access.values_mut() {
             *exp = i64::MIN;
         }
+    }
+
+    /// Revoke its API keys (an admin deleted them): requests with them get 401.
+    pub fn revoke_api_keys(&mut self) {
+        self.revoked_keys.extend(self.api_keys.drain());
     }
 
     /// Revoke every access and refresh token issued so far.

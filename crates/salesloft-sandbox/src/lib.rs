@@ -274,6 +274,12 @@ impl SandboxHandle {
         self.shared.revoke_tokens();
     }
 
+    /// Revoke the team's API keys (an admin deleted them): requests with them get 401
+    /// (still counted as this team's).
+    pub fn revoke_api_keys(&self) {
+        self.shared.revoke_api_keys();
+    }
+
     /// Issue an authorization code for `client_id`, as the authorize page would.
     pub fn authorization_code(&self, client_id: &str) -> Option<String> {
         self.shared.issue_code(client_id)

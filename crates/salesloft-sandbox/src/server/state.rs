@@ -191,6 +191,10 @@ impl Shared {
         lock(&self.auth).revoke_all();
     }
 
+    pub(crate) fn revoke_api_keys(&self) {
+        lock(&self.auth).revoke_api_keys();
+    }
+
     pub(crate) fn issue_code(&self, client_id: &str) -> Option<String> {
         lock(&self.auth).issue_code(client_id).ok()
     }
