@@ -21,26 +21,7 @@ impl World {
 
     /// `POST /v2/account_upserts`.
     pub fn upsert_account(&mut self, input: &Map<String, Value>) -> Change {
-        let key = input
-            .get("upsert_key")
-            .and_then(Value::as_str)
-            .unwrap_or("domain");
-        let existing = match key {
-            "domain" => input
-                .get("domain")
-                .and_then(Value::as_str)
-                .and_then(|d| self.accounts_by_domain.get(&d.to_lowercase()).copied()),
-            "id" => input
-                .get("id")
-                .and_then(as_i64)
-                .filter(|id| self.collection(Kind::ACCOUNTS).contains(*id)),
-            other => {
-                return Err(ApiError::invalid(
-                    "upsert_key",
-                    &format!("{other} is not a valid upsert key"),
-                ));
-            }
-        };
+        let existing = self.upsert_target(Kind::ACCOUNTS, input, &["id", "crm_id", "domain"])?;
         let ((body, events), kind) = match existing {
             Some(id) => (self.update_account(id, input)?, "update"),
             None => (self.create_account(input)?, "create"),

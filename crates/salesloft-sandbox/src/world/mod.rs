@@ -290,6 +290,69 @@ impl World {
         })
     }
 
+    /// The record an upsert of `kind` updates, by SalesLoft's documented rules: none without
+    /// `upsert_key` (an upsert without one never updates); else the one record whose `key`
+    /// field (one of `keys`) holds the input's value (e-mail and domain compared without case),
+    /// which the input's `id`, when given beside another key, must be. Refused: a key not in
+    /// `keys`, its field missing, several records matching, or (on `id`) none.
+    fn upsert_target(
+        &self,
+        kind: Kind,
+        input: &Map<String, Value>,
+        keys: &[&str],
+    ) -> Result<Option<i64>, ApiError> {
+        let Some(key) = input.get("upsert_key").and_then(Value::as_str) else {
+            return Ok(None);
+        };
+        if !keys.contains(&key) {
+            let why = format!("{key} is not a valid upsert key ({})", keys.join(", "));
+            return Err(ApiError::invalid("upsert_key", &why));
+        }
+        let Some(wanted) = input
+            .get(key)
+            .and_then(input::as_string)
+            .filter(|v| !v.trim().is_empty())
+        else {
+            return Err(ApiError::invalid(key, "must be given to upsert on it"));
+        };
+        let matches: Vec<i64> = match key {
+            "id" => as_i64(&Value::String(wanted))
+                .filter(|id| self.collection(kind).contains(*id))
+                .into_iter()
+                .collect(),
+            "email_address" => self
+                .people_by_email
+                .get(&wanted.to_lowercase())
+                .copied()
+                .into_iter()
+                .collect(),
+            "domain" => self
+                .accounts_by_domain
+                .get(&wanted.to_lowercase())
+                .copied()
+                .into_iter()
+                .collect(),
+            field => self
+                .collection(kind)
+                .iter()
+                .filter_map(|(id, d)| {
+                    let v: Value = serde_json::from_slice(&d.json).ok()?;
+                    (v.get(field)?.as_str()? == wanted).then_some(id)
+                })
+                .collect(),
+        };
+        match (matches.as_slice(), input.get("id").and_then(as_i64)) {
+            ([], _) if key == "id" => Err(ApiError::not_found()),
+            ([], _) => Ok(None),
+            ([one], Some(id)) if key != "id" && id != *one => Err(ApiError::invalid(
+                "id",
+                "does not match the record the upsert key finds",
+            )),
+            ([one], _) => Ok(Some(*one)),
+            _ => Err(ApiError::invalid(key, "matches more than one record")),
+        }
+    }
+
     fn get<T: Stored>(&self, kind: Kind, id: i64) -> Result<T, ApiError> {
         self.collection(kind)
             .get_typed(id)

@@ -23,34 +23,8 @@ impl World {
 
     /// `POST /v2/person_upserts`.
     pub fn upsert_person(&mut self, input: &Map<String, Value>) -> Change {
-        let key = input
-            .get("upsert_key")
-            .and_then(Value::as_str)
-            .unwrap_or("email_address")
-            .to_owned();
-        let existing = match key.as_str() {
-            "email_address" => input
-                .get("email_address")
-                .and_then(Value::as_str)
-                .and_then(|e| self.people_by_email.get(&e.to_lowercase()).copied()),
-            "id" => input
-                .get("id")
-                .and_then(as_i64)
-                .filter(|id| self.collection(Kind::PEOPLE).contains(*id)),
-            "crm_id" => {
-                let crm = input.get("crm_id").and_then(Value::as_str);
-                self.collection(Kind::PEOPLE).iter().find_map(|(id, d)| {
-                    let v: Value = serde_json::from_slice(&d.json).ok()?;
-                    (crm.is_some() && v.get("crm_id").and_then(Value::as_str) == crm).then_some(id)
-                })
-            }
-            other => {
-                return Err(ApiError::invalid(
-                    "upsert_key",
-                    &format!("{other} is not a valid upsert key"),
-                ));
-            }
-        };
+        let existing =
+            self.upsert_target(Kind::PEOPLE, input, &["id", "crm_id", "email_address"])?;
         let (body, events, kind) = match existing {
             Some(id) => {
                 let (b, e) = self.update_person(id, input)?;

@@ -406,3 +406,100 @@ async fn the_snapshot_holds_every_record() {
     let (_, _, state) = get(&sb, "/__sandbox/state").await;
     assert_eq!(state["people"], snap["people"]);
 }
+
+#[tokio::test]
+async fn upserts_follow_the_documented_rules() {
+    let sb = sandbox().await;
+    let post = |path: &'static str, body: serde_json::Value| {
+        let sb = &sb;
+        async move { send(sb, Method::POST, path, body).await }
+    };
+    let (_, made) = post(
+        "/v2/people",
+        json!({"email_address": "taken@example.com", "first_name": "Before", "crm_id": "c1"}),
+    )
+    .await;
+    let taken = made["data"]["id"].as_i64().unwrap();
+    // Without upsert_key an upsert never updates: it creates, and the e-mail is taken.
+    let (status, body) = post(
+        "/v2/person_upserts",
+        json!({"email_address": "taken@example.com", "first_name": "After"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let (_, _, person) = get(&sb, &format!("/v2/people/{taken}")).await;
+    assert_eq!(person["data"]["first_name"], "Before", "nothing updated");
+    // On its key it updates, and says so.
+    let (status, body) = post(
+        "/v2/person_upserts",
+        json!({"upsert_key": "email_address", "email_address": "TAKEN@example.com", "first_name": "After"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["upsert_type"], "update");
+    assert_eq!(body["data"]["person"]["id"], taken);
+    // The key's field must be given.
+    let (status, body) = post(
+        "/v2/person_upserts",
+        json!({"upsert_key": "email_address", "first_name": "x"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["errors"]["email_address"].is_array(), "{body}");
+    // Several records matching the key fail.
+    post(
+        "/v2/people",
+        json!({"email_address": "twin@example.com", "crm_id": "c1"}),
+    )
+    .await;
+    let (status, body) = post(
+        "/v2/person_upserts",
+        json!({"upsert_key": "crm_id", "crm_id": "c1", "title": "x"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    // An id with another key must be the record that key finds.
+    let (status, body) = post(
+        "/v2/person_upserts",
+        json!({"upsert_key": "email_address", "email_address": "taken@example.com", "id": taken + 1}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["errors"]["id"].is_array(), "{body}");
+    // On `id`, an id no person has is not found.
+    let (status, _) = post(
+        "/v2/person_upserts",
+        json!({"upsert_key": "id", "id": 999_999_999, "title": "x"}),
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // Accounts: the same rules, on domain, crm_id or id.
+    let (status, body) = post(
+        "/v2/accounts",
+        json!({"name": "Acme", "domain": "acme.example", "crm_id": "a1"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let acme = body["data"]["id"].as_i64().unwrap();
+    let (status, body) = post(
+        "/v2/account_upserts",
+        json!({"name": "Acme 2", "domain": "acme.example"}),
+    )
+    .await;
+    assert_eq!(status, 422, "no upsert_key, no update: {body}");
+    let (status, body) = post(
+        "/v2/account_upserts",
+        json!({"upsert_key": "crm_id", "crm_id": "a1", "name": "Acme 3", "domain": "acme.example"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (
+            body["data"]["upsert_type"].as_str(),
+            body["data"]["account"]["id"].as_i64()
+        ),
+        (Some("update"), Some(acme))
+    );
+    assert_eq!(body["data"]["account"]["name"], "Acme 3");
+}
