@@ -293,7 +293,7 @@ fn print_demo_summary(
     // SalesLoft's page table (users and steps are listed in full either way).
     let naive: u64 = Stream::all()
         .iter()
-        .filter(|s| s.resource().walkable)
+        .filter(|s| s.resource().walkable())
         .map(|s| salesloft_sandbox::naive_cost(counts[s.name()] as u64, 100))
         .sum();
     println!();

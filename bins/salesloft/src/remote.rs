@@ -105,7 +105,7 @@ pub async fn walk(
     cursor: WalkCursor,
     max_pages: u64,
 ) -> Result<(), CliError> {
-    if !resource.walkable {
+    if !resource.walkable() {
         return Err(CliError::Usage(format!(
             "{} cannot be walked: SalesLoft does not filter it by updated_at; use `salesloft list {} --all`",
             resource.name, resource.name

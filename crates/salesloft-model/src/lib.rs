@@ -26,6 +26,6 @@ pub use models::{
     Enrollment, Note, NoteInput, NoteTarget, Person, PersonInput, Record, Ref, Step, Team,
     Timestamp, UpsertType, Upserted, User, WebhookSubscription, WebhookSubscriptionInput,
 };
-pub use resource::{RESOURCES, Resource};
+pub use resource::{RESOURCES, Resource, Strategy};
 pub use tokens::{InMemoryTokenStore, OAuthTokens, RefreshLock, ReleaseRefreshLock, TokenStore};
 pub use wire::{DecodeError, Page, Paging, Received, Rejected, Sorting};

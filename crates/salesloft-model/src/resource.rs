@@ -19,10 +19,8 @@ pub struct Resource {
     pub path: &'static str,
     /// The label of its list requests in logs and in the per-endpoint cost table.
     pub list_endpoint: &'static str,
-    /// Whether its list filters and sorts by `updated_at`, so it can be read incrementally with
-    /// salesloft-client's `ListRequest::walk`. Users and steps cannot: they are
-    /// listed in full.
-    pub walkable: bool,
+    /// How the local copy keeps it, by what its list can filter ([`Strategy`]).
+    pub strategy: Strategy,
     /// Webhook event types whose body is one of its records in its new state.
     pub changed_events: &'static [&'static str],
     /// Webhook event types whose body is one of its records in its last state before deletion.
@@ -34,7 +32,36 @@ pub struct Resource {
     pub marker_fields: &'static [&'static str],
 }
 
+/// How a collection is kept in the local copy: chosen per resource by what SalesLoft's list
+/// of it can filter and sort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Strategy {
+    /// Its list filters and sorts by `updated_at`: read incrementally with salesloft-client's
+    /// `ListRequest::walk` (cost 1 a page, one page when nothing changed). Deletes arrive as
+    /// webhooks (hints, confirmed against SalesLoft) and by reconcile passes.
+    Walk,
+    /// No `updated_at` filter (users, steps): listed whole every run, page by page at
+    /// SalesLoft's page-depth cost. Deletes are seen by reconcile passes (and webhooks
+    /// where SalesLoft sends them).
+    FullList,
+}
+
+impl Strategy {
+    /// Its name in reports and documentation: `walk`, `full list`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Walk => "walk",
+            Strategy::FullList => "full list",
+        }
+    }
+}
+
 impl Resource {
+    /// Whether it is read with the incremental walk ([`Strategy::Walk`]).
+    pub fn walkable(&self) -> bool {
+        self.strategy == Strategy::Walk
+    }
+
     /// The resource named `name` (`-` reads as `_`, so `cadence-memberships` works too).
     pub fn named(name: &str) -> Option<&'static Resource> {
         let wanted = name.replace('-', "_");
@@ -82,7 +109,7 @@ pub static USERS: Resource = Resource {
     name: "users",
     path: "/v2/users",
     list_endpoint: "users.list",
-    walkable: false,
+    strategy: Strategy::FullList,
     changed_events: &["user_created", "user_updated"],
     deleted_events: &[],
     marker_fields: &[
@@ -100,7 +127,7 @@ pub static ACCOUNTS: Resource = Resource {
     name: "accounts",
     path: "/v2/accounts",
     list_endpoint: "accounts.list",
-    walkable: true,
+    strategy: Strategy::Walk,
     changed_events: &["account_created", "account_updated"],
     deleted_events: &["account_deleted"],
     marker_fields: &[
@@ -121,7 +148,7 @@ pub static PEOPLE: Resource = Resource {
     name: "people",
     path: "/v2/people",
     list_endpoint: "people.list",
-    walkable: true,
+    strategy: Strategy::Walk,
     changed_events: &["person_created", "person_updated"],
     deleted_events: &["person_deleted"],
     marker_fields: &[
@@ -143,7 +170,7 @@ pub static CADENCES: Resource = Resource {
     name: "cadences",
     path: "/v2/cadences",
     list_endpoint: "cadences.list",
-    walkable: true,
+    strategy: Strategy::Walk,
     changed_events: &["cadence_created", "cadence_updated"],
     deleted_events: &["cadence_deleted"],
     marker_fields: &[
@@ -164,7 +191,7 @@ pub static STEPS: Resource = Resource {
     name: "steps",
     path: "/v2/steps",
     list_endpoint: "steps.list",
-    walkable: false,
+    strategy: Strategy::FullList,
     changed_events: &["step_created", "step_updated"],
     deleted_events: &["step_deleted"],
     marker_fields: &["step_number", "multitouch_enabled", "day"],
@@ -176,7 +203,7 @@ pub static CADENCE_MEMBERSHIPS: Resource = Resource {
     name: "cadence_memberships",
     path: "/v2/cadence_memberships",
     list_endpoint: "cadence_memberships.list",
-    walkable: true,
+    strategy: Strategy::Walk,
     changed_events: &["cadence_membership_created", "cadence_membership_updated"],
     deleted_events: &[],
     marker_fields: &[
@@ -192,7 +219,7 @@ pub static EMAILS: Resource = Resource {
     name: "emails",
     path: "/v2/activities/emails",
     list_endpoint: "emails.list",
-    walkable: true,
+    strategy: Strategy::Walk,
     changed_events: &["email_updated", "email_with_body_and_subject_updated"],
     deleted_events: &[],
     marker_fields: &[
@@ -211,7 +238,7 @@ pub static CALLS: Resource = Resource {
     name: "calls",
     path: "/v2/activities/calls",
     list_endpoint: "calls.list",
-    walkable: true,
+    strategy: Strategy::Walk,
     changed_events: &["call_created", "call_updated"],
     deleted_events: &[],
     marker_fields: &[
@@ -228,7 +255,7 @@ pub static NOTES: Resource = Resource {
     name: "notes",
     path: "/v2/notes",
     list_endpoint: "notes.list",
-    walkable: true,
+    strategy: Strategy::Walk,
     changed_events: &["note_created", "note_updated"],
     deleted_events: &["note_deleted"],
     marker_fields: &["content", "associated_type", "associated_with"],
@@ -322,6 +349,21 @@ mod tests {
             assert!(events.insert(*e), "{e} is kept and unkept");
         }
         assert_eq!(event_types().count(), events.len());
+    }
+
+    #[test]
+    fn only_lists_without_an_updated_at_filter_are_listed_in_full() {
+        let full: Vec<&str> = RESOURCES
+            .iter()
+            .filter(|r| r.strategy == Strategy::FullList)
+            .map(|r| r.name)
+            .collect();
+        assert_eq!(full, ["users", "steps"]);
+        assert!(PEOPLE.walkable() && !USERS.walkable());
+        assert_eq!(
+            (Strategy::Walk.name(), Strategy::FullList.name()),
+            ("walk", "full list")
+        );
     }
 
     #[test]

@@ -108,7 +108,7 @@ where
     }
     ctx.store.sync_started(stream).await?;
     let list = ctx.client.list::<R>();
-    if R::RESOURCE.walkable {
+    if R::RESOURCE.walkable() {
         walk(list, &mut run).await
     } else {
         full_list(list, &mut run).await

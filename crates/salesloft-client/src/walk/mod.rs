@@ -265,7 +265,7 @@ impl<R: ListResource> IncrementalWalk<R> {
         if self.done {
             return Ok(None);
         }
-        if !R::RESOURCE.walkable {
+        if !R::RESOURCE.walkable() {
             return Err(Error::InvalidArgument(format!(
                 "{} cannot be walked: SalesLoft does not filter it by updated_at; list it in full",
                 R::RESOURCE.name
