@@ -166,35 +166,11 @@ impl World {
         offset: FixedOffset,
         team_id: i64,
     ) -> Result<Self, SandboxError> {
-        let mut w = World {
-            offset,
-            team_id,
-            me: generated
-                .users
-                .first()
-                .map_or(generate::FIRST_USER_ID, |u| u.id.0),
-            collections: BTreeMap::new(),
-            people_by_email: HashMap::new(),
-            accounts_by_domain: HashMap::new(),
-            membership_by_pair: HashMap::new(),
-            subscriptions: BTreeMap::new(),
-            next_subscription: 1,
-            last_now_us: 0,
-        };
-        let firsts = [
-            (Kind::USERS, generate::FIRST_USER_ID),
-            (Kind::ACCOUNTS, generate::FIRST_ACCOUNT_ID),
-            (Kind::PEOPLE, generate::FIRST_PERSON_ID),
-            (Kind::CADENCES, generate::FIRST_CADENCE_ID),
-            (Kind::STEPS, generate::FIRST_STEP_ID),
-            (Kind::CADENCE_MEMBERSHIPS, generate::FIRST_MEMBERSHIP_ID),
-            (Kind::EMAILS, generate::FIRST_EMAIL_ID),
-            (Kind::CALLS, generate::FIRST_CALL_ID),
-            (Kind::NOTES, generate::FIRST_NOTE_ID),
-        ];
-        for (kind, first) in firsts {
-            w.collections.insert(kind, Collection::new(first));
-        }
+        let me = generated
+            .users
+            .first()
+            .map_or(generate::FIRST_USER_ID, |u| u.id.0);
+        let mut w = World::empty(offset, team_id, me);
         for u in generated.users {
             w.col(Kind::USERS).put(&u)?;
         }
@@ -243,6 +219,38 @@ impl World {
             w.col(Kind::NOTES).put(&n)?;
         }
         Ok(w)
+    }
+
+    /// A world of team `team_id` holding nothing, its API credentials acting as user `me`;
+    /// each collection's ids start at the generator's first.
+    fn empty(offset: FixedOffset, team_id: i64, me: i64) -> Self {
+        let mut w = World {
+            offset,
+            team_id,
+            me,
+            collections: BTreeMap::new(),
+            people_by_email: HashMap::new(),
+            accounts_by_domain: HashMap::new(),
+            membership_by_pair: HashMap::new(),
+            subscriptions: BTreeMap::new(),
+            next_subscription: 1,
+            last_now_us: 0,
+        };
+        let firsts = [
+            (Kind::USERS, generate::FIRST_USER_ID),
+            (Kind::ACCOUNTS, generate::FIRST_ACCOUNT_ID),
+            (Kind::PEOPLE, generate::FIRST_PERSON_ID),
+            (Kind::CADENCES, generate::FIRST_CADENCE_ID),
+            (Kind::STEPS, generate::FIRST_STEP_ID),
+            (Kind::CADENCE_MEMBERSHIPS, generate::FIRST_MEMBERSHIP_ID),
+            (Kind::EMAILS, generate::FIRST_EMAIL_ID),
+            (Kind::CALLS, generate::FIRST_CALL_ID),
+            (Kind::NOTES, generate::FIRST_NOTE_ID),
+        ];
+        for (kind, first) in firsts {
+            w.collections.insert(kind, Collection::new(first));
+        }
+        w
     }
 
     /// A freshly generated world of team `team_id`.
