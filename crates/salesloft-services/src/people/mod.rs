@@ -7,7 +7,10 @@
 //! local copy of SalesLoft (asking SalesLoft, cost 1, when the copy lacks it), lets
 //! [`FieldPolicies`] decide field by field what must be written, and writes only that: an
 //! `update` of the changed fields, a `create` for an e-mail SalesLoft does not know, an
-//! `upsert` on `crm_id` for a CRM id it does not know. An unchanged record costs nothing. The
+//! `upsert` on `crm_id` for a CRM id it does not know. A person the copy lacks whose every
+//! field its policy writes whatever SalesLoft holds (`local_wins` or `local_unless_blank`,
+//! with a value) is one `upsert` on the e-mail address, with no lookup (sent again after a
+//! lost answer, it updates the person the first made). An unchanged record costs nothing. The
 //! write's answer goes into the local copy at once, with a note of its version and content, so
 //! the feed, the poll and the webhook that bring it back are known as echoes. After a failure
 //! that may have acted on a create (a 5xx, a dropped connection), the person is looked up by

@@ -131,6 +131,16 @@ impl PeopleSync {
             return Ok(());
         };
         let fields = self.syncable(&record.fields);
+        if let PersonKey::Email(email) = &key
+            && self.local_wins_whatever_salesloft_holds(&fields)
+            && self.ctx.store.live_person_by_email(email).await?.is_none()
+        {
+            // Not in the copy, and every field would be written whatever SalesLoft holds:
+            // one upsert on the address, no read first (a retry after a lost answer updates
+            // the person the first attempt made).
+            let write = Write::UpsertByEmail(fields);
+            return self.write(&key, record, write, options, report).await;
+        }
         let write = match self.find(&key).await {
             Ok(Some(found)) => {
                 let changes = self.policies.changes(
@@ -171,6 +181,21 @@ impl PeopleSync {
             }
         };
         self.write(&key, record, write, options, report).await
+    }
+
+    /// Whether writing `fields` is what their policies decide whatever SalesLoft holds for
+    /// them: each `local_wins` with a value, or `local_unless_blank` with one (a blank under
+    /// `local_wins` would have to clear SalesLoft's, and every other policy looks at
+    /// SalesLoft's value or its time first).
+    fn local_wins_whatever_salesloft_holds(&self, fields: &Map<String, Value>) -> bool {
+        fields.contains_key("email_address")
+            && fields.iter().all(|(f, v)| {
+                !is_blank(Some(v))
+                    && matches!(
+                        self.policies.of(f),
+                        FieldPolicy::LocalWins | FieldPolicy::LocalUnlessBlank
+                    )
+            })
     }
 
     /// The fields of a local record that are synced (not `none`, not the `id` key).
@@ -321,13 +346,14 @@ impl PeopleSync {
                 .update(PersonId::from(*id), &input(fields))
                 .await
                 .map(|p| (p, false)),
-            Write::UpsertByCrmId(fields) => people
-                .upsert(PersonUpsertKey::CrmId, &input(fields))
-                .await
-                .map(|u| {
-                    let created = u.upsert_type == Some(salesloft_client::UpsertType::Create);
-                    (u.record, created)
-                }),
+            Write::UpsertByCrmId(fields) => {
+                upserted(people.upsert(PersonUpsertKey::CrmId, &input(fields)).await)
+            }
+            Write::UpsertByEmail(fields) => upserted(
+                people
+                    .upsert(PersonUpsertKey::EmailAddress, &input(fields))
+                    .await,
+            ),
         }
     }
 
@@ -420,6 +446,19 @@ enum Write {
     Create(Map<String, Value>),
     Update(i64, Map<String, Value>),
     UpsertByCrmId(Map<String, Value>),
+    /// Fields whose policies write them whatever SalesLoft holds, on the address.
+    UpsertByEmail(Map<String, Value>),
+}
+
+/// An upsert's person and whether it created it (a retried upsert after one that acted
+/// reports an update).
+fn upserted(
+    answer: salesloft_client::Result<salesloft_client::Upserted<Person>>,
+) -> salesloft_client::Result<(Person, bool)> {
+    answer.map(|u| {
+        let created = u.upsert_type == Some(salesloft_client::UpsertType::Create);
+        (u.record, created)
+    })
 }
 
 /// A person write carrying exactly `fields` (a `null` clears a field).

@@ -277,8 +277,10 @@ async fn a_create_that_took_effect_is_not_repeated(db: TestDb) {
         .enumerate()
     {
         let email = format!("once{n}@local.example");
+        // With a field whose policy looks at SalesLoft's value (newest_wins by default), a
+        // new person is looked up, then created (not upserted).
         let record = local(
-            json!({"email_address": email, "first_name": "Once", "last_name": "Only"}),
+            json!({"email_address": email, "first_name": "Once", "last_name": "Only", "job_seniority": "manager"}),
             Utc::now(),
         );
         // Nobody has the address (the push's lookup is answered from the cache now), and the
@@ -311,6 +313,120 @@ async fn a_create_that_took_effect_is_not_repeated(db: TestDb) {
 on_both!(
     create_not_repeated,
     a_create_that_took_effect_is_not_repeated
+);
+
+/// Requests the sandbox logged since `from` (its index in the log): method and path.
+fn requests_since(s: &Setup, from: usize) -> Vec<(String, String)> {
+    s.sandbox.requests()[from..]
+        .iter()
+        .map(|r| (r.method.clone(), r.path.clone()))
+        .collect()
+}
+
+async fn under_local_policies_a_new_person_is_one_upsert_and_never_two(db: TestDb) {
+    let s = setup(team(), db).await;
+    sync_people(&s).await;
+    let local_first = FieldPolicies {
+        fields: BTreeMap::new(),
+        default: FieldPolicy::LocalUnlessBlank,
+    };
+    let sync = PeopleSync::new(s.engine.context().clone(), local_first);
+    let person = |email: &str| {
+        local(
+            json!({"email_address": email, "first_name": "Up", "title": "Upserted"}),
+            Utc::now(),
+        )
+    };
+    // New people: one upsert each, no read first.
+    let from = s.sandbox.requests().len();
+    let records: Vec<LocalPerson> = (0..5)
+        .map(|i| person(&format!("up{i}@local.example")))
+        .collect();
+    let report = sync
+        .push(&records, &PushOptions::default(), None)
+        .await
+        .unwrap();
+    assert_eq!((report.created.len(), report.writes), (5, 5), "{report:?}");
+    let sent = requests_since(&s, from);
+    assert!(
+        sent.iter()
+            .all(|(m, p)| m == "POST" && p.starts_with("/v2/person_upserts")),
+        "{sent:?}"
+    );
+    // Someone SalesLoft has and the copy does not yet: the upsert updates them, once.
+    let (_, made) = (
+        (),
+        s.engine
+            .context()
+            .client
+            .people()
+            .create(&PersonInput {
+                email_address: Some("there@local.example".into()),
+                first_name: Some("Before".into()),
+                ..PersonInput::default()
+            })
+            .await
+            .unwrap(),
+    );
+    let report = sync
+        .push(
+            &[person("there@local.example")],
+            &PushOptions::default(),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.updated, [made.id.get()], "{report:?}");
+    assert_eq!(sandbox_people(&s)[&made.id.get()]["first_name"], "Up");
+    // A lost answer after the upsert acted: sent again, it updates the same person.
+    for (n, fault) in [Fault::ActThenStatus { status: 500 }, Fault::Drop]
+        .into_iter()
+        .enumerate()
+    {
+        let email = format!("lost{n}@local.example");
+        let from = s.sandbox.requests().len();
+        s.sandbox.schedule_faults([fault]);
+        let report = sync
+            .push(&[person(&email)], &PushOptions::default(), None)
+            .await
+            .unwrap();
+        let with_email = sandbox_people(&s)
+            .values()
+            .filter(|p| p["email_address"].as_str() == Some(email.as_str()))
+            .count();
+        assert_eq!(with_email, 1, "{fault:?}: one person: {report:?}");
+        // An upsert is safe to send again: the client did, and it updated the person the
+        // first attempt made (so the report counts an update).
+        let sent = requests_since(&s, from);
+        assert_eq!(sent.len(), 2, "{fault:?}: {sent:?}");
+        assert_eq!(report.updated.len(), 1, "{fault:?}: {report:?}");
+        assert!(
+            report.failed.is_empty() && report.retryable.is_empty(),
+            "{report:?}"
+        );
+    }
+    // A field under a policy that looks at SalesLoft's value or time first (the defaults'
+    // newest_wins for job_seniority): the person is read first.
+    let defaults = PeopleSync::new(s.engine.context().clone(), FieldPolicies::people_defaults());
+    let from = s.sandbox.requests().len();
+    let seniority = local(
+        json!({"email_address": "read@local.example", "job_seniority": "manager"}),
+        Utc::now(),
+    );
+    defaults
+        .push(&[seniority], &PushOptions::default(), None)
+        .await
+        .unwrap();
+    let sent = requests_since(&s, from);
+    assert!(
+        sent.iter()
+            .any(|(m, p)| m == "GET" && p.starts_with("/v2/people")),
+        "a read before the write: {sent:?}"
+    );
+}
+on_both!(
+    one_upsert_each,
+    under_local_policies_a_new_person_is_one_upsert_and_never_two
 );
 
 async fn a_refused_record_is_parked_and_the_others_go_on(db: TestDb) {
