@@ -312,12 +312,21 @@ fn html_escape(text: &str) -> String {
 
 /// Headers every login answer carries: no caching, no framing, no script.
 fn page_headers() -> [(header::HeaderName, HeaderValue); 3] {
+    form_page_headers(None)
+}
+
+/// Headers of an operator page with a form: no caching, no framing, no script; forms post
+/// here (and to `form_to`, an origin a form's answer redirects to).
+pub(crate) fn form_page_headers(form_to: Option<&str>) -> [(header::HeaderName, HeaderValue); 3] {
+    let policy = format!(
+        "default-src 'none'; img-src data:; style-src 'unsafe-inline'; form-action 'self'{}; frame-ancestors 'none'",
+        form_to.map(|o| format!(" {o}")).unwrap_or_default()
+    );
     [
         (
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'none'; img-src data:; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-            ),
+            HeaderValue::from_str(&policy)
+                .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'")),
         ),
         (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         (

@@ -20,7 +20,7 @@
 
 use std::sync::Arc;
 
-use salesloft_client::{Auth, InMemoryTokenStore, OAuthApp, OAuthTokens, TokenStore};
+use salesloft_client::{Auth, InMemoryTokenStore, OAuthApp, OAuthTokens};
 use salesloft_storage::{NewTeam, Store, TeamCredentials, TeamRecord, TeamSlug, TeamState};
 
 use crate::error::{Error, Result};
@@ -211,13 +211,7 @@ async fn reconnect(
 }
 
 async fn save_tokens(team_store: &Store, app: &OAuthApp, tokens: &OAuthTokens) -> Result<()> {
-    team_token_store(team_store, app)
-        .save(tokens)
-        .await
-        .map_err(|e| Error::Invalid {
-            key: "oauth tokens".into(),
-            message: format!("saving a reconnected team's tokens: {e}"),
-        })
+    Ok(team_token_store(team_store, app).save(tokens).await?)
 }
 
 /// Subscribe `team` to every event at its callback URL, when one is configured.

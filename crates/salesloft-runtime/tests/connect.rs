@@ -151,18 +151,7 @@ async fn connect_reconnect(db: TestDb) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connect_and_reconnect_on_sqlite() {
-    connect_reconnect(TestDb::sqlite().await.unwrap()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connect_and_reconnect_on_postgres() {
-    let db = TestDb::postgres().await.unwrap_or_else(|e| {
-        panic!("PostgreSQL is unreachable ({e}): start it, or leave this case out with `--skip postgres`")
-    });
-    connect_reconnect(db).await;
-}
+salesloft_storage::on_both!(connect_and_reconnect, connect_reconnect);
 
 /// The connect routes over HTTP when SalesLoft does not send `state` back: the state kept in
 /// the browser's cookie is the one taken, once; without the cookie nothing is connected.

@@ -209,15 +209,4 @@ async fn two_teams_share_one_worker_pool_and_keep_apart(db: TestDb) {
     running.await.unwrap().unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_teams_on_sqlite() {
-    two_teams_share_one_worker_pool_and_keep_apart(TestDb::sqlite().await.unwrap()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_teams_on_postgres() {
-    let db = TestDb::postgres().await.unwrap_or_else(|e| {
-        panic!("PostgreSQL is unreachable ({e}): start it, or leave this case out with `--skip postgres`")
-    });
-    two_teams_share_one_worker_pool_and_keep_apart(db).await;
-}
+salesloft_storage::on_both!(two_teams, two_teams_share_one_worker_pool_and_keep_apart);

@@ -190,15 +190,4 @@ async fn live_teams(db: TestDb) {
     running.await.unwrap().unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn live_teams_on_sqlite() {
-    live_teams(TestDb::sqlite().await.unwrap()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn live_teams_on_postgres() {
-    let db = TestDb::postgres().await.unwrap_or_else(|e| {
-        panic!("PostgreSQL is unreachable ({e}): start it, or leave this case out with `--skip postgres`")
-    });
-    live_teams(db).await;
-}
+salesloft_storage::on_both!(live_teams, live_teams);

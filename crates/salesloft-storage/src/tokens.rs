@@ -65,25 +65,9 @@ impl DbTokenStore {
             t
         }))
     }
-}
 
-/// A held refresh lease.
-struct DbRefreshLock(Lease);
-
-#[async_trait::async_trait]
-impl ReleaseRefreshLock for DbRefreshLock {
-    async fn release(self: Box<Self>) -> Result<(), BoxError> {
-        Ok(self.0.release().await?)
-    }
-}
-
-#[async_trait::async_trait]
-impl TokenStore for DbTokenStore {
-    async fn load(&self) -> Result<Option<OAuthTokens>, BoxError> {
-        Ok(DbTokenStore::load(self).await?)
-    }
-
-    async fn save(&self, tokens: &OAuthTokens) -> Result<(), BoxError> {
+    /// Keep `tokens` (replacing what was kept under its key).
+    pub async fn save(&self, tokens: &OAuthTokens) -> Result<()> {
         let now = self.store.now_ms();
         on_writer!(&self.store, |pool| {
             sqlx::query(
@@ -105,6 +89,27 @@ impl TokenStore for DbTokenStore {
             .context("saving OAuth tokens")?;
         });
         Ok(())
+    }
+}
+
+/// A held refresh lease.
+struct DbRefreshLock(Lease);
+
+#[async_trait::async_trait]
+impl ReleaseRefreshLock for DbRefreshLock {
+    async fn release(self: Box<Self>) -> Result<(), BoxError> {
+        Ok(self.0.release().await?)
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenStore for DbTokenStore {
+    async fn load(&self) -> Result<Option<OAuthTokens>, BoxError> {
+        Ok(DbTokenStore::load(self).await?)
+    }
+
+    async fn save(&self, tokens: &OAuthTokens) -> Result<(), BoxError> {
+        Ok(DbTokenStore::save(self, tokens).await?)
     }
 
     async fn lock_refresh(&self) -> Result<RefreshLock, BoxError> {

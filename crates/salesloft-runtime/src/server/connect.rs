@@ -19,6 +19,7 @@ use salesloft_storage::TeamSlug;
 
 use super::AppState;
 use super::status_page::{esc, plain_page};
+use crate::admin::form_page_headers;
 use crate::connect::{ConnectFlow, Connected, WebhookOutcome};
 
 /// The cookie holding a connect's state in the browser that began it.
@@ -78,7 +79,7 @@ pub(crate) async fn connect_page(State(state): State<AppState>) -> Response {
     }
     body.push_str("</section>");
     let form_to = flow.as_ref().map(ConnectFlow::authorize_origin);
-    (page_headers(form_to.as_deref()), plain_page(&body)).into_response()
+    (form_page_headers(form_to.as_deref()), plain_page(&body)).into_response()
 }
 
 /// Each team: its page, SalesLoft's name of it, its state.
@@ -172,7 +173,7 @@ pub(crate) async fn callback(
             tracing::info!(team = %connected.team.slug, reconnected = connected.reconnected, "a team was connected in a browser");
             (
                 [(header::SET_COOKIE, clear)],
-                page_headers(None),
+                form_page_headers(None),
                 plain_page(&connected_body(&connected)),
             )
                 .into_response()
@@ -244,28 +245,7 @@ fn refused(status: StatusCode, why: &str) -> Response {
          <p><a href=\"/connect\">Back to the teams</a></p>",
         esc(why)
     );
-    (status, page_headers(None), plain_page(&body)).into_response()
-}
-
-/// No caching, no framing, no script; forms post here (and to `form_to`, the authorize
-/// page's origin, which the start redirects to).
-fn page_headers(form_to: Option<&str>) -> [(header::HeaderName, HeaderValue); 3] {
-    let policy = format!(
-        "default-src 'none'; img-src data:; style-src 'unsafe-inline'; form-action 'self'{}; frame-ancestors 'none'",
-        form_to.map(|o| format!(" {o}")).unwrap_or_default()
-    );
-    [
-        (
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_str(&policy)
-                .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'")),
-        ),
-        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        (
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        ),
-    ]
+    (status, form_page_headers(None), plain_page(&body)).into_response()
 }
 
 #[cfg(test)]
@@ -292,13 +272,13 @@ mod tests {
 
     #[test]
     fn the_form_may_post_to_the_authorize_page_and_nowhere_else() {
-        let [(_, policy), ..] = page_headers(Some("https://accounts.salesloft.com"));
+        let [(_, policy), ..] = form_page_headers(Some("https://accounts.salesloft.com"));
         let policy = policy.to_str().unwrap();
         assert!(
             policy.contains("form-action 'self' https://accounts.salesloft.com;"),
             "{policy}"
         );
-        let [(_, policy), ..] = page_headers(None);
+        let [(_, policy), ..] = form_page_headers(None);
         assert!(policy.to_str().unwrap().contains("form-action 'self';"));
     }
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use salesloft_client::{BudgetConfig, OAuthTokens, Person, TokenStore, WalkCursor};
+use salesloft_client::{BudgetConfig, OAuthTokens, Person, WalkCursor};
 use salesloft_storage::testing::fetch_texts;
 use salesloft_storage::{DbTokenStore, InboxOutcome, NewJob, SharedBudget};
 use serde_json::json;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use salesloft_client::{CadenceMembership, Call, Email, OAuthTokens, Person, TokenStore};
+use salesloft_client::{CadenceMembership, Call, Email, OAuthTokens, Person};
 use salesloft_model::CredentialHold;
 use salesloft_model::wire::Rejected;
 use salesloft_storage::{
