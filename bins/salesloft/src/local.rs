@@ -259,6 +259,7 @@ async fn demo_sandbox(people: usize) -> Result<salesloft_sandbox::SandboxHandle,
         emails: people * 8,
         calls: people * 2,
         notes: people / 4,
+        definitions: true,
     };
     tracing::info!(people, "starting an offline SalesLoft");
     let started = Instant::now();

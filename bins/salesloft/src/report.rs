@@ -98,7 +98,7 @@ fn table(totals: &[EngagementTotals], out: &mut String) {
     use std::fmt::Write;
     let _ = writeln!(
         out,
-        "{:<10} {:>8} {:>8} {:>6} {:>9} {:>7} {:>6} {:>7} {:>7} {:>5} {:>9} {:>8}",
+        "{:<10} {:>8} {:>8} {:>6} {:>9} {:>7} {:>6} {:>7} {:>7} {:>5} {:>9} {:>8} {:>9} {:>5} {:>11} {:>10}",
         "day",
         "user",
         "cadence",
@@ -110,13 +110,17 @@ fn table(totals: &[EngagementTotals], out: &mut String) {
         "replied",
         "calls",
         "connected",
-        "call_s"
+        "call_s",
+        "successes",
+        "other",
+        "integration",
+        "activities"
     );
     let opt = |v: Option<i64>| v.map_or_else(|| "*".to_owned(), |v| v.to_string());
     for t in totals {
         let _ = writeln!(
             out,
-            "{:<10} {:>8} {:>8} {:>6} {:>9} {:>7} {:>6} {:>7} {:>7} {:>5} {:>9} {:>8}",
+            "{:<10} {:>8} {:>8} {:>6} {:>9} {:>7} {:>6} {:>7} {:>7} {:>5} {:>9} {:>8} {:>9} {:>5} {:>11} {:>10}",
             t.day.as_deref().unwrap_or("*"),
             opt(t.user_id),
             opt(t.cadence_id),
@@ -128,7 +132,11 @@ fn table(totals: &[EngagementTotals], out: &mut String) {
             t.emails_replied,
             t.calls,
             t.calls_connected,
-            t.call_seconds
+            t.call_seconds,
+            t.successes,
+            t.other_steps,
+            t.integration_steps,
+            t.activities
         );
     }
     let _ = writeln!(out, "{} rows", totals.len());

@@ -17,9 +17,13 @@ mod walk;
 pub use salesloft_model::{for_each_resource, models, resource, wire, with_setters};
 
 pub use api::{
-    AccountSort, AccountUpsertKey, Accounts, CadenceMemberships, CadenceSort, Cadences, CallSort,
-    Calls, EmailSort, Emails, MembershipSort, NoteSort, Notes, People, PersonSort, PersonUpsertKey,
-    StepSort, Steps, UserSort, Users, WebhookSubscriptions,
+    AccountSort, AccountStageSort, AccountStages, AccountTierSort, AccountTiers, AccountUpsertKey,
+    Accounts, ActionSort, Actions, CadenceMemberships, CadenceSort, Cadences, CallDataRecordSort,
+    CallDataRecords, CallDispositionSort, CallDispositions, CallSentimentSort, CallSentiments,
+    CallSort, Calls, CrmActivities, CrmActivitySort, CustomFieldSort, CustomFields, EmailSort,
+    Emails, MembershipSort, NoteSort, Notes, People, PersonSort, PersonStageSort, PersonStages,
+    PersonUpsertKey, StepSort, Steps, SuccessSort, Successes, UserSort, Users,
+    WebhookSubscriptions,
 };
 pub use auth::{Auth, DEFAULT_AUTHORIZE_URL, DEFAULT_TOKEN_URL, OAuthApp, budget_key};
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CREDENTIAL_PROBE};
@@ -29,18 +33,21 @@ pub use list::{
     Cmp, FilterCreatedAt, ListRequest, ListResource, SortDirection, SortField, format_filter_time,
 };
 pub use models::{
-    Account, AccountInput, Cadence, CadenceImport, CadenceMembership, Call, CallInput, Email,
-    Enrollment, Note, NoteInput, NoteTarget, Person, PersonInput, Record, Ref, Step, Team,
-    Timestamp, UpsertType, Upserted, User, WebhookSubscription, WebhookSubscriptionInput,
+    Account, AccountInput, AccountStage, AccountTier, Action, Cadence, CadenceImport,
+    CadenceMembership, Call, CallDataRecord, CallDisposition, CallInput, CallSentiment,
+    CrmActivity, CustomField, Email, Enrollment, Note, NoteInput, NoteTarget, Person, PersonInput,
+    PersonStage, Record, Ref, Step, Success, Team, Timestamp, UpsertType, Upserted, User,
+    WebhookSubscription, WebhookSubscriptionInput,
 };
 pub use resource::{RESOURCES, Resource};
 pub use retry::RetryPolicy;
 pub use salesloft_model::{
-    AccountId, BoxError, BudgetConfig, CadenceId, CadenceMembershipId, CallId, Clock, CostBudget,
-    CostLimiter, CredentialHold, EmailId, Failure, FailureKind, HoldCheck, InMemoryTokenStore,
-    NoteId, OAuthTokens, Observation, PersonId, RefreshLock, ReleaseRefreshLock, RoleId, StepId,
-    SystemClock, TeamId, TokenStore, Unlimited, UserId, WebhookSubscriptionId, error_chain,
-    next_minute_ms, page_cost,
+    AccountId, AccountStageId, AccountTierId, ActionId, BoxError, BudgetConfig, CadenceId,
+    CadenceMembershipId, CallDataRecordId, CallDispositionId, CallId, CallSentimentId, Clock,
+    CostBudget, CostLimiter, CredentialHold, CrmActivityId, CustomFieldId, EmailId, Failure,
+    FailureKind, HoldCheck, InMemoryTokenStore, NoteId, OAuthTokens, Observation, PersonId,
+    PersonStageId, RefreshLock, ReleaseRefreshLock, RoleId, StepId, SuccessId, SystemClock, TeamId,
+    TokenStore, Unlimited, UserId, WebhookSubscriptionId, error_chain, next_minute_ms, page_cost,
 };
 pub use visit::{ResourceVisitor, VisitResource};
 pub use walk::{

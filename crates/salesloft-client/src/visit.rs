@@ -3,9 +3,7 @@
 //! the resource's list type.
 
 use crate::list::ListResource;
-use crate::resource::{
-    ACCOUNTS, CADENCE_MEMBERSHIPS, CADENCES, CALLS, EMAILS, NOTES, PEOPLE, Resource, STEPS, USERS,
-};
+use crate::resource::*;
 
 /// Code generic over a resource's list type, run by [`VisitResource::visit`].
 ///

@@ -59,6 +59,26 @@ int_id! {
     NoteId;
     /// Id of a webhook subscription (`/v2/webhook_subscriptions`).
     WebhookSubscriptionId;
+    /// Id of an account stage (`/v2/account_stages`).
+    AccountStageId;
+    /// Id of an account tier (`/v2/account_tiers`).
+    AccountTierId;
+    /// Id of a person stage (`/v2/person_stages`).
+    PersonStageId;
+    /// Id of a call disposition (`/v2/call_dispositions`).
+    CallDispositionId;
+    /// Id of a call sentiment (`/v2/call_sentiments`).
+    CallSentimentId;
+    /// Id of a custom field definition (`/v2/custom_fields`).
+    CustomFieldId;
+    /// Id of a success (`/v2/successes`).
+    SuccessId;
+    /// Id of a call data record (`/v2/call_data_records`).
+    CallDataRecordId;
+    /// Id of a CRM activity (`/v2/crm_activities`).
+    CrmActivityId;
+    /// Id of an action: a step due for a person (`/v2/actions`).
+    ActionId;
 }
 
 /// Id of a role. SalesLoft sends role ids as strings (`"Admin"`, `"User"`, `"20"`); an integer

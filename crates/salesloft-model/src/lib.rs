@@ -22,9 +22,11 @@ pub use limiter::{
     page_cost,
 };
 pub use models::{
-    Account, AccountInput, Cadence, CadenceImport, CadenceMembership, Call, CallInput, Email,
-    Enrollment, Note, NoteInput, NoteTarget, Person, PersonInput, Record, Ref, Step, Team,
-    Timestamp, UpsertType, Upserted, User, WebhookSubscription, WebhookSubscriptionInput,
+    Account, AccountInput, AccountStage, AccountTier, Action, Cadence, CadenceImport,
+    CadenceMembership, Call, CallDataRecord, CallDisposition, CallInput, CallSentiment,
+    CrmActivity, CustomField, Email, Enrollment, Note, NoteInput, NoteTarget, Person, PersonInput,
+    PersonStage, Record, Ref, Step, Success, Team, Timestamp, UpsertType, Upserted, User,
+    WebhookSubscription, WebhookSubscriptionInput,
 };
 pub use resource::{RESOURCES, Resource, Strategy};
 pub use tokens::{InMemoryTokenStore, OAuthTokens, RefreshLock, ReleaseRefreshLock, TokenStore};

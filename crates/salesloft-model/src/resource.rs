@@ -21,12 +21,15 @@ pub struct Resource {
     pub list_endpoint: &'static str,
     /// How the local copy keeps it, by what its list can filter ([`Strategy`]).
     pub strategy: Strategy,
+    /// Whether its list takes an `ids[]` filter (SalesLoft's call dispositions and sentiments
+    /// do not): what confirms a record missing from a full list is gone.
+    pub ids_filter: bool,
     /// Webhook event types whose body is one of its records in its new state.
     pub changed_events: &'static [&'static str],
     /// Webhook event types whose body is one of its records in its last state before deletion.
     pub deleted_events: &'static [&'static str],
     /// Fields only its records carry among the resources kept (present, even as `null`, in
-    /// every record SalesLoft sends): a body with none of them is not one of its records,
+    /// every record SalesLoft sends; empty for a resource no webhook carries): a body with none of them is not one of its records,
     /// whatever its event type header says. SalesLoft signs the body, not the header, so a
     /// signed body replayed under another event type is told apart by its shape.
     pub marker_fields: &'static [&'static str],
@@ -40,9 +43,11 @@ pub enum Strategy {
     /// `ListRequest::walk` (cost 1 a page, one page when nothing changed). Deletes arrive as
     /// webhooks (hints, confirmed against SalesLoft) and by reconcile passes.
     Walk,
-    /// No `updated_at` filter (users, steps): listed whole every run, page by page at
-    /// SalesLoft's page-depth cost. Deletes are seen by reconcile passes (and webhooks
-    /// where SalesLoft sends them).
+    /// No `updated_at` filter (users, steps, the small definition lists): listed whole every
+    /// run, page by page at SalesLoft's page-depth cost. Deletes are seen by difference: a
+    /// record the copy held before a complete listing that the listing lacks is gone, once an
+    /// `ids[]` request confirms it (or, for a list without that filter, when the listing was
+    /// one page, one answer); and by webhooks where SalesLoft sends them.
     FullList,
 }
 
@@ -110,6 +115,7 @@ pub static USERS: Resource = Resource {
     path: "/v2/users",
     list_endpoint: "users.list",
     strategy: Strategy::FullList,
+    ids_filter: true,
     changed_events: &["user_created", "user_updated"],
     deleted_events: &[],
     marker_fields: &[
@@ -128,6 +134,7 @@ pub static ACCOUNTS: Resource = Resource {
     path: "/v2/accounts",
     list_endpoint: "accounts.list",
     strategy: Strategy::Walk,
+    ids_filter: true,
     changed_events: &["account_created", "account_updated"],
     deleted_events: &["account_deleted"],
     marker_fields: &[
@@ -149,6 +156,7 @@ pub static PEOPLE: Resource = Resource {
     path: "/v2/people",
     list_endpoint: "people.list",
     strategy: Strategy::Walk,
+    ids_filter: true,
     changed_events: &["person_created", "person_updated"],
     deleted_events: &["person_deleted"],
     marker_fields: &[
@@ -171,6 +179,7 @@ pub static CADENCES: Resource = Resource {
     path: "/v2/cadences",
     list_endpoint: "cadences.list",
     strategy: Strategy::Walk,
+    ids_filter: true,
     changed_events: &["cadence_created", "cadence_updated"],
     deleted_events: &["cadence_deleted"],
     marker_fields: &[
@@ -192,6 +201,7 @@ pub static STEPS: Resource = Resource {
     path: "/v2/steps",
     list_endpoint: "steps.list",
     strategy: Strategy::FullList,
+    ids_filter: true,
     changed_events: &["step_created", "step_updated"],
     deleted_events: &["step_deleted"],
     marker_fields: &["step_number", "multitouch_enabled", "day"],
@@ -204,6 +214,7 @@ pub static CADENCE_MEMBERSHIPS: Resource = Resource {
     path: "/v2/cadence_memberships",
     list_endpoint: "cadence_memberships.list",
     strategy: Strategy::Walk,
+    ids_filter: true,
     changed_events: &["cadence_membership_created", "cadence_membership_updated"],
     deleted_events: &[],
     marker_fields: &[
@@ -220,6 +231,7 @@ pub static EMAILS: Resource = Resource {
     path: "/v2/activities/emails",
     list_endpoint: "emails.list",
     strategy: Strategy::Walk,
+    ids_filter: true,
     changed_events: &["email_updated", "email_with_body_and_subject_updated"],
     deleted_events: &[],
     marker_fields: &[
@@ -239,6 +251,7 @@ pub static CALLS: Resource = Resource {
     path: "/v2/activities/calls",
     list_endpoint: "calls.list",
     strategy: Strategy::Walk,
+    ids_filter: true,
     changed_events: &["call_created", "call_updated"],
     deleted_events: &[],
     marker_fields: &[
@@ -256,9 +269,109 @@ pub static NOTES: Resource = Resource {
     path: "/v2/notes",
     list_endpoint: "notes.list",
     strategy: Strategy::Walk,
+    ids_filter: true,
     changed_events: &["note_created", "note_updated"],
     deleted_events: &["note_deleted"],
     marker_fields: &["content", "associated_type", "associated_with"],
+};
+
+/// The fields of a definition list's descriptor: no webhook events, no markers.
+macro_rules! definition_list {
+    ($(#[$doc:meta])* $static:ident, $name:literal, $strategy:ident, ids: $ids:literal) => {
+        $(#[$doc])*
+        pub static $static: Resource = Resource {
+            name: $name,
+            path: concat!("/v2/", $name),
+            list_endpoint: concat!($name, ".list"),
+            strategy: Strategy::$strategy,
+            ids_filter: $ids,
+            changed_events: &[],
+            deleted_events: &[],
+            marker_fields: &[],
+        };
+    };
+}
+
+definition_list!(
+    /// `/v2/account_stages` (filtered by `updated_at`: walked).
+    ACCOUNT_STAGES, "account_stages", Walk, ids: true
+);
+definition_list!(
+    /// `/v2/account_tiers`.
+    ACCOUNT_TIERS, "account_tiers", FullList, ids: true
+);
+definition_list!(
+    /// `/v2/person_stages`.
+    PERSON_STAGES, "person_stages", FullList, ids: true
+);
+definition_list!(
+    /// `/v2/call_dispositions` (no `ids[]` filter).
+    CALL_DISPOSITIONS, "call_dispositions", FullList, ids: false
+);
+definition_list!(
+    /// `/v2/call_sentiments` (no `ids[]` filter).
+    CALL_SENTIMENTS, "call_sentiments", FullList, ids: false
+);
+definition_list!(
+    /// `/v2/custom_fields`: the definitions of people's, accounts' and opportunities'
+    /// custom fields.
+    CUSTOM_FIELDS, "custom_fields", FullList, ids: true
+);
+
+/// `/v2/successes` (SalesLoft announces creations only; a success's later changes are seen
+/// by the walk).
+pub static SUCCESSES: Resource = Resource {
+    name: "successes",
+    path: "/v2/successes",
+    list_endpoint: "successes.list",
+    strategy: Strategy::Walk,
+    ids_filter: true,
+    changed_events: &["success_created"],
+    deleted_events: &[],
+    marker_fields: &[
+        "succeeded_at",
+        "success_window_started_at",
+        "latest_cadence",
+        "latest_step",
+        "latest_email",
+        "latest_call",
+    ],
+};
+
+/// `/v2/call_data_records`: every call the dialer placed or received.
+pub static CALL_DATA_RECORDS: Resource = Resource {
+    name: "call_data_records",
+    path: "/v2/call_data_records",
+    list_endpoint: "call_data_records.list",
+    strategy: Strategy::Walk,
+    ids_filter: true,
+    changed_events: &["call_data_record_created", "call_data_record_updated"],
+    deleted_events: &[],
+    marker_fields: &["call_uuid", "call_type", "direction", "recording"],
+};
+
+/// `/v2/crm_activities`: activities logged to the team's CRM.
+pub static CRM_ACTIVITIES: Resource = Resource {
+    name: "crm_activities",
+    path: "/v2/crm_activities",
+    list_endpoint: "crm_activities.list",
+    strategy: Strategy::Walk,
+    ids_filter: true,
+    changed_events: &[],
+    deleted_events: &[],
+    marker_fields: &[],
+};
+
+/// `/v2/actions`: the steps due (or done) for each person on a cadence.
+pub static ACTIONS: Resource = Resource {
+    name: "actions",
+    path: "/v2/actions",
+    list_endpoint: "actions.list",
+    strategy: Strategy::Walk,
+    ids_filter: true,
+    changed_events: &[],
+    deleted_events: &[],
+    marker_fields: &[],
 };
 
 /// Calls `$callback! { Users => USERS, Accounts => ACCOUNTS, ... }` with every resource, in
@@ -287,7 +400,17 @@ macro_rules! for_each_resource {
             CadenceMemberships => CADENCE_MEMBERSHIPS,
             Emails => EMAILS,
             Calls => CALLS,
-            Notes => NOTES
+            Notes => NOTES,
+            AccountStages => ACCOUNT_STAGES,
+            AccountTiers => ACCOUNT_TIERS,
+            PersonStages => PERSON_STAGES,
+            CallDispositions => CALL_DISPOSITIONS,
+            CallSentiments => CALL_SENTIMENTS,
+            CustomFields => CUSTOM_FIELDS,
+            Successes => SUCCESSES,
+            CallDataRecords => CALL_DATA_RECORDS,
+            CrmActivities => CRM_ACTIVITIES,
+            Actions => ACTIONS
         }
     };
 }
@@ -303,8 +426,6 @@ pub static RESOURCES: &[&Resource] = for_each_resource!(descriptors);
 /// deliveries of them are stored and marked skipped.
 pub const UNKEPT_EVENTS: &[&str] = &[
     "bulk_job_completed",
-    "call_data_record_created",
-    "call_data_record_updated",
     "conversation_created",
     "conversation_updated",
     "conversation_recording_created",
@@ -312,7 +433,6 @@ pub const UNKEPT_EVENTS: &[&str] = &[
     "link_swap",
     "meeting_booked",
     "meeting_updated",
-    "success_created",
     "task_created",
     "task_updated",
     "task_completed",
@@ -358,7 +478,18 @@ mod tests {
             .filter(|r| r.strategy == Strategy::FullList)
             .map(|r| r.name)
             .collect();
-        assert_eq!(full, ["users", "steps"]);
+        assert_eq!(
+            full,
+            [
+                "users",
+                "steps",
+                "account_tiers",
+                "person_stages",
+                "call_dispositions",
+                "call_sentiments",
+                "custom_fields"
+            ]
+        );
         assert!(PEOPLE.walkable() && !USERS.walkable());
         assert_eq!(
             (Strategy::Walk.name(), Strategy::FullList.name()),
@@ -370,7 +501,13 @@ mod tests {
     fn no_marker_field_belongs_to_two_resources() {
         let mut seen = std::collections::HashMap::new();
         for r in RESOURCES {
-            assert!(!r.marker_fields.is_empty(), "{} has markers", r.name);
+            let carried = !r.changed_events.is_empty() || !r.deleted_events.is_empty();
+            assert_eq!(
+                !r.marker_fields.is_empty(),
+                carried,
+                "{} has markers",
+                r.name
+            );
             for m in r.marker_fields {
                 if let Some(other) = seen.insert(*m, r.name) {
                     panic!("{m} marks both {other} and {}", r.name);

@@ -7,6 +7,7 @@ mod config;
 mod error;
 mod faults;
 mod generate;
+mod list_rules;
 mod query;
 mod server;
 mod simulator;

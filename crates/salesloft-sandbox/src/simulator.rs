@@ -1,9 +1,13 @@
 //! The live simulator: a team at work. People are edited, e-mails sent, opened, clicked,
-//! replied to and bounced, calls logged, memberships advance, a few people are deleted, and
-//! every change emits its webhooks, as in a real team.
+//! replied to and bounced, calls placed on the dialer and logged, memberships advance, people
+//! succeed, a few people are deleted, and every change emits its webhooks, as in a real team.
 
 use salesloft_model::models::EmailCounts;
-use salesloft_model::{CadenceMembership, Email, EmailId, Person, Ref};
+use salesloft_model::resource::{ACTIONS, CALL_DATA_RECORDS, SUCCESSES};
+use salesloft_model::{
+    CadenceMembership, Call, CallDataRecord, CallDataRecordId, Email, EmailId, Person, Ref,
+    Success, SuccessId,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, json};
 
@@ -28,8 +32,12 @@ pub enum Action {
     ReplyEmail,
     /// An e-mail bounces.
     BounceEmail,
-    /// A call is logged.
+    /// A call is placed on the dialer (its call data record) and logged.
     LogCall,
+    /// A person reaches the team's success event.
+    Succeed,
+    /// A rep completes a pending action (SalesLoft sends no webhook for it).
+    CompleteStep,
     /// A membership moves to its next state.
     AdvanceMembership,
     /// A person is deleted.
@@ -50,6 +58,8 @@ const WEIGHTS: &[(Action, u32)] = &[
     (Action::ReplyEmail, 5),
     (Action::BounceEmail, 2),
     (Action::LogCall, 10),
+    (Action::Succeed, 2),
+    (Action::CompleteStep, 4),
     (Action::AdvanceMembership, 9),
     (Action::DeletePerson, 1),
     (Action::LateCommitPerson, 2),
@@ -137,8 +147,12 @@ pub fn apply(
             input.insert("person_id".into(), json!(id));
             input.insert("duration".into(), json!(rng.i64(0..900)));
             input.insert("disposition".into(), json!("Connected"));
-            Ok(world.create_call(&input)?.1)
+            let (body, mut events) = world.create_call(&input)?;
+            events.extend(dialer_record(world, &body)?);
+            Ok(events)
         }
+        (Action::Succeed, Some(id), _) => succeed(world, id),
+        (Action::CompleteStep, _, _) => complete_step(world, rng),
         (Action::DeletePerson, Some(id), _) => world.delete_person(id),
         (Action::BulkUpdatePeople, Some(first), _) => {
             let size = rng.usize(100..=400);
@@ -150,6 +164,82 @@ pub fn apply(
         // Nothing to act on.
         _ => Ok(Vec::new()),
     }
+}
+
+/// The dialer's record of the call logged as `call_body`: `call_data_record_created`.
+fn dialer_record(world: &mut World, call_body: &[u8]) -> Result<Vec<Event>, ApiError> {
+    let call: Call =
+        serde_json::from_slice(call_body).map_err(|e| ApiError::invalid("call", &e.to_string()))?;
+    let kind = Kind::of(&CALL_DATA_RECORDS);
+    let id = world.allocate(kind);
+    let record = CallDataRecord {
+        id: CallDataRecordId(id),
+        created_at: call.created_at,
+        updated_at: call.created_at,
+        call_uuid: Some(format!("sim-{id}")),
+        call_type: Some("call".into()),
+        direction: Some("outbound".into()),
+        status: Some("completed".into()),
+        to: call.to.clone(),
+        from: Some("+14155550100".into()),
+        duration: call.duration,
+        recording: None,
+        user: call.user.clone(),
+        called_person: call.called_person.clone(),
+        call: Some(r("activities/calls", call.id)),
+        extra: Map::new(),
+    };
+    let body = world.save(kind, &record)?;
+    Ok(vec![Event {
+        event_type: "call_data_record_created".into(),
+        body,
+    }])
+}
+
+/// A random pending action completed now. SalesLoft announces no action changes: the
+/// change is only seen by reading the list, so no event is emitted.
+fn complete_step(world: &mut World, rng: &mut fastrand::Rng) -> Result<Vec<Event>, ApiError> {
+    let kind = Kind::of(&ACTIONS);
+    let Some(id) = world.collection(kind).random_id(rng) else {
+        return Ok(Vec::new());
+    };
+    let mut action: salesloft_model::Action = world.record(kind, id)?;
+    if action.status.as_deref() == Some("completed") {
+        return Ok(Vec::new());
+    }
+    action.status = Some("completed".into());
+    action.due = Some(false);
+    action.updated_at = world.now();
+    world.save(kind, &action)?;
+    Ok(Vec::new())
+}
+
+/// Person `id` succeeds now: `success_created`.
+fn succeed(world: &mut World, id: i64) -> Result<Vec<Event>, ApiError> {
+    let p: Person = world.record(Kind::PEOPLE, id)?;
+    let kind = Kind::of(&SUCCESSES);
+    let now = world.now();
+    let success = Success {
+        id: SuccessId(world.allocate(kind)),
+        created_at: now,
+        updated_at: now,
+        succeeded_at: Some(now),
+        success_window_started_at: p.last_contacted_at,
+        counts: Some(json!({"total_calls": 0, "total_emails": 1, "total_other_touches": 0})),
+        person: Some(r("people", p.id)),
+        user: p.owner.clone(),
+        latest_cadence: p.cadences.first().cloned(),
+        latest_step: None,
+        latest_email: None,
+        latest_call: None,
+        latest_action: None,
+        extra: Map::new(),
+    };
+    let body = world.save(kind, &success)?;
+    Ok(vec![Event {
+        event_type: "success_created".into(),
+        body,
+    }])
 }
 
 /// A new e-mail sent to person `id` (none to a person who must not be contacted), and the
@@ -319,11 +409,15 @@ mod tests {
         let mut w = World::generate(5, TeamSize::default(), offset, crate::TEAM_ID).unwrap();
         let mut rng = fastrand::Rng::with_seed(1);
         for (action, _) in WEIGHTS {
+            let before = w.snapshot();
             let mut emitted = 0;
             for _ in 0..20 {
                 emitted += apply(&mut w, *action, &mut rng).unwrap().len();
             }
-            assert!(emitted > 0, "{action:?} emitted nothing");
+            assert!(w.snapshot() != before, "{action:?} changed nothing");
+            // SalesLoft announces no change of an action.
+            let announced = *action != Action::CompleteStep;
+            assert_eq!(emitted > 0, announced, "{action:?} emitted {emitted}");
         }
     }
 }

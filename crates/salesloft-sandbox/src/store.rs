@@ -8,7 +8,9 @@ use bytes::Bytes;
 use salesloft_model::models::Record;
 use salesloft_model::resource::{self, RESOURCES, Resource};
 use salesloft_model::{
-    Account, Cadence, CadenceMembership, Call, Email, Note, Person, Step, Timestamp, User,
+    Account, AccountStage, AccountTier, Action, Cadence, CadenceMembership, Call, CallDataRecord,
+    CallDisposition, CallSentiment, CrmActivity, CustomField, Email, Note, Person, PersonStage,
+    Step, Success, Timestamp, User,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -35,6 +37,11 @@ impl Kind {
     /// Every kind, in registry order.
     pub(crate) fn all() -> impl Iterator<Item = Kind> {
         RESOURCES.iter().map(|r| Kind(r))
+    }
+
+    /// The collection of `resource` (every resource of the registry is one).
+    pub(crate) const fn of(resource: &'static Resource) -> Kind {
+        Kind(resource)
     }
 
     /// The resource.
@@ -112,7 +119,17 @@ stored!(
     CadenceMembership,
     Email,
     Call,
-    Note
+    Note,
+    AccountStage,
+    AccountTier,
+    PersonStage,
+    CallDisposition,
+    CallSentiment,
+    CustomField,
+    Success,
+    CallDataRecord,
+    CrmActivity,
+    Action
 );
 
 /// The records of one resource with their indexes.

@@ -1,7 +1,8 @@
 //! Daily engagement per (day, user, cadence), exactly as the toolkit defines it: each
 //! activity counts on its local day in its user's IANA time zone (DST-correct; the team's
 //! zone when the user has none), e-mails by `sent_at` and only once sent, calls by
-//! `created_at`. A day is always recomputed whole from the local copy, never incremented, so
+//! `created_at`, successes by `succeeded_at`, other and integration steps when their action
+//! was completed. A day is always recomputed whole from the local copy, never incremented, so
 //! running again changes nothing: after a sync, only the days that activities written since
 //! the last run fall on, plus the trailing 48 hours (opens, clicks, replies and bounces keep
 //! arriving for hours).
@@ -134,18 +135,49 @@ pub struct EngagementTotals {
     pub calls_connected: i64,
     /// Seconds over all calls.
     pub call_seconds: i64,
+    /// Successes, by `succeeded_at`.
+    pub successes: i64,
+    /// Other steps completed.
+    pub other_steps: i64,
+    /// Integration steps completed.
+    pub integration_steps: i64,
+    /// E-mails sent, calls, other and integration steps together.
+    pub activities: i64,
 }
 
 impl EngagementTotals {
     /// The CSV header, in the column order of [`EngagementTotals::csv_line`].
     pub const CSV_HEADER: &'static str = "day,user_id,cadence_id,emails_sent,emails_delivered,\
-emails_bounced,emails_opened,emails_clicked,emails_replied,calls,calls_connected,call_seconds";
+emails_bounced,emails_opened,emails_clicked,emails_replied,calls,calls_connected,call_seconds,\
+successes,other_steps,integration_steps,activities";
+
+    /// A group with nothing counted yet.
+    fn empty(day: Option<String>, user_id: Option<i64>, cadence_id: Option<i64>) -> Self {
+        Self {
+            day,
+            user_id,
+            cadence_id,
+            emails_sent: 0,
+            emails_delivered: 0,
+            emails_bounced: 0,
+            emails_opened: 0,
+            emails_clicked: 0,
+            emails_replied: 0,
+            calls: 0,
+            calls_connected: 0,
+            call_seconds: 0,
+            successes: 0,
+            other_steps: 0,
+            integration_steps: 0,
+            activities: 0,
+        }
+    }
 
     /// This row as a CSV line (a dimension summed over is empty).
     pub fn csv_line(&self) -> String {
         let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
         format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             self.day.as_deref().unwrap_or(""),
             opt(self.user_id),
             opt(self.cadence_id),
@@ -157,7 +189,11 @@ emails_bounced,emails_opened,emails_clicked,emails_replied,calls,calls_connected
             self.emails_replied,
             self.calls,
             self.calls_connected,
-            self.call_seconds
+            self.call_seconds,
+            self.successes,
+            self.other_steps,
+            self.integration_steps,
+            self.activities
         )
     }
 
@@ -171,6 +207,10 @@ emails_bounced,emails_opened,emails_clicked,emails_replied,calls,calls_connected
         self.calls += r.calls;
         self.calls_connected += r.calls_connected;
         self.call_seconds += r.call_seconds;
+        self.successes += r.successes;
+        self.other_steps += r.other_steps;
+        self.integration_steps += r.integration_steps;
+        self.activities += r.activities;
     }
 }
 
@@ -187,20 +227,7 @@ pub fn break_down(rows: &[EngagementRow], by: Breakdown) -> Vec<EngagementTotals
         };
         groups
             .entry(key.clone())
-            .or_insert_with(|| EngagementTotals {
-                day: key.0,
-                user_id: key.1,
-                cadence_id: key.2,
-                emails_sent: 0,
-                emails_delivered: 0,
-                emails_bounced: 0,
-                emails_opened: 0,
-                emails_clicked: 0,
-                emails_replied: 0,
-                calls: 0,
-                calls_connected: 0,
-                call_seconds: 0,
-            })
+            .or_insert_with(|| EngagementTotals::empty(key.0, key.1, key.2))
             .add(r);
     }
     groups.into_values().collect()
@@ -367,6 +394,8 @@ impl EngagementMetrics {
     fn settings(&self, zones: &UserZones) -> String {
         let zones: Vec<(i64, &str)> = zones.iter().map(|(id, z)| (*id, z.name())).collect();
         serde_json::json!({
+            // The definitions' version: rows computed under earlier ones are recomputed.
+            "definitions": 2,
             "team_time_zone": self.ctx.team.time_zone.name(),
             "connected": self.config.connected_dispositions,
             "user_time_zones": zones,
@@ -546,7 +575,8 @@ mod tests {
         assert_eq!(
             EngagementTotals::CSV_HEADER,
             "day,user_id,cadence_id,emails_sent,emails_delivered,emails_bounced,emails_opened,\
-             emails_clicked,emails_replied,calls,calls_connected,call_seconds"
+             emails_clicked,emails_replied,calls,calls_connected,call_seconds,successes,\
+             other_steps,integration_steps,activities"
                 .replace(' ', "")
         );
     }
@@ -566,6 +596,10 @@ mod tests {
             calls: 1,
             calls_connected: 0,
             call_seconds: 10,
+            successes: 1,
+            other_steps: 0,
+            integration_steps: 1,
+            activities: sent + 2,
         };
         let rows = [
             row("2026-01-01", 1, 0, 2),

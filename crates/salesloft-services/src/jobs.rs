@@ -159,9 +159,9 @@ impl Job for ReconcileJob {
     }
 }
 
-/// The streams whose changes change the daily engagement: activities, and users (a user's
-/// time zone sets the day).
-const ENGAGEMENT_INPUTS: &[&str] = &["emails", "calls", "users"];
+/// The streams whose changes change the daily engagement: activities, successes and actions,
+/// and users (a user's time zone sets the day).
+const ENGAGEMENT_INPUTS: &[&str] = &["emails", "calls", "successes", "actions", "users"];
 
 /// The payload of [`EngagementJob`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

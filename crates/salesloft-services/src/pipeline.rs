@@ -297,6 +297,10 @@ where
 {
     let ctx = run.ctx;
     let mut state = ctx.store.sync_state(run.stream()).await?;
+    // What the copy held before the listing: a record stored after this (by a webhook) is
+    // not one the listing can show gone.
+    let before = ctx.store.live_ids::<R::Item>().await?;
+    let mut listing = Listing::default();
     let list = list.per_page(100);
     let mut page_number = 1u32;
     loop {
@@ -320,6 +324,7 @@ where
         if page_number == 1 {
             report.expected = page.paging.as_ref().and_then(|p| p.total_count);
         }
+        listing.note(&page.items, &page.rejected);
         report.requests += 1;
         report.cost += u64::from(page_cost(page_number));
         report.fetched += page.sent() as u64;
@@ -344,9 +349,94 @@ where
         checkpoint.quarantine(&page.rejected).await?;
         state = run.commit(checkpoint, &cursor, last).await?;
         if last {
-            break;
+            listing.pages = page_number;
+            listing.total = run.report.expected;
+            return delete_unlisted::<R>(run, &before, &listing).await;
         }
         page_number += 1;
+    }
+    Ok(())
+}
+
+/// What one complete full listing showed.
+#[derive(Default)]
+struct Listing {
+    /// Every id listed (readable records and quarantined items alike).
+    ids: std::collections::HashSet<i64>,
+    /// Pages read.
+    pages: u32,
+    /// The record count SalesLoft gave on the first page, if it did.
+    total: Option<u64>,
+}
+
+impl Listing {
+    fn note<T: Record>(&mut self, items: &[Received<T>], rejected: &[Rejected]) {
+        self.ids.extend(items.iter().map(|r| r.record.record_id()));
+        self.ids.extend(rejected.iter().filter_map(|r| r.id));
+    }
+
+    /// Whether a listing of a list without an `ids[]` filter can be trusted to show what is
+    /// gone: one answer (nothing can shift between pages) that is not empty unless SalesLoft
+    /// counted no records; or several pages whose distinct ids match the count SalesLoft gave.
+    fn trusted_without_confirmation(&self) -> bool {
+        let listed = self.ids.len() as u64;
+        match (self.pages, self.total) {
+            (1, total) => listed > 0 || total == Some(0),
+            (_, Some(total)) => listed == total,
+            _ => false,
+        }
+    }
+}
+
+/// Deletes by difference: the records the copy held before a complete full listing that the
+/// listing lacks are gone, once an `ids[]` request (100 ids at cost 1) confirms it, which also
+/// stores any a page shift hid. A list without that filter is trusted only as
+/// [`Listing::trusted_without_confirmation`] says.
+async fn delete_unlisted<R: ListResource>(
+    run: &mut Run<'_>,
+    before: &[i64],
+    listing: &Listing,
+) -> Result<()>
+where
+    R::Item: Entity,
+{
+    let ctx = run.ctx;
+    let missing: Vec<i64> = before
+        .iter()
+        .copied()
+        .filter(|id| !listing.ids.contains(id))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut gone = Vec::new();
+    if R::RESOURCE.ids_filter {
+        for chunk in missing.chunks(100) {
+            let listed = crate::reconcile::list_by_ids::<R>(ctx, chunk).await?;
+            run.report.requests += 1;
+            run.report.cost += u64::from(page_cost(1));
+            gone.extend(chunk.iter().filter(|id| !listed.present.contains(id)));
+            if !listed.items.is_empty() {
+                let rows = PreparedRows::received(&listed.items).listed_at(listed.asked_at_ms);
+                let stats = ctx.store.upsert_prepared(rows).await?;
+                run.report.inserted += stats.inserted;
+                run.report.updated += stats.updated;
+            }
+        }
+    } else if listing.trusted_without_confirmation() {
+        gone = missing;
+    } else {
+        tracing::warn!(stream = %run.stream(), missing = missing.len(), pages = listing.pages, total = ?listing.total,
+            "records missing from a listing that cannot be confirmed (no ids[] filter): left for the next run");
+        return Ok(());
+    }
+    for id in gone {
+        if ctx.store.soft_delete::<R::Item>(id, None).await? {
+            run.report.deleted += 1;
+        }
+    }
+    if run.report.deleted > 0 {
+        tracing::info!(stream = %run.stream(), deleted = run.report.deleted, "records gone from a full listing: soft-deleted");
     }
     Ok(())
 }
@@ -396,5 +486,31 @@ impl<T: Entity> Fetched<T> {
             items: page.items,
             rejected: page.rejected,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Listing;
+
+    fn listing(ids: impl IntoIterator<Item = i64>, pages: u32, total: Option<u64>) -> Listing {
+        Listing {
+            ids: ids.into_iter().collect(),
+            pages,
+            total,
+        }
+    }
+
+    #[test]
+    fn a_listing_without_ids_filter_is_trusted_only_when_it_cannot_have_shifted() {
+        // One answer: trusted, unless empty while SalesLoft did not say there are none.
+        assert!(listing([1, 2], 1, None).trusted_without_confirmation());
+        assert!(listing([], 1, Some(0)).trusted_without_confirmation());
+        assert!(!listing([], 1, None).trusted_without_confirmation());
+        assert!(!listing([], 1, Some(3)).trusted_without_confirmation());
+        // Several pages: only when the distinct ids match SalesLoft's count.
+        assert!(listing(1..=150, 2, Some(150)).trusted_without_confirmation());
+        assert!(!listing(1..=149, 2, Some(150)).trusted_without_confirmation());
+        assert!(!listing(1..=150, 2, None).trusted_without_confirmation());
     }
 }

@@ -145,6 +145,8 @@ pub struct StreamReport {
     pub updated: u64,
     /// Records the local copy already had at this version.
     pub unchanged: u64,
+    /// Records a complete full listing showed gone (deletes by difference), soft-deleted.
+    pub deleted: u64,
     /// Records stored with fields whose type the models do not read (their raw JSON whole).
     pub drifted: u64,
     /// The names of those fields (never values), in the order first seen.

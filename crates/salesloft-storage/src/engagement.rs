@@ -93,11 +93,25 @@ pub struct EngagementRow {
     pub calls_connected: i64,
     /// Seconds over all calls.
     pub call_seconds: i64,
+    /// Successes, by `succeeded_at` (else `created_at`).
+    pub successes: i64,
+    /// Actions of `other` steps completed, by when they were (their `updated_at`).
+    pub other_steps: i64,
+    /// Actions of `integration` steps completed, by when they were.
+    pub integration_steps: i64,
+    /// E-mails sent, calls, other and integration steps: SalesLoft's "total activities".
+    pub activities: i64,
 }
 
 /// Columns of `daily_engagement` in [`EngagementRow`] order.
 const ROW_COLUMNS: &str = "day, user_id, cadence_id, emails_sent, emails_delivered, emails_bounced, \
-     emails_opened, emails_clicked, emails_replied, calls, calls_connected, call_seconds";
+     emails_opened, emails_clicked, emails_replied, calls, calls_connected, call_seconds, \
+     successes, other_steps, integration_steps, activities";
+
+/// The `objects` rows that count: live successes, and live completed actions of `other` and
+/// `integration` steps. Only constants of this crate reach the text.
+const COUNTED_OBJECTS: &str = "deleted_at_ms IS NULL AND (kind = 'successes' OR (kind = 'actions' \
+     AND state = 'completed' AND name IN ('other', 'integration')))";
 
 /// The days a partial recompute replaces, and the instants holding their activities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,7 +149,7 @@ impl Store {
     ) -> Result<EngagementWritten> {
         let insert = recompute_sql(
             self.backend(),
-            &days.offset_sql("user_id", "occurred_at_us"),
+            &days.offset_sql("user_id", "t"),
             connected.len(),
             only.is_some(),
             self.now_ms(),
@@ -222,30 +236,40 @@ impl Store {
     }
 
     /// The earliest and latest instant (µs) of a live activity that counts (a call, a sent
-    /// e-mail); `None` when there is none.
+    /// e-mail, a success, a completed other or integration step); `None` when there is none.
     pub async fn activity_span(&self) -> Result<Option<(i64, i64)>> {
+        let sql = format!(
+            "SELECT MIN(t), MAX(t) FROM (SELECT occurred_at_us AS t FROM activities \
+             WHERE team_id = $1 AND deleted_at_ms IS NULL AND (kind = 'call' OR sent = 1) \
+             UNION ALL SELECT occurred_at_us FROM objects WHERE team_id = $1 AND {COUNTED_OBJECTS}) a"
+        );
         let row: (Option<i64>, Option<i64>) = on_reader!(self, |pool| {
-            sqlx::query_as(
-                "SELECT MIN(occurred_at_us), MAX(occurred_at_us) FROM activities \
-                 WHERE team_id = $1 AND deleted_at_ms IS NULL AND (kind = 'call' OR sent = 1)",
-            )
-            .bind(self.tid())
-            .fetch_one(pool)
-            .await
-            .context("reading the activities' span")?
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(self.tid())
+                .fetch_one(pool)
+                .await
+                .context("reading the activities' span")?
         });
         Ok(row.0.zip(row.1))
     }
 
-    /// (user id, instant µs) of every activity written or deleted at or after `since_ms`,
-    /// deleted ones included: the days they fall on need recomputing.
+    /// (user id, instant µs) of every activity (and success or action) written or deleted at
+    /// or after `since_ms`, deleted ones included: the days they fall on need recomputing.
+    /// An action's day moves when it is completed: its earlier instant (its due date) was
+    /// never counted, so only the day it now has matters.
     pub async fn activities_written_since(&self, since_ms: i64) -> Result<Vec<(i64, i64)>> {
         on_reader!(self, |pool| {
             sqlx::query_as(
                 "SELECT user_id, occurred_at_us FROM activities \
                  WHERE team_id = $2 AND synced_at_ms >= $1 \
                  UNION SELECT user_id, occurred_at_us FROM activities \
-                 WHERE team_id = $2 AND deleted_at_ms >= $1",
+                 WHERE team_id = $2 AND deleted_at_ms >= $1 \
+                 UNION SELECT COALESCE(user_id, 0), occurred_at_us FROM objects \
+                 WHERE team_id = $2 AND synced_at_ms >= $1 AND occurred_at_us IS NOT NULL \
+                 AND kind IN ('successes', 'actions') \
+                 UNION SELECT COALESCE(user_id, 0), occurred_at_us FROM objects \
+                 WHERE team_id = $2 AND deleted_at_ms >= $1 AND occurred_at_us IS NOT NULL \
+                 AND kind IN ('successes', 'actions')",
             )
             .bind(since_ms)
             .bind(self.tid())
@@ -324,24 +348,38 @@ fn recompute_sql(
     format!(
         "INSERT INTO daily_engagement (team_id, {ROW_COLUMNS}, computed_at_ms) \
          SELECT ${team_mark}, day, user_id, cadence_id, sent, sent - bounced, bounced, opened, clicked, \
-           replied, calls, connected, seconds, {now} \
+           replied, calls, connected, seconds, successes, other, integration, \
+           sent + calls + other + integration, {now} \
          FROM (SELECT {day_text} AS day, user_id, cadence_id, \
              CAST(SUM(e) AS BIGINT) AS sent, CAST(SUM(e * bounced) AS BIGINT) AS bounced, \
              CAST(SUM(e * opened) AS BIGINT) AS opened, \
              CAST(SUM(e * clicked) AS BIGINT) AS clicked, \
              CAST(SUM(e * replied) AS BIGINT) AS replied, \
-             CAST(SUM(1 - e) AS BIGINT) AS calls, CAST(SUM(c) AS BIGINT) AS connected, \
-             CAST(SUM(s) AS BIGINT) AS seconds \
+             CAST(SUM(k) AS BIGINT) AS calls, CAST(SUM(c) AS BIGINT) AS connected, \
+             CAST(SUM(s) AS BIGINT) AS seconds, CAST(SUM(su) AS BIGINT) AS successes, \
+             CAST(SUM(o) AS BIGINT) AS other, CAST(SUM(i) AS BIGINT) AS integration \
            FROM (SELECT \
                CASE WHEN l >= 0 THEN l / {DAY_US} ELSE (l - {last}) / {DAY_US} END AS d, \
-               user_id, cadence_id, e, bounced, opened, clicked, replied, c, s \
-             FROM (SELECT occurred_at_us + ({offset}) AS l, user_id, cadence_id, \
-                 CASE WHEN kind = 'email' THEN 1 ELSE 0 END AS e, bounced, opened, clicked, \
-                 replied, CASE WHEN kind = 'call' AND {connected_sql} THEN 1 ELSE 0 END AS c, \
-                 CASE WHEN kind = 'call' THEN COALESCE(duration_s, 0) ELSE 0 END AS s \
-               FROM activities \
-               WHERE team_id = ${team_mark} AND {range} deleted_at_ms IS NULL \
-                 AND (kind = 'call' OR sent = 1)) a) b \
+               user_id, cadence_id, e, k, bounced, opened, clicked, replied, c, s, su, o, i \
+             FROM (SELECT t + ({offset}) AS l, user_id, cadence_id, e, k, bounced, opened, \
+                 clicked, replied, c, s, su, o, i \
+               FROM (SELECT occurred_at_us AS t, user_id, cadence_id, \
+                   CASE WHEN kind = 'email' THEN 1 ELSE 0 END AS e, \
+                   CASE WHEN kind = 'call' THEN 1 ELSE 0 END AS k, bounced, opened, clicked, \
+                   replied, CASE WHEN kind = 'call' AND {connected_sql} THEN 1 ELSE 0 END AS c, \
+                   CASE WHEN kind = 'call' THEN COALESCE(duration_s, 0) ELSE 0 END AS s, \
+                   0 AS su, 0 AS o, 0 AS i \
+                 FROM activities \
+                 WHERE team_id = ${team_mark} AND {range} deleted_at_ms IS NULL \
+                   AND (kind = 'call' OR sent = 1) \
+                 UNION ALL SELECT occurred_at_us, COALESCE(user_id, 0), COALESCE(cadence_id, 0), \
+                   0, 0, 0, 0, 0, 0, 0, 0, \
+                   CASE WHEN kind = 'successes' THEN 1 ELSE 0 END, \
+                   CASE WHEN kind = 'actions' AND name = 'other' THEN 1 ELSE 0 END, \
+                   CASE WHEN kind = 'actions' AND name = 'integration' THEN 1 ELSE 0 END \
+                 FROM objects \
+                 WHERE team_id = ${team_mark} AND {range} occurred_at_us IS NOT NULL \
+                   AND {COUNTED_OBJECTS}) u) a) b \
            GROUP BY d, user_id, cadence_id) g {keep}",
         last = DAY_US - 1,
     )

@@ -6,7 +6,9 @@ use std::marker::PhantomData;
 
 use salesloft_model::models::Record;
 use salesloft_model::{
-    Account, Cadence, CadenceMembership, Call, Email, Note, Person, Received, Step, Timestamp, User,
+    Account, AccountStage, AccountTier, Action, Cadence, CadenceMembership, Call, CallDataRecord,
+    CallDisposition, CallSentiment, CrmActivity, CustomField, Email, Note, Person, PersonStage,
+    Received, Step, Success, Timestamp, User,
 };
 use serde::Serialize;
 
@@ -469,6 +471,118 @@ impl Mapping for Call {
     }
 }
 
+/// The typed columns of `objects`, the one table of every collection kept beyond the first
+/// nine (told apart by `kind`, the resource's name); a kind fills those it has.
+const OBJECT_COLUMNS: &[&str] = &[
+    "name",
+    "state",
+    "user_id",
+    "person_id",
+    "account_id",
+    "cadence_id",
+    "occurred_at_us",
+];
+
+/// An [`OBJECT_COLUMNS`] row's values, by name.
+#[derive(Default)]
+struct ObjectValues {
+    name: Option<String>,
+    state: Option<String>,
+    user_id: Option<i64>,
+    person_id: Option<i64>,
+    account_id: Option<i64>,
+    cadence_id: Option<i64>,
+    occurred_at_us: Option<i64>,
+}
+
+impl ObjectValues {
+    fn into_values(self) -> Vec<Val> {
+        vec![
+            Val::Text(self.name),
+            Val::Text(self.state),
+            self.user_id.into(),
+            self.person_id.into(),
+            self.account_id.into(),
+            self.cadence_id.into(),
+            self.occurred_at_us.into(),
+        ]
+    }
+}
+
+/// Maps a model kept in `objects` under `kind`: `$values` turns a record into its
+/// [`ObjectValues`].
+macro_rules! object_mapping {
+    ($($ty:ty => $kind:literal, |$r:ident| $values:expr;)*) => {$(
+        impl Mapping for $ty {
+            const TABLE: Table = Table {
+                name: "objects",
+                kind: Some($kind),
+                columns: OBJECT_COLUMNS,
+                fillers: &[],
+            };
+            fn values(&self) -> Vec<Val> {
+                let $r = self;
+                let values: ObjectValues = $values;
+                values.into_values()
+            }
+            fn created_at(&self) -> Option<&Timestamp> {
+                Some(&self.created_at)
+            }
+        }
+    )*};
+}
+
+object_mapping! {
+    AccountStage => "account_stages", |r| ObjectValues { name: r.name.clone(), ..Default::default() };
+    AccountTier => "account_tiers", |r| ObjectValues { name: r.name.clone(), ..Default::default() };
+    PersonStage => "person_stages", |r| ObjectValues { name: r.name.clone(), ..Default::default() };
+    CallDisposition => "call_dispositions", |r| ObjectValues { name: r.name.clone(), ..Default::default() };
+    CallSentiment => "call_sentiments", |r| ObjectValues { name: r.name.clone(), ..Default::default() };
+    CustomField => "custom_fields", |r| ObjectValues {
+        name: r.name.clone(),
+        state: r.field_type.clone(),
+        ..Default::default()
+    };
+    Success => "successes", |r| ObjectValues {
+        user_id: ref_id(&r.user),
+        person_id: ref_id(&r.person),
+        cadence_id: ref_id(&r.latest_cadence),
+        occurred_at_us: Some(us(r.succeeded_at.as_ref().unwrap_or(&r.created_at))),
+        ..Default::default()
+    };
+    CallDataRecord => "call_data_records", |r| ObjectValues {
+        name: r.direction.clone(),
+        state: r.status.clone(),
+        user_id: ref_id(&r.user),
+        person_id: ref_id(&r.called_person),
+        occurred_at_us: Some(us(&r.created_at)),
+        ..Default::default()
+    };
+    CrmActivity => "crm_activities", |r| ObjectValues {
+        name: r.subject.clone(),
+        state: r.activity_type.clone(),
+        user_id: ref_id(&r.user),
+        person_id: ref_id(&r.person),
+        occurred_at_us: Some(us(&r.created_at)),
+        ..Default::default()
+    };
+    Action => "actions", |r| ObjectValues {
+        name: r.action_type.clone(),
+        state: r.status.clone(),
+        user_id: ref_id(&r.user),
+        person_id: ref_id(&r.person),
+        cadence_id: ref_id(&r.cadence),
+        // A completed action happened when it was completed (SalesLoft gives no
+        // `completed_at`: its `updated_at`); any other is due on `due_on`.
+        occurred_at_us: if r.status.as_deref() == Some("completed") {
+            Some(us(&r.updated_at))
+        } else {
+            r.due_on.as_ref().map(us)
+        },
+        ..Default::default()
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -485,6 +599,16 @@ mod tests {
             Note::TABLE,
             Email::TABLE,
             Call::TABLE,
+            AccountStage::TABLE,
+            AccountTier::TABLE,
+            PersonStage::TABLE,
+            CallDisposition::TABLE,
+            CallSentiment::TABLE,
+            CustomField::TABLE,
+            Success::TABLE,
+            CallDataRecord::TABLE,
+            CrmActivity::TABLE,
+            Action::TABLE,
         ];
         let plain =
             |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c == '_');

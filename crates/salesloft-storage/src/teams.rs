@@ -216,7 +216,7 @@ fn sealing_context(slug: &TeamSlug) -> Vec<u8> {
 }
 
 /// Every table whose rows belong to a team (`team_id`), the jobs and the inbox last.
-const TEAM_TABLES: [&str; 21] = [
+const TEAM_TABLES: [&str; 22] = [
     "people",
     "accounts",
     "users",
@@ -225,6 +225,7 @@ const TEAM_TABLES: [&str; 21] = [
     "cadence_memberships",
     "activities",
     "notes",
+    "objects",
     "daily_engagement",
     "engagement_state",
     "sync_state",

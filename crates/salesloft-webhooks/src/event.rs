@@ -90,6 +90,9 @@ mod tests {
                 ("user_updated", "users"),
                 ("call_created", "calls"),
                 ("email_updated", "emails"),
+                ("success_created", "successes"),
+                ("call_data_record_created", "call_data_records"),
+                ("call_data_record_updated", "call_data_records"),
             ],
         );
         names(

@@ -3,6 +3,8 @@
 mod accounts;
 mod activities;
 mod cadences;
+mod definitions;
+mod engagement;
 mod memberships;
 mod notes;
 mod people;
@@ -13,6 +15,15 @@ mod webhooks;
 pub use accounts::{AccountSort, AccountUpsertKey, Accounts};
 pub use activities::{CallSort, Calls, EmailSort, Emails};
 pub use cadences::{CadenceSort, Cadences, StepSort, Steps};
+pub use definitions::{
+    AccountStageSort, AccountStages, AccountTierSort, AccountTiers, CallDispositionSort,
+    CallDispositions, CallSentimentSort, CallSentiments, CustomFieldSort, CustomFields,
+    PersonStageSort, PersonStages,
+};
+pub use engagement::{
+    ActionSort, Actions, CallDataRecordSort, CallDataRecords, CrmActivities, CrmActivitySort,
+    SuccessSort, Successes,
+};
 pub use memberships::{CadenceMemberships, MembershipSort};
 pub use notes::{NoteSort, Notes};
 pub use people::{People, PersonSort, PersonUpsertKey};

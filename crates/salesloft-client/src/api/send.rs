@@ -27,6 +27,55 @@ macro_rules! handler {
 }
 pub(crate) use handler;
 
+/// Declares a list-only resource's handler: its list type (with its accessor on the client),
+/// sort fields and `get`; the caller's module imports `ListRequest`.
+macro_rules! list_handler {
+    (
+        $(#[$doc:meta])* $list:ident = $accessor:ident, $resource:ident, $item:ty, $id:ty,
+        $(#[$sdoc:meta])* $sort:ident { $($(#[$vdoc:meta])* $variant:ident => $field:literal),* $(,)? }
+    ) => {
+        $crate::api::send::handler! {
+            $(#[$doc])*
+            $list
+        }
+
+        $crate::list::sort_fields! {
+            $(#[$sdoc])*
+            $sort { $($(#[$vdoc])* $variant => $field),* }
+        }
+
+        impl $crate::list::ListResource for $list {
+            const RESOURCE: &'static $crate::resource::Resource = &$crate::resource::$resource;
+            type Item = $item;
+            type Id = $id;
+            type Sort = $sort;
+        }
+
+        impl crate::client::Client {
+            $(#[$doc])*
+            pub fn $accessor(&self) -> $list {
+                $list::new(self.clone())
+            }
+        }
+
+        impl $list {
+            /// Start a list request.
+            pub fn list(&self) -> $crate::list::ListRequest<$list> {
+                $crate::list::ListRequest::new(self.client.clone())
+            }
+
+            /// One record by id.
+            pub async fn get(&self, id: $id) -> $crate::error::Result<$item> {
+                let path = format!("{}/{id}", $crate::resource::$resource.path);
+                self.client
+                    .get_one(path, concat!(stringify!($accessor), ".get"))
+                    .await
+            }
+        }
+    };
+}
+pub(crate) use list_handler;
+
 /// `POST` a JSON body and decode the one record that comes back.
 pub(crate) async fn post_json<B: Serialize + ?Sized, T: DeserializeOwned>(
     client: &Client,

@@ -12,6 +12,8 @@
 mod account;
 mod activity;
 mod cadence;
+mod definitions;
+mod engagement;
 mod note;
 mod person;
 pub(crate) mod record;
@@ -21,6 +23,8 @@ mod webhook;
 pub use account::*;
 pub use activity::*;
 pub use cadence::*;
+pub use definitions::*;
+pub use engagement::*;
 pub use note::*;
 pub use person::*;
 pub use record::{Extra, Record, Ref, Timestamp};

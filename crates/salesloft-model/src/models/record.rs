@@ -93,7 +93,17 @@ required_ids!(
     EmailId,
     CallId,
     NoteId,
-    WebhookSubscriptionId
+    WebhookSubscriptionId,
+    AccountStageId,
+    AccountTierId,
+    PersonStageId,
+    CallDispositionId,
+    CallSentimentId,
+    CustomFieldId,
+    SuccessId,
+    CallDataRecordId,
+    CrmActivityId,
+    ActionId
 );
 
 /// Deserialises one field through its [`WireField`] rules.

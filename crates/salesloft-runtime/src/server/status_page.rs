@@ -495,7 +495,8 @@ async fn reps_of_day(
     body.push_str(
         "<table id=\"reps\"><thead><tr><th>rep</th><th class=\"n\">sent</th><th class=\"n\">delivered</th>\
          <th class=\"n\">opened</th><th class=\"n\">replied</th><th class=\"n\">calls</th>\
-         <th class=\"n\">connected</th></tr></thead><tbody>",
+         <th class=\"n\">connected</th><th class=\"n\">successes</th><th class=\"n\">other steps</th>\
+         <th class=\"n\">integration steps</th><th class=\"n\">activities</th></tr></thead><tbody>",
     );
     for r in &reps {
         let id = r.user_id.unwrap_or(0);
@@ -506,6 +507,7 @@ async fn reps_of_day(
         let _ = write!(
             body,
             "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
              <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             esc(&name),
             r.emails_sent,
@@ -513,11 +515,15 @@ async fn reps_of_day(
             r.emails_opened,
             r.emails_replied,
             r.calls,
-            r.calls_connected
+            r.calls_connected,
+            r.successes,
+            r.other_steps,
+            r.integration_steps,
+            r.activities
         );
     }
     if reps.is_empty() {
-        body.push_str("<tr><td colspan=\"7\" class=\"muted\">No activity that day.</td></tr>");
+        body.push_str("<tr><td colspan=\"11\" class=\"muted\">No activity that day.</td></tr>");
     }
     body.push_str("</tbody></table>");
     Ok(())

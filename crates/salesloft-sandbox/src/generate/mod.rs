@@ -7,6 +7,8 @@
 //! (some larger than a page of 100), which is what breaks naive incremental sync.
 
 mod activity;
+mod definitions;
+mod engagement;
 mod people;
 mod size;
 mod team;
@@ -17,10 +19,9 @@ use chrono::FixedOffset;
 use salesloft_model::{Account, Cadence, CadenceMembership, Call, Email, Note, Person, Step, User};
 use std::collections::HashMap;
 
-pub(crate) use size::{
-    FIRST_ACCOUNT_ID, FIRST_CADENCE_ID, FIRST_CALL_ID, FIRST_EMAIL_ID, FIRST_MEMBERSHIP_ID,
-    FIRST_NOTE_ID, FIRST_PERSON_ID, FIRST_STEP_ID, FIRST_USER_ID,
-};
+pub use definitions::Definitions;
+pub use engagement::Engagement;
+pub(crate) use size::{FIRST_USER_ID, first_id};
 pub use size::{TEAM_ID, TeamSize};
 pub(crate) use tools::{href, r, ts};
 
@@ -45,6 +46,10 @@ pub struct Generated {
     pub calls: Vec<Call>,
     /// Notes.
     pub notes: Vec<Note>,
+    /// The definition lists (empty unless [`TeamSize::definitions`]).
+    pub definitions: Definitions,
+    /// Successes, call data records, CRM activities and actions, derived from the rest.
+    pub engagement: Engagement,
 }
 
 /// Generate team `team_id` of `size` from `seed`, with timestamps in `offset`. Each kind of
@@ -77,6 +82,21 @@ pub fn generate(seed: u64, size: TeamSize, offset: FixedOffset, team_id: i64) ->
     let mut calls = activity::calls(&mut g, &size, &people);
     activity::at_local_midnights(&users, &mut emails, &mut calls);
     let notes = activity::notes(&mut g, &size, &people, &user_ids);
+    let definitions = if size.definitions {
+        definitions::definitions(&mut g)
+    } else {
+        Definitions::default()
+    };
+    let engagement = engagement::engagement(
+        &mut g,
+        &engagement::Sources {
+            people: &people,
+            emails: &emails,
+            calls: &calls,
+            memberships: &memberships,
+            steps: &steps,
+        },
+    );
     Generated {
         users,
         accounts,
@@ -87,6 +107,8 @@ pub fn generate(seed: u64, size: TeamSize, offset: FixedOffset, team_id: i64) ->
         emails,
         calls,
         notes,
+        definitions,
+        engagement,
     }
 }
 

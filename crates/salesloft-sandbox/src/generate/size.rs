@@ -22,6 +22,9 @@ pub struct TeamSize {
     pub calls: usize,
     /// Notes.
     pub notes: usize,
+    /// Whether the team has its definition lists (stages, tiers, dispositions, sentiments,
+    /// custom fields), as every real team does.
+    pub definitions: bool,
 }
 
 impl Default for TeamSize {
@@ -35,6 +38,7 @@ impl Default for TeamSize {
             emails: 4_000,
             calls: 1_000,
             notes: 300,
+            definitions: true,
         }
     }
 }
@@ -51,6 +55,7 @@ impl TeamSize {
             emails: 0,
             calls: 0,
             notes: 0,
+            definitions: false,
         }
     }
 
@@ -65,6 +70,7 @@ impl TeamSize {
             emails: people * 8,
             calls: people * 2,
             notes: people / 4,
+            definitions: true,
         }
     }
 }
@@ -79,6 +85,43 @@ pub(crate) const FIRST_MEMBERSHIP_ID: i64 = 98_000_000;
 pub(crate) const FIRST_EMAIL_ID: i64 = 555_000_000;
 pub(crate) const FIRST_CALL_ID: i64 = 443_000_000;
 pub(crate) const FIRST_NOTE_ID: i64 = 9_000_000;
+pub(crate) const FIRST_ACCOUNT_STAGE_ID: i64 = 7_000;
+pub(crate) const FIRST_ACCOUNT_TIER_ID: i64 = 7_100;
+pub(crate) const FIRST_PERSON_STAGE_ID: i64 = 7_200;
+pub(crate) const FIRST_CALL_DISPOSITION_ID: i64 = 7_300;
+pub(crate) const FIRST_CALL_SENTIMENT_ID: i64 = 7_400;
+pub(crate) const FIRST_CUSTOM_FIELD_ID: i64 = 7_500;
+pub(crate) const FIRST_SUCCESS_ID: i64 = 12_000_000;
+pub(crate) const FIRST_CALL_DATA_RECORD_ID: i64 = 880_000_000;
+pub(crate) const FIRST_CRM_ACTIVITY_ID: i64 = 310_000_000;
+pub(crate) const FIRST_ACTION_ID: i64 = 720_000_000;
+/// The first id of `resource`'s collection: where the generator starts it and where the
+/// world allocates from when it is empty.
+pub(crate) fn first_id(resource: &salesloft_model::Resource) -> i64 {
+    match resource.name {
+        "users" => FIRST_USER_ID,
+        "accounts" => FIRST_ACCOUNT_ID,
+        "people" => FIRST_PERSON_ID,
+        "cadences" => FIRST_CADENCE_ID,
+        "steps" => FIRST_STEP_ID,
+        "cadence_memberships" => FIRST_MEMBERSHIP_ID,
+        "emails" => FIRST_EMAIL_ID,
+        "calls" => FIRST_CALL_ID,
+        "notes" => FIRST_NOTE_ID,
+        "account_stages" => FIRST_ACCOUNT_STAGE_ID,
+        "account_tiers" => FIRST_ACCOUNT_TIER_ID,
+        "person_stages" => FIRST_PERSON_STAGE_ID,
+        "call_dispositions" => FIRST_CALL_DISPOSITION_ID,
+        "call_sentiments" => FIRST_CALL_SENTIMENT_ID,
+        "custom_fields" => FIRST_CUSTOM_FIELD_ID,
+        "successes" => FIRST_SUCCESS_ID,
+        "call_data_records" => FIRST_CALL_DATA_RECORD_ID,
+        "crm_activities" => FIRST_CRM_ACTIVITY_ID,
+        "actions" => FIRST_ACTION_ID,
+        _ => 1,
+    }
+}
+
 /// The team's id.
 pub const TEAM_ID: i64 = 16;
 

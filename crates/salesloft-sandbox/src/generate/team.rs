@@ -224,7 +224,7 @@ pub(crate) fn cadences(
         });
         let step_count = 3 + g.rng.usize(0..4);
         for s in 0..step_count {
-            let step_type = *g.pick(&["email", "email", "phone", "other"]);
+            let step_type = *g.pick(&["email", "email", "phone", "other", "integration"]);
             let day = 1 + (s as i32) * 2;
             let id = FIRST_STEP_ID + steps.len() as i64;
             steps.push(Step {

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
 use chrono::FixedOffset;
+use salesloft_model::resource;
 use salesloft_model::{
     Account, AccountId, Cadence, CadenceId, CadenceMembership, CadenceMembershipId, Call, CallId,
     Note, NoteId, Person, PersonId, Ref, Step, StepId, Timestamp, User, UserId,
@@ -218,6 +219,12 @@ impl World {
         for n in generated.notes {
             w.col(Kind::NOTES).put(&n)?;
         }
+        w.put_definitions(generated.definitions)?;
+        let e = generated.engagement;
+        w.put_all(&resource::SUCCESSES, e.successes)?;
+        w.put_all(&resource::CALL_DATA_RECORDS, e.call_data_records)?;
+        w.put_all(&resource::CRM_ACTIVITIES, e.crm_activities)?;
+        w.put_all(&resource::ACTIONS, e.actions)?;
         Ok(w)
     }
 
@@ -236,21 +243,34 @@ impl World {
             next_subscription: 1,
             last_now_us: 0,
         };
-        let firsts = [
-            (Kind::USERS, generate::FIRST_USER_ID),
-            (Kind::ACCOUNTS, generate::FIRST_ACCOUNT_ID),
-            (Kind::PEOPLE, generate::FIRST_PERSON_ID),
-            (Kind::CADENCES, generate::FIRST_CADENCE_ID),
-            (Kind::STEPS, generate::FIRST_STEP_ID),
-            (Kind::CADENCE_MEMBERSHIPS, generate::FIRST_MEMBERSHIP_ID),
-            (Kind::EMAILS, generate::FIRST_EMAIL_ID),
-            (Kind::CALLS, generate::FIRST_CALL_ID),
-            (Kind::NOTES, generate::FIRST_NOTE_ID),
-        ];
-        for (kind, first) in firsts {
-            w.collections.insert(kind, Collection::new(first));
+        for kind in Kind::all() {
+            w.collections
+                .insert(kind, Collection::new(generate::first_id(kind.resource())));
         }
         w
+    }
+
+    /// Store the definition lists.
+    fn put_definitions(&mut self, d: generate::Definitions) -> Result<(), SandboxError> {
+        self.put_all(&resource::ACCOUNT_STAGES, d.account_stages)?;
+        self.put_all(&resource::ACCOUNT_TIERS, d.account_tiers)?;
+        self.put_all(&resource::PERSON_STAGES, d.person_stages)?;
+        self.put_all(&resource::CALL_DISPOSITIONS, d.call_dispositions)?;
+        self.put_all(&resource::CALL_SENTIMENTS, d.call_sentiments)?;
+        self.put_all(&resource::CUSTOM_FIELDS, d.custom_fields)
+    }
+
+    /// Store `records` in `resource`'s collection.
+    fn put_all<T: Stored>(
+        &mut self,
+        resource: &'static salesloft_model::Resource,
+        records: Vec<T>,
+    ) -> Result<(), SandboxError> {
+        let col = self.col(Kind::of(resource));
+        for r in records {
+            col.put(&r)?;
+        }
+        Ok(())
     }
 
     /// A freshly generated world of team `team_id`.
@@ -368,7 +388,8 @@ impl World {
             .ok_or_else(ApiError::not_found)
     }
 
-    fn save<T: Stored>(&mut self, kind: Kind, record: &T) -> Result<Bytes, ApiError> {
+    /// Store `record` in `kind`'s collection; the JSON it is served as.
+    pub(crate) fn save<T: Stored>(&mut self, kind: Kind, record: &T) -> Result<Bytes, ApiError> {
         self.col(kind).put(record).map_err(ApiError::from)
     }
 

@@ -1,7 +1,8 @@
 //! Daily engagement against the sandbox: the stored report equals an independent computation
 //! from the sandbox's snapshot (each activity's day in its user's zone, DST-correct, the
 //! team's zone for users without one), with activities at local midnights and on DST-change
-//! days; a rerun changes nothing; after the simulator sends, opens, bounces and logs calls,
+//! days, successes and completed other and integration steps; a rerun changes nothing; after
+//! the simulator sends, opens, bounces, logs calls, completes steps and records successes,
 //! the incremental recompute equals the snapshot again.
 
 use salesloft_storage::on_both;
@@ -82,6 +83,10 @@ fn expected(snapshot: &serde_json::Value) -> (Vec<EngagementRow>, Facts) {
         calls: 0,
         calls_connected: 0,
         call_seconds: 0,
+        successes: 0,
+        other_steps: 0,
+        integration_steps: 0,
+        activities: 0,
     };
     for e in snapshot["emails"].as_array().unwrap() {
         let Some(sent) = e["sent_at"].as_str() else {
@@ -112,6 +117,38 @@ fn expected(snapshot: &serde_json::Value) -> (Vec<EngagementRow>, Facts) {
         row.calls_connected += i64::from(c["disposition"].as_str() == Some("Connected"));
         row.call_seconds += c["duration"].as_i64().unwrap_or(0);
     }
+    for x in snapshot["successes"].as_array().unwrap() {
+        let (user, cadence) = (id_of(&x["user"]), id_of(&x["latest_cadence"]));
+        let at = x["succeeded_at"].as_str().or(x["created_at"].as_str());
+        let key = (day_of(user, at.unwrap(), &mut facts), user, cadence);
+        rows.entry(key.clone())
+            .or_insert_with(|| blank(&key))
+            .successes += 1;
+        facts.successes += 1;
+    }
+    for a in snapshot["actions"].as_array().unwrap() {
+        let kind = a["type"].as_str().unwrap_or("");
+        if a["status"].as_str() != Some("completed") || !matches!(kind, "other" | "integration") {
+            continue;
+        }
+        let (user, cadence) = (id_of(&a["user"]), id_of(&a["cadence"]));
+        let key = (
+            day_of(user, a["updated_at"].as_str().unwrap(), &mut facts),
+            user,
+            cadence,
+        );
+        let row = rows.entry(key.clone()).or_insert_with(|| blank(&key));
+        if kind == "other" {
+            row.other_steps += 1;
+            facts.other_steps += 1;
+        } else {
+            row.integration_steps += 1;
+            facts.integration_steps += 1;
+        }
+    }
+    for row in rows.values_mut() {
+        row.activities = row.emails_sent + row.calls + row.other_steps + row.integration_steps;
+    }
     (rows.into_values().collect(), facts)
 }
 
@@ -122,6 +159,9 @@ struct Facts {
     midnight_of_a_dst_day: usize,
     on_dst_days: usize,
     unsent: usize,
+    successes: usize,
+    other_steps: usize,
+    integration_steps: usize,
 }
 
 /// Hours in `day` in `zone` (23 or 25 on a DST change).
@@ -169,6 +209,11 @@ async fn the_report_equals_an_independent_computation_from_the_snapshot(db: Test
     assert!(facts.midnight_of_a_dst_day >= 1, "{facts:?}");
     assert!(facts.on_dst_days >= 10, "{facts:?}");
     assert!(facts.unsent >= 100, "{facts:?}");
+    assert!(facts.successes >= 5, "{facts:?}");
+    assert!(
+        facts.other_steps >= 5 && facts.integration_steps >= 5,
+        "{facts:?}"
+    );
     assert_same(&stored(&metrics).await, &want);
 
     // Again: nothing to do but the trailing window, and the same rows.
@@ -177,7 +222,7 @@ async fn the_report_equals_an_independent_computation_from_the_snapshot(db: Test
     assert_same(&stored(&metrics).await, &want);
 
     // SalesLoft changes: new e-mails and calls, opens, clicks, replies and bounces on old
-    // ones; the incremental recompute after a sync sees them all.
+    // ones, steps completed, successes; the incremental recompute after a sync sees them all.
     use salesloft_sandbox::Action::*;
     for action in [
         SendEmail,
@@ -186,6 +231,8 @@ async fn the_report_equals_an_independent_computation_from_the_snapshot(db: Test
         ReplyEmail,
         BounceEmail,
         LogCall,
+        CompleteStep,
+        Succeed,
     ] {
         s.sandbox.mutate(Some(action), 40).unwrap();
     }

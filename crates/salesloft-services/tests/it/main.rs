@@ -360,6 +360,7 @@ on_both!(
 );
 
 mod cadences;
+mod definitions;
 mod engagement;
 mod exact;
 mod jobs;
