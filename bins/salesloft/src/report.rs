@@ -98,7 +98,7 @@ fn table(totals: &[EngagementTotals], out: &mut String) {
     use std::fmt::Write;
     let _ = writeln!(
         out,
-        "{:<10} {:>8} {:>8} {:>6} {:>9} {:>7} {:>6} {:>7} {:>7} {:>5} {:>9} {:>8} {:>9} {:>5} {:>11} {:>10}",
+        "{:<10} {:>8} {:>8} {:>6} {:>9} {:>7} {:>6} {:>7} {:>7} {:>5} {:>9} {:>8} {:>9} {:>5} {:>11} {:>10} {:>5}",
         "day",
         "user",
         "cadence",
@@ -114,13 +114,14 @@ fn table(totals: &[EngagementTotals], out: &mut String) {
         "successes",
         "other",
         "integration",
-        "activities"
+        "activities",
+        "tasks"
     );
     let opt = |v: Option<i64>| v.map_or_else(|| "*".to_owned(), |v| v.to_string());
     for t in totals {
         let _ = writeln!(
             out,
-            "{:<10} {:>8} {:>8} {:>6} {:>9} {:>7} {:>6} {:>7} {:>7} {:>5} {:>9} {:>8} {:>9} {:>5} {:>11} {:>10}",
+            "{:<10} {:>8} {:>8} {:>6} {:>9} {:>7} {:>6} {:>7} {:>7} {:>5} {:>9} {:>8} {:>9} {:>5} {:>11} {:>10} {:>5}",
             t.day.as_deref().unwrap_or("*"),
             opt(t.user_id),
             opt(t.cadence_id),
@@ -136,7 +137,8 @@ fn table(totals: &[EngagementTotals], out: &mut String) {
             t.successes,
             t.other_steps,
             t.integration_steps,
-            t.activities
+            t.activities,
+            t.tasks_completed
         );
     }
     let _ = writeln!(out, "{} rows", totals.len());

@@ -22,7 +22,7 @@ pub use api::{
     CallDataRecords, CallDispositionSort, CallDispositions, CallSentimentSort, CallSentiments,
     CallSort, Calls, CrmActivities, CrmActivitySort, CustomFieldSort, CustomFields, EmailSort,
     Emails, MembershipSort, NoteSort, Notes, People, PersonSort, PersonStageSort, PersonStages,
-    PersonUpsertKey, StepSort, Steps, SuccessSort, Successes, UserSort, Users,
+    PersonUpsertKey, StepSort, Steps, SuccessSort, Successes, TaskSort, Tasks, UserSort, Users,
     WebhookSubscriptions,
 };
 pub use auth::{Auth, DEFAULT_AUTHORIZE_URL, DEFAULT_TOKEN_URL, OAuthApp, budget_key};
@@ -36,8 +36,8 @@ pub use models::{
     Account, AccountInput, AccountStage, AccountTier, Action, Cadence, CadenceImport,
     CadenceMembership, Call, CallDataRecord, CallDisposition, CallInput, CallSentiment,
     CrmActivity, CustomField, Email, Enrollment, Note, NoteInput, NoteTarget, Person, PersonInput,
-    PersonStage, Record, Ref, Step, Success, Team, Timestamp, UpsertType, Upserted, User,
-    WebhookSubscription, WebhookSubscriptionInput,
+    PersonStage, Record, Ref, Step, Success, Task, TaskInput, Team, Timestamp, UpsertType,
+    Upserted, User, WebhookSubscription, WebhookSubscriptionInput,
 };
 pub use resource::{RESOURCES, Resource};
 pub use retry::RetryPolicy;
@@ -46,8 +46,9 @@ pub use salesloft_model::{
     CadenceMembershipId, CallDataRecordId, CallDispositionId, CallId, CallSentimentId, Clock,
     CostBudget, CostLimiter, CredentialHold, CrmActivityId, CustomFieldId, EmailId, Failure,
     FailureKind, HoldCheck, InMemoryTokenStore, NoteId, OAuthTokens, Observation, PersonId,
-    PersonStageId, RefreshLock, ReleaseRefreshLock, RoleId, StepId, SuccessId, SystemClock, TeamId,
-    TokenStore, Unlimited, UserId, WebhookSubscriptionId, error_chain, next_minute_ms, page_cost,
+    PersonStageId, RefreshLock, ReleaseRefreshLock, RoleId, StepId, SuccessId, SystemClock, TaskId,
+    TeamId, TokenStore, Unlimited, UserId, WebhookSubscriptionId, error_chain, next_minute_ms,
+    page_cost,
 };
 pub use visit::{ResourceVisitor, VisitResource};
 pub use walk::{

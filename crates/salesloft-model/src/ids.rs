@@ -79,6 +79,8 @@ int_id! {
     CrmActivityId;
     /// Id of an action: a step due for a person (`/v2/actions`).
     ActionId;
+    /// Id of a task (`/v2/tasks`).
+    TaskId;
 }
 
 /// Id of a role. SalesLoft sends role ids as strings (`"Admin"`, `"User"`, `"20"`); an integer

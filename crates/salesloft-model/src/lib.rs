@@ -25,8 +25,8 @@ pub use models::{
     Account, AccountInput, AccountStage, AccountTier, Action, Cadence, CadenceImport,
     CadenceMembership, Call, CallDataRecord, CallDisposition, CallInput, CallSentiment,
     CrmActivity, CustomField, Email, Enrollment, Note, NoteInput, NoteTarget, Person, PersonInput,
-    PersonStage, Record, Ref, Step, Success, Team, Timestamp, UpsertType, Upserted, User,
-    WebhookSubscription, WebhookSubscriptionInput,
+    PersonStage, Record, Ref, Step, Success, Task, TaskInput, Team, Timestamp, UpsertType,
+    Upserted, User, WebhookSubscription, WebhookSubscriptionInput,
 };
 pub use resource::{RESOURCES, Resource, Strategy};
 pub use tokens::{InMemoryTokenStore, OAuthTokens, RefreshLock, ReleaseRefreshLock, TokenStore};

@@ -374,6 +374,26 @@ pub static ACTIONS: Resource = Resource {
     marker_fields: &[],
 };
 
+/// `/v2/tasks`: no `updated_at` filter, so listed whole; SalesLoft announces every change
+/// (`task_created`, `task_updated`, `task_completed`, `task_deleted`), which keeps the copy
+/// fresh between listings.
+pub static TASKS: Resource = Resource {
+    name: "tasks",
+    path: "/v2/tasks",
+    list_endpoint: "tasks.list",
+    strategy: Strategy::FullList,
+    ids_filter: true,
+    changed_events: &["task_created", "task_updated", "task_completed"],
+    deleted_events: &["task_deleted"],
+    marker_fields: &[
+        "task_type",
+        "due_date",
+        "remind_at",
+        "completed_by",
+        "created_by_user",
+    ],
+};
+
 /// Calls `$callback! { Users => USERS, Accounts => ACCOUNTS, ... }` with every resource, in
 /// [`RESOURCES`] order: the name of its list type in `salesloft_client` (`Users`,
 /// `People`, ...) and of its descriptor in this module. For code that needs
@@ -410,7 +430,8 @@ macro_rules! for_each_resource {
             Successes => SUCCESSES,
             CallDataRecords => CALL_DATA_RECORDS,
             CrmActivities => CRM_ACTIVITIES,
-            Actions => ACTIONS
+            Actions => ACTIONS,
+            Tasks => TASKS
         }
     };
 }
@@ -433,10 +454,6 @@ pub const UNKEPT_EVENTS: &[&str] = &[
     "link_swap",
     "meeting_booked",
     "meeting_updated",
-    "task_created",
-    "task_updated",
-    "task_completed",
-    "task_deleted",
 ];
 
 /// Every webhook event type SalesLoft documents, one list: each resource's (changed, then
@@ -487,7 +504,8 @@ mod tests {
                 "person_stages",
                 "call_dispositions",
                 "call_sentiments",
-                "custom_fields"
+                "custom_fields",
+                "tasks"
             ]
         );
         assert!(PEOPLE.walkable() && !USERS.walkable());

@@ -250,6 +250,17 @@ pub(crate) static LIST_RULES: &[ListRules] = {
             sorts: TIMES,
             default_sort: "updated_at",
         },
+        ListRules {
+            kind: Kind::of(&resource::TASKS),
+            filters: &[
+                ("user_id", IntIn("/user/id")),
+                ("person_id", IntIn("/person/id")),
+                ("current_state", StrIn("/current_state")),
+                ("task_type", StrIn("/task_type")),
+            ],
+            sorts: &[("due_date", "/due_date"), ("due_at", "/due_at")],
+            default_sort: "due_date",
+        },
     ]
 };
 

@@ -38,6 +38,20 @@ impl Params {
             .map(|(_, v)| v.as_str())
     }
 
+    /// A copy with `name` set to `value` alone (any earlier value of `name` or `name[]`
+    /// dropped).
+    pub fn with(&self, name: &str, value: &str) -> Self {
+        let bracket = format!("{name}[]");
+        let mut out: Vec<(String, String)> = self
+            .0
+            .iter()
+            .filter(|(k, _)| k != name && *k != bracket)
+            .cloned()
+            .collect();
+        out.push((name.to_owned(), value.to_owned()));
+        Params(out)
+    }
+
     /// Every value of an array parameter, in any accepted form: `name[]=a&name[]=b`,
     /// `name=a,b`, `name[]=a,b`. `None` when the parameter is absent.
     pub fn list(&self, name: &str) -> Option<Vec<String>> {

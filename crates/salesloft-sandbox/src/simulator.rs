@@ -3,7 +3,7 @@
 //! succeed, a few people are deleted, and every change emits its webhooks, as in a real team.
 
 use salesloft_model::models::EmailCounts;
-use salesloft_model::resource::{ACTIONS, CALL_DATA_RECORDS, SUCCESSES};
+use salesloft_model::resource::{ACTIONS, CALL_DATA_RECORDS, SUCCESSES, TASKS};
 use salesloft_model::{
     CadenceMembership, Call, CallDataRecord, CallDataRecordId, Email, EmailId, Person, Ref,
     Success, SuccessId,
@@ -38,6 +38,8 @@ pub enum Action {
     Succeed,
     /// A rep completes a pending action (SalesLoft sends no webhook for it).
     CompleteStep,
+    /// A rep completes a scheduled task (`task_completed`).
+    CompleteTask,
     /// A membership moves to its next state.
     AdvanceMembership,
     /// A person is deleted.
@@ -60,6 +62,7 @@ const WEIGHTS: &[(Action, u32)] = &[
     (Action::LogCall, 10),
     (Action::Succeed, 2),
     (Action::CompleteStep, 4),
+    (Action::CompleteTask, 2),
     (Action::AdvanceMembership, 9),
     (Action::DeletePerson, 1),
     (Action::LateCommitPerson, 2),
@@ -153,6 +156,7 @@ pub fn apply(
         }
         (Action::Succeed, Some(id), _) => succeed(world, id),
         (Action::CompleteStep, _, _) => complete_step(world, rng),
+        (Action::CompleteTask, _, _) => complete_task(world, rng),
         (Action::DeletePerson, Some(id), _) => world.delete_person(id),
         (Action::BulkUpdatePeople, Some(first), _) => {
             let size = rng.usize(100..=400);
@@ -212,6 +216,16 @@ fn complete_step(world: &mut World, rng: &mut fastrand::Rng) -> Result<Vec<Event
     action.updated_at = world.now();
     world.save(kind, &action)?;
     Ok(Vec::new())
+}
+
+/// A random scheduled task completed now: `task_completed`.
+fn complete_task(world: &mut World, rng: &mut fastrand::Rng) -> Result<Vec<Event>, ApiError> {
+    let Some(id) = world.collection(Kind::of(&TASKS)).random_id(rng) else {
+        return Ok(Vec::new());
+    };
+    let mut input = Map::new();
+    input.insert("current_state".into(), json!("completed"));
+    Ok(world.update_task(id, &input)?.1)
 }
 
 /// Person `id` succeeds now: `success_created`.

@@ -10,7 +10,7 @@ use salesloft_model::resource::{self, RESOURCES, Resource};
 use salesloft_model::{
     Account, AccountStage, AccountTier, Action, Cadence, CadenceMembership, Call, CallDataRecord,
     CallDisposition, CallSentiment, CrmActivity, CustomField, Email, Note, Person, PersonStage,
-    Step, Success, Timestamp, User,
+    Step, Success, Task, Timestamp, User,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -129,7 +129,8 @@ stored!(
     Success,
     CallDataRecord,
     CrmActivity,
-    Action
+    Action,
+    Task
 );
 
 /// The records of one resource with their indexes.

@@ -2,7 +2,7 @@
 //! activity counts on its local day in its user's IANA time zone (DST-correct; the team's
 //! zone when the user has none), e-mails by `sent_at` and only once sent, calls by
 //! `created_at`, successes by `succeeded_at`, other and integration steps when their action
-//! was completed. A day is always recomputed whole from the local copy, never incremented, so
+//! was completed, tasks by `completed_at`. A day is always recomputed whole from the local copy, never incremented, so
 //! running again changes nothing: after a sync, only the days that activities written since
 //! the last run fall on, plus the trailing 48 hours (opens, clicks, replies and bounces keep
 //! arriving for hours).
@@ -143,13 +143,15 @@ pub struct EngagementTotals {
     pub integration_steps: i64,
     /// E-mails sent, calls, other and integration steps together.
     pub activities: i64,
+    /// Tasks completed.
+    pub tasks_completed: i64,
 }
 
 impl EngagementTotals {
     /// The CSV header, in the column order of [`EngagementTotals::csv_line`].
     pub const CSV_HEADER: &'static str = "day,user_id,cadence_id,emails_sent,emails_delivered,\
 emails_bounced,emails_opened,emails_clicked,emails_replied,calls,calls_connected,call_seconds,\
-successes,other_steps,integration_steps,activities";
+successes,other_steps,integration_steps,activities,tasks_completed";
 
     /// A group with nothing counted yet.
     fn empty(day: Option<String>, user_id: Option<i64>, cadence_id: Option<i64>) -> Self {
@@ -170,6 +172,7 @@ successes,other_steps,integration_steps,activities";
             other_steps: 0,
             integration_steps: 0,
             activities: 0,
+            tasks_completed: 0,
         }
     }
 
@@ -177,7 +180,7 @@ successes,other_steps,integration_steps,activities";
     pub fn csv_line(&self) -> String {
         let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
         format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             self.day.as_deref().unwrap_or(""),
             opt(self.user_id),
             opt(self.cadence_id),
@@ -193,7 +196,8 @@ successes,other_steps,integration_steps,activities";
             self.successes,
             self.other_steps,
             self.integration_steps,
-            self.activities
+            self.activities,
+            self.tasks_completed
         )
     }
 
@@ -211,6 +215,7 @@ successes,other_steps,integration_steps,activities";
         self.other_steps += r.other_steps;
         self.integration_steps += r.integration_steps;
         self.activities += r.activities;
+        self.tasks_completed += r.tasks_completed;
     }
 }
 
@@ -395,7 +400,7 @@ impl EngagementMetrics {
         let zones: Vec<(i64, &str)> = zones.iter().map(|(id, z)| (*id, z.name())).collect();
         serde_json::json!({
             // The definitions' version: rows computed under earlier ones are recomputed.
-            "definitions": 2,
+            "definitions": 3,
             "team_time_zone": self.ctx.team.time_zone.name(),
             "connected": self.config.connected_dispositions,
             "user_time_zones": zones,
@@ -576,7 +581,7 @@ mod tests {
             EngagementTotals::CSV_HEADER,
             "day,user_id,cadence_id,emails_sent,emails_delivered,emails_bounced,emails_opened,\
              emails_clicked,emails_replied,calls,calls_connected,call_seconds,successes,\
-             other_steps,integration_steps,activities"
+             other_steps,integration_steps,activities,tasks_completed"
                 .replace(' ', "")
         );
     }
@@ -600,6 +605,7 @@ mod tests {
             other_steps: 0,
             integration_steps: 1,
             activities: sent + 2,
+            tasks_completed: 1,
         };
         let rows = [
             row("2026-01-01", 1, 0, 2),

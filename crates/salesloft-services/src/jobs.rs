@@ -159,9 +159,9 @@ impl Job for ReconcileJob {
     }
 }
 
-/// The streams whose changes change the daily engagement: activities, successes and actions,
-/// and users (a user's time zone sets the day).
-const ENGAGEMENT_INPUTS: &[&str] = &["emails", "calls", "successes", "actions", "users"];
+/// The streams whose changes change the daily engagement: activities, successes, actions
+/// and tasks, and users (a user's time zone sets the day).
+const ENGAGEMENT_INPUTS: &[&str] = &["emails", "calls", "successes", "actions", "tasks", "users"];
 
 /// The payload of [`EngagementJob`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

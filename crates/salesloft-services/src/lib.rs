@@ -19,6 +19,7 @@ mod report;
 mod status;
 mod streams;
 mod sync;
+mod tasks;
 mod verify;
 
 pub use apply::{Applied, DeleteHint};
@@ -47,4 +48,5 @@ pub use salesloft_storage::EngagementRow;
 pub use status::{StatusReport, StreamStatus};
 pub use streams::Stream;
 pub use sync::SyncEngine;
+pub use tasks::{CreatedTask, TaskWriter};
 pub use verify::{StreamDiff, Verifier};

@@ -101,17 +101,20 @@ pub struct EngagementRow {
     pub integration_steps: i64,
     /// E-mails sent, calls, other and integration steps: SalesLoft's "total activities".
     pub activities: i64,
+    /// Tasks completed, by `completed_at`.
+    pub tasks_completed: i64,
 }
 
 /// Columns of `daily_engagement` in [`EngagementRow`] order.
 const ROW_COLUMNS: &str = "day, user_id, cadence_id, emails_sent, emails_delivered, emails_bounced, \
      emails_opened, emails_clicked, emails_replied, calls, calls_connected, call_seconds, \
-     successes, other_steps, integration_steps, activities";
+     successes, other_steps, integration_steps, activities, tasks_completed";
 
-/// The `objects` rows that count: live successes, and live completed actions of `other` and
-/// `integration` steps. Only constants of this crate reach the text.
-const COUNTED_OBJECTS: &str = "deleted_at_ms IS NULL AND (kind = 'successes' OR (kind = 'actions' \
-     AND state = 'completed' AND name IN ('other', 'integration')))";
+/// The `objects` rows that count: live successes, live completed actions of `other` and
+/// `integration` steps, and live tasks (a task's instant is its `completed_at`, so only
+/// completed ones have one). Only constants of this crate reach the text.
+const COUNTED_OBJECTS: &str = "deleted_at_ms IS NULL AND (kind IN ('successes', 'tasks') \
+     OR (kind = 'actions' AND state = 'completed' AND name IN ('other', 'integration')))";
 
 /// The days a partial recompute replaces, and the instants holding their activities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,10 +269,10 @@ impl Store {
                  WHERE team_id = $2 AND deleted_at_ms >= $1 \
                  UNION SELECT COALESCE(user_id, 0), occurred_at_us FROM objects \
                  WHERE team_id = $2 AND synced_at_ms >= $1 AND occurred_at_us IS NOT NULL \
-                 AND kind IN ('successes', 'actions') \
+                 AND kind IN ('successes', 'actions', 'tasks') \
                  UNION SELECT COALESCE(user_id, 0), occurred_at_us FROM objects \
                  WHERE team_id = $2 AND deleted_at_ms >= $1 AND occurred_at_us IS NOT NULL \
-                 AND kind IN ('successes', 'actions')",
+                 AND kind IN ('successes', 'actions', 'tasks')",
             )
             .bind(since_ms)
             .bind(self.tid())
@@ -349,7 +352,7 @@ fn recompute_sql(
         "INSERT INTO daily_engagement (team_id, {ROW_COLUMNS}, computed_at_ms) \
          SELECT ${team_mark}, day, user_id, cadence_id, sent, sent - bounced, bounced, opened, clicked, \
            replied, calls, connected, seconds, successes, other, integration, \
-           sent + calls + other + integration, {now} \
+           sent + calls + other + integration, tasks, {now} \
          FROM (SELECT {day_text} AS day, user_id, cadence_id, \
              CAST(SUM(e) AS BIGINT) AS sent, CAST(SUM(e * bounced) AS BIGINT) AS bounced, \
              CAST(SUM(e * opened) AS BIGINT) AS opened, \
@@ -357,18 +360,19 @@ fn recompute_sql(
              CAST(SUM(e * replied) AS BIGINT) AS replied, \
              CAST(SUM(k) AS BIGINT) AS calls, CAST(SUM(c) AS BIGINT) AS connected, \
              CAST(SUM(s) AS BIGINT) AS seconds, CAST(SUM(su) AS BIGINT) AS successes, \
-             CAST(SUM(o) AS BIGINT) AS other, CAST(SUM(i) AS BIGINT) AS integration \
+             CAST(SUM(o) AS BIGINT) AS other, CAST(SUM(i) AS BIGINT) AS integration, \
+             CAST(SUM(ta) AS BIGINT) AS tasks \
            FROM (SELECT \
                CASE WHEN l >= 0 THEN l / {DAY_US} ELSE (l - {last}) / {DAY_US} END AS d, \
-               user_id, cadence_id, e, k, bounced, opened, clicked, replied, c, s, su, o, i \
+               user_id, cadence_id, e, k, bounced, opened, clicked, replied, c, s, su, o, i, ta \
              FROM (SELECT t + ({offset}) AS l, user_id, cadence_id, e, k, bounced, opened, \
-                 clicked, replied, c, s, su, o, i \
+                 clicked, replied, c, s, su, o, i, ta \
                FROM (SELECT occurred_at_us AS t, user_id, cadence_id, \
                    CASE WHEN kind = 'email' THEN 1 ELSE 0 END AS e, \
                    CASE WHEN kind = 'call' THEN 1 ELSE 0 END AS k, bounced, opened, clicked, \
                    replied, CASE WHEN kind = 'call' AND {connected_sql} THEN 1 ELSE 0 END AS c, \
                    CASE WHEN kind = 'call' THEN COALESCE(duration_s, 0) ELSE 0 END AS s, \
-                   0 AS su, 0 AS o, 0 AS i \
+                   0 AS su, 0 AS o, 0 AS i, 0 AS ta \
                  FROM activities \
                  WHERE team_id = ${team_mark} AND {range} deleted_at_ms IS NULL \
                    AND (kind = 'call' OR sent = 1) \
@@ -376,7 +380,8 @@ fn recompute_sql(
                    0, 0, 0, 0, 0, 0, 0, 0, \
                    CASE WHEN kind = 'successes' THEN 1 ELSE 0 END, \
                    CASE WHEN kind = 'actions' AND name = 'other' THEN 1 ELSE 0 END, \
-                   CASE WHEN kind = 'actions' AND name = 'integration' THEN 1 ELSE 0 END \
+                   CASE WHEN kind = 'actions' AND name = 'integration' THEN 1 ELSE 0 END, \
+                   CASE WHEN kind = 'tasks' THEN 1 ELSE 0 END \
                  FROM objects \
                  WHERE team_id = ${team_mark} AND {range} occurred_at_us IS NOT NULL \
                    AND {COUNTED_OBJECTS}) u) a) b \

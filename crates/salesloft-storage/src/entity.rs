@@ -8,7 +8,7 @@ use salesloft_model::models::Record;
 use salesloft_model::{
     Account, AccountStage, AccountTier, Action, Cadence, CadenceMembership, Call, CallDataRecord,
     CallDisposition, CallSentiment, CrmActivity, CustomField, Email, Note, Person, PersonStage,
-    Received, Step, Success, Timestamp, User,
+    Received, Step, Success, Task, Timestamp, User,
 };
 use serde::Serialize;
 
@@ -581,6 +581,15 @@ object_mapping! {
         },
         ..Default::default()
     };
+    Task => "tasks", |r| ObjectValues {
+        name: r.subject.clone(),
+        state: r.current_state.clone(),
+        user_id: ref_id(&r.user),
+        person_id: ref_id(&r.person),
+        // When it was completed: the daily engagement counts tasks by it.
+        occurred_at_us: r.completed_at.as_ref().map(us),
+        ..Default::default()
+    };
 }
 
 #[cfg(test)]
@@ -609,6 +618,7 @@ mod tests {
             CallDataRecord::TABLE,
             CrmActivity::TABLE,
             Action::TABLE,
+            Task::TABLE,
         ];
         let plain =
             |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c == '_');

@@ -9,6 +9,7 @@ mod memberships;
 mod notes;
 mod people;
 mod send;
+mod tasks;
 mod users;
 mod webhooks;
 
@@ -27,6 +28,7 @@ pub use engagement::{
 pub use memberships::{CadenceMemberships, MembershipSort};
 pub use notes::{NoteSort, Notes};
 pub use people::{People, PersonSort, PersonUpsertKey};
+pub use tasks::{TaskSort, Tasks};
 pub use users::{UserSort, Users};
 pub use webhooks::WebhookSubscriptions;
 

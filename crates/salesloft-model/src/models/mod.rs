@@ -17,6 +17,7 @@ mod engagement;
 mod note;
 mod person;
 pub(crate) mod record;
+mod task;
 mod user;
 mod webhook;
 
@@ -28,5 +29,6 @@ pub use engagement::*;
 pub use note::*;
 pub use person::*;
 pub use record::{Extra, Record, Ref, Timestamp};
+pub use task::*;
 pub use user::*;
 pub use webhook::*;

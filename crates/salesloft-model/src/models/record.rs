@@ -103,7 +103,8 @@ required_ids!(
     SuccessId,
     CallDataRecordId,
     CrmActivityId,
-    ActionId
+    ActionId,
+    TaskId
 );
 
 /// Deserialises one field through its [`WireField`] rules.

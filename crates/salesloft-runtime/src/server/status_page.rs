@@ -496,7 +496,8 @@ async fn reps_of_day(
         "<table id=\"reps\"><thead><tr><th>rep</th><th class=\"n\">sent</th><th class=\"n\">delivered</th>\
          <th class=\"n\">opened</th><th class=\"n\">replied</th><th class=\"n\">calls</th>\
          <th class=\"n\">connected</th><th class=\"n\">successes</th><th class=\"n\">other steps</th>\
-         <th class=\"n\">integration steps</th><th class=\"n\">activities</th></tr></thead><tbody>",
+         <th class=\"n\">integration steps</th><th class=\"n\">activities</th><th class=\"n\">tasks done</th>\
+         </tr></thead><tbody>",
     );
     for r in &reps {
         let id = r.user_id.unwrap_or(0);
@@ -508,7 +509,7 @@ async fn reps_of_day(
             body,
             "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
              <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
-             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             esc(&name),
             r.emails_sent,
             r.emails_delivered,
@@ -519,11 +520,12 @@ async fn reps_of_day(
             r.successes,
             r.other_steps,
             r.integration_steps,
-            r.activities
+            r.activities,
+            r.tasks_completed
         );
     }
     if reps.is_empty() {
-        body.push_str("<tr><td colspan=\"11\" class=\"muted\">No activity that day.</td></tr>");
+        body.push_str("<tr><td colspan=\"12\" class=\"muted\">No activity that day.</td></tr>");
     }
     body.push_str("</tbody></table>");
     Ok(())

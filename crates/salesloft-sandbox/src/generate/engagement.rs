@@ -2,20 +2,21 @@
 //! about: a success for one person in 20 who was e-mailed or called, a call data record for
 //! every call (one in ten not linked to its call activity), a CRM activity for
 //! one call in three, the next action of each person still on a cadence and a completed one
-//! for each person who left one.
+//! for each person who left one, and a task for one person in three (two in five of them
+//! completed).
 
 use std::collections::HashMap;
 
 use salesloft_model::models::Extra;
 use salesloft_model::{
     Action, ActionId, CadenceMembership, Call, CallDataRecord, CallDataRecordId, CrmActivity,
-    CrmActivityId, Email, Person, Step, Success, SuccessId,
+    CrmActivityId, Email, Person, Step, Success, SuccessId, Task, TaskId,
 };
 use serde_json::json;
 
 use super::size::{
     FIRST_ACTION_ID, FIRST_CALL_DATA_RECORD_ID, FIRST_CRM_ACTIVITY_ID, FIRST_SUCCESS_ID,
-    HISTORY_SPAN_US, HISTORY_START_US,
+    FIRST_TASK_ID, HISTORY_SPAN_US, HISTORY_START_US,
 };
 use super::tools::{Gen, guid, r};
 
@@ -30,6 +31,8 @@ pub struct Engagement {
     pub crm_activities: Vec<CrmActivity>,
     /// Actions.
     pub actions: Vec<Action>,
+    /// Tasks.
+    pub tasks: Vec<Task>,
 }
 
 /// The records generated so far that this module derives from.
@@ -47,6 +50,7 @@ pub(crate) fn engagement(g: &mut Gen, from: &Sources<'_>) -> Engagement {
         call_data_records: call_data_records(g, from.calls),
         crm_activities: crm_activities(g, from.calls),
         actions: actions(g, from.memberships, from.steps),
+        tasks: tasks(g, from.people),
     }
 }
 
@@ -213,6 +217,51 @@ fn actions(g: &mut Gen, memberships: &[CadenceMembership], steps: &[Step]) -> Ve
             person: m.person.clone(),
             cadence: m.cadence.clone(),
             step: Some(r("steps", step.id)),
+            extra: Extra::new(),
+        });
+    }
+    out
+}
+
+const TASK_SUBJECTS: &[&str] = &["Follow up", "Send pricing", "Call back", "Book a demo"];
+const TASK_TYPES: &[&str] = &["call", "email", "general"];
+
+fn tasks(g: &mut Gen, people: &[Person]) -> Vec<Task> {
+    let mut out = Vec::new();
+    for person in people {
+        if !g.chance(0.33) {
+            continue;
+        }
+        let created = g.created();
+        let due = after(created, g.rng.i64(3_600..86_400 * 10));
+        let completed = g
+            .chance(0.4)
+            .then(|| after(due, g.rng.i64(-86_400..86_400)));
+        let updated = completed.unwrap_or(created).max(created);
+        let due_at = g.maybe(0.5, |g| g.ts(due));
+        out.push(Task {
+            id: TaskId(FIRST_TASK_ID + out.len() as i64),
+            created_at: g.ts(created),
+            updated_at: g.ts(updated),
+            subject: Some((*g.pick(TASK_SUBJECTS)).to_owned()),
+            task_type: Some((*g.pick(TASK_TYPES)).to_owned()),
+            current_state: Some(
+                if completed.is_some() {
+                    "completed"
+                } else {
+                    "scheduled"
+                }
+                .into(),
+            ),
+            description: None,
+            due_date: Some(g.ts(due).format("%Y-%m-%d").to_string()),
+            due_at,
+            remind_at: None,
+            completed_at: completed.map(|c| g.ts(c.max(created))),
+            completed_by: completed.and(person.owner.clone()),
+            created_by_user: person.owner.clone(),
+            user: person.owner.clone(),
+            person: Some(r("people", person.id)),
             extra: Extra::new(),
         });
     }

@@ -95,6 +95,7 @@ pub(crate) const FIRST_SUCCESS_ID: i64 = 12_000_000;
 pub(crate) const FIRST_CALL_DATA_RECORD_ID: i64 = 880_000_000;
 pub(crate) const FIRST_CRM_ACTIVITY_ID: i64 = 310_000_000;
 pub(crate) const FIRST_ACTION_ID: i64 = 720_000_000;
+pub(crate) const FIRST_TASK_ID: i64 = 640_000_000;
 /// The first id of `resource`'s collection: where the generator starts it and where the
 /// world allocates from when it is empty.
 pub(crate) fn first_id(resource: &salesloft_model::Resource) -> i64 {
@@ -118,6 +119,7 @@ pub(crate) fn first_id(resource: &salesloft_model::Resource) -> i64 {
         "call_data_records" => FIRST_CALL_DATA_RECORD_ID,
         "crm_activities" => FIRST_CRM_ACTIVITY_ID,
         "actions" => FIRST_ACTION_ID,
+        "tasks" => FIRST_TASK_ID,
         _ => 1,
     }
 }

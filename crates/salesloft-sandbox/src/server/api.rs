@@ -248,9 +248,19 @@ fn read_route(
     }
 }
 
-/// A page of collection `kind`, counted.
+/// A page of collection `kind`, counted. Tasks' `idempotency_key` filter (a key the task's
+/// JSON does not carry) becomes an `ids` filter of the task created with it.
 fn list(shared: &Arc<Shared>, kind: Kind, params: &Params) -> Answer {
     let world = read(&shared.world);
+    let keyed;
+    let params = match params.get("idempotency_key") {
+        Some(key) if kind.resource().name == "tasks" => {
+            let id = world.task_with_key(key).unwrap_or(0);
+            keyed = params.with("ids", &id.to_string());
+            &keyed
+        }
+        _ => params,
+    };
     let answer = query::list(kind, world.collection(kind), params)?;
     shared.counters.list_pages.fetch_add(1, Ordering::Relaxed);
     shared
@@ -297,6 +307,12 @@ fn write_route(
         (&Method::PUT, ["notes", _]) => world().update_note(id()?, &input()?),
         (&Method::DELETE, ["notes", _]) => {
             let events = world().delete_note(id()?);
+            return deleted(shared, Ok(events));
+        }
+        (&Method::POST, ["tasks"]) => world().create_task(&input()?),
+        (&Method::PUT, ["tasks", _]) => world().update_task(id()?, &input()?),
+        (&Method::DELETE, ["tasks", _]) => {
+            let events = world().delete_task(id()?);
             return deleted(shared, Ok(events));
         }
         _ if kind_of(segs).is_some()

@@ -21,6 +21,7 @@ mod activities;
 mod cadences;
 mod input;
 mod people;
+mod tasks;
 
 pub(crate) use input::{as_bool, as_i64};
 use input::{as_string, copy_fields};
@@ -78,6 +79,8 @@ pub struct World {
     people_by_email: HashMap<String, i64>,
     accounts_by_domain: HashMap<String, i64>,
     membership_by_pair: HashMap<(i64, i64), i64>,
+    /// Tasks by the idempotency key they were created with.
+    task_by_key: HashMap<String, i64>,
     /// Webhook subscriptions by id.
     pub subscriptions: BTreeMap<i64, Subscription>,
     next_subscription: i64,
@@ -225,6 +228,7 @@ impl World {
         w.put_all(&resource::CALL_DATA_RECORDS, e.call_data_records)?;
         w.put_all(&resource::CRM_ACTIVITIES, e.crm_activities)?;
         w.put_all(&resource::ACTIONS, e.actions)?;
+        w.put_all(&resource::TASKS, e.tasks)?;
         Ok(w)
     }
 
@@ -239,6 +243,7 @@ impl World {
             people_by_email: HashMap::new(),
             accounts_by_domain: HashMap::new(),
             membership_by_pair: HashMap::new(),
+            task_by_key: HashMap::new(),
             subscriptions: BTreeMap::new(),
             next_subscription: 1,
             last_now_us: 0,

@@ -87,6 +87,7 @@ fn expected(snapshot: &serde_json::Value) -> (Vec<EngagementRow>, Facts) {
         other_steps: 0,
         integration_steps: 0,
         activities: 0,
+        tasks_completed: 0,
     };
     for e in snapshot["emails"].as_array().unwrap() {
         let Some(sent) = e["sent_at"].as_str() else {
@@ -146,6 +147,17 @@ fn expected(snapshot: &serde_json::Value) -> (Vec<EngagementRow>, Facts) {
             facts.integration_steps += 1;
         }
     }
+    for t in snapshot["tasks"].as_array().unwrap() {
+        let Some(done) = t["completed_at"].as_str() else {
+            continue;
+        };
+        let user = id_of(&t["user"]);
+        let key = (day_of(user, done, &mut facts), user, 0);
+        rows.entry(key.clone())
+            .or_insert_with(|| blank(&key))
+            .tasks_completed += 1;
+        facts.tasks_completed += 1;
+    }
     for row in rows.values_mut() {
         row.activities = row.emails_sent + row.calls + row.other_steps + row.integration_steps;
     }
@@ -162,6 +174,7 @@ struct Facts {
     successes: usize,
     other_steps: usize,
     integration_steps: usize,
+    tasks_completed: usize,
 }
 
 /// Hours in `day` in `zone` (23 or 25 on a DST change).
@@ -232,6 +245,7 @@ async fn the_report_equals_an_independent_computation_from_the_snapshot(db: Test
         BounceEmail,
         LogCall,
         CompleteStep,
+        CompleteTask,
         Succeed,
     ] {
         s.sandbox.mutate(Some(action), 40).unwrap();

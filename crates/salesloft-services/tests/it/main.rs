@@ -366,6 +366,7 @@ mod exact;
 mod jobs;
 mod lookup;
 mod people;
+mod tasks;
 
 /// Asked to stop mid-backfill (a worker shutting down), a sync fetches no further page,
 /// commits what it fetched with its cursor, says it did not catch up, and the next run
