@@ -226,6 +226,7 @@ pub async fn demo(
         db_path,
         equal,
     );
+    print_idle_run(&engine.sync_all(SyncOptions::default()).await);
     let engagement = EngagementMetrics::new(ctx, EngagementConfig::default())
         .recompute(Recompute::Changed)
         .await?;
@@ -312,6 +313,25 @@ fn print_demo_summary(
     println!(
         "local copy equals the source: {}",
         if equal { "yes" } else { "NO" }
+    );
+}
+
+/// What a second run, with nothing changed in SalesLoft, cost per stream.
+fn print_idle_run(report: &SyncReport) {
+    let per_stream: Vec<String> = report
+        .streams
+        .iter()
+        .map(|s| format!("{} {}", s.stream, s.cost))
+        .collect();
+    println!(
+        "a second run with nothing changed cost {}{}: {}",
+        report.cost(),
+        if report.is_ok() {
+            ""
+        } else {
+            " (some streams failed)"
+        },
+        per_stream.join(", ")
     );
 }
 

@@ -1258,7 +1258,7 @@ fn cadences_enroll_and_the_engagement_report_from_the_command_line() {
     assert_eq!(
         lines.next(),
         Some(
-            "day,user_id,cadence_id,emails_sent,emails_delivered,emails_bounced,emails_opened,emails_clicked,emails_replied,calls,calls_connected,call_seconds"
+            "day,user_id,cadence_id,emails_sent,emails_delivered,emails_bounced,emails_opened,emails_clicked,emails_replied,calls,calls_connected,call_seconds,successes,other_steps,integration_steps,activities,tasks_completed"
         )
     );
     let rows: Vec<&str> = lines.collect();
@@ -1268,6 +1268,11 @@ fn cadences_enroll_and_the_engagement_report_from_the_command_line() {
         .map(|r| r.split(',').nth(9).unwrap().parse::<u64>().unwrap())
         .sum();
     assert_eq!(calls as usize, snapshot["calls"].as_array().unwrap().len());
+    // Activities are e-mails sent, calls, other and integration steps, row by row.
+    for row in &rows {
+        let n: Vec<i64> = row.split(',').skip(3).map(|v| v.parse().unwrap()).collect();
+        assert_eq!(n[12], n[0] + n[6] + n[10] + n[11], "{row}");
+    }
 }
 
 /// `GET path` from 127.0.0.1:`port` with a bare HTTP/1.0 request: the body, if it answered.

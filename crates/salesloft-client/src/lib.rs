@@ -16,15 +16,8 @@ mod walk;
 // under the paths it always had.
 pub use salesloft_model::{for_each_resource, models, resource, wire, with_setters};
 
-pub use api::{
-    AccountSort, AccountStageSort, AccountStages, AccountTierSort, AccountTiers, AccountUpsertKey,
-    Accounts, ActionSort, Actions, CadenceMemberships, CadenceSort, Cadences, CallDataRecordSort,
-    CallDataRecords, CallDispositionSort, CallDispositions, CallSentimentSort, CallSentiments,
-    CallSort, Calls, CrmActivities, CrmActivitySort, CustomFieldSort, CustomFields, EmailSort,
-    Emails, MembershipSort, NoteSort, Notes, People, PersonSort, PersonStageSort, PersonStages,
-    PersonUpsertKey, StepSort, Steps, SuccessSort, Successes, TaskSort, Tasks, UserSort, Users,
-    WebhookSubscriptions,
-};
+// Every handler and its sort fields, as `api` lists them.
+pub use api::*;
 pub use auth::{Auth, DEFAULT_AUTHORIZE_URL, DEFAULT_TOKEN_URL, OAuthApp, budget_key};
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CREDENTIAL_PROBE};
 pub use error::{Error, Result, TransportKind};
@@ -33,22 +26,23 @@ pub use list::{
     Cmp, FilterCreatedAt, ListRequest, ListResource, SortDirection, SortField, format_filter_time,
 };
 pub use models::{
-    Account, AccountInput, AccountStage, AccountTier, Action, Cadence, CadenceImport,
-    CadenceMembership, Call, CallDataRecord, CallDisposition, CallInput, CallSentiment,
-    CrmActivity, CustomField, Email, Enrollment, Note, NoteInput, NoteTarget, Person, PersonInput,
-    PersonStage, Record, Ref, Step, Success, Task, TaskInput, Team, Timestamp, UpsertType,
-    Upserted, User, WebhookSubscription, WebhookSubscriptionInput,
+    Account, AccountInput, AccountStage, AccountTier, Action, ActivityHistory, Cadence,
+    CadenceImport, CadenceMembership, Call, CallDataRecord, CallDisposition, CallInput,
+    CallSentiment, CrmActivity, CrmActivityField, CrmUser, CustomField, Email, EmailTemplate,
+    Enrollment, Import, Note, NoteInput, NoteTarget, Person, PersonInput, PersonStage, Record, Ref,
+    Step, Success, Task, TaskInput, Team, Timestamp, UpsertType, Upserted, User,
+    WebhookSubscription, WebhookSubscriptionInput,
 };
 pub use resource::{RESOURCES, Resource};
 pub use retry::RetryPolicy;
 pub use salesloft_model::{
-    AccountId, AccountStageId, AccountTierId, ActionId, BoxError, BudgetConfig, CadenceId,
-    CadenceMembershipId, CallDataRecordId, CallDispositionId, CallId, CallSentimentId, Clock,
-    CostBudget, CostLimiter, CredentialHold, CrmActivityId, CustomFieldId, EmailId, Failure,
-    FailureKind, HoldCheck, InMemoryTokenStore, NoteId, OAuthTokens, Observation, PersonId,
-    PersonStageId, RefreshLock, ReleaseRefreshLock, RoleId, StepId, SuccessId, SystemClock, TaskId,
-    TeamId, TokenStore, Unlimited, UserId, WebhookSubscriptionId, error_chain, next_minute_ms,
-    page_cost,
+    AccountId, AccountStageId, AccountTierId, ActionId, ActivityHistoryId, BoxError, BudgetConfig,
+    CadenceId, CadenceMembershipId, CallDataRecordId, CallDispositionId, CallId, CallSentimentId,
+    Clock, CostBudget, CostLimiter, CredentialHold, CrmActivityFieldId, CrmActivityId, CrmUserId,
+    CustomFieldId, EmailId, EmailTemplateId, Failure, FailureKind, HoldCheck, ImportId,
+    InMemoryTokenStore, NoteId, OAuthTokens, Observation, PersonId, PersonStageId, RefreshLock,
+    ReleaseRefreshLock, RoleId, StepId, SuccessId, SystemClock, TaskId, TeamId, TokenStore,
+    Unlimited, UserId, WebhookSubscriptionId, error_chain, next_minute_ms, page_cost,
 };
 pub use visit::{ResourceVisitor, VisitResource};
 pub use walk::{

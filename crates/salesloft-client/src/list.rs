@@ -142,10 +142,15 @@ impl<R: ListResource> std::fmt::Debug for ListRequest<R> {
 }
 
 impl<R: ListResource> ListRequest<R> {
+    /// A request with the resource's own [`list_params`](crate::Resource::list_params).
     pub(crate) fn new(client: Client) -> Self {
         Self {
             client,
-            filters: Vec::new(),
+            filters: R::RESOURCE
+                .list_params
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             per_page: None,
             page: None,
             sort_by: None,

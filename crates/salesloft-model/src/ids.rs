@@ -81,6 +81,16 @@ int_id! {
     ActionId;
     /// Id of a task (`/v2/tasks`).
     TaskId;
+    /// Id of a CRM activity field (`/v2/crm_activity_fields`).
+    CrmActivityFieldId;
+    /// Id of a CRM user (`/v2/crm_users`).
+    CrmUserId;
+    /// Id of an import (`/v2/imports`).
+    ImportId;
+    /// Id of an entry of the activity feed (`/v2/activity_histories`).
+    ActivityHistoryId;
+    /// Id of an e-mail template (`/v2/email_templates`).
+    EmailTemplateId;
 }
 
 /// Id of a role. SalesLoft sends role ids as strings (`"Admin"`, `"User"`, `"20"`); an integer

@@ -22,11 +22,12 @@ pub use limiter::{
     page_cost,
 };
 pub use models::{
-    Account, AccountInput, AccountStage, AccountTier, Action, Cadence, CadenceImport,
-    CadenceMembership, Call, CallDataRecord, CallDisposition, CallInput, CallSentiment,
-    CrmActivity, CustomField, Email, Enrollment, Note, NoteInput, NoteTarget, Person, PersonInput,
-    PersonStage, Record, Ref, Step, Success, Task, TaskInput, Team, Timestamp, UpsertType,
-    Upserted, User, WebhookSubscription, WebhookSubscriptionInput,
+    Account, AccountInput, AccountStage, AccountTier, Action, ActivityHistory, Cadence,
+    CadenceImport, CadenceMembership, Call, CallDataRecord, CallDisposition, CallInput,
+    CallSentiment, CrmActivity, CrmActivityField, CrmUser, CustomField, Email, EmailTemplate,
+    Enrollment, Import, Note, NoteInput, NoteTarget, Person, PersonInput, PersonStage, Record, Ref,
+    Step, Success, Task, TaskInput, Team, Timestamp, UpsertType, Upserted, User,
+    WebhookSubscription, WebhookSubscriptionInput,
 };
 pub use resource::{RESOURCES, Resource, Strategy};
 pub use tokens::{InMemoryTokenStore, OAuthTokens, RefreshLock, ReleaseRefreshLock, TokenStore};

@@ -21,6 +21,9 @@ pub struct Resource {
     pub list_endpoint: &'static str,
     /// How the local copy keeps it, by what its list can filter ([`Strategy`]).
     pub strategy: Strategy,
+    /// Parameters every list request of it sends, where what SalesLoft lists by default leaves
+    /// records out (e-mail templates: archived and cadence templates).
+    pub list_params: &'static [(&'static str, &'static str)],
     /// Whether its list takes an `ids[]` filter (SalesLoft's call dispositions and sentiments
     /// do not): what confirms a record missing from a full list is gone.
     pub ids_filter: bool,
@@ -115,6 +118,7 @@ pub static USERS: Resource = Resource {
     path: "/v2/users",
     list_endpoint: "users.list",
     strategy: Strategy::FullList,
+    list_params: &[],
     ids_filter: true,
     changed_events: &["user_created", "user_updated"],
     deleted_events: &[],
@@ -134,6 +138,7 @@ pub static ACCOUNTS: Resource = Resource {
     path: "/v2/accounts",
     list_endpoint: "accounts.list",
     strategy: Strategy::Walk,
+    list_params: &[],
     ids_filter: true,
     changed_events: &["account_created", "account_updated"],
     deleted_events: &["account_deleted"],
@@ -156,6 +161,7 @@ pub static PEOPLE: Resource = Resource {
     path: "/v2/people",
     list_endpoint: "people.list",
     strategy: Strategy::Walk,
+    list_params: &[],
     ids_filter: true,
     changed_events: &["person_created", "person_updated"],
     deleted_events: &["person_deleted"],
@@ -179,6 +185,7 @@ pub static CADENCES: Resource = Resource {
     path: "/v2/cadences",
     list_endpoint: "cadences.list",
     strategy: Strategy::Walk,
+    list_params: &[],
     ids_filter: true,
     changed_events: &["cadence_created", "cadence_updated"],
     deleted_events: &["cadence_deleted"],
@@ -201,6 +208,7 @@ pub static STEPS: Resource = Resource {
     path: "/v2/steps",
     list_endpoint: "steps.list",
     strategy: Strategy::FullList,
+    list_params: &[],
     ids_filter: true,
     changed_events: &["step_created", "step_updated"],
     deleted_events: &["step_deleted"],
@@ -214,6 +222,7 @@ pub static CADENCE_MEMBERSHIPS: Resource = Resource {
     path: "/v2/cadence_memberships",
     list_endpoint: "cadence_memberships.list",
     strategy: Strategy::Walk,
+    list_params: &[],
     ids_filter: true,
     changed_events: &["cadence_membership_created", "cadence_membership_updated"],
     deleted_events: &[],
@@ -231,6 +240,7 @@ pub static EMAILS: Resource = Resource {
     path: "/v2/activities/emails",
     list_endpoint: "emails.list",
     strategy: Strategy::Walk,
+    list_params: &[],
     ids_filter: true,
     changed_events: &["email_updated", "email_with_body_and_subject_updated"],
     deleted_events: &[],
@@ -251,6 +261,7 @@ pub static CALLS: Resource = Resource {
     path: "/v2/activities/calls",
     list_endpoint: "calls.list",
     strategy: Strategy::Walk,
+    list_params: &[],
     ids_filter: true,
     changed_events: &["call_created", "call_updated"],
     deleted_events: &[],
@@ -269,21 +280,26 @@ pub static NOTES: Resource = Resource {
     path: "/v2/notes",
     list_endpoint: "notes.list",
     strategy: Strategy::Walk,
+    list_params: &[],
     ids_filter: true,
     changed_events: &["note_created", "note_updated"],
     deleted_events: &["note_deleted"],
     marker_fields: &["content", "associated_type", "associated_with"],
 };
 
-/// The fields of a definition list's descriptor: no webhook events, no markers.
-macro_rules! definition_list {
-    ($(#[$doc:meta])* $static:ident, $name:literal, $strategy:ident, ids: $ids:literal) => {
+/// The descriptor of a resource no webhook carries (so no markers either), at `/v2/{name}`.
+macro_rules! unannounced {
+    (
+        $(#[$doc:meta])* $static:ident, $name:literal, $strategy:ident, ids: $ids:literal
+        $(, params: [$(($k:literal, $v:literal)),*])?
+    ) => {
         $(#[$doc])*
         pub static $static: Resource = Resource {
             name: $name,
             path: concat!("/v2/", $name),
             list_endpoint: concat!($name, ".list"),
             strategy: Strategy::$strategy,
+            list_params: &[$($(($k, $v)),*)?],
             ids_filter: $ids,
             changed_events: &[],
             deleted_events: &[],
@@ -292,27 +308,27 @@ macro_rules! definition_list {
     };
 }
 
-definition_list!(
+unannounced!(
     /// `/v2/account_stages` (filtered by `updated_at`: walked).
     ACCOUNT_STAGES, "account_stages", Walk, ids: true
 );
-definition_list!(
+unannounced!(
     /// `/v2/account_tiers`.
     ACCOUNT_TIERS, "account_tiers", FullList, ids: true
 );
-definition_list!(
+unannounced!(
     /// `/v2/person_stages`.
     PERSON_STAGES, "person_stages", FullList, ids: true
 );
-definition_list!(
+unannounced!(
     /// `/v2/call_dispositions` (no `ids[]` filter).
     CALL_DISPOSITIONS, "call_dispositions", FullList, ids: false
 );
-definition_list!(
+unannounced!(
     /// `/v2/call_sentiments` (no `ids[]` filter).
     CALL_SENTIMENTS, "call_sentiments", FullList, ids: false
 );
-definition_list!(
+unannounced!(
     /// `/v2/custom_fields`: the definitions of people's, accounts' and opportunities'
     /// custom fields.
     CUSTOM_FIELDS, "custom_fields", FullList, ids: true
@@ -325,6 +341,7 @@ pub static SUCCESSES: Resource = Resource {
     path: "/v2/successes",
     list_endpoint: "successes.list",
     strategy: Strategy::Walk,
+    list_params: &[],
     ids_filter: true,
     changed_events: &["success_created"],
     deleted_events: &[],
@@ -344,35 +361,22 @@ pub static CALL_DATA_RECORDS: Resource = Resource {
     path: "/v2/call_data_records",
     list_endpoint: "call_data_records.list",
     strategy: Strategy::Walk,
+    list_params: &[],
     ids_filter: true,
     changed_events: &["call_data_record_created", "call_data_record_updated"],
     deleted_events: &[],
     marker_fields: &["call_uuid", "call_type", "direction", "recording"],
 };
 
-/// `/v2/crm_activities`: activities logged to the team's CRM.
-pub static CRM_ACTIVITIES: Resource = Resource {
-    name: "crm_activities",
-    path: "/v2/crm_activities",
-    list_endpoint: "crm_activities.list",
-    strategy: Strategy::Walk,
-    ids_filter: true,
-    changed_events: &[],
-    deleted_events: &[],
-    marker_fields: &[],
-};
+unannounced!(
+    /// `/v2/crm_activities`: activities logged to the team's CRM.
+    CRM_ACTIVITIES, "crm_activities", Walk, ids: true
+);
 
-/// `/v2/actions`: the steps due (or done) for each person on a cadence.
-pub static ACTIONS: Resource = Resource {
-    name: "actions",
-    path: "/v2/actions",
-    list_endpoint: "actions.list",
-    strategy: Strategy::Walk,
-    ids_filter: true,
-    changed_events: &[],
-    deleted_events: &[],
-    marker_fields: &[],
-};
+unannounced!(
+    /// `/v2/actions`: the steps due (or done) for each person on a cadence.
+    ACTIONS, "actions", Walk, ids: true
+);
 
 /// `/v2/tasks`: no `updated_at` filter, so listed whole; SalesLoft announces every change
 /// (`task_created`, `task_updated`, `task_completed`, `task_deleted`), which keeps the copy
@@ -382,6 +386,7 @@ pub static TASKS: Resource = Resource {
     path: "/v2/tasks",
     list_endpoint: "tasks.list",
     strategy: Strategy::FullList,
+    list_params: &[],
     ids_filter: true,
     changed_events: &["task_created", "task_updated", "task_completed"],
     deleted_events: &["task_deleted"],
@@ -393,6 +398,37 @@ pub static TASKS: Resource = Resource {
         "created_by_user",
     ],
 };
+
+unannounced!(
+    /// `/v2/crm_activity_fields`: the CRM fields activities can carry (no `ids[]` filter).
+    CRM_ACTIVITY_FIELDS, "crm_activity_fields", FullList, ids: false
+);
+
+unannounced!(
+    /// `/v2/crm_users`: the team's users as the CRM knows them.
+    CRM_USERS, "crm_users", FullList, ids: true
+);
+
+unannounced!(
+    /// `/v2/imports`: the people imports of the team.
+    IMPORTS, "imports", FullList, ids: true
+);
+
+unannounced!(
+    /// `/v2/activity_histories`: the activity feed of people and accounts (filtered by
+    /// `updated_at`: walked; no `ids[]` filter).
+    ACTIVITY_HISTORIES, "activity_histories", Walk, ids: false
+);
+
+unannounced!(
+    /// `/v2/email_templates`, archived and cadence templates included (SalesLoft leaves both
+    /// out unless asked).
+    EMAIL_TEMPLATES, "email_templates", Walk, ids: true,
+    params: [
+        ("include_archived_templates", "true"),
+        ("include_cadence_templates", "true")
+    ]
+);
 
 /// Calls `$callback! { Users => USERS, Accounts => ACCOUNTS, ... }` with every resource, in
 /// [`RESOURCES`] order: the name of its list type in `salesloft_client` (`Users`,
@@ -431,7 +467,12 @@ macro_rules! for_each_resource {
             CallDataRecords => CALL_DATA_RECORDS,
             CrmActivities => CRM_ACTIVITIES,
             Actions => ACTIONS,
-            Tasks => TASKS
+            Tasks => TASKS,
+            CrmActivityFields => CRM_ACTIVITY_FIELDS,
+            CrmUsers => CRM_USERS,
+            Imports => IMPORTS,
+            ActivityHistories => ACTIVITY_HISTORIES,
+            EmailTemplates => EMAIL_TEMPLATES
         }
     };
 }
@@ -505,7 +546,10 @@ mod tests {
                 "call_dispositions",
                 "call_sentiments",
                 "custom_fields",
-                "tasks"
+                "tasks",
+                "crm_activity_fields",
+                "crm_users",
+                "imports"
             ]
         );
         assert!(PEOPLE.walkable() && !USERS.walkable());

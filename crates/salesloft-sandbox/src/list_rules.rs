@@ -22,14 +22,21 @@ pub(crate) enum Match {
     RefsContain(&'static str),
     /// Any of the strings at the pointers contains the value, ignoring case.
     Search(&'static [&'static str]),
+    /// The value at the pointer is null or `false` (a hidden record's rule).
+    Unset(&'static str),
 }
 
-/// What one list accepts: its filters (query parameter, how it matches), its sort fields
+/// What one list accepts: its filters (query parameter, how it matches), the records it
+/// leaves out unless asked, its sort fields
 /// (`sort_by` value, JSON pointer; the pointer is empty for the indexed `updated_at`,
 /// `created_at` and `id`) and its default sort.
 pub(crate) struct ListRules {
     pub(crate) kind: Kind,
     pub(crate) filters: &'static [(&'static str, Match)],
+    /// (parameter, JSON pointer): a record whose value at the pointer is set (not null, not
+    /// `false`) is left out unless the request sends the parameter as `true`, as SalesLoft
+    /// leaves archived and cadence e-mail templates out.
+    pub(crate) hidden: &'static [(&'static str, &'static str)],
     pub(crate) sorts: &'static [(&'static str, &'static str)],
     pub(crate) default_sort: &'static str,
 }
@@ -42,6 +49,7 @@ pub(crate) static LIST_RULES: &[ListRules] = {
     &[
         ListRules {
             kind: Kind::USERS,
+            hidden: &[],
             filters: &[
                 ("guid", StrIn("/guid")),
                 ("group_id", IntIn("/group/id")),
@@ -60,6 +68,7 @@ pub(crate) static LIST_RULES: &[ListRules] = {
         },
         ListRules {
             kind: Kind::ACCOUNTS,
+            hidden: &[],
             filters: &[
                 ("domain", StrInCi("/domain")),
                 ("name", StrIn("/name")),
@@ -81,6 +90,7 @@ pub(crate) static LIST_RULES: &[ListRules] = {
         },
         ListRules {
             kind: Kind::PEOPLE,
+            hidden: &[],
             filters: &[
                 ("email_addresses", StrInCi("/email_address")),
                 ("account_id", IntIn("/account/id")),
@@ -116,6 +126,7 @@ pub(crate) static LIST_RULES: &[ListRules] = {
         },
         ListRules {
             kind: Kind::CADENCES,
+            hidden: &[],
             filters: &[
                 ("name", StrIn("/name")),
                 ("team_cadence", Bool("/team_cadence")),
@@ -127,6 +138,7 @@ pub(crate) static LIST_RULES: &[ListRules] = {
         },
         ListRules {
             kind: Kind::STEPS,
+            hidden: &[],
             filters: &[
                 ("cadence_id", IntIn("/cadence/id")),
                 ("type", StrIn("/type")),
@@ -136,6 +148,7 @@ pub(crate) static LIST_RULES: &[ListRules] = {
         },
         ListRules {
             kind: Kind::CADENCE_MEMBERSHIPS,
+            hidden: &[],
             filters: &[
                 ("person_id", IntIn("/person/id")),
                 ("cadence_id", IntIn("/cadence/id")),
@@ -146,6 +159,7 @@ pub(crate) static LIST_RULES: &[ListRules] = {
         },
         ListRules {
             kind: Kind::EMAILS,
+            hidden: &[],
             filters: &[
                 ("person_id", IntIn("/recipient/id")),
                 ("cadence_id", IntIn("/cadence/id")),
@@ -160,6 +174,7 @@ pub(crate) static LIST_RULES: &[ListRules] = {
         },
         ListRules {
             kind: Kind::CALLS,
+            hidden: &[],
             filters: &[
                 ("person_id", IntIn("/called_person/id")),
                 ("user_id", IntIn("/user/id")),
@@ -171,6 +186,7 @@ pub(crate) static LIST_RULES: &[ListRules] = {
         },
         ListRules {
             kind: Kind::NOTES,
+            hidden: &[],
             filters: &[
                 ("associated_with_type", StrInCi("/associated_type")),
                 ("associated_with_id", IntIn("/associated_with/id")),
@@ -180,42 +196,49 @@ pub(crate) static LIST_RULES: &[ListRules] = {
         },
         ListRules {
             kind: Kind::of(&resource::ACCOUNT_STAGES),
+            hidden: &[],
             filters: &[],
             sorts: ORDERED,
             default_sort: "updated_at",
         },
         ListRules {
             kind: Kind::of(&resource::ACCOUNT_TIERS),
+            hidden: &[],
             filters: &[("name", StrIn("/name"))],
             sorts: ORDERED,
             default_sort: "updated_at",
         },
         ListRules {
             kind: Kind::of(&resource::PERSON_STAGES),
+            hidden: &[],
             filters: &[],
             sorts: TIMES,
             default_sort: "updated_at",
         },
         ListRules {
             kind: Kind::of(&resource::CALL_DISPOSITIONS),
+            hidden: &[],
             filters: &[],
             sorts: BY_NAME,
             default_sort: "name",
         },
         ListRules {
             kind: Kind::of(&resource::CALL_SENTIMENTS),
+            hidden: &[],
             filters: &[("name", StrIn("/name"))],
             sorts: BY_NAME,
             default_sort: "name",
         },
         ListRules {
             kind: Kind::of(&resource::CUSTOM_FIELDS),
+            hidden: &[],
             filters: &[("field_type", StrIn("/field_type"))],
             sorts: &[("created_at", ""), ("updated_at", ""), ("name", "/name")],
             default_sort: "updated_at",
         },
         ListRules {
             kind: Kind::of(&resource::SUCCESSES),
+            hidden: &[],
             filters: &[("person_id", IntIn("/person/id"))],
             sorts: &[
                 ("created_at", ""),
@@ -226,6 +249,7 @@ pub(crate) static LIST_RULES: &[ListRules] = {
         },
         ListRules {
             kind: Kind::of(&resource::CALL_DATA_RECORDS),
+            hidden: &[],
             filters: &[
                 ("person_id", IntIn("/called_person/id")),
                 ("has_call", NotNull("/call")),
@@ -235,12 +259,14 @@ pub(crate) static LIST_RULES: &[ListRules] = {
         },
         ListRules {
             kind: Kind::of(&resource::CRM_ACTIVITIES),
+            hidden: &[],
             filters: &[],
             sorts: TIMES,
             default_sort: "updated_at",
         },
         ListRules {
             kind: Kind::of(&resource::ACTIONS),
+            hidden: &[],
             filters: &[
                 ("person_id", IntIn("/person/id")),
                 ("cadence_id", IntIn("/cadence/id")),
@@ -252,6 +278,7 @@ pub(crate) static LIST_RULES: &[ListRules] = {
         },
         ListRules {
             kind: Kind::of(&resource::TASKS),
+            hidden: &[],
             filters: &[
                 ("user_id", IntIn("/user/id")),
                 ("person_id", IntIn("/person/id")),
@@ -260,6 +287,52 @@ pub(crate) static LIST_RULES: &[ListRules] = {
             ],
             sorts: &[("due_date", "/due_date"), ("due_at", "/due_at")],
             default_sort: "due_date",
+        },
+        ListRules {
+            kind: Kind::of(&resource::ACTIVITY_HISTORIES),
+            hidden: &[],
+            filters: &[
+                ("type", StrIn("/type")),
+                ("resource_id", IntIn("/resource_id")),
+                ("user_guid", StrIn("/user_guid")),
+            ],
+            sorts: &[("occurred_at", "/occurred_at"), ("updated_at", "")],
+            default_sort: "occurred_at",
+        },
+        ListRules {
+            kind: Kind::of(&resource::EMAIL_TEMPLATES),
+            hidden: &[
+                ("include_archived_templates", "/archived_at"),
+                ("include_cadence_templates", "/cadence_template"),
+            ],
+            filters: &[],
+            sorts: &[
+                ("created_at", ""),
+                ("updated_at", ""),
+                ("last_used_at", "/last_used_at"),
+            ],
+            default_sort: "updated_at",
+        },
+        ListRules {
+            kind: Kind::of(&resource::IMPORTS),
+            hidden: &[],
+            filters: &[],
+            sorts: TIMES,
+            default_sort: "created_at",
+        },
+        ListRules {
+            kind: Kind::of(&resource::CRM_USERS),
+            hidden: &[],
+            filters: &[("crm_id", StrIn("/crm_id")), ("user_id", IntIn("/user/id"))],
+            sorts: &[("id", ""), ("updated_at", "")],
+            default_sort: "id",
+        },
+        ListRules {
+            kind: Kind::of(&resource::CRM_ACTIVITY_FIELDS),
+            hidden: &[],
+            filters: &[("source", StrIn("/source"))],
+            sorts: &[("title", "/title"), ("updated_at", "")],
+            default_sort: "title",
         },
     ]
 };
@@ -273,6 +346,7 @@ const BY_NAME: &[(&str, &str)] = &[("name", "/name"), ("updated_at", "")];
 pub(crate) fn rules(kind: Kind) -> &'static ListRules {
     static NONE: ListRules = ListRules {
         kind: Kind::USERS,
+        hidden: &[],
         filters: &[],
         sorts: TIMES,
         default_sort: "updated_at",

@@ -169,6 +169,7 @@ fn matches(doc: &Value, rule: Match, values: &[String]) -> bool {
             .is_some_and(|s| values.iter().any(|x| x.eq_ignore_ascii_case(s))),
         Match::Bool(p) => first_bool().is_none_or(|b| at(p).as_bool() == Some(b)),
         Match::NotNull(p) => first_bool().is_none_or(|b| at(p).is_null() != b),
+        Match::Unset(p) => matches!(at(p), Value::Null | Value::Bool(false)),
         Match::RefsContain(p) => at(p).as_array().is_some_and(|refs| {
             refs.iter().any(|r| {
                 r.get("id")
@@ -327,6 +328,12 @@ impl ListQuery {
                 self.doc_rules.push((*rule, values));
             }
         }
+        for (name, pointer) in rules.hidden {
+            let asked = params.get(name).is_some_and(|v| v == "true" || v == "1");
+            if !asked {
+                self.doc_rules.push((Match::Unset(pointer), Vec::new()));
+            }
+        }
         Ok(())
     }
 
@@ -407,10 +414,7 @@ impl ListQuery {
                 let mut keyed: Vec<(Value, i64)> = collection
                     .iter()
                     .filter(|(id, _)| self.keeps(collection, *id))
-                    .map(|(id, d)| {
-                        let v: Value = serde_json::from_slice(&d.json).unwrap_or(Value::Null);
-                        (v.pointer(pointer).cloned().unwrap_or(Value::Null), id)
-                    })
+                    .map(|(id, d)| (field_at(&d.json, pointer), id))
                     .collect();
                 keyed.sort_by(|a, b| compare_json(&a.0, &b.0).then(a.1.cmp(&b.1)));
                 ordered(keyed.into_iter().map(|(_, id)| id), self.asc)
@@ -500,6 +504,49 @@ impl ListQuery {
 }
 
 /// Order JSON values as SalesLoft sorts columns: nulls first, then numbers, then strings.
+/// The value at `pointer` in a record's JSON, decoding only the top-level field the pointer
+/// starts with (a sort by a field reads every record of the collection per page).
+fn field_at(json: &[u8], pointer: &str) -> Value {
+    use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+    struct Field<'a>(&'a str);
+    impl<'de> DeserializeSeed<'de> for Field<'_> {
+        type Value = Value;
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Field<'_> {
+        type Value = Value;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a record")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+            let mut found = Value::Null;
+            while let Some(key) = map.next_key::<String>()? {
+                if key == self.0 {
+                    found = map.next_value()?;
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(found)
+        }
+    }
+    let (top, rest) = match pointer.trim_start_matches('/').split_once('/') {
+        Some((top, rest)) => (top, Some(rest)),
+        None => (pointer.trim_start_matches('/'), None),
+    };
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let value = Field(top).deserialize(&mut de).unwrap_or(Value::Null);
+    match rest {
+        None => value,
+        Some(rest) => value
+            .pointer(&format!("/{rest}"))
+            .cloned()
+            .unwrap_or(Value::Null),
+    }
+}
+
 fn compare_json(a: &Value, b: &Value) -> std::cmp::Ordering {
     use std::cmp::Ordering;
     match (a, b) {
@@ -530,6 +577,15 @@ mod tests {
     fn naive_paging_of_100k_people_costs_the_page_table() {
         // 1000 pages: 100 at 1, 50 at 3, 100 at 8, 250 at 10, 500 at 30.
         assert_eq!(naive_cost(100_000, 100), 100 + 150 + 800 + 2_500 + 15_000);
+    }
+
+    #[test]
+    fn a_field_is_read_by_its_pointer_alone() {
+        let json = br#"{"id":1,"due_date":"2026-01-02","owner":{"id":7},"x":[1,{"a":2}]}"#;
+        assert_eq!(field_at(json, "/due_date"), json!("2026-01-02"));
+        assert_eq!(field_at(json, "/owner/id"), json!(7));
+        assert_eq!(field_at(json, "/missing"), Value::Null);
+        assert_eq!(field_at(b"not json", "/id"), Value::Null);
     }
 
     #[test]

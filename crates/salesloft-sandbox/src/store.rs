@@ -8,9 +8,10 @@ use bytes::Bytes;
 use salesloft_model::models::Record;
 use salesloft_model::resource::{self, RESOURCES, Resource};
 use salesloft_model::{
-    Account, AccountStage, AccountTier, Action, Cadence, CadenceMembership, Call, CallDataRecord,
-    CallDisposition, CallSentiment, CrmActivity, CustomField, Email, Note, Person, PersonStage,
-    Step, Success, Task, Timestamp, User,
+    Account, AccountStage, AccountTier, Action, ActivityHistory, Cadence, CadenceMembership, Call,
+    CallDataRecord, CallDisposition, CallSentiment, CrmActivity, CrmActivityField, CrmUser,
+    CustomField, Email, EmailTemplate, Import, Note, Person, PersonStage, Step, Success, Task,
+    Timestamp, User,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -130,7 +131,12 @@ stored!(
     CallDataRecord,
     CrmActivity,
     Action,
-    Task
+    Task,
+    ActivityHistory,
+    EmailTemplate,
+    Import,
+    CrmUser,
+    CrmActivityField
 );
 
 /// The records of one resource with their indexes.

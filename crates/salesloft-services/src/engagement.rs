@@ -615,12 +615,18 @@ mod tests {
         let by_day = break_down(&rows, Breakdown::Day);
         assert_eq!(by_day.len(), 2);
         assert_eq!((by_day[0].emails_sent, by_day[0].calls), (5, 2));
-        assert_eq!(by_day[0].csv_line(), "2026-01-01,,,5,5,0,0,0,0,2,0,20");
+        assert_eq!(
+            by_day[0].csv_line(),
+            "2026-01-01,,,5,5,0,0,0,0,2,0,20,2,0,2,9,2"
+        );
         let by_user = break_down(&rows, Breakdown::User);
         assert_eq!(by_user[0].user_id, Some(1));
         assert_eq!(by_user[0].emails_sent, 6);
         let by_cadence = break_down(&rows, Breakdown::Cadence);
-        assert_eq!(by_cadence[1].csv_line(), ",,5,7,7,0,0,0,0,2,0,20");
+        assert_eq!(
+            by_cadence[1].csv_line(),
+            ",,5,7,7,0,0,0,0,2,0,20,2,0,2,11,2"
+        );
         assert_eq!(break_down(&rows, Breakdown::Key).len(), 3);
     }
 

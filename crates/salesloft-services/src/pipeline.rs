@@ -289,30 +289,29 @@ async fn write_group<T: Entity>(
     Ok(())
 }
 
-/// Lists SalesLoft cannot filter by `updated_at`: read in full every run (they are small) and
-/// upserted, newest version winning; the cursor records the newest `updated_at` seen.
+/// Lists SalesLoft cannot filter by `updated_at`: read in full every run and upserted, newest
+/// version winning; the cursor records the newest `updated_at` seen and the page to read next,
+/// so a listing cut short (`max_pages`, a stop, an error) goes on where it stopped. A listing
+/// read whole in one run shows what is gone ([`delete_unlisted`]).
 async fn full_list<R: ListResource>(list: ListRequest<R>, run: &mut Run<'_>) -> Result<()>
 where
     R::Item: Entity,
 {
     let ctx = run.ctx;
     let mut state = ctx.store.sync_state(run.stream()).await?;
+    let first_page = cursor_of(&state)?.page.max(1);
     // What the copy held before the listing: a record stored after this (by a webhook) is
     // not one the listing can show gone.
     let before = ctx.store.live_ids::<R::Item>().await?;
     let mut listing = Listing::default();
     let list = list.per_page(100);
-    let mut page_number = 1u32;
+    let mut page_number = first_page;
     loop {
-        if run.stop.is_cancelled()
-            || run
-                .options
-                .max_pages
-                .is_some_and(|m| u64::from(page_number) > m)
-        {
-            break;
+        let read = u64::from(page_number - first_page);
+        if run.stop.is_cancelled() || run.options.max_pages.is_some_and(|m| read >= m) {
+            return Ok(());
         }
-        // The first page's count is the run's total, at no extra cost.
+        // The first page's count is the listing's total, at no extra cost.
         let asked_at = run.ctx.now_ms();
         let page = list
             .clone()
@@ -320,42 +319,54 @@ where
             .include_paging_counts(page_number == 1)
             .send_received()
             .await?;
-        let report = &mut *run.report;
         if page_number == 1 {
-            report.expected = page.paging.as_ref().and_then(|p| p.total_count);
+            run.report.expected = page.paging.as_ref().and_then(|p| p.total_count);
         }
         listing.note(&page.items, &page.rejected);
-        report.requests += 1;
-        report.cost += u64::from(page_cost(page_number));
-        report.fetched += page.sent() as u64;
+        run.report.requests += 1;
+        run.report.cost += u64::from(page_cost(page_number));
+        run.report.fetched += page.sent() as u64;
         run.note_oddities(&page.items, &page.rejected);
         run.note_written(&page.items);
         let last = page.next_page().is_none() || page.sent() == 0;
-        let mut cursor = cursor_of(&state)?;
-        if let Some(newest) = page
-            .items
-            .iter()
-            .map(|r| r.updated_at().timestamp_micros())
-            .max()
-        {
-            cursor.updated_at_us = Some(cursor.updated_at_us.map_or(newest, |c| c.max(newest)));
-            cursor.seen_ids.clear();
-            cursor.page = 1;
-        }
+        let next = if last { 1 } else { page_number + 1 };
+        let cursor = listed_cursor(&state, &page.items, next)?;
         let mut checkpoint = ctx.store.begin_checkpoint(&state).await?;
         checkpoint
             .write(PreparedRows::received(&page.items).listed_at(asked_at))
             .await?;
         checkpoint.quarantine(&page.rejected).await?;
         state = run.commit(checkpoint, &cursor, last).await?;
-        if last {
+        if last && first_page == 1 {
             listing.pages = page_number;
             listing.total = run.report.expected;
             return delete_unlisted::<R>(run, &before, &listing).await;
         }
+        if last {
+            return Ok(());
+        }
         page_number += 1;
     }
-    Ok(())
+}
+
+/// A full list's cursor after a page of `items`: the newest `updated_at` seen so far, and
+/// `next`, the page the listing goes on from (1 once it reached the end).
+fn listed_cursor<T: Record>(
+    state: &SyncState,
+    items: &[Received<T>],
+    next: u32,
+) -> Result<WalkCursor> {
+    let mut cursor = cursor_of(state)?;
+    if let Some(newest) = items
+        .iter()
+        .map(|r| r.updated_at().timestamp_micros())
+        .max()
+    {
+        cursor.updated_at_us = Some(cursor.updated_at_us.map_or(newest, |c| c.max(newest)));
+        cursor.seen_ids.clear();
+    }
+    cursor.page = next;
+    Ok(cursor)
 }
 
 /// What one complete full listing showed.

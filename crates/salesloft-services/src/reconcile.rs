@@ -59,6 +59,9 @@ pub struct ReconcileReport {
     pub refused: Option<String>,
     /// Why the pass stopped early (nothing was deleted then), if it did.
     pub error: Option<ReportError>,
+    /// Why the stream was not asked about at all, if so: its list takes no `ids[]` filter
+    /// (a full list sees its deletes by difference instead).
+    pub skipped: Option<String>,
 }
 
 /// What one `ids[]` list answered: the records SalesLoft still has among those asked about.
@@ -121,6 +124,18 @@ pub(crate) async fn reconcile<R: ListResource>(
 where
     R::Item: Entity,
 {
+    if !R::RESOURCE.ids_filter {
+        let deletes = if R::RESOURCE.walkable() {
+            "deletes of its records cannot be seen (SalesLoft announces none either)"
+        } else {
+            "deletes are seen by difference on each full listing"
+        };
+        report.skipped = Some(format!(
+            "{} takes no ids[] filter: {deletes}",
+            R::RESOURCE.path
+        ));
+        return Ok(());
+    }
     restore::<R>(ctx, report).await?;
     let ids = ctx.store.live_ids::<R::Item>().await?;
     report.local = ids.len() as u64;

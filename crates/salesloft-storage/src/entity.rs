@@ -6,9 +6,10 @@ use std::marker::PhantomData;
 
 use salesloft_model::models::Record;
 use salesloft_model::{
-    Account, AccountStage, AccountTier, Action, Cadence, CadenceMembership, Call, CallDataRecord,
-    CallDisposition, CallSentiment, CrmActivity, CustomField, Email, Note, Person, PersonStage,
-    Received, Step, Success, Task, Timestamp, User,
+    Account, AccountStage, AccountTier, Action, ActivityHistory, Cadence, CadenceMembership, Call,
+    CallDataRecord, CallDisposition, CallSentiment, CrmActivity, CrmActivityField, CrmUser,
+    CustomField, Email, EmailTemplate, Import, Note, Person, PersonStage, Received, Step, Success,
+    Task, Timestamp, User,
 };
 use serde::Serialize;
 
@@ -590,6 +591,30 @@ object_mapping! {
         occurred_at_us: r.completed_at.as_ref().map(us),
         ..Default::default()
     };
+    ActivityHistory => "activity_histories", |r| ObjectValues {
+        name: r.activity_type.clone(),
+        person_id: r.resource_id,
+        occurred_at_us: r.occurred_at.as_ref().map(us),
+        ..Default::default()
+    };
+    EmailTemplate => "email_templates", |r| ObjectValues {
+        name: r.title.clone(),
+        state: r.archived_at.is_some().then(|| "archived".to_owned()),
+        user_id: ref_id(&r.template_owner),
+        occurred_at_us: r.last_used_at.as_ref().map(us),
+        ..Default::default()
+    };
+    Import => "imports", |r| ObjectValues { name: r.name.clone(), ..Default::default() };
+    CrmUser => "crm_users", |r| ObjectValues {
+        name: r.crm_id.clone(),
+        user_id: ref_id(&r.user),
+        ..Default::default()
+    };
+    CrmActivityField => "crm_activity_fields", |r| ObjectValues {
+        name: r.title.clone(),
+        state: r.source.clone(),
+        ..Default::default()
+    };
 }
 
 #[cfg(test)]
@@ -619,6 +644,11 @@ mod tests {
             CrmActivity::TABLE,
             Action::TABLE,
             Task::TABLE,
+            ActivityHistory::TABLE,
+            EmailTemplate::TABLE,
+            Import::TABLE,
+            CrmUser::TABLE,
+            CrmActivityField::TABLE,
         ];
         let plain =
             |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c == '_');

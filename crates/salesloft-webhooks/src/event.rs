@@ -93,6 +93,9 @@ mod tests {
                 ("success_created", "successes"),
                 ("call_data_record_created", "call_data_records"),
                 ("call_data_record_updated", "call_data_records"),
+                ("task_created", "tasks"),
+                ("task_updated", "tasks"),
+                ("task_completed", "tasks"),
             ],
         );
         names(
@@ -103,9 +106,10 @@ mod tests {
                 ("cadence_deleted", "cadences"),
                 ("step_deleted", "steps"),
                 ("note_deleted", "notes"),
+                ("task_deleted", "tasks"),
             ],
         );
-        assert_eq!(Action::of("task_created"), Action::Skip);
+        assert_eq!(Action::of("meeting_booked"), Action::Skip);
         assert_eq!(Action::of("brand_new_event"), Action::Skip);
     }
 }

@@ -359,8 +359,18 @@ async fn bad_deliveries_are_refused_with_nothing_stored_and_odd_ones_kept(db: Te
         s.processor.process(unknown).await.unwrap(),
         Processed::Skipped
     );
+    // A documented type no stream keeps yet: skipped.
+    let meeting = stored_id(deliver(&s, "meeting_booked", &body).await);
+    assert_eq!(
+        s.processor.process(meeting).await.unwrap(),
+        Processed::Skipped
+    );
+    // A kept type over another resource's body (a person as a task): failed, with why.
     let task = stored_id(deliver(&s, "task_created", &body).await);
-    assert_eq!(s.processor.process(task).await.unwrap(), Processed::Skipped);
+    match s.processor.process(task).await.unwrap() {
+        Processed::Failed(reason) => assert!(reason.contains("not a tasks record"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
     assert_eq!(
         s.processor.process(987_654).await.unwrap(),
         Processed::Missing

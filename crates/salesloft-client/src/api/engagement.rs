@@ -1,10 +1,17 @@
-//! Successes, call data records, CRM activities and actions: list-only resources the
-//! incremental walk reads (each filters by `updated_at`).
+//! List-only resources: successes, call data records, CRM activities, actions, the activity
+//! feed and e-mail templates (walked), imports, CRM users and CRM activity fields (listed
+//! whole).
 
 use super::send::list_handler;
 use crate::list::ListRequest;
-use crate::models::{Action, CallDataRecord, CrmActivity, Success};
-use crate::{ActionId, CallDataRecordId, CrmActivityId, SuccessId};
+use crate::models::{
+    Action, ActivityHistory, CallDataRecord, CrmActivity, CrmActivityField, CrmUser, EmailTemplate,
+    Import, Success,
+};
+use crate::{
+    ActionId, ActivityHistoryId, CallDataRecordId, CrmActivityFieldId, CrmActivityId, CrmUserId,
+    EmailTemplateId, ImportId, SuccessId,
+};
 
 list_handler! {
     /// `/v2/successes`: people who reached the team's success event.
@@ -89,5 +96,67 @@ impl ListRequest<Actions> {
     /// Actions of one type: `email`, `phone`, `other` or `integration`.
     pub fn action_type(self, kind: impl ToString) -> Self {
         self.filter("type", kind)
+    }
+}
+
+list_handler! {
+    /// `/v2/activity_histories`: the activity feed.
+    ActivityHistories = activity_histories, ACTIVITY_HISTORIES, ActivityHistory, ActivityHistoryId,
+    /// Fields the feed can be sorted by (default `occurred_at`).
+    ActivityHistorySort {
+        /// `occurred_at`
+        OccurredAt => "occurred_at",
+        /// `updated_at`
+        UpdatedAt => "updated_at",
+    }
+}
+
+list_handler! {
+    /// `/v2/email_templates`: e-mail templates (archived and cadence ones included).
+    EmailTemplates = email_templates, EMAIL_TEMPLATES, EmailTemplate, EmailTemplateId,
+    /// Fields e-mail templates can be sorted by (default `updated_at`).
+    EmailTemplateSort {
+        /// `created_at`
+        CreatedAt => "created_at",
+        /// `updated_at`
+        UpdatedAt => "updated_at",
+        /// `last_used_at`
+        LastUsedAt => "last_used_at",
+    }
+}
+
+list_handler! {
+    /// `/v2/imports`: people imports.
+    Imports = imports, IMPORTS, Import, ImportId,
+    /// Fields imports can be sorted by (default `created_at`).
+    ImportSort {
+        /// `created_at`
+        CreatedAt => "created_at",
+        /// `updated_at`
+        UpdatedAt => "updated_at",
+    }
+}
+
+list_handler! {
+    /// `/v2/crm_users`: the team's users as the CRM knows them.
+    CrmUsers = crm_users, CRM_USERS, CrmUser, CrmUserId,
+    /// Fields CRM users can be sorted by (default `id`).
+    CrmUserSort {
+        /// `id`
+        Id => "id",
+        /// `updated_at`
+        UpdatedAt => "updated_at",
+    }
+}
+
+list_handler! {
+    /// `/v2/crm_activity_fields`: the fields CRM activities carry.
+    CrmActivityFields = crm_activity_fields, CRM_ACTIVITY_FIELDS, CrmActivityField, CrmActivityFieldId,
+    /// Fields CRM activity fields can be sorted by (default `title`).
+    CrmActivityFieldSort {
+        /// `title`
+        Title => "title",
+        /// `updated_at`
+        UpdatedAt => "updated_at",
     }
 }

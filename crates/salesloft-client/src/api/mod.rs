@@ -22,8 +22,10 @@ pub use definitions::{
     PersonStageSort, PersonStages,
 };
 pub use engagement::{
-    ActionSort, Actions, CallDataRecordSort, CallDataRecords, CrmActivities, CrmActivitySort,
-    SuccessSort, Successes,
+    ActionSort, Actions, ActivityHistories, ActivityHistorySort, CallDataRecordSort,
+    CallDataRecords, CrmActivities, CrmActivityFieldSort, CrmActivityFields, CrmActivitySort,
+    CrmUserSort, CrmUsers, EmailTemplateSort, EmailTemplates, ImportSort, Imports, SuccessSort,
+    Successes,
 };
 pub use memberships::{CadenceMemberships, MembershipSort};
 pub use notes::{NoteSort, Notes};

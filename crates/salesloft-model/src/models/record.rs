@@ -104,7 +104,12 @@ required_ids!(
     CallDataRecordId,
     CrmActivityId,
     ActionId,
-    TaskId
+    TaskId,
+    CrmActivityFieldId,
+    CrmUserId,
+    ImportId,
+    ActivityHistoryId,
+    EmailTemplateId
 );
 
 /// Deserialises one field through its [`WireField`] rules.

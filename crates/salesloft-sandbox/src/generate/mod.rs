@@ -9,6 +9,7 @@
 mod activity;
 mod definitions;
 mod engagement;
+mod feed;
 mod people;
 mod size;
 mod team;
@@ -21,6 +22,7 @@ use std::collections::HashMap;
 
 pub use definitions::Definitions;
 pub use engagement::Engagement;
+pub use feed::Feed;
 pub(crate) use size::{FIRST_USER_ID, first_id};
 pub use size::{TEAM_ID, TeamSize};
 pub(crate) use tools::{href, r, ts};
@@ -48,8 +50,10 @@ pub struct Generated {
     pub notes: Vec<Note>,
     /// The definition lists (empty unless [`TeamSize::definitions`]).
     pub definitions: Definitions,
-    /// Successes, call data records, CRM activities and actions, derived from the rest.
+    /// Successes, call data records, CRM activities, actions and tasks, derived from the rest.
     pub engagement: Engagement,
+    /// The activity feed, e-mail templates, imports, CRM users and fields.
+    pub feed: Feed,
 }
 
 /// Generate team `team_id` of `size` from `seed`, with timestamps in `offset`. Each kind of
@@ -97,6 +101,16 @@ pub fn generate(seed: u64, size: TeamSize, offset: FixedOffset, team_id: i64) ->
             steps: &steps,
         },
     );
+    let feed = feed::feed(
+        &mut g,
+        &feed::FeedSources {
+            users: &users,
+            people: people.len(),
+            notes: &notes,
+            successes: &engagement.successes,
+            definitions: size.definitions,
+        },
+    );
     Generated {
         users,
         accounts,
@@ -109,6 +123,7 @@ pub fn generate(seed: u64, size: TeamSize, offset: FixedOffset, team_id: i64) ->
         notes,
         definitions,
         engagement,
+        feed,
     }
 }
 

@@ -96,6 +96,11 @@ pub(crate) const FIRST_CALL_DATA_RECORD_ID: i64 = 880_000_000;
 pub(crate) const FIRST_CRM_ACTIVITY_ID: i64 = 310_000_000;
 pub(crate) const FIRST_ACTION_ID: i64 = 720_000_000;
 pub(crate) const FIRST_TASK_ID: i64 = 640_000_000;
+pub(crate) const FIRST_ACTIVITY_HISTORY_ID: i64 = 2_100_000_000;
+pub(crate) const FIRST_EMAIL_TEMPLATE_ID: i64 = 45_000;
+pub(crate) const FIRST_IMPORT_ID: i64 = 8_800;
+pub(crate) const FIRST_CRM_USER_ID: i64 = 61_000;
+pub(crate) const FIRST_CRM_ACTIVITY_FIELD_ID: i64 = 7_600;
 /// The first id of `resource`'s collection: where the generator starts it and where the
 /// world allocates from when it is empty.
 pub(crate) fn first_id(resource: &salesloft_model::Resource) -> i64 {
@@ -120,6 +125,11 @@ pub(crate) fn first_id(resource: &salesloft_model::Resource) -> i64 {
         "crm_activities" => FIRST_CRM_ACTIVITY_ID,
         "actions" => FIRST_ACTION_ID,
         "tasks" => FIRST_TASK_ID,
+        "activity_histories" => FIRST_ACTIVITY_HISTORY_ID,
+        "email_templates" => FIRST_EMAIL_TEMPLATE_ID,
+        "imports" => FIRST_IMPORT_ID,
+        "crm_users" => FIRST_CRM_USER_ID,
+        "crm_activity_fields" => FIRST_CRM_ACTIVITY_FIELD_ID,
         _ => 1,
     }
 }

@@ -229,6 +229,12 @@ impl World {
         w.put_all(&resource::CRM_ACTIVITIES, e.crm_activities)?;
         w.put_all(&resource::ACTIONS, e.actions)?;
         w.put_all(&resource::TASKS, e.tasks)?;
+        let f = generated.feed;
+        w.put_all(&resource::ACTIVITY_HISTORIES, f.activity_histories)?;
+        w.put_all(&resource::EMAIL_TEMPLATES, f.email_templates)?;
+        w.put_all(&resource::IMPORTS, f.imports)?;
+        w.put_all(&resource::CRM_USERS, f.crm_users)?;
+        w.put_all(&resource::CRM_ACTIVITY_FIELDS, f.crm_activity_fields)?;
         Ok(w)
     }
 
