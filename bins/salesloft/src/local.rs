@@ -94,7 +94,10 @@ pub async fn reconcile(
                 failed = true;
                 format!("refused: {why}")
             }
-            (None, None) => "ok".to_owned(),
+            (None, None) => r
+                .skipped
+                .as_ref()
+                .map_or_else(|| "ok".to_owned(), |why| format!("skipped: {why}")),
         };
         println!(
             "{:<20} {:>9} {:>8} {:>8} {:>8} {:>6}  {}",

@@ -250,6 +250,17 @@ fn reconcile_deletes_what_salesloft_lost_and_refuses_a_truncated_looking_loss() 
         ["950", "285", "285", "0", "11", "ok"]
     );
     assert_eq!(people_in_status(), "665");
+    // A list SalesLoft cannot be asked by id about: skipped, said so, not a failure.
+    let out = run(&["reconcile", "--stream", "activity_histories"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    let cols = row(&stdout, "activity_histories");
+    assert_eq!(
+        cols[1..7],
+        ["0", "0", "0", "0", "0", "skipped:"],
+        "{stdout}"
+    );
+    assert!(stdout.contains("takes no ids[] filter"), "{stdout}");
 }
 
 #[test]
